@@ -1,0 +1,13 @@
+namespace Virt.Memory;
+
+/// <summary>A region as the builder received it (internal).</summary>
+internal sealed record MemoryRegionDefinition(string Name, MemoryRegionKind Kind, AddressRange Range)
+{
+    public byte[]? Image { get; init; }
+
+    public IMmioDevice? Device { get; init; }
+
+    public string? AliasTarget { get; init; }
+
+    public ulong AliasOffset { get; init; }
+}
