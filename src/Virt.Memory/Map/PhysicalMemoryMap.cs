@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Virt.Memory;
 
@@ -526,16 +527,19 @@ public sealed unsafe class PhysicalMemoryMap : IGuestMemory
     /// <returns>The mode.</returns>
     public ShadowMode GetShadowMode(string regionName) => GetRegion(regionName).ShadowMode;
 
+    // The two lookups below skip the runtime's bounds checks: the directory index is checked against
+    // DirectoryEntries and every table has exactly TableEntries entries, so both indexes are in range.
+    // (Measured: bounds-checked indexing made aligned reads about 30% slower; docs/performance.md.)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private nint ReadPointer(ulong maskedAddress)
     {
         ulong dir = maskedAddress >> (PageShift + TableShift);
         if (dir < DirectoryEntries)
         {
-            PageEntry[]? table = _directory[dir];
+            PageEntry[]? table = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_directory), (nint)dir);
             if (table is not null)
             {
-                return table[(int)(maskedAddress >> PageShift) & (TableEntries - 1)].Read;
+                return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), (nint)(maskedAddress >> PageShift) & (TableEntries - 1)).Read;
             }
         }
 
@@ -548,10 +552,10 @@ public sealed unsafe class PhysicalMemoryMap : IGuestMemory
         ulong dir = maskedAddress >> (PageShift + TableShift);
         if (dir < DirectoryEntries)
         {
-            PageEntry[]? table = _directory[dir];
+            PageEntry[]? table = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_directory), (nint)dir);
             if (table is not null)
             {
-                return table[(int)(maskedAddress >> PageShift) & (TableEntries - 1)].Write;
+                return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), (nint)(maskedAddress >> PageShift) & (TableEntries - 1)).Write;
             }
         }
 
