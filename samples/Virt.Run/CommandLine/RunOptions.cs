@@ -1,0 +1,56 @@
+namespace Virt.Run.CommandLine;
+
+/// <summary>What the command line asked for, validated by <see cref="RunOptionsParser"/>.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Guest RAM in bytes (<c>-m</c>; QEMU's default is 128 MiB).</summary>
+    public ulong MemorySizeInBytes { get; init; } = 128UL << 20;
+
+    /// <summary>Firmware image mapped at the reset vector (<c>-bios</c>).</summary>
+    public string? BiosPath { get; init; }
+
+    /// <summary>Kernel image: Linux bzImage or Multiboot (<c>-kernel</c>).</summary>
+    public string? KernelPath { get; init; }
+
+    /// <summary>Initial ramdisk (<c>-initrd</c>).</summary>
+    public string? InitrdPath { get; init; }
+
+    /// <summary>Kernel command line (<c>-append</c>).</summary>
+    public string? Append { get; init; }
+
+    /// <summary>Whether a display is shown; <c>-nographic</c> and <c>-display none</c> turn it off.</summary>
+    public bool Display { get; init; } = true;
+
+    /// <summary>Where serial port 1 goes (<c>-serial</c>; <c>-nographic</c> implies stdio).</summary>
+    public CharacterTarget Serial { get; init; } = CharacterTarget.Default;
+
+    /// <summary>Where the port E9h debug console goes (<c>-debugcon</c>); none when null.</summary>
+    public CharacterTarget? DebugConsole { get; init; }
+
+    /// <summary>isa-debug-exit device (<c>-device isa-debug-exit</c>): base port, or null when absent.</summary>
+    public ushort? DebugExitPort { get; init; }
+
+    /// <summary>Size in ports of the isa-debug-exit device.</summary>
+    public int DebugExitSize { get; init; } = 2;
+
+    /// <summary>A guest reset stops the machine instead of restarting it (<c>-no-reboot</c>).</summary>
+    public bool NoReboot { get; init; }
+
+    /// <summary>CPU model name (<c>-cpu</c>), null for the default.</summary>
+    public string? CpuModel { get; init; }
+
+    /// <summary>Instruction budget (<c>--max-instructions</c>), null for none.</summary>
+    public long? MaxInstructions { get; init; }
+
+    /// <summary>Wall-clock limit (<c>--timeout</c>), null for none.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Virtual time advances with retired instructions (<c>--deterministic</c>).</summary>
+    public bool Deterministic { get; init; }
+
+    /// <summary>Minimum log level (<c>--log-level</c>): trace, debug, information, warning, error, critical, none.</summary>
+    public string LogLevel { get; init; } = "warning";
+
+    /// <summary>Print the help text and exit.</summary>
+    public bool ShowHelp { get; init; }
+}
