@@ -1,0 +1,310 @@
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>Jumps, calls, returns, loops, and real-mode interrupt delivery.</summary>
+public sealed partial class Cpu
+{
+    /// <summary>Transfers to <paramref name="target"/> within CS, masked to the operand size; beyond the CS limit it is #GP (Intel SDM Vol. 2A, JMP).</summary>
+    private void JumpNear(uint target, int opSize)
+    {
+        if (opSize == 2)
+        {
+            target &= 0xFFFF;
+        }
+
+        if (target > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        _eip = target;
+    }
+
+    private void JumpFar(ushort selector, uint offset)
+    {
+        // Real mode: the new CS keeps its limit; an offset beyond it is #GP.
+        if (offset > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        LoadSegmentReal(Cs, selector);
+        _eip = offset;
+        _exitBlock = true;
+    }
+
+    private void ExecuteLoop(ref DecodedInstruction d)
+    {
+        int addrSize = d.AddrSize;
+        ulong count = (ReadRegister(RegCx, addrSize) - 1) & SizeMask(addrSize);
+        WriteRegister(RegCx, addrSize, count);
+        bool taken = count != 0;
+        if (taken && d.Op != Op.Loop)
+        {
+            bool zf = Condition(4);
+            taken = d.Op == Op.Loope ? zf : !zf;
+        }
+
+        if (taken)
+        {
+            JumpNear(_eip + d.Imm, d.OpSize);
+        }
+    }
+
+    private void ExecuteJmpIndirect(ref DecodedInstruction d)
+    {
+        ulong target = ReadOperand0(ref d, d.OpSize);
+        if (!_faulted)
+        {
+            JumpNear((uint)target, d.OpSize);
+        }
+    }
+
+    private void ExecuteJmpFarIndirect(ref DecodedInstruction d, bool call)
+    {
+        int size = d.OpSize;
+        uint ea = EffectiveAddress(ref d);
+        uint offset = (uint)ReadMem(d.Seg, ea, size);
+        uint selectorOffset = ea + (uint)size;
+        if (d.AddrSize == 2)
+        {
+            selectorOffset &= 0xFFFF;
+        }
+
+        ushort selector = (ushort)ReadMem(d.Seg, selectorOffset, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (call)
+        {
+            ExecuteCallFar(ref d, selector, offset);
+        }
+        else
+        {
+            JumpFar(selector, offset);
+        }
+    }
+
+    private void ExecuteCallRel(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint target = _eip + d.Imm;
+        if (size == 2)
+        {
+            target &= 0xFFFF;
+        }
+
+        if (target > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        Push(_eip, size);
+        if (!_faulted)
+        {
+            _eip = target;
+        }
+    }
+
+    private void ExecuteCallIndirect(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint target = (uint)ReadOperand0(ref d, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (target > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        Push(_eip, size);
+        if (!_faulted)
+        {
+            _eip = target;
+        }
+    }
+
+    private void ExecuteCallFar(ref DecodedInstruction d, ushort selector, uint offset)
+    {
+        int size = d.OpSize;
+        if (size == 2)
+        {
+            offset &= 0xFFFF;
+        }
+
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint sp1 = (sp - (uint)size) & mask;
+        uint sp2 = (sp1 - (uint)size) & mask;
+        WriteMem(Ss, sp1, size, _segSelector[Cs]);
+        if (_faulted)
+        {
+            return;
+        }
+
+        WriteMem(Ss, sp2, size, _eip);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (offset > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        SetStackPointer(sp2);
+        LoadSegmentReal(Cs, selector);
+        _eip = offset;
+        _exitBlock = true;
+    }
+
+    private void ExecuteRetNear(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint target = (uint)ReadMem(Ss, sp, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (target > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        SetStackPointer((sp + (uint)size + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & StackMask);
+        _eip = target;
+    }
+
+    private void ExecuteRetFar(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint offset = (uint)ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, size == 4 ? 4 : 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (offset > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        SetStackPointer((sp + (uint)(2 * size) + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & mask);
+        LoadSegmentReal(Cs, selector);
+        _eip = offset;
+        _exitBlock = true;
+    }
+
+    private void ExecuteIret(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint offset = (uint)ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, size == 4 ? 4 : 2);
+        uint flags = (uint)ReadMem(Ss, (sp + (uint)(2 * size)) & mask, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (offset > _segLimit[Cs])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
+        SetStackPointer((sp + (uint)(3 * size)) & mask);
+        LoadSegmentReal(Cs, selector);
+        _eip = offset;
+        uint current = GetFlags();
+
+        // Real-mode IRET (Intel SDM Vol. 2A, IRET): VM, VIF, VIP and RF are not loaded from the stack image.
+        uint writable = size == 4 ? 0x00247FD5u : 0x7FD5u;
+        SetFlagsRaw((current & ~writable) | (flags & writable));
+        _nmiBlocked = false;
+        _exitBlock = true;
+    }
+
+    /// <summary>
+    /// Delivers an interrupt or exception through the real-mode IVT (Intel SDM Vol. 3A, 20.1.4): push FLAGS, CS, IP; clear IF,
+    /// TF and AC; load CS:IP from the vector. A fault while delivering becomes #DF; a fault while delivering #DF shuts down.
+    /// </summary>
+    private void DeliverInterrupt(int vector, bool isException)
+    {
+        _ = isException;
+        _halted = false;
+        _exitBlock = true;
+        _faulted = false;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            if (TryDeliverReal(vector))
+            {
+                return;
+            }
+
+            _faulted = false;
+            vector = VectorDoubleFault;
+        }
+
+        _shutdown = true;
+    }
+
+    private bool TryDeliverReal(int vector)
+    {
+        uint entry = (uint)vector * 4;
+        if (entry + 3 > _idtLimit)
+        {
+            return false;
+        }
+
+        uint flags = GetFlags();
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint sp1 = (sp - 2) & mask;
+        uint sp2 = (sp1 - 2) & mask;
+        uint sp3 = (sp2 - 2) & mask;
+        WriteMem(Ss, sp1, 2, flags);
+        if (!_faulted)
+        {
+            WriteMem(Ss, sp2, 2, _segSelector[Cs]);
+        }
+
+        if (!_faulted)
+        {
+            WriteMem(Ss, sp3, 2, _eip);
+        }
+
+        if (_faulted)
+        {
+            return false;
+        }
+
+        ushort ip = (ushort)ReadLinear((uint)(_idtBase + entry), 2);
+        ushort cs = (ushort)ReadLinear((uint)(_idtBase + entry + 2), 2);
+        SetStackPointer(sp3);
+        _eflags &= ~(FlagIf | FlagTf | (uint)CpuFlags.AlignmentCheck);
+        LoadSegmentReal(Cs, cs);
+        _eip = ip;
+        return true;
+    }
+}

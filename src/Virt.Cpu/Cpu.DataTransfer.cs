@@ -1,0 +1,423 @@
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>Data movement: MOV and friends, XCHG, stack instructions, far-pointer loads, ENTER/LEAVE, BOUND, XADD, CMPXCHG, CMOVcc.</summary>
+public sealed partial class Cpu
+{
+    private void ExecuteMov(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        ulong value = ReadOperand1(ref d, size);
+        if (!_faulted)
+        {
+            WriteOperand0(ref d, size, value);
+        }
+    }
+
+    private void ExecuteMovToSegment(ref DecodedInstruction d)
+    {
+        ulong value = ReadOperand1(ref d, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        LoadSegmentReal(d.Reg0, (ushort)value);
+        if (d.Reg0 == Ss)
+        {
+            // Intel SDM Vol. 3A, 6.8.3: MOV SS inhibits interrupts and debug traps until after the next instruction.
+            _inhibitInterrupts = true;
+            _inhibitDebugTrap = true;
+            _exitBlock = true;
+        }
+    }
+
+    private void ExecuteMovzx(ref DecodedInstruction d, bool signExtend)
+    {
+        ulong value = ReadOperand1(ref d, d.Size1);
+        if (!_faulted)
+        {
+            WriteRegister(d.Reg0, d.OpSize, signExtend ? (ulong)SignExtend(value, d.Size1) : value);
+        }
+    }
+
+    private void ExecuteXchg(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Register)
+        {
+            ulong a = ReadRegister(d.Reg0, size);
+            ulong b = ReadRegister(d.Reg1, size);
+            WriteRegister(d.Reg0, size, b);
+            WriteRegister(d.Reg1, size, a);
+            return;
+        }
+
+        // One operand is memory (Iced puts it first); the other a register.
+        int reg = d.Kind0 == OperandKind.Register ? d.Reg0 : d.Reg1;
+        uint ea = EffectiveAddress(ref d);
+        ulong mem = ReadMem(d.Seg, ea, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        WriteMem(d.Seg, ea, size, ReadRegister(reg, size));
+        if (!_faulted)
+        {
+            WriteRegister(reg, size, mem);
+        }
+    }
+
+    private void ExecuteXlat(ref DecodedInstruction d)
+    {
+        uint offset = (uint)ReadRegister(RegBx, d.AddrSize) + (byte)_gpr[RegAx];
+        if (d.AddrSize == 2)
+        {
+            offset &= 0xFFFF;
+        }
+
+        ulong value = ReadMem(d.Seg, offset, 1);
+        if (!_faulted)
+        {
+            WriteRegister(RegAx, 1, value);
+        }
+    }
+
+    private void ExecutePush(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        ulong value = d.Kind0 switch
+        {
+            OperandKind.Immediate => d.Imm,
+            OperandKind.Segment => _segSelector[d.Reg0],
+            _ => ReadOperand0(ref d, size),
+        };
+        if (!_faulted)
+        {
+            // PUSH SP pushes the value before the decrement on the 286 and later (Intel SDM Vol. 2B, PUSH).
+            Push(value, size);
+        }
+    }
+
+    private void ExecutePop(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        ulong value = ReadMem(Ss, sp, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        switch (d.Kind0)
+        {
+            case OperandKind.Segment:
+                SetStackPointer((sp + (uint)size) & StackMask);
+                LoadSegmentReal(d.Reg0, (ushort)value);
+                if (d.Reg0 == Ss)
+                {
+                    _inhibitInterrupts = true;
+                    _inhibitDebugTrap = true;
+                    _exitBlock = true;
+                }
+
+                break;
+            case OperandKind.Register:
+                SetStackPointer((sp + (uint)size) & StackMask);
+                WriteRegister(d.Reg0, size, value);
+                break;
+            default:
+                // POP to memory computes the address after incrementing SP (Intel SDM Vol. 2B, POP).
+                SetStackPointer((sp + (uint)size) & StackMask);
+                WriteMem(d.Seg, EffectiveAddress(ref d), size, value);
+                if (_faulted)
+                {
+                    SetStackPointer(sp);
+                }
+
+                break;
+        }
+    }
+
+    private void ExecutePusha(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        ulong originalSp = ReadRegister(RegSp, size);
+        for (int r = 0; r < 8; r++)
+        {
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, r == RegSp ? originalSp : ReadRegister(r, size));
+            if (_faulted)
+            {
+                return;
+            }
+        }
+
+        SetStackPointer(sp);
+    }
+
+    private void ExecutePopa(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        Span<ulong> values = stackalloc ulong[8];
+        for (int r = 7; r >= 0; r--)
+        {
+            values[r] = ReadMem(Ss, sp, size);
+            if (_faulted)
+            {
+                return;
+            }
+
+            sp = (sp + (uint)size) & mask;
+        }
+
+        for (int r = 0; r < 8; r++)
+        {
+            if (r != RegSp)
+            {
+                WriteRegister(r, size, values[r]);
+            }
+        }
+
+        SetStackPointer(sp);
+    }
+
+    private void ExecutePopf(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        ulong value = Pop(size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        uint current = GetFlags();
+
+        // Real mode: every flag in the operand is writable except VM and RF (kept), and VIP/VIF (kept) (Intel SDM Vol. 2B, POPF).
+        uint writable = size == 4 ? 0x00247FD5u : 0x7FD5u;
+        SetFlagsRaw((current & ~writable) | ((uint)value & writable));
+        _exitBlock = true;
+    }
+
+    private void ExecuteLoadFarPointer(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint ea = EffectiveAddress(ref d);
+        ulong offset = ReadMem(d.Seg, ea, size);
+        uint selectorOffset = ea + (uint)size;
+        if (d.AddrSize == 2)
+        {
+            selectorOffset &= 0xFFFF;
+        }
+
+        ulong selector = ReadMem(d.Seg, selectorOffset, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        LoadSegmentReal(d.Reg2, (ushort)selector);
+        WriteRegister(d.Reg0, size, offset);
+    }
+
+    /// <summary>ENTER with every nesting level, following the pseudo-code of Intel SDM Vol. 2A, ENTER.</summary>
+    private void ExecuteEnter(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint allocSize = d.Imm & 0xFFFF;
+        int level = (int)(d.Imm2 & 0x1F);
+        uint mask = StackMask;
+        uint sp = StackPointer;
+        uint bp = _stack32 ? (uint)_gpr[RegBp] : (ushort)_gpr[RegBp];
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, ReadRegister(RegBp, size));
+        if (_faulted)
+        {
+            return;
+        }
+
+        uint frameTemp = sp;
+        if (level > 0)
+        {
+            for (int i = 1; i < level; i++)
+            {
+                bp = (bp - (uint)size) & mask;
+                ulong value = ReadMem(Ss, bp, size);
+                sp = (sp - (uint)size) & mask;
+                WriteMem(Ss, sp, size, value);
+                if (_faulted)
+                {
+                    return;
+                }
+            }
+
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, frameTemp);
+            if (_faulted)
+            {
+                return;
+            }
+        }
+
+        sp = (sp - allocSize) & mask;
+        if (_stack32)
+        {
+            WriteRegister(RegBp, size, frameTemp);
+        }
+        else
+        {
+            WriteRegister(RegBp, size == 4 ? 4 : 2, frameTemp);
+        }
+
+        SetStackPointer(sp);
+    }
+
+    private void ExecuteLeave(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint bp = _stack32 ? (uint)_gpr[RegBp] : (ushort)_gpr[RegBp];
+        ulong value = ReadMem(Ss, bp, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        SetStackPointer((bp + (uint)size) & StackMask);
+        WriteRegister(RegBp, size, value);
+    }
+
+    private void ExecuteBound(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint ea = EffectiveAddress(ref d);
+        uint upperOffset = ea + (uint)size;
+        if (d.AddrSize == 2)
+        {
+            upperOffset &= 0xFFFF;
+        }
+
+        long lower = SignExtend(ReadMem(d.Seg, ea, size), size);
+        long upper = SignExtend(ReadMem(d.Seg, upperOffset, size), size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        long index = SignExtend(ReadRegister(d.Reg0, size), size);
+        if (index < lower || index > upper)
+        {
+            RaiseFault(VectorBound);
+        }
+    }
+
+    private void ExecuteXadd(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        ulong dst = ReadDestination(ref d, size, out uint ea);
+        if (_faulted)
+        {
+            return;
+        }
+
+        ulong src = ReadRegister(d.Reg1, size);
+        ulong res = dst + src;
+        WriteDestination(ref d, size, ea, res);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (d.Kind0 != OperandKind.Register || d.Reg0 != d.Reg1)
+        {
+            WriteRegister(d.Reg1, size, dst);
+        }
+
+        SetLazy(LazyOp.Add, dst, src, res, size);
+    }
+
+    private void ExecuteCmpxchg(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        ulong dst = ReadDestination(ref d, size, out uint ea);
+        if (_faulted)
+        {
+            return;
+        }
+
+        ulong accumulator = ReadRegister(RegAx, size);
+        SetLazy(LazyOp.Sub, accumulator, dst, accumulator - dst, size);
+        if (accumulator == dst)
+        {
+            WriteDestination(ref d, size, ea, ReadRegister(d.Reg1, size));
+        }
+        else
+        {
+            // The destination is written back with its own value (Intel SDM Vol. 2A, CMPXCHG).
+            WriteDestination(ref d, size, ea, dst);
+            if (!_faulted)
+            {
+                WriteRegister(RegAx, size, dst);
+            }
+        }
+    }
+
+    private void ExecuteCmpxchg8b(ref DecodedInstruction d)
+    {
+        if (d.Kind0 != OperandKind.Memory)
+        {
+            RaiseFault(VectorInvalidOpcode);
+            return;
+        }
+
+        uint ea = EffectiveAddress(ref d);
+        ulong value = ReadMem(d.Seg, ea, 8);
+        if (_faulted)
+        {
+            return;
+        }
+
+        ulong expected = ((ulong)(uint)_gpr[RegDx] << 32) | (uint)_gpr[RegAx];
+        bool equal = value == expected;
+        if (equal)
+        {
+            WriteMem(d.Seg, ea, 8, ((ulong)(uint)_gpr[RegCx] << 32) | (uint)_gpr[RegBx]);
+        }
+        else
+        {
+            WriteMem(d.Seg, ea, 8, value);
+            if (!_faulted)
+            {
+                WriteRegister(RegAx, 4, (uint)value);
+                WriteRegister(RegDx, 4, value >> 32);
+            }
+        }
+
+        if (!_faulted)
+        {
+            SetFlag(FlagZf, equal);
+        }
+    }
+
+    private void ExecuteCmov(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+
+        // The source is read (and may fault) whatever the condition (Intel SDM Vol. 2A, CMOVcc).
+        ulong value = ReadOperand1(ref d, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (Condition(d.Cond))
+        {
+            WriteRegister(d.Reg0, size, value);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>The dispatch switch from <see cref="Op"/> to the handler families.</summary>
+public sealed partial class Cpu
+{
+    private void Execute(ref DecodedInstruction d)
+    {
+        switch (d.Op)
+        {
+            case Op.Nop: break;
+            case Op.Mov: ExecuteMov(ref d); break;
+            case Op.MovToSegment: ExecuteMovToSegment(ref d); break;
+            case Op.Movzx: ExecuteMovzx(ref d, signExtend: false); break;
+            case Op.Movsx: ExecuteMovzx(ref d, signExtend: true); break;
+            case Op.Lea: WriteRegister(d.Reg0, d.OpSize, EffectiveAddress(ref d)); break;
+            case Op.Xchg: ExecuteXchg(ref d); break;
+            case Op.Add: ExecuteAdd(ref d, withCarry: false); break;
+            case Op.Adc: ExecuteAdd(ref d, withCarry: true); break;
+            case Op.Sub: ExecuteSub(ref d, withBorrow: false, writeBack: true); break;
+            case Op.Sbb: ExecuteSub(ref d, withBorrow: true, writeBack: true); break;
+            case Op.Cmp: ExecuteSub(ref d, withBorrow: false, writeBack: false); break;
+            case Op.And: ExecuteLogic(ref d, Op.And, writeBack: true); break;
+            case Op.Or: ExecuteLogic(ref d, Op.Or, writeBack: true); break;
+            case Op.Xor: ExecuteLogic(ref d, Op.Xor, writeBack: true); break;
+            case Op.Test: ExecuteLogic(ref d, Op.And, writeBack: false); break;
+            case Op.Inc: ExecuteIncDec(ref d, increment: true); break;
+            case Op.Dec: ExecuteIncDec(ref d, increment: false); break;
+            case Op.Neg: ExecuteNeg(ref d); break;
+            case Op.Not: ExecuteNot(ref d); break;
+            case Op.Mul: ExecuteMul(ref d); break;
+            case Op.Imul1: ExecuteImul1(ref d); break;
+            case Op.Imul2: ExecuteImulN(ref d, threeOperand: false); break;
+            case Op.Imul3: ExecuteImulN(ref d, threeOperand: true); break;
+            case Op.Div: ExecuteDiv(ref d); break;
+            case Op.Idiv: ExecuteIdiv(ref d); break;
+            case Op.Daa: ExecuteDaa(subtract: false); break;
+            case Op.Das: ExecuteDaa(subtract: true); break;
+            case Op.Aaa: ExecuteAaa(subtract: false); break;
+            case Op.Aas: ExecuteAaa(subtract: true); break;
+            case Op.Aam: ExecuteAam(ref d); break;
+            case Op.Aad: ExecuteAad(ref d); break;
+            case Op.Salc: WriteRegister(RegAx, 1, GetCarry() ? 0xFFu : 0u); break;
+            case Op.Rol:
+            case Op.Ror:
+            case Op.Rcl:
+            case Op.Rcr:
+            case Op.Shl:
+            case Op.Shr:
+            case Op.Sar:
+                ExecuteShift(ref d);
+                break;
+            case Op.Shld: ExecuteDoubleShift(ref d, left: true); break;
+            case Op.Shrd: ExecuteDoubleShift(ref d, left: false); break;
+            case Op.Bt:
+            case Op.Bts:
+            case Op.Btr:
+            case Op.Btc:
+                ExecuteBitTest(ref d);
+                break;
+            case Op.Bsf: ExecuteBitScan(ref d, forward: true); break;
+            case Op.Bsr: ExecuteBitScan(ref d, forward: false); break;
+            case Op.Bswap: ExecuteBswap(ref d); break;
+            case Op.Xadd: ExecuteXadd(ref d); break;
+            case Op.Cmpxchg: ExecuteCmpxchg(ref d); break;
+            case Op.Cmpxchg8b: ExecuteCmpxchg8b(ref d); break;
+            case Op.Cmovcc: ExecuteCmov(ref d); break;
+            case Op.Setcc: WriteOperand0(ref d, 1, Condition(d.Cond) ? 1u : 0u); break;
+            case Op.Cbw: WriteRegister(RegAx, 2, (ulong)(long)(sbyte)_gpr[RegAx]); break;
+            case Op.Cwde: WriteRegister(RegAx, 4, (ulong)(long)(short)_gpr[RegAx]); break;
+            case Op.Cwd: WriteRegister(RegDx, 2, (short)_gpr[RegAx] < 0 ? 0xFFFFu : 0u); break;
+            case Op.Cdq: WriteRegister(RegDx, 4, (int)_gpr[RegAx] < 0 ? 0xFFFFFFFFu : 0u); break;
+            case Op.Lahf: WriteRegister(4, 1, GetFlags() & 0xD7); break;
+            case Op.Sahf: SetStatusFlags((GetFlags() & ~0xD5u) | ((uint)(_gpr[RegAx] >> 8) & 0xD5) | (_eflags & FlagOf)); break;
+            case Op.Xlat: ExecuteXlat(ref d); break;
+            case Op.Push: ExecutePush(ref d); break;
+            case Op.Pop: ExecutePop(ref d); break;
+            case Op.Pusha: ExecutePusha(ref d); break;
+            case Op.Popa: ExecutePopa(ref d); break;
+            case Op.Pushf: Push(d.OpSize == 4 ? GetFlags() & 0x00FCFFFF : GetFlags() & 0xFFFF, d.OpSize); break;
+            case Op.Popf: ExecutePopf(ref d); break;
+            case Op.LoadFarPointer: ExecuteLoadFarPointer(ref d); break;
+            case Op.Enter: ExecuteEnter(ref d); break;
+            case Op.Leave: ExecuteLeave(ref d); break;
+            case Op.Bound: ExecuteBound(ref d); break;
+            case Op.JmpRel: JumpNear(_eip + d.Imm, d.OpSize); break;
+            case Op.Jcc:
+                if (Condition(d.Cond))
+                {
+                    JumpNear(_eip + d.Imm, d.OpSize);
+                }
+
+                break;
+            case Op.Jcxz:
+                if (ReadRegister(RegCx, d.AddrSize) == 0)
+                {
+                    JumpNear(_eip + d.Imm, d.OpSize);
+                }
+
+                break;
+            case Op.Loop:
+            case Op.Loope:
+            case Op.Loopne:
+                ExecuteLoop(ref d);
+                break;
+            case Op.JmpIndirect: ExecuteJmpIndirect(ref d); break;
+            case Op.JmpFar: JumpFar((ushort)d.Imm2, d.Imm); break;
+            case Op.JmpFarIndirect: ExecuteJmpFarIndirect(ref d, call: false); break;
+            case Op.CallRel: ExecuteCallRel(ref d); break;
+            case Op.CallIndirect: ExecuteCallIndirect(ref d); break;
+            case Op.CallFar: ExecuteCallFar(ref d, (ushort)d.Imm2, d.Imm); break;
+            case Op.CallFarIndirect: ExecuteJmpFarIndirect(ref d, call: true); break;
+            case Op.RetNear: ExecuteRetNear(ref d); break;
+            case Op.RetFar: ExecuteRetFar(ref d); break;
+            case Op.Int: DeliverInterrupt((int)d.Imm, isException: false); break;
+            case Op.Int3: DeliverInterrupt(VectorBreakpoint, isException: false); break;
+            case Op.Into:
+                if (Condition(0))
+                {
+                    DeliverInterrupt(VectorOverflow, isException: false);
+                }
+
+                break;
+            case Op.Int1: DeliverInterrupt(VectorDebug, isException: false); break;
+            case Op.Iret: ExecuteIret(ref d); break;
+            case Op.Hlt:
+                _halted = true;
+                _exitBlock = true;
+                break;
+            case Op.Cli: SetFlag(FlagIf, false); break;
+            case Op.Sti: ExecuteSti(); break;
+            case Op.Clc: SetFlag(FlagCf, false); break;
+            case Op.Stc: SetFlag(FlagCf, true); break;
+            case Op.Cmc: SetFlag(FlagCf, !GetCarry()); break;
+            case Op.Cld: _eflags &= ~FlagDf; break;
+            case Op.Std: _eflags |= FlagDf; break;
+            case Op.Cpuid: ExecuteCpuid(); break;
+            case Op.Rdtsc: ExecuteRdtsc(); break;
+            case Op.Wait: ExecuteWait(); break;
+            case Op.Esc: ExecuteEsc(); break;
+            case Op.In: ExecuteIn(ref d); break;
+            case Op.Out: ExecuteOut(ref d); break;
+            case Op.Movs: ExecuteMovs(ref d); break;
+            case Op.Cmps: ExecuteCmps(ref d); break;
+            case Op.Scas: ExecuteScas(ref d); break;
+            case Op.Lods: ExecuteLods(ref d); break;
+            case Op.Stos: ExecuteStos(ref d); break;
+            case Op.Ins: ExecuteIns(ref d); break;
+            case Op.Outs: ExecuteOuts(ref d); break;
+            case Op.Lgdt: ExecuteLoadDescriptorTable(ref d, idt: false); break;
+            case Op.Lidt: ExecuteLoadDescriptorTable(ref d, idt: true); break;
+            case Op.Sgdt: ExecuteStoreDescriptorTable(ref d, idt: false); break;
+            case Op.Sidt: ExecuteStoreDescriptorTable(ref d, idt: true); break;
+            case Op.Smsw: WriteOperand0(ref d, d.Kind0 == OperandKind.Memory ? 2 : d.OpSize, _cr0 & (d.OpSize == 4 && d.Kind0 == OperandKind.Register ? 0xFFFFFFFF : 0xFFFF)); break;
+            case Op.Lmsw: ExecuteLmsw(ref d); break;
+            case Op.MovToCr: ExecuteMovToCr(ref d); break;
+            case Op.MovFromCr: ExecuteMovFromCr(ref d); break;
+            case Op.Clts: _cr0 &= ~8UL; break;
+            case Op.Invlpg: FlushTlb(); break;
+            default:
+                RaiseFault(VectorInvalidOpcode);
+                break;
+        }
+    }
+}

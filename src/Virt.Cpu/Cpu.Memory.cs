@@ -1,0 +1,350 @@
+using System.Runtime.CompilerServices;
+using Virt.Cpu.Decoding;
+using Virt.Memory;
+
+namespace Virt.Cpu;
+
+/// <summary>Memory access: segment checks, the linear-address translation point and the software TLB.</summary>
+public sealed unsafe partial class Cpu
+{
+    private const int TlbEntries = 256;
+    private const int PageShift = 12;
+    private const uint PageMask = 0xFFF;
+
+    // Tags hold linear page number + 1 so that zero means "empty".
+    private readonly ulong[] _tlbReadTag = new ulong[TlbEntries];
+    private readonly nint[] _tlbReadHost = new nint[TlbEntries];
+    private readonly ulong[] _tlbWriteTag = new ulong[TlbEntries];
+    private readonly nint[] _tlbWriteHost = new nint[TlbEntries];
+
+    private void FlushTlb()
+    {
+        Array.Clear(_tlbReadTag);
+        Array.Clear(_tlbWriteTag);
+    }
+
+    /// <summary>The effective address of the instruction's memory operand, masked to its address size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint EffectiveAddress(ref DecodedInstruction d)
+    {
+        uint ea = d.Disp;
+        if (d.Base != DecodedInstruction.NoRegister)
+        {
+            ea += (uint)_gpr[d.Base];
+        }
+
+        if (d.Index != DecodedInstruction.NoRegister)
+        {
+            ea += (uint)_gpr[d.Index] << d.Scale;
+        }
+
+        return d.AddrSize == 2 ? ea & 0xFFFF : ea;
+    }
+
+    /// <summary>
+    /// The one segment check: an access of <paramref name="size"/> bytes at <paramref name="offset"/> must lie within the limit,
+    /// else #SS for SS and #GP for the others (Intel SDM Vol. 3A, 20.1.3: real mode raises them for offsets beyond FFFFh too).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool CheckLimit(int segment, uint offset, int size)
+    {
+        if ((ulong)offset + (uint)(size - 1) > _segLimit[segment])
+        {
+            RaiseFault(segment == Ss ? VectorStackFault : VectorGeneralProtection);
+            return false;
+        }
+
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadMem(int segment, uint offset, int size)
+    {
+        if (!CheckLimit(segment, offset, size))
+        {
+            return 0;
+        }
+
+        return ReadLinear((uint)(_segBase[segment] + offset), size);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteMem(int segment, uint offset, int size, ulong value)
+    {
+        if (CheckLimit(segment, offset, size))
+        {
+            WriteLinear((uint)(_segBase[segment] + offset), size, value);
+        }
+    }
+
+    /// <summary>The linear-to-physical translation point (identity until paging is enabled; issue 4 adds the page walk here).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static PhysicalAddress TranslateLinear(ulong linear) => new(linear);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadLinear(ulong linear, int size)
+    {
+        ulong page = linear >> PageShift;
+        int i = (int)page & (TlbEntries - 1);
+        uint offset = (uint)linear & PageMask;
+        if (_tlbReadTag[i] == page + 1 && offset + (uint)size <= PhysicalMemoryMap.PageSizeInBytes)
+        {
+            byte* p = (byte*)_tlbReadHost[i] + offset;
+            return size switch
+            {
+                1 => *p,
+                2 => Unsafe.ReadUnaligned<ushort>(p),
+                4 => Unsafe.ReadUnaligned<uint>(p),
+                _ => Unsafe.ReadUnaligned<ulong>(p),
+            };
+        }
+
+        return ReadLinearSlow(linear, size);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ReadLinearSlow(ulong linear, int size)
+    {
+        uint offset = (uint)linear & PageMask;
+        if (offset + (uint)size > PhysicalMemoryMap.PageSizeInBytes)
+        {
+            // Page-crossing access: byte by byte, each through its own translation.
+            ulong value = 0;
+            for (int b = 0; b < size; b++)
+            {
+                value |= ReadLinear((uint)(linear + (ulong)b), 1) << (8 * b);
+            }
+
+            return value;
+        }
+
+        PhysicalAddress physical = TranslateLinear(linear);
+        if (_memory.TryGetHostPage(physical, forWrite: false, out nint host))
+        {
+            ulong page = linear >> PageShift;
+            int i = (int)page & (TlbEntries - 1);
+            _tlbReadTag[i] = page + 1;
+            _tlbReadHost[i] = host;
+            return ReadLinear(linear, size);
+        }
+
+        return _memory.Read(physical, size);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteLinear(ulong linear, int size, ulong value)
+    {
+        ulong page = linear >> PageShift;
+        int i = (int)page & (TlbEntries - 1);
+        uint offset = (uint)linear & PageMask;
+        if (_tlbWriteTag[i] == page + 1 && offset + (uint)size <= PhysicalMemoryMap.PageSizeInBytes)
+        {
+            byte* p = (byte*)_tlbWriteHost[i] + offset;
+            switch (size)
+            {
+                case 1:
+                    *p = (byte)value;
+                    break;
+                case 2:
+                    Unsafe.WriteUnaligned(p, (ushort)value);
+                    break;
+                case 4:
+                    Unsafe.WriteUnaligned(p, (uint)value);
+                    break;
+                default:
+                    Unsafe.WriteUnaligned(p, value);
+                    break;
+            }
+
+            return;
+        }
+
+        WriteLinearSlow(linear, size, value);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteLinearSlow(ulong linear, int size, ulong value)
+    {
+        uint offset = (uint)linear & PageMask;
+        if (offset + (uint)size > PhysicalMemoryMap.PageSizeInBytes)
+        {
+            for (int b = 0; b < size; b++)
+            {
+                WriteLinear((uint)(linear + (ulong)b), 1, (byte)(value >> (8 * b)));
+            }
+
+            return;
+        }
+
+        PhysicalAddress physical = TranslateLinear(linear);
+        if (_memory.TryGetHostPage(physical, forWrite: true, out nint host))
+        {
+            ulong page = linear >> PageShift;
+            int i = (int)page & (TlbEntries - 1);
+            _tlbWriteTag[i] = page + 1;
+            _tlbWriteHost[i] = host;
+            WriteLinear(linear, size, value);
+            return;
+        }
+
+        // MMIO, ROM, unmapped or a page holding decoded code: the map dispatches and reports code writes to us.
+        _memory.Write(physical, size, value);
+    }
+
+    private uint StackPointer => _stack32 ? (uint)_gpr[RegSp] : (ushort)_gpr[RegSp];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void SetStackPointer(uint value)
+    {
+        if (_stack32)
+        {
+            _gpr[RegSp] = value;
+        }
+        else
+        {
+            _gpr[RegSp] = (_gpr[RegSp] & ~0xFFFFUL) | (ushort)value;
+        }
+    }
+
+    private uint StackMask => _stack32 ? 0xFFFFFFFF : 0xFFFF;
+
+    /// <summary>Pushes a value; on a stack fault nothing changes and the fault is pending.</summary>
+    private void Push(ulong value, int size)
+    {
+        uint sp = (StackPointer - (uint)size) & StackMask;
+        WriteMem(Ss, sp, size, value);
+        if (!_faulted)
+        {
+            SetStackPointer(sp);
+        }
+    }
+
+    /// <summary>Pops a value; on a stack fault nothing changes and the fault is pending.</summary>
+    private ulong Pop(int size)
+    {
+        uint sp = StackPointer;
+        ulong value = ReadMem(Ss, sp, size);
+        if (!_faulted)
+        {
+            SetStackPointer((sp + (uint)size) & StackMask);
+        }
+
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadRegister(int register, int size) => size switch
+    {
+        1 => register < 4 ? (byte)_gpr[register] : (byte)(_gpr[register - 4] >> 8),
+        2 => (ushort)_gpr[register],
+        4 => (uint)_gpr[register],
+        _ => _gpr[register],
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteRegister(int register, int size, ulong value)
+    {
+        switch (size)
+        {
+            case 1:
+                if (register < 4)
+                {
+                    _gpr[register] = (_gpr[register] & ~0xFFUL) | (byte)value;
+                }
+                else
+                {
+                    _gpr[register - 4] = (_gpr[register - 4] & ~0xFF00UL) | ((ulong)(byte)value << 8);
+                }
+
+                break;
+            case 2:
+                _gpr[register] = (_gpr[register] & ~0xFFFFUL) | (ushort)value;
+                break;
+            case 4:
+                // Outside 64-bit mode the upper half is undefined after a 32-bit write; zero-extend as long mode does.
+                _gpr[register] = (uint)value;
+                break;
+            default:
+                _gpr[register] = value;
+                break;
+        }
+    }
+
+    /// <summary>Reads operand 0 (register or memory). For memory, <paramref name="ea"/> receives the effective address for the write-back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadDestination(ref DecodedInstruction d, int size, out uint ea)
+    {
+        if (d.Kind0 == OperandKind.Register)
+        {
+            ea = 0;
+            return ReadRegister(d.Reg0, size);
+        }
+
+        ea = EffectiveAddress(ref d);
+        return ReadMem(d.Seg, ea, size);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteDestination(ref DecodedInstruction d, int size, uint ea, ulong value)
+    {
+        if (d.Kind0 == OperandKind.Register)
+        {
+            WriteRegister(d.Reg0, size, value);
+        }
+        else
+        {
+            WriteMem(d.Seg, ea, size, value);
+        }
+    }
+
+    /// <summary>Writes operand 0 without a prior read.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void WriteOperand0(ref DecodedInstruction d, int size, ulong value)
+    {
+        if (d.Kind0 == OperandKind.Register)
+        {
+            WriteRegister(d.Reg0, size, value);
+        }
+        else
+        {
+            WriteMem(d.Seg, EffectiveAddress(ref d), size, value);
+        }
+    }
+
+    /// <summary>Reads operand 1 (register, immediate, memory or segment register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadOperand1(ref DecodedInstruction d, int size) => d.Kind1 switch
+    {
+        OperandKind.Register => ReadRegister(d.Reg1, size),
+        OperandKind.Immediate => d.Imm,
+        OperandKind.Memory => ReadMem(d.Seg, EffectiveAddress(ref d), size),
+        OperandKind.Segment => _segSelector[d.Reg1],
+        _ => 0,
+    };
+
+    /// <summary>Reads operand 0 (register, immediate, memory or segment register).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong ReadOperand0(ref DecodedInstruction d, int size) => d.Kind0 switch
+    {
+        OperandKind.Register => ReadRegister(d.Reg0, size),
+        OperandKind.Immediate => d.Imm,
+        OperandKind.Memory => ReadMem(d.Seg, EffectiveAddress(ref d), size),
+        OperandKind.Segment => _segSelector[d.Reg0],
+        _ => 0,
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong SizeMask(int size) => size == 8 ? ulong.MaxValue : (1UL << (size * 8)) - 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong SignBit(int size) => 1UL << ((size * 8) - 1);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long SignExtend(ulong value, int size) => size switch
+    {
+        1 => (sbyte)value,
+        2 => (short)value,
+        4 => (int)value,
+        _ => (long)value,
+    };
+}

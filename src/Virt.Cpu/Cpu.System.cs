@@ -1,0 +1,196 @@
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>Flag control, CPUID, RDTSC, port I/O, descriptor-table and control-register instructions.</summary>
+public sealed partial class Cpu
+{
+    /// <summary>Family 6, model 1, stepping 9: a Pentium Pro (CPUID leaf 1 EAX and EDX after reset).</summary>
+    private const uint CpuidSignature = 0x0619;
+
+    // CPUID.1:EDX: TSC (4), CX8 (8), CMOV (15). No FPU until x87 lands; no MSR, PSE, PAE or APIC until they exist.
+    private const uint CpuidFeaturesEdx = (1u << 4) | (1u << 8) | (1u << 15);
+
+    private void ExecuteSti()
+    {
+        uint flags = GetFlags();
+        if ((flags & FlagIf) == 0)
+        {
+            // Intel SDM Vol. 2B, STI: interrupts are recognised only after the next instruction.
+            _eflags |= FlagIf;
+            _inhibitInterrupts = true;
+            _exitBlock = true;
+        }
+    }
+
+    private void ExecuteCpuid()
+    {
+        uint leaf = (uint)_gpr[RegAx];
+        string vendor = _options.VendorString;
+        if (leaf == 0)
+        {
+            WriteRegister(RegAx, 4, 1);
+            WriteRegister(RegBx, 4, VendorWord(vendor, 0));
+            WriteRegister(RegDx, 4, VendorWord(vendor, 4));
+            WriteRegister(RegCx, 4, VendorWord(vendor, 8));
+            return;
+        }
+
+        // Leaf 1, and (as Intel CPUs do) any leaf above the maximum answers like the highest basic leaf.
+        WriteRegister(RegAx, 4, CpuidSignature);
+        WriteRegister(RegBx, 4, 0);
+        WriteRegister(RegCx, 4, 0);
+        WriteRegister(RegDx, 4, CpuidFeaturesEdx);
+    }
+
+    private static uint VendorWord(string vendor, int index) =>
+        (uint)(byte)vendor[index] | ((uint)(byte)vendor[index + 1] << 8) | ((uint)(byte)vendor[index + 2] << 16) | ((uint)(byte)vendor[index + 3] << 24);
+
+    private void ExecuteRdtsc()
+    {
+        ulong tsc = TimeSource?.ReadTimestampCounter() ?? (ulong)(_retired + _extraRetired);
+        WriteRegister(RegAx, 4, (uint)tsc);
+        WriteRegister(RegDx, 4, tsc >> 32);
+    }
+
+    private void ExecuteWait()
+    {
+        // Intel SDM Vol. 2B, WAIT: #NM when CR0.MP and CR0.TS are both set.
+        if ((_cr0 & 0xA) == 0xA)
+        {
+            RaiseFault(VectorDeviceNotAvailable);
+        }
+    }
+
+    /// <summary>
+    /// An x87 escape (D8-DF). With CR0.EM or CR0.TS set it is #NM (Intel SDM Vol. 3A, 2.5); otherwise, with no FPU present, it does
+    /// nothing, as on a 386 without a coprocessor. The x87 engineer replaces this.
+    /// </summary>
+    private void ExecuteEsc()
+    {
+        if ((_cr0 & 0xC) != 0)
+        {
+            RaiseFault(VectorDeviceNotAvailable);
+        }
+    }
+
+    private void ExecuteIn(ref DecodedInstruction d)
+    {
+        ushort port = d.Kind1 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
+        _exitBlock = true;
+    }
+
+    private void ExecuteOut(ref DecodedInstruction d)
+    {
+        ushort port = d.Kind0 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
+        _exitBlock = true;
+    }
+
+    private void ExecuteLoadDescriptorTable(ref DecodedInstruction d, bool idt)
+    {
+        uint ea = EffectiveAddress(ref d);
+        ushort limit = (ushort)ReadMem(d.Seg, ea, 2);
+        uint baseAddress = (uint)ReadMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4);
+        if (_faulted)
+        {
+            return;
+        }
+
+        // Intel SDM Vol. 2A, LGDT/LIDT: with a 16-bit operand only 24 bits of the base are loaded.
+        if (d.OpSize == 2)
+        {
+            baseAddress &= 0x00FFFFFF;
+        }
+
+        if (idt)
+        {
+            _idtBase = baseAddress;
+            _idtLimit = limit;
+        }
+        else
+        {
+            _gdtBase = baseAddress;
+            _gdtLimit = limit;
+        }
+    }
+
+    private void ExecuteStoreDescriptorTable(ref DecodedInstruction d, bool idt)
+    {
+        uint ea = EffectiveAddress(ref d);
+        WriteMem(d.Seg, ea, 2, idt ? _idtLimit : _gdtLimit);
+        if (!_faulted)
+        {
+            // Since the 386 the full 32-bit base is stored whatever the operand size (Intel SDM Vol. 2B, SGDT).
+            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4, idt ? _idtBase : _gdtBase);
+        }
+    }
+
+    private void ExecuteLmsw(ref DecodedInstruction d)
+    {
+        ulong value = ReadOperand0(ref d, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        // LMSW loads PE, MP, EM and TS; it can set PE but not clear it (Intel SDM Vol. 2A, LMSW).
+        _cr0 = (_cr0 & ~0xEUL) | (value & 0xE) | (_cr0 & 1) | (value & 1);
+        _exitBlock = true;
+    }
+
+    private void ExecuteMovToCr(ref DecodedInstruction d)
+    {
+        ulong value = ReadRegister(d.Reg1, 4);
+        switch (d.Reg0)
+        {
+            case 0:
+                // CR0.ET is hardwired to 1 on the P6 family.
+                _cr0 = value | 0x10;
+                FlushTlb();
+                break;
+            case 2:
+                _cr2 = value;
+                break;
+            case 3:
+                _cr3 = value;
+                FlushTlb();
+                break;
+            case 4:
+                _cr4 = value;
+                FlushTlb();
+                break;
+            default:
+                RaiseFault(VectorInvalidOpcode);
+                return;
+        }
+
+        _exitBlock = true;
+    }
+
+    private void ExecuteMovFromCr(ref DecodedInstruction d)
+    {
+        ulong value;
+        switch (d.Reg1)
+        {
+            case 0:
+                value = _cr0;
+                break;
+            case 2:
+                value = _cr2;
+                break;
+            case 3:
+                value = _cr3;
+                break;
+            case 4:
+                value = _cr4;
+                break;
+            default:
+                RaiseFault(VectorInvalidOpcode);
+                return;
+        }
+
+        WriteRegister(d.Reg0, 4, value);
+    }
+}

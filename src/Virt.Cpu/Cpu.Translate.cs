@@ -1,0 +1,577 @@
+using Iced.Intel;
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>Translation of Iced's <see cref="Instruction"/> into the executor's <see cref="DecodedInstruction"/>, once per decode.</summary>
+public sealed partial class Cpu
+{
+    private void Translate(in Instruction ins, ref DecodedInstruction d, bool code32)
+    {
+        d = default;
+        d.Length = (byte)ins.Length;
+        d.Base = DecodedInstruction.NoRegister;
+        d.Index = DecodedInstruction.NoRegister;
+
+        // Operand and address size from the raw prefixes (Intel SDM Vol. 2A, 2.1.1: 66h and 67h toggle the default).
+        ReadOnlySpan<byte> bytes = _codeReader.InstructionBytes;
+        bool has66 = false;
+        bool has67 = false;
+        byte opcode = 0;
+        foreach (byte b in bytes)
+        {
+            if (b == 0x66)
+            {
+                has66 = true;
+            }
+            else if (b == 0x67)
+            {
+                has67 = true;
+            }
+            else if (b is not (0x26 or 0x2E or 0x36 or 0x3E or 0x64 or 0x65 or 0xF0 or 0xF2 or 0xF3))
+            {
+                opcode = b;
+                break;
+            }
+        }
+
+        int opSize = code32 != has66 ? 4 : 2;
+        d.OpSize = (byte)opSize;
+        d.AddrSize = (byte)(code32 != has67 ? 4 : 2);
+        d.Seg = Ds;
+        if (ins.IsInvalid)
+        {
+            SetInvalid(ref d);
+            return;
+        }
+
+        int opCount = Math.Min(ins.OpCount, 3);
+        bool unsupported = false;
+        for (int i = 0; i < opCount; i++)
+        {
+            OperandKind kind = OperandKind.None;
+            byte reg = 0;
+            byte size = 0;
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register:
+                    Register r = ins.GetOpRegister(i);
+                    if (r.IsGPR8() || r.IsGPR16() || r.IsGPR32())
+                    {
+                        kind = OperandKind.Register;
+                        reg = (byte)r.GetNumber();
+                        size = (byte)r.GetSize();
+                    }
+                    else if (r.IsSegmentRegister())
+                    {
+                        kind = OperandKind.Segment;
+                        reg = (byte)(r - Register.ES);
+                        size = 2;
+                    }
+                    else if (r.IsCR())
+                    {
+                        kind = OperandKind.Control;
+                        reg = (byte)(r - Register.CR0);
+                        size = 4;
+                    }
+                    else
+                    {
+                        unsupported = true;
+                    }
+
+                    break;
+                case OpKind.Memory:
+                    kind = OperandKind.Memory;
+                    size = (byte)ins.MemorySize.GetSize();
+                    if (ins.MemoryBase != Register.None)
+                    {
+                        if (!ins.MemoryBase.IsGPR())
+                        {
+                            unsupported = true;
+                        }
+
+                        d.Base = (byte)ins.MemoryBase.GetNumber();
+                    }
+
+                    if (ins.MemoryIndex != Register.None)
+                    {
+                        if (!ins.MemoryIndex.IsGPR())
+                        {
+                            unsupported = true;
+                        }
+
+                        d.Index = (byte)ins.MemoryIndex.GetNumber();
+                        d.Scale = (byte)System.Numerics.BitOperations.Log2((uint)ins.MemoryIndexScale);
+                    }
+
+                    d.Disp = (uint)ins.MemoryDisplacement64;
+                    d.Seg = (byte)(ins.MemorySegment - Register.ES);
+                    break;
+                case OpKind.Immediate8:
+                    kind = OperandKind.Immediate;
+                    size = 1;
+                    d.Imm = ins.Immediate8;
+                    break;
+                case OpKind.Immediate16:
+                    kind = OperandKind.Immediate;
+                    size = 2;
+                    d.Imm = ins.Immediate16;
+                    break;
+                case OpKind.Immediate32:
+                    kind = OperandKind.Immediate;
+                    size = 4;
+                    d.Imm = ins.Immediate32;
+                    break;
+                case OpKind.Immediate8to16:
+                    kind = OperandKind.Immediate;
+                    size = 2;
+                    d.Imm = (ushort)ins.Immediate8to16;
+                    break;
+                case OpKind.Immediate8to32:
+                    kind = OperandKind.Immediate;
+                    size = 4;
+                    d.Imm = (uint)ins.Immediate8to32;
+                    break;
+                case OpKind.Immediate8_2nd:
+                    d.Imm2 = ins.Immediate8_2nd;
+                    break;
+                case OpKind.NearBranch16:
+                case OpKind.NearBranch32:
+                    kind = OperandKind.Immediate;
+                    size = (byte)opSize;
+                    d.Imm = (uint)(ins.NearBranchTarget - ins.NextIP);
+                    break;
+                case OpKind.FarBranch16:
+                    kind = OperandKind.Immediate;
+                    d.Imm = ins.FarBranch16;
+                    d.Imm2 = ins.FarBranchSelector;
+                    break;
+                case OpKind.FarBranch32:
+                    kind = OperandKind.Immediate;
+                    d.Imm = ins.FarBranch32;
+                    d.Imm2 = ins.FarBranchSelector;
+                    break;
+                case OpKind.MemorySegSI:
+                case OpKind.MemorySegESI:
+                case OpKind.MemorySegDI:
+                case OpKind.MemorySegEDI:
+                    d.Seg = (byte)(ins.MemorySegment - Register.ES);
+                    break;
+                case OpKind.MemoryESDI:
+                case OpKind.MemoryESEDI:
+                    break;
+                default:
+                    unsupported = true;
+                    break;
+            }
+
+            switch (i)
+            {
+                case 0:
+                    d.Kind0 = kind;
+                    d.Reg0 = reg;
+                    if (kind is OperandKind.Register or OperandKind.Memory)
+                    {
+                        d.OpSize = size;
+                    }
+
+                    break;
+                case 1:
+                    d.Kind1 = kind;
+                    d.Reg1 = reg;
+                    d.Size1 = size;
+                    break;
+                default:
+                    d.Kind2 = kind;
+                    d.Reg2 = reg;
+                    d.Size2 = size;
+                    break;
+            }
+        }
+
+        if (unsupported)
+        {
+            SetInvalid(ref d);
+            return;
+        }
+
+        if (ins.HasRepePrefix || ins.HasRepPrefix)
+        {
+            d.Rep = 1;
+        }
+        else if (ins.HasRepnePrefix)
+        {
+            d.Rep = 2;
+        }
+
+        if (opcode is >= 0xD8 and <= 0xDF)
+        {
+            // x87 escape: no FPU yet (CPUID reports none). See Op.Esc.
+            d.Op = Op.Esc;
+            return;
+        }
+
+        d.Cond = (byte)(ins.ConditionCode == ConditionCode.None ? 0 : (int)ins.ConditionCode - 1);
+        Op op = MapMnemonic(in ins, ref d, opSize);
+        d.Op = op;
+        if (op == Op.Invalid)
+        {
+            SetInvalid(ref d);
+            return;
+        }
+
+        // Intel SDM Vol. 2A, LOCK: only these instructions with a memory destination accept the prefix, else #UD.
+        if (ins.HasLockPrefix && !(d.Kind0 == OperandKind.Memory && op is Op.Add or Op.Adc or Op.And or Op.Btc or Op.Btr or Op.Bts
+            or Op.Cmpxchg or Op.Cmpxchg8b or Op.Dec or Op.Inc or Op.Neg or Op.Not or Op.Or or Op.Sbb or Op.Sub or Op.Xor or Op.Xadd or Op.Xchg))
+        {
+            SetInvalid(ref d);
+        }
+    }
+
+    private static void SetInvalid(ref DecodedInstruction d)
+    {
+        d.Op = Op.Invalid;
+        d.EndsBlock = true;
+    }
+
+    private static Op MapMnemonic(in Instruction ins, ref DecodedInstruction d, int opSize)
+    {
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Mov:
+                if (d.Kind0 == OperandKind.Segment)
+                {
+                    // Intel SDM Vol. 2B, MOV: loading CS with MOV is #UD.
+                    if (d.Reg0 == Cs)
+                    {
+                        return Op.Invalid;
+                    }
+
+                    d.EndsBlock = d.Reg0 == Ss;
+                    return Op.MovToSegment;
+                }
+
+                if (d.Kind0 == OperandKind.Control)
+                {
+                    d.EndsBlock = true;
+                    return Op.MovToCr;
+                }
+
+                if (d.Kind1 == OperandKind.Control)
+                {
+                    return Op.MovFromCr;
+                }
+
+                if (d.Kind1 == OperandKind.Segment && d.Kind0 == OperandKind.Memory)
+                {
+                    d.OpSize = 2;
+                }
+
+                return Op.Mov;
+            case Mnemonic.Movzx: return Op.Movzx;
+            case Mnemonic.Movsx: return Op.Movsx;
+            case Mnemonic.Lea: return Op.Lea;
+            case Mnemonic.Xchg: return Op.Xchg;
+            case Mnemonic.Nop:
+            case Mnemonic.Pause:
+            case Mnemonic.Reservednop:
+            case Mnemonic.Invd:
+            case Mnemonic.Wbinvd:
+                return Op.Nop;
+            case Mnemonic.Add: return Op.Add;
+            case Mnemonic.Or: return Op.Or;
+            case Mnemonic.Adc: return Op.Adc;
+            case Mnemonic.Sbb: return Op.Sbb;
+            case Mnemonic.And: return Op.And;
+            case Mnemonic.Sub: return Op.Sub;
+            case Mnemonic.Xor: return Op.Xor;
+            case Mnemonic.Cmp: return Op.Cmp;
+            case Mnemonic.Test: return Op.Test;
+            case Mnemonic.Inc: return Op.Inc;
+            case Mnemonic.Dec: return Op.Dec;
+            case Mnemonic.Neg: return Op.Neg;
+            case Mnemonic.Not: return Op.Not;
+            case Mnemonic.Mul: return Op.Mul;
+            case Mnemonic.Imul: return ins.OpCount switch { 1 => Op.Imul1, 2 => Op.Imul2, _ => Op.Imul3 };
+            case Mnemonic.Div: return Op.Div;
+            case Mnemonic.Idiv: return Op.Idiv;
+            case Mnemonic.Daa: return Op.Daa;
+            case Mnemonic.Das: return Op.Das;
+            case Mnemonic.Aaa: return Op.Aaa;
+            case Mnemonic.Aas: return Op.Aas;
+            case Mnemonic.Aam: return Op.Aam;
+            case Mnemonic.Aad: return Op.Aad;
+            case Mnemonic.Salc: return Op.Salc;
+            case Mnemonic.Rol: return Op.Rol;
+            case Mnemonic.Ror: return Op.Ror;
+            case Mnemonic.Rcl: return Op.Rcl;
+            case Mnemonic.Rcr: return Op.Rcr;
+            case Mnemonic.Shl:
+            case Mnemonic.Sal:
+                return Op.Shl;
+            case Mnemonic.Shr: return Op.Shr;
+            case Mnemonic.Sar: return Op.Sar;
+            case Mnemonic.Shld: return Op.Shld;
+            case Mnemonic.Shrd: return Op.Shrd;
+            case Mnemonic.Bt: return Op.Bt;
+            case Mnemonic.Bts: return Op.Bts;
+            case Mnemonic.Btr: return Op.Btr;
+            case Mnemonic.Btc: return Op.Btc;
+            case Mnemonic.Bsf: return Op.Bsf;
+            case Mnemonic.Bsr: return Op.Bsr;
+            case Mnemonic.Bswap: return Op.Bswap;
+            case Mnemonic.Xadd: return Op.Xadd;
+            case Mnemonic.Cmpxchg: return Op.Cmpxchg;
+            case Mnemonic.Cmpxchg8b: return Op.Cmpxchg8b;
+            case Mnemonic.Cmovo:
+            case Mnemonic.Cmovno:
+            case Mnemonic.Cmovb:
+            case Mnemonic.Cmovae:
+            case Mnemonic.Cmove:
+            case Mnemonic.Cmovne:
+            case Mnemonic.Cmovbe:
+            case Mnemonic.Cmova:
+            case Mnemonic.Cmovs:
+            case Mnemonic.Cmovns:
+            case Mnemonic.Cmovp:
+            case Mnemonic.Cmovnp:
+            case Mnemonic.Cmovl:
+            case Mnemonic.Cmovge:
+            case Mnemonic.Cmovle:
+            case Mnemonic.Cmovg:
+                return Op.Cmovcc;
+            case Mnemonic.Seto:
+            case Mnemonic.Setno:
+            case Mnemonic.Setb:
+            case Mnemonic.Setae:
+            case Mnemonic.Sete:
+            case Mnemonic.Setne:
+            case Mnemonic.Setbe:
+            case Mnemonic.Seta:
+            case Mnemonic.Sets:
+            case Mnemonic.Setns:
+            case Mnemonic.Setp:
+            case Mnemonic.Setnp:
+            case Mnemonic.Setl:
+            case Mnemonic.Setge:
+            case Mnemonic.Setle:
+            case Mnemonic.Setg:
+                return Op.Setcc;
+            case Mnemonic.Cbw: return Op.Cbw;
+            case Mnemonic.Cwde: return Op.Cwde;
+            case Mnemonic.Cwd: return Op.Cwd;
+            case Mnemonic.Cdq: return Op.Cdq;
+            case Mnemonic.Lahf: return Op.Lahf;
+            case Mnemonic.Sahf: return Op.Sahf;
+            case Mnemonic.Xlatb:
+                d.OpSize = 1;
+                d.Seg = (byte)(ins.MemorySegment - Register.ES);
+                return Op.Xlat;
+            case Mnemonic.Push:
+                d.OpSize = (byte)-ins.StackPointerIncrement;
+                return Op.Push;
+            case Mnemonic.Pop:
+                d.OpSize = (byte)ins.StackPointerIncrement;
+                if (d.Kind0 == OperandKind.Segment)
+                {
+                    d.EndsBlock = d.Reg0 == Ss;
+                }
+
+                return Op.Pop;
+            case Mnemonic.Pusha:
+            case Mnemonic.Pushad:
+                d.OpSize = (byte)opSize;
+                return Op.Pusha;
+            case Mnemonic.Popa:
+            case Mnemonic.Popad:
+                d.OpSize = (byte)opSize;
+                return Op.Popa;
+            case Mnemonic.Pushf:
+            case Mnemonic.Pushfd:
+                d.OpSize = (byte)opSize;
+                return Op.Pushf;
+            case Mnemonic.Popf:
+            case Mnemonic.Popfd:
+                d.OpSize = (byte)opSize;
+                d.EndsBlock = true;
+                return Op.Popf;
+            case Mnemonic.Lds:
+            case Mnemonic.Les:
+            case Mnemonic.Lss:
+            case Mnemonic.Lfs:
+            case Mnemonic.Lgs:
+                d.Reg2 = (byte)(ins.Mnemonic switch { Mnemonic.Lds => Ds, Mnemonic.Les => Es, Mnemonic.Lss => Ss, Mnemonic.Lfs => 4, _ => 5 });
+                return d.Kind1 == OperandKind.Memory ? Op.LoadFarPointer : Op.Invalid;
+            case Mnemonic.Enter:
+                d.OpSize = (byte)opSize;
+                return Op.Enter;
+            case Mnemonic.Leave:
+                d.OpSize = (byte)opSize;
+                return Op.Leave;
+            case Mnemonic.Bound: return d.Kind1 == OperandKind.Memory ? Op.Bound : Op.Invalid;
+            case Mnemonic.Jmp:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                if (ins.IsJmpFar)
+                {
+                    return Op.JmpFar;
+                }
+
+                if (ins.IsJmpFarIndirect)
+                {
+                    return d.Kind0 == OperandKind.Memory ? Op.JmpFarIndirect : Op.Invalid;
+                }
+
+                return d.Kind0 == OperandKind.Immediate ? Op.JmpRel : Op.JmpIndirect;
+            case Mnemonic.Call:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                if (ins.IsCallFar)
+                {
+                    return Op.CallFar;
+                }
+
+                if (ins.IsCallFarIndirect)
+                {
+                    return d.Kind0 == OperandKind.Memory ? Op.CallFarIndirect : Op.Invalid;
+                }
+
+                return d.Kind0 == OperandKind.Immediate ? Op.CallRel : Op.CallIndirect;
+            case Mnemonic.Jo:
+            case Mnemonic.Jno:
+            case Mnemonic.Jb:
+            case Mnemonic.Jae:
+            case Mnemonic.Je:
+            case Mnemonic.Jne:
+            case Mnemonic.Jbe:
+            case Mnemonic.Ja:
+            case Mnemonic.Js:
+            case Mnemonic.Jns:
+            case Mnemonic.Jp:
+            case Mnemonic.Jnp:
+            case Mnemonic.Jl:
+            case Mnemonic.Jge:
+            case Mnemonic.Jle:
+            case Mnemonic.Jg:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                return Op.Jcc;
+            case Mnemonic.Jcxz:
+            case Mnemonic.Jecxz:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                d.AddrSize = (byte)(ins.Mnemonic == Mnemonic.Jcxz ? 2 : 4);
+                return Op.Jcxz;
+            case Mnemonic.Loop:
+            case Mnemonic.Loope:
+            case Mnemonic.Loopne:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                return ins.Mnemonic == Mnemonic.Loop ? Op.Loop : ins.Mnemonic == Mnemonic.Loope ? Op.Loope : Op.Loopne;
+            case Mnemonic.Ret:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                return Op.RetNear;
+            case Mnemonic.Retf:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                return Op.RetFar;
+            case Mnemonic.Int:
+                d.EndsBlock = true;
+                return Op.Int;
+            case Mnemonic.Int3:
+                d.EndsBlock = true;
+                return Op.Int3;
+            case Mnemonic.Into:
+                d.EndsBlock = true;
+                return Op.Into;
+            case Mnemonic.Int1:
+                d.EndsBlock = true;
+                return Op.Int1;
+            case Mnemonic.Iret:
+            case Mnemonic.Iretd:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                return Op.Iret;
+            case Mnemonic.Hlt:
+                d.EndsBlock = true;
+                return Op.Hlt;
+            case Mnemonic.Cli: return Op.Cli;
+            case Mnemonic.Sti:
+                d.EndsBlock = true;
+                return Op.Sti;
+            case Mnemonic.Clc: return Op.Clc;
+            case Mnemonic.Stc: return Op.Stc;
+            case Mnemonic.Cmc: return Op.Cmc;
+            case Mnemonic.Cld: return Op.Cld;
+            case Mnemonic.Std: return Op.Std;
+            case Mnemonic.Cpuid: return Op.Cpuid;
+            case Mnemonic.Rdtsc: return Op.Rdtsc;
+            case Mnemonic.Wait: return Op.Wait;
+            case Mnemonic.In:
+                d.EndsBlock = true;
+                return Op.In;
+            case Mnemonic.Out:
+                d.EndsBlock = true;
+                d.OpSize = d.Size1;
+                return Op.Out;
+            case Mnemonic.Movsb:
+            case Mnemonic.Movsw:
+            case Mnemonic.Movsd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                return ins.Mnemonic == Mnemonic.Movsd && ins.Code != Code.Movsd_m32_m32 ? Op.Invalid : Op.Movs;
+            case Mnemonic.Cmpsb:
+            case Mnemonic.Cmpsw:
+            case Mnemonic.Cmpsd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                return ins.Mnemonic == Mnemonic.Cmpsd && ins.Code != Code.Cmpsd_m32_m32 ? Op.Invalid : Op.Cmps;
+            case Mnemonic.Scasb:
+            case Mnemonic.Scasw:
+            case Mnemonic.Scasd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                return Op.Scas;
+            case Mnemonic.Lodsb:
+            case Mnemonic.Lodsw:
+            case Mnemonic.Lodsd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                return Op.Lods;
+            case Mnemonic.Stosb:
+            case Mnemonic.Stosw:
+            case Mnemonic.Stosd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                return Op.Stos;
+            case Mnemonic.Insb:
+            case Mnemonic.Insw:
+            case Mnemonic.Insd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                d.EndsBlock = true;
+                return Op.Ins;
+            case Mnemonic.Outsb:
+            case Mnemonic.Outsw:
+            case Mnemonic.Outsd:
+                d.OpSize = StringSize(ins.Mnemonic);
+                d.EndsBlock = true;
+                return Op.Outs;
+            case Mnemonic.Lgdt: return Op.Lgdt;
+            case Mnemonic.Lidt: return Op.Lidt;
+            case Mnemonic.Sgdt: return Op.Sgdt;
+            case Mnemonic.Sidt: return Op.Sidt;
+            case Mnemonic.Smsw: return Op.Smsw;
+            case Mnemonic.Lmsw:
+                d.EndsBlock = true;
+                return Op.Lmsw;
+            case Mnemonic.Clts: return Op.Clts;
+            case Mnemonic.Invlpg: return Op.Invlpg;
+            default:
+                // UD0/UD1/UD2, ARPL/LAR/LSL/SLDT/STR/LLDT/LTR/VERR/VERW (#UD in real mode, Intel SDM Vol. 2), and everything not implemented.
+                return Op.Invalid;
+        }
+    }
+
+    private static byte StringSize(Mnemonic mnemonic) => mnemonic switch
+    {
+        Mnemonic.Movsb or Mnemonic.Cmpsb or Mnemonic.Scasb or Mnemonic.Lodsb or Mnemonic.Stosb or Mnemonic.Insb or Mnemonic.Outsb => 1,
+        Mnemonic.Movsw or Mnemonic.Cmpsw or Mnemonic.Scasw or Mnemonic.Lodsw or Mnemonic.Stosw or Mnemonic.Insw or Mnemonic.Outsw => 2,
+        _ => 4,
+    };
+}

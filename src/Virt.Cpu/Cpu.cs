@@ -1,0 +1,420 @@
+using System.Runtime.CompilerServices;
+using Virt.Cpu.Decoding;
+using Virt.Memory;
+
+namespace Virt.Cpu;
+
+/// <summary>
+/// An x86 CPU core (real mode today; protected mode, paging and long mode slot into the same state and access paths).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Execution model: instructions are decoded once with Iced into blocks of <see cref="DecodedInstruction"/> (the
+/// executor's compact form) cached by A20-applied physical address and decoding mode; a switch dispatches each one.
+/// Flags are computed lazily from the last arithmetic operation. Memory is reached through one linear-address
+/// translation point and a software TLB of host page pointers. Guest faults are CPU state, never .NET exceptions.
+/// </para>
+/// <para>Not thread-safe: a CPU belongs to one machine, which runs on one thread. <see cref="RequestStop"/> may be called from any thread.</para>
+/// </remarks>
+public sealed partial class Cpu : IPhysicalMemoryObserver
+{
+    private const uint ResetEip = 0xFFF0;
+    private const int VectorDivideError = 0;
+    private const int VectorDebug = 1;
+    private const int VectorNmi = 2;
+    private const int VectorBreakpoint = 3;
+    private const int VectorOverflow = 4;
+    private const int VectorBound = 5;
+    private const int VectorInvalidOpcode = 6;
+    private const int VectorDeviceNotAvailable = 7;
+    private const int VectorDoubleFault = 8;
+    private const int VectorStackFault = 12;
+    private const int VectorGeneralProtection = 13;
+
+    private const int Es = 0;
+    private const int Cs = 1;
+    private const int Ss = 2;
+    private const int Ds = 3;
+
+    private const int RegAx = 0;
+    private const int RegCx = 1;
+    private const int RegDx = 2;
+    private const int RegBx = 3;
+    private const int RegSp = 4;
+    private const int RegBp = 5;
+    private const int RegSi = 6;
+    private const int RegDi = 7;
+
+    private readonly PhysicalMemoryMap _memory;
+    private readonly IoPortSpace _ports;
+    private readonly CpuOptions _options;
+    private readonly ulong[] _gpr = new ulong[16];
+    private readonly ushort[] _segSelector = new ushort[6];
+    private readonly ulong[] _segBase = new ulong[6];
+    private readonly uint[] _segLimit = new uint[6];
+    private readonly ushort[] _segAttributes = new ushort[6];
+
+    private uint _eip;
+    private uint _instructionStart;
+    private uint _eflags;
+    private ulong _cr0;
+    private ulong _cr2;
+    private ulong _cr3;
+    private ulong _cr4;
+    private ulong _gdtBase;
+    private ushort _gdtLimit;
+    private ulong _idtBase;
+    private ushort _idtLimit;
+    private bool _code32;
+    private bool _stack32;
+
+    private long _retired;
+    private long _extraRetired;
+    private long _budgetLeft;
+    private bool _halted;
+    private bool _shutdown;
+    private volatile bool _stopRequested;
+    private bool _nmiPending;
+    private bool _nmiBlocked;
+    private bool _inhibitInterrupts;
+    private bool _inhibitDebugTrap;
+    private bool _exitBlock;
+    private bool _faulted;
+    private int _faultVector;
+
+    /// <summary>Creates a CPU attached to a memory map and a port space, in the architectural reset state.</summary>
+    /// <param name="memory">The guest physical address space.</param>
+    /// <param name="ports">The I/O port space.</param>
+    /// <param name="interruptController">The source of maskable interrupts, or null for none.</param>
+    /// <param name="timeSource">The time-stamp counter source for RDTSC, or null to count retired instructions.</param>
+    /// <param name="options">Options, or null for the defaults.</param>
+    public Cpu(PhysicalMemoryMap memory, IoPortSpace ports, IInterruptController? interruptController = null, ITimeSource? timeSource = null, CpuOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(ports);
+        _memory = memory;
+        _ports = ports;
+        _options = options ?? new CpuOptions();
+        if (_options.VendorString.Length != 12)
+        {
+            throw new ArgumentException($"The CPUID vendor string must be 12 characters, got \"{_options.VendorString}\".", nameof(options));
+        }
+
+        InterruptController = interruptController;
+        TimeSource = timeSource;
+        _codeReader = new GuestCodeReader(this);
+        _decoder16 = Iced.Intel.Decoder.Create(16, _codeReader);
+        _decoder32 = Iced.Intel.Decoder.Create(32, _codeReader);
+        _scratchBlock = new DecodedBlock(1);
+        _memory.AddObserver(this);
+        Reset();
+    }
+
+    /// <summary>The interrupt controller asked for maskable interrupts (null: none).</summary>
+    public IInterruptController? InterruptController { get; set; }
+
+    /// <summary>The RDTSC source (null: the retired-instruction count).</summary>
+    public ITimeSource? TimeSource { get; set; }
+
+    /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
+    public long RetiredInstructions => _retired;
+
+    /// <summary>Whether the CPU is halted (HLT) waiting for an interrupt.</summary>
+    public bool IsHalted => _halted;
+
+    /// <summary>Whether the CPU is shut down after a triple fault.</summary>
+    public bool IsShutdown => _shutdown;
+
+    /// <summary>The instruction pointer (EIP; IP is its low 16 bits).</summary>
+    public uint Eip
+    {
+        get => _eip;
+        set => _eip = value;
+    }
+
+    /// <summary>EFLAGS (reading derives the lazily computed status flags; bit 1 always reads as set).</summary>
+    public uint Flags
+    {
+        get => GetFlags();
+        set => SetFlagsRaw(value);
+    }
+
+    /// <summary>CR0.</summary>
+    public ulong Cr0
+    {
+        get => _cr0;
+        set => _cr0 = value;
+    }
+
+    /// <summary>CR2 (page-fault linear address).</summary>
+    public ulong Cr2
+    {
+        get => _cr2;
+        set => _cr2 = value;
+    }
+
+    /// <summary>CR3 (page-directory base).</summary>
+    public ulong Cr3
+    {
+        get => _cr3;
+        set => _cr3 = value;
+    }
+
+    /// <summary>CR4.</summary>
+    public ulong Cr4
+    {
+        get => _cr4;
+        set => _cr4 = value;
+    }
+
+    /// <summary>The current privilege level (always 0 in real mode).</summary>
+    public int Cpl => 0;
+
+    /// <summary>Whether CR0.PE is set (protected mode).</summary>
+    public bool IsProtectedMode => (_cr0 & 1) != 0;
+
+    /// <summary>Reads a general-purpose register, all 64 bits.</summary>
+    /// <param name="register">The register.</param>
+    /// <returns>Its value.</returns>
+    public ulong GetRegister(GeneralRegister register) => _gpr[(int)register];
+
+    /// <summary>Writes a general-purpose register, all 64 bits.</summary>
+    /// <param name="register">The register.</param>
+    /// <param name="value">The value.</param>
+    public void SetRegister(GeneralRegister register, ulong value) => _gpr[(int)register] = value;
+
+    /// <summary>Reads a segment register with its hidden descriptor cache.</summary>
+    /// <param name="segment">The segment register.</param>
+    /// <returns>Its state.</returns>
+    public SegmentState GetSegment(SegmentRegister segment)
+    {
+        int s = (int)segment;
+        return new SegmentState(_segSelector[s], _segBase[s], _segLimit[s], _segAttributes[s]);
+    }
+
+    /// <summary>Writes a segment register including its hidden descriptor cache.</summary>
+    /// <param name="segment">The segment register.</param>
+    /// <param name="state">The new state.</param>
+    public void SetSegment(SegmentRegister segment, SegmentState state)
+    {
+        int s = (int)segment;
+        _segSelector[s] = state.Selector;
+        _segBase[s] = state.Base;
+        _segLimit[s] = state.Limit;
+        _segAttributes[s] = state.Attributes;
+        UpdateModeBits();
+    }
+
+    /// <summary>Loads a segment register as a real-mode MOV would: selector and base = selector * 16; limit and attributes kept.</summary>
+    /// <param name="segment">The segment register.</param>
+    /// <param name="selector">The selector.</param>
+    public void LoadSegmentRealMode(SegmentRegister segment, ushort selector) => LoadSegmentReal((int)segment, selector);
+
+    /// <summary>Puts the CPU into the architectural power-on/reset state (Intel SDM Vol. 3A, 10.1.1, Table 10-1).</summary>
+    public void Reset()
+    {
+        Array.Clear(_gpr);
+        _gpr[RegDx] = CpuidSignature;
+        for (int s = 0; s < 6; s++)
+        {
+            _segSelector[s] = 0;
+            _segBase[s] = 0;
+            _segLimit[s] = 0xFFFF;
+            _segAttributes[s] = 0x93;
+        }
+
+        _segSelector[Cs] = 0xF000;
+        _segBase[Cs] = 0xFFFF0000;
+        _segAttributes[Cs] = 0x9B;
+        _eip = ResetEip;
+        _instructionStart = ResetEip;
+        _lazyOp = LazyOp.None;
+        _eflags = 2;
+        _cr0 = 0x60000010;
+        _cr2 = 0;
+        _cr3 = 0;
+        _cr4 = 0;
+        _gdtBase = 0;
+        _gdtLimit = 0xFFFF;
+        _idtBase = 0;
+        _idtLimit = 0xFFFF;
+        _retired = 0;
+        _halted = false;
+        _shutdown = false;
+        _nmiPending = false;
+        _nmiBlocked = false;
+        _inhibitInterrupts = false;
+        _inhibitDebugTrap = false;
+        _faulted = false;
+        _exitBlock = false;
+        UpdateModeBits();
+        FlushTlb();
+    }
+
+    /// <summary>Asks <see cref="Run"/> to return <see cref="StopReason.StopRequested"/> at the next instruction boundary. Safe from callbacks and other threads.</summary>
+    public void RequestStop() => _stopRequested = true;
+
+    /// <summary>Signals a non-maskable interrupt; it is taken at the next instruction boundary (vector 2), then NMIs are blocked until IRET.</summary>
+    public void RaiseNmi() => _nmiPending = true;
+
+    /// <summary>Executes one instruction (or delivers one pending interrupt and executes the first handler instruction).</summary>
+    /// <returns>Why execution stopped.</returns>
+    public StopReason Step() => Run(1);
+
+    /// <summary>
+    /// Runs until <paramref name="maxInstructions"/> instructions retired, the CPU halts, shuts down or the host asks it to stop.
+    /// Cheap to call repeatedly: a machine calls it with the number of instructions until its next timer deadline.
+    /// </summary>
+    /// <param name="maxInstructions">The instruction budget (at least 1).</param>
+    /// <returns>Why execution stopped.</returns>
+    public StopReason Run(long maxInstructions)
+    {
+        long remaining = maxInstructions;
+        while (true)
+        {
+            if (_shutdown)
+            {
+                return StopReason.Shutdown;
+            }
+
+            if (_stopRequested)
+            {
+                _stopRequested = false;
+                return StopReason.StopRequested;
+            }
+
+            if (remaining <= 0)
+            {
+                return StopReason.BudgetExhausted;
+            }
+
+            bool singleStep = false;
+            if (_inhibitInterrupts)
+            {
+                // Intel SDM Vol. 3A, 6.8.3: after STI, MOV SS or POP SS interrupts wait one instruction.
+                _inhibitInterrupts = false;
+                singleStep = true;
+            }
+            else if (!CheckInterrupts())
+            {
+                return _shutdown ? StopReason.Shutdown : StopReason.Halted;
+            }
+
+            if (_shutdown)
+            {
+                return StopReason.Shutdown;
+            }
+
+            bool trap = (_eflags & (uint)CpuFlags.Trap) != 0;
+            singleStep |= trap;
+            DecodedBlock block = FetchBlock();
+            DecodedInstruction[] instructions = block.Instructions;
+            int count = singleStep ? 1 : block.Count;
+            int executed = 0;
+            _extraRetired = 0;
+            _exitBlock = false;
+            for (int i = 0; i < count; i++)
+            {
+                ref DecodedInstruction d = ref instructions[i];
+                _budgetLeft = remaining - executed - _extraRetired;
+                _instructionStart = _eip;
+                _eip = _code32 ? _eip + d.Length : (ushort)(_eip + d.Length);
+                Execute(ref d);
+                if (_exitBlock)
+                {
+                    _exitBlock = false;
+                    if (_faulted)
+                    {
+                        _faulted = false;
+                        _eip = _instructionStart;
+                        DeliverInterrupt(_faultVector, isException: true);
+                        executed++;
+                        trap = false;
+                        break;
+                    }
+
+                    executed++;
+                    break;
+                }
+
+                executed++;
+                if (executed + _extraRetired >= remaining)
+                {
+                    break;
+                }
+            }
+
+            long retiredNow = executed + _extraRetired;
+            _retired += retiredNow;
+            remaining -= retiredNow;
+            if (trap)
+            {
+                if (_inhibitDebugTrap)
+                {
+                    _inhibitDebugTrap = false;
+                }
+                else if (!_halted)
+                {
+                    // Intel SDM Vol. 3A, 18.3.1.4: single-step trap after the instruction, return address = next instruction.
+                    DeliverInterrupt(VectorDebug, isException: true);
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops every cached decoded block and TLB entry (for example after the host rewrote guest code behind the map's back).</summary>
+    public void FlushDecodeCache()
+    {
+        InvalidateAllBlocks();
+        FlushTlb();
+    }
+
+    /// <summary>Takes a pending NMI or maskable interrupt if allowed.</summary>
+    /// <returns>False when the CPU stays halted.</returns>
+    private bool CheckInterrupts()
+    {
+        if (_nmiPending && !_nmiBlocked)
+        {
+            _nmiPending = false;
+            _nmiBlocked = true;
+            _halted = false;
+            DeliverInterrupt(VectorNmi, isException: false);
+            return true;
+        }
+
+        IInterruptController? pic = InterruptController;
+        if ((_eflags & (uint)CpuFlags.Interrupt) != 0 && pic is not null && pic.IsInterruptPending)
+        {
+            byte vector = pic.Acknowledge();
+            _halted = false;
+            DeliverInterrupt(vector, isException: false);
+            return true;
+        }
+
+        return !_halted;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RaiseFault(int vector)
+    {
+        if (!_faulted)
+        {
+            _faulted = true;
+            _faultVector = vector;
+        }
+
+        _exitBlock = true;
+    }
+
+    private void UpdateModeBits()
+    {
+        _code32 = (_segAttributes[Cs] & SegmentState.DefaultBigBit) != 0;
+        _stack32 = (_segAttributes[Ss] & SegmentState.DefaultBigBit) != 0;
+    }
+
+    private void LoadSegmentReal(int segment, ushort selector)
+    {
+        _segSelector[segment] = selector;
+        _segBase[segment] = (ulong)selector << 4;
+    }
+}

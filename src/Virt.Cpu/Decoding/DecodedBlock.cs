@@ -1,0 +1,30 @@
+namespace Virt.Cpu.Decoding;
+
+/// <summary>A straight-line run of decoded instructions, up to a control transfer or a page end.</summary>
+internal sealed class DecodedBlock
+{
+    public DecodedBlock(int capacity) => Instructions = new DecodedInstruction[capacity];
+
+    /// <summary>The cache key: A20-applied physical address of the first byte plus the decoding mode bits.</summary>
+    public ulong Key;
+
+    /// <summary>The physical address of the first byte.</summary>
+    public ulong PhysicalStart;
+
+    /// <summary>The physical address one past the last byte, when the block lies in one page.</summary>
+    public ulong PhysicalEnd;
+
+    /// <summary>Whether the bytes span more than one physical page (then any write to either page drops it).</summary>
+    public bool SpansPages;
+
+    /// <summary>Physical page numbers holding the block's bytes.</summary>
+    public ulong Page0;
+
+    public ulong Page1;
+
+    public bool Valid;
+
+    public int Count;
+
+    public DecodedInstruction[] Instructions;
+}

@@ -1,0 +1,15 @@
+namespace Virt.Cpu.Tests.Conformance;
+
+/// <summary>Counts for one opcode file of the suite.</summary>
+internal sealed class OpcodeResult(string key)
+{
+    public string Key { get; } = key;
+
+    public int Tests { get; set; }
+
+    public int Passed { get; set; }
+
+    public int Failed { get; set; }
+
+    public int Excluded { get; set; }
+}

@@ -1,0 +1,51 @@
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Virt.Cpu.Tests.Conformance;
+
+/// <summary>The SingleStepTests 80286 real-mode suite: a sample in the default run, everything under Category=Conformance.</summary>
+public sealed class Sst286Tests(ITestOutputHelper output)
+{
+    /// <summary>Every 10th test of every file (about 3% of the visible suite): fast enough for the default run.</summary>
+    [Fact]
+    public void Sampled_subset_passes() => RunSuite(stride: 10, writeReport: false);
+
+    [Fact]
+    [Trait("Category", "Conformance")]
+    public void Full_suite_passes() => RunSuite(stride: 1, writeReport: true);
+
+    private void RunSuite(int stride, bool writeReport)
+    {
+        string? directory = Sst286Suite.FindDirectory();
+        if (directory is null)
+        {
+            output.WriteLine("SST286 data not found (set VIRT_SST286_DIR); nothing to run.");
+            return;
+        }
+
+        var suite = new Sst286Suite(directory);
+        var failures = new List<string>();
+        var results = new List<OpcodeResult>();
+        foreach (string key in suite.Files())
+        {
+            results.Add(suite.RunFile(key, stride, failures, maxFailureMessages: failures.Count + 3));
+        }
+
+        string report = Sst286Suite.FormatReport(results, out OpcodeResult total);
+        output.WriteLine(report);
+        Console.WriteLine(report.Split('\n').Last(l => l.StartsWith("SST286", StringComparison.Ordinal)));
+        foreach (string failure in failures)
+        {
+            output.WriteLine(failure);
+        }
+
+        string? reportPath = Environment.GetEnvironmentVariable("VIRT_SST286_REPORT");
+        if (writeReport && !string.IsNullOrEmpty(reportPath))
+        {
+            File.WriteAllText(reportPath, report);
+        }
+
+        int run = total.Passed + total.Failed;
+        Assert.True(run == 0 || total.Passed >= 0.995 * run, $"pass rate {100.0 * total.Passed / Math.Max(run, 1):F2}% below 99.5%; first failures:\n{string.Join('\n', failures.Take(30))}");
+    }
+}
