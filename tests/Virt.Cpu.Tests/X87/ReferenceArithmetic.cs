@@ -80,11 +80,26 @@ internal static class ReferenceArithmetic
         }
     }
 
+    /// <summary>A rounded value: N * 2^(Exponent - (p - 1)), N &lt; 2^p, N's bit p-1 clear for a denormal.</summary>
+    internal readonly record struct Rounded(bool Negative, BigInteger N, int Exponent, bool Infinity, X87Exceptions Flags, bool Up);
+
     /// <summary>Rounds a positive real to an extended register with p significand bits (masked responses).</summary>
     public static Outcome Round(bool negative, Scaled value, int kGuess, int p, X87RoundingControl rc)
     {
-        const int MinExponent = -16382;
-        const int MaxExponent = 16383;
+        Rounded r = Round(negative, value, kGuess, p, -16382, 16383, rc);
+        if (r.Infinity)
+        {
+            return new Outcome(new Float80(negative, 0x7FFF, 1UL << 63), r.Flags, r.Up);
+        }
+
+        ulong sig = (ulong)r.N << (64 - p);
+        int biased = (sig >> 63) != 0 ? r.Exponent + 16383 : 0;
+        return new Outcome(new Float80(negative, biased, sig), r.Flags, r.Up);
+    }
+
+    /// <summary>Rounds a positive real to p significand bits in the normal exponent range [minExponent, maxExponent].</summary>
+    public static Rounded Round(bool negative, Scaled value, int kGuess, int p, int minExponent, int maxExponent, X87RoundingControl rc)
+    {
         int k = kGuess;
         BigInteger f;
         while (true)
@@ -103,34 +118,26 @@ internal static class ReferenceArithmetic
         if (n == BigInteger.One << p)
         {
             e++;
+            n >>= 1;
         }
 
         X87Exceptions flags = X87Exceptions.None;
-        if (e < MinExponent)
+        if (e < minExponent)
         {
-            (n, inexact, up) = RoundAt(value, p - 1 - MinExponent, negative, rc);
+            (n, inexact, up) = RoundAt(value, p - 1 - minExponent, negative, rc);
             if (inexact)
             {
                 flags |= X87Exceptions.Underflow | X87Exceptions.Precision;
             }
 
-            ulong sig = (ulong)n << (64 - p);
-            int biased = (sig >> 63) != 0 ? 1 : 0;
-            return new Outcome(new Float80(negative, biased, sig), flags, up);
+            return new Rounded(negative, n, minExponent, false, flags, up);
         }
 
-        if (e > MaxExponent)
+        if (e > maxExponent)
         {
             bool toInfinity = rc == X87RoundingControl.Nearest || (rc == X87RoundingControl.Down && negative) || (rc == X87RoundingControl.Up && !negative);
             flags = X87Exceptions.Overflow | X87Exceptions.Precision;
-            return toInfinity
-                ? new Outcome(new Float80(negative, 0x7FFF, 1UL << 63), flags, true)
-                : new Outcome(new Float80(negative, 0x7FFE, ulong.MaxValue << (64 - p)), flags, false);
-        }
-
-        if (n == BigInteger.One << p)
-        {
-            n >>= 1;
+            return new Rounded(negative, toInfinity ? 0 : (BigInteger.One << p) - 1, maxExponent, toInfinity, flags, toInfinity);
         }
 
         if (inexact)
@@ -138,7 +145,7 @@ internal static class ReferenceArithmetic
             flags |= X87Exceptions.Precision;
         }
 
-        return new Outcome(new Float80(negative, e + 16383, (ulong)n << (64 - p)), flags, up);
+        return new Rounded(negative, n, e, false, flags, up);
     }
 
     /// <summary>Rounds value * 2^k to an integer in the given direction.</summary>
