@@ -1,0 +1,98 @@
+using Virt.Memory;
+
+namespace Virt.Machine.Boot;
+
+/// <summary>
+/// A staging list of what a loader will write: every piece is checked (inside RAM, no overlaps)
+/// before the first byte reaches guest memory, so a failed load leaves guest memory untouched.
+/// </summary>
+internal sealed class GuestMemoryPlan
+{
+    private readonly List<Piece> _pieces = [];
+
+    public IReadOnlyList<BootRegion> Regions => [.. _pieces.OrderBy(p => p.Start).Select(p => new BootRegion(p.Name, AddressRange.FromStartAndSize(new PhysicalAddress(p.Start), p.SizeInBytes)))];
+
+    /// <summary>Writes <paramref name="data"/> at <paramref name="start"/>, then zeros up to <paramref name="sizeInBytes"/> (bss).</summary>
+    public void Write(string name, ulong start, ReadOnlyMemory<byte> data, ulong sizeInBytes)
+    {
+        _pieces.Add(new Piece(name, start, Math.Max(sizeInBytes, (ulong)data.Length), data, Reserve: false));
+    }
+
+    public void Write(string name, ulong start, ReadOnlyMemory<byte> data) => Write(name, start, data, (ulong)data.Length);
+
+    /// <summary>Claims a range without writing it (a stack, a kernel's decompression area).</summary>
+    public void Reserve(string name, ulong start, ulong sizeInBytes)
+    {
+        _pieces.Add(new Piece(name, start, sizeInBytes, ReadOnlyMemory<byte>.Empty, Reserve: true));
+    }
+
+    /// <summary>Checks every piece against the RAM of <paramref name="map"/> and against each other.</summary>
+    public void Validate(IReadOnlyList<E820Entry> map, string imageName)
+    {
+        foreach (Piece piece in _pieces)
+        {
+            if (piece.SizeInBytes == 0)
+            {
+                continue;
+            }
+
+            if (piece.SizeInBytes - 1 > ulong.MaxValue - piece.Start || piece.Start + piece.SizeInBytes - 1 > uint.MaxValue)
+            {
+                throw new BootImageException(imageName, piece.Name, $"0x{piece.SizeInBytes:X} bytes at 0x{piece.Start:X8} run past 4 GiB");
+            }
+
+            AddressRange range = AddressRange.FromStartAndSize(new PhysicalAddress(piece.Start), piece.SizeInBytes);
+            if (!E820Map.IsWithinRam(map, range))
+            {
+                E820Entry? ram = E820Map.FindRam(map, range.Start);
+                string where = ram is null
+                    ? $"{range.Start} is not in RAM"
+                    : $"the RAM there ends at {ram.Value.LastAddress}";
+                throw new BootImageException(imageName, piece.Name, $"needs {range} but {where}: the image is too big for the guest's RAM or placed outside it");
+            }
+        }
+
+        // Sorted by start, a piece overlaps an earlier one exactly when it starts at or below the
+        // highest last address seen so far.
+        Piece? widest = null;
+        foreach (Piece current in _pieces.Where(p => p.SizeInBytes > 0).OrderBy(p => p.Start))
+        {
+            if (widest is not null && current.Start <= widest.Last)
+            {
+                throw new BootImageException(
+                    imageName,
+                    current.Name,
+                    $"[0x{current.Start:X8}..0x{current.Last:X8}] overlaps {widest.Name} [0x{widest.Start:X8}..0x{widest.Last:X8}]");
+            }
+
+            if (widest is null || current.Last > widest.Last)
+            {
+                widest = current;
+            }
+        }
+    }
+
+    /// <summary>Writes every piece (data, then zeros for the rest of its size); reserved pieces are left alone.</summary>
+    public void Apply(IGuestMemory memory)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        byte[]? zeros = null;
+        foreach (Piece piece in _pieces.Where(p => !p.Reserve))
+        {
+            memory.Write(new PhysicalAddress(piece.Start), piece.Data.Span);
+            ulong done = (ulong)piece.Data.Length;
+            while (done < piece.SizeInBytes)
+            {
+                zeros ??= new byte[64 * 1024];
+                int count = (int)Math.Min((ulong)zeros.Length, piece.SizeInBytes - done);
+                memory.Write(new PhysicalAddress(piece.Start + done), zeros.AsSpan(0, count));
+                done += (ulong)count;
+            }
+        }
+    }
+
+    private sealed record Piece(string Name, ulong Start, ulong SizeInBytes, ReadOnlyMemory<byte> Data, bool Reserve)
+    {
+        public ulong Last => Start + SizeInBytes - 1;
+    }
+}
