@@ -1,0 +1,32 @@
+namespace Virt.Machine;
+
+/// <summary>Why a machine stopped running.</summary>
+public enum MachineStopKind
+{
+    /// <summary>The CPU executed HLT with interrupts disabled: it can never continue (a common "power off" of simple guests).</summary>
+    HaltedForGood,
+
+    /// <summary>The guest wrote to the isa-debug-exit port; <see cref="MachineStopReason.ExitCode"/> holds <c>(v &lt;&lt; 1) | 1</c>.</summary>
+    DebugExit,
+
+    /// <summary>The guest powered the machine off (for example through a power-management register).</summary>
+    PoweredOff,
+
+    /// <summary>The CPU shut down after a triple fault and the machine is configured to stop rather than reset.</summary>
+    Shutdown,
+
+    /// <summary>The guest asked for a reset (keyboard controller, port 92h, CF9h, triple fault) and the machine is configured to stop on reset.</summary>
+    ResetRequested,
+
+    /// <summary>The instruction budget given to <c>Run</c> was used up.</summary>
+    BudgetExhausted,
+
+    /// <summary>The wall-clock timeout given to <c>Run</c> passed.</summary>
+    Timeout,
+
+    /// <summary>The cancellation token given to <c>RunAsync</c> was cancelled.</summary>
+    Cancelled,
+
+    /// <summary>The host called <see cref="Machine.Pause"/>.</summary>
+    Paused,
+}
