@@ -251,7 +251,11 @@ public sealed partial class Cpu
     /// </summary>
     private void DeliverInterrupt(int vector, bool isException)
     {
-        _ = isException;
+        if (isException)
+        {
+            LastExceptionVector = vector;
+        }
+
         _halted = false;
         _exitBlock = true;
         _faulted = false;

@@ -282,6 +282,14 @@ public sealed partial class Cpu
     {
         int size = d.OpSize;
         uint bp = _stack32 ? (uint)_gpr[RegBp] : (ushort)_gpr[RegBp];
+
+        // Intel SDM Vol. 2A, LEAVE, real-address mode exceptions: #GP (not #SS) when (E)BP points outside 0-FFFFh.
+        if ((ulong)bp + (uint)(size - 1) > _segLimit[Ss])
+        {
+            RaiseFault(VectorGeneralProtection);
+            return;
+        }
+
         ulong value = ReadMem(Ss, bp, size);
         if (_faulted)
         {

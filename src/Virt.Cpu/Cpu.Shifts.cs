@@ -96,7 +96,8 @@ public sealed partial class Cpu
                 {
                     res = count < 64 ? value >> count : 0;
                     cf = count <= bits && ((value >> (count - 1)) & 1) != 0;
-                    of = (value & sign) != 0;
+                    // OF is defined for 1-bit shifts only (the original sign); for larger counts we report it from the last 1-bit step, which is 0.
+                    of = count == 1 && (value & sign) != 0;
                     SetShiftFlags(res, size, cf, of);
                     break;
                 }

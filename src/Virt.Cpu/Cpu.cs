@@ -119,6 +119,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
     public long RetiredInstructions => _retired;
 
+    /// <summary>The vector of the last exception (fault or trap raised by the CPU itself) delivered, or -1; for tests and diagnostics.</summary>
+    internal int LastExceptionVector { get; set; } = -1;
+
     /// <summary>Whether the CPU is halted (HLT) waiting for an interrupt.</summary>
     public bool IsHalted => _halted;
 
@@ -239,6 +242,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _idtBase = 0;
         _idtLimit = 0xFFFF;
         _retired = 0;
+        LastExceptionVector = -1;
         _halted = false;
         _shutdown = false;
         _nmiPending = false;
