@@ -1,0 +1,300 @@
+namespace Virt.Devices;
+
+/// <summary>
+/// One counter of an Intel 8254 (datasheet 231164, "8254 Programmable Interval Timer"). Nothing ticks: the counting
+/// element (CE) and OUT are computed in closed form from the input-clock tick at which counting last changed (the
+/// anchor), so a read costs O(1) and only edges of interest need a clock event. Names follow the datasheet: CR (count
+/// register), CE (counting element), OL (output latch), null count, GATE, OUT.
+/// </summary>
+internal sealed class Pit8254Counter
+{
+    public int Mode;                // 0-5 (control word modes 6 and 7 are 2 and 3)
+    public bool Bcd;
+    public int Access = 3;          // RW1 RW0: 1 = LSB, 2 = MSB, 3 = LSB then MSB
+    public byte ControlBits;        // control word bits 5-0 as written, for the read-back status byte
+    public int CountRegister;       // CR as a count, 1 to Modulus (a written 0 is the maximum count)
+    public bool HasCount;           // a count has been written since the control word
+    public bool NullCount;
+    public bool WriteMsbNext;
+    public byte WriteLsb;
+    public bool ReadMsbNext;
+    public bool CountLatched;
+    public ushort OutputLatch;
+    public bool StatusLatched;
+    public byte StatusLatch;
+    public bool Gate;
+
+    // Dynamics: valid at AnchorTick (Counting) or frozen (other phases).
+    public Pit8254CounterPhase Phase;
+    public long LoadTick;
+    public long AnchorTick;
+    public int Value;               // modes 0, 1, 4, 5: CE (0 to Modulus-1); mode 2: CE (1 to Modulus); mode 3: position in the period
+    public long Remaining;          // modes 0, 1, 4, 5: ticks until terminal count, -1 once passed
+    public int Period;              // modes 2 and 3: the count being run
+    public int PendingReload;       // modes 2 and 3: a count written while counting, loaded at the end of the cycle (0 = none)
+    public bool Out;
+
+    public int Modulus => Bcd ? 10000 : 65536;
+
+    /// <summary>Whether the CE decrements while counting: the gate enables it in modes 0, 2, 3, 4; it only triggers in 1, 5.</summary>
+    public bool CountsNow => Mode is 1 or 5 || Gate;
+
+    public void PowerOn(bool gate)
+    {
+        Mode = 0;
+        Bcd = false;
+        Access = 3;
+        ControlBits = 0x30;
+        CountRegister = 65536;
+        HasCount = false;
+        NullCount = true;
+        WriteMsbNext = false;
+        WriteLsb = 0;
+        ReadMsbNext = false;
+        CountLatched = false;
+        OutputLatch = 0;
+        StatusLatched = false;
+        StatusLatch = 0;
+        Gate = gate;
+        Phase = Pit8254CounterPhase.Idle;
+        LoadTick = 0;
+        AnchorTick = 0;
+        Value = 0;
+        Remaining = -1;
+        Period = 65536;
+        PendingReload = 0;
+        Out = true; // undefined at power-on; high, as if a mode 0 count had ended, so programming mode 2 or 3 is no edge
+    }
+
+    /// <summary>Brings the dynamics up to input-clock tick <paramref name="tick"/>.</summary>
+    public void Sync(long tick)
+    {
+        if (Phase == Pit8254CounterPhase.WaitingLoad && tick >= LoadTick)
+        {
+            Load(LoadTick);
+        }
+
+        if (Phase == Pit8254CounterPhase.Counting && tick > AnchorTick)
+        {
+            if (CountsNow)
+            {
+                Evolve(tick - AnchorTick);
+            }
+
+            AnchorTick = tick;
+        }
+    }
+
+    /// <summary>The counting element as the datasheet's read shows it (before BCD encoding), and OUT.</summary>
+    public (int Value, bool Out) Project(long tick)
+    {
+        Pit8254Counter copy = (Pit8254Counter)MemberwiseClone();
+        copy.Sync(tick);
+        return (copy.DisplayValue(), copy.Out);
+    }
+
+    /// <summary>The first input-clock tick after <paramref name="afterTick"/> at which OUT rises, or <see cref="long.MaxValue"/>. Call after Sync.</summary>
+    public long NextRisingEdge(long afterTick)
+    {
+        Pit8254Counter c = this;
+        if (Phase == Pit8254CounterPhase.WaitingLoad)
+        {
+            c = (Pit8254Counter)MemberwiseClone();
+            c.Load(c.LoadTick);
+        }
+
+        if (c.Phase != Pit8254CounterPhase.Counting || !c.CountsNow)
+        {
+            return long.MaxValue;
+        }
+
+        long edge;
+        switch (c.Mode)
+        {
+            case 0:
+            case 1:
+                edge = c.Remaining > 0 ? c.AnchorTick + c.Remaining : long.MaxValue;
+                break;
+            case 4:
+            case 5:
+                edge = c.Remaining >= 0 ? c.AnchorTick + c.Remaining + 1 : long.MaxValue;
+                break;
+            case 2:
+            {
+                int next = c.PendingReload != 0 ? c.PendingReload : c.Period;
+                if (next < 2 && c.Period < 2)
+                {
+                    return long.MaxValue; // a count of 1 keeps OUT low (an illegal count in mode 2)
+                }
+
+                edge = Periodic(c.AnchorTick + c.Value, next, afterTick);
+                break;
+            }
+
+            default:
+            {
+                int next = c.PendingReload != 0 ? c.PendingReload : c.Period;
+                if (next < 2)
+                {
+                    return long.MaxValue; // a count of 1 never drives OUT low
+                }
+
+                edge = Periodic(c.AnchorTick + (c.Period - c.Value), next, afterTick);
+                break;
+            }
+        }
+
+        return edge > afterTick ? edge : long.MaxValue;
+    }
+
+    /// <summary>Transfers CR to CE at <paramref name="tick"/> and starts counting (datasheet: "the count is loaded on the next CLK pulse").</summary>
+    public void Load(long tick)
+    {
+        int n = CountRegister;
+        Phase = Pit8254CounterPhase.Counting;
+        AnchorTick = tick;
+        NullCount = false;
+        PendingReload = 0;
+        Period = n;
+        switch (Mode)
+        {
+            case 0:
+            case 1:
+                Value = n % Modulus;
+                Remaining = n;
+                Out = false;
+                break;
+            case 2:
+                Value = n;
+                Out = n != 1;
+                break;
+            case 3:
+                Value = 0;
+                Out = true;
+                break;
+            default:
+                Value = n % Modulus;
+                Remaining = n;
+                Out = true;
+                break;
+        }
+    }
+
+    private static long Periodic(long firstEdge, int period, long afterTick)
+    {
+        if (firstEdge > afterTick)
+        {
+            return firstEdge;
+        }
+
+        return firstEdge + (((afterTick - firstEdge) / period) + 1) * period;
+    }
+
+    private int DisplayValue()
+    {
+        int m = Modulus;
+        if (Mode == 3 && Phase == Pit8254CounterPhase.Counting)
+        {
+            // Mode 3 decrements by two (datasheet, Mode 3): even N shows N, N-2 .. 2 in each half; odd N shows N-1 .. 0
+            // while OUT is high and N-1 .. 2 while it is low.
+            int n = Period;
+            int high = (n + 1) / 2;
+            int start = (n & 1) == 0 ? n : n - 1;
+            int position = Value < high ? Value : Value - high;
+            return Math.Max(start - (2 * position), 0) % m;
+        }
+
+        return Value % m;
+    }
+
+    private void Evolve(long k)
+    {
+        int m = Modulus;
+        switch (Mode)
+        {
+            case 0:
+            case 1:
+                Value = (int)((((Value - k) % m) + m) % m);
+                if (Remaining > 0)
+                {
+                    if (k >= Remaining)
+                    {
+                        Remaining = -1;
+                        Out = true;
+                    }
+                    else
+                    {
+                        Remaining -= k;
+                    }
+                }
+
+                break;
+            case 4:
+            case 5:
+                Value = (int)((((Value - k) % m) + m) % m);
+                if (Remaining >= 0)
+                {
+                    if (k < Remaining)
+                    {
+                        Remaining -= k;
+                        Out = true;
+                    }
+                    else if (k == Remaining)
+                    {
+                        Remaining = 0;
+                        Out = false; // the one-clock strobe at terminal count
+                    }
+                    else
+                    {
+                        Remaining = -1;
+                        Out = true;
+                    }
+                }
+
+                break;
+            case 2:
+                if (k < Value)
+                {
+                    Value -= (int)k;
+                }
+                else
+                {
+                    long rest = k - Value;
+                    ApplyPendingReload();
+                    Value = Period - (int)(rest % Period);
+                }
+
+                Out = Value != 1;
+                break;
+            default:
+            {
+                long toWrap = Period - Value;
+                if (k < toWrap)
+                {
+                    Value += (int)k;
+                }
+                else
+                {
+                    long rest = k - toWrap;
+                    ApplyPendingReload();
+                    Value = (int)(rest % Period);
+                }
+
+                Out = Value < (Period + 1) / 2;
+                break;
+            }
+        }
+    }
+
+    private void ApplyPendingReload()
+    {
+        if (PendingReload != 0)
+        {
+            // Datasheet, modes 2 and 3: a count written during counting is loaded at the end of the current cycle.
+            // (Mode 3 loads it at the end of the current half-cycle; we wait for the end of the period.)
+            Period = PendingReload;
+            PendingReload = 0;
+            NullCount = false;
+        }
+    }
+}
