@@ -167,7 +167,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         }
 
         long budget = maxInstructions ?? long.MaxValue;
-        long startRetired = Cpu.RetiredInstructions;
+        long used = 0; // counted per slice: a guest reset restarts the CPU's own counter
         var stopwatch = Stopwatch.StartNew();
         _pauseRequested = false;
         Clock.ResynchronizeHost();
@@ -195,7 +195,6 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return new MachineStopReason(MachineStopKind.Timeout, $"the wall-clock timeout of {limit.TotalSeconds:0.###} s passed");
             }
 
-            long used = Cpu.RetiredInstructions - startRetired;
             if (used >= budget)
             {
                 return new MachineStopReason(MachineStopKind.BudgetExhausted, $"{used} instructions retired");
@@ -216,7 +215,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 continue;
             }
 
+            long before = Cpu.RetiredInstructions;
             StopReason reason = Cpu.Run(slice);
+            used += Cpu.RetiredInstructions - before;
             AdvanceClock();
             switch (reason)
             {

@@ -1,0 +1,507 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Virt.Cpu;
+using Virt.Devices;
+using Virt.Devices.Backends;
+using Virt.Devices.DebugPorts;
+using Virt.Devices.Keyboard8042;
+using Virt.Devices.Uart16550;
+using Virt.Machine.Boot;
+using Virt.Memory;
+
+namespace Virt.Machine;
+
+/// <summary>
+/// Composes a PC-compatible guest machine. Every option is checked in <see cref="Build"/>, which throws
+/// <see cref="MachineConfigurationException"/> naming the option (and file) for bad sizes, unreadable or corrupt files
+/// and overlapping devices.
+/// </summary>
+/// <example>
+/// <code>
+/// var serial = new BufferCharacterSink();
+/// using Machine machine = new MachineBuilder()
+///     .WithMemorySize(64UL &lt;&lt; 20)
+///     .WithFirmware("bios.bin")
+///     .WithSerialPort(0, new NullSerialBackend())
+///     .WithDebugExit()
+///     .Build();
+/// MachineStopReason stop = machine.Run(maxInstructions: 10_000_000);
+/// </code>
+/// </example>
+public sealed class MachineBuilder
+{
+    /// <summary>The smallest guest RAM accepted (1 MiB: a PC needs its conventional memory).</summary>
+    public const ulong MinimumMemorySizeInBytes = 1UL << 20;
+
+    /// <summary>The largest guest RAM accepted (1 TiB).</summary>
+    public const ulong MaximumMemorySizeInBytes = 1UL << 40;
+
+    private static readonly (string Name, ushort Port, int Irq)[] s_comPorts = [("COM1", 0x3F8, 4), ("COM2", 0x2F8, 3), ("COM3", 0x3E8, 4), ("COM4", 0x2E8, 3)];
+
+    private readonly ISerialBackend?[] _serialBackends = new ISerialBackend?[4];
+    private readonly List<Func<MachineDeviceContext, IPortMappedDevice>> _customDevices = [];
+    private readonly List<(string Name, ushort FirstPort, int Count, Func<MachineDeviceContext, IPortDevice> Factory)> _customPortDevices = [];
+    private readonly List<(string Name, ulong Address, ulong Size, Func<MachineDeviceContext, IMmioDevice> Factory)> _customMmioDevices = [];
+    private ulong _memorySize = 128UL << 20;
+    private CpuOptions _cpuOptions = new();
+    private VirtualClockOptions _clockOptions = new();
+    private ILoggerFactory _loggerFactory = NullLoggerFactory.Instance;
+    private ResetBehavior _resetBehavior = ResetBehavior.Reset;
+    private ICharacterSink? _debugConsole;
+    private ushort _debugConsolePort = 0xE9;
+    private IsaDebugExitOptions? _debugExit;
+    private bool _strictMemory;
+    private BootSource? _boot;
+
+    /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
+    /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithMemorySize(ulong sizeInBytes)
+    {
+        _memorySize = sizeInBytes;
+        return this;
+    }
+
+    /// <summary>Sets the CPU options (CPUID vendor, decode cache).</summary>
+    /// <param name="options">The options.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithCpu(CpuOptions options)
+    {
+        _cpuOptions = options ?? throw new ArgumentNullException(nameof(options));
+        return this;
+    }
+
+    /// <summary>Sets the virtual clock options: deterministic (the default) or real time.</summary>
+    /// <param name="options">The options.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithClock(VirtualClockOptions options)
+    {
+        _clockOptions = options ?? throw new ArgumentNullException(nameof(options));
+        return this;
+    }
+
+    /// <summary>Sets the logger factory devices and the machine log through (default: none).</summary>
+    /// <param name="loggerFactory">The factory.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithLoggerFactory(ILoggerFactory loggerFactory)
+    {
+        _loggerFactory = loggerFactory ?? throw new ArgumentNullException(nameof(loggerFactory));
+        return this;
+    }
+
+    /// <summary>Connects serial port <paramref name="index"/> (0 = COM1 at 3F8h/IRQ4 … 3 = COM4 at 2E8h/IRQ3) to a host backend.</summary>
+    /// <param name="index">0 to 3.</param>
+    /// <param name="backend">The host side of the port.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithSerialPort(int index, ISerialBackend backend)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(index, 3);
+        _serialBackends[index] = backend ?? throw new ArgumentNullException(nameof(backend));
+        return this;
+    }
+
+    /// <summary>Adds the port E9h debug console (Bochs/QEMU <c>-debugcon</c>), writing what the guest sends to <paramref name="sink"/>.</summary>
+    /// <param name="sink">Where the bytes go.</param>
+    /// <param name="port">The port (default E9h).</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithDebugConsole(ICharacterSink sink, ushort port = 0xE9)
+    {
+        _debugConsole = sink ?? throw new ArgumentNullException(nameof(sink));
+        _debugConsolePort = port;
+        return this;
+    }
+
+    /// <summary>Adds QEMU's isa-debug-exit device: a write of v stops the machine with exit code <c>(v &lt;&lt; 1) | 1</c>.</summary>
+    /// <param name="basePort">The first port (default 501h).</param>
+    /// <param name="sizeInPorts">1, 2 or 4 (default 2).</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithDebugExit(ushort basePort = 0x501, int sizeInPorts = 2)
+    {
+        _debugExit = new IsaDebugExitOptions { BasePort = basePort, SizeInPorts = sizeInPorts };
+        return this;
+    }
+
+    /// <summary>Chooses what a guest reset or a triple fault does (default: reset and boot again).</summary>
+    /// <param name="behavior">The behaviour; <see cref="ResetBehavior.Stop"/> is QEMU's <c>-no-reboot</c>.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithResetBehavior(ResetBehavior behavior)
+    {
+        _resetBehavior = behavior;
+        return this;
+    }
+
+    /// <summary>Makes guest accesses to unmapped memory throw (for tests that must notice stray accesses).</summary>
+    /// <param name="strict">Whether to be strict.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithStrictMemory(bool strict = true)
+    {
+        _strictMemory = strict;
+        return this;
+    }
+
+    /// <summary>
+    /// Maps a firmware image at the reset vector, as QEMU's <c>-bios</c>: at the top of the 4 GiB space with its last
+    /// 128 KiB also at E0000h-FFFFFh, read-only; the CPU starts at F000:FFF0.
+    /// </summary>
+    /// <param name="path">The image file (64 KiB to 2 MiB).</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithFirmware(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _boot = new BootSource(BootKind.Firmware, path, null, null, null, null, null);
+        return this;
+    }
+
+    /// <summary>Maps a firmware image held in memory (see <see cref="WithFirmware(string)"/>).</summary>
+    /// <param name="image">The image bytes (copied).</param>
+    /// <param name="name">A name for messages.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithFirmware(ReadOnlySpan<byte> image, string name = "firmware")
+    {
+        _boot = new BootSource(BootKind.Firmware, name, image.ToArray(), null, null, null, null);
+        return this;
+    }
+
+    /// <summary>
+    /// Boots a kernel directly, as QEMU's <c>-kernel</c>: a Linux bzImage (boot protocol 2.06+, 32-bit entry) or a
+    /// Multiboot v1 image, detected from its headers.
+    /// </summary>
+    /// <param name="kernelPath">The kernel file.</param>
+    /// <param name="initrdPath">An initial ramdisk (Linux) or first module (Multiboot), or null.</param>
+    /// <param name="commandLine">The kernel command line, or null.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithKernel(string kernelPath, string? initrdPath = null, string? commandLine = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(kernelPath);
+        _boot = new BootSource(BootKind.Kernel, kernelPath, null, initrdPath, commandLine, null, null);
+        return this;
+    }
+
+    /// <summary>Loads a flat binary at <paramref name="loadAddress"/> and starts the CPU in <paramref name="entry"/>'s state.</summary>
+    /// <param name="image">The bytes (copied).</param>
+    /// <param name="loadAddress">Where they go in guest RAM.</param>
+    /// <param name="entry">The CPU state to start in (for example <see cref="BootEntryState.RealMode"/>).</param>
+    /// <param name="name">A name for messages.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithFlatBinary(ReadOnlySpan<byte> image, PhysicalAddress loadAddress, BootEntryState entry, string name = "flat binary")
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        _boot = new BootSource(BootKind.FlatBinary, name, image.ToArray(), null, null, loadAddress, entry);
+        return this;
+    }
+
+    /// <summary>Adds a host-defined port device (created when the machine is built, with access to its clock, IRQs and memory).</summary>
+    /// <param name="name">A unique name.</param>
+    /// <param name="firstPort">The first port.</param>
+    /// <param name="count">The number of ports.</param>
+    /// <param name="factory">Creates the device.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder AddPortDevice(string name, ushort firstPort, int count, Func<MachineDeviceContext, IPortDevice> factory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        _customPortDevices.Add((name, firstPort, count, factory));
+        return this;
+    }
+
+    /// <summary>Adds a host-defined MMIO device.</summary>
+    /// <param name="name">A unique region name.</param>
+    /// <param name="address">The first physical address.</param>
+    /// <param name="sizeInBytes">The window size.</param>
+    /// <param name="factory">Creates the device.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder AddMmioDevice(string name, ulong address, ulong sizeInBytes, Func<MachineDeviceContext, IMmioDevice> factory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        _customMmioDevices.Add((name, address, sizeInBytes, factory));
+        return this;
+    }
+
+    /// <summary>Adds a host-defined device that lists its own port ranges (and is reset and disposed with the machine).</summary>
+    /// <param name="factory">Creates the device.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder AddDevice(Func<MachineDeviceContext, IPortMappedDevice> factory)
+    {
+        _customDevices.Add(factory ?? throw new ArgumentNullException(nameof(factory)));
+        return this;
+    }
+
+    /// <summary>Validates the configuration, builds the machine and loads its boot image.</summary>
+    /// <returns>The machine, at its entry point, ready to run.</returns>
+    /// <exception cref="MachineConfigurationException">When the configuration is invalid; the message names the option and file.</exception>
+    public Machine Build()
+    {
+        if (_memorySize < MinimumMemorySizeInBytes || _memorySize > MaximumMemorySizeInBytes || (_memorySize & 0xFFF) != 0)
+        {
+            throw new MachineConfigurationException(
+                $"Memory size: 0x{_memorySize:X} bytes is not valid; it must be a multiple of 4 KiB from {MinimumMemorySizeInBytes >> 20} MiB to {MaximumMemorySizeInBytes >> 30} GiB.");
+        }
+
+        PreparedBoot boot = PrepareBoot();
+        try
+        {
+            return BuildCore(boot);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new MachineConfigurationException($"Device layout: {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"Device configuration: {e.Message}", e);
+        }
+    }
+
+    private Machine BuildCore(PreparedBoot boot)
+    {
+        var ports = new IoPortSpace();
+        var clock = new VirtualClock(_clockOptions, _loggerFactory.CreateLogger<VirtualClock>());
+        var pic = new Pic8259Pair(logger: _loggerFactory.CreateLogger<Pic8259Pair>());
+        var memoryProxy = new LateBoundGuestMemory();
+        var devices = new List<IDevice> { pic };
+        var mapBuilder = new PhysicalMemoryMapBuilder(new MemoryMapOptions { Strict = _strictMemory });
+        IReadOnlyList<AddressRange> ramRanges = E820Map.CreatePcRamRanges(_memorySize);
+        string[] ramNames = ["ram-conventional", "ram-extended", "ram-above-4g"];
+        for (int i = 0; i < ramRanges.Count; i++)
+        {
+            mapBuilder.AddRam(ramNames[i], ramRanges[i].Start, ramRanges[i].SizeInBytesMinusOne + 1);
+        }
+
+        boot.Firmware?.AddTo(mapBuilder);
+
+        // The platform control needs the machine, and devices need the platform control before the machine exists:
+        // the machine hands it over through this forwarder once constructed.
+        var platform = new ForwardingPlatformControl();
+        var context = new MachineDeviceContext(clock, pic, memoryProxy, platform, _loggerFactory);
+
+        for (int i = 0; i < 4; i++)
+        {
+            if (_serialBackends[i] is { } backend)
+            {
+                (string name, ushort port, int irq) = s_comPorts[i];
+                var options = new UartOptions { Name = name, BasePort = port, Irq = irq };
+                devices.Add(new Uart16550(options, pic.CreateInputLine(irq, name), clock, backend, _loggerFactory.CreateLogger(name)));
+            }
+        }
+
+        devices.Add(new KeyboardController8042(pic.CreateInputLine(1, "i8042 keyboard"), pic.CreateInputLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger("i8042")));
+        devices.Add(new SystemControlPortA(platform));
+        devices.Add(new PostCodePort(clock: clock));
+        if (_debugConsole is not null)
+        {
+            devices.Add(new DebugConsole(_debugConsole, new DebugConsoleOptions { Port = _debugConsolePort }));
+        }
+
+        if (_debugExit is not null)
+        {
+            devices.Add(new IsaDebugExit(platform, _debugExit));
+        }
+
+        foreach (Func<MachineDeviceContext, IPortMappedDevice> factory in _customDevices)
+        {
+            devices.Add(factory(context));
+        }
+
+        foreach (IDevice device in devices)
+        {
+            if (device is IPortMappedDevice portMapped)
+            {
+                foreach (PortBinding binding in portMapped.PortBindings)
+                {
+                    ports.Register(binding.Name, binding.FirstPort, binding.Count, binding.Device);
+                }
+            }
+        }
+
+        foreach ((string name, ushort firstPort, int count, Func<MachineDeviceContext, IPortDevice> factory) in _customPortDevices)
+        {
+            ports.Register(name, firstPort, count, factory(context));
+        }
+
+        foreach ((string name, ulong address, ulong size, Func<MachineDeviceContext, IMmioDevice> factory) in _customMmioDevices)
+        {
+            mapBuilder.AddMmio(name, new PhysicalAddress(address), size, factory(context));
+        }
+
+        PhysicalMemoryMap memory = mapBuilder.Build();
+        memoryProxy.Bind(memory);
+        return new Machine(
+            memory,
+            ports,
+            clock,
+            pic,
+            devices,
+            _resetBehavior,
+            boot.Apply,
+            _loggerFactory,
+            _cpuOptions,
+            (machine, machinePlatform) =>
+            {
+                platform.Target = machinePlatform;
+                var resetControl = new ResetControlRegister(machinePlatform);
+                ports.Register("reset control", 0xCF9, 1, resetControl);
+                return resetControl;
+            });
+    }
+
+    /// <summary>Reads and validates the boot files before anything is built, so a bad file leaves nothing half-built.</summary>
+    private PreparedBoot PrepareBoot()
+    {
+        IReadOnlyList<E820Entry> e820 = E820Map.CreatePc(_memorySize);
+        if (_boot is null)
+        {
+            return new PreparedBoot(null, _ => { });
+        }
+
+        BootSource b = _boot;
+        switch (b.Kind)
+        {
+            case BootKind.Firmware:
+            {
+                byte[] bytes = b.Image ?? ReadFile("-bios", b.Name);
+                FirmwareImage firmware = Wrap("-bios", () => FirmwareImage.FromBytes(bytes, b.Name));
+                return new PreparedBoot(firmware, _ => { });
+            }
+
+            case BootKind.FlatBinary:
+            {
+                byte[] bytes = b.Image!;
+                BootEntryState entry = b.Entry!;
+                PhysicalAddress address = b.LoadAddress!.Value;
+                ValidateInRam("flat binary", b.Name, e820, address, (ulong)bytes.Length);
+                return new PreparedBoot(null, machine =>
+                {
+                    BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, new MemoryStream(bytes, writable: false), b.Name, address, entry, e820);
+                    BootEntryApplier.Apply(machine, result.Entry);
+                });
+            }
+
+            default:
+            {
+                byte[] kernel = ReadFile("-kernel", b.Name);
+                byte[]? initrd = b.InitrdPath is null ? null : ReadFile("-initrd", b.InitrdPath);
+                KernelImageFormat format = KernelImageProbe.Detect(kernel);
+                string commandLine = b.CommandLine ?? string.Empty;
+                Action<Machine> apply = format switch
+                {
+                    KernelImageFormat.LinuxBzImage => machine =>
+                    {
+                        LinuxBootResult result = LinuxBootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
+                        {
+                            MemoryMap = e820,
+                            CommandLine = commandLine,
+                            Initrd = initrd is null ? null : new MemoryStream(initrd, writable: false),
+                            InitrdName = b.InitrdPath ?? "initrd",
+                        });
+                        BootEntryApplier.Apply(machine, result.Entry);
+                    },
+                    KernelImageFormat.Multiboot => machine =>
+                    {
+                        MultibootLoadResult result = MultibootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
+                        {
+                            MemoryMap = e820,
+                            CommandLine = commandLine,
+                            Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
+                        });
+                        BootEntryApplier.Apply(machine, result.Entry);
+                    },
+                    _ => throw new MachineConfigurationException($"-kernel: '{b.Name}' is neither a Linux bzImage (no 'HdrS' setup header at offset 0x202) nor a Multiboot image (no header in its first 8 KiB)."),
+                };
+
+                // Dry run into a scratch map of the same layout, so a corrupt image fails here, before the machine exists.
+                var scratch = new PhysicalMemoryMapBuilder();
+                IReadOnlyList<AddressRange> ranges = E820Map.CreatePcRamRanges(_memorySize);
+                for (int i = 0; i < ranges.Count; i++)
+                {
+                    scratch.AddRam("ram" + i, ranges[i].Start, ranges[i].SizeInBytesMinusOne + 1);
+                }
+
+                PhysicalMemoryMap scratchMap = scratch.Build();
+                Wrap("-kernel", () =>
+                {
+                    if (format == KernelImageFormat.LinuxBzImage)
+                    {
+                        LinuxBootLoader.Load(scratchMap, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
+                        {
+                            MemoryMap = e820,
+                            CommandLine = commandLine,
+                            Initrd = initrd is null ? null : new MemoryStream(initrd, writable: false),
+                            InitrdName = b.InitrdPath ?? "initrd",
+                        });
+                    }
+                    else
+                    {
+                        MultibootLoader.Load(scratchMap, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
+                        {
+                            MemoryMap = e820,
+                            CommandLine = commandLine,
+                            Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
+                        });
+                    }
+
+                    return 0;
+                });
+                return new PreparedBoot(null, apply);
+            }
+        }
+    }
+
+    private static void ValidateInRam(string option, string name, IReadOnlyList<E820Entry> e820, PhysicalAddress address, ulong size)
+    {
+        E820Entry? ram = E820Map.FindRam(e820, address);
+        if (ram is null || size > ram.Value.Start.Value + ram.Value.SizeInBytes - address.Value)
+        {
+            throw new MachineConfigurationException($"{option}: '{name}' ({size} bytes at {address}) does not fit in guest RAM.");
+        }
+    }
+
+    private static T Wrap<T>(string option, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (BootImageException e)
+        {
+            throw new MachineConfigurationException($"{option}: {e.Message}", e);
+        }
+    }
+
+    private static byte[] ReadFile(string option, string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new MachineConfigurationException($"{option}: cannot read '{path}': {e.Message}", e);
+        }
+    }
+
+    private enum BootKind
+    {
+        Firmware,
+        Kernel,
+        FlatBinary,
+    }
+
+    private sealed record BootSource(BootKind Kind, string Name, byte[]? Image, string? InitrdPath, string? CommandLine, PhysicalAddress? LoadAddress, BootEntryState? Entry);
+
+    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply);
+
+    private sealed class ForwardingPlatformControl : IPlatformControl
+    {
+        public IPlatformControl? Target { get; set; }
+
+        public bool A20Enabled => Target?.A20Enabled ?? true;
+
+        public void SetA20(bool enabled) => Target?.SetA20(enabled);
+
+        public void RequestReset(string source) => Target?.RequestReset(source);
+
+        public void RequestExit(int exitCode, string source) => Target?.RequestExit(exitCode, source);
+    }
+}
