@@ -324,4 +324,32 @@ public sealed class LinuxBootLoaderTests
         string[] names = [.. result.Regions.Select(r => r.Name)];
         Assert.Equal(["boot GDT", "boot stack", "boot_params", "command line", "kernel", "kernel init_size area", "initrd"], names);
     }
+
+    [Fact]
+    public void LoadsIntoAPcMemoryMapBuiltFromTheSameLayout()
+    {
+        // What the machine does: RAM from CreatePcRamRanges, the e820 map from CreatePc, then the loader.
+        const ulong ram = 256 * MiB;
+        var builder = new PhysicalMemoryMapBuilder();
+        int index = 0;
+        foreach (AddressRange range in E820Map.CreatePcRamRanges(ram))
+        {
+            builder.AddRam($"ram{index++}", range.Start, range.SizeInBytesMinusOne + 1);
+        }
+
+        PhysicalMemoryMap map = builder.Build();
+        byte[] kernel = TestImages.BzImage();
+        byte[] initrd = TestImages.Pattern(0x5432, 77);
+        LinuxBootResult result = LinuxBootLoader.Load(map, new MemoryStream(kernel), "vmlinuz", new LinuxBootOptions
+        {
+            MemoryMap = E820Map.CreatePc(ram),
+            CommandLine = "console=ttyS0",
+            Initrd = new MemoryStream(initrd),
+        });
+        Assert.Equal(kernel[TestImages.BzProtectedModeOffset + 5], map.ReadByte(new PhysicalAddress(0x10_0005)));
+        Assert.Equal(0x53726448u, map.ReadDoubleWord(new PhysicalAddress(0x7000 + 0x202)));
+        Assert.Equal((uint)result.InitrdRange!.Value.Start.Value, map.ReadDoubleWord(new PhysicalAddress(0x7000 + 0x218)));
+        Assert.Equal(initrd[^1], map.ReadByte(result.InitrdRange!.Value.LastAddress));
+        Assert.Equal(ram - 0x6000, result.InitrdRange!.Value.Start.Value); // 0x5432 bytes round down to 6 pages below the top
+    }
 }

@@ -296,4 +296,36 @@ public sealed class MultibootLoaderTests
         TestImages.MultibootHeader(0x1_0000, headerAddr: 0x10_0000, loadAddr: 0x10_0000, loadEndAddr: 0x10_1000, bssEndAddr: 0x10_0800, entryAddr: 0x10_0000).CopyTo(image, 0);
         Assert.Equal("bss_end_addr", LoadFails(image).Field);
     }
+
+    [Fact]
+    public void TruncatedElfHeaderIsRejected()
+    {
+        byte[] image = new byte[48];
+        image[0] = 0x7F;
+        image[1] = (byte)'E';
+        image[2] = (byte)'L';
+        image[3] = (byte)'F';
+        TestImages.MultibootHeader(0x3).CopyTo(image, 16);
+        BootImageException e = LoadFails(image);
+        Assert.Equal("kernel.elf: ELF header: the file is 48 bytes, shorter than the 52-byte ELF32 header: truncated", e.Message);
+    }
+
+    [Fact]
+    public void KernelFromANonSeekableStreamLoads()
+    {
+        var memory = new SparseGuestMemory();
+        var options = new MultibootOptions { MemoryMap = E820Map.CreatePc(32 * MiB) };
+        MultibootLoadResult result = MultibootLoader.Load(memory, new NonSeekableStream(ThreeSegmentKernel()), "kernel.elf", options);
+        Assert.Equal(0x10_0010u, result.Entry.Eip);
+        Assert.Equal(s_text, memory.ReadBytes(0x10_0000, s_text.Length));
+    }
+
+    private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    }
 }
