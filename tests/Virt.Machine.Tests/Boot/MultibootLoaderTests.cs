@@ -63,6 +63,7 @@ public sealed class MultibootLoaderTests
         Assert.Equal((ushort)0x18, entry.Ds);
         Assert.Equal((ushort)0x18, entry.Ss);
         Assert.False(entry.InterruptsEnabled);
+        Assert.True(entry.A20Enabled);
         Assert.Equal(0x00CF_9B00_0000_FFFFUL, memory.U64(entry.GdtBase + entry.Cs));
         Assert.Equal(0x00CF_9300_0000_FFFFUL, memory.U64(entry.GdtBase + entry.Ds));
     }
