@@ -42,7 +42,7 @@ public sealed class BootAcceptanceTests
         Assert.True(header.ProtectedModeOffset < image.Length);
 
         var memory = new SparseGuestMemory();
-        LinuxBootResult result = LinuxBootLoader.Load(memory, new MemoryStream(image), Path.GetFileName(path), new LinuxBootOptions
+        LinuxLoadResult result = LinuxBootLoader.Load(memory, new MemoryStream(image), Path.GetFileName(path), new LinuxBootOptions
         {
             MemoryMap = E820Map.CreatePc(256UL * 1024 * 1024),
             CommandLine = "console=ttyS0",

@@ -21,7 +21,7 @@ public sealed class LinuxBootLoaderProperties
             MemoryMap = E820Map.CreatePc(ram),
             Initrd = new MemoryStream(new byte[initrdSize]),
         };
-        LinuxBootResult result;
+        LinuxLoadResult result;
         try
         {
             result = LinuxBootLoader.Load(memory, new MemoryStream(TestImages.BzImage(initrdAddrMax: initrdAddrMax)), "vmlinuz", options);

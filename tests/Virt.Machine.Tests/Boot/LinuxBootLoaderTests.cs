@@ -8,7 +8,7 @@ public sealed class LinuxBootLoaderTests
 {
     private const ulong MiB = 1024 * 1024;
 
-    private static LinuxBootResult Load(SparseGuestMemory memory, byte[] kernel, ulong ramBytes = 64 * MiB, string commandLine = "console=ttyS0", byte[]? initrd = null, LinuxKernelPlacement placement = LinuxKernelPlacement.OneMegabyte, LinuxScreenInfoMode screen = LinuxScreenInfoMode.None)
+    private static LinuxLoadResult Load(SparseGuestMemory memory, byte[] kernel, ulong ramBytes = 64 * MiB, string commandLine = "console=ttyS0", byte[]? initrd = null, LinuxKernelPlacement placement = LinuxKernelPlacement.OneMegabyte, LinuxScreenInfoMode screen = LinuxScreenInfoMode.None)
     {
         var options = new LinuxBootOptions
         {
@@ -35,7 +35,7 @@ public sealed class LinuxBootLoaderTests
     {
         var memory = new SparseGuestMemory();
         byte[] kernel = TestImages.BzImage(payloadSize: 0x3000);
-        LinuxBootResult result = Load(memory, kernel);
+        LinuxLoadResult result = Load(memory, kernel);
         Assert.Equal(new PhysicalAddress(0x10_0000), result.KernelAddress);
         Assert.Equal(kernel.AsSpan(TestImages.BzProtectedModeOffset).ToArray(), memory.ReadBytes(0x10_0000, 0x3000));
     }
@@ -150,7 +150,7 @@ public sealed class LinuxBootLoaderTests
     {
         var memory = new SparseGuestMemory();
         byte[] initrd = TestImages.Pattern(100_000, 9);
-        LinuxBootResult result = Load(memory, TestImages.BzImage(), ramBytes: 64 * MiB, initrd: initrd);
+        LinuxLoadResult result = Load(memory, TestImages.BzImage(), ramBytes: 64 * MiB, initrd: initrd);
         // Top of RAM is 64 MiB; 100000 bytes below it, rounded down to a page: 0x3FE7000.
         ulong expected = ((64 * MiB) - 100_000) & ~0xFFFUL;
         Assert.Equal(expected, result.InitrdRange!.Value.Start.Value);
@@ -167,7 +167,7 @@ public sealed class LinuxBootLoaderTests
     {
         var memory = new SparseGuestMemory();
         // initrd_addr_max 0x02FFFFFF (48 MiB - 1) on a 64 MiB guest.
-        LinuxBootResult result = Load(memory, TestImages.BzImage(initrdAddrMax: 0x02FF_FFFF), initrd: new byte[0x2000]);
+        LinuxLoadResult result = Load(memory, TestImages.BzImage(initrdAddrMax: 0x02FF_FFFF), initrd: new byte[0x2000]);
         Assert.Equal(0x0300_0000UL - 0x2000, result.InitrdRange!.Value.Start.Value);
         Assert.Equal(0x02FF_FFFFUL, result.InitrdRange!.Value.LastAddress.Value);
     }
@@ -178,7 +178,7 @@ public sealed class LinuxBootLoaderTests
         var memory = new SparseGuestMemory();
         // 26 MiB of RAM; the kernel decompresses at pref_address 16 MiB and needs init_size 8 MiB, up to
         // 24 MiB. A 3 MiB initrd does not fit between 24 and 26 MiB, so it goes just below 16 MiB.
-        LinuxBootResult result = Load(memory, TestImages.BzImage(), ramBytes: 26 * MiB, initrd: new byte[3 * MiB]);
+        LinuxLoadResult result = Load(memory, TestImages.BzImage(), ramBytes: 26 * MiB, initrd: new byte[3 * MiB]);
         Assert.Equal(13 * MiB, result.InitrdRange!.Value.Start.Value);
         Assert.Contains(result.Regions, r => r.Name == "kernel init_size area" && r.Range.Start.Value == 16 * MiB && r.Range.LastAddress.Value == (24 * MiB) - 1);
     }
@@ -188,7 +188,7 @@ public sealed class LinuxBootLoaderTests
     {
         var memory = new SparseGuestMemory();
         byte[] kernel = TestImages.BzImage();
-        LinuxBootResult result = Load(memory, kernel, placement: LinuxKernelPlacement.PreferredAddress);
+        LinuxLoadResult result = Load(memory, kernel, placement: LinuxKernelPlacement.PreferredAddress);
         Assert.Equal(0x100_0000UL, result.KernelAddress.Value);
         Assert.Equal(0x100_0000u, result.Entry.Eip);
         Assert.Equal(0x100_0000u, memory.U32(0x7000 + 0x214));
@@ -200,7 +200,7 @@ public sealed class LinuxBootLoaderTests
     {
         byte[] kernel = TestImages.BzImage();
         kernel[0x234] = 0;
-        LinuxBootResult result = Load(new SparseGuestMemory(), kernel, placement: LinuxKernelPlacement.PreferredAddress);
+        LinuxLoadResult result = Load(new SparseGuestMemory(), kernel, placement: LinuxKernelPlacement.PreferredAddress);
         Assert.Equal(0x10_0000UL, result.KernelAddress.Value);
     }
 
@@ -320,7 +320,7 @@ public sealed class LinuxBootLoaderTests
     [Fact]
     public void RegionsListEverythingWritten()
     {
-        LinuxBootResult result = Load(new SparseGuestMemory(), TestImages.BzImage(), initrd: new byte[10]);
+        LinuxLoadResult result = Load(new SparseGuestMemory(), TestImages.BzImage(), initrd: new byte[10]);
         string[] names = [.. result.Regions.Select(r => r.Name)];
         Assert.Equal(["boot GDT", "boot stack", "boot_params", "command line", "kernel", "kernel init_size area", "initrd"], names);
     }
@@ -340,7 +340,7 @@ public sealed class LinuxBootLoaderTests
         PhysicalMemoryMap map = builder.Build();
         byte[] kernel = TestImages.BzImage();
         byte[] initrd = TestImages.Pattern(0x5432, 77);
-        LinuxBootResult result = LinuxBootLoader.Load(map, new MemoryStream(kernel), "vmlinuz", new LinuxBootOptions
+        LinuxLoadResult result = LinuxBootLoader.Load(map, new MemoryStream(kernel), "vmlinuz", new LinuxBootOptions
         {
             MemoryMap = E820Map.CreatePc(ram),
             CommandLine = "console=ttyS0",
