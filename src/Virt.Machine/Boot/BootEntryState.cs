@@ -73,6 +73,13 @@ public sealed record BootEntryState
     /// <summary>GDTR.limit (zero in real mode).</summary>
     public ushort GdtLimit { get; init; }
 
+    /// <summary>
+    /// Whether the A20 gate must be enabled at entry (so 1 MiB does not wrap to 0). Multiboot requires
+    /// it (specification 3.2, "Machine state"), Linux's 32-bit entry assumes it, and PCs reset with it
+    /// enabled, so both factories set it; the machine applies it to its memory map.
+    /// </summary>
+    public bool A20Enabled { get; init; } = true;
+
     /// <summary>A one-line human-readable description for logs, for example <c>Linux 2.15 bzImage at 0x00100000</c>.</summary>
     public required string Description { get; init; }
 

@@ -58,10 +58,13 @@ public sealed class FirmwareImage
     public ReadOnlySpan<byte> Image => _image;
 
     /// <summary>
-    /// The state the CPU starts in. The machine uses the processor's reset state (CS = F000h with base
-    /// FFFF0000h, IP = FFF0h); this record describes the same entry for logs.
+    /// The state the CPU starts in: the processor's reset state, CS:IP = F000:FFF0 with the other
+    /// selectors and general registers zero. The machine applies its CPU reset (which also gives CS the
+    /// base FFFF0000h, so the first fetch is at FFFFFFF0h, and puts the processor signature in EDX);
+    /// this record describes the same entry for logs.
     /// </summary>
-    public BootEntryState Entry => BootEntryState.RealMode(0xF000, 0xFFF0, $"firmware {ImageName} ({SizeInBytes / 1024} KiB) at the reset vector F000:FFF0") with { Esp = 0 };
+    public BootEntryState Entry => BootEntryState.RealMode(0xF000, 0xFFF0, $"firmware {ImageName} ({SizeInBytes / 1024} KiB) at the reset vector F000:FFF0")
+        with { Esp = 0, Ds = 0, Es = 0, Fs = 0, Gs = 0, Ss = 0 };
 
     /// <summary>Reads and validates an image from <paramref name="image"/> (from its start when seekable).</summary>
     /// <param name="image">The image stream.</param>

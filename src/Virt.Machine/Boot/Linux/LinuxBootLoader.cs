@@ -38,7 +38,7 @@ public static class LinuxBootLoader
     /// When the kernel is corrupt, truncated, too old, too big for the RAM, the command line is longer than
     /// the kernel accepts, or the initrd does not fit; guest memory is then untouched.
     /// </exception>
-    public static LinuxBootResult Load(IGuestMemory memory, Stream kernel, string kernelName, LinuxBootOptions options)
+    public static LinuxLoadResult Load(IGuestMemory memory, Stream kernel, string kernelName, LinuxBootOptions options)
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(options);
@@ -97,7 +97,7 @@ public static class LinuxBootLoader
             (uint)kernelAddress,
             $"Linux bzImage {kernelName} (boot protocol {header.VersionText}{version}) at 0x{kernelAddress:X8}, boot_params at 0x{BootMemoryLayout.LinuxBootParamsAddress:X8}")
             with { Esi = BootMemoryLayout.LinuxBootParamsAddress };
-        return new LinuxBootResult
+        return new LinuxLoadResult
         {
             Entry = entry,
             Header = header,

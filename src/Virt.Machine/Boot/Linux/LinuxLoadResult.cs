@@ -3,7 +3,7 @@ using Virt.Memory;
 namespace Virt.Machine.Boot;
 
 /// <summary>What the Linux loader did.</summary>
-public sealed record LinuxBootResult
+public sealed record LinuxLoadResult
 {
     /// <summary>The entry state: 32-bit flat protected mode at <c>code32_start</c>, ESI = the zero page.</summary>
     public required BootEntryState Entry { get; init; }
