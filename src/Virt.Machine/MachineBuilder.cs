@@ -388,7 +388,7 @@ public sealed class MachineBuilder
                 {
                     KernelImageFormat.LinuxBzImage => machine =>
                     {
-                        LinuxBootResult result = LinuxBootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
+                        LinuxLoadResult result = LinuxBootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
                         {
                             MemoryMap = e820,
                             CommandLine = commandLine,
