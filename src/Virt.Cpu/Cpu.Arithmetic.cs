@@ -6,7 +6,6 @@ namespace Virt.Cpu;
 /// <summary>Integer arithmetic and logic: ADD..CMP, INC/DEC/NEG/NOT, MUL/IMUL/DIV/IDIV, BCD adjusts.</summary>
 public sealed partial class Cpu
 {
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ExecuteAdd(ref DecodedInstruction d, bool withCarry)
     {
         int size = d.OpSize;
@@ -34,7 +33,6 @@ public sealed partial class Cpu
         WriteDestination(ref d, size, ea, res);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ExecuteSub(ref DecodedInstruction d, bool withBorrow, bool writeBack)
     {
         int size = d.OpSize;
@@ -65,7 +63,6 @@ public sealed partial class Cpu
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ExecuteLogic(ref DecodedInstruction d, Op op, bool writeBack)
     {
         int size = d.OpSize;

@@ -25,6 +25,9 @@ public sealed partial class Cpu
     /// <summary>The number of decoded blocks currently cached (for tests and diagnostics).</summary>
     internal int CachedBlockCount => _blocks.Count;
 
+    /// <summary>How many blocks were decoded since construction (for tests and diagnostics).</summary>
+    internal long BlocksDecoded { get; private set; }
+
     /// <inheritdoc/>
     void IPhysicalMemoryObserver.OnTranslationsInvalidated(AddressRange range, bool contentChanged)
     {
@@ -220,6 +223,7 @@ public sealed partial class Cpu
         uint ip = _eip;
         ulong startPage = physical >> PageShift;
         DecodedInstruction[] buffer = target is null ? _decodeBuffer : target.Instructions;
+        BlocksDecoded++;
         int count = 0;
         while (true)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
@@ -5,6 +6,7 @@ namespace Virt.Cpu;
 /// <summary>The dispatch switch from <see cref="Op"/> to the handler families.</summary>
 public sealed partial class Cpu
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Execute(ref DecodedInstruction d)
     {
         switch (d.Op)

@@ -271,6 +271,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// </summary>
     /// <param name="maxInstructions">The instruction budget (at least 1).</param>
     /// <returns>Why execution stopped.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StopReason Run(long maxInstructions)
     {
         long remaining = maxInstructions;

@@ -1,11 +1,21 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
 
 namespace Virt.Benchmarks;
 
-/// <summary>Entry point: BenchmarkDotNet's switcher over every benchmark class in this assembly.</summary>
+/// <summary>Entry point: <c>mips [scale]</c> runs the plain console CPU benchmark; anything else goes to BenchmarkDotNet's switcher.</summary>
 public static class Program
 {
-    /// <summary>Runs the benchmarks chosen on the command line (for example <c>--filter *MemoryMap*</c>).</summary>
-    /// <param name="args">BenchmarkDotNet arguments.</param>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <summary>Runs the console CPU benchmark or the benchmarks chosen on the command line (for example <c>--filter *MemoryMap*</c>).</summary>
+    /// <param name="args">Arguments.</param>
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "mips")
+        {
+            MipsRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0);
+            return;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

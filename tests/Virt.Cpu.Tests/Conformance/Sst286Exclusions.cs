@@ -52,6 +52,21 @@ internal static class Sst286Exclusions
             }
         }
 
+        bool faults = test.TryGetProperty("exception", out JsonElement expected);
+        if (faults && instruction.Mnemonic == Mnemonic.Pop && instruction.Op0Kind == OpKind.Memory)
+        {
+            // POP r/m whose memory destination faults: the 286 has already incremented SP; the 386 and later report the fault
+            // with SP unchanged so the instruction restarts (Intel SDM Vol. 3A, 6.5: a fault reports the state before the instruction).
+            return "pop-fault";
+        }
+
+        if (faults && instruction.Mnemonic == Mnemonic.Aam && expected.GetProperty("number").GetInt32() == 0)
+        {
+            // AAM 0: the 286 updates SF/ZF/PF before raising #DE, so the pushed FLAGS differ; the 386 and later raise #DE
+            // with FLAGS unchanged (Intel SDM Vol. 2A, AAM: "#DE If an immediate value of 0 is used"; 6.5 for fault state).
+            return "aam0-flags";
+        }
+
         if (instruction.IsStringInstruction && test.TryGetProperty("exception", out JsonElement exception)
             && exception.GetProperty("number").GetInt32() is 12 or 13)
         {

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Globalization;
+using Virt.Cpu;
+
+namespace Virt.Benchmarks;
+
+/// <summary>The plain console mode: guest instructions per second with and without the decode cache, in one run.</summary>
+public static class MipsRunner
+{
+    /// <summary>Runs every workload and prints one line per measurement.</summary>
+    /// <param name="scale">Multiplies the iteration counts (1 = the recorded configuration).</param>
+    public static void Run(double scale)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Virt CPU guest MIPS benchmark (.NET {Environment.Version}, {Environment.ProcessorCount} cores)"));
+        uint aluIterations = (uint)(20_000_000 * scale);
+        uint mixedIterations = (uint)(1_000_000 * scale);
+        Measure("alu-branch", "cache", GuestPrograms.AluBranchLoop(aluIterations), new CpuOptions(),
+            GuestPrograms.AluLoopInstructions(aluIterations));
+        Measure("alu-branch", "no-cache", GuestPrograms.AluBranchLoop(aluIterations / 50), new CpuOptions { DisableDecodeCache = true },
+            GuestPrograms.AluLoopInstructions(aluIterations / 50));
+        Measure("mixed", "cache", GuestPrograms.MixedLoop(mixedIterations), new CpuOptions(),
+            (mixedIterations * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
+        Measure("mixed", "no-cache", GuestPrograms.MixedLoop(mixedIterations / 50), new CpuOptions { DisableDecodeCache = true },
+            (mixedIterations / 50 * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
+    }
+
+    private static void Measure(string workload, string mode, byte[] code, CpuOptions options, long expectedInstructions)
+    {
+        // Warm up the JIT on a short copy of the same guest, then measure a fresh machine.
+        Cpu.Cpu warm = GuestPrograms.CreateMachine(code, options);
+        warm.Run(Math.Min(expectedInstructions, 2_000_000));
+
+        Cpu.Cpu cpu = GuestPrograms.CreateMachine(code, options);
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var stopwatch = Stopwatch.StartNew();
+        StopReason stop;
+        do
+        {
+            // Slices like a machine's run loop between timer deadlines.
+            stop = cpu.Run(1_000_000);
+        }
+        while (stop == StopReason.BudgetExhausted);
+
+        stopwatch.Stop();
+        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        double mips = cpu.RetiredInstructions / stopwatch.Elapsed.TotalSeconds / 1e6;
+        double cpuMips = cpu.RetiredInstructions / Math.Max(cpuSeconds, 1e-9) / 1e6;
+        string check = cpu.RetiredInstructions == expectedInstructions ? "ok" : string.Create(CultureInfo.InvariantCulture, $"MISMATCH expected {expectedInstructions}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{workload,-11} {mode,-9} instructions={cpu.RetiredInstructions,12} seconds={stopwatch.Elapsed.TotalSeconds,7:F3} MIPS={mips,8:F1} cpu-seconds={cpuSeconds,7:F3} MIPS-per-cpu-second={cpuMips,8:F1} stop={stop} count={check} decodedBlocks={cpu.BlocksDecoded}"));
+    }
+}

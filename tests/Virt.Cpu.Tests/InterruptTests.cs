@@ -1,0 +1,260 @@
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Virt.Cpu.Tests;
+
+/// <summary>Real-mode interrupts and exceptions: IVT dispatch, return addresses, shadows, HLT, INTR and NMI.</summary>
+public sealed class InterruptTests
+{
+    private sealed class TestPic : IInterruptController
+    {
+        public bool Pending { get; set; }
+
+        public byte Vector { get; set; } = 0x20;
+
+        public int Acknowledged { get; private set; }
+
+        public bool IsInterruptPending => Pending;
+
+        public byte Acknowledge()
+        {
+            Acknowledged++;
+            Pending = false;
+            return Vector;
+        }
+    }
+
+    [Fact]
+    public void Divide_error_pushes_the_address_of_the_faulting_instruction()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.xor(bx, bx);
+            a.div(bx); // at 1002h
+            a.hlt();
+        });
+        m.InstallHaltHandler(0);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100));
+        Assert.Equal(CpuHarness.HaltHandlerReturn(0), m.Cpu.Eip);
+        Assert.Equal(0x1002, m.Word(0x8000 - 6)); // IP
+        Assert.Equal(0, m.Word(0x8000 - 4)); // CS
+    }
+
+    [Fact]
+    public void Int3_and_into_push_the_next_instruction()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.int3(); // 1000h, 1 byte
+            a.hlt();
+        });
+        m.InstallHaltHandler(3);
+        m.Cpu.Run(100);
+        Assert.Equal(0x1001, m.Word(0x8000 - 6));
+
+        m.Load(a =>
+        {
+            a.mov(al, 0x7F);
+            a.add(al, 1); // OF = 1
+            a.into(); // 1004h
+            a.hlt();
+        });
+        m.InstallHaltHandler(4);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(4), m.Cpu.Eip);
+        Assert.Equal(0x1005, m.Word(0x8000 - 6));
+    }
+
+    [Fact]
+    public void Bound_out_of_range_raises_br_as_a_fault()
+    {
+        var m = new CpuHarness();
+        m.Memory.WriteWord(new Virt.Memory.PhysicalAddress(0x600), 10);
+        m.Memory.WriteWord(new Virt.Memory.PhysicalAddress(0x602), 20);
+        m.Load(a =>
+        {
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(ax, 21);
+            a.bound(ax, __dword_ptr[0x600]); // at 1007h
+            a.hlt();
+        });
+        m.InstallHaltHandler(5);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(5), m.Cpu.Eip);
+        Assert.Equal(0x1007, m.Word(0x8000 - 6));
+    }
+
+    [Fact]
+    public void Undefined_opcode_raises_ud_and_a_word_at_ffff_raises_gp()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.ud2();
+            a.hlt();
+        });
+        m.InstallHaltHandler(6);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(6), m.Cpu.Eip);
+        Assert.Equal(0x1000, m.Word(0x8000 - 6));
+
+        m.Load(a =>
+        {
+            a.mov(bx, 0xFFFF);
+            a.mov(ax, __word_ptr[bx]); // 1003h: word at DS:FFFF
+            a.hlt();
+        });
+        m.InstallHaltHandler(13);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(13), m.Cpu.Eip);
+        Assert.Equal(0x1003, m.Word(0x8000 - 6));
+
+        m.Load(a =>
+        {
+            a.mov(bp, 0xFFFF);
+            a.mov(ax, __word_ptr[bp]); // SS:FFFF is #SS
+            a.hlt();
+        });
+        m.InstallHaltHandler(12);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(12), m.Cpu.Eip);
+    }
+
+    [Fact]
+    public void Trap_flag_single_steps_with_the_next_instruction_as_return_address()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.pushf();
+            a.pop(ax);
+            a.or(ax, 0x100);
+            a.push(ax);
+            a.popf(); // TF takes effect after POPF
+            a.nop(); // trap after this one
+            a.hlt();
+        });
+        m.InstallHaltHandler(1);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(1), m.Cpu.Eip);
+        ushort returnIp = m.Word(0x8000 - 6);
+        Assert.True(returnIp is 0x1008 or 0x1009, $"return IP {returnIp:X4}");
+        Assert.Equal(0u, m.Cpu.Flags & 0x100);
+    }
+
+    [Fact]
+    public void Hlt_waits_for_an_external_interrupt_and_sti_has_a_one_instruction_shadow()
+    {
+        var m = new CpuHarness();
+        var pic = new TestPic();
+        m.Cpu.InterruptController = pic;
+        m.Load(a =>
+        {
+            a.sti();
+            a.hlt();
+            a.mov(ax, 0x4242);
+            a.hlt();
+        });
+        m.InstallHaltHandler(0x20);
+        pic.Pending = true;
+
+        // STI's shadow: the interrupt is taken only after HLT starts, which it then ends.
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100));
+        Assert.Equal(CpuHarness.HaltHandlerReturn(0x20), m.Cpu.Eip);
+        Assert.Equal(0x1002, m.Word(0x8000 - 6)); // return to the instruction after HLT
+        Assert.Equal(1, pic.Acknowledged);
+
+        // Halted with nothing pending stays halted.
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100));
+        Assert.True(m.Cpu.IsHalted);
+    }
+
+    [Fact]
+    public void Interrupts_wait_while_if_is_clear_and_after_mov_ss()
+    {
+        var m = new CpuHarness();
+        var pic = new TestPic { Pending = true };
+        m.Cpu.InterruptController = pic;
+        m.Load(a =>
+        {
+            a.cli();
+            a.mov(ax, 1);
+            a.hlt();
+        });
+        m.InstallHaltHandler(0x20);
+        m.Cpu.Run(100);
+        Assert.Equal(0, pic.Acknowledged);
+        Assert.Equal(1UL, m.Reg(GeneralRegister.Rax) & 0xFFFF);
+    }
+
+    [Fact]
+    public void Nmi_is_taken_at_the_next_boundary_and_blocked_until_iret()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.nop();
+            a.hlt();
+        });
+        m.InstallHaltHandler(2);
+        m.Cpu.RaiseNmi();
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(2), m.Cpu.Eip);
+        Assert.Equal(0x1000, m.Word(0x8000 - 6));
+    }
+
+    [Fact]
+    public void Int_and_iret_round_trip()
+    {
+        var m = new CpuHarness();
+
+        // Handler at 0000:0700: mov bx, 77h; iret.
+        m.Memory.Write(new Virt.Memory.PhysicalAddress(0x700), new byte[] { 0xBB, 0x77, 0x00, 0xCF });
+        m.Memory.WriteWord(new Virt.Memory.PhysicalAddress(0x40 * 4), 0x700);
+        m.Memory.WriteWord(new Virt.Memory.PhysicalAddress((0x40 * 4) + 2), 0);
+        m.Run(a =>
+        {
+            a.stc();
+            a.@int(0x40);
+            a.mov(ax, 1);
+            a.hlt();
+        });
+        Assert.Equal(0x77UL, m.Reg(GeneralRegister.Rbx) & 0xFFFF);
+        Assert.Equal(1UL, m.Reg(GeneralRegister.Rax) & 0xFFFF);
+        Assert.Equal(1u, m.Cpu.Flags & 1);
+        Assert.Equal(0x8000UL, m.Reg(GeneralRegister.Rsp) & 0xFFFF);
+    }
+
+    [Fact]
+    public void Request_stop_and_budget_are_honoured()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            Iced.Intel.Label top = a.CreateLabel();
+            a.Label(ref top);
+            a.inc(ax);
+            a.jmp(top);
+        });
+        Assert.Equal(StopReason.BudgetExhausted, m.Cpu.Run(1001));
+        Assert.Equal(1001, m.Cpu.RetiredInstructions);
+        m.Cpu.RequestStop();
+        Assert.Equal(StopReason.StopRequested, m.Cpu.Run(1000));
+    }
+
+    [Fact]
+    public void Reset_state_is_architectural()
+    {
+        var m = new CpuHarness();
+        m.Cpu.Reset();
+        SegmentState cs = m.Cpu.GetSegment(SegmentRegister.Cs);
+        Assert.Equal(0xF000, cs.Selector);
+        Assert.Equal(0xFFFF0000UL, cs.Base);
+        Assert.Equal(0xFFF0u, m.Cpu.Eip);
+        Assert.Equal(2u, m.Cpu.Flags);
+        Assert.Equal(0x60000010UL, m.Cpu.Cr0);
+    }
+}
