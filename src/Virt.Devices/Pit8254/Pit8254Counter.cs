@@ -85,65 +85,68 @@ internal sealed class Pit8254Counter
         }
     }
 
-    /// <summary>The counting element as the datasheet's read shows it (before BCD encoding), and OUT.</summary>
+    /// <summary>
+    /// The counting element as a read shows it (before BCD encoding), and OUT, at <paramref name="tick"/> (not before the
+    /// last sync). Syncing is idempotent, so a read simply brings the counter up to date (no allocation).
+    /// </summary>
     public (int Value, bool Out) Project(long tick)
     {
-        Pit8254Counter copy = (Pit8254Counter)MemberwiseClone();
-        copy.Sync(tick);
-        return (copy.DisplayValue(), copy.Out);
+        Sync(tick);
+        return (DisplayValue(), Out);
     }
 
     /// <summary>The first input-clock tick after <paramref name="afterTick"/> at which OUT rises, or <see cref="long.MaxValue"/>. Call after Sync.</summary>
     public long NextRisingEdge(long afterTick)
     {
-        Pit8254Counter c = this;
+        long anchor;
+        int value;
+        long remaining;
+        int period;
+        int pending;
         if (Phase == Pit8254CounterPhase.WaitingLoad)
         {
-            c = (Pit8254Counter)MemberwiseClone();
-            c.Load(c.LoadTick);
+            // As Load would leave it at LoadTick.
+            anchor = LoadTick;
+            period = CountRegister;
+            pending = 0;
+            remaining = CountRegister;
+            value = Mode switch
+            {
+                2 => CountRegister,
+                3 => 0,
+                _ => CountRegister % Modulus,
+            };
         }
-
-        if (c.Phase != Pit8254CounterPhase.Counting || !c.CountsNow)
+        else if (Phase == Pit8254CounterPhase.Counting)
+        {
+            anchor = AnchorTick;
+            value = Value;
+            remaining = Remaining;
+            period = Period;
+            pending = PendingReload;
+        }
+        else
         {
             return long.MaxValue;
         }
 
-        long edge;
-        switch (c.Mode)
+        if (!CountsNow)
         {
-            case 0:
-            case 1:
-                edge = c.Remaining > 0 ? c.AnchorTick + c.Remaining : long.MaxValue;
-                break;
-            case 4:
-            case 5:
-                edge = c.Remaining >= 0 ? c.AnchorTick + c.Remaining + 1 : long.MaxValue;
-                break;
-            case 2:
-            {
-                int next = c.PendingReload != 0 ? c.PendingReload : c.Period;
-                if (next < 2 && c.Period < 2)
-                {
-                    return long.MaxValue; // a count of 1 keeps OUT low (an illegal count in mode 2)
-                }
-
-                edge = Periodic(c.AnchorTick + c.Value, next, afterTick);
-                break;
-            }
-
-            default:
-            {
-                int next = c.PendingReload != 0 ? c.PendingReload : c.Period;
-                if (next < 2)
-                {
-                    return long.MaxValue; // a count of 1 never drives OUT low
-                }
-
-                edge = Periodic(c.AnchorTick + (c.Period - c.Value), next, afterTick);
-                break;
-            }
+            return long.MaxValue;
         }
 
+        int next = pending != 0 ? pending : period;
+        long edge = Mode switch
+        {
+            0 or 1 => remaining > 0 ? anchor + remaining : long.MaxValue,
+            4 or 5 => remaining >= 0 ? anchor + remaining + 1 : long.MaxValue,
+
+            // Mode 2: OUT rises when CE reloads (a count of 1, illegal, keeps OUT low).
+            2 => next < 2 && period < 2 ? long.MaxValue : Periodic(anchor + value, next, afterTick),
+
+            // Mode 3: OUT rises at the end of each period (a count of 1 never drives it low).
+            _ => next < 2 ? long.MaxValue : Periodic(anchor + (period - value), next, afterTick),
+        };
         return edge > afterTick ? edge : long.MaxValue;
     }
 

@@ -240,12 +240,17 @@ public sealed partial class VirtualClock : IVirtualClock
     /// example the next deadline while the CPU is halted. Zero in deterministic mode or when that time has passed.
     /// </summary>
     /// <param name="guestNanoseconds">A guest time, such as <see cref="NextDeadlineNanoseconds"/>.</param>
-    /// <returns>The wait, or <see cref="TimeSpan.Zero"/>.</returns>
+    /// <returns>The wait, <see cref="TimeSpan.Zero"/>, or <see cref="Timeout.InfiniteTimeSpan"/> for <see cref="long.MaxValue"/> (no deadline).</returns>
     public TimeSpan GetHostDelayUntil(long guestNanoseconds)
     {
-        if (Mode != VirtualClockMode.RealTime || guestNanoseconds == long.MaxValue)
+        if (Mode != VirtualClockMode.RealTime)
         {
-            return guestNanoseconds == long.MaxValue && Mode == VirtualClockMode.RealTime ? Timeout.InfiniteTimeSpan : TimeSpan.Zero;
+            return TimeSpan.Zero;
+        }
+
+        if (guestNanoseconds == long.MaxValue)
+        {
+            return Timeout.InfiniteTimeSpan; // nothing scheduled: wait for host input
         }
 
         long delta = guestNanoseconds - HostTargetNanoseconds();
