@@ -8,31 +8,41 @@ namespace Virt.Devices;
 /// </summary>
 internal sealed class Pit8254Counter
 {
-    public int Mode;                // 0-5 (control word modes 6 and 7 are 2 and 3)
-    public bool Bcd;
-    public int Access = 3;          // RW1 RW0: 1 = LSB, 2 = MSB, 3 = LSB then MSB
-    public byte ControlBits;        // control word bits 5-0 as written, for the read-back status byte
-    public int CountRegister;       // CR as a count, 1 to Modulus (a written 0 is the maximum count)
-    public bool HasCount;           // a count has been written since the control word
-    public bool NullCount;
-    public bool WriteMsbNext;
-    public byte WriteLsb;
-    public bool ReadMsbNext;
-    public bool CountLatched;
-    public ushort OutputLatch;
-    public bool StatusLatched;
-    public byte StatusLatch;
-    public bool Gate;
+    /// <summary>0-5 (control word modes 6 and 7 are 2 and 3).</summary>
+    public int Mode { get; set; }
+    public bool Bcd { get; set; }
+    /// <summary>RW1 RW0: 1 = LSB, 2 = MSB, 3 = LSB then MSB.</summary>
+    public int Access { get; set; } = 3;
+    /// <summary>Control word bits 5-0 as written, for the read-back status byte.</summary>
+    public byte ControlBits { get; set; }
+    /// <summary>CR as a count, 1 to Modulus (a written 0 is the maximum count).</summary>
+    public int CountRegister { get; set; }
+    /// <summary>A count has been written since the control word.</summary>
+    public bool HasCount { get; set; }
+    public bool NullCount { get; set; }
+    public bool WriteMsbNext { get; set; }
+    public byte WriteLsb { get; set; }
+    public bool ReadMsbNext { get; set; }
+    public bool CountLatched { get; set; }
+    public ushort OutputLatch { get; set; }
+    public bool StatusLatched { get; set; }
+    public byte StatusLatch { get; set; }
+    public bool Gate { get; set; }
 
     // Dynamics: valid at AnchorTick (Counting) or frozen (other phases).
-    public Pit8254CounterPhase Phase;
-    public long LoadTick;
-    public long AnchorTick;
-    public int Value;               // modes 0, 1, 4, 5: CE (0 to Modulus-1); mode 2: CE (1 to Modulus); mode 3: position in the period
-    public long Remaining;          // modes 0, 1, 4, 5: ticks until terminal count, -1 once passed
-    public int Period;              // modes 2 and 3: the count being run
-    public int PendingReload;       // modes 2 and 3: a count written while counting, loaded at the end of the cycle (0 = none)
-    public bool Out;
+
+    public Pit8254CounterPhase Phase { get; set; }
+    public long LoadTick { get; set; }
+    public long AnchorTick { get; set; }
+    /// <summary>Modes 0, 1, 4, 5: CE (0 to Modulus-1); mode 2: CE (1 to Modulus); mode 3: position in the period.</summary>
+    public int Value { get; set; }
+    /// <summary>Modes 0, 1, 4, 5: ticks until terminal count, -1 once passed.</summary>
+    public long Remaining { get; set; }
+    /// <summary>Modes 2 and 3: the count being run.</summary>
+    public int Period { get; set; }
+    /// <summary>Modes 2 and 3: a count written while counting, loaded at the end of the cycle (0 = none).</summary>
+    public int PendingReload { get; set; }
+    public bool Out { get; set; }
 
     public int Modulus => Bcd ? 10000 : 65536;
 
