@@ -67,6 +67,9 @@ public sealed partial class VirtualClock : IVirtualClock
     /// <summary>The earliest pending deadline, or <see cref="long.MaxValue"/> when no timer is scheduled. O(1).</summary>
     public long NextDeadlineNanoseconds => _count == 0 ? long.MaxValue : _heap[0].DeadlineNanoseconds;
 
+    /// <summary>Guest nanoseconds until the next deadline: 0 when one is due, <see cref="long.MaxValue"/> when none is scheduled. O(1).</summary>
+    public long NanosecondsUntilNextEvent => _count == 0 ? long.MaxValue : Math.Max(0, _heap[0].DeadlineNanoseconds - _now);
+
     /// <summary>Whether a timer is due (its deadline is not after <see cref="NowNanoseconds"/>). O(1).</summary>
     public bool HasDueEvents => _count != 0 && _heap[0].DeadlineNanoseconds <= _now;
 
