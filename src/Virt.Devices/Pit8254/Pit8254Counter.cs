@@ -155,7 +155,7 @@ internal sealed class Pit8254Counter
             2 => next < 2 && period < 2 ? long.MaxValue : Periodic(anchor + value, next, afterTick),
 
             // Mode 3: OUT rises at the end of each period (a count of 1 never drives it low).
-            _ => next < 2 ? long.MaxValue : Periodic(anchor + (period - value), next, afterTick),
+            _ => Mode3RisingEdge(anchor, value, period, pending, afterTick),
         };
         return edge > afterTick ? edge : long.MaxValue;
     }
@@ -191,6 +191,26 @@ internal sealed class Pit8254Counter
                 Out = true;
                 break;
         }
+    }
+
+    private static long Mode3RisingEdge(long anchor, int position, int period, int pending, long afterTick)
+    {
+        int high = (period + 1) / 2;
+        if (pending == 0)
+        {
+            return period < 2 ? long.MaxValue : Periodic(anchor + (period - position), period, afterTick);
+        }
+
+        // The new count starts at the next half-cycle boundary: in the high half it runs its low half first.
+        long first = position < high
+            ? anchor + (high - position) + (pending - ((pending + 1) / 2))
+            : anchor + (period - position);
+        if (pending < 2)
+        {
+            return first > afterTick ? first : long.MaxValue;
+        }
+
+        return Periodic(first, pending, afterTick);
     }
 
     private static long Periodic(long firstEdge, int period, long afterTick)
@@ -281,16 +301,26 @@ internal sealed class Pit8254Counter
                 break;
             default:
             {
-                long toWrap = Period - Value;
-                if (k < toWrap)
+                // Mode 3: OUT toggles at the end of each half-cycle, where CE reloads from CR; so a count written while
+                // counting starts at the end of the current half-cycle (datasheet, Mode 3).
+                int high = (Period + 1) / 2;
+                bool inHigh = Value < high;
+                long toBoundary = (inHigh ? high : Period) - Value;
+                if (k < toBoundary)
                 {
                     Value += (int)k;
                 }
                 else
                 {
-                    long rest = k - toWrap;
-                    ApplyPendingReload();
-                    Value = (int)(rest % Period);
+                    long rest = k - toBoundary;
+                    int position = inHigh ? high : 0;
+                    if (PendingReload != 0)
+                    {
+                        ApplyPendingReload();
+                        position = inHigh ? (Period + 1) / 2 : 0;
+                    }
+
+                    Value = (int)((position + rest) % Period);
                 }
 
                 Out = Value < (Period + 1) / 2;
@@ -303,8 +333,8 @@ internal sealed class Pit8254Counter
     {
         if (PendingReload != 0)
         {
-            // Datasheet, modes 2 and 3: a count written during counting is loaded at the end of the current cycle.
-            // (Mode 3 loads it at the end of the current half-cycle; we wait for the end of the period.)
+            // Datasheet, modes 2 and 3: a count written during counting is loaded at the end of the current cycle
+            // (mode 3: half-cycle).
             Period = PendingReload;
             PendingReload = 0;
             NullCount = false;

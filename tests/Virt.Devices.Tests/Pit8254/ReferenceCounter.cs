@@ -167,7 +167,14 @@ internal sealed class ReferenceCounter
                 Out = _ce != 1;
                 break;
             default:
-                if (++_phase == _period)
+                // CE reloads from CR at the end of each half-cycle.
+                ++_phase;
+                if (_phase == (_period + 1) / 2 && _pendingReload != 0)
+                {
+                    ApplyPending();
+                    _phase = (_period + 1) / 2;
+                }
+                else if (_phase >= _period)
                 {
                     _phase = 0;
                     ApplyPending();
