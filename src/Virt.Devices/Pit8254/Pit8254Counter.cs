@@ -8,31 +8,41 @@ namespace Virt.Devices;
 /// </summary>
 internal sealed class Pit8254Counter
 {
-    public int Mode;                // 0-5 (control word modes 6 and 7 are 2 and 3)
-    public bool Bcd;
-    public int Access = 3;          // RW1 RW0: 1 = LSB, 2 = MSB, 3 = LSB then MSB
-    public byte ControlBits;        // control word bits 5-0 as written, for the read-back status byte
-    public int CountRegister;       // CR as a count, 1 to Modulus (a written 0 is the maximum count)
-    public bool HasCount;           // a count has been written since the control word
-    public bool NullCount;
-    public bool WriteMsbNext;
-    public byte WriteLsb;
-    public bool ReadMsbNext;
-    public bool CountLatched;
-    public ushort OutputLatch;
-    public bool StatusLatched;
-    public byte StatusLatch;
-    public bool Gate;
+    /// <summary>0-5 (control word modes 6 and 7 are 2 and 3).</summary>
+    public int Mode { get; set; }
+    public bool Bcd { get; set; }
+    /// <summary>RW1 RW0: 1 = LSB, 2 = MSB, 3 = LSB then MSB.</summary>
+    public int Access { get; set; } = 3;
+    /// <summary>Control word bits 5-0 as written, for the read-back status byte.</summary>
+    public byte ControlBits { get; set; }
+    /// <summary>CR as a count, 1 to Modulus (a written 0 is the maximum count).</summary>
+    public int CountRegister { get; set; }
+    /// <summary>A count has been written since the control word.</summary>
+    public bool HasCount { get; set; }
+    public bool NullCount { get; set; }
+    public bool WriteMsbNext { get; set; }
+    public byte WriteLsb { get; set; }
+    public bool ReadMsbNext { get; set; }
+    public bool CountLatched { get; set; }
+    public ushort OutputLatch { get; set; }
+    public bool StatusLatched { get; set; }
+    public byte StatusLatch { get; set; }
+    public bool Gate { get; set; }
 
     // Dynamics: valid at AnchorTick (Counting) or frozen (other phases).
-    public Pit8254CounterPhase Phase;
-    public long LoadTick;
-    public long AnchorTick;
-    public int Value;               // modes 0, 1, 4, 5: CE (0 to Modulus-1); mode 2: CE (1 to Modulus); mode 3: position in the period
-    public long Remaining;          // modes 0, 1, 4, 5: ticks until terminal count, -1 once passed
-    public int Period;              // modes 2 and 3: the count being run
-    public int PendingReload;       // modes 2 and 3: a count written while counting, loaded at the end of the cycle (0 = none)
-    public bool Out;
+
+    public Pit8254CounterPhase Phase { get; set; }
+    public long LoadTick { get; set; }
+    public long AnchorTick { get; set; }
+    /// <summary>Modes 0, 1, 4, 5: CE (0 to Modulus-1); mode 2: CE (1 to Modulus); mode 3: position in the period.</summary>
+    public int Value { get; set; }
+    /// <summary>Modes 0, 1, 4, 5: ticks until terminal count, -1 once passed.</summary>
+    public long Remaining { get; set; }
+    /// <summary>Modes 2 and 3: the count being run.</summary>
+    public int Period { get; set; }
+    /// <summary>Modes 2 and 3: a count written while counting, loaded at the end of the cycle (0 = none).</summary>
+    public int PendingReload { get; set; }
+    public bool Out { get; set; }
 
     public int Modulus => Bcd ? 10000 : 65536;
 
@@ -85,65 +95,68 @@ internal sealed class Pit8254Counter
         }
     }
 
-    /// <summary>The counting element as the datasheet's read shows it (before BCD encoding), and OUT.</summary>
+    /// <summary>
+    /// The counting element as a read shows it (before BCD encoding), and OUT, at <paramref name="tick"/> (not before the
+    /// last sync). Syncing is idempotent, so a read simply brings the counter up to date (no allocation).
+    /// </summary>
     public (int Value, bool Out) Project(long tick)
     {
-        Pit8254Counter copy = (Pit8254Counter)MemberwiseClone();
-        copy.Sync(tick);
-        return (copy.DisplayValue(), copy.Out);
+        Sync(tick);
+        return (DisplayValue(), Out);
     }
 
     /// <summary>The first input-clock tick after <paramref name="afterTick"/> at which OUT rises, or <see cref="long.MaxValue"/>. Call after Sync.</summary>
     public long NextRisingEdge(long afterTick)
     {
-        Pit8254Counter c = this;
+        long anchor;
+        int value;
+        long remaining;
+        int period;
+        int pending;
         if (Phase == Pit8254CounterPhase.WaitingLoad)
         {
-            c = (Pit8254Counter)MemberwiseClone();
-            c.Load(c.LoadTick);
+            // As Load would leave it at LoadTick.
+            anchor = LoadTick;
+            period = CountRegister;
+            pending = 0;
+            remaining = CountRegister;
+            value = Mode switch
+            {
+                2 => CountRegister,
+                3 => 0,
+                _ => CountRegister % Modulus,
+            };
         }
-
-        if (c.Phase != Pit8254CounterPhase.Counting || !c.CountsNow)
+        else if (Phase == Pit8254CounterPhase.Counting)
+        {
+            anchor = AnchorTick;
+            value = Value;
+            remaining = Remaining;
+            period = Period;
+            pending = PendingReload;
+        }
+        else
         {
             return long.MaxValue;
         }
 
-        long edge;
-        switch (c.Mode)
+        if (!CountsNow)
         {
-            case 0:
-            case 1:
-                edge = c.Remaining > 0 ? c.AnchorTick + c.Remaining : long.MaxValue;
-                break;
-            case 4:
-            case 5:
-                edge = c.Remaining >= 0 ? c.AnchorTick + c.Remaining + 1 : long.MaxValue;
-                break;
-            case 2:
-            {
-                int next = c.PendingReload != 0 ? c.PendingReload : c.Period;
-                if (next < 2 && c.Period < 2)
-                {
-                    return long.MaxValue; // a count of 1 keeps OUT low (an illegal count in mode 2)
-                }
-
-                edge = Periodic(c.AnchorTick + c.Value, next, afterTick);
-                break;
-            }
-
-            default:
-            {
-                int next = c.PendingReload != 0 ? c.PendingReload : c.Period;
-                if (next < 2)
-                {
-                    return long.MaxValue; // a count of 1 never drives OUT low
-                }
-
-                edge = Periodic(c.AnchorTick + (c.Period - c.Value), next, afterTick);
-                break;
-            }
+            return long.MaxValue;
         }
 
+        int next = pending != 0 ? pending : period;
+        long edge = Mode switch
+        {
+            0 or 1 => remaining > 0 ? anchor + remaining : long.MaxValue,
+            4 or 5 => remaining >= 0 ? anchor + remaining + 1 : long.MaxValue,
+
+            // Mode 2: OUT rises when CE reloads (a count of 1, illegal, keeps OUT low).
+            2 => next < 2 && period < 2 ? long.MaxValue : Periodic(anchor + value, next, afterTick),
+
+            // Mode 3: OUT rises at the end of each period (a count of 1 never drives it low).
+            _ => Mode3RisingEdge(anchor, value, period, pending, afterTick),
+        };
         return edge > afterTick ? edge : long.MaxValue;
     }
 
@@ -178,6 +191,26 @@ internal sealed class Pit8254Counter
                 Out = true;
                 break;
         }
+    }
+
+    private static long Mode3RisingEdge(long anchor, int position, int period, int pending, long afterTick)
+    {
+        int high = (period + 1) / 2;
+        if (pending == 0)
+        {
+            return period < 2 ? long.MaxValue : Periodic(anchor + (period - position), period, afterTick);
+        }
+
+        // The new count starts at the next half-cycle boundary: in the high half it runs its low half first.
+        long first = position < high
+            ? anchor + (high - position) + (pending - ((pending + 1) / 2))
+            : anchor + (period - position);
+        if (pending < 2)
+        {
+            return first > afterTick ? first : long.MaxValue;
+        }
+
+        return Periodic(first, pending, afterTick);
     }
 
     private static long Periodic(long firstEdge, int period, long afterTick)
@@ -268,16 +301,26 @@ internal sealed class Pit8254Counter
                 break;
             default:
             {
-                long toWrap = Period - Value;
-                if (k < toWrap)
+                // Mode 3: OUT toggles at the end of each half-cycle, where CE reloads from CR; so a count written while
+                // counting starts at the end of the current half-cycle (datasheet, Mode 3).
+                int high = (Period + 1) / 2;
+                bool inHigh = Value < high;
+                long toBoundary = (inHigh ? high : Period) - Value;
+                if (k < toBoundary)
                 {
                     Value += (int)k;
                 }
                 else
                 {
-                    long rest = k - toWrap;
-                    ApplyPendingReload();
-                    Value = (int)(rest % Period);
+                    long rest = k - toBoundary;
+                    int position = inHigh ? high : 0;
+                    if (PendingReload != 0)
+                    {
+                        ApplyPendingReload();
+                        position = inHigh ? (Period + 1) / 2 : 0;
+                    }
+
+                    Value = (int)((position + rest) % Period);
                 }
 
                 Out = Value < (Period + 1) / 2;
@@ -290,8 +333,8 @@ internal sealed class Pit8254Counter
     {
         if (PendingReload != 0)
         {
-            // Datasheet, modes 2 and 3: a count written during counting is loaded at the end of the current cycle.
-            // (Mode 3 loads it at the end of the current half-cycle; we wait for the end of the period.)
+            // Datasheet, modes 2 and 3: a count written during counting is loaded at the end of the current cycle
+            // (mode 3: half-cycle).
             Period = PendingReload;
             PendingReload = 0;
             NullCount = false;

@@ -67,6 +67,9 @@ public sealed partial class VirtualClock : IVirtualClock
     /// <summary>The earliest pending deadline, or <see cref="long.MaxValue"/> when no timer is scheduled. O(1).</summary>
     public long NextDeadlineNanoseconds => _count == 0 ? long.MaxValue : _heap[0].DeadlineNanoseconds;
 
+    /// <summary>Guest nanoseconds until the next deadline: 0 when one is due, <see cref="long.MaxValue"/> when none is scheduled. O(1).</summary>
+    public long NanosecondsUntilNextEvent => _count == 0 ? long.MaxValue : Math.Max(0, _heap[0].DeadlineNanoseconds - _now);
+
     /// <summary>Whether a timer is due (its deadline is not after <see cref="NowNanoseconds"/>). O(1).</summary>
     public bool HasDueEvents => _count != 0 && _heap[0].DeadlineNanoseconds <= _now;
 
@@ -240,12 +243,17 @@ public sealed partial class VirtualClock : IVirtualClock
     /// example the next deadline while the CPU is halted. Zero in deterministic mode or when that time has passed.
     /// </summary>
     /// <param name="guestNanoseconds">A guest time, such as <see cref="NextDeadlineNanoseconds"/>.</param>
-    /// <returns>The wait, or <see cref="TimeSpan.Zero"/>.</returns>
+    /// <returns>The wait, <see cref="TimeSpan.Zero"/>, or <see cref="Timeout.InfiniteTimeSpan"/> for <see cref="long.MaxValue"/> (no deadline).</returns>
     public TimeSpan GetHostDelayUntil(long guestNanoseconds)
     {
-        if (Mode != VirtualClockMode.RealTime || guestNanoseconds == long.MaxValue)
+        if (Mode != VirtualClockMode.RealTime)
         {
-            return guestNanoseconds == long.MaxValue && Mode == VirtualClockMode.RealTime ? Timeout.InfiniteTimeSpan : TimeSpan.Zero;
+            return TimeSpan.Zero;
+        }
+
+        if (guestNanoseconds == long.MaxValue)
+        {
+            return Timeout.InfiniteTimeSpan; // nothing scheduled: wait for host input
         }
 
         long delta = guestNanoseconds - HostTargetNanoseconds();

@@ -34,6 +34,7 @@ public sealed class VirtualClockTests
         timer.ScheduleAt(500);
 
         clock.AdvanceTo(499);
+        Assert.Equal(1, clock.NanosecondsUntilNextEvent);
         Assert.False(clock.HasDueEvents);
         Assert.Equal(0, clock.RunDueEvents());
         clock.AdvanceTo(500);
