@@ -157,10 +157,13 @@ public sealed class KeyboardController8042Tests
     }
 
     [Fact]
-    public void TranslatedIdentify_Reads41()
+    public void TranslatedIdentifyAndScanSet_Read41()
     {
         Data(0xF2);
-        Assert.Equal(new byte[] { 0xFA, 0xAB, 0x41 }, Drain());
+        Assert.Equal(new byte[] { 0xFA, 0xAB, 0x41 }, Drain()); // 83h translates to 41h
+        Data(0xF0);
+        Data(0x00);
+        Assert.Equal(new byte[] { 0xFA, 0xFA, 0x41 }, Drain()); // set 2, reported as 02h, translates to 41h
     }
 
     [Fact]
