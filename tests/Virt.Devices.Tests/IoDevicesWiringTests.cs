@@ -1,9 +1,4 @@
-using Virt.Devices.Backends;
-using Virt.Devices.DebugPorts;
-using Virt.Devices.Keyboard8042;
 using Virt.Devices.Tests.Fakes;
-using Virt.Devices.Uart16550;
-using Virt.Devices.Vga;
 using Virt.Memory;
 using Xunit;
 
@@ -20,10 +15,10 @@ public sealed class IoDevicesWiringTests
         var ports = new IoPortSpace(strict: true);
         var serialOut = new BufferCharacterSink();
         var debugOut = new BufferCharacterSink();
-        var com1 = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, new CharacterSinkSerialBackend(serialOut));
-        var com2 = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com2, new RecordingInterruptLine(), clock, new NullSerialBackend());
-        var com3 = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com3, new RecordingInterruptLine(), clock, new NullSerialBackend());
-        var com4 = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com4, new RecordingInterruptLine(), clock, new NullSerialBackend());
+        var com1 = new Virt.Devices.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, new CharacterSinkSerialBackend(serialOut));
+        var com2 = new Virt.Devices.Uart16550(UartOptions.Com2, new RecordingInterruptLine(), clock, new NullSerialBackend());
+        var com3 = new Virt.Devices.Uart16550(UartOptions.Com3, new RecordingInterruptLine(), clock, new NullSerialBackend());
+        var com4 = new Virt.Devices.Uart16550(UartOptions.Com4, new RecordingInterruptLine(), clock, new NullSerialBackend());
         var kbc = new KeyboardController8042(new RecordingInterruptLine(), new RecordingInterruptLine(), clock, platform);
         var port92 = new SystemControlPortA(platform);
         var vga = new VgaAdapter();

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// An output-only serial line: the guest's bytes go to an <see cref="ICharacterSink"/> (the console, a log,

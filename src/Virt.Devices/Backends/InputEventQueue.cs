@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using Virt.Devices.Keyboard8042;
 
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// Keyboard and mouse input from a host thread (a UI, a test driver) to the machine. The host calls the

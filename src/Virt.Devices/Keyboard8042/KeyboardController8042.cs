@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Virt.Devices.Backends;
 using Virt.Memory;
 
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// The 8042 keyboard controller of PC/AT and PS/2 machines (IBM "Keyboard/Auxiliary Device Controller",

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// A PS/2 mouse on the 8042's auxiliary port, with the IntelliMouse wheel extension (device ID 3 after

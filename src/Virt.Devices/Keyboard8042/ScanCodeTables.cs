@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// Scan codes of each key in set 1 (XT) and set 2 (AT/MF2), and the 8042's set-2-to-set-1 translation

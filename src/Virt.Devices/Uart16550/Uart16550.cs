@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Virt.Devices.Backends;
 using Virt.Memory;
 
-namespace Virt.Devices.Uart16550;
+namespace Virt.Devices;
 
 /// <summary>
 /// A National Semiconductor / TI 16550A UART ("PC16550D Universal Asynchronous Receiver/Transmitter

@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Virt.Devices.Backends;
 using Virt.Devices.Tests.Fakes;
-using Virt.Devices.Uart16550;
 using Xunit;
 
 namespace Virt.Devices.Tests.Backends;
@@ -21,7 +19,7 @@ public sealed class SerialNoLossTests
         byte[] fromGuest = Pattern(OneMebibyte, seed: 2);
         var clock = new ManualClock();
         using var backend = new PipeSerialBackend(new PipeOptions(pauseWriterThreshold: 4096, resumeWriterThreshold: 2048));
-        var uart = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, backend);
+        var uart = new Virt.Devices.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, backend);
         IDuplexPipe host = backend.HostConnection!;
 
         Task writer = Task.Run(async () =>
@@ -123,7 +121,7 @@ public sealed class SerialNoLossTests
         byte[] got = new byte[5];
         await using (var backend = new StreamSerialBackend(input, output, leaveOpen: true))
         {
-            var uart = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, backend);
+            var uart = new Virt.Devices.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, backend);
             int count = 0;
             DateTime deadline = DateTime.UtcNow.AddSeconds(10);
             while (count < 5 && DateTime.UtcNow < deadline)
@@ -152,7 +150,7 @@ public sealed class SerialNoLossTests
     public void CharacterSinkBackend_CapturesGuestOutput()
     {
         var sink = new BufferCharacterSink();
-        var uart = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), new ManualClock(), new CharacterSinkSerialBackend(sink));
+        var uart = new Virt.Devices.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), new ManualClock(), new CharacterSinkSerialBackend(sink));
         foreach (byte b in "boot ok\n"u8)
         {
             uart.Write(0, 1, b);

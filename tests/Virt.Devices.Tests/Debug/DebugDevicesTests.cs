@@ -1,10 +1,8 @@
 using FsCheck.Xunit;
-using Virt.Devices.Backends;
-using Virt.Devices.DebugPorts;
 using Virt.Devices.Tests.Fakes;
 using Xunit;
 
-namespace Virt.Devices.Tests.Debug;
+namespace Virt.Devices.Tests.DebugDevices;
 
 public sealed class DebugDevicesTests
 {

@@ -1,6 +1,4 @@
 using FsCheck.Xunit;
-using Virt.Devices.Backends;
-using Virt.Devices.Keyboard8042;
 using Virt.Devices.Tests.Fakes;
 using Xunit;
 

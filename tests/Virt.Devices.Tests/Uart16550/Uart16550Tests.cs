@@ -1,6 +1,5 @@
 using FsCheck.Xunit;
 using Virt.Devices.Tests.Fakes;
-using Virt.Devices.Uart16550;
 using Xunit;
 
 namespace Virt.Devices.Tests.Uart16550;
@@ -13,11 +12,11 @@ public sealed class Uart16550Tests
     private readonly RecordingInterruptLine _irq = new();
     private readonly QueueSerialBackend _backend = new();
 
-    private Virt.Devices.Uart16550.Uart16550 Create(UartOptions? options = null) => new(options ?? UartOptions.Com1, _irq, _clock, _backend);
+    private Virt.Devices.Uart16550 Create(UartOptions? options = null) => new(options ?? UartOptions.Com1, _irq, _clock, _backend);
 
-    private static byte In(Virt.Devices.Uart16550.Uart16550 uart, ushort offset) => (byte)uart.Read(offset, 1);
+    private static byte In(Virt.Devices.Uart16550 uart, ushort offset) => (byte)uart.Read(offset, 1);
 
-    private static void Out(Virt.Devices.Uart16550.Uart16550 uart, ushort offset, byte value) => uart.Write(offset, 1, value);
+    private static void Out(Virt.Devices.Uart16550 uart, ushort offset, byte value) => uart.Write(offset, 1, value);
 
     [Fact]
     public void Reset_GivesDatasheetValues()
@@ -272,7 +271,7 @@ public sealed class Uart16550Tests
     {
         var clock = new ManualClock();
         var backend = new QueueSerialBackend();
-        var uart = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, backend);
+        var uart = new Virt.Devices.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, backend);
         for (int i = 0; i + 2 < program.Length; i += 3)
         {
             ushort offset = (ushort)(program[i] & 7);
@@ -296,7 +295,7 @@ public sealed class Uart16550Tests
         }
 
         Uart16550State saved = uart.SaveState();
-        var restored = new Virt.Devices.Uart16550.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, new QueueSerialBackend());
+        var restored = new Virt.Devices.Uart16550(UartOptions.Com1, new RecordingInterruptLine(), clock, new QueueSerialBackend());
         restored.RestoreState(saved);
         Assert.Equal(saved, restored.SaveState());
     }
