@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// A sink that keeps everything in memory for a test harness to inspect. Safe to read from another

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>A sink that hands each byte to a host callback (on the machine thread).</summary>
 public sealed class DelegateCharacterSink : ICharacterSink

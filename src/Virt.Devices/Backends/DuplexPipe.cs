@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>A reader and a writer paired as one connection.</summary>
 internal sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe

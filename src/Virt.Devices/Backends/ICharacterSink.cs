@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// Where a character device's output goes on the host: the port E9h debug console, a console log.

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// The host end of a serial line (a UART's TX and RX pins). The UART calls both members on the

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>A sink that drops everything.</summary>
 public sealed class NullCharacterSink : ICharacterSink

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>A serial line with nothing attached: output is discarded, no input ever arrives.</summary>
 public sealed class NullSerialBackend : ISerialBackend

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// A serial backend on <see cref="System.IO.Pipelines"/>. The host writes bytes for the guest into a

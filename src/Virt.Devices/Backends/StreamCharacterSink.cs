@@ -1,4 +1,4 @@
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>A sink that writes the bytes unchanged to a host <see cref="Stream"/> (a file, a console stream).</summary>
 public sealed class StreamCharacterSink : ICharacterSink, IDisposable

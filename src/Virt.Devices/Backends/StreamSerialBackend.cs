@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// A serial backend on host <see cref="Stream"/>s (a socket's network stream, a named pipe, standard

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Virt.Devices.Backends;
+namespace Virt.Devices;
 
 /// <summary>
 /// A sink that decodes the guest's bytes (UTF-8 by default, so plain ASCII passes unchanged) and

@@ -1,7 +1,6 @@
-using Virt.Devices.Backends;
 using Virt.Memory;
 
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>
 /// The Bochs/QEMU debug console at port E9h: every byte the guest writes goes to a host sink, and a

@@ -1,4 +1,4 @@
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>Options of the <see cref="DebugConsole"/>.</summary>
 public sealed record DebugConsoleOptions

@@ -1,6 +1,6 @@
 using Virt.Memory;
 
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>
 /// QEMU's <c>isa-debug-exit</c>: a write of value v (of the access width, 1, 2 or 4 bytes, at any of

@@ -1,4 +1,4 @@
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>Options of the <see cref="IsaDebugExit"/> device (QEMU's <c>-device isa-debug-exit,iobase=..,iosize=..</c>).</summary>
 public sealed record IsaDebugExitOptions

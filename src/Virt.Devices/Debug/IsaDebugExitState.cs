@@ -1,4 +1,4 @@
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>The saved state of an <see cref="IsaDebugExit"/>: it has no guest-visible state besides its version.</summary>
 /// <param name="Version">The record version, <see cref="CurrentVersion"/>.</param>

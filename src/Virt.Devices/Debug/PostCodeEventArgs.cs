@@ -1,4 +1,4 @@
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>A POST code the guest wrote.</summary>
 /// <param name="code">The byte written.</param>

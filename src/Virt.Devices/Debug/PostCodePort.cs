@@ -1,6 +1,6 @@
 using Virt.Memory;
 
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>
 /// The POST code port 80h: firmware writes progress codes there (and Linux writes it as an I/O delay).

@@ -1,4 +1,4 @@
-namespace Virt.Devices.DebugPorts;
+namespace Virt.Devices;
 
 /// <summary>The saved state of a <see cref="PostCodePort"/>.</summary>
 /// <param name="Version">The record version, <see cref="CurrentVersion"/>.</param>

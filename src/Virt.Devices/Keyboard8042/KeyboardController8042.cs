@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virt.Memory;
 
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// The 8042 keyboard controller of PC/AT and PS/2 machines (IBM "Keyboard/Auxiliary Device Controller",
@@ -44,6 +44,8 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
     private readonly IPlatformControl _platform;
     private readonly ILogger _logger;
     private readonly IDeviceTimer _deliveryTimer;
+    private readonly IDeviceTimer? _hostInputTimer;
+    private readonly InputEventQueue? _hostInput;
     private readonly PortBinding[] _bindings;
     private readonly byte[] _ram = new byte[32];
     private readonly Queue<ushort> _controllerQueue = new();
@@ -62,13 +64,19 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
     /// <param name="platform">Receives A20 changes and reset requests.</param>
     /// <param name="options">Ports, initial command byte and pacing; defaults when null.</param>
     /// <param name="logger">Logs counted guest misuse at debug level; none when null.</param>
+    /// <param name="hostInput">
+    /// A queue host threads fill with key and mouse events; the controller drains it on the machine thread
+    /// every <see cref="KeyboardController8042Options.HostInputPollIntervalNanoseconds"/>. Without one, the
+    /// host calls <see cref="Keyboard"/> and <see cref="Mouse"/> directly on the machine thread.
+    /// </param>
     public KeyboardController8042(
         IInterruptLine keyboardIrq,
         IInterruptLine auxIrq,
         IVirtualClock clock,
         IPlatformControl platform,
         KeyboardController8042Options? options = null,
-        ILogger? logger = null)
+        ILogger? logger = null,
+        InputEventQueue? hostInput = null)
     {
         ArgumentNullException.ThrowIfNull(keyboardIrq);
         ArgumentNullException.ThrowIfNull(auxIrq);
@@ -77,6 +85,11 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
         options ??= new KeyboardController8042Options();
         ArgumentException.ThrowIfNullOrEmpty(options.Name);
         ArgumentOutOfRangeException.ThrowIfNegative(options.DeviceByteIntervalNanoseconds);
+        if (hostInput is not null && options.HostInputPollIntervalNanoseconds <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"{options.Name}: host input poll interval {options.HostInputPollIntervalNanoseconds} ns must be positive.");
+        }
+
         _options = options;
         _keyboardIrq = keyboardIrq;
         _auxIrq = auxIrq;
@@ -86,6 +99,11 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
         _deliveryTimer = clock.CreateTimer(options.Name + " delivery", OnDeliveryTimer);
         Keyboard = new Ps2Keyboard(options.Name + " keyboard", clock, FillOutputBuffer, CountMisuse);
         Mouse = new Ps2Mouse(FillOutputBuffer, CountMisuse);
+        _hostInput = hostInput;
+        if (hostInput is not null)
+        {
+            _hostInputTimer = clock.CreateTimer(options.Name + " host input", OnHostInputTimer);
+        }
         _bindings =
         [
             new PortBinding(options.Name + " data", options.DataPort, 1, new PortHandler(this, isCommandPort: false)),
@@ -198,6 +216,7 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
         Keyboard.PowerOn();
         Mouse.PowerOn();
         UpdateInterrupts();
+        _hostInputTimer?.ScheduleAt(_clock.NowNanoseconds + _options.HostInputPollIntervalNanoseconds);
     }
 
     /// <inheritdoc/>
@@ -414,6 +433,12 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
         _outputBufferFull = true;
         _outputBufferFromAux = fromAux;
         UpdateInterrupts();
+    }
+
+    private void OnHostInputTimer()
+    {
+        _hostInput!.Drain(Keyboard, Mouse);
+        _hostInputTimer!.ScheduleAt(_clock.NowNanoseconds + _options.HostInputPollIntervalNanoseconds);
     }
 
     private void OnDeliveryTimer()

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>Options of the <see cref="KeyboardController8042"/>.</summary>
 public sealed record KeyboardController8042Options
@@ -24,4 +24,10 @@ public sealed record KeyboardController8042Options
     /// the gap keeps a "read until empty" loop from draining bytes a device has not sent yet.
     /// </summary>
     public long DeviceByteIntervalNanoseconds { get; init; } = 100_000;
+
+    /// <summary>
+    /// How often, in guest nanoseconds, the controller drains its <see cref="InputEventQueue"/>
+    /// when it has one (default 10 ms: below what a person notices, cheap for the machine).
+    /// </summary>
+    public long HostInputPollIntervalNanoseconds { get; init; } = 10_000_000;
 }

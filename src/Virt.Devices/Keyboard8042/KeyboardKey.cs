@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>The keys of a US 104-key PC keyboard, named by their US legend (position, not character).</summary>
 public enum KeyboardKey

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>The keyboard LEDs as the guest set them with command EDh (bit order of that command).</summary>
 [Flags]

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>Source-generated log messages of the keyboard controller and its devices.</summary>
 internal static partial class KeyboardLog

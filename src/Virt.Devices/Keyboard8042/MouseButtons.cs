@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>Mouse buttons held down; the values are the bits of a PS/2 movement packet's first byte.</summary>
 [Flags]

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// A PS/2 (MF2) keyboard on the 8042's first port: the host presses keys, the guest sends commands.

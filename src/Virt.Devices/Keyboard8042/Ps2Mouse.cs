@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// A PS/2 mouse on the 8042's auxiliary port, with the IntelliMouse wheel extension (device ID 3 after
@@ -13,6 +13,9 @@ namespace Virt.Devices.Keyboard8042;
 /// </remarks>
 public sealed class Ps2Mouse
 {
+    /// <summary>The largest movement one <see cref="Move"/> call reports on each axis; larger values are clamped.</summary>
+    public const int MaxDeltaPerMove = 65536;
+
     private readonly Queue<byte> _output = new();
     private readonly Action _dataAvailable;
     private readonly Action<string, byte> _misuse;
@@ -53,14 +56,17 @@ public sealed class Ps2Mouse
     /// Moves the mouse and sets the buttons held. <paramref name="deltaY"/> is in screen direction (positive
     /// is down); the packet carries the PS/2 direction (positive is up).
     /// </summary>
-    /// <param name="deltaX">Counts to the right.</param>
-    /// <param name="deltaY">Counts down.</param>
+    /// <param name="deltaX">Counts to the right (clamped to <see cref="MaxDeltaPerMove"/>).</param>
+    /// <param name="deltaY">Counts down (clamped to <see cref="MaxDeltaPerMove"/>).</param>
     /// <param name="buttons">The buttons held after the move.</param>
     /// <param name="deltaWheel">Wheel counts (positive is towards the user); sent only with device ID 3, clamped to -8..7.</param>
     public void Move(int deltaX, int deltaY, MouseButtons buttons = MouseButtons.None, int deltaWheel = 0)
     {
         _buttons = (byte)((int)buttons & 7);
-        int dy = -deltaY;
+
+        // Bound one call's packets (a host passing int.MinValue would otherwise queue megabytes).
+        deltaX = Math.Clamp(deltaX, -MaxDeltaPerMove, MaxDeltaPerMove);
+        int dy = -Math.Clamp(deltaY, -MaxDeltaPerMove, MaxDeltaPerMove);
         if (_remoteMode)
         {
             _remoteDeltaX = Math.Clamp(_remoteDeltaX + deltaX, -4096, 4096);

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>The saved state of a <see cref="Ps2Mouse"/>.</summary>
 /// <param name="Version">The record version, <see cref="CurrentVersion"/>.</param>

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// Scan codes of each key in set 1 (XT) and set 2 (AT/MF2), and the 8042's set-2-to-set-1 translation
@@ -239,6 +239,11 @@ internal static class ScanCodeTables
             table[set2 & 0xFF] = (byte)set1;
         }
 
+        // Codes no key sends but a guest sees through translation: the keyboard's answer to "F0h 00h"
+        // (the current set, 1-3) reads 43h, 41h, 3Fh after translation, and 00h (key detection error) reads FFh.
+        table[0x00] = 0xFF;
+        table[0x02] = 0x41;
+        table[0x03] = 0x3F;
         return table;
     }
 }

@@ -1,6 +1,6 @@
 using Virt.Memory;
 
-namespace Virt.Devices.Keyboard8042;
+namespace Virt.Devices;
 
 /// <summary>
 /// System control port A at 92h (IBM PS/2 "System Control Port A"; Intel PIIX/ICH datasheets, port 92h):

@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Virt.Devices.Backends;
 using Virt.Memory;
 
-namespace Virt.Devices.Uart16550;
+namespace Virt.Devices;
 
 /// <summary>
 /// A National Semiconductor / TI 16550A UART ("PC16550D Universal Asynchronous Receiver/Transmitter
@@ -650,7 +649,10 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
 
     private void PullInstantInput()
     {
-        if (_options.ReceivePacing == UartPacing.Instant)
+        // A polling guest (received-data interrupt off) gets input as fast as it reads. An interrupt-driven
+        // guest gets it from the receive timer only: its handler then empties the FIFO, the line falls, and
+        // the next pull raises it again, so an edge-triggered PIC sees an edge for every burst.
+        if (_options.ReceivePacing == UartPacing.Instant && (_ier & IerErbfi) == 0)
         {
             PullInput(FifoCapacity - _receiveCount);
         }
@@ -692,9 +694,10 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
         {
             PullInput(Math.Min(1, FifoCapacity - _receiveCount));
         }
-        else
+        else if (PullInput(FifoCapacity - _receiveCount) > 0 && !Loopback && (_ier & IerErbfi) != 0)
         {
-            PullInstantInput();
+            // The host is sending: come back after one character time rather than the idle poll interval.
+            _receiveTimer.ScheduleAt(_clock.NowNanoseconds + Math.Min(CharacterTimeNanoseconds, _options.PollIntervalNanoseconds));
         }
 
         UpdateInterrupt();

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Uart16550;
+namespace Virt.Devices;
 
 /// <summary>The saved state of a <see cref="Uart16550"/>. Timer deadlines are absolute guest times, <see cref="long.MaxValue"/> when idle.</summary>
 /// <param name="Version">The record version, <see cref="CurrentVersion"/>.</param>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Virt.Devices.Uart16550;
+namespace Virt.Devices;
 
 /// <summary>Source-generated log messages of the UART.</summary>
 internal static partial class UartLog

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Uart16550;
+namespace Virt.Devices;
 
 /// <summary>Options of a <see cref="Uart16550"/>: where it sits and how it paces characters.</summary>
 public sealed record UartOptions

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Uart16550;
+namespace Virt.Devices;
 
 /// <summary>How fast a <see cref="Uart16550"/> moves characters between its FIFOs and the host.</summary>
 public enum UartPacing

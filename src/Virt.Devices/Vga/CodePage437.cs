@@ -1,4 +1,4 @@
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>The characters of the IBM PC's code page 437, for turning text-mode cells into strings.</summary>
 internal static class CodePage437

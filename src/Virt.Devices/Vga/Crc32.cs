@@ -1,4 +1,4 @@
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>The CRC-32 of PNG chunks (ISO 3309 / ITU-T V.42, reflected polynomial EDB88320h), as in the PNG specification, annex D.</summary>
 internal static class Crc32

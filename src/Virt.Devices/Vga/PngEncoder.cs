@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>
 /// Writes truecolour PNG images (W3C PNG specification, 2nd edition): signature, IHDR, one IDAT with the

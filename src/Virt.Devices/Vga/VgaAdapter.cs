@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virt.Memory;
 
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>
 /// An IBM VGA (IBM "VGA Technical Reference"; FreeVGA register documentation) as far as colour and

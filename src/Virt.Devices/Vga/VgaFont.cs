@@ -1,4 +1,4 @@
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>
 /// The built-in 8x16 text font used to render text mode. It is Virt's own design, not IBM's ROM font:

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>A rendered screen: RGBA pixels, 4 bytes each, rows top to bottom.</summary>
 public sealed class VgaFrame

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>Source-generated log messages of the VGA adapter.</summary>
 internal static partial class VgaLog

@@ -1,6 +1,6 @@
 using Virt.Memory;
 
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>The CPU's view of video memory at B8000h-BFFFFh.</summary>
 internal sealed class VgaMemoryWindow(VgaAdapter adapter) : IMmioDevice

@@ -1,4 +1,4 @@
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>Options of the <see cref="VgaAdapter"/>.</summary>
 public sealed record VgaOptions

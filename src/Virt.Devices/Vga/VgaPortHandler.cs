@@ -1,6 +1,6 @@
 using Virt.Memory;
 
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>One of the VGA's port ranges, translating offsets back to port numbers.</summary>
 internal sealed class VgaPortHandler(VgaAdapter adapter, ushort firstPort) : IPortDevice

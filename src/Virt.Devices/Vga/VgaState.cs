@@ -1,4 +1,4 @@
-namespace Virt.Devices.Vga;
+namespace Virt.Devices;
 
 /// <summary>The saved state of a <see cref="VgaAdapter"/>: video memory and every register.</summary>
 /// <param name="Version">The record version, <see cref="CurrentVersion"/>.</param>

@@ -1,10 +1,8 @@
 using FsCheck.Xunit;
-using Virt.Devices.Backends;
-using Virt.Devices.DebugPorts;
 using Virt.Devices.Tests.Fakes;
 using Xunit;
 
-namespace Virt.Devices.Tests.Debug;
+namespace Virt.Devices.Tests.DebugDevices;
 
 public sealed class DebugDevicesTests
 {
@@ -96,6 +94,25 @@ public sealed class DebugDevicesTests
         other.RestoreState(saved);
         Assert.Equal(saved, other.SaveState());
         Assert.Equal(post.Read(0, 1), other.Read(0, 1));
+    }
+
+    [Property(MaxTest = 20)]
+    public void StatelessDebugDevices_RoundTripAfterAnyWrites(byte[] writes)
+    {
+        var console = new DebugConsole(new NullCharacterSink());
+        var exit = new IsaDebugExit(new RecordingPlatformControl());
+        foreach (byte b in writes)
+        {
+            console.Write(0, 1, b);
+            exit.Write((ushort)(b & 1), 1, b);
+        }
+
+        var console2 = new DebugConsole(new NullCharacterSink());
+        console2.RestoreState(console.SaveState());
+        Assert.Equal(console.SaveState(), console2.SaveState());
+        var exit2 = new IsaDebugExit(new RecordingPlatformControl());
+        exit2.RestoreState(exit.SaveState());
+        Assert.Equal(exit.SaveState(), exit2.SaveState());
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using Virt.Devices.Backends;
 
 namespace Virt.Devices.Tests.Fakes;
 

@@ -1,5 +1,4 @@
 using FsCheck.Xunit;
-using Virt.Devices.Keyboard8042;
 using Virt.Devices.Tests.Fakes;
 using Xunit;
 
@@ -156,10 +155,13 @@ public sealed class KeyboardController8042Tests
     }
 
     [Fact]
-    public void TranslatedIdentify_Reads41()
+    public void TranslatedIdentifyAndScanSet_Read41()
     {
         Data(0xF2);
-        Assert.Equal(new byte[] { 0xFA, 0xAB, 0x41 }, Drain());
+        Assert.Equal(new byte[] { 0xFA, 0xAB, 0x41 }, Drain()); // 83h translates to 41h
+        Data(0xF0);
+        Data(0x00);
+        Assert.Equal(new byte[] { 0xFA, 0xFA, 0x41 }, Drain()); // set 2, reported as 02h, translates to 41h
     }
 
     [Fact]
@@ -264,6 +266,48 @@ public sealed class KeyboardController8042Tests
         Assert.True(_irq12.IsAsserted);
         Assert.Equal(0x77, ReadData());
         Assert.False(_irq12.IsAsserted);
+    }
+
+    [Fact]
+    public async Task HostInputQueue_FilledFromAnotherThread_IsPlayedOnTheMachineThread()
+    {
+        var queue = new InputEventQueue();
+        var kbc = new KeyboardController8042(_irq1, _irq12, _clock, _platform, hostInput: queue);
+        await Task.Run(() =>
+        {
+            queue.TypeText("ok");
+            queue.TapKey(KeyboardKey.Enter);
+        });
+        Assert.Throws<ArgumentException>(() => queue.TypeText("\u00e9"));
+        Assert.Equal(0u, kbc.PortBindings[1].Device.Read(0, 1) & 1); // nothing before the poll
+        var bytes = new List<byte>();
+        for (int i = 0; i < 100; i++)
+        {
+            _clock.Advance(1_000_000);
+            if ((kbc.PortBindings[1].Device.Read(0, 1) & 1) != 0)
+            {
+                bytes.Add((byte)kbc.PortBindings[0].Device.Read(0, 1));
+            }
+        }
+
+        Assert.Equal(new byte[] { 0x18, 0x98, 0x25, 0xA5, 0x1C, 0x9C }, bytes);
+        Assert.True(queue.IsEmpty);
+    }
+
+    [Property(MaxTest = 50)]
+    public void Port92_StateRoundTrips(byte[] writes)
+    {
+        var platform = new RecordingPlatformControl();
+        var port92 = new SystemControlPortA(platform);
+        foreach (byte b in writes)
+        {
+            port92.Write(0, 1, b);
+        }
+
+        var restored = new SystemControlPortA(platform);
+        restored.RestoreState(port92.SaveState());
+        Assert.Equal(port92.SaveState(), restored.SaveState());
+        Assert.Equal(port92.Read(0, 1), restored.Read(0, 1));
     }
 
     [Fact]

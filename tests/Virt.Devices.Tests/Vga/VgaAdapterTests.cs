@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using FsCheck.Xunit;
-using Virt.Devices.Vga;
 using Virt.Memory;
 using Xunit;
 
