@@ -74,4 +74,44 @@ public sealed class ArithmeticPropertyTests
         Float80 a = X87Operands.Finite(sa, ea, pa, negative: false);
         CheckAllModes(a, a, (in Float80 x, in Float80 _, ref X87Context ctx) => X87Math.SquareRoot(x, ref ctx), (x, _, p, rc) => ReferenceArithmetic.SquareRoot(x, p, rc));
     }
+
+    /// <summary>
+    /// With #O and #U unmasked, a register result that overflows or underflows is the exact result rounded
+    /// with its exponent moved by 24576 (Intel SDM Vol. 1, 8.5.4/8.5.5): the reference rounds the exact
+    /// value times 2^-24576 (or 2^24576), which lands in range.
+    /// </summary>
+    [Property(MaxTest = 400)]
+    public void Unmasked_overflow_and_underflow_wrap_the_exponent(ulong sa, ushort ea, byte pa, bool na, ulong sb, ushort eb, byte pb, bool nb, bool divide)
+    {
+        Float80 a = X87Operands.Finite(sa, ea, pa, na);
+        // Pair a large with a large (or a small with a small) so that many results leave the range.
+        Float80 b = X87Operands.Finite(sb, eb, pb, nb, divide ? 0x7FFE - a.BiasedExponent : a.BiasedExponent);
+        foreach (X87PrecisionControl pc in s_precisions)
+        {
+            foreach (X87RoundingControl rc in s_roundings)
+            {
+                var ctx = new X87Context(pc, rc, X87Exceptions.All & ~(X87Exceptions.Overflow | X87Exceptions.Underflow));
+                Float80 actual = divide ? X87Math.Divide(a, b, ref ctx) : X87Math.Multiply(a, b, ref ctx);
+                bool overflow = (ctx.Flags & X87Exceptions.Overflow) != 0;
+                bool underflow = (ctx.Flags & X87Exceptions.Underflow) != 0;
+                if (!overflow && !underflow)
+                {
+                    continue;
+                }
+
+                Assert.False(ctx.SuppressWrite);
+                (System.Numerics.BigInteger ma, int xa) = ReferenceArithmetic.Exact(a);
+                (System.Numerics.BigInteger mb, int xb) = ReferenceArithmetic.Exact(b);
+                int wrap = overflow ? -24576 : 24576;
+                bool negative = a.IsNegative ^ b.IsNegative;
+                ReferenceArithmetic.Outcome expected = divide
+                    ? ReferenceArithmetic.Round(negative, k => ReferenceArithmetic.Rational(ma, mb)(k + xa - xb + wrap), 200 - xa + xb - wrap, ctx.PrecisionBits, rc)
+                    : ReferenceArithmetic.Round(negative, k => ReferenceArithmetic.Rational(ma * mb, 1)(k + xa + xb + wrap), 200 - xa - xb - wrap, ctx.PrecisionBits, rc);
+                string where = $"a={a} b={b} pc={pc} rc={rc} divide={divide}";
+                Assert.True(expected.Value == actual, $"{where}: expected {expected.Value}, got {actual}");
+                Assert.Equal(expected.RoundedUp, ctx.RoundedUp);
+                Assert.Equal((expected.Flags & X87Exceptions.Precision) != 0, (ctx.Flags & X87Exceptions.Precision) != 0);
+            }
+        }
+    }
 }
