@@ -75,6 +75,12 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <summary>The devices of the board and the host's custom devices, in creation order.</summary>
     public IReadOnlyList<IDevice> Devices => _devices;
 
+    /// <summary>The first device of type <typeparamref name="T"/> (for example the <see cref="VgaAdapter"/> or a UART), or null.</summary>
+    /// <typeparam name="T">The device type.</typeparam>
+    /// <returns>The device.</returns>
+    public T? FindDevice<T>()
+        where T : class => _devices.OfType<T>().FirstOrDefault();
+
     /// <summary>What a guest reset or a triple fault does.</summary>
     public ResetBehavior ResetBehavior { get; }
 

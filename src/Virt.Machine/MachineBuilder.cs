@@ -2,10 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virt.Cpu;
 using Virt.Devices;
-using Virt.Devices.Backends;
-using Virt.Devices.DebugPorts;
-using Virt.Devices.Keyboard8042;
-using Virt.Devices.Uart16550;
 using Virt.Machine.Boot;
 using Virt.Memory;
 
@@ -52,6 +48,7 @@ public sealed class MachineBuilder
     private IsaDebugExitOptions? _debugExit;
     private bool _strictMemory;
     private BootSource? _boot;
+    private DateTimeOffset _rtcStartTime = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
     /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
@@ -128,6 +125,15 @@ public sealed class MachineBuilder
     public MachineBuilder WithResetBehavior(ResetBehavior behavior)
     {
         _resetBehavior = behavior;
+        return this;
+    }
+
+    /// <summary>Sets the wall-clock time the RTC shows at power-on (default 2025-01-01 00:00:00 UTC, so deterministic runs are identical).</summary>
+    /// <param name="startTime">The time.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithRtcStartTime(DateTimeOffset startTime)
+    {
+        _rtcStartTime = startTime;
         return this;
     }
 
@@ -286,6 +292,16 @@ public sealed class MachineBuilder
             }
         }
 
+        // The PC board (IBM PC/AT compatible): PIT on IRQ0 with port 61h, RTC/CMOS on IRQ8, VGA text memory.
+        var pit = new Pit8254(clock, pic.CreateInputLine(0, "PIT"), _loggerFactory.CreateLogger<Pit8254>());
+        devices.Add(pit);
+        devices.Add(new SystemControlPortB(clock, pit));
+        var rtc = new Rtc146818(clock, pic.CreateInputLine(8, "RTC"), new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
+        devices.Add(rtc);
+        var vga = new VgaAdapter(logger: _loggerFactory.CreateLogger("VGA"));
+        devices.Add(vga);
+        mapBuilder.AddMmio("vga-text", new PhysicalAddress(VgaAdapter.TextMemoryBase), VgaAdapter.TextMemorySizeInBytes, vga.MemoryWindow);
+
         devices.Add(new KeyboardController8042(pic.CreateInputLine(1, "i8042 keyboard"), pic.CreateInputLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger("i8042")));
         devices.Add(new SystemControlPortA(platform));
         devices.Add(new PostCodePort(clock: clock));
@@ -327,6 +343,10 @@ public sealed class MachineBuilder
 
         PhysicalMemoryMap memory = mapBuilder.Build();
         memoryProxy.Bind(memory);
+        ulong lowRam = ramRanges.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1;
+        ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
+        rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
+        rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
         return new Machine(
             memory,
             ports,

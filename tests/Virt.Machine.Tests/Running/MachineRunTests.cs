@@ -1,5 +1,4 @@
 using Virt.Devices;
-using Virt.Devices.Backends;
 using Virt.Machine.Boot;
 using Virt.Memory;
 using Xunit;
@@ -174,5 +173,109 @@ public sealed class MachineRunTests
         {
             Assert.Equal($"machine {i}|{(i << 1) | 1}", results[i]);
         }
+    }
+
+    [Fact]
+    public void PitInterruptsWakeAHaltedGuestAtTheProgrammedRate()
+    {
+        // IRQ0 handler at 0000:0600 counts ticks in BX and sends EOI; the main loop halts with interrupts on
+        // until 10 ticks arrived, then reports the guest time through the debug-exit code.
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            var handler = a.CreateLabel();
+            var wait = a.CreateLabel();
+            a.cli();
+            a.xor(Iced.Intel.AssemblerRegisters.ax, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.ds, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.ss, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.sp, 0x7000);
+            a.xor(Iced.Intel.AssemblerRegisters.bx, Iced.Intel.AssemblerRegisters.bx);
+            // Initialise the PIC: vectors 08h-0Fh / 70h-77h, IRQ0 unmasked only.
+            foreach ((byte port, byte value) in new (byte, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01), (0x21, 0xFE), (0xA1, 0xFF) })
+            {
+                a.mov(Iced.Intel.AssemblerRegisters.al, value);
+                a.@out(port, Iced.Intel.AssemblerRegisters.al);
+            }
+
+            // IVT entry 8 -> handler.
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[0x20], 0x7D00);
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[0x22], 0);
+            // PIT counter 0, mode 2, count 11932 (100 Hz).
+            a.mov(Iced.Intel.AssemblerRegisters.al, 0x34);
+            a.@out(0x43, Iced.Intel.AssemblerRegisters.al);
+            a.mov(Iced.Intel.AssemblerRegisters.ax, 11932);
+            a.@out(0x40, Iced.Intel.AssemblerRegisters.al);
+            a.mov(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.ah);
+            a.@out(0x40, Iced.Intel.AssemblerRegisters.al);
+            a.sti();
+            a.Label(ref wait);
+            a.hlt();
+            a.cmp(Iced.Intel.AssemblerRegisters.bx, 10);
+            a.jb(wait);
+            a.cli();
+            a.mov(Iced.Intel.AssemblerRegisters.dx, 0x501);
+            a.mov(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.bl);
+            a.@out(Iced.Intel.AssemblerRegisters.dx, Iced.Intel.AssemblerRegisters.al);
+            a.hlt();
+        });
+        byte[] handler = GuestPrograms.Assemble16(0x7D00, a =>
+        {
+            a.inc(Iced.Intel.AssemblerRegisters.bx);
+            a.mov(Iced.Intel.AssemblerRegisters.al, 0x20);
+            a.@out(0x20, Iced.Intel.AssemblerRegisters.al);
+            a.iret();
+        });
+        byte[] image = new byte[0x200];
+        code.CopyTo(image, 0);
+        handler.CopyTo(image, 0x100);
+        using Machine machine = new MachineBuilder()
+            .WithDebugExit()
+            .WithFlatBinary(image, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
+        MachineStopReason stop = machine.Run(maxInstructions: 1_000_000);
+        Assert.Equal(MachineStopKind.DebugExit, stop.Kind);
+        Assert.Equal((10 << 1) | 1, stop.ExitCode);
+        // Ten ticks at 100 Hz: the guest slept about 100 ms of virtual time while retiring few instructions.
+        Assert.InRange(machine.Clock.NowNanoseconds, 95_000_000, 105_000_000);
+        Assert.True(machine.Cpu.RetiredInstructions < 1000);
+    }
+
+    [Fact]
+    public void DeterministicRunsAreIdentical()
+    {
+        static (long, long, string) RunOnce()
+        {
+            var console = new BufferCharacterSink();
+            using Machine machine = new MachineBuilder()
+                .WithDebugConsole(console)
+                .WithDebugExit()
+                .WithFlatBinary(GuestPrograms.PrintAndExit("same", 1), new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+                .Build();
+            machine.Run(maxInstructions: 10_000);
+            return (machine.Clock.NowNanoseconds, machine.Cpu.RetiredInstructions, console.GetText());
+        }
+
+        Assert.Equal(RunOnce(), RunOnce());
+    }
+
+    [Fact]
+    public void GuestWritesTextToTheVgaScreen()
+    {
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            a.mov(Iced.Intel.AssemblerRegisters.ax, 0xB800);
+            a.mov(Iced.Intel.AssemblerRegisters.es, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr.es[Iced.Intel.AssemblerRegisters.di], 0x1F48); // 'H' white on blue
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr.es[Iced.Intel.AssemblerRegisters.di + 2], 0x1F69); // 'i'
+            a.cli();
+            a.hlt();
+        });
+        using Machine machine = new MachineBuilder()
+            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test") with { Edi = 0 })
+            .Build();
+        machine.Run(maxInstructions: 100);
+        VgaAdapter vga = machine.FindDevice<VgaAdapter>()!;
+        Assert.StartsWith("Hi", vga.GetScreenText()[0], StringComparison.Ordinal);
+        Assert.Equal(0x1F, vga.GetAttribute(0, 0));
     }
 }
