@@ -126,6 +126,13 @@ internal static partial class X87Math
             return x;
         }
 
+        ulong sx = Normalize(x, out int ex);
+        if (ex < TinyExponent)
+        {
+            // tan x = x + x^3/3 + ...: just above x by far less than half an ulp.
+            return RoundToExtended(x.IsNegative, ex, ((UInt128)sx << 64) | 1, 64, ref ctx);
+        }
+
         if (!ReduceTrigArgument(x, out BigInteger r, out int quadrant, out int scale))
         {
             outOfRange = true;
@@ -165,6 +172,26 @@ internal static partial class X87Math
             return;
         }
 
+        ulong sx = Normalize(x, out int ex);
+        if (ex < TinyExponent)
+        {
+            // The series would collapse to x and 1 at the working precision and lose the direction of the
+            // error, which directed rounding needs: sin x = x - x^3/6 is just below x, cos x = 1 - x^2/2 just below 1.
+            sine = cosine = default;
+            if (wantSine)
+            {
+                UInt128 below = JustBelow(sx, ref ex);
+                sine = RoundToExtended(x.IsNegative, ex, below, 64, ref ctx);
+            }
+
+            if (wantCosine)
+            {
+                cosine = RoundToExtended(false, -1, UInt128.MaxValue, 64, ref ctx);
+            }
+
+            return;
+        }
+
         if (!ReduceTrigArgument(x, out BigInteger r, out int quadrant, out int scale))
         {
             outOfRange = true;
@@ -186,6 +213,22 @@ internal static partial class X87Math
         {
             cosine = FromFixed(cosValue.Sign < 0, BigInteger.Abs(cosValue), scale, ref ctx);
         }
+    }
+
+    /// <summary>Below this exponent the trigonometric results are x or 1 nudged by less than 2^-190 relative.</summary>
+    private const int TinyExponent = -100;
+
+    /// <summary>A normalized 128-bit significand for a value a hair below sig (exponent adjusted if sig is a power of two).</summary>
+    private static UInt128 JustBelow(ulong sig, ref int exponent)
+    {
+        UInt128 m = ((UInt128)sig << 64) - 1;
+        if ((m >> 127) == 0)
+        {
+            m = (m << 1) | 1;
+            exponent--;
+        }
+
+        return m;
     }
 
     /// <summary>
@@ -298,6 +341,16 @@ internal static partial class X87Math
         ulong sx = Normalize(x, out int ex);
         bool swap = ey > ex || (ey == ex && sy > sx);
         (ulong sn, int en, ulong sd, int ed) = swap ? (sx, ex, sy, ey) : (sy, ey, sx, ex);
+
+        if (!swap && !x.IsNegative && ed - en > -TinyExponent)
+        {
+            // atan t = t - t^3/3 + ... with t < 2^-99: t to 320 bits, then a hair below it when t is exact
+            // (so directed rounding goes the right way) or the sticky bit when it is not.
+            const int Bits = 320;
+            BigInteger q = BigInteger.DivRem((BigInteger)sn << Bits, sd, out BigInteger rest);
+            BigInteger v = rest.IsZero ? (q << 1) - 1 : (q << 1) + 1;
+            return FromFixed(negative, v, Bits + 1 + ed - en, ref ctx);
+        }
 
         // t = |n| / |d| <= 1, with a scale fine enough for tiny ratios.
         scale = WorkBits + Math.Max(0, ed - en);

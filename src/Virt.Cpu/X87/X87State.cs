@@ -191,13 +191,18 @@ internal sealed class X87State
     /// <summary>
     /// Merges the exception flags of an operation into the sticky status word flags and sets C1 from the
     /// rounding direction when the operation reported precision (otherwise C1 is cleared), as arithmetic
-    /// instructions do. Returns the exceptions that are unmasked, for which the core raises #MF or FERR
-    /// (at the next waiting x87 instruction).
+    /// instructions do; after a stack fault C1 keeps the overflow/underflow indication that
+    /// <see cref="StackFault"/> gave it. Returns the exceptions that are unmasked, for which the core
+    /// raises #MF or FERR (at the next waiting x87 instruction).
     /// </summary>
     public X87Exceptions Merge(in X87Context ctx)
     {
         _statusWord |= (ushort)ctx.Flags;
-        C1 = ctx.RoundedUp && (ctx.Flags & X87Exceptions.Precision) != 0;
+        if ((ctx.Flags & X87Exceptions.StackFault) == 0)
+        {
+            C1 = ctx.RoundedUp && (ctx.Flags & X87Exceptions.Precision) != 0;
+        }
+
         return ctx.Unmasked;
     }
 

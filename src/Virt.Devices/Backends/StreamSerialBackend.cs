@@ -10,6 +10,9 @@ namespace Virt.Devices;
 /// </summary>
 public sealed class StreamSerialBackend : ISerialBackend, IDisposable, IAsyncDisposable
 {
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_inputStopTimeout = TimeSpan.FromMilliseconds(200);
+
     private readonly PipeSerialBackend _inner;
     private readonly Pipe _toGuest;
     private readonly Pipe _fromGuest;
@@ -76,10 +79,11 @@ public sealed class StreamSerialBackend : ISerialBackend, IDisposable, IAsyncDis
         _fromGuest.Writer.Complete();
         try
         {
-            // Let the output pump write what the guest sent, then stop reading input.
-            _outputPump.Wait(TimeSpan.FromSeconds(5));
+            // Let the output pump write what the guest sent, then stop reading input. A stream that ignores
+            // cancellation (console input) is not waited for long: closing it ends the pending read.
+            _outputPump.Wait(s_drainTimeout);
             _cancellation.Cancel();
-            _inputPump.Wait(TimeSpan.FromSeconds(5));
+            _inputPump.Wait(s_inputStopTimeout);
         }
         catch (AggregateException)
         {
@@ -99,9 +103,9 @@ public sealed class StreamSerialBackend : ISerialBackend, IDisposable, IAsyncDis
 
         _disposed = true;
         await _fromGuest.Writer.CompleteAsync().ConfigureAwait(false);
-        await _outputPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _outputPump.WaitAsync(s_drainTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _cancellation.CancelAsync().ConfigureAwait(false);
-        await _inputPump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _inputPump.WaitAsync(s_inputStopTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Close();
     }
 

@@ -75,7 +75,7 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
         IVirtualClock clock,
         IPlatformControl platform,
         KeyboardController8042Options? options = null,
-        ILogger? logger = null,
+        ILogger<KeyboardController8042>? logger = null,
         InputEventQueue? hostInput = null)
     {
         ArgumentNullException.ThrowIfNull(keyboardIrq);
@@ -95,7 +95,7 @@ public sealed class KeyboardController8042 : IPortMappedDevice, IStatefulDevice<
         _auxIrq = auxIrq;
         _clock = clock;
         _platform = platform;
-        _logger = logger ?? NullLogger.Instance;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         _deliveryTimer = clock.CreateTimer(options.Name + " delivery", OnDeliveryTimer);
         Keyboard = new Ps2Keyboard(options.Name + " keyboard", clock, FillOutputBuffer, CountMisuse);
         Mouse = new Ps2Mouse(FillOutputBuffer, CountMisuse);

@@ -93,7 +93,7 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
     /// <param name="backend">The host end of the line.</param>
     /// <param name="logger">Logs counted guest misuse at debug level; none when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">When the base port leaves no room for eight ports or the poll interval is not positive.</exception>
-    public Uart16550(UartOptions options, IInterruptLine irq, IVirtualClock clock, ISerialBackend backend, ILogger? logger = null)
+    public Uart16550(UartOptions options, IInterruptLine irq, IVirtualClock clock, ISerialBackend backend, ILogger<Uart16550>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(irq);
@@ -114,7 +114,7 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
         _irq = irq;
         _clock = clock;
         _backend = backend;
-        _logger = logger ?? NullLogger.Instance;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         _transmitTimer = clock.CreateTimer(options.Name + " transmitter", OnTransmitTimer);
         _receiveTimer = clock.CreateTimer(options.Name + " receiver", OnReceiveTimer);
         _timeoutTimer = clock.CreateTimer(options.Name + " character timeout", OnTimeoutTimer);

@@ -76,12 +76,12 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
     /// <summary>Creates the adapter in mode 03h with blank (zeroed) video memory.</summary>
     /// <param name="options">Name; defaults when null.</param>
     /// <param name="logger">Logs counted guest misuse at debug level; none when null.</param>
-    public VgaAdapter(VgaOptions? options = null, ILogger? logger = null)
+    public VgaAdapter(VgaOptions? options = null, ILogger<VgaAdapter>? logger = null)
     {
         options ??= new VgaOptions();
         ArgumentException.ThrowIfNullOrEmpty(options.Name);
         Name = options.Name;
-        _logger = logger ?? NullLogger.Instance;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         MemoryWindow = new VgaMemoryWindow(this);
         _bindings =
         [

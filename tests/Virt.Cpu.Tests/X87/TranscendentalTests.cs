@@ -176,4 +176,45 @@ public sealed class TranscendentalTests
         Assert.Equal(Float80.NegativeInfinity, X87Math.YLog2X(Float80.PositiveInfinity, new Float80(0x3FFE, 0x8000_0000_0000_0000), ref ctx));
         Assert.Equal(X87Exceptions.None, ctx.Flags);
     }
+
+    [Fact]
+    public void Sine_of_a_denormal_is_that_denormal_with_underflow()
+    {
+        // sin x = x - x^3/6: below x by far less than a denormal's ulp.
+        var x = new Float80(0x0000, 0x0000_0000_1234_5678);
+        X87Context ctx = X87Context.Masked();
+        Assert.Equal(x, X87Math.Sine(x, ref ctx, out _));
+        Assert.Equal(X87Exceptions.Denormal | X87Exceptions.Underflow | X87Exceptions.Precision, ctx.Flags);
+        ctx = X87Context.Masked(X87PrecisionControl.Extended, X87RoundingControl.Zero);
+        Assert.Equal(new Float80(0x0000, 0x0000_0000_1234_5677), X87Math.Sine(x, ref ctx, out _));
+        ctx = X87Context.Masked();
+        Assert.Equal(x, X87Math.Tangent(x, ref ctx, out _));
+        Assert.Equal(Float80.One, X87Math.Cosine(x, ref ctx, out _));
+    }
+
+    [Theory]
+    [InlineData("FSIN", "3F37 8000000000000000", (int)X87RoundingControl.Zero, "3F36 FFFFFFFFFFFFFFFF")]
+    [InlineData("FSIN", "BF37 8000000000000000", (int)X87RoundingControl.Up, "BF36 FFFFFFFFFFFFFFFF")]
+    [InlineData("FSIN", "3F37 8000000000000000", (int)X87RoundingControl.Nearest, "3F37 8000000000000000")]
+    [InlineData("FCOS", "3F37 8000000000000000", (int)X87RoundingControl.Up, "3FFF 8000000000000000")]
+    [InlineData("FCOS", "3F37 8000000000000000", (int)X87RoundingControl.Down, "3FFE FFFFFFFFFFFFFFFF")]
+    [InlineData("FCOS", "3F37 8000000000000000", (int)X87RoundingControl.Nearest, "3FFF 8000000000000000")]
+    [InlineData("FPTAN", "3F37 C000000000000000", (int)X87RoundingControl.Up, "3F37 C000000000000001")]
+    [InlineData("FPTAN", "3F37 C000000000000000", (int)X87RoundingControl.Zero, "3F37 C000000000000000")]
+    [InlineData("FPATAN", "3F37 8000000000000000", (int)X87RoundingControl.Zero, "3F36 FFFFFFFFFFFFFFFF")]
+    [InlineData("FPATAN", "3F37 8000000000000000", (int)X87RoundingControl.Up, "3F37 8000000000000000")]
+    public void Tiny_arguments_round_in_the_right_direction(string instruction, string x, int rcValue, string expected)
+    {
+        // For |x| < 2^-100: sin x and atan x lie just below x, tan x just above, cos x just below 1.
+        var ctx = X87Context.Masked(X87PrecisionControl.Extended, (X87RoundingControl)rcValue);
+        Float80 actual = instruction switch
+        {
+            "FSIN" => X87Math.Sine(Hex(x), ref ctx, out _),
+            "FCOS" => X87Math.Cosine(Hex(x), ref ctx, out _),
+            "FPTAN" => X87Math.Tangent(Hex(x), ref ctx, out _),
+            _ => X87Math.ArcTangent(Hex(x), Float80.One, ref ctx),
+        };
+        Assert.Equal(expected, actual.ToString());
+        Assert.Equal(X87Exceptions.Precision, ctx.Flags);
+    }
 }

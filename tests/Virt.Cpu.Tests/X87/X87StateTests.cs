@@ -173,6 +173,7 @@ public sealed class X87StateTests
         Assert.Equal(Float80.Indefinite, state.St(0));
         state.Merge(ctx);
         Assert.Equal(0x41, state.StatusWord & 0x7F);
+        Assert.True(state.C1);
 
         // Unmasked: nothing is pushed.
         var unmasked = new X87Context(X87PrecisionControl.Extended, X87RoundingControl.Nearest, X87Exceptions.None);

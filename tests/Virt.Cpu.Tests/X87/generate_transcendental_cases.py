@@ -87,6 +87,20 @@ for i in range(300):
     x = rand_f80(-40, 40)
     emit('FPATAN', rc, [y, x], atan2(value(*y), value(*x)))
 
+# Tiny arguments, where the results sit a hair away from x (or 1): the direction matters for directed rounding.
+for i in range(80):
+    rc = RC[i % 4]
+    x = rand_f80(-400, -60)
+    if i % 8 == 0:
+        x = (x[0], x[1], 1 << 63)
+    xv = value(*x)
+    emit('FSIN', rc, [x], sin(xv))
+    emit('FCOS', rc, [x], cos(xv))
+    emit('FPTAN', rc, [x], tan(xv))
+    y = (x[0], x[1], x[2])
+    one = rand_f80(-2, 2, neg=False) if i % 2 else (False, 0, 1 << 63)
+    emit('FPATAN', rc, [y, one], atan2(value(*y), value(*one)))
+
 for i in range(300):
     rc = RC[i % 4]
     x = rand_f80(-70, -1)

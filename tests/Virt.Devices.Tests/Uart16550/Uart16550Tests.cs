@@ -43,9 +43,13 @@ public sealed class Uart16550Tests
         Assert.Equal(9600, uart.BaudRate);
         // 10 bits at 9600 baud = 1,041,666 ns.
         Assert.Equal(1_041_666, uart.CharacterTimeNanoseconds);
+        Out(uart, Lcr, 0x84); // 5 data bits, 1.5 stop bits: 1 + 5 + 1.5 = 7.5 bits
+        Assert.Equal(781_250, uart.CharacterTimeNanoseconds);
+        Out(uart, Lcr, 0x9F); // 8 data bits, even parity, 2 stop bits: 12 bits
+        Assert.Equal(1_250_000, uart.CharacterTimeNanoseconds);
         Out(uart, Lcr, 0x03);
-        Out(uart, Ier, 0x0F);
-        Assert.Equal(0x0F, In(uart, Ier)); // DLAB off: offset 1 is IER again
+        Out(uart, Ier, 0xFF);
+        Assert.Equal(0x0F, In(uart, Ier)); // DLAB off: offset 1 is IER again; bits 4-7 read 0 on a 16550A
         Out(uart, Scr, 0x5A);
         Assert.Equal(0x5A, In(uart, Scr));
     }
