@@ -1,4 +1,69 @@
-// Virt.Run: the QEMU-style command line. The machine layer (builder, run loop, boot loaders) is
-// still being built; until it lands this program says so instead of pretending to boot anything.
-Console.Error.WriteLine("Virt.Run: the machine layer is not implemented yet; see README.md for the current status.");
-return 2;
+using Microsoft.Extensions.Logging;
+using Virt.Cpu;
+using Virt.Devices;
+using Virt.Machine;
+using Virt.Machine.Boot;
+using Virt.Memory;
+using Virt.Run;
+using Virt.Run.CommandLine;
+using Virt.Run.Demo;
+
+// Virt.Run: a QEMU-style command line for Virt. See RunOptionsParser.HelpText or `--help`.
+RunOptions options;
+try
+{
+    options = RunOptionsParser.Parse(args);
+}
+catch (RunOptionsException e)
+{
+    Console.Error.WriteLine($"Virt.Run: {e.Message}");
+    return 2;
+}
+
+if (options.ShowHelp)
+{
+    Console.WriteLine(RunOptionsParser.HelpText);
+    return 0;
+}
+
+using var disposables = new DisposableList();
+Virt.Machine.Machine machine;
+try
+{
+    machine = MachineFactory.Create(options, disposables);
+}
+catch (MachineConfigurationException e)
+{
+    Console.Error.WriteLine($"Virt.Run: {e.Message.ReplaceLineEndings(" ")}");
+    return 2;
+}
+catch (RunOptionsException e)
+{
+    Console.Error.WriteLine($"Virt.Run: {e.Message}");
+    return 2;
+}
+
+using (machine)
+{
+    using var cancel = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) =>
+    {
+        e.Cancel = true;
+        cancel.Cancel();
+    };
+    MachineStopReason stop = await machine.RunAsync(options.MaxInstructions, options.Timeout, cancel.Token);
+    disposables.Flush();
+    if (options.Display && machine.FindDevice<VgaAdapter>() is { } vga)
+    {
+        // Without a window system the "display" is the text screen, printed when the guest stops.
+        Console.Out.Flush();
+        ScreenPrinter.Print(vga, Console.Out);
+    }
+
+    if (options.LogLevel is "information" or "debug" or "trace" || stop.Kind is not (MachineStopKind.HaltedForGood or MachineStopKind.DebugExit or MachineStopKind.PoweredOff))
+    {
+        Console.Error.WriteLine($"Virt.Run: stopped: {stop}");
+    }
+
+    return stop.Kind == MachineStopKind.BudgetExhausted ? 0 : stop.ProcessExitStatus;
+}

@@ -288,7 +288,7 @@ public sealed class MachineBuilder
             {
                 (string name, ushort port, int irq) = s_comPorts[i];
                 var options = new UartOptions { Name = name, BasePort = port, Irq = irq };
-                devices.Add(new Uart16550(options, pic.CreateInputLine(irq, name), clock, backend, _loggerFactory.CreateLogger(name)));
+                devices.Add(new Uart16550(options, pic.CreateInputLine(irq, name), clock, backend, _loggerFactory.CreateLogger<Uart16550>()));
             }
         }
 
@@ -298,11 +298,11 @@ public sealed class MachineBuilder
         devices.Add(new SystemControlPortB(clock, pit));
         var rtc = new Rtc146818(clock, pic.CreateInputLine(8, "RTC"), new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
         devices.Add(rtc);
-        var vga = new VgaAdapter(logger: _loggerFactory.CreateLogger("VGA"));
+        var vga = new VgaAdapter(logger: _loggerFactory.CreateLogger<VgaAdapter>());
         devices.Add(vga);
         mapBuilder.AddMmio("vga-text", new PhysicalAddress(VgaAdapter.TextMemoryBase), VgaAdapter.TextMemorySizeInBytes, vga.MemoryWindow);
 
-        devices.Add(new KeyboardController8042(pic.CreateInputLine(1, "i8042 keyboard"), pic.CreateInputLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger("i8042")));
+        devices.Add(new KeyboardController8042(pic.CreateInputLine(1, "i8042 keyboard"), pic.CreateInputLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
         devices.Add(new SystemControlPortA(platform));
         devices.Add(new PostCodePort(clock: clock));
         if (_debugConsole is not null)

@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging;
+using Virt.Cpu;
+using Virt.Devices;
+using Virt.Machine;
+using Virt.Machine.Boot;
+using Virt.Memory;
+using Virt.Run.CommandLine;
+using Virt.Run.Demo;
+
+namespace Virt.Run;
+
+/// <summary>Turns parsed command-line options into a <see cref="Machine"/>.</summary>
+public static class MachineFactory
+{
+    /// <summary>The CPU models <c>-cpu</c> accepts; <c>max</c> is the most capable one implemented.</summary>
+    public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro", "base"];
+
+    /// <summary>Builds the machine the options describe.</summary>
+    /// <param name="options">The parsed options.</param>
+    /// <param name="disposables">Collects files and streams to close when the run ends.</param>
+    /// <returns>The machine, ready to run.</returns>
+    /// <exception cref="MachineConfigurationException">When a file is missing or corrupt, or the configuration is invalid.</exception>
+    /// <exception cref="RunOptionsException">When an option value is not supported.</exception>
+    public static Virt.Machine.Machine Create(RunOptions options, DisposableList disposables)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(disposables);
+        if (options.CpuModel is { } model && !CpuModels.Contains(model))
+        {
+            throw new RunOptionsException($"-cpu: '{model}' is not a supported model (supported: {string.Join(", ", CpuModels)})");
+        }
+
+        LogLevel level = options.LogLevel switch
+        {
+            "trace" => LogLevel.Trace,
+            "debug" => LogLevel.Debug,
+            "information" => LogLevel.Information,
+            "error" => LogLevel.Error,
+            "critical" => LogLevel.Critical,
+            "none" => LogLevel.None,
+            _ => LogLevel.Warning,
+        };
+        var builder = new MachineBuilder()
+            .WithMemorySize(options.MemorySizeInBytes)
+            .WithLoggerFactory(new ConsoleLoggerFactory(level))
+            .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : ResetBehavior.Reset)
+            .WithClock(options.Deterministic
+                ? new VirtualClockOptions { Mode = VirtualClockMode.Deterministic }
+                : new VirtualClockOptions { Mode = VirtualClockMode.RealTime });
+
+        CharacterTarget serial = options.Serial;
+        if (serial.Kind == CharacterTargetKind.Default)
+        {
+            serial = new CharacterTarget(options.Display ? CharacterTargetKind.Null : CharacterTargetKind.Stdio);
+        }
+
+        switch (serial.Kind)
+        {
+            case CharacterTargetKind.Stdio:
+                builder.WithSerialPort(0, disposables.Add(new StreamSerialBackend(Console.OpenStandardInput(), Console.OpenStandardOutput())));
+                break;
+            case CharacterTargetKind.File:
+                builder.WithSerialPort(0, disposables.Add(new StreamSerialBackend(Stream.Null, OpenOutput("-serial", serial.Path!, disposables))));
+                break;
+            case CharacterTargetKind.Null:
+                builder.WithSerialPort(0, new NullSerialBackend());
+                break;
+            default:
+                break;
+        }
+
+        if (options.DebugConsole is { } debugcon)
+        {
+            ICharacterSink sink = debugcon.Kind switch
+            {
+                CharacterTargetKind.Stdio => disposables.Add(new StreamCharacterSink(Console.OpenStandardOutput())),
+                CharacterTargetKind.File => disposables.Add(new StreamCharacterSink(OpenOutput("-debugcon", debugcon.Path!, disposables))),
+                _ => new NullCharacterSink(),
+            };
+            builder.WithDebugConsole(sink);
+        }
+
+        if (options.DebugExitPort is { } exitPort)
+        {
+            builder.WithDebugExit(exitPort, options.DebugExitSize);
+        }
+
+        if (options.KernelPath is not null)
+        {
+            builder.WithKernel(options.KernelPath, options.InitrdPath, options.Append);
+        }
+        else if (options.BiosPath is not null)
+        {
+            builder.WithFirmware(options.BiosPath);
+        }
+        else
+        {
+            builder.WithFlatBinary(DemoGuest.Build(), new PhysicalAddress(DemoGuest.LoadAddress), BootEntryState.RealMode(0, (ushort)DemoGuest.LoadAddress, "built-in demo guest"), "demo guest");
+        }
+
+        return builder.Build();
+    }
+
+    private static FileStream OpenOutput(string option, string path, DisposableList disposables)
+    {
+        try
+        {
+            return disposables.Add(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new MachineConfigurationException($"{option}: cannot open '{path}' for writing: {e.Message}", e);
+        }
+    }
+}
