@@ -1,0 +1,76 @@
+using Xunit;
+
+namespace Virt.Run.Tests;
+
+/// <summary>Virt.Run as a person runs it: a child process, its output and exit status.</summary>
+public sealed class VirtRunProcessTests
+{
+    [Fact]
+    public void UnknownOptionExitsTwoWithOneLine()
+    {
+        (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-frobnicate");
+        Assert.Equal(2, code);
+        Assert.Equal("Virt.Run: unknown option '-frobnicate' (see --help)", err.Trim());
+    }
+
+    [Fact]
+    public void MissingKernelExitsTwoNamingTheFile()
+    {
+        (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-kernel", "/nonexistent/vmlinuz");
+        Assert.Equal(2, code);
+        Assert.Contains("/nonexistent/vmlinuz", err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void HelpDescribesTheOptions()
+    {
+        (int code, string output, _) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "--help");
+        Assert.Equal(0, code);
+        foreach (string option in new[] { "-m SIZE", "-bios", "-kernel", "-initrd", "-append", "-nographic", "-serial", "-debugcon", "isa-debug-exit", "-no-reboot", "-cpu", "--max-instructions", "--timeout", "--deterministic", "--log-level" })
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void BiosRomReportsThroughDebugconAndExitsWithItsCode()
+    {
+        string dir = Directory.CreateTempSubdirectory("virt-run-").FullName;
+        try
+        {
+            string rom = Path.Combine(dir, "test.rom");
+            string log = Path.Combine(dir, "debugcon.txt");
+            File.WriteAllBytes(rom, TestRoms.Arithmetic(0x2A));
+            (int code, _, _) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-bios", rom, "-debugcon", "file:" + log, "-device", "isa-debug-exit,iobase=0x501,iosize=2", "-display", "none", "--timeout", "30");
+            Assert.Equal((0x2A << 1) | 1, code);
+            // 12! = 479001600 = 1C8CFC00h; the byte sum of "Hello from ROM\n\0" is 1248 = 4E0h.
+            Assert.Equal("Hello from ROM\n1C8CFC00\n000004E0\n", File.ReadAllText(log));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TimeoutExits124()
+    {
+        string dir = Directory.CreateTempSubdirectory("virt-run-").FullName;
+        try
+        {
+            // A ROM that spins forever.
+            byte[] rom = new byte[0x10000];
+            byte[] spin = [0xEB, 0xFE]; // JMP $
+            spin.CopyTo(rom, 0xFFF0);
+            string path = Path.Combine(dir, "spin.rom");
+            File.WriteAllBytes(path, rom);
+            (int code, _, _) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-bios", path, "-display", "none", "--timeout", "0.5");
+            Assert.Equal(124, code);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
