@@ -300,7 +300,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 _inhibitInterrupts = false;
                 singleStep = true;
             }
-            else if (!CheckInterrupts())
+            else if ((_nmiPending || _halted || ((_eflags & FlagIf) != 0 && InterruptController is not null)) && !CheckInterrupts())
             {
                 return _shutdown ? StopReason.Shutdown : StopReason.Halted;
             }
