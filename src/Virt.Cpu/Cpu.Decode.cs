@@ -271,6 +271,17 @@ public sealed partial class Cpu
             decoder.IP = ip;
             decoder.Decode(out Instruction instruction);
             Translate(in instruction, ref buffer[count], code32);
+            if (buffer[count].Rep != 0 && buffer[count].Op is Op.Movs or Op.Cmps or Op.Scas or Op.Lods or Op.Stos or Op.Ins or Op.Outs)
+            {
+                // REP string instructions run alone in their own block (so their iteration budget is exact).
+                if (count > 0)
+                {
+                    break;
+                }
+
+                buffer[count].EndsBlock = true;
+            }
+
             count++;
             uint next = (ip + (uint)instruction.Length) & ipMask;
             if (buffer[count - 1].EndsBlock || count >= maxInstructions || next < ip || _codeReader.LastPage != startPage

@@ -220,6 +220,25 @@ public sealed partial class Cpu
             return;
         }
 
+        if (d.Kind0 == OperandKind.Register && !ins.HasLockPrefix)
+        {
+            bool simpleSource = d.Kind1 is OperandKind.Register or OperandKind.Immediate;
+            d.Op = d.Op switch
+            {
+                Op.Mov when simpleSource => Op.MovRegister,
+                Op.Add when simpleSource => Op.AddRegister,
+                Op.Sub when simpleSource => Op.SubRegister,
+                Op.Cmp when simpleSource => Op.CmpRegister,
+                Op.And when simpleSource => Op.AndRegister,
+                Op.Or when simpleSource => Op.OrRegister,
+                Op.Xor when simpleSource => Op.XorRegister,
+                Op.Test when simpleSource => Op.TestRegister,
+                Op.Inc => Op.IncRegister,
+                Op.Dec => Op.DecRegister,
+                _ => d.Op,
+            };
+        }
+
         // Intel SDM Vol. 2A, LOCK: only these instructions with a memory destination accept the prefix, else #UD.
         if (ins.HasLockPrefix && !(d.Kind0 == OperandKind.Memory && op is Op.Add or Op.Adc or Op.And or Op.Btc or Op.Btr or Op.Bts
             or Op.Cmpxchg or Op.Cmpxchg8b or Op.Dec or Op.Inc or Op.Neg or Op.Not or Op.Or or Op.Sbb or Op.Sub or Op.Xor or Op.Xadd or Op.Xchg))
