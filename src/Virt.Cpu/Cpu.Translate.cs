@@ -571,10 +571,14 @@ public sealed partial class Cpu
                 d.OpSize = StringSize(ins.Mnemonic);
                 d.EndsBlock = true;
                 return Op.Outs;
-            case Mnemonic.Lgdt: return Op.Lgdt;
-            case Mnemonic.Lidt: return Op.Lidt;
-            case Mnemonic.Sgdt: return Op.Sgdt;
-            case Mnemonic.Sidt: return Op.Sidt;
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
+            case Mnemonic.Sgdt:
+            case Mnemonic.Sidt:
+                // The operand is a 6-byte pseudo-descriptor whatever the operand size; the size only decides how much base loads.
+                d.OpSize = (byte)opSize;
+                return d.Kind0 != OperandKind.Memory ? Op.Invalid
+                    : ins.Mnemonic switch { Mnemonic.Lgdt => Op.Lgdt, Mnemonic.Lidt => Op.Lidt, Mnemonic.Sgdt => Op.Sgdt, _ => Op.Sidt };
             case Mnemonic.Smsw: return Op.Smsw;
             case Mnemonic.Lmsw:
                 d.EndsBlock = true;
