@@ -191,6 +191,44 @@ public sealed class InterruptTests
     }
 
     [Fact]
+    public void Mov_ss_suppresses_the_single_step_trap_for_one_instruction()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.mov(bx, ss); // 1000h
+            a.pushf(); // 1002h
+            a.pop(ax);
+            a.or(ax, 0x100);
+            a.push(ax);
+            a.popf(); // 1008h: TF on from the next instruction
+            a.mov(ss, bx); // 1009h: its trap is held back (Intel SDM Vol. 3A, 6.8.3)
+            a.nop(); // 100Bh: the trap comes after this one
+            a.hlt(); // 100Ch
+        });
+        m.InstallHaltHandler(1);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(1), m.Cpu.Eip);
+        Assert.Equal(0x100C, m.Word(0x8000 - 6));
+    }
+
+    [Fact]
+    public void Thirty_two_bit_offsets_beyond_the_limit_raise_gp()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.mov(ebx, 0x12000);
+            a.mov(eax, __dword_ptr[ebx + 0x340]); // 1006h: 67h addressing, offset 12340h > FFFFh
+            a.hlt();
+        });
+        m.InstallHaltHandler(13);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(13), m.Cpu.Eip);
+        Assert.Equal(0x1006, m.Word(0x8000 - 6));
+    }
+
+    [Fact]
     public void Nmi_is_taken_at_the_next_boundary_and_blocked_until_iret()
     {
         var m = new CpuHarness();
