@@ -165,6 +165,7 @@ public sealed partial class Cpu
                 if (Condition(d.Cond))
                 {
                     JumpNear(_eip + d.Imm, d.OpSize);
+                    _exitBlock = true;
                 }
 
                 break;

@@ -472,7 +472,8 @@ public sealed partial class Cpu
             case Mnemonic.Jge:
             case Mnemonic.Jle:
             case Mnemonic.Jg:
-                d.EndsBlock = true;
+                // Conditional branches do not end a block: decoding continues on the fall-through path and a taken branch
+                // leaves the block (a trace with side exits), so loops with an if inside run in fewer blocks.
                 d.OpSize = (byte)opSize;
                 return Op.Jcc;
             case Mnemonic.Jcxz:
