@@ -300,7 +300,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 _inhibitInterrupts = false;
                 singleStep = true;
             }
-            else if (!CheckInterrupts())
+            else if ((_nmiPending || _halted || ((_eflags & FlagIf) != 0 && InterruptController is not null)) && !CheckInterrupts())
             {
                 return _shutdown ? StopReason.Shutdown : StopReason.Halted;
             }
@@ -315,16 +315,25 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             DecodedBlock block = FetchBlock();
             DecodedInstruction[] instructions = block.Instructions;
             int count = singleStep ? 1 : block.Count;
-            int executed = 0;
+            if (count > remaining)
+            {
+                count = (int)remaining;
+            }
+
+            // A REP string instruction always sits alone at the start of its block (see DecodeInto), so the budget it may
+            // spend on iterations is exactly what remains.
+            _budgetLeft = remaining;
             _extraRetired = 0;
             _exitBlock = false;
-            for (int i = 0; i < count; i++)
+            uint ipMask = _code32 ? 0xFFFFFFFF : 0xFFFF;
+            int executed = 0;
+            while (executed < count)
             {
-                ref DecodedInstruction d = ref instructions[i];
-                _budgetLeft = remaining - executed - _extraRetired;
+                ref DecodedInstruction d = ref instructions[executed];
                 _instructionStart = _eip;
-                _eip = _code32 ? _eip + d.Length : (ushort)(_eip + d.Length);
+                _eip = (_eip + d.Length) & ipMask;
                 Execute(ref d);
+                executed++;
                 if (_exitBlock)
                 {
                     _exitBlock = false;
@@ -333,18 +342,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                         _faulted = false;
                         _eip = _instructionStart;
                         DeliverInterrupt(_faultVector, isException: true);
-                        executed++;
                         trap = false;
-                        break;
                     }
 
-                    executed++;
-                    break;
-                }
-
-                executed++;
-                if (executed + _extraRetired >= remaining)
-                {
                     break;
                 }
             }
