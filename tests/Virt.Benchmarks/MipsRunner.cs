@@ -9,8 +9,10 @@ public static class MipsRunner
 {
     /// <summary>Runs every workload and prints one line per measurement.</summary>
     /// <param name="scale">Multiplies the iteration counts (1 = the recorded configuration).</param>
-    public static void Run(double scale)
+    /// <param name="only">When set, runs only the workloads whose name starts with it (for profiling).</param>
+    public static void Run(double scale, string? only = null)
     {
+        _only = only;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Virt CPU guest MIPS benchmark (.NET {Environment.Version}, {Environment.ProcessorCount} cores)"));
         uint aluIterations = (uint)(20_000_000 * scale);
         uint mixedIterations = (uint)(1_000_000 * scale);
@@ -24,8 +26,16 @@ public static class MipsRunner
             (mixedIterations / 50 * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
     }
 
+    [ThreadStatic]
+    private static string? _only;
+
     private static void Measure(string workload, string mode, byte[] code, CpuOptions options, long expectedInstructions)
     {
+        if (_only is not null && !workload.StartsWith(_only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         // Warm up the JIT on a short copy of the same guest, then measure a fresh machine.
         Cpu.Cpu warm = GuestPrograms.CreateMachine(code, options);
         for (int i = 0; i < 40 && warm.Run(Math.Min(expectedInstructions / 40, 250_000)) == StopReason.BudgetExhausted; i++)
