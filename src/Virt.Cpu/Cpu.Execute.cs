@@ -6,7 +6,7 @@ namespace Virt.Cpu;
 /// <summary>The dispatch switch from <see cref="Op"/> to the handler families.</summary>
 public sealed partial class Cpu
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     private void Execute(ref DecodedInstruction d)
     {
         switch (d.Op)

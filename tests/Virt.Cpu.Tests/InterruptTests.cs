@@ -338,6 +338,33 @@ public sealed class InterruptTests
     }
 
     [Fact]
+    public void Save_and_restore_state_round_trips_and_replays_identically()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            Iced.Intel.Label top = a.CreateLabel();
+            a.mov(cx, 1000);
+            a.Label(ref top);
+            a.add(ax, cx);
+            a.rol(ax, 3);
+            a.loop(top);
+            a.hlt();
+        });
+        m.Cpu.Run(500);
+        CpuState saved = m.Cpu.SaveState();
+        m.Cpu.Run(100_000);
+        ulong first = m.Reg(GeneralRegister.Rax);
+        long retired = m.Cpu.RetiredInstructions;
+        m.Cpu.RestoreState(saved);
+        Assert.Equal(saved.Eip, m.Cpu.Eip);
+        m.Cpu.Run(100_000);
+        Assert.Equal(first, m.Reg(GeneralRegister.Rax));
+        Assert.Equal(retired, m.Cpu.RetiredInstructions);
+        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Version = 99 }));
+    }
+
+    [Fact]
     public void Reset_state_is_architectural()
     {
         var m = new CpuHarness();
