@@ -59,15 +59,7 @@ public sealed class MachineRunTests
     [Fact]
     public void BudgetStopsAnEndlessLoop()
     {
-        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
-        {
-            var top = a.CreateLabel();
-            a.Label(ref top);
-            a.jmp(top);
-        });
-        using Machine machine = new MachineBuilder()
-            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
-            .Build();
+        using Machine machine = BuildEndlessLoop();
         MachineStopReason stop = machine.Run(maxInstructions: 12345);
         Assert.Equal(MachineStopKind.BudgetExhausted, stop.Kind);
         Assert.Equal(12345, machine.Cpu.RetiredInstructions);
@@ -76,15 +68,7 @@ public sealed class MachineRunTests
     [Fact]
     public void TimeoutStopsAnEndlessLoop()
     {
-        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
-        {
-            var top = a.CreateLabel();
-            a.Label(ref top);
-            a.jmp(top);
-        });
-        using Machine machine = new MachineBuilder()
-            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
-            .Build();
+        using Machine machine = BuildEndlessLoop();
         MachineStopReason stop = machine.Run(timeout: TimeSpan.FromMilliseconds(50));
         Assert.Equal(MachineStopKind.Timeout, stop.Kind);
         Assert.Equal(124, stop.ProcessExitStatus);
@@ -93,15 +77,7 @@ public sealed class MachineRunTests
     [Fact]
     public async Task CancellationStopsRunAsync()
     {
-        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
-        {
-            var top = a.CreateLabel();
-            a.Label(ref top);
-            a.jmp(top);
-        });
-        using Machine machine = new MachineBuilder()
-            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
-            .Build();
+        using Machine machine = BuildEndlessLoop();
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         MachineStopReason stop = await machine.RunAsync(cancellationToken: cts.Token);
         Assert.Equal(MachineStopKind.Cancelled, stop.Kind);
@@ -277,5 +253,19 @@ public sealed class MachineRunTests
         VgaAdapter vga = machine.FindDevice<VgaAdapter>()!;
         Assert.StartsWith("Hi", vga.GetScreenText()[0], StringComparison.Ordinal);
         Assert.Equal(0x1F, vga.GetAttribute(0, 0));
+    }
+
+    /// <summary>A machine whose guest spins on <c>JMP $</c> forever.</summary>
+    private static Machine BuildEndlessLoop()
+    {
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.jmp(top);
+        });
+        return new MachineBuilder()
+            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
     }
 }
