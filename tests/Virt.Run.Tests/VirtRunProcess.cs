@@ -11,10 +11,14 @@ internal static class VirtRunProcess
     public static (int ExitCode, string Stdout, string Stderr) RunVirt(TimeSpan timeout, params string[] args) =>
         Run("dotnet", [VirtRunDll, .. args], timeout);
 
-    public static (int ExitCode, string Stdout, string Stderr) Run(string fileName, IEnumerable<string> args, TimeSpan timeout)
+    public static (int ExitCode, string Stdout, string Stderr) Run(string fileName, IEnumerable<string> args, TimeSpan timeout) =>
+        RunIn(null, fileName, args, timeout);
+
+    public static (int ExitCode, string Stdout, string Stderr) RunIn(string? workingDirectory, string fileName, IEnumerable<string> args, TimeSpan timeout)
     {
         var info = new ProcessStartInfo(fileName)
         {
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
