@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
@@ -6,6 +7,7 @@ namespace Virt.Cpu;
 public sealed partial class Cpu
 {
     /// <summary>Transfers to <paramref name="target"/> within CS, masked to the operand size; beyond the CS limit it is #GP (Intel SDM Vol. 2A, JMP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void JumpNear(uint target, int opSize)
     {
         if (opSize == 2)

@@ -171,6 +171,46 @@ public sealed partial class Cpu
     private DecodedBlock FetchBlock()
     {
         ulong linear = (uint)(_segBase[Cs] + _eip);
+        DecodedBlock? previous = _currentBlock;
+        if (previous is not null && previous.Valid && !_options.DisableDecodeCache)
+        {
+            // Block chaining through the previous block's successor cache (linear == physical until paging; issue 4 must
+            // flush these links when translations change, as it flushes the TLB).
+            DecodedBlock? next = previous.Successor0;
+            if (next is not null && previous.Successor0Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_code32 ? CodeSize32Key : 0))
+            {
+                _currentBlock = next;
+                return next;
+            }
+
+            next = previous.Successor1;
+            if (next is not null && previous.Successor1Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_code32 ? CodeSize32Key : 0))
+            {
+                _currentBlock = next;
+                return next;
+            }
+        }
+
+        DecodedBlock found = LookupBlock(linear);
+        if (previous is not null && previous.Valid && !_options.DisableDecodeCache)
+        {
+            if (previous.Successor0 is null || !previous.Successor0.Valid)
+            {
+                previous.Successor0 = found;
+                previous.Successor0Linear = linear;
+            }
+            else
+            {
+                previous.Successor1 = found;
+                previous.Successor1Linear = linear;
+            }
+        }
+
+        return found;
+    }
+
+    private DecodedBlock LookupBlock(ulong linear)
+    {
         ulong physical = _memory.ApplyA20(TranslateLinear(linear)).Value;
         ulong key = physical | (_code32 ? CodeSize32Key : 0);
         if (_options.DisableDecodeCache)
@@ -231,6 +271,17 @@ public sealed partial class Cpu
             decoder.IP = ip;
             decoder.Decode(out Instruction instruction);
             Translate(in instruction, ref buffer[count], code32);
+            if (buffer[count].Rep != 0 && buffer[count].Op is Op.Movs or Op.Cmps or Op.Scas or Op.Lods or Op.Stos or Op.Ins or Op.Outs)
+            {
+                // REP string instructions run alone in their own block (so their iteration budget is exact).
+                if (count > 0)
+                {
+                    break;
+                }
+
+                buffer[count].EndsBlock = true;
+            }
+
             count++;
             uint next = (ip + (uint)instruction.Length) & ipMask;
             if (buffer[count - 1].EndsBlock || count >= maxInstructions || next < ip || _codeReader.LastPage != startPage

@@ -6,11 +6,85 @@ namespace Virt.Cpu;
 /// <summary>The dispatch switch from <see cref="Op"/> to the handler families.</summary>
 public sealed partial class Cpu
 {
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     private void Execute(ref DecodedInstruction d)
     {
         switch (d.Op)
         {
+            case Op.MovRegister:
+                WriteRegister(d.Reg0, d.OpSize, d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, d.OpSize));
+                break;
+            case Op.AddRegister:
+                {
+                    int size = d.OpSize;
+                    ulong dst = ReadRegister(d.Reg0, size);
+                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size);
+                    ulong res = dst + src;
+                    SetLazy(LazyOp.Add, dst, src, res, size);
+                    WriteRegister(d.Reg0, size, res);
+                    break;
+                }
+
+            case Op.SubRegister:
+            case Op.CmpRegister:
+                {
+                    int size = d.OpSize;
+                    ulong dst = ReadRegister(d.Reg0, size);
+                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size);
+                    ulong res = dst - src;
+                    SetLazy(LazyOp.Sub, dst, src, res, size);
+                    if (d.Op == Op.SubRegister)
+                    {
+                        WriteRegister(d.Reg0, size, res);
+                    }
+
+                    break;
+                }
+
+            case Op.AndRegister:
+            case Op.TestRegister:
+                {
+                    int size = d.OpSize;
+                    ulong res = ReadRegister(d.Reg0, size) & (d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size));
+                    SetLogicFlags(res, size);
+                    if (d.Op == Op.AndRegister)
+                    {
+                        WriteRegister(d.Reg0, size, res);
+                    }
+
+                    break;
+                }
+
+            case Op.OrRegister:
+                {
+                    int size = d.OpSize;
+                    ulong res = ReadRegister(d.Reg0, size) | (d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size));
+                    SetLogicFlags(res, size);
+                    WriteRegister(d.Reg0, size, res);
+                    break;
+                }
+
+            case Op.XorRegister:
+                {
+                    int size = d.OpSize;
+                    ulong res = ReadRegister(d.Reg0, size) ^ (d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size));
+                    SetLogicFlags(res, size);
+                    WriteRegister(d.Reg0, size, res);
+                    break;
+                }
+
+            case Op.IncRegister:
+            case Op.DecRegister:
+                {
+                    int size = d.OpSize;
+                    ulong dst = ReadRegister(d.Reg0, size);
+                    bool increment = d.Op == Op.IncRegister;
+                    ulong res = increment ? dst + 1 : dst - 1;
+                    SetIncDec(increment ? LazyOp.Inc : LazyOp.Dec, dst, res, size);
+                    WriteRegister(d.Reg0, size, res);
+                    break;
+                }
+
             case Op.Nop: break;
             case Op.Mov: ExecuteMov(ref d); break;
             case Op.MovToSegment: ExecuteMovToSegment(ref d); break;
@@ -91,6 +165,7 @@ public sealed partial class Cpu
                 if (Condition(d.Cond))
                 {
                     JumpNear(_eip + d.Imm, d.OpSize);
+                    _exitBlock = true;
                 }
 
                 break;

@@ -34,6 +34,9 @@ public sealed partial class Cpu
         Logic,
         Inc,
         Dec,
+
+        /// <summary>SHL/SHR/SAR: SF, ZF, PF from the result; CF and OF already stored in EFLAGS; AF cleared.</summary>
+        Shift,
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -76,7 +79,7 @@ public sealed partial class Cpu
         ulong mask = SizeMask(_lazySize);
         return _lazyOp switch
         {
-            LazyOp.None or LazyOp.Inc or LazyOp.Dec => (_eflags & FlagCf) != 0,
+            LazyOp.None or LazyOp.Inc or LazyOp.Dec or LazyOp.Shift => (_eflags & FlagCf) != 0,
             LazyOp.Add => (_lazyRes & mask) < (_lazyDst & mask),
             LazyOp.Adc => _lazyCarryIn ? (_lazyRes & mask) <= (_lazyDst & mask) : (_lazyRes & mask) < (_lazyDst & mask),
             LazyOp.Sub => (_lazyDst & mask) < (_lazySrc & mask),
@@ -165,6 +168,9 @@ public sealed partial class Cpu
                 }
 
                 break;
+            case LazyOp.Shift:
+                f |= _eflags & (FlagCf | FlagOf);
+                break;
             default:
                 // Logic: CF = OF = 0; AF is undefined (Intel SDM Vol. 2, AND/OR/XOR/TEST); we clear it as the P6 does.
                 break;
@@ -196,6 +202,19 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Condition(int cc)
     {
+        if (_lazyOp != LazyOp.None)
+        {
+            // ZF and SF come straight from the result whatever the operation.
+            switch (cc)
+            {
+                case 4: return (_lazyRes & SizeMask(_lazySize)) == 0;
+                case 5: return (_lazyRes & SizeMask(_lazySize)) != 0;
+                case 8: return (_lazyRes & SignBit(_lazySize)) != 0;
+                case 9: return (_lazyRes & SignBit(_lazySize)) == 0;
+                default: break;
+            }
+        }
+
         if (_lazyOp == LazyOp.Sub)
         {
             // Fast paths for the common CMP/SUB + Jcc pair, straight from the operands.

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.CompilerServices;
 using Virt.Cpu.Decoding;
 using Virt.Memory;
@@ -30,12 +31,12 @@ public sealed unsafe partial class Cpu
         uint ea = d.Disp;
         if (d.Base != DecodedInstruction.NoRegister)
         {
-            ea += (uint)_gpr[d.Base];
+            ea += (uint)Gpr(d.Base);
         }
 
         if (d.Index != DecodedInstruction.NoRegister)
         {
-            ea += (uint)_gpr[d.Index] << d.Scale;
+            ea += (uint)Gpr(d.Index) << d.Scale;
         }
 
         return d.AddrSize == 2 ? ea & 0xFFFF : ea;
@@ -235,11 +236,15 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadRegister(int register, int size) => size switch
     {
-        1 => register < 4 ? (byte)_gpr[register] : (byte)(_gpr[register - 4] >> 8),
-        2 => (ushort)_gpr[register],
-        4 => (uint)_gpr[register],
-        _ => _gpr[register],
+        1 => register < 4 ? (byte)Gpr(register) : (byte)(Gpr(register - 4) >> 8),
+        2 => (ushort)Gpr(register),
+        4 => (uint)Gpr(register),
+        _ => Gpr(register),
     };
+
+    /// <summary>A general register without a bounds check: register numbers come from the decoder (0-15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref ulong Gpr(int register) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_gpr), (nint)(uint)register & 15);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WriteRegister(int register, int size, ulong value)
@@ -249,23 +254,29 @@ public sealed unsafe partial class Cpu
             case 1:
                 if (register < 4)
                 {
-                    _gpr[register] = (_gpr[register] & ~0xFFUL) | (byte)value;
+                    ref ulong r = ref Gpr(register);
+                    r = (r & ~0xFFUL) | (byte)value;
                 }
                 else
                 {
-                    _gpr[register - 4] = (_gpr[register - 4] & ~0xFF00UL) | ((ulong)(byte)value << 8);
+                    ref ulong r = ref Gpr(register - 4);
+                    r = (r & ~0xFF00UL) | ((ulong)(byte)value << 8);
                 }
 
                 break;
             case 2:
-                _gpr[register] = (_gpr[register] & ~0xFFFFUL) | (ushort)value;
-                break;
+                {
+                    ref ulong r = ref Gpr(register);
+                    r = (r & ~0xFFFFUL) | (ushort)value;
+                    break;
+                }
+
             case 4:
                 // Outside 64-bit mode the upper half is undefined after a 32-bit write; zero-extend as long mode does.
-                _gpr[register] = (uint)value;
+                Gpr(register) = (uint)value;
                 break;
             default:
-                _gpr[register] = value;
+                Gpr(register) = value;
                 break;
         }
     }

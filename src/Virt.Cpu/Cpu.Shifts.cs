@@ -24,7 +24,7 @@ public sealed partial class Cpu
         int bits = size * 8;
         ulong mask = SizeMask(size);
         ulong sign = SignBit(size);
-        uint flags = GetFlags();
+        uint flags = d.Op is Op.Shl or Op.Shr or Op.Sar ? 0 : GetFlags();
         bool cf = (flags & FlagCf) != 0;
         ulong res;
         bool of;
@@ -118,18 +118,11 @@ public sealed partial class Cpu
     private void SetShiftFlags(ulong res, int size, bool cf, bool of)
     {
         // AF is undefined after shifts (Intel SDM Vol. 2B); cleared here, masked by the conformance metadata.
-        uint f = ZeroSignParity(res, size);
-        if (cf)
-        {
-            f |= FlagCf;
-        }
-
-        if (of)
-        {
-            f |= FlagOf;
-        }
-
-        SetStatusFlags(f);
+        // SF, ZF and PF stay lazy (derived from the result when read); CF and OF are stored now.
+        _eflags = (_eflags & ~StatusMask) | (cf ? FlagCf : 0) | (of ? FlagOf : 0);
+        _lazyOp = LazyOp.Shift;
+        _lazyRes = res;
+        _lazySize = size;
     }
 
     /// <summary>SHLD/SHRD (Intel SDM Vol. 2B): count masked to 5 bits; a count above the operand size leaves results undefined (we shift through the 2n-bit concatenation).</summary>

@@ -76,8 +76,9 @@ public sealed partial class Cpu
                 break;
             }
 
-            if (done >= max)
+            if (done >= max || EventPendingDuringRep(kind))
             {
+                // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left.
                 _eip = _instructionStart;
                 _exitBlock = true;
                 break;
@@ -88,6 +89,22 @@ public sealed partial class Cpu
         {
             _extraRetired += done - 1;
         }
+    }
+
+    /// <summary>
+    /// Whether a REP instruction should pause between iterations for the host or an interrupt (Intel SDM Vol. 2B, REP: the
+    /// instruction is interruptible between iterations). Port I/O may make a device raise an interrupt, so INS/OUTS ask the
+    /// interrupt controller; memory-only strings look at the host stop request and NMI only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool EventPendingDuringRep(StringKind kind)
+    {
+        if (_stopRequested || _nmiPending)
+        {
+            return true;
+        }
+
+        return kind is StringKind.Ins or StringKind.Outs && (_eflags & FlagIf) != 0 && InterruptController is { IsInterruptPending: true };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

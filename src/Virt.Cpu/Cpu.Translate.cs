@@ -220,6 +220,25 @@ public sealed partial class Cpu
             return;
         }
 
+        if (d.Kind0 == OperandKind.Register && !ins.HasLockPrefix)
+        {
+            bool simpleSource = d.Kind1 is OperandKind.Register or OperandKind.Immediate;
+            d.Op = d.Op switch
+            {
+                Op.Mov when simpleSource => Op.MovRegister,
+                Op.Add when simpleSource => Op.AddRegister,
+                Op.Sub when simpleSource => Op.SubRegister,
+                Op.Cmp when simpleSource => Op.CmpRegister,
+                Op.And when simpleSource => Op.AndRegister,
+                Op.Or when simpleSource => Op.OrRegister,
+                Op.Xor when simpleSource => Op.XorRegister,
+                Op.Test when simpleSource => Op.TestRegister,
+                Op.Inc => Op.IncRegister,
+                Op.Dec => Op.DecRegister,
+                _ => d.Op,
+            };
+        }
+
         // Intel SDM Vol. 2A, LOCK: only these instructions with a memory destination accept the prefix, else #UD.
         if (ins.HasLockPrefix && !(d.Kind0 == OperandKind.Memory && op is Op.Add or Op.Adc or Op.And or Op.Btc or Op.Btr or Op.Bts
             or Op.Cmpxchg or Op.Cmpxchg8b or Op.Dec or Op.Inc or Op.Neg or Op.Not or Op.Or or Op.Sbb or Op.Sub or Op.Xor or Op.Xadd or Op.Xchg))
@@ -453,7 +472,8 @@ public sealed partial class Cpu
             case Mnemonic.Jge:
             case Mnemonic.Jle:
             case Mnemonic.Jg:
-                d.EndsBlock = true;
+                // Conditional branches do not end a block: decoding continues on the fall-through path and a taken branch
+                // leaves the block (a trace with side exits), so loops with an if inside run in fewer blocks.
                 d.OpSize = (byte)opSize;
                 return Op.Jcc;
             case Mnemonic.Jcxz:
@@ -552,10 +572,14 @@ public sealed partial class Cpu
                 d.OpSize = StringSize(ins.Mnemonic);
                 d.EndsBlock = true;
                 return Op.Outs;
-            case Mnemonic.Lgdt: return Op.Lgdt;
-            case Mnemonic.Lidt: return Op.Lidt;
-            case Mnemonic.Sgdt: return Op.Sgdt;
-            case Mnemonic.Sidt: return Op.Sidt;
+            case Mnemonic.Lgdt:
+            case Mnemonic.Lidt:
+            case Mnemonic.Sgdt:
+            case Mnemonic.Sidt:
+                // The operand is a 6-byte pseudo-descriptor whatever the operand size; the size only decides how much base loads.
+                d.OpSize = (byte)opSize;
+                return d.Kind0 != OperandKind.Memory ? Op.Invalid
+                    : ins.Mnemonic switch { Mnemonic.Lgdt => Op.Lgdt, Mnemonic.Lidt => Op.Lidt, Mnemonic.Sgdt => Op.Sgdt, _ => Op.Sidt };
             case Mnemonic.Smsw: return Op.Smsw;
             case Mnemonic.Lmsw:
                 d.EndsBlock = true;

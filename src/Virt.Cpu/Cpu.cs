@@ -255,6 +255,74 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         FlushTlb();
     }
 
+    /// <summary>Captures the architectural state (for snapshots and determinism checks).</summary>
+    /// <returns>The state record.</returns>
+    public CpuState SaveState()
+    {
+        var segments = new SegmentState[6];
+        for (int s = 0; s < 6; s++)
+        {
+            segments[s] = GetSegment((SegmentRegister)s);
+        }
+
+        return new CpuState(
+            CpuState.CurrentVersion, [.. _gpr], segments, _eip, GetFlags(), _cr0, _cr2, _cr3, _cr4, _gdtBase, _gdtLimit,
+            _idtBase, _idtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired);
+    }
+
+    /// <summary>Restores a state captured by <see cref="SaveState"/>, flushing the decode cache and TLB.</summary>
+    /// <param name="state">The state.</param>
+    /// <exception cref="ArgumentException">When the version is unknown or an array has the wrong length.</exception>
+    public void RestoreState(CpuState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Version != CpuState.CurrentVersion)
+        {
+            throw new ArgumentException($"CPU state version {state.Version} is not supported (expected {CpuState.CurrentVersion}).", nameof(state));
+        }
+
+        if (state.GeneralRegisters.Count != _gpr.Length || state.Segments.Count != 6)
+        {
+            throw new ArgumentException(
+                $"CPU state has {state.GeneralRegisters.Count} general registers and {state.Segments.Count} segments (expected {_gpr.Length} and 6).", nameof(state));
+        }
+
+        for (int r = 0; r < _gpr.Length; r++)
+        {
+            _gpr[r] = state.GeneralRegisters[r];
+        }
+
+        for (int s = 0; s < 6; s++)
+        {
+            SegmentState segment = state.Segments[s];
+            _segSelector[s] = segment.Selector;
+            _segBase[s] = segment.Base;
+            _segLimit[s] = segment.Limit;
+            _segAttributes[s] = segment.Attributes;
+        }
+
+        _eip = state.Eip;
+        SetFlagsRaw(state.Eflags);
+        _cr0 = state.Cr0;
+        _cr2 = state.Cr2;
+        _cr3 = state.Cr3;
+        _cr4 = state.Cr4;
+        _gdtBase = state.GdtBase;
+        _gdtLimit = state.GdtLimit;
+        _idtBase = state.IdtBase;
+        _idtLimit = state.IdtLimit;
+        _halted = state.Halted;
+        _shutdown = state.Shutdown;
+        _nmiPending = state.NmiPending;
+        _nmiBlocked = state.NmiBlocked;
+        _inhibitInterrupts = state.InterruptShadow;
+        _inhibitDebugTrap = state.DebugTrapShadow;
+        _retired = state.RetiredInstructions;
+        _faulted = false;
+        UpdateModeBits();
+        FlushDecodeCache();
+    }
+
     /// <summary>Asks <see cref="Run"/> to return <see cref="StopReason.StopRequested"/> at the next instruction boundary. Safe from callbacks and other threads.</summary>
     public void RequestStop() => _stopRequested = true;
 
@@ -300,7 +368,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 _inhibitInterrupts = false;
                 singleStep = true;
             }
-            else if (!CheckInterrupts())
+            else if ((_nmiPending || _halted || ((_eflags & FlagIf) != 0 && InterruptController is not null)) && !CheckInterrupts())
             {
                 return _shutdown ? StopReason.Shutdown : StopReason.Halted;
             }
@@ -315,16 +383,25 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             DecodedBlock block = FetchBlock();
             DecodedInstruction[] instructions = block.Instructions;
             int count = singleStep ? 1 : block.Count;
-            int executed = 0;
+            if (count > remaining)
+            {
+                count = (int)remaining;
+            }
+
+            // A REP string instruction always sits alone at the start of its block (see DecodeInto), so the budget it may
+            // spend on iterations is exactly what remains.
+            _budgetLeft = remaining;
             _extraRetired = 0;
             _exitBlock = false;
-            for (int i = 0; i < count; i++)
+            uint ipMask = _code32 ? 0xFFFFFFFF : 0xFFFF;
+            int executed = 0;
+            while (executed < count)
             {
-                ref DecodedInstruction d = ref instructions[i];
-                _budgetLeft = remaining - executed - _extraRetired;
+                ref DecodedInstruction d = ref instructions[executed];
                 _instructionStart = _eip;
-                _eip = _code32 ? _eip + d.Length : (ushort)(_eip + d.Length);
+                _eip = (_eip + d.Length) & ipMask;
                 Execute(ref d);
+                executed++;
                 if (_exitBlock)
                 {
                     _exitBlock = false;
@@ -333,18 +410,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                         _faulted = false;
                         _eip = _instructionStart;
                         DeliverInterrupt(_faultVector, isException: true);
-                        executed++;
                         trap = false;
-                        break;
                     }
 
-                    executed++;
-                    break;
-                }
-
-                executed++;
-                if (executed + _extraRetired >= remaining)
-                {
                     break;
                 }
             }

@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 
 namespace Virt.Benchmarks;
 
-/// <summary>Entry point: <c>mips [scale]</c> runs the plain console CPU benchmark; anything else goes to BenchmarkDotNet's switcher.</summary>
+/// <summary>Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark; anything else goes to BenchmarkDotNet's switcher.</summary>
 public static class Program
 {
     /// <summary>Runs the console CPU benchmark or the benchmarks chosen on the command line (for example <c>--filter *MemoryMap*</c>).</summary>
@@ -12,7 +12,7 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "mips")
         {
-            MipsRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0);
+            MipsRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null);
             return;
         }
 

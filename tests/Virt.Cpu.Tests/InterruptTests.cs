@@ -191,6 +191,98 @@ public sealed class InterruptTests
     }
 
     [Fact]
+    public void Mov_ss_suppresses_the_single_step_trap_for_one_instruction()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.mov(bx, ss); // 1000h
+            a.pushf(); // 1002h
+            a.pop(ax);
+            a.or(ax, 0x100);
+            a.push(ax);
+            a.popf(); // 1008h: TF on from the next instruction
+            a.mov(ss, bx); // 1009h: its trap is held back (Intel SDM Vol. 3A, 6.8.3)
+            a.nop(); // 100Bh: the trap comes after this one
+            a.hlt(); // 100Ch
+        });
+        m.InstallHaltHandler(1);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(1), m.Cpu.Eip);
+        Assert.Equal(0x100C, m.Word(0x8000 - 6));
+    }
+
+    [Fact]
+    public void Thirty_two_bit_offsets_beyond_the_limit_raise_gp()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            a.mov(ebx, 0x12000);
+            a.mov(eax, __dword_ptr[ebx + 0x340]); // 1006h: 67h addressing, offset 12340h > FFFFh
+            a.hlt();
+        });
+        m.InstallHaltHandler(13);
+        m.Cpu.Run(100);
+        Assert.Equal(CpuHarness.HaltHandlerReturn(13), m.Cpu.Eip);
+        Assert.Equal(0x1006, m.Word(0x8000 - 6));
+    }
+
+    private sealed class InterruptAfterWrites(TestPic pic, int writes) : Virt.Memory.IPortDevice
+    {
+        public int Count { get; private set; }
+
+        public Virt.Memory.AccessWidths SupportedWidths => Virt.Memory.AccessWidths.UpToDoubleWord;
+
+        public uint Read(ushort offset, int sizeInBytes) => 0;
+
+        public void Write(ushort offset, int sizeInBytes, uint value)
+        {
+            if (++Count == writes)
+            {
+                pic.Pending = true;
+            }
+        }
+    }
+
+    [Fact]
+    public void Rep_outsb_is_interrupted_between_iterations_and_resumes()
+    {
+        var m = new CpuHarness();
+        var pic = new TestPic();
+        m.Cpu.InterruptController = pic;
+        var device = new InterruptAfterWrites(pic, writes: 5);
+        using IDisposable registration = m.Ports.Register("test", 0x300, 1, device);
+
+        // Handler for vector 20h at 0000:0700: mov [600h], cx; inc bx; iret.
+        m.Memory.Write(new Virt.Memory.PhysicalAddress(0x700), new byte[] { 0x89, 0x0E, 0x00, 0x06, 0x43, 0xCF });
+        m.Memory.WriteWord(new Virt.Memory.PhysicalAddress(0x20 * 4), 0x700);
+        m.Memory.WriteWord(new Virt.Memory.PhysicalAddress((0x20 * 4) + 2), 0);
+        m.Run(a =>
+        {
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(si, 0x2000);
+            a.mov(dx, 0x300);
+            a.mov(cx, 20);
+            a.xor(bx, bx);
+            a.cld();
+            a.sti();
+            a.rep.outsb();
+            a.hlt();
+        });
+
+        // The interrupt was taken once, between iterations, and the REP then finished all 20 bytes.
+        Assert.Equal(1UL, m.Reg(GeneralRegister.Rbx) & 0xFFFF);
+        Assert.Equal(20, device.Count);
+        Assert.Equal(0UL, m.Reg(GeneralRegister.Rcx) & 0xFFFF);
+        Assert.Equal(0x2014UL, m.Reg(GeneralRegister.Rsi) & 0xFFFF);
+
+        // It came after the fifth byte, with 15 left in CX.
+        Assert.Equal(15, m.Word(0x600));
+    }
+
+    [Fact]
     public void Nmi_is_taken_at_the_next_boundary_and_blocked_until_iret()
     {
         var m = new CpuHarness();
@@ -243,6 +335,33 @@ public sealed class InterruptTests
         Assert.Equal(1001, m.Cpu.RetiredInstructions);
         m.Cpu.RequestStop();
         Assert.Equal(StopReason.StopRequested, m.Cpu.Run(1000));
+    }
+
+    [Fact]
+    public void Save_and_restore_state_round_trips_and_replays_identically()
+    {
+        var m = new CpuHarness();
+        m.Load(a =>
+        {
+            Iced.Intel.Label top = a.CreateLabel();
+            a.mov(cx, 1000);
+            a.Label(ref top);
+            a.add(ax, cx);
+            a.rol(ax, 3);
+            a.loop(top);
+            a.hlt();
+        });
+        m.Cpu.Run(500);
+        CpuState saved = m.Cpu.SaveState();
+        m.Cpu.Run(100_000);
+        ulong first = m.Reg(GeneralRegister.Rax);
+        long retired = m.Cpu.RetiredInstructions;
+        m.Cpu.RestoreState(saved);
+        Assert.Equal(saved.Eip, m.Cpu.Eip);
+        m.Cpu.Run(100_000);
+        Assert.Equal(first, m.Reg(GeneralRegister.Rax));
+        Assert.Equal(retired, m.Cpu.RetiredInstructions);
+        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Version = 99 }));
     }
 
     [Fact]

@@ -24,6 +24,18 @@ internal sealed class DecodedBlock
 
     public bool Valid;
 
+    /// <summary>
+    /// Successor cache (two entries, for a branch's two outcomes): the block that followed this one last time for a given
+    /// CS base + EIP, so the common path skips the hash lookup. Checked against <see cref="Valid"/> on use.
+    /// </summary>
+    public DecodedBlock? Successor0;
+
+    public ulong Successor0Linear;
+
+    public DecodedBlock? Successor1;
+
+    public ulong Successor1Linear;
+
     public int Count;
 
     public DecodedInstruction[] Instructions;

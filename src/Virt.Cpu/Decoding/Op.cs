@@ -126,4 +126,16 @@ internal enum Op : ushort
     MovFromCr,
     Clts,
     Invlpg,
+
+    // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
+    MovRegister,
+    AddRegister,
+    SubRegister,
+    CmpRegister,
+    AndRegister,
+    OrRegister,
+    XorRegister,
+    TestRegister,
+    IncRegister,
+    DecRegister,
 }

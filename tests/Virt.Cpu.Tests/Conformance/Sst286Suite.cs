@@ -56,6 +56,11 @@ internal sealed class Sst286Suite
         return null;
     }
 
+    /// <summary>How many tests each exclusion reason removed.</summary>
+    public SortedDictionary<string, int> ExclusionCounts { get; } = new(StringComparer.Ordinal);
+
+    private void CountExclusion(string reason) => ExclusionCounts[reason] = ExclusionCounts.GetValueOrDefault(reason) + 1;
+
     public IEnumerable<string> Files() => Directory.GetFiles(_directory, "*.jsonl.gz")
         .Select(f => Path.GetFileName(f)[..^".jsonl.gz".Length])
         .Order(StringComparer.Ordinal);
@@ -84,6 +89,7 @@ internal sealed class Sst286Suite
             if (excludedWhy is not null || _revoked.Contains(root.GetProperty("hash").GetString()!))
             {
                 result.Excluded++;
+                CountExclusion(excludedWhy is null ? "revoked" : status == "fpu" ? "fpu" : key);
                 continue;
             }
 
@@ -91,6 +97,7 @@ internal sealed class Sst286Suite
             if (reason is not null)
             {
                 result.Excluded++;
+                CountExclusion(reason);
                 continue;
             }
 
@@ -99,6 +106,7 @@ internal sealed class Sst286Suite
             {
                 // See Sst286Exclusions.StackFaultVersusGeneralProtection.
                 result.Excluded++;
+                CountExclusion(Sst286Exclusions.StackFaultVersusGeneralProtection);
             }
             else if (failure is null)
             {

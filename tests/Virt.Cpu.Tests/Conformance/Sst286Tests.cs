@@ -32,6 +32,7 @@ public sealed class Sst286Tests(ITestOutputHelper output)
         }
 
         string report = Sst286Suite.FormatReport(results, out OpcodeResult total);
+        report += "\nExcluded by reason: " + string.Join(", ", suite.ExclusionCounts.Select(p => $"{p.Key}={p.Value}")) + "\n";
         output.WriteLine(report);
         Console.WriteLine(report.Split('\n').Last(l => l.StartsWith("SST286", StringComparison.Ordinal)));
         foreach (string failure in failures)
