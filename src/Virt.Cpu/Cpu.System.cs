@@ -148,6 +148,12 @@ public sealed partial class Cpu
             case 0:
                 // CR0.ET is hardwired to 1 on the P6 family.
                 _cr0 = value | 0x10;
+                if ((value & 1) == 0)
+                {
+                    // Back to real mode: CPL is 0; the descriptor caches keep their contents (unreal mode).
+                    _cpl = 0;
+                }
+
                 FlushTlb();
                 break;
             case 2:
