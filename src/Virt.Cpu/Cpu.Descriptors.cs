@@ -20,6 +20,10 @@ public sealed partial class Cpu
     private const ushort AttrSegment = 0x10; // S: code or data (0: system)
     private const ushort AttrPresent = 0x80;
 
+    // One past the last offset the fast segment check accepts for reads and for writes; 0 sends every access to the slow path.
+    private readonly ulong[] _segReadEnd = new ulong[6];
+    private readonly ulong[] _segWriteEnd = new ulong[6];
+
     private ushort _ldtSelector;
     private ulong _ldtBase;
     private uint _ldtLimit;
@@ -175,6 +179,7 @@ public sealed partial class Cpu
             _segBase[segment] = 0;
             _segLimit[segment] = 0;
             _segAttributes[segment] = 0;
+            RefreshAccessBounds(segment);
             return true;
         }
 
@@ -232,6 +237,7 @@ public sealed partial class Cpu
         _segBase[segment] = state.Base;
         _segLimit[segment] = state.Limit;
         _segAttributes[segment] = state.Attributes;
+        RefreshAccessBounds(segment);
         if (segment == Ss)
         {
             UpdateModeBits();
@@ -248,6 +254,7 @@ public sealed partial class Cpu
         _segBase[Cs] = state.Base;
         _segLimit[Cs] = state.Limit;
         _segAttributes[Cs] = state.Attributes;
+        RefreshAccessBounds(Cs);
         _cpl = cpl;
         UpdateModeBits();
         _exitBlock = true;
@@ -670,6 +677,92 @@ public sealed partial class Cpu
         if (privileged && _cpl != 0)
         {
             RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void RefreshAllAccessBounds()
+    {
+        for (int s = 0; s < 6; s++)
+        {
+            RefreshAccessBounds(s);
+        }
+    }
+
+    /// <summary>Recomputes the fast-path bounds of a segment from its cache and the mode.</summary>
+    private void RefreshAccessBounds(int segment)
+    {
+        ulong end = (ulong)_segLimit[segment] + 1;
+        if ((_cr0 & 1) == 0)
+        {
+            // Real mode: the limit alone (the cached type is not checked).
+            _segReadEnd[segment] = end;
+            _segWriteEnd[segment] = end;
+            return;
+        }
+
+        ushort attributes = _segAttributes[segment];
+        bool usable = (attributes & (AttrPresent | AttrSegment)) == (AttrPresent | AttrSegment);
+        bool code = (attributes & AttrCode) != 0;
+        bool expandDown = !code && (attributes & AttrConforming) != 0;
+        if (!usable || expandDown)
+        {
+            _segReadEnd[segment] = 0;
+            _segWriteEnd[segment] = 0;
+            return;
+        }
+
+        _segReadEnd[segment] = !code || (attributes & AttrWritable) != 0 ? end : 0;
+        _segWriteEnd[segment] = !code && (attributes & AttrWritable) != 0 ? end : 0;
+    }
+
+    /// <summary>
+    /// The slow segment check: limits in real mode, and in protected mode unusable (null) segments, execute-only code,
+    /// read-only data, writes to code, and expand-down segments, whose valid offsets run from limit + 1 to FFFFh or
+    /// FFFFFFFFh by the B bit (Intel SDM Vol. 3A, 3.4.5.1 and 5.3). Faults are #SS(0) for SS and #GP(0) otherwise.
+    /// </summary>
+    private bool CheckAccessSlow(int segment, uint offset, int size, bool write)
+    {
+        int vector = segment == Ss ? VectorStackFault : VectorGeneralProtection;
+        ulong last = (ulong)offset + (uint)(size - 1);
+        if ((_cr0 & 1) == 0)
+        {
+            if (last > _segLimit[segment])
+            {
+                RaiseFault(vector);
+                return false;
+            }
+
+            return true;
+        }
+
+        ushort attributes = _segAttributes[segment];
+        bool code = (attributes & AttrCode) != 0;
+        if ((attributes & (AttrPresent | AttrSegment)) != (AttrPresent | AttrSegment)
+            || (write && (code || (attributes & AttrWritable) == 0))
+            || (!write && code && (attributes & AttrWritable) == 0))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        if (!code && (attributes & AttrConforming) != 0)
+        {
+            ulong upper = (attributes & SegmentState.DefaultBigBit) != 0 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+            if (offset <= _segLimit[segment] || last > upper)
+            {
+                RaiseFault(vector, 0);
+                return false;
+            }
+
+            return true;
+        }
+
+        if (last > _segLimit[segment])
+        {
+            RaiseFault(vector, 0);
             return false;
         }
 

@@ -137,6 +137,7 @@ public sealed partial class Cpu
 
         // LMSW loads PE, MP, EM and TS; it can set PE but not clear it (Intel SDM Vol. 2A, LMSW).
         _cr0 = (_cr0 & ~0xEUL) | (value & 0xE) | (_cr0 & 1) | (value & 1);
+        RefreshAllAccessBounds();
         _exitBlock = true;
     }
 
@@ -153,6 +154,8 @@ public sealed partial class Cpu
                     // Back to real mode: CPL is 0; the descriptor caches keep their contents (unreal mode).
                     _cpl = 0;
                 }
+
+                RefreshAllAccessBounds();
 
                 FlushTlb();
                 break;

@@ -146,7 +146,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public ulong Cr0
     {
         get => _cr0;
-        set => _cr0 = value;
+        set
+        {
+            _cr0 = value;
+            RefreshAllAccessBounds();
+        }
     }
 
     /// <summary>CR2 (page-fault linear address).</summary>
@@ -205,6 +209,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _segBase[s] = state.Base;
         _segLimit[s] = state.Limit;
         _segAttributes[s] = state.Attributes;
+        RefreshAccessBounds(s);
         if (segment == SegmentRegister.Cs)
         {
             _cpl = IsProtectedMode ? state.Selector & 3 : 0;
@@ -254,6 +259,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _trLimit = 0xFFFF;
         _trAttributes = 0x8B;
         _cpl = 0;
+        RefreshAllAccessBounds();
         _retired = 0;
         LastExceptionVector = -1;
         _halted = false;
@@ -313,6 +319,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             _segLimit[s] = segment.Limit;
             _segAttributes[s] = segment.Attributes;
         }
+
+        RefreshAllAccessBounds();
 
         _eip = state.Eip;
         SetFlagsRaw(state.Eflags);

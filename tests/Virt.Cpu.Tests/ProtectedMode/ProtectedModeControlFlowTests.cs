@@ -141,12 +141,14 @@ public sealed class ProtectedModeControlFlowTests
     {
         var m = new H();
         m.InstallGate(13);
-        m.Cpu.IdtLimit = (13 * 8) + 7;
-        m.Run(a =>
+        m.InstallGate(0x20);
+        m.Load(a =>
         {
             a.@int(0x20);
             a.hlt();
         });
+        m.Cpu.IdtLimit = (13 * 8) + 7;
+        m.Cpu.Run(100);
         Assert.Equal(13, m.Cpu.LastExceptionVector);
         Assert.Equal((0x20u * 8) + 2, m.Dword(H.StackTop - 16));
     }

@@ -43,10 +43,7 @@ internal sealed class ProtectedModeHarness
         SetDescriptor(Tss32, 0x0000_8900_3000_0067);
         SetDescriptor(Ldt, 0x0000_8200_3800_000F);
         SetDescriptor(Data16, 0x0000_9204_0000_FFFF); // base 40000h, limit FFFFh, 16-bit stack
-        Cpu.GdtBase = GdtAddress;
-        Cpu.GdtLimit = 0x67;
-        Cpu.IdtBase = IdtAddress;
-        Cpu.IdtLimit = 0x7FF;
+        SetTables();
     }
 
     public PhysicalMemoryMap Memory { get; }
@@ -76,12 +73,22 @@ internal sealed class ProtectedModeHarness
         Memory.WriteQuadWord(new PhysicalAddress(IdtAddress + ((uint)vector * 8)), gate);
     }
 
+    private void SetTables()
+    {
+        Cpu.GdtBase = GdtAddress;
+        Cpu.GdtLimit = 0x67;
+        Cpu.IdtBase = IdtAddress;
+        Cpu.IdtLimit = 0x7FF;
+    }
+
     public static uint HandlerAddress(int vector) => HandlerBase + ((uint)vector * 16);
 
-    /// <summary>Loads 32-bit code at <see cref="CodeAddress"/> and enters it with flat CS/DS/ES/SS at CPL 0.</summary>
+    /// <summary>Resets the CPU, loads 32-bit code at <see cref="CodeAddress"/> and enters it with flat CS/DS/ES/SS at CPL 0.</summary>
     public void Load(Action<Assembler> build)
     {
         Memory.Write(new PhysicalAddress(CodeAddress), Assemble(32, build, CodeAddress));
+        Cpu.Reset();
+        SetTables();
         Cpu.Cr0 |= 1;
         Cpu.LoadSegmentFromDescriptor(SegmentRegister.Cs, FlatCode, Descriptor(FlatCode));
         foreach (SegmentRegister s in new[] { SegmentRegister.Ds, SegmentRegister.Es, SegmentRegister.Ss, SegmentRegister.Fs, SegmentRegister.Gs })

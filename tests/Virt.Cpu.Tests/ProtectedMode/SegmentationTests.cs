@@ -230,4 +230,61 @@ public sealed class SegmentationTests
         });
         Assert.Equal(6, m.Cpu.LastExceptionVector);
     }
+
+    [Theory]
+    [InlineData(0x0FFFu, false)] // at the limit: below the valid range of an expand-down segment
+    [InlineData(0x1000u, true)] // limit + 1: the first valid offset
+    [InlineData(0xFFFCu, true)] // the last dword below the 64 KiB upper bound (B = 0)
+    [InlineData(0xFFFEu, false)] // crosses FFFFh
+    public void Expand_down_segments_accept_offsets_above_the_limit(uint offset, bool valid)
+    {
+        var m = new H();
+        m.InstallGate(13);
+        m.Load(a =>
+        {
+            a.mov(ax, H.ExpandDownData);
+            a.mov(es, ax);
+            a.mov(__dword_ptr.es[ebx], 0x11223344);
+            a.hlt();
+        });
+        m.Cpu.SetRegister(GeneralRegister.Rbx, offset);
+        m.Cpu.Run(100);
+        if (valid)
+        {
+            Assert.Equal(0x11223344u, m.Dword(0x30000 + offset));
+            Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        }
+        else
+        {
+            Assert.Equal(13, m.Cpu.LastExceptionVector);
+            Assert.Equal(0u, m.Dword(H.StackTop - 16));
+        }
+    }
+
+    [Fact]
+    public void Writing_a_read_only_segment_or_using_a_null_one_is_gp_zero()
+    {
+        var m = new H();
+        m.InstallGate(13);
+        m.Run(a =>
+        {
+            a.mov(ax, H.ReadOnlyData);
+            a.mov(fs, ax);
+            a.mov(eax, __dword_ptr.fs[0]); // reading is fine
+            a.mov(__dword_ptr.fs[0], eax); // 1000Dh (after 4 + 2 + 7 bytes): writing is #GP(0)
+            a.hlt();
+        });
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+        Assert.Equal(H.CodeAddress + 13, m.Dword(H.StackTop - 12));
+
+        m.Run(a =>
+        {
+            a.xor(eax, eax);
+            a.mov(gs, ax);
+            a.mov(eax, __dword_ptr.gs[0x100]); // 10005h (after 2 + 3 bytes): null segment
+            a.hlt();
+        });
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+        Assert.Equal(H.CodeAddress + 5, m.Dword(H.StackTop - 12));
+    }
 }
