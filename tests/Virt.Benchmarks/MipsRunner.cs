@@ -12,26 +12,22 @@ public static class MipsRunner
     /// <param name="only">When set, runs only the workloads whose name starts with it (for profiling).</param>
     public static void Run(double scale, string? only = null)
     {
-        _only = only;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Virt CPU guest MIPS benchmark (.NET {Environment.Version}, {Environment.ProcessorCount} cores)"));
         uint aluIterations = (uint)(20_000_000 * scale);
         uint mixedIterations = (uint)(1_000_000 * scale);
-        Measure("alu-branch", "cache", GuestPrograms.AluBranchLoop(aluIterations), new CpuOptions(),
+        Measure(only, "alu-branch", "cache", GuestPrograms.AluBranchLoop(aluIterations), new CpuOptions(),
             GuestPrograms.AluLoopInstructions(aluIterations));
-        Measure("alu-branch", "no-cache", GuestPrograms.AluBranchLoop(aluIterations / 50), new CpuOptions { DisableDecodeCache = true },
+        Measure(only, "alu-branch", "no-cache", GuestPrograms.AluBranchLoop(aluIterations / 50), new CpuOptions { DisableDecodeCache = true },
             GuestPrograms.AluLoopInstructions(aluIterations / 50));
-        Measure("mixed", "cache", GuestPrograms.MixedLoop(mixedIterations), new CpuOptions(),
+        Measure(only, "mixed", "cache", GuestPrograms.MixedLoop(mixedIterations), new CpuOptions(),
             (mixedIterations * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
-        Measure("mixed", "no-cache", GuestPrograms.MixedLoop(mixedIterations / 50), new CpuOptions { DisableDecodeCache = true },
+        Measure(only, "mixed", "no-cache", GuestPrograms.MixedLoop(mixedIterations / 50), new CpuOptions { DisableDecodeCache = true },
             (mixedIterations / 50 * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
     }
 
-    [ThreadStatic]
-    private static string? _only;
-
-    private static void Measure(string workload, string mode, byte[] code, CpuOptions options, long expectedInstructions)
+    private static void Measure(string? only, string workload, string mode, byte[] code, CpuOptions options, long expectedInstructions)
     {
-        if (_only is not null && !workload.StartsWith(_only, StringComparison.Ordinal))
+        if (only is not null && !workload.StartsWith(only, StringComparison.Ordinal))
         {
             return;
         }

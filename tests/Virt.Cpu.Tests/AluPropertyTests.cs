@@ -36,8 +36,6 @@ public sealed class AluPropertyTests
         Test,
     }
 
-    public static TheoryData<int> Sizes => [1, 2, 4];
-
     [Property(MaxTest = 300)]
     public void Binary_alu_matches_the_reference(AluOp op, uint a, uint b, bool carryIn, byte sizeSelector)
     {
@@ -266,6 +264,99 @@ public sealed class AluPropertyTests
                 Assert.Equal(rBits, _machine.Reg(GeneralRegister.Rdx) & mask);
             }
         }
+    }
+
+    [Property(MaxTest = 200)]
+    public void Double_shifts_match_the_reference(uint a, uint b, byte countSelector, bool left, bool wide)
+    {
+        int size = wide ? 4 : 2;
+        int bits = size * 8;
+
+        // Counts above the operand size are undefined (Intel SDM Vol. 2B, SHLD); test 1..size-1 bits.
+        int count = 1 + (countSelector % (bits - 1));
+        ulong mask = Mask(size);
+        ulong dst = a & mask;
+        ulong src = b & mask;
+        _machine.Run(asm =>
+        {
+            asm.mov(eax, (uint)dst);
+            asm.mov(ebx, (uint)src);
+            asm.mov(cl, (byte)count);
+            switch ((left, wide))
+            {
+                case (true, false): asm.shld(ax, bx, cl); break;
+                case (true, true): asm.shld(eax, ebx, cl); break;
+                case (false, false): asm.shrd(ax, bx, cl); break;
+                default: asm.shrd(eax, ebx, cl); break;
+            }
+
+            asm.hlt();
+        });
+
+        // Reference: shift one bit at a time, filling from the other operand.
+        ulong value = dst;
+        ulong fill = src;
+        bool cf = false;
+        for (int i = 0; i < count; i++)
+        {
+            if (left)
+            {
+                cf = (value >> (bits - 1) & 1) != 0;
+                value = ((value << 1) | (fill >> (bits - 1) & 1)) & mask;
+                fill = (fill << 1) & mask;
+            }
+            else
+            {
+                cf = (value & 1) != 0;
+                value = (value >> 1) | ((fill & 1) << (bits - 1));
+                fill >>= 1;
+            }
+        }
+
+        Assert.Equal(value, _machine.Reg(GeneralRegister.Rax) & mask);
+        Assert.Equal(cf, (_machine.Cpu.Flags & Cf) != 0);
+        Assert.Equal(Szp(value, size), _machine.Cpu.Flags & (Sf | Zf | Pf));
+    }
+
+    [Property(MaxTest = 200)]
+    public void Bit_test_family_matches_the_reference(uint a, byte bitSelector, byte opSelector, bool wide)
+    {
+        int size = wide ? 4 : 2;
+        int op = opSelector % 4;
+        ulong mask = Mask(size);
+        ulong value = a & mask;
+        int bit = bitSelector;
+        _machine.Run(asm =>
+        {
+            asm.mov(eax, (uint)value);
+            asm.mov(ebx, (uint)bit);
+            switch ((op, wide))
+            {
+                case (0, false): asm.bt(ax, bx); break;
+                case (1, false): asm.bts(ax, bx); break;
+                case (2, false): asm.btr(ax, bx); break;
+                case (3, false): asm.btc(ax, bx); break;
+                case (0, true): asm.bt(eax, ebx); break;
+                case (1, true): asm.bts(eax, ebx); break;
+                case (2, true): asm.btr(eax, ebx); break;
+                default: asm.btc(eax, ebx); break;
+            }
+
+            asm.hlt();
+        });
+
+        // Register operand: the bit offset is taken modulo the operand size (Intel SDM Vol. 2A, BT).
+        int b = bit % (size * 8);
+        bool expectedCf = ((value >> b) & 1) != 0;
+        ulong expected = op switch
+        {
+            1 => value | (1UL << b),
+            2 => value & ~(1UL << b),
+            3 => value ^ (1UL << b),
+            _ => value,
+        };
+        Assert.Equal(expected, _machine.Reg(GeneralRegister.Rax) & mask);
+        Assert.Equal(expectedCf, (_machine.Cpu.Flags & Cf) != 0);
     }
 
     [Fact]
