@@ -24,8 +24,14 @@ public sealed partial class Cpu
         _eip = target;
     }
 
-    private void JumpFar(ushort selector, uint offset)
+    private void JumpFar(ushort selector, uint offset, int opSize = 4)
     {
+        if (IsProtectedNonV86)
+        {
+            JumpFarProtected(selector, offset, opSize);
+            return;
+        }
+
         // Real mode: the new CS keeps its limit; an offset beyond it is #GP.
         if (offset > _segLimit[Cs])
         {
@@ -88,7 +94,7 @@ public sealed partial class Cpu
         }
         else
         {
-            JumpFar(selector, offset);
+            JumpFar(selector, offset, size);
         }
     }
 
@@ -139,6 +145,12 @@ public sealed partial class Cpu
     private void ExecuteCallFar(ref DecodedInstruction d, ushort selector, uint offset)
     {
         int size = d.OpSize;
+        if (IsProtectedNonV86)
+        {
+            CallFarProtected(selector, offset, size);
+            return;
+        }
+
         if (size == 2)
         {
             offset &= 0xFFFF;
@@ -194,6 +206,12 @@ public sealed partial class Cpu
 
     private void ExecuteRetFar(ref DecodedInstruction d)
     {
+        if (IsProtectedNonV86)
+        {
+            RetFarProtected(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint sp = StackPointer;
         uint mask = StackMask;
@@ -218,6 +236,12 @@ public sealed partial class Cpu
 
     private void ExecuteIret(ref DecodedInstruction d)
     {
+        if (IsProtectedNonV86)
+        {
+            IretProtected(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint sp = StackPointer;
         uint mask = StackMask;
@@ -247,34 +271,13 @@ public sealed partial class Cpu
         _exitBlock = true;
     }
 
+    /// <summary>Delivers an external interrupt, NMI or exception in the current mode (see <see cref="DeliverEvent"/>).</summary>
+    private void DeliverInterrupt(int vector, bool isException) => DeliverEvent(vector, isException, software: false);
+
     /// <summary>
-    /// Delivers an interrupt or exception through the real-mode IVT (Intel SDM Vol. 3A, 20.1.4): push FLAGS, CS, IP; clear IF,
-    /// TF and AC; load CS:IP from the vector. A fault while delivering becomes #DF; a fault while delivering #DF shuts down.
+    /// Delivers through the real-mode IVT (Intel SDM Vol. 3A, 20.1.4): push FLAGS, CS, IP; clear IF, TF and AC; load CS:IP
+    /// from the vector. False when the vector is beyond the IVT limit or the pushes fault.
     /// </summary>
-    private void DeliverInterrupt(int vector, bool isException)
-    {
-        if (isException)
-        {
-            LastExceptionVector = vector;
-        }
-
-        _halted = false;
-        _exitBlock = true;
-        _faulted = false;
-        for (int attempt = 0; attempt < 3; attempt++)
-        {
-            if (TryDeliverReal(vector))
-            {
-                return;
-            }
-
-            _faulted = false;
-            vector = VectorDoubleFault;
-        }
-
-        _shutdown = true;
-    }
-
     private bool TryDeliverReal(int vector)
     {
         uint entry = (uint)vector * 4;

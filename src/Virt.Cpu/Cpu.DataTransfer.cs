@@ -23,7 +23,11 @@ public sealed partial class Cpu
             return;
         }
 
-        LoadSegmentReal(d.Reg0, (ushort)value);
+        if (!LoadSegment(d.Reg0, (ushort)value))
+        {
+            return;
+        }
+
         if (d.Reg0 == Ss)
         {
             // Intel SDM Vol. 3A, 6.8.3: MOV SS inhibits interrupts and debug traps until after the next instruction.
@@ -114,8 +118,13 @@ public sealed partial class Cpu
         switch (d.Kind0)
         {
             case OperandKind.Segment:
-                SetStackPointer((sp + (uint)size) & StackMask);
-                LoadSegmentReal(d.Reg0, (ushort)value);
+                uint newSp = (sp + (uint)size) & StackMask;
+                if (!LoadSegment(d.Reg0, (ushort)value))
+                {
+                    return;
+                }
+
+                SetStackPointer(newSp);
                 if (d.Reg0 == Ss)
                 {
                     _inhibitInterrupts = true;
@@ -222,7 +231,11 @@ public sealed partial class Cpu
             return;
         }
 
-        LoadSegmentReal(d.Reg2, (ushort)selector);
+        if (!LoadSegment(d.Reg2, (ushort)selector))
+        {
+            return;
+        }
+
         WriteRegister(d.Reg0, size, offset);
     }
 

@@ -182,7 +182,7 @@ public sealed partial class Cpu
                 ExecuteLoop(ref d);
                 break;
             case Op.JmpIndirect: ExecuteJmpIndirect(ref d); break;
-            case Op.JmpFar: JumpFar((ushort)d.Imm2, d.Imm); break;
+            case Op.JmpFar: JumpFar((ushort)d.Imm2, d.Imm, d.OpSize); break;
             case Op.JmpFarIndirect: ExecuteJmpFarIndirect(ref d, call: false); break;
             case Op.CallRel: ExecuteCallRel(ref d); break;
             case Op.CallIndirect: ExecuteCallIndirect(ref d); break;
@@ -190,12 +190,12 @@ public sealed partial class Cpu
             case Op.CallFarIndirect: ExecuteJmpFarIndirect(ref d, call: true); break;
             case Op.RetNear: ExecuteRetNear(ref d); break;
             case Op.RetFar: ExecuteRetFar(ref d); break;
-            case Op.Int: DeliverInterrupt((int)d.Imm, isException: false); break;
-            case Op.Int3: DeliverInterrupt(VectorBreakpoint, isException: false); break;
+            case Op.Int: DeliverSoftwareInterrupt((int)d.Imm); break;
+            case Op.Int3: DeliverSoftwareInterrupt(VectorBreakpoint); break;
             case Op.Into:
                 if (Condition(0))
                 {
-                    DeliverInterrupt(VectorOverflow, isException: false);
+                    DeliverSoftwareInterrupt(VectorOverflow);
                 }
 
                 break;
@@ -235,6 +235,10 @@ public sealed partial class Cpu
             case Op.MovFromCr: ExecuteMovFromCr(ref d); break;
             case Op.Clts: _cr0 &= ~8UL; break;
             case Op.Invlpg: FlushTlb(); break;
+            case Op.Lldt: ExecuteLldt(ref d); break;
+            case Op.Ltr: ExecuteLtr(ref d); break;
+            case Op.Sldt: ExecuteStoreSystemSelector(ref d, _ldtSelector); break;
+            case Op.Str: ExecuteStoreSystemSelector(ref d, _trSelector); break;
             default:
                 RaiseFault(VectorInvalidOpcode);
                 break;

@@ -43,16 +43,28 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>
-    /// The one segment check: an access of <paramref name="size"/> bytes at <paramref name="offset"/> must lie within the limit,
-    /// else #SS for SS and #GP for the others (Intel SDM Vol. 3A, 20.1.3: real mode raises them for offsets beyond FFFFh too).
+    /// The one segment check for reads: an access of <paramref name="size"/> bytes at <paramref name="offset"/> must end within
+    /// the segment's precomputed read bound; anything else (beyond the limit, expand-down, unusable or execute-only segments)
+    /// takes <see cref="CheckAccessSlow"/>, which raises #SS for SS and #GP for the others (Intel SDM Vol. 3A, 20.1.3 and 5.3).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CheckLimit(int segment, uint offset, int size)
     {
-        if ((ulong)offset + (uint)(size - 1) > _segLimit[segment])
+        if ((ulong)offset + (uint)size > _segReadEnd[segment])
         {
-            RaiseFault(segment == Ss ? VectorStackFault : VectorGeneralProtection);
-            return false;
+            return CheckAccessSlow(segment, offset, size, write: false);
+        }
+
+        return true;
+    }
+
+    /// <summary>The segment check for writes (read-only data and code segments fail it in protected mode).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool CheckWriteLimit(int segment, uint offset, int size)
+    {
+        if ((ulong)offset + (uint)size > _segWriteEnd[segment])
+        {
+            return CheckAccessSlow(segment, offset, size, write: true);
         }
 
         return true;
@@ -72,7 +84,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WriteMem(int segment, uint offset, int size, ulong value)
     {
-        if (CheckLimit(segment, offset, size))
+        if (CheckWriteLimit(segment, offset, size))
         {
             WriteLinear((uint)(_segBase[segment] + offset), size, value);
         }

@@ -190,7 +190,7 @@ public sealed partial class Cpu
                 break;
             case StringKind.Ins:
                 {
-                    if (!CheckLimit(Es, di, size))
+                    if (!CheckWriteLimit(Es, di, size))
                     {
                         return;
                     }

@@ -137,6 +137,7 @@ public sealed partial class Cpu
 
         // LMSW loads PE, MP, EM and TS; it can set PE but not clear it (Intel SDM Vol. 2A, LMSW).
         _cr0 = (_cr0 & ~0xEUL) | (value & 0xE) | (_cr0 & 1) | (value & 1);
+        RefreshAllAccessBounds();
         _exitBlock = true;
     }
 
@@ -148,6 +149,14 @@ public sealed partial class Cpu
             case 0:
                 // CR0.ET is hardwired to 1 on the P6 family.
                 _cr0 = value | 0x10;
+                if ((value & 1) == 0)
+                {
+                    // Back to real mode: CPL is 0; the descriptor caches keep their contents (unreal mode).
+                    _cpl = 0;
+                }
+
+                RefreshAllAccessBounds();
+
                 FlushTlb();
                 break;
             case 2:

@@ -586,6 +586,10 @@ public sealed partial class Cpu
                 return Op.Lmsw;
             case Mnemonic.Clts: return Op.Clts;
             case Mnemonic.Invlpg: return Op.Invlpg;
+            case Mnemonic.Lldt: return Op.Lldt;
+            case Mnemonic.Sldt: return Op.Sldt;
+            case Mnemonic.Ltr: return Op.Ltr;
+            case Mnemonic.Str: return Op.Str;
             default:
                 // UD0/UD1/UD2, ARPL/LAR/LSL/SLDT/STR/LLDT/LTR/VERR/VERW (#UD in real mode, Intel SDM Vol. 2), and everything not implemented.
                 return Op.Invalid;

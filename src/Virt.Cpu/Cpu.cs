@@ -146,7 +146,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public ulong Cr0
     {
         get => _cr0;
-        set => _cr0 = value;
+        set
+        {
+            _cr0 = value;
+            RefreshAllAccessBounds();
+        }
     }
 
     /// <summary>CR2 (page-fault linear address).</summary>
@@ -171,7 +175,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     }
 
     /// <summary>The current privilege level (always 0 in real mode).</summary>
-    public int Cpl => 0;
+    public int Cpl => _cpl;
 
     /// <summary>Whether CR0.PE is set (protected mode).</summary>
     public bool IsProtectedMode => (_cr0 & 1) != 0;
@@ -205,6 +209,12 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _segBase[s] = state.Base;
         _segLimit[s] = state.Limit;
         _segAttributes[s] = state.Attributes;
+        RefreshAccessBounds(s);
+        if (segment == SegmentRegister.Cs)
+        {
+            _cpl = IsProtectedMode ? state.Selector & 3 : 0;
+        }
+
         UpdateModeBits();
     }
 
@@ -241,6 +251,15 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _gdtLimit = 0xFFFF;
         _idtBase = 0;
         _idtLimit = 0xFFFF;
+        _ldtSelector = 0;
+        _ldtBase = 0;
+        _ldtLimit = 0xFFFF;
+        _trSelector = 0;
+        _trBase = 0;
+        _trLimit = 0xFFFF;
+        _trAttributes = 0x8B;
+        _cpl = 0;
+        RefreshAllAccessBounds();
         _retired = 0;
         LastExceptionVector = -1;
         _halted = false;
@@ -301,6 +320,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             _segAttributes[s] = segment.Attributes;
         }
 
+        RefreshAllAccessBounds();
+
         _eip = state.Eip;
         SetFlagsRaw(state.Eflags);
         _cr0 = state.Cr0;
@@ -311,6 +332,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _gdtLimit = state.GdtLimit;
         _idtBase = state.IdtBase;
         _idtLimit = state.IdtLimit;
+        _cpl = (_cr0 & 1) != 0 ? _segSelector[Cs] & 3 : 0;
         _halted = state.Halted;
         _shutdown = state.Shutdown;
         _nmiPending = state.NmiPending;
@@ -474,6 +496,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         {
             _faulted = true;
             _faultVector = vector;
+            _faultErrorCode = 0;
         }
 
         _exitBlock = true;

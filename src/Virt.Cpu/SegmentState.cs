@@ -17,4 +17,23 @@ public readonly record struct SegmentState(ushort Selector, ulong Base, uint Lim
     /// <param name="selector">The selector.</param>
     /// <returns>Base selector * 16, limit FFFFh, present read/write data attributes.</returns>
     public static SegmentState RealMode(ushort selector) => new(selector, (ulong)selector << 4, 0xFFFF, 0x93);
+
+    /// <summary>
+    /// The descriptor cache a protected-mode load of a code or data descriptor gives (Intel SDM Vol. 3A, 3.4.5): base from
+    /// bits 16-39 and 56-63, limit from bits 0-15 and 48-51 scaled by the granularity bit, attributes from bits 40-55.
+    /// </summary>
+    /// <param name="selector">The selector.</param>
+    /// <param name="descriptor">The 8-byte descriptor as stored in the table.</param>
+    /// <returns>The segment state.</returns>
+    public static SegmentState FromDescriptor(ushort selector, ulong descriptor)
+    {
+        uint baseAddress = (uint)((descriptor >> 16) & 0xFFFFFF) | (uint)((descriptor >> 32) & 0xFF000000);
+        uint limit = (uint)(descriptor & 0xFFFF) | (uint)((descriptor >> 32) & 0xF0000);
+        if ((descriptor & (1UL << 55)) != 0)
+        {
+            limit = (limit << 12) | 0xFFF;
+        }
+
+        return new SegmentState(selector, baseAddress, limit, (ushort)((descriptor >> 40) & 0xF0FF));
+    }
 }

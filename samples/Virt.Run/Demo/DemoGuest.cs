@@ -43,9 +43,10 @@ public static class DemoGuest
         byte[] image = new byte[ImageSizeInBytes];
         Assemble(16, LoadAddress, EmitRealModeStub).CopyTo(image, 0);
 
-        // GDT: null, flat 32-bit code (selector 08h), flat 32-bit data (selector 10h).
-        BitConverter.GetBytes(0x00CF_9A00_0000_FFFFUL).CopyTo(image, (int)(GdtAddress - LoadAddress + 8));
-        BitConverter.GetBytes(0x00CF_9200_0000_FFFFUL).CopyTo(image, (int)(GdtAddress - LoadAddress + 16));
+        // GDT: null, flat 32-bit code (selector 08h), flat 32-bit data (selector 10h). The accessed bits are preset: the
+        // CPU sets them in memory on the first load (Intel SDM Vol. 3A, 3.4.5.1), which would change the checksummed image.
+        BitConverter.GetBytes(0x00CF_9B00_0000_FFFFUL).CopyTo(image, (int)(GdtAddress - LoadAddress + 8));
+        BitConverter.GetBytes(0x00CF_9300_0000_FFFFUL).CopyTo(image, (int)(GdtAddress - LoadAddress + 16));
         BitConverter.GetBytes((ushort)23).CopyTo(image, (int)(GdtrAddress - LoadAddress));
         BitConverter.GetBytes(GdtAddress).CopyTo(image, (int)(GdtrAddress - LoadAddress + 2));
 

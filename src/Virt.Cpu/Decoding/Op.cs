@@ -126,6 +126,10 @@ internal enum Op : ushort
     MovFromCr,
     Clts,
     Invlpg,
+    Lldt,
+    Sldt,
+    Ltr,
+    Str,
 
     // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
     MovRegister,

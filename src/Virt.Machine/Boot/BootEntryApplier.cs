@@ -6,10 +6,6 @@ namespace Virt.Machine.Boot;
 /// <summary>Puts the CPU into the state a boot loader's <see cref="BootEntryState"/> describes.</summary>
 internal static class BootEntryApplier
 {
-    // Descriptor attribute words as the CPU keeps them (descriptor bits 40-55): P, DPL 0, S, type; D/B and G for 32-bit flat segments.
-    private const ushort FlatCode32 = 0xC09B;
-    private const ushort FlatData32 = 0xC093;
-
     public static void Apply(Machine machine, BootEntryState entry)
     {
         X86Cpu cpu = machine.Cpu;
@@ -33,15 +29,17 @@ internal static class BootEntryApplier
         }
         else
         {
-            // Flat 32-bit protected mode, as the Linux and Multiboot protocols require: the descriptor caches hold
-            // base 0, limit 4 GiB; the selectors index the GDT the loader placed in guest memory.
+            // Flat 32-bit protected mode, as the Linux and Multiboot protocols require: GDTR points at the boot GDT the
+            // loader placed in guest memory, and the descriptor caches hold what loading its descriptors would give.
+            cpu.GdtBase = entry.GdtBase;
+            cpu.GdtLimit = entry.GdtLimit;
             cpu.Cr0 |= 1;
-            cpu.SetSegment(SegmentRegister.Cs, new SegmentState(entry.Cs, 0, 0xFFFF_FFFF, FlatCode32));
-            cpu.SetSegment(SegmentRegister.Ds, new SegmentState(entry.Ds, 0, 0xFFFF_FFFF, FlatData32));
-            cpu.SetSegment(SegmentRegister.Es, new SegmentState(entry.Es, 0, 0xFFFF_FFFF, FlatData32));
-            cpu.SetSegment(SegmentRegister.Fs, new SegmentState(entry.Fs, 0, 0xFFFF_FFFF, FlatData32));
-            cpu.SetSegment(SegmentRegister.Gs, new SegmentState(entry.Gs, 0, 0xFFFF_FFFF, FlatData32));
-            cpu.SetSegment(SegmentRegister.Ss, new SegmentState(entry.Ss, 0, 0xFFFF_FFFF, FlatData32));
+            cpu.LoadSegmentFromDescriptor(SegmentRegister.Cs, entry.Cs, BootGdt.CodeDescriptor);
+            cpu.LoadSegmentFromDescriptor(SegmentRegister.Ds, entry.Ds, BootGdt.DataDescriptor);
+            cpu.LoadSegmentFromDescriptor(SegmentRegister.Es, entry.Es, BootGdt.DataDescriptor);
+            cpu.LoadSegmentFromDescriptor(SegmentRegister.Fs, entry.Fs, BootGdt.DataDescriptor);
+            cpu.LoadSegmentFromDescriptor(SegmentRegister.Gs, entry.Gs, BootGdt.DataDescriptor);
+            cpu.LoadSegmentFromDescriptor(SegmentRegister.Ss, entry.Ss, BootGdt.DataDescriptor);
         }
 
         cpu.Eip = entry.Eip;

@@ -1,0 +1,771 @@
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>
+/// Protected-mode segmentation: descriptor tables (GDTR, IDTR, LDTR, TR), descriptor fetch and the checks of every
+/// segment-register load (Intel SDM Vol. 3A, chapters 3 and 5; Vol. 2, MOV/POP/LDS/LLDT/LTR).
+/// </summary>
+public sealed partial class Cpu
+{
+    private const int VectorInvalidTss = 10;
+    private const int VectorSegmentNotPresent = 11;
+    private const int VectorPageFault = 14;
+
+    // Descriptor attribute bits as the CPU keeps them (descriptor bits 40-55 shifted down by 40).
+    private const ushort AttrAccessed = 0x01;
+    private const ushort AttrWritable = 0x02; // data: writable; code: readable
+    private const ushort AttrConforming = 0x04; // code: conforming; data: expand-down
+    private const ushort AttrCode = 0x08;
+    private const ushort AttrSegment = 0x10; // S: code or data (0: system)
+    private const ushort AttrPresent = 0x80;
+
+    // One past the last offset the fast segment check accepts for reads and for writes; 0 sends every access to the slow path.
+    private readonly ulong[] _segReadEnd = new ulong[6];
+    private readonly ulong[] _segWriteEnd = new ulong[6];
+
+    private ushort _ldtSelector;
+    private ulong _ldtBase;
+    private uint _ldtLimit;
+    private ushort _trSelector;
+    private ulong _trBase;
+    private uint _trLimit;
+    private ushort _trAttributes;
+    private int _cpl;
+    private int _faultErrorCode;
+
+    /// <summary>GDTR base (linear address of the global descriptor table).</summary>
+    public ulong GdtBase
+    {
+        get => _gdtBase;
+        set => _gdtBase = value;
+    }
+
+    /// <summary>GDTR limit (the last valid byte offset of the table).</summary>
+    public ushort GdtLimit
+    {
+        get => _gdtLimit;
+        set => _gdtLimit = value;
+    }
+
+    /// <summary>IDTR base (linear address of the interrupt descriptor table, or of the IVT in real mode).</summary>
+    public ulong IdtBase
+    {
+        get => _idtBase;
+        set => _idtBase = value;
+    }
+
+    /// <summary>IDTR limit (the last valid byte offset of the table).</summary>
+    public ushort IdtLimit
+    {
+        get => _idtLimit;
+        set => _idtLimit = value;
+    }
+
+    /// <summary>The LDTR: its selector and descriptor cache (attributes are those of the LDT descriptor).</summary>
+    public SegmentState Ldtr => new(_ldtSelector, _ldtBase, _ldtLimit, _ldtSelector == 0 ? (ushort)0 : (ushort)0x82);
+
+    /// <summary>The task register: its selector and descriptor cache.</summary>
+    public SegmentState TaskRegister => new(_trSelector, _trBase, _trLimit, _trAttributes);
+
+    /// <summary>
+    /// Loads a segment register from a raw 8-byte descriptor as a protected-mode load would, without checks and without
+    /// touching guest memory (for hosts and boot loaders that enter protected mode directly).
+    /// </summary>
+    /// <param name="segment">The segment register.</param>
+    /// <param name="selector">The selector.</param>
+    /// <param name="descriptor">The descriptor, as stored in the GDT or LDT.</param>
+    public void LoadSegmentFromDescriptor(SegmentRegister segment, ushort selector, ulong descriptor)
+    {
+        SetSegment(segment, SegmentState.FromDescriptor(selector, descriptor));
+        if (segment == SegmentRegister.Cs && IsProtectedMode)
+        {
+            _cpl = selector & 3;
+        }
+    }
+
+    private bool IsProtectedNonV86 => (_cr0 & 1) != 0 && (_eflags & FlagVm) == 0;
+
+    private const uint FlagVm = 1u << 17;
+
+    /// <summary>Raises a fault that pushes an error code (Intel SDM Vol. 3A, 6.13).</summary>
+    private void RaiseFault(int vector, int errorCode)
+    {
+        if (!_faulted)
+        {
+            _faulted = true;
+            _faultVector = vector;
+            _faultErrorCode = errorCode;
+        }
+
+        _exitBlock = true;
+    }
+
+    /// <summary>Fetches the descriptor a selector names from the GDT or LDT; false when the index is beyond the table limit.</summary>
+    private bool TryReadDescriptor(ushort selector, out ulong descriptor, out ulong address)
+    {
+        uint index = (uint)(selector & 0xFFF8);
+        ulong tableBase;
+        uint tableLimit;
+        if ((selector & 4) != 0)
+        {
+            tableBase = _ldtBase;
+            tableLimit = _ldtSelector == 0 ? 0 : _ldtLimit;
+            if (_ldtSelector == 0)
+            {
+                descriptor = 0;
+                address = 0;
+                return false;
+            }
+        }
+        else
+        {
+            tableBase = _gdtBase;
+            tableLimit = _gdtLimit;
+        }
+
+        if (index + 7 > tableLimit)
+        {
+            descriptor = 0;
+            address = 0;
+            return false;
+        }
+
+        address = (uint)(tableBase + index);
+        descriptor = ReadLinear(address, 8);
+        return true;
+    }
+
+    /// <summary>Sets the accessed bit of a code or data descriptor in memory (Intel SDM Vol. 3A, 3.4.5.1).</summary>
+    private void SetAccessed(ulong address, ref ulong descriptor)
+    {
+        if ((descriptor & (1UL << 40)) == 0)
+        {
+            descriptor |= 1UL << 40;
+            WriteLinear(address + 5, 1, (byte)(descriptor >> 40));
+        }
+    }
+
+    private static ushort DescriptorAttributes(ulong descriptor) => (ushort)((descriptor >> 40) & 0xF0FF);
+
+    private static int DescriptorDpl(ulong descriptor) => (int)(descriptor >> 45) & 3;
+
+    /// <summary>Loads a data or stack segment register by the rules of the current mode; false (with a pending fault) when refused.</summary>
+    private bool LoadSegment(int segment, ushort selector)
+    {
+        if (!IsProtectedNonV86)
+        {
+            LoadSegmentReal(segment, selector);
+            return true;
+        }
+
+        return LoadSegmentProtected(segment, selector);
+    }
+
+    /// <summary>MOV/POP/LxS to DS, ES, FS, GS or SS in protected mode (Intel SDM Vol. 2B, MOV, "IF SS is loaded" and "IF DS, ES, FS, or GS is loaded").</summary>
+    private bool LoadSegmentProtected(int segment, ushort selector)
+    {
+        int errorCode = selector & 0xFFFC;
+        if ((selector & 0xFFFC) == 0)
+        {
+            if (segment == Ss)
+            {
+                RaiseFault(VectorGeneralProtection, 0);
+                return false;
+            }
+
+            // A null selector loads an unusable segment; accessing it raises #GP(0) (Intel SDM Vol. 3A, 3.4.2).
+            _segSelector[segment] = selector;
+            _segBase[segment] = 0;
+            _segLimit[segment] = 0;
+            _segAttributes[segment] = 0;
+            RefreshAccessBounds(segment);
+            return true;
+        }
+
+        if (!TryReadDescriptor(selector, out ulong descriptor, out ulong address))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        int dpl = DescriptorDpl(descriptor);
+        int rpl = selector & 3;
+        if (segment == Ss)
+        {
+            // SS: RPL = CPL, DPL = CPL, writable data segment.
+            if (rpl != _cpl || dpl != _cpl || (attributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
+            {
+                RaiseFault(VectorGeneralProtection, errorCode);
+                return false;
+            }
+
+            if ((attributes & AttrPresent) == 0)
+            {
+                RaiseFault(VectorStackFault, errorCode);
+                return false;
+            }
+        }
+        else
+        {
+            // Data segment or readable code segment; unless conforming code, both RPL and CPL must be <= DPL.
+            bool code = (attributes & AttrCode) != 0;
+            if ((attributes & AttrSegment) == 0 || (code && (attributes & AttrWritable) == 0))
+            {
+                RaiseFault(VectorGeneralProtection, errorCode);
+                return false;
+            }
+
+            bool conformingCode = code && (attributes & AttrConforming) != 0;
+            if (!conformingCode && (rpl > dpl || _cpl > dpl))
+            {
+                RaiseFault(VectorGeneralProtection, errorCode);
+                return false;
+            }
+
+            if ((attributes & AttrPresent) == 0)
+            {
+                RaiseFault(VectorSegmentNotPresent, errorCode);
+                return false;
+            }
+        }
+
+        SetAccessed(address, ref descriptor);
+        SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
+        _segSelector[segment] = selector;
+        _segBase[segment] = state.Base;
+        _segLimit[segment] = state.Limit;
+        _segAttributes[segment] = state.Attributes;
+        RefreshAccessBounds(segment);
+        if (segment == Ss)
+        {
+            UpdateModeBits();
+        }
+
+        return true;
+    }
+
+    /// <summary>Loads CS from a checked code descriptor with RPL = CPL (Intel SDM Vol. 3A, 5.8.1).</summary>
+    private void LoadCodeSegment(ushort selector, ulong descriptor, int cpl)
+    {
+        SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
+        _segSelector[Cs] = (ushort)((selector & 0xFFFC) | cpl);
+        _segBase[Cs] = state.Base;
+        _segLimit[Cs] = state.Limit;
+        _segAttributes[Cs] = state.Attributes;
+        RefreshAccessBounds(Cs);
+        _cpl = cpl;
+        UpdateModeBits();
+        _exitBlock = true;
+    }
+
+    /// <summary>
+    /// Checks a code-segment descriptor named by a far JMP or CALL, or by a gate, for a transfer at the current privilege
+    /// level (Intel SDM Vol. 3A, 5.8.1.1 and 5.8.1.2). Returns false with a pending fault.
+    /// </summary>
+    private bool CheckCodeDescriptor(ushort selector, ulong descriptor, bool viaGate)
+    {
+        int errorCode = selector & 0xFFFC;
+        ushort attributes = DescriptorAttributes(descriptor);
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        int dpl = DescriptorDpl(descriptor);
+        int rpl = selector & 3;
+        if ((attributes & AttrConforming) != 0)
+        {
+            if (dpl > _cpl)
+            {
+                RaiseFault(VectorGeneralProtection, errorCode);
+                return false;
+            }
+        }
+        else if (dpl != _cpl || (!viaGate && rpl > _cpl))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        if ((attributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, errorCode);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads and checks the destination of a far JMP or CALL; resolves a call gate to its target.</summary>
+    private bool ResolveFarTarget(ref ushort selector, ref uint offset, int opSize, out ulong descriptor, out ulong address)
+    {
+        if ((selector & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            descriptor = 0;
+            address = 0;
+            return false;
+        }
+
+        if (!TryReadDescriptor(selector, out descriptor, out address))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return false;
+        }
+
+        if ((descriptor & (1UL << 44)) == 0)
+        {
+            int type = (int)(descriptor >> 40) & 0xF;
+            if (type is not (4 or 12))
+            {
+                // TSS and task gates (hardware task switches) are not implemented: #GP as for an invalid type.
+                RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+                return false;
+            }
+
+            // Call gate (Intel SDM Vol. 3A, 5.8.4): gate DPL >= CPL and >= RPL; present; then the target code segment.
+            int gateDpl = DescriptorDpl(descriptor);
+            if (gateDpl < _cpl || gateDpl < (selector & 3))
+            {
+                RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+                return false;
+            }
+
+            if ((descriptor & (1UL << 47)) == 0)
+            {
+                RaiseFault(VectorSegmentNotPresent, selector & 0xFFFC);
+                return false;
+            }
+
+            ushort target = (ushort)(descriptor >> 16);
+            offset = (uint)(descriptor & 0xFFFF);
+            if (type == 12)
+            {
+                offset |= (uint)(descriptor >> 32) & 0xFFFF0000;
+            }
+
+            if ((target & 0xFFFC) == 0)
+            {
+                RaiseFault(VectorGeneralProtection, 0);
+                return false;
+            }
+
+            selector = target;
+            if (!TryReadDescriptor(selector, out descriptor, out address))
+            {
+                RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+                return false;
+            }
+
+            // Only gates to the same privilege level are implemented; an inner-level target is refused below (DPL != CPL).
+            return CheckCodeDescriptor(selector, descriptor, viaGate: true);
+        }
+
+        _ = opSize;
+        return CheckCodeDescriptor(selector, descriptor, viaGate: false);
+    }
+
+    private void JumpFarProtected(ushort selector, uint offset, int opSize)
+    {
+        if (!ResolveFarTarget(ref selector, ref offset, opSize, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+    }
+
+    private void CallFarProtected(ushort selector, uint offset, int opSize)
+    {
+        if (opSize == 2)
+        {
+            offset &= 0xFFFF;
+        }
+
+        if (!ResolveFarTarget(ref selector, ref offset, opSize, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        uint mask = StackMask;
+        uint sp1 = (StackPointer - (uint)opSize) & mask;
+        uint sp2 = (sp1 - (uint)opSize) & mask;
+        WriteMem(Ss, sp1, opSize, _segSelector[Cs]);
+        if (!_faulted)
+        {
+            WriteMem(Ss, sp2, opSize, _eip);
+        }
+
+        if (_faulted)
+        {
+            return;
+        }
+
+        SetStackPointer(sp2);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+    }
+
+    /// <summary>Far RET in protected mode to the same privilege level (Intel SDM Vol. 2B, RET, "RETURN-TO-SAME-PRIVILEGE-LEVEL").</summary>
+    private void RetFarProtected(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint offset = (uint)ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        SetStackPointer((sp + (uint)(2 * size) + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & mask);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+    }
+
+    /// <summary>The checks on the return CS of RETF and IRET; only a return to the same privilege level is supported.</summary>
+    private bool CheckReturnCode(ushort selector, out ulong descriptor, out ulong address)
+    {
+        int errorCode = selector & 0xFFFC;
+        if (errorCode == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            descriptor = 0;
+            address = 0;
+            return false;
+        }
+
+        if (!TryReadDescriptor(selector, out descriptor, out address))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        int rpl = selector & 3;
+        int dpl = DescriptorDpl(descriptor);
+        bool conforming = (attributes & AttrConforming) != 0;
+
+        // RPL < CPL is #GP; RPL > CPL would be a return to an outer level, which is not implemented yet (#GP as well).
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || rpl != _cpl
+            || (conforming ? dpl > rpl : dpl != rpl))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        if ((attributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, errorCode);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>IRET in protected mode, returning to the same privilege level (Intel SDM Vol. 2A, IRET).</summary>
+    private void IretProtected(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        if ((_eflags & (uint)CpuFlags.NestedTask) != 0)
+        {
+            // Nested-task return needs hardware task switching, which is not implemented.
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint offset = (uint)ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, 2);
+        uint flags = (uint)ReadMem(Ss, (sp + (uint)(2 * size)) & mask, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        SetStackPointer((sp + (uint)(3 * size)) & mask);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+
+        // Writable: CF PF AF ZF SF TF DF OF NT, RF, AC, ID; IOPL only at CPL 0; IF only when CPL <= IOPL; VIF/VIP at CPL 0.
+        uint writable = 0x00254DD5u;
+        int iopl = (int)(_eflags >> 12) & 3;
+        if (_cpl == 0)
+        {
+            writable |= 0x3000u | 0x00180000u;
+        }
+
+        if (_cpl <= iopl)
+        {
+            writable |= FlagIf;
+        }
+
+        if (size == 2)
+        {
+            writable &= 0xFFFF;
+        }
+
+        uint current = GetFlags();
+        SetFlagsRaw((current & ~writable) | (flags & writable));
+        _nmiBlocked = false;
+    }
+
+    private void ExecuteLldt(ref DecodedInstruction d)
+    {
+        if (!CheckSystemInstruction(privileged: true))
+        {
+            return;
+        }
+
+        ushort selector = (ushort)ReadOperand0(ref d, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((selector & 0xFFFC) == 0)
+        {
+            _ldtSelector = 0;
+            _ldtBase = 0;
+            _ldtLimit = 0;
+            return;
+        }
+
+        // LLDT: the selector must name an LDT descriptor (type 2) in the GDT (Intel SDM Vol. 2A, LLDT).
+        if ((selector & 4) != 0 || !TryReadDescriptor(selector, out ulong descriptor, out _)
+            || (descriptor & (0x1FUL << 40)) != (2UL << 40))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return;
+        }
+
+        if ((descriptor & (1UL << 47)) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, selector & 0xFFFC);
+            return;
+        }
+
+        SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
+        _ldtSelector = selector;
+        _ldtBase = state.Base;
+        _ldtLimit = state.Limit;
+    }
+
+    private void ExecuteLtr(ref DecodedInstruction d)
+    {
+        if (!CheckSystemInstruction(privileged: true))
+        {
+            return;
+        }
+
+        ushort selector = (ushort)ReadOperand0(ref d, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((selector & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        // LTR: an available 16- or 32-bit TSS (type 1 or 9) in the GDT; marks it busy (Intel SDM Vol. 2A, LTR).
+        int type = 0;
+        if ((selector & 4) == 0 && TryReadDescriptor(selector, out ulong descriptor, out ulong address))
+        {
+            type = (int)(descriptor >> 40) & 0x1F;
+        }
+        else
+        {
+            descriptor = 0;
+            address = 0;
+        }
+
+        if (type is not (1 or 9))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return;
+        }
+
+        if ((descriptor & (1UL << 47)) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, selector & 0xFFFC);
+            return;
+        }
+
+        descriptor |= 2UL << 40;
+        WriteLinear(address + 5, 1, (byte)(descriptor >> 40));
+        SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
+        _trSelector = selector;
+        _trBase = state.Base;
+        _trLimit = state.Limit;
+        _trAttributes = state.Attributes;
+    }
+
+    private void ExecuteStoreSystemSelector(ref DecodedInstruction d, ushort value)
+    {
+        if (!CheckSystemInstruction(privileged: false))
+        {
+            return;
+        }
+
+        // SLDT/STR: a 32-bit register destination receives the selector zero-extended; memory is always 16 bits.
+        if (d.Kind0 == OperandKind.Register)
+        {
+            WriteRegister(d.Reg0, d.OpSize, value);
+        }
+        else
+        {
+            WriteOperand0(ref d, 2, value);
+        }
+    }
+
+    /// <summary>The descriptor-table instructions that exist only in protected mode raise #UD in real and virtual-8086 mode; the privileged ones #GP(0) at CPL &gt; 0.</summary>
+    private bool CheckSystemInstruction(bool privileged)
+    {
+        if (!IsProtectedNonV86)
+        {
+            RaiseFault(VectorInvalidOpcode);
+            return false;
+        }
+
+        if (privileged && _cpl != 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        return true;
+    }
+
+    private void RefreshAllAccessBounds()
+    {
+        for (int s = 0; s < 6; s++)
+        {
+            RefreshAccessBounds(s);
+        }
+    }
+
+    /// <summary>Recomputes the fast-path bounds of a segment from its cache and the mode.</summary>
+    private void RefreshAccessBounds(int segment)
+    {
+        ulong end = (ulong)_segLimit[segment] + 1;
+        if ((_cr0 & 1) == 0)
+        {
+            // Real mode: the limit alone (the cached type is not checked).
+            _segReadEnd[segment] = end;
+            _segWriteEnd[segment] = end;
+            return;
+        }
+
+        ushort attributes = _segAttributes[segment];
+        bool usable = (attributes & (AttrPresent | AttrSegment)) == (AttrPresent | AttrSegment);
+        bool code = (attributes & AttrCode) != 0;
+        bool expandDown = !code && (attributes & AttrConforming) != 0;
+        if (!usable || expandDown)
+        {
+            _segReadEnd[segment] = 0;
+            _segWriteEnd[segment] = 0;
+            return;
+        }
+
+        _segReadEnd[segment] = !code || (attributes & AttrWritable) != 0 ? end : 0;
+        _segWriteEnd[segment] = !code && (attributes & AttrWritable) != 0 ? end : 0;
+    }
+
+    /// <summary>
+    /// The slow segment check: limits in real mode, and in protected mode unusable (null) segments, execute-only code,
+    /// read-only data, writes to code, and expand-down segments, whose valid offsets run from limit + 1 to FFFFh or
+    /// FFFFFFFFh by the B bit (Intel SDM Vol. 3A, 3.4.5.1 and 5.3). Faults are #SS(0) for SS and #GP(0) otherwise.
+    /// </summary>
+    private bool CheckAccessSlow(int segment, uint offset, int size, bool write)
+    {
+        int vector = segment == Ss ? VectorStackFault : VectorGeneralProtection;
+        ulong last = (ulong)offset + (uint)(size - 1);
+        if ((_cr0 & 1) == 0)
+        {
+            if (last > _segLimit[segment])
+            {
+                RaiseFault(vector);
+                return false;
+            }
+
+            return true;
+        }
+
+        ushort attributes = _segAttributes[segment];
+        bool code = (attributes & AttrCode) != 0;
+        if ((attributes & (AttrPresent | AttrSegment)) != (AttrPresent | AttrSegment)
+            || (write && (code || (attributes & AttrWritable) == 0))
+            || (!write && code && (attributes & AttrWritable) == 0))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        if (!code && (attributes & AttrConforming) != 0)
+        {
+            ulong upper = (attributes & SegmentState.DefaultBigBit) != 0 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+            if (offset <= _segLimit[segment] || last > upper)
+            {
+                RaiseFault(vector, 0);
+                return false;
+            }
+
+            return true;
+        }
+
+        if (last > _segLimit[segment])
+        {
+            RaiseFault(vector, 0);
+            return false;
+        }
+
+        return true;
+    }
+}

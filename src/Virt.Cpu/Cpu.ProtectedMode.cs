@@ -1,0 +1,212 @@
+namespace Virt.Cpu;
+
+/// <summary>
+/// Interrupt and exception delivery in both modes: the double-fault rules, the triple fault, and protected-mode dispatch
+/// through interrupt and trap gates of the IDT (Intel SDM Vol. 3A, chapter 6).
+/// </summary>
+public sealed partial class Cpu
+{
+    private const int MaxNestedDeliveries = 4;
+
+    /// <summary>INT n, INT3 and INTO: software interrupts, which check the gate DPL against CPL in protected mode.</summary>
+    private void DeliverSoftwareInterrupt(int vector) => DeliverEvent(vector, isException: false, software: true);
+
+    /// <summary>
+    /// Delivers an interrupt or exception. A fault while delivering is handled by Intel SDM Vol. 3A, 6.15, Table 6-5:
+    /// contributory after contributory, or a page fault or contributory fault after a page fault, becomes #DF; any other
+    /// combination delivers the second event; a fault while delivering #DF shuts the CPU down (triple fault).
+    /// </summary>
+    private void DeliverEvent(int vector, bool isException, bool software)
+    {
+        if (isException)
+        {
+            LastExceptionVector = vector;
+        }
+
+        int errorCode = isException && HasErrorCode(vector) ? _faultErrorCode : -1;
+        _faultErrorCode = 0;
+        _halted = false;
+        _exitBlock = true;
+        _faulted = false;
+        for (int attempt = 0; attempt < MaxNestedDeliveries; attempt++)
+        {
+            bool delivered = IsProtectedNonV86
+                ? TryDeliverProtected(vector, errorCode, software, external: !software)
+                : TryDeliverReal(vector);
+            if (delivered)
+            {
+                return;
+            }
+
+            int second = _faultVector;
+            int secondError = _faultErrorCode;
+            _faulted = false;
+            _faultErrorCode = 0;
+            software = false;
+            if (vector == VectorDoubleFault)
+            {
+                break;
+            }
+
+            if (!IsProtectedNonV86)
+            {
+                // Real mode: a fault while delivering through the IVT is a double fault.
+                vector = VectorDoubleFault;
+                errorCode = -1;
+                LastExceptionVector = vector;
+                continue;
+            }
+
+            bool firstContributory = IsContributory(vector);
+            bool secondContributory = IsContributory(second);
+            if ((firstContributory && secondContributory) || (vector == VectorPageFault && (secondContributory || second == VectorPageFault)))
+            {
+                vector = VectorDoubleFault;
+                errorCode = 0;
+            }
+            else
+            {
+                vector = second;
+                errorCode = HasErrorCode(second) ? secondError : -1;
+            }
+
+            LastExceptionVector = vector;
+        }
+
+        // Intel SDM Vol. 3A, 6.15, interrupt 8: a fault while delivering #DF shuts the processor down.
+        _shutdown = true;
+    }
+
+    private static bool IsContributory(int vector) => vector is VectorDivideError or VectorInvalidTss or VectorSegmentNotPresent or VectorStackFault or VectorGeneralProtection;
+
+    /// <summary>The exceptions that push an error code (Intel SDM Vol. 3A, 6.13, Table 6-1): #DF, #TS, #NP, #SS, #GP, #PF, #AC.</summary>
+    private static bool HasErrorCode(int vector) => vector is VectorDoubleFault or VectorInvalidTss or VectorSegmentNotPresent or VectorStackFault or VectorGeneralProtection or VectorPageFault or 17;
+
+    /// <summary>
+    /// Protected-mode delivery through an interrupt or trap gate to a code segment at the current privilege level
+    /// (Intel SDM Vol. 3A, 6.12.1). Returns false with a pending fault.
+    /// </summary>
+    private bool TryDeliverProtected(int vector, int errorCode, bool software, bool external)
+    {
+        int ext = external ? 1 : 0;
+        int gateError = (vector * 8) + 2 + ext;
+        uint entry = (uint)vector * 8;
+        if (entry + 7 > _idtLimit)
+        {
+            RaiseFault(VectorGeneralProtection, gateError);
+            return false;
+        }
+
+        ulong gate = ReadLinear((uint)(_idtBase + entry), 8);
+        int type = (int)(gate >> 40) & 0x1F;
+        if (type is not (0x06 or 0x07 or 0x0E or 0x0F))
+        {
+            // Task gates (type 5) need hardware task switching, which is not implemented: #GP as for an invalid gate.
+            RaiseFault(VectorGeneralProtection, gateError);
+            return false;
+        }
+
+        if (software && DescriptorDpl(gate) < _cpl)
+        {
+            RaiseFault(VectorGeneralProtection, gateError);
+            return false;
+        }
+
+        if ((gate & (1UL << 47)) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, gateError);
+            return false;
+        }
+
+        bool gate32 = (type & 8) != 0;
+        ushort selector = (ushort)(gate >> 16);
+        uint offset = (uint)(gate & 0xFFFF);
+        if (gate32)
+        {
+            offset |= (uint)(gate >> 32) & 0xFFFF0000;
+        }
+
+        if ((selector & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, ext);
+            return false;
+        }
+
+        if (!TryReadDescriptor(selector, out ulong descriptor, out ulong address))
+        {
+            RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
+            return false;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        int dpl = DescriptorDpl(descriptor);
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || dpl > _cpl)
+        {
+            RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
+            return false;
+        }
+
+        if ((attributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, (selector & 0xFFFC) + ext);
+            return false;
+        }
+
+        if ((attributes & AttrConforming) == 0 && dpl < _cpl)
+        {
+            // An inner-privilege handler needs the TSS stack switch, which is not implemented yet.
+            RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
+            return false;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, ext);
+            return false;
+        }
+
+        // Same privilege level: push EFLAGS, CS, EIP and the error code on the current stack, in the gate's size.
+        int size = gate32 ? 4 : 2;
+        uint mask = StackMask;
+        uint sp = StackPointer;
+        uint flags = GetFlags();
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, flags);
+        if (!_faulted)
+        {
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, _segSelector[Cs]);
+        }
+
+        if (!_faulted)
+        {
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, _eip);
+        }
+
+        if (!_faulted && errorCode >= 0)
+        {
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, (uint)errorCode);
+        }
+
+        if (_faulted)
+        {
+            return false;
+        }
+
+        SetStackPointer(sp);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+
+        // TF, NT, RF and VM are cleared; an interrupt gate also clears IF (Intel SDM Vol. 3A, 6.12.1.3).
+        _eflags &= ~(FlagTf | (uint)CpuFlags.NestedTask | (uint)CpuFlags.Resume | FlagVm);
+        if ((type & 1) == 0)
+        {
+            _eflags &= ~FlagIf;
+        }
+
+        return true;
+    }
+}
