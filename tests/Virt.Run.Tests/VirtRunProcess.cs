@@ -61,6 +61,13 @@ internal static class VirtRunProcess
         }
 
         (int code, _, string err) = Run("apt-get", ["install", "-y", "-q", "--no-install-recommends", package], TimeSpan.FromMinutes(10));
+        if (code != 0)
+        {
+            // A fresh machine has no package lists yet.
+            Run("apt-get", ["update", "-q"], TimeSpan.FromMinutes(10));
+            (code, _, err) = Run("apt-get", ["install", "-y", "-q", "--no-install-recommends", package], TimeSpan.FromMinutes(10));
+        }
+
         return Which(program) ?? throw new InvalidOperationException($"{program} is missing and 'apt-get install {package}' failed ({code}): {err}");
     }
 }
