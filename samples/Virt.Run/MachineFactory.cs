@@ -12,8 +12,8 @@ namespace Virt.Run;
 /// <summary>Turns parsed command-line options into a <see cref="Machine"/>.</summary>
 public static class MachineFactory
 {
-    /// <summary>The CPU models <c>-cpu</c> accepts; <c>max</c> is the most capable one implemented.</summary>
-    public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro", "base"];
+    /// <summary>The CPU models <c>-cpu</c> accepts. Both name the one model implemented today, a P6-class CPU (CPUID family 6); <c>max</c> will follow the most capable model as more are added, as in QEMU.</summary>
+    public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro"];
 
     /// <summary>Builds the machine the options describe.</summary>
     /// <param name="options">The parsed options.</param>

@@ -73,4 +73,22 @@ public sealed class VirtRunProcessTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void UnknownCpuModelIsRejected()
+    {
+        (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-cpu", "cortex-a53");
+        Assert.Equal(2, code);
+        Assert.Contains("-cpu: 'cortex-a53' is not a supported model", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DemoGuestRunsByDefaultAndReportsOnSerial()
+    {
+        (int code, string output, _) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-nographic", "-m", "64M", "-cpu", "max", "--deterministic");
+        Assert.Equal(0, code);
+        Assert.Contains("CPU vendor (CPUID): GenuineIntel", output, StringComparison.Ordinal);
+        Assert.Contains("Memory (CMOS): 64 MiB", output, StringComparison.Ordinal);
+        Assert.Contains($"CRC-32 of this program: 0x{Virt.Run.Demo.DemoGuest.Crc32(Virt.Run.Demo.DemoGuest.Build()):X8}", output, StringComparison.Ordinal);
+    }
 }
