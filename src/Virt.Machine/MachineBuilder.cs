@@ -404,6 +404,9 @@ public sealed class MachineBuilder
                 byte[]? initrd = b.InitrdPath is null ? null : ReadFile("-initrd", b.InitrdPath);
                 KernelImageFormat format = KernelImageProbe.Detect(kernel);
                 string commandLine = b.CommandLine ?? string.Empty;
+
+                // Multiboot kernels get the kernel's file name first, then the arguments, as QEMU and GRUB pass them.
+                string multibootCommandLine = b.Name + " " + commandLine;
                 Action<Machine> apply = format switch
                 {
                     KernelImageFormat.LinuxBzImage => machine =>
@@ -422,7 +425,7 @@ public sealed class MachineBuilder
                         MultibootLoadResult result = MultibootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
                         {
                             MemoryMap = e820,
-                            CommandLine = commandLine,
+                            CommandLine = multibootCommandLine,
                             Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
                         });
                         BootEntryApplier.Apply(machine, result.Entry);
@@ -456,7 +459,7 @@ public sealed class MachineBuilder
                         MultibootLoader.Load(scratchMap, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
                         {
                             MemoryMap = e820,
-                            CommandLine = commandLine,
+                            CommandLine = multibootCommandLine,
                             Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
                         });
                     }

@@ -75,7 +75,8 @@ public sealed class MultibootLoaderTests
         Load(memory, ThreeSegmentKernel(), ramBytes: 32 * MiB);
         const ulong mbi = 0x9000;
         uint flags = memory.U32(mbi);
-        Assert.Equal(0x1u | 0x4 | 0x8 | 0x40 | 0x200, flags);
+        Assert.Equal(0x1u | 0x2 | 0x4 | 0x8 | 0x40 | 0x200, flags);
+        Assert.Equal(0x8000_FFFFu, memory.U32(mbi + 12)); // boot_device: drive 80h, no partition
         Assert.Equal(639u, memory.U32(mbi + 4)); // mem_lower: 0-9FBFFh
         Assert.Equal(31u * 1024, memory.U32(mbi + 8)); // mem_upper: 1 MiB-32 MiB
         Assert.Equal("kernel.elf loglevel=3", memory.CString(memory.U32(mbi + 16)));

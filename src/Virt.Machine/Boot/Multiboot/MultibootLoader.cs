@@ -23,6 +23,15 @@ public static class MultibootLoader
     /// <summary>Info flag: <c>cmdline</c> is valid.</summary>
     public const uint InfoFlagCommandLine = 1u << 2;
 
+    /// <summary>Info flag bit 1: <c>boot_device</c> is valid.</summary>
+    public const uint InfoFlagBootDevice = 1u << 1;
+
+    /// <summary>
+    /// The <c>boot_device</c> value passed: BIOS drive 80h (the first hard disk), no partition (FFh in part2 and part3,
+    /// part1 0). QEMU passes the same value, so kernels see identical info structures.
+    /// </summary>
+    public const uint BootDevice = 0x8000_FFFF;
+
     /// <summary>Info flag: <c>mods_count</c> and <c>mods_addr</c> are valid.</summary>
     public const uint InfoFlagModules = 1u << 3;
 
@@ -329,7 +338,8 @@ public static class MultibootLoader
 
         uint mmapAddress = BootMemoryLayout.MultibootInfoAddress + (uint)mmapOffset;
         uint modulesAddress = BootMemoryLayout.MultibootInfoAddress + (uint)modulesOffset;
-        BinaryPrimitives.WriteUInt32LittleEndian(b[0..], InfoFlagMemory | InfoFlagCommandLine | InfoFlagModules | InfoFlagMemoryMap | InfoFlagBootLoaderName);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[0..], InfoFlagMemory | InfoFlagBootDevice | InfoFlagCommandLine | InfoFlagModules | InfoFlagMemoryMap | InfoFlagBootLoaderName);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], BootDevice);
         BinaryPrimitives.WriteUInt32LittleEndian(b[4..], memLowerKiB);
         BinaryPrimitives.WriteUInt32LittleEndian(b[8..], memUpperKiB);
         BinaryPrimitives.WriteUInt32LittleEndian(b[16..], commandLineAddress);
