@@ -13,6 +13,11 @@ public sealed partial class Cpu
 
     private void ExecuteSti()
     {
+        if (!CheckIopl())
+        {
+            return;
+        }
+
         uint flags = GetFlags();
         if ((flags & FlagIf) == 0)
         {
@@ -77,6 +82,11 @@ public sealed partial class Cpu
     private void ExecuteIn(ref DecodedInstruction d)
     {
         ushort port = d.Kind1 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        if (!CheckIoPermission(port, d.OpSize))
+        {
+            return;
+        }
+
         WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
         _exitBlock = true;
     }
@@ -84,6 +94,11 @@ public sealed partial class Cpu
     private void ExecuteOut(ref DecodedInstruction d)
     {
         ushort port = d.Kind0 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        if (!CheckIoPermission(port, d.OpSize))
+        {
+            return;
+        }
+
         _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
         _exitBlock = true;
     }

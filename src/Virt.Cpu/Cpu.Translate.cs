@@ -590,6 +590,11 @@ public sealed partial class Cpu
             case Mnemonic.Sldt: return Op.Sldt;
             case Mnemonic.Ltr: return Op.Ltr;
             case Mnemonic.Str: return Op.Str;
+            case Mnemonic.Arpl: return Op.Arpl;
+            case Mnemonic.Lar: return Op.Lar;
+            case Mnemonic.Lsl: return Op.Lsl;
+            case Mnemonic.Verr: return Op.Verr;
+            case Mnemonic.Verw: return Op.Verw;
             default:
                 // UD0/UD1/UD2, ARPL/LAR/LSL/SLDT/STR/LLDT/LTR/VERR/VERW (#UD in real mode, Intel SDM Vol. 2), and everything not implemented.
                 return Op.Invalid;
