@@ -267,6 +267,10 @@ public sealed partial class Cpu
                 break;
             case Op.Lldt: ExecuteLldt(ref d); break;
             case Op.Arpl: ExecuteArpl(ref d); break;
+            case Op.Rdmsr: ExecuteRdmsr(); break;
+            case Op.Wrmsr: ExecuteWrmsr(); break;
+            case Op.Sysenter: ExecuteSysenter(); break;
+            case Op.Sysexit: ExecuteSysexit(); break;
             case Op.Lar:
             case Op.Lsl:
             case Op.Verr:

@@ -135,6 +135,10 @@ internal enum Op : ushort
     Lsl,
     Verr,
     Verw,
+    Rdmsr,
+    Wrmsr,
+    Sysenter,
+    Sysexit,
 
     // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
     MovRegister,
