@@ -8,9 +8,9 @@ public sealed partial class Cpu
     private const uint MsrSysenterEsp = 0x175;
     private const uint MsrSysenterEip = 0x176;
 
-    // CR4.TSD (bit 2) is the only CR4 feature implemented: RDTSC becomes CPL-0 only.
+    // CR4 features implemented: TSD (bit 2, RDTSC becomes CPL-0 only) and PSE (bit 4, 4 MiB pages).
     private const ulong Cr4Tsd = 1UL << 2;
-    private const ulong Cr4Supported = Cr4Tsd;
+    private const ulong Cr4Supported = Cr4Tsd | Cr4Pse;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;
@@ -151,6 +151,7 @@ public sealed partial class Cpu
         _segBase[Ss] = 0;
         _segLimit[Ss] = 0xFFFF_FFFF;
         _segAttributes[Ss] = (ushort)(0xC093 | dpl);
+        OnPrivilegeChange(cpl);
         _cpl = cpl;
         RefreshAccessBounds(Cs);
         RefreshAccessBounds(Ss);
