@@ -132,7 +132,7 @@ public sealed partial class Cpu
         }
 
         address = (uint)(tableBase + index);
-        descriptor = ReadLinear(address, 8);
+        descriptor = ReadSystem(address, 8);
         return true;
     }
 
@@ -142,7 +142,7 @@ public sealed partial class Cpu
         if ((descriptor & (1UL << 40)) == 0)
         {
             descriptor |= 1UL << 40;
-            WriteLinear(address + 5, 1, (byte)(descriptor >> 40));
+            WriteSystem(address + 5, 1, (byte)(descriptor >> 40));
         }
     }
 
@@ -255,303 +255,10 @@ public sealed partial class Cpu
         _segLimit[Cs] = state.Limit;
         _segAttributes[Cs] = state.Attributes;
         RefreshAccessBounds(Cs);
+        OnPrivilegeChange(cpl);
         _cpl = cpl;
         UpdateModeBits();
         _exitBlock = true;
-    }
-
-    /// <summary>
-    /// Checks a code-segment descriptor named by a far JMP or CALL, or by a gate, for a transfer at the current privilege
-    /// level (Intel SDM Vol. 3A, 5.8.1.1 and 5.8.1.2). Returns false with a pending fault.
-    /// </summary>
-    private bool CheckCodeDescriptor(ushort selector, ulong descriptor, bool viaGate)
-    {
-        int errorCode = selector & 0xFFFC;
-        ushort attributes = DescriptorAttributes(descriptor);
-        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode))
-        {
-            RaiseFault(VectorGeneralProtection, errorCode);
-            return false;
-        }
-
-        int dpl = DescriptorDpl(descriptor);
-        int rpl = selector & 3;
-        if ((attributes & AttrConforming) != 0)
-        {
-            if (dpl > _cpl)
-            {
-                RaiseFault(VectorGeneralProtection, errorCode);
-                return false;
-            }
-        }
-        else if (dpl != _cpl || (!viaGate && rpl > _cpl))
-        {
-            RaiseFault(VectorGeneralProtection, errorCode);
-            return false;
-        }
-
-        if ((attributes & AttrPresent) == 0)
-        {
-            RaiseFault(VectorSegmentNotPresent, errorCode);
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>Reads and checks the destination of a far JMP or CALL; resolves a call gate to its target.</summary>
-    private bool ResolveFarTarget(ref ushort selector, ref uint offset, int opSize, out ulong descriptor, out ulong address)
-    {
-        if ((selector & 0xFFFC) == 0)
-        {
-            RaiseFault(VectorGeneralProtection, 0);
-            descriptor = 0;
-            address = 0;
-            return false;
-        }
-
-        if (!TryReadDescriptor(selector, out descriptor, out address))
-        {
-            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
-            return false;
-        }
-
-        if ((descriptor & (1UL << 44)) == 0)
-        {
-            int type = (int)(descriptor >> 40) & 0xF;
-            if (type is not (4 or 12))
-            {
-                // TSS and task gates (hardware task switches) are not implemented: #GP as for an invalid type.
-                RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
-                return false;
-            }
-
-            // Call gate (Intel SDM Vol. 3A, 5.8.4): gate DPL >= CPL and >= RPL; present; then the target code segment.
-            int gateDpl = DescriptorDpl(descriptor);
-            if (gateDpl < _cpl || gateDpl < (selector & 3))
-            {
-                RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
-                return false;
-            }
-
-            if ((descriptor & (1UL << 47)) == 0)
-            {
-                RaiseFault(VectorSegmentNotPresent, selector & 0xFFFC);
-                return false;
-            }
-
-            ushort target = (ushort)(descriptor >> 16);
-            offset = (uint)(descriptor & 0xFFFF);
-            if (type == 12)
-            {
-                offset |= (uint)(descriptor >> 32) & 0xFFFF0000;
-            }
-
-            if ((target & 0xFFFC) == 0)
-            {
-                RaiseFault(VectorGeneralProtection, 0);
-                return false;
-            }
-
-            selector = target;
-            if (!TryReadDescriptor(selector, out descriptor, out address))
-            {
-                RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
-                return false;
-            }
-
-            // Only gates to the same privilege level are implemented; an inner-level target is refused below (DPL != CPL).
-            return CheckCodeDescriptor(selector, descriptor, viaGate: true);
-        }
-
-        _ = opSize;
-        return CheckCodeDescriptor(selector, descriptor, viaGate: false);
-    }
-
-    private void JumpFarProtected(ushort selector, uint offset, int opSize)
-    {
-        if (!ResolveFarTarget(ref selector, ref offset, opSize, out ulong descriptor, out ulong address))
-        {
-            return;
-        }
-
-        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
-        {
-            RaiseFault(VectorGeneralProtection, 0);
-            return;
-        }
-
-        SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
-    }
-
-    private void CallFarProtected(ushort selector, uint offset, int opSize)
-    {
-        if (opSize == 2)
-        {
-            offset &= 0xFFFF;
-        }
-
-        if (!ResolveFarTarget(ref selector, ref offset, opSize, out ulong descriptor, out ulong address))
-        {
-            return;
-        }
-
-        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
-        {
-            RaiseFault(VectorGeneralProtection, 0);
-            return;
-        }
-
-        uint mask = StackMask;
-        uint sp1 = (StackPointer - (uint)opSize) & mask;
-        uint sp2 = (sp1 - (uint)opSize) & mask;
-        WriteMem(Ss, sp1, opSize, _segSelector[Cs]);
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp2, opSize, _eip);
-        }
-
-        if (_faulted)
-        {
-            return;
-        }
-
-        SetStackPointer(sp2);
-        SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
-    }
-
-    /// <summary>Far RET in protected mode to the same privilege level (Intel SDM Vol. 2B, RET, "RETURN-TO-SAME-PRIVILEGE-LEVEL").</summary>
-    private void RetFarProtected(ref DecodedInstruction d)
-    {
-        int size = d.OpSize;
-        uint sp = StackPointer;
-        uint mask = StackMask;
-        uint offset = (uint)ReadMem(Ss, sp, size);
-        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, 2);
-        if (_faulted)
-        {
-            return;
-        }
-
-        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
-        {
-            return;
-        }
-
-        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
-        {
-            RaiseFault(VectorGeneralProtection, 0);
-            return;
-        }
-
-        SetStackPointer((sp + (uint)(2 * size) + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & mask);
-        SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
-    }
-
-    /// <summary>The checks on the return CS of RETF and IRET; only a return to the same privilege level is supported.</summary>
-    private bool CheckReturnCode(ushort selector, out ulong descriptor, out ulong address)
-    {
-        int errorCode = selector & 0xFFFC;
-        if (errorCode == 0)
-        {
-            RaiseFault(VectorGeneralProtection, 0);
-            descriptor = 0;
-            address = 0;
-            return false;
-        }
-
-        if (!TryReadDescriptor(selector, out descriptor, out address))
-        {
-            RaiseFault(VectorGeneralProtection, errorCode);
-            return false;
-        }
-
-        ushort attributes = DescriptorAttributes(descriptor);
-        int rpl = selector & 3;
-        int dpl = DescriptorDpl(descriptor);
-        bool conforming = (attributes & AttrConforming) != 0;
-
-        // RPL < CPL is #GP; RPL > CPL would be a return to an outer level, which is not implemented yet (#GP as well).
-        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || rpl != _cpl
-            || (conforming ? dpl > rpl : dpl != rpl))
-        {
-            RaiseFault(VectorGeneralProtection, errorCode);
-            return false;
-        }
-
-        if ((attributes & AttrPresent) == 0)
-        {
-            RaiseFault(VectorSegmentNotPresent, errorCode);
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>IRET in protected mode, returning to the same privilege level (Intel SDM Vol. 2A, IRET).</summary>
-    private void IretProtected(ref DecodedInstruction d)
-    {
-        int size = d.OpSize;
-        if ((_eflags & (uint)CpuFlags.NestedTask) != 0)
-        {
-            // Nested-task return needs hardware task switching, which is not implemented.
-            RaiseFault(VectorGeneralProtection, 0);
-            return;
-        }
-
-        uint sp = StackPointer;
-        uint mask = StackMask;
-        uint offset = (uint)ReadMem(Ss, sp, size);
-        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, 2);
-        uint flags = (uint)ReadMem(Ss, (sp + (uint)(2 * size)) & mask, size);
-        if (_faulted)
-        {
-            return;
-        }
-
-        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
-        {
-            return;
-        }
-
-        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
-        {
-            RaiseFault(VectorGeneralProtection, 0);
-            return;
-        }
-
-        SetStackPointer((sp + (uint)(3 * size)) & mask);
-        SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
-
-        // Writable: CF PF AF ZF SF TF DF OF NT, RF, AC, ID; IOPL only at CPL 0; IF only when CPL <= IOPL; VIF/VIP at CPL 0.
-        uint writable = 0x00254DD5u;
-        int iopl = (int)(_eflags >> 12) & 3;
-        if (_cpl == 0)
-        {
-            writable |= 0x3000u | 0x00180000u;
-        }
-
-        if (_cpl <= iopl)
-        {
-            writable |= FlagIf;
-        }
-
-        if (size == 2)
-        {
-            writable &= 0xFFFF;
-        }
-
-        uint current = GetFlags();
-        SetFlagsRaw((current & ~writable) | (flags & writable));
-        _nmiBlocked = false;
     }
 
     private void ExecuteLldt(ref DecodedInstruction d)
@@ -639,7 +346,7 @@ public sealed partial class Cpu
         }
 
         descriptor |= 2UL << 40;
-        WriteLinear(address + 5, 1, (byte)(descriptor >> 40));
+        WriteSystem(address + 5, 1, (byte)(descriptor >> 40));
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
         _trSelector = selector;
         _trBase = state.Base;

@@ -90,10 +90,6 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>The linear-to-physical translation point (identity until paging is enabled; issue 4 adds the page walk here).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static PhysicalAddress TranslateLinear(ulong linear) => new(linear);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadLinear(ulong linear, int size)
     {
@@ -131,8 +127,13 @@ public sealed unsafe partial class Cpu
             return value;
         }
 
-        PhysicalAddress physical = TranslateLinear(linear);
-        if (_memory.TryGetHostPage(physical, forWrite: false, out nint host))
+        if (!TranslateData(linear, write: false, out PhysicalAddress physical))
+        {
+            return 0;
+        }
+
+        
+        if (!(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: false, out nint host))
         {
             ulong page = linear >> PageShift;
             int i = (int)page & (TlbEntries - 1);
@@ -189,8 +190,13 @@ public sealed unsafe partial class Cpu
             return;
         }
 
-        PhysicalAddress physical = TranslateLinear(linear);
-        if (_memory.TryGetHostPage(physical, forWrite: true, out nint host))
+        if (!TranslateData(linear, write: true, out PhysicalAddress physical))
+        {
+            return;
+        }
+
+        
+        if (!(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: true, out nint host))
         {
             ulong page = linear >> PageShift;
             int i = (int)page & (TlbEntries - 1);
