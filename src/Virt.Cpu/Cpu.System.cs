@@ -204,6 +204,9 @@ public sealed partial class Cpu
                 _cr4 = value;
                 FlushTlb();
                 break;
+            case >= DebugRegisterBase and < DebugRegisterBase + 8:
+                ExecuteMovToDebugRegister(d.Reg0 - DebugRegisterBase, (uint)value);
+                break;
             default:
                 RaiseFault(VectorInvalidOpcode);
                 return;
@@ -228,6 +231,14 @@ public sealed partial class Cpu
                 break;
             case 4:
                 value = _cr4;
+                break;
+            case >= DebugRegisterBase and < DebugRegisterBase + 8:
+                if (!TryReadDebugRegister(d.Reg1 - DebugRegisterBase, out uint dr))
+                {
+                    return;
+                }
+
+                value = dr;
                 break;
             default:
                 RaiseFault(VectorInvalidOpcode);

@@ -74,6 +74,13 @@ public sealed partial class Cpu
                         reg = (byte)(r - Register.CR0);
                         size = 4;
                     }
+                    else if (r.IsDR())
+                    {
+                        // MOV DRn shares the control-register path (CPL 0 check, register operand); see Cpu.DebugRegisters.cs.
+                        kind = OperandKind.Control;
+                        reg = (byte)(DebugRegisterBase + (r - Register.DR0));
+                        size = 4;
+                    }
                     else
                     {
                         unsupported = true;
@@ -338,6 +345,12 @@ public sealed partial class Cpu
             case Mnemonic.Btc: return Op.Btc;
             case Mnemonic.Bsf: return Op.Bsf;
             case Mnemonic.Bsr: return Op.Bsr;
+
+            // Intel SDM Vol. 2B, TZCNT/LZCNT: on a processor that does not report BMI1 (or LZCNT), F3 0F BC/BD
+            // execute as BSF/BSR, the REP prefix ignored. Compilers rely on this (Linux's find_first_bit uses
+            // "rep bsf"); our CPUID reports neither feature.
+            case Mnemonic.Tzcnt: return Op.Bsf;
+            case Mnemonic.Lzcnt: return Op.Bsr;
             case Mnemonic.Bswap: return Op.Bswap;
             case Mnemonic.Xadd: return Op.Xadd;
             case Mnemonic.Cmpxchg: return Op.Cmpxchg;

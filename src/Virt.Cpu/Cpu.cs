@@ -236,6 +236,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public void Reset()
     {
         Array.Clear(_gpr);
+        ResetDebugRegisters();
         _gpr[RegDx] = CpuidSignature;
         for (int s = 0; s < 6; s++)
         {
