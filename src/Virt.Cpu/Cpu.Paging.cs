@@ -193,4 +193,31 @@ public sealed partial class Cpu
             FlushTlb();
         }
     }
+
+    /// <summary>Whether the linear page after a page-crossing block's start still maps to the physical page it was decoded from.</summary>
+    private bool SecondPageStillMapped(DecodedBlock block, ulong linear)
+    {
+        ulong nextPage = ((linear >> PageShift) + 1) << PageShift;
+        PhysicalAddress physical = _memory.ApplyA20(TranslateLinear(nextPage));
+        if (_fetchFaultPending)
+        {
+            _fetchFaultPending = false;
+            return false;
+        }
+
+        return physical.Value >> PageShift == block.Page1;
+    }
+
+    /// <summary>
+    /// Runs the page walk for one access as a user- or supervisor-mode access (for tests and diagnostics): the physical
+    /// address, or the #PF error code the access would raise. Sets accessed and dirty bits as the access would.
+    /// </summary>
+    internal int TranslateForTest(uint linear, bool write, bool user, out uint physical)
+    {
+        int savedCpl = _cpl;
+        _cpl = user ? 3 : 0;
+        int error = Walk(linear, write, fetch: false, out physical);
+        _cpl = savedCpl;
+        return error;
+    }
 }
