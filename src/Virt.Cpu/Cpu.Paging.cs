@@ -26,6 +26,10 @@ public sealed partial class Cpu
     private const int PfUser = 4;
 
     private readonly DecodedBlock _fetchFaultBlock = CreateFetchFaultBlock();
+
+    // Instruction-fetch translations (linear page + 1 -> physical page), flushed with the data TLB.
+    private readonly ulong[] _tlbFetchTag = new ulong[TlbEntries];
+    private readonly ulong[] _tlbFetchPage = new ulong[TlbEntries];
     private bool _supervisorAccess;
     private bool _fetchFaultPending;
     private uint _fetchFaultLinear;
@@ -77,8 +81,20 @@ public sealed partial class Cpu
             return new PhysicalAddress(linear);
         }
 
+        ulong page = (uint)linear >> PageShift;
+        int slot = (int)page & (TlbEntries - 1);
+        if (_tlbFetchTag[slot] == page + 1)
+        {
+            return new PhysicalAddress((_tlbFetchPage[slot] << PageShift) | ((uint)linear & PageMask));
+        }
+
         int error = Walk((uint)linear, write: false, fetch: true, out uint result);
-        if (error >= 0)
+        if (error < 0)
+        {
+            _tlbFetchTag[slot] = page + 1;
+            _tlbFetchPage[slot] = result >> PageShift;
+        }
+        else
         {
             if (!_fetchFaultPending)
             {
