@@ -237,6 +237,7 @@ public sealed partial class Cpu
 
         int slot = (int)((physical ^ (physical >> 11)) & (LookupEntries - 1));
         DecodedBlock? block = _blockLookup[slot];
+
         if (block is null || block.Key != key || !block.Valid)
         {
             if (!_blocks.TryGetValue(key, out block))
@@ -269,6 +270,13 @@ public sealed partial class Cpu
             }
 
             _blockLookup[slot] = block;
+        }
+
+        if (block.SpansPages && PagingEnabled && !SecondPageStillMapped(block, linear))
+        {
+            // Under paging the second page of a block that crosses a page boundary may have been remapped: decode afresh.
+            InvalidateBlock(block);
+            return LookupBlock(linear);
         }
 
         _currentBlock = block;

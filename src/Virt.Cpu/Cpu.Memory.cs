@@ -22,6 +22,7 @@ public sealed unsafe partial class Cpu
     {
         Array.Clear(_tlbReadTag);
         Array.Clear(_tlbWriteTag);
+        Array.Clear(_tlbFetchTag);
     }
 
     /// <summary>The effective address of the instruction's memory operand, masked to its address size.</summary>

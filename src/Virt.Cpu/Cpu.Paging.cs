@@ -26,6 +26,10 @@ public sealed partial class Cpu
     private const int PfUser = 4;
 
     private readonly DecodedBlock _fetchFaultBlock = CreateFetchFaultBlock();
+
+    // Instruction-fetch translations (linear page + 1 -> physical page), flushed with the data TLB.
+    private readonly ulong[] _tlbFetchTag = new ulong[TlbEntries];
+    private readonly ulong[] _tlbFetchPage = new ulong[TlbEntries];
     private bool _supervisorAccess;
     private bool _fetchFaultPending;
     private uint _fetchFaultLinear;
@@ -77,8 +81,20 @@ public sealed partial class Cpu
             return new PhysicalAddress(linear);
         }
 
+        ulong page = (uint)linear >> PageShift;
+        int slot = (int)page & (TlbEntries - 1);
+        if (_tlbFetchTag[slot] == page + 1)
+        {
+            return new PhysicalAddress((_tlbFetchPage[slot] << PageShift) | ((uint)linear & PageMask));
+        }
+
         int error = Walk((uint)linear, write: false, fetch: true, out uint result);
-        if (error >= 0)
+        if (error < 0)
+        {
+            _tlbFetchTag[slot] = page + 1;
+            _tlbFetchPage[slot] = result >> PageShift;
+        }
+        else
         {
             if (!_fetchFaultPending)
             {
@@ -192,5 +208,32 @@ public sealed partial class Cpu
         {
             FlushTlb();
         }
+    }
+
+    /// <summary>Whether the linear page after a page-crossing block's start still maps to the physical page it was decoded from.</summary>
+    private bool SecondPageStillMapped(DecodedBlock block, ulong linear)
+    {
+        ulong nextPage = ((linear >> PageShift) + 1) << PageShift;
+        PhysicalAddress physical = _memory.ApplyA20(TranslateLinear(nextPage));
+        if (_fetchFaultPending)
+        {
+            _fetchFaultPending = false;
+            return false;
+        }
+
+        return physical.Value >> PageShift == block.Page1;
+    }
+
+    /// <summary>
+    /// Runs the page walk for one access as a user- or supervisor-mode access (for tests and diagnostics): the physical
+    /// address, or the #PF error code the access would raise. Sets accessed and dirty bits as the access would.
+    /// </summary>
+    internal int TranslateForTest(uint linear, bool write, bool user, out uint physical)
+    {
+        int savedCpl = _cpl;
+        _cpl = user ? 3 : 0;
+        int error = Walk(linear, write, fetch: false, out physical);
+        _cpl = savedCpl;
+        return error;
     }
 }

@@ -657,10 +657,26 @@ public sealed partial class Cpu
                 ExecuteLmsw(ref d);
                 break;
             case Op.MovToCr:
-                ExecuteMovToCr(ref d);
+                if (d.Reg0 >= DebugRegisterBase)
+                {
+                    WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, 4));
+                }
+                else
+                {
+                    ExecuteMovToCr(ref d);
+                }
+
                 break;
             case Op.MovFromCr:
-                ExecuteMovFromCr(ref d);
+                if (d.Reg1 >= DebugRegisterBase)
+                {
+                    WriteRegister(d.Reg0, 4, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
+                }
+                else
+                {
+                    ExecuteMovFromCr(ref d);
+                }
+
                 break;
             case Op.Clts:
                 _cr0 &= ~8UL;

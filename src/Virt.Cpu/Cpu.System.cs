@@ -8,8 +8,8 @@ public sealed partial class Cpu
     /// <summary>Family 6, model 1, stepping 9: a Pentium Pro (CPUID leaf 1 EAX and EDX after reset).</summary>
     private const uint CpuidSignature = 0x0619;
 
-    // CPUID.1:EDX: PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), CMOV (15). No FPU until x87 lands; no PAE, PGE or APIC until they exist.
-    private const uint CpuidFeaturesEdx = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 15);
+    // CPUID.1:EDX: PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), PGE (13), CMOV (15). No FPU until x87 lands; no PAE or APIC until they exist.
+    private const uint CpuidFeaturesEdx = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15);
 
     private void ExecuteSti()
     {
@@ -204,9 +204,6 @@ public sealed partial class Cpu
                 _cr4 = value;
                 FlushTlb();
                 break;
-            case >= DebugRegisterBase and < DebugRegisterBase + 8:
-                ExecuteMovToDebugRegister(d.Reg0 - DebugRegisterBase, (uint)value);
-                break;
             default:
                 RaiseFault(VectorInvalidOpcode);
                 return;
@@ -231,14 +228,6 @@ public sealed partial class Cpu
                 break;
             case 4:
                 value = _cr4;
-                break;
-            case >= DebugRegisterBase and < DebugRegisterBase + 8:
-                if (!TryReadDebugRegister(d.Reg1 - DebugRegisterBase, out uint dr))
-                {
-                    return;
-                }
-
-                value = dr;
                 break;
             default:
                 RaiseFault(VectorInvalidOpcode);

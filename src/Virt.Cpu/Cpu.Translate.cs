@@ -76,7 +76,7 @@ public sealed partial class Cpu
                     }
                     else if (r.IsDR())
                     {
-                        // MOV DRn shares the control-register path (CPL 0 check, register operand); see Cpu.DebugRegisters.cs.
+                        // Debug registers share the control-register form; numbers 8-15 stand for DR0-DR7.
                         kind = OperandKind.Control;
                         reg = (byte)(DebugRegisterBase + (r - Register.DR0));
                         size = 4;

@@ -236,7 +236,6 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public void Reset()
     {
         Array.Clear(_gpr);
-        ResetDebugRegisters();
         _gpr[RegDx] = CpuidSignature;
         for (int s = 0; s < 6; s++)
         {
@@ -273,6 +272,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
+        ResetDebugRegisters();
         RefreshAllAccessBounds();
         _retired = 0;
         LastExceptionVector = -1;
