@@ -209,7 +209,7 @@ public sealed partial class Cpu
         uint current = GetFlags();
 
         // Real mode: every flag in the operand is writable except VM and RF (kept), and VIP/VIF (kept) (Intel SDM Vol. 2B, POPF).
-        uint writable = size == 4 ? 0x00247FD5u : 0x7FD5u;
+        uint writable = (size == 4 ? 0x00247FD5u : 0x7FD5u) & PopfPrivilegeMask();
         SetFlagsRaw((current & ~writable) | ((uint)value & writable));
         _exitBlock = true;
     }

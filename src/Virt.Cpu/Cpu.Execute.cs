@@ -202,10 +202,20 @@ public sealed partial class Cpu
             case Op.Int1: DeliverInterrupt(VectorDebug, isException: false); break;
             case Op.Iret: ExecuteIret(ref d); break;
             case Op.Hlt:
-                _halted = true;
-                _exitBlock = true;
+                if (RequireCpl0())
+                {
+                    _halted = true;
+                    _exitBlock = true;
+                }
+
                 break;
-            case Op.Cli: SetFlag(FlagIf, false); break;
+            case Op.Cli:
+                if (CheckIopl())
+                {
+                    SetFlag(FlagIf, false);
+                }
+
+                break;
             case Op.Sti: ExecuteSti(); break;
             case Op.Clc: SetFlag(FlagCf, false); break;
             case Op.Stc: SetFlag(FlagCf, true); break;
@@ -223,19 +233,50 @@ public sealed partial class Cpu
             case Op.Scas: ExecuteScas(ref d); break;
             case Op.Lods: ExecuteLods(ref d); break;
             case Op.Stos: ExecuteStos(ref d); break;
-            case Op.Ins: ExecuteIns(ref d); break;
-            case Op.Outs: ExecuteOuts(ref d); break;
-            case Op.Lgdt: ExecuteLoadDescriptorTable(ref d, idt: false); break;
-            case Op.Lidt: ExecuteLoadDescriptorTable(ref d, idt: true); break;
+            case Op.Ins:
+                if (CheckIoPermission((ushort)_gpr[RegDx], d.OpSize))
+                {
+                    ExecuteIns(ref d);
+                }
+
+                break;
+            case Op.Outs:
+                if (CheckIoPermission((ushort)_gpr[RegDx], d.OpSize))
+                {
+                    ExecuteOuts(ref d);
+                }
+
+                break;
+            case Op.Lgdt:
+            case Op.Lidt:
+                if (RequireCpl0())
+                {
+                    ExecuteLoadDescriptorTable(ref d, idt: d.Op == Op.Lidt);
+                }
+
+                break;
             case Op.Sgdt: ExecuteStoreDescriptorTable(ref d, idt: false); break;
             case Op.Sidt: ExecuteStoreDescriptorTable(ref d, idt: true); break;
             case Op.Smsw: WriteOperand0(ref d, d.Kind0 == OperandKind.Memory ? 2 : d.OpSize, _cr0 & (d.OpSize == 4 && d.Kind0 == OperandKind.Register ? 0xFFFFFFFF : 0xFFFF)); break;
-            case Op.Lmsw: ExecuteLmsw(ref d); break;
-            case Op.MovToCr: ExecuteMovToCr(ref d); break;
-            case Op.MovFromCr: ExecuteMovFromCr(ref d); break;
-            case Op.Clts: _cr0 &= ~8UL; break;
-            case Op.Invlpg: FlushTlb(); break;
+            case Op.Lmsw:
+            case Op.MovToCr:
+            case Op.MovFromCr:
+            case Op.Clts:
+            case Op.Invlpg:
+                ExecuteControlInstruction(ref d);
+                break;
             case Op.Lldt: ExecuteLldt(ref d); break;
+            case Op.Arpl: ExecuteArpl(ref d); break;
+            case Op.Rdmsr: ExecuteRdmsr(); break;
+            case Op.Wrmsr: ExecuteWrmsr(); break;
+            case Op.Sysenter: ExecuteSysenter(); break;
+            case Op.Sysexit: ExecuteSysexit(); break;
+            case Op.Lar:
+            case Op.Lsl:
+            case Op.Verr:
+            case Op.Verw:
+                ExecuteDescriptorQuery(ref d);
+                break;
             case Op.Ltr: ExecuteLtr(ref d); break;
             case Op.Sldt: ExecuteStoreSystemSelector(ref d, _ldtSelector); break;
             case Op.Str: ExecuteStoreSystemSelector(ref d, _trSelector); break;

@@ -152,24 +152,45 @@ public sealed partial class Cpu
             return false;
         }
 
-        if ((attributes & AttrConforming) == 0 && dpl < _cpl)
-        {
-            // An inner-privilege handler needs the TSS stack switch, which is not implemented yet.
-            RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
-            return false;
-        }
-
         if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
         {
             RaiseFault(VectorGeneralProtection, ext);
             return false;
         }
 
-        // Same privilege level: push EFLAGS, CS, EIP and the error code on the current stack, in the gate's size.
+        // Same privilege level: push EFLAGS, CS, EIP and the error code on the current stack, in the gate's size. To an
+        // inner level (non-conforming handler with DPL < CPL): first switch to SS:ESP for that level from the TSS and push
+        // the old SS:ESP there (Intel SDM Vol. 3A, 6.12.1, Figure 6-4).
         int size = gate32 ? 4 : 2;
-        uint mask = StackMask;
-        uint sp = StackPointer;
+        int newCpl = _cpl;
+        SegmentSnapshot savedSs = SaveSegment(Ss);
+        uint savedEsp = (uint)_gpr[RegSp];
         uint flags = GetFlags();
+        uint sp;
+        uint mask;
+        if ((attributes & AttrConforming) == 0 && dpl < _cpl)
+        {
+            if (!ReadInnerStack(dpl, ext, out ushort newSs, out uint newEsp, out ulong ssDescriptor, out ulong ssAddress))
+            {
+                return false;
+            }
+
+            ushort oldSs = _segSelector[Ss];
+            uint oldEsp = StackPointer;
+            newCpl = dpl;
+            LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
+            mask = StackMask;
+            sp = (newEsp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, oldSs);
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, oldEsp);
+        }
+        else
+        {
+            mask = StackMask;
+            sp = StackPointer;
+        }
+
         sp = (sp - (uint)size) & mask;
         WriteMem(Ss, sp, size, flags);
         if (!_faulted)
@@ -192,12 +213,23 @@ public sealed partial class Cpu
 
         if (_faulted)
         {
+            RestoreSegment(Ss, savedSs);
+            _gpr[RegSp] = savedEsp;
             return false;
         }
 
-        SetStackPointer(sp);
+        if (newCpl != _cpl)
+        {
+            // The whole ESP is loaded from the TSS; a 16-bit new stack still only moves SP.
+            _gpr[RegSp] = _stack32 ? sp : (ushort)sp;
+        }
+        else
+        {
+            SetStackPointer(sp);
+        }
+
         SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
+        LoadCodeSegment(selector, descriptor, newCpl);
         _eip = offset;
 
         // TF, NT, RF and VM are cleared; an interrupt gate also clears IF (Intel SDM Vol. 3A, 6.12.1.3).

@@ -8,11 +8,16 @@ public sealed partial class Cpu
     /// <summary>Family 6, model 1, stepping 9: a Pentium Pro (CPUID leaf 1 EAX and EDX after reset).</summary>
     private const uint CpuidSignature = 0x0619;
 
-    // CPUID.1:EDX: TSC (4), CX8 (8), CMOV (15). No FPU until x87 lands; no MSR, PSE, PAE or APIC until they exist.
-    private const uint CpuidFeaturesEdx = (1u << 4) | (1u << 8) | (1u << 15);
+    // CPUID.1:EDX: TSC (4), MSR (5), CX8 (8), SEP (11), CMOV (15). No FPU until x87 lands; no PSE, PAE, PGE or APIC until they exist.
+    private const uint CpuidFeaturesEdx = (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 15);
 
     private void ExecuteSti()
     {
+        if (!CheckIopl())
+        {
+            return;
+        }
+
         uint flags = GetFlags();
         if ((flags & FlagIf) == 0)
         {
@@ -48,7 +53,12 @@ public sealed partial class Cpu
 
     private void ExecuteRdtsc()
     {
-        ulong tsc = TimeSource?.ReadTimestampCounter() ?? (ulong)(_retired + _extraRetired);
+        if ((_cr4 & Cr4Tsd) != 0 && !RequireCpl0())
+        {
+            return;
+        }
+
+        ulong tsc = ReadTimestampCounter();
         WriteRegister(RegAx, 4, (uint)tsc);
         WriteRegister(RegDx, 4, tsc >> 32);
     }
@@ -77,6 +87,11 @@ public sealed partial class Cpu
     private void ExecuteIn(ref DecodedInstruction d)
     {
         ushort port = d.Kind1 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        if (!CheckIoPermission(port, d.OpSize))
+        {
+            return;
+        }
+
         WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
         _exitBlock = true;
     }
@@ -84,6 +99,11 @@ public sealed partial class Cpu
     private void ExecuteOut(ref DecodedInstruction d)
     {
         ushort port = d.Kind0 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        if (!CheckIoPermission(port, d.OpSize))
+        {
+            return;
+        }
+
         _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
         _exitBlock = true;
     }
@@ -167,6 +187,13 @@ public sealed partial class Cpu
                 FlushTlb();
                 break;
             case 4:
+                if ((value & ~Cr4Supported) != 0)
+                {
+                    // Setting a CR4 bit for a feature the CPU does not have is #GP(0) (Intel SDM Vol. 2B, MOV to CR4).
+                    RaiseFault(VectorGeneralProtection, 0);
+                    return;
+                }
+
                 _cr4 = value;
                 FlushTlb();
                 break;

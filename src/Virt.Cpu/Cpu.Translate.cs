@@ -590,6 +590,21 @@ public sealed partial class Cpu
             case Mnemonic.Sldt: return Op.Sldt;
             case Mnemonic.Ltr: return Op.Ltr;
             case Mnemonic.Str: return Op.Str;
+            case Mnemonic.Arpl: return Op.Arpl;
+            case Mnemonic.Lar: return Op.Lar;
+            case Mnemonic.Lsl: return Op.Lsl;
+            case Mnemonic.Verr: return Op.Verr;
+            case Mnemonic.Verw: return Op.Verw;
+            case Mnemonic.Rdmsr: return Op.Rdmsr;
+            case Mnemonic.Wrmsr:
+                d.EndsBlock = true;
+                return Op.Wrmsr;
+            case Mnemonic.Sysenter:
+                d.EndsBlock = true;
+                return Op.Sysenter;
+            case Mnemonic.Sysexit:
+                d.EndsBlock = true;
+                return Op.Sysexit;
             default:
                 // UD0/UD1/UD2, ARPL/LAR/LSL/SLDT/STR/LLDT/LTR/VERR/VERW (#UD in real mode, Intel SDM Vol. 2), and everything not implemented.
                 return Op.Invalid;

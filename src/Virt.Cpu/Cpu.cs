@@ -259,6 +259,10 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _trLimit = 0xFFFF;
         _trAttributes = 0x8B;
         _cpl = 0;
+        _tscOffset = 0;
+        _sysenterCs = 0;
+        _sysenterEsp = 0;
+        _sysenterEip = 0;
         RefreshAllAccessBounds();
         _retired = 0;
         LastExceptionVector = -1;

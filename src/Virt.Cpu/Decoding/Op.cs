@@ -130,6 +130,15 @@ internal enum Op : ushort
     Sldt,
     Ltr,
     Str,
+    Arpl,
+    Lar,
+    Lsl,
+    Verr,
+    Verw,
+    Rdmsr,
+    Wrmsr,
+    Sysenter,
+    Sysexit,
 
     // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
     MovRegister,

@@ -27,6 +27,7 @@ internal sealed class ProtectedModeHarness
     public const ushort Ldt = 0x50;
     public const ushort Data16 = 0x58;
     public const ushort CallGate = 0x60;
+    public const ushort Code3 = 0x68;
 
     public ProtectedModeHarness()
     {
@@ -40,9 +41,17 @@ internal sealed class ProtectedModeHarness
         SetDescriptor(ExpandDownData, 0x0000_9603_0000_0FFF); // base 30000h, expand-down, limit FFFh, 16-bit (upper bound FFFFh)
         SetDescriptor(ExecuteOnlyCode, 0x00CF_9800_0000_FFFF);
         SetDescriptor(Dpl3Data, 0x00CF_F200_0000_FFFF);
-        SetDescriptor(Tss32, 0x0000_8900_3000_0067);
         SetDescriptor(Ldt, 0x0000_8200_3800_000F);
         SetDescriptor(Data16, 0x0000_9204_0000_FFFF); // base 40000h, limit FFFFh, 16-bit stack
+        SetDescriptor(Code3, 0x00CF_FA00_0000_FFFF); // flat 32-bit code, DPL 3
+        SetDescriptor(Tss32, 0x0000_8900_3000_0087); // 32-bit TSS at 3000h with a 32-byte I/O bitmap at 68h (ports 0-FFh)
+        Memory.WriteDoubleWord(new PhysicalAddress(0x3004), 0x70000); // ESP0
+        Memory.WriteWord(new PhysicalAddress(0x3008), FlatData); // SS0
+        Memory.WriteWord(new PhysicalAddress(0x3066), 0x68); // I/O map base
+        for (uint i = 0; i < 32; i++)
+        {
+            Memory.WriteByte(new PhysicalAddress(0x3068 + i), i == 0x10 ? (byte)0xFE : (byte)0xFF); // only port 80h allowed
+        }
         SetTables();
     }
 
@@ -76,7 +85,7 @@ internal sealed class ProtectedModeHarness
     private void SetTables()
     {
         Cpu.GdtBase = GdtAddress;
-        Cpu.GdtLimit = 0x67;
+        Cpu.GdtLimit = 0x7F;
         Cpu.IdtBase = IdtAddress;
         Cpu.IdtLimit = 0x7FF;
     }

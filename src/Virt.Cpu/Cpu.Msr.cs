@@ -1,0 +1,160 @@
+namespace Virt.Cpu;
+
+/// <summary>Model-specific registers (RDMSR/WRMSR), the time-stamp counter MSR and SYSENTER/SYSEXIT (Intel SDM Vol. 4; Vol. 2B).</summary>
+public sealed partial class Cpu
+{
+    private const uint MsrTimeStampCounter = 0x10;
+    private const uint MsrSysenterCs = 0x174;
+    private const uint MsrSysenterEsp = 0x175;
+    private const uint MsrSysenterEip = 0x176;
+
+    // CR4.TSD (bit 2) is the only CR4 feature implemented: RDTSC becomes CPL-0 only.
+    private const ulong Cr4Tsd = 1UL << 2;
+    private const ulong Cr4Supported = Cr4Tsd;
+
+    private ulong _tscOffset;
+    private ushort _sysenterCs;
+    private uint _sysenterEsp;
+    private uint _sysenterEip;
+
+    /// <summary>Reads a model-specific register as RDMSR would.</summary>
+    /// <param name="index">The MSR number (ECX).</param>
+    /// <param name="value">The value.</param>
+    /// <returns>False when the MSR does not exist (RDMSR would raise #GP(0)).</returns>
+    public bool TryReadMsr(uint index, out ulong value)
+    {
+        switch (index)
+        {
+            case MsrTimeStampCounter:
+                value = ReadTimestampCounter();
+                return true;
+            case MsrSysenterCs:
+                value = _sysenterCs;
+                return true;
+            case MsrSysenterEsp:
+                value = _sysenterEsp;
+                return true;
+            case MsrSysenterEip:
+                value = _sysenterEip;
+                return true;
+            default:
+                value = 0;
+                return false;
+        }
+    }
+
+    /// <summary>Writes a model-specific register as WRMSR would.</summary>
+    /// <param name="index">The MSR number (ECX).</param>
+    /// <param name="value">The value (EDX:EAX).</param>
+    /// <returns>False when the MSR does not exist (WRMSR would raise #GP(0)).</returns>
+    public bool TryWriteMsr(uint index, ulong value)
+    {
+        switch (index)
+        {
+            case MsrTimeStampCounter:
+                // Writing the TSC sets the value it reads from now on (Intel SDM Vol. 3B, 18.17).
+                _tscOffset = value - RawTimestampCounter();
+                return true;
+            case MsrSysenterCs:
+                _sysenterCs = (ushort)value;
+                return true;
+            case MsrSysenterEsp:
+                _sysenterEsp = (uint)value;
+                return true;
+            case MsrSysenterEip:
+                _sysenterEip = (uint)value;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private ulong RawTimestampCounter() => TimeSource?.ReadTimestampCounter() ?? (ulong)(_retired + _extraRetired);
+
+    private ulong ReadTimestampCounter() => RawTimestampCounter() + _tscOffset;
+
+    private void ExecuteRdmsr()
+    {
+        if (!RequireCpl0())
+        {
+            return;
+        }
+
+        if (!TryReadMsr((uint)_gpr[RegCx], out ulong value))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        WriteRegister(RegAx, 4, (uint)value);
+        WriteRegister(RegDx, 4, value >> 32);
+    }
+
+    private void ExecuteWrmsr()
+    {
+        if (!RequireCpl0())
+        {
+            return;
+        }
+
+        ulong value = ((ulong)(uint)_gpr[RegDx] << 32) | (uint)_gpr[RegAx];
+        if (!TryWriteMsr((uint)_gpr[RegCx], value))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        _exitBlock = true;
+    }
+
+    /// <summary>
+    /// SYSENTER: to CPL 0 with flat CS = SYSENTER_CS and SS = SYSENTER_CS + 8, ESP and EIP from their MSRs; clears VM, IF and RF.
+    /// #GP(0) in real mode or when SYSENTER_CS is null (Intel SDM Vol. 2B, SYSENTER).
+    /// </summary>
+    private void ExecuteSysenter()
+    {
+        if ((_cr0 & 1) == 0 || (_sysenterCs & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        _eflags &= ~(FlagVm | FlagIf | (uint)CpuFlags.Resume);
+        LoadFlatSegments((ushort)(_sysenterCs & 0xFFFC), 0);
+        _gpr[RegSp] = _sysenterEsp;
+        _eip = _sysenterEip;
+    }
+
+    /// <summary>SYSEXIT: to CPL 3 with CS = SYSENTER_CS + 16, SS = SYSENTER_CS + 24, ESP = ECX, EIP = EDX (Intel SDM Vol. 2B, SYSEXIT).</summary>
+    private void ExecuteSysexit()
+    {
+        if ((_cr0 & 1) == 0 || (_sysenterCs & 0xFFFC) == 0 || _cpl != 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        LoadFlatSegments((ushort)((_sysenterCs + 16) | 3), 3);
+        _gpr[RegSp] = (uint)_gpr[RegCx];
+        _eip = (uint)_gpr[RegDx];
+    }
+
+    /// <summary>Loads the fixed flat CS and SS (SS = CS + 8) that SYSENTER and SYSEXIT use, without reading descriptors.</summary>
+    private void LoadFlatSegments(ushort codeSelector, int cpl)
+    {
+        ushort dpl = (ushort)(cpl << 5);
+        _segSelector[Cs] = codeSelector;
+        _segBase[Cs] = 0;
+        _segLimit[Cs] = 0xFFFF_FFFF;
+        _segAttributes[Cs] = (ushort)(0xC09B | dpl);
+        _segSelector[Ss] = (ushort)(codeSelector + 8);
+        _segBase[Ss] = 0;
+        _segLimit[Ss] = 0xFFFF_FFFF;
+        _segAttributes[Ss] = (ushort)(0xC093 | dpl);
+        _cpl = cpl;
+        RefreshAccessBounds(Cs);
+        RefreshAccessBounds(Ss);
+        UpdateModeBits();
+        _exitBlock = true;
+    }
+}

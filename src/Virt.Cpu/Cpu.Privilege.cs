@@ -1,0 +1,760 @@
+using Virt.Cpu.Decoding;
+
+namespace Virt.Cpu;
+
+/// <summary>
+/// Protected-mode far transfers and privilege: far JMP/CALL to code segments and through call gates (with the TSS stack
+/// switch and parameter copying), far RET and IRET to the same or an outer level (Intel SDM Vol. 3A, 5.8; Vol. 2 JMP,
+/// CALL, RET, IRET).
+/// </summary>
+public sealed partial class Cpu
+{
+    /// <summary>
+    /// Checks a code-segment descriptor named directly by a far JMP or CALL or (<paramref name="viaGate"/>) as the
+    /// target of a call gate (Intel SDM Vol. 3A, 5.8.1, 5.8.4). Gives the CPL after the transfer. Returns false with a
+    /// pending fault.
+    /// </summary>
+    private bool CheckCodeDescriptor(ushort selector, ulong descriptor, bool viaGate, bool call, out int newCpl)
+    {
+        newCpl = _cpl;
+        int errorCode = selector & 0xFFFC;
+        ushort attributes = DescriptorAttributes(descriptor);
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        int dpl = DescriptorDpl(descriptor);
+        int rpl = selector & 3;
+        if ((attributes & AttrConforming) != 0)
+        {
+            if (dpl > _cpl)
+            {
+                RaiseFault(VectorGeneralProtection, errorCode);
+                return false;
+            }
+        }
+        else if (viaGate)
+        {
+            // Through a call gate: DPL <= CPL; CALL may go to a more privileged non-conforming segment, JMP may not.
+            if (dpl > _cpl || (!call && dpl != _cpl))
+            {
+                RaiseFault(VectorGeneralProtection, errorCode);
+                return false;
+            }
+
+            newCpl = dpl;
+        }
+        else if (dpl != _cpl || rpl > _cpl)
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        if ((attributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, errorCode);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads and checks the destination of a far JMP or CALL; resolves a call gate to its target.</summary>
+    private bool ResolveFarTarget(ref ushort selector, ref uint offset, bool call, out ulong descriptor, out ulong address, out int newCpl, out ulong gate)
+    {
+        newCpl = _cpl;
+        gate = 0;
+        if ((selector & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            descriptor = 0;
+            address = 0;
+            return false;
+        }
+
+        if (!TryReadDescriptor(selector, out descriptor, out address))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return false;
+        }
+
+        if ((descriptor & (1UL << 44)) != 0)
+        {
+            return CheckCodeDescriptor(selector, descriptor, viaGate: false, call, out newCpl);
+        }
+
+        int type = (int)(descriptor >> 40) & 0xF;
+        if (type is not (4 or 12))
+        {
+            // TSS descriptors and task gates (hardware task switches) are not implemented: #GP as for an invalid type.
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return false;
+        }
+
+        // Call gate (Intel SDM Vol. 3A, 5.8.4): gate DPL >= CPL and >= RPL; present; then the target code segment.
+        int gateDpl = DescriptorDpl(descriptor);
+        if (gateDpl < _cpl || gateDpl < (selector & 3))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return false;
+        }
+
+        if ((descriptor & (1UL << 47)) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, selector & 0xFFFC);
+            return false;
+        }
+
+        gate = descriptor;
+        ushort target = (ushort)(descriptor >> 16);
+        offset = (uint)(descriptor & 0xFFFF);
+        if (type == 12)
+        {
+            offset |= (uint)(descriptor >> 32) & 0xFFFF0000;
+        }
+
+        if ((target & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        selector = target;
+        if (!TryReadDescriptor(selector, out descriptor, out address))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return false;
+        }
+
+        return CheckCodeDescriptor(selector, descriptor, viaGate: true, call, out newCpl);
+    }
+
+    private void JumpFarProtected(ushort selector, uint offset, int opSize)
+    {
+        if (opSize == 2)
+        {
+            offset &= 0xFFFF;
+        }
+
+        if (!ResolveFarTarget(ref selector, ref offset, call: false, out ulong descriptor, out ulong address, out _, out _))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+    }
+
+    private void CallFarProtected(ushort selector, uint offset, int opSize)
+    {
+        if (opSize == 2)
+        {
+            offset &= 0xFFFF;
+        }
+
+        if (!ResolveFarTarget(ref selector, ref offset, call: true, out ulong descriptor, out ulong address, out int newCpl, out ulong gate))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        if (gate != 0)
+        {
+            // Through a gate the pushes take the gate's size (Intel SDM Vol. 3A, 5.8.5).
+            opSize = ((gate >> 40) & 0xF) == 12 ? 4 : 2;
+        }
+
+        if (newCpl < _cpl)
+        {
+            CallGateInner(selector, descriptor, address, offset, newCpl, gate, opSize);
+            return;
+        }
+
+        uint mask = StackMask;
+        uint sp1 = (StackPointer - (uint)opSize) & mask;
+        uint sp2 = (sp1 - (uint)opSize) & mask;
+        WriteMem(Ss, sp1, opSize, _segSelector[Cs]);
+        if (!_faulted)
+        {
+            WriteMem(Ss, sp2, opSize, _eip);
+        }
+
+        if (_faulted)
+        {
+            return;
+        }
+
+        SetStackPointer(sp2);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+    }
+
+    /// <summary>
+    /// A call gate to a more privileged level (Intel SDM Vol. 3A, 5.8.5, Figure 5-13): switch to the stack for the new level
+    /// from the TSS, push the old SS:ESP, copy the gate's parameter count of words or dwords, push the return CS:EIP.
+    /// </summary>
+    private void CallGateInner(ushort selector, ulong descriptor, ulong address, uint offset, int newCpl, ulong gate, int size)
+    {
+        if (!ReadInnerStack(newCpl, ext: 0, out ushort newSs, out uint newEsp, out ulong ssDescriptor, out ulong ssAddress))
+        {
+            return;
+        }
+
+        int parameters = (int)(gate >> 32) & 0x1F;
+        ushort oldSs = _segSelector[Ss];
+        uint oldEsp = StackPointer;
+        uint oldMask = StackMask;
+        SegmentSnapshot saved = SaveSegment(Ss);
+        Span<uint> copied = stackalloc uint[32];
+        for (int i = 0; i < parameters; i++)
+        {
+            copied[i] = (uint)ReadMem(Ss, (oldEsp + (uint)(i * size)) & oldMask, size);
+        }
+
+        if (_faulted)
+        {
+            return;
+        }
+
+        LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
+        uint sp = newEsp;
+        uint mask = StackMask;
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, oldSs);
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, oldEsp);
+        for (int i = parameters - 1; i >= 0 && !_faulted; i--)
+        {
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, copied[i]);
+        }
+
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, _segSelector[Cs]);
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, _eip);
+        if (_faulted)
+        {
+            RestoreSegment(Ss, saved);
+            return;
+        }
+
+        SetStackPointer(sp);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, newCpl);
+        _eip = offset;
+    }
+
+    /// <summary>
+    /// Reads SSn:ESPn for privilege level <paramref name="level"/> from the current TSS and checks the stack segment
+    /// (Intel SDM Vol. 3A, 6.12.1 and 5.8.5: #TS for a bad TSS or SS, #SS for a not-present SS).
+    /// </summary>
+    private bool ReadInnerStack(int level, int ext, out ushort ss, out uint esp, out ulong ssDescriptor, out ulong ssAddress)
+    {
+        ss = 0;
+        esp = 0;
+        ssDescriptor = 0;
+        ssAddress = 0;
+        bool tss32 = (_trAttributes & 0x8) != 0;
+        uint position = tss32 ? (uint)((level * 8) + 4) : (uint)((level * 4) + 2);
+        uint last = position + (tss32 ? 7u : 3u);
+        if (_trSelector == 0 || last > _trLimit)
+        {
+            RaiseFault(VectorInvalidTss, (_trSelector & 0xFFFC) + ext);
+            return false;
+        }
+
+        if (tss32)
+        {
+            esp = (uint)ReadLinear(_trBase + position, 4);
+            ss = (ushort)ReadLinear(_trBase + position + 4, 2);
+        }
+        else
+        {
+            esp = (ushort)ReadLinear(_trBase + position, 2);
+            ss = (ushort)ReadLinear(_trBase + position + 2, 2);
+        }
+
+        int errorCode = (ss & 0xFFFC) + ext;
+        if ((ss & 0xFFFC) == 0 || (ss & 3) != level || !TryReadDescriptor(ss, out ssDescriptor, out ssAddress))
+        {
+            RaiseFault(VectorInvalidTss, (ss & 0xFFFC) == 0 ? ext : errorCode);
+            return false;
+        }
+
+        ushort attributes = DescriptorAttributes(ssDescriptor);
+        if (DescriptorDpl(ssDescriptor) != level || (attributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
+        {
+            RaiseFault(VectorInvalidTss, errorCode);
+            return false;
+        }
+
+        if ((attributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorStackFault, errorCode);
+            return false;
+        }
+
+        return true;
+    }
+
+    private readonly record struct SegmentSnapshot(ushort Selector, ulong Base, uint Limit, ushort Attributes);
+
+    private SegmentSnapshot SaveSegment(int segment) => new(_segSelector[segment], _segBase[segment], _segLimit[segment], _segAttributes[segment]);
+
+    private void RestoreSegment(int segment, SegmentSnapshot snapshot)
+    {
+        _segSelector[segment] = snapshot.Selector;
+        _segBase[segment] = snapshot.Base;
+        _segLimit[segment] = snapshot.Limit;
+        _segAttributes[segment] = snapshot.Attributes;
+        RefreshAccessBounds(segment);
+        UpdateModeBits();
+    }
+
+    private void LoadStackSegmentCache(ushort selector, ulong descriptor, ulong address)
+    {
+        SetAccessed(address, ref descriptor);
+        SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
+        _segSelector[Ss] = selector;
+        _segBase[Ss] = state.Base;
+        _segLimit[Ss] = state.Limit;
+        _segAttributes[Ss] = state.Attributes;
+        RefreshAccessBounds(Ss);
+        UpdateModeBits();
+    }
+
+    /// <summary>Far RET in protected mode (Intel SDM Vol. 2B, RET: same privilege level and outer privilege level).</summary>
+    private void RetFarProtected(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint offset = (uint)ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        uint release = d.Kind0 == OperandKind.Immediate ? d.Imm : 0;
+        int rpl = selector & 3;
+        if (rpl > _cpl)
+        {
+            uint stackImage = (sp + (uint)(2 * size) + release) & mask;
+            uint newEsp = (uint)ReadMem(Ss, stackImage, size);
+            ushort newSs = (ushort)ReadMem(Ss, (stackImage + (uint)size) & mask, 2);
+            if (_faulted || !ReturnToOuterLevel(selector, descriptor, address, offset, newSs, newEsp, size))
+            {
+                return;
+            }
+
+            SetStackPointer((StackPointer + release) & StackMask);
+            return;
+        }
+
+        SetStackPointer((sp + (uint)(2 * size) + release) & mask);
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, _cpl);
+        _eip = offset;
+    }
+
+    /// <summary>The checks on the return CS of RETF and IRET: RPL &gt;= CPL; DPL by conforming or not; present.</summary>
+    private bool CheckReturnCode(ushort selector, out ulong descriptor, out ulong address)
+    {
+        int errorCode = selector & 0xFFFC;
+        if (errorCode == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            descriptor = 0;
+            address = 0;
+            return false;
+        }
+
+        if (!TryReadDescriptor(selector, out descriptor, out address))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        int rpl = selector & 3;
+        int dpl = DescriptorDpl(descriptor);
+        bool conforming = (attributes & AttrConforming) != 0;
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || rpl < _cpl
+            || (conforming ? dpl > rpl : dpl != rpl))
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
+        if ((attributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorSegmentNotPresent, errorCode);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The return to an outer privilege level shared by RETF and IRET: check and load SS, load CS with CPL = RPL, load ESP,
+    /// and null any of DS, ES, FS, GS the new level may not use (Intel SDM Vol. 2B, RET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL").
+    /// </summary>
+    private bool ReturnToOuterLevel(ushort selector, ulong descriptor, ulong address, uint offset, ushort newSs, uint newEsp, int size)
+    {
+        int rpl = selector & 3;
+        int ssError = newSs & 0xFFFC;
+        if (ssError == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        if ((newSs & 3) != rpl || !TryReadDescriptor(newSs, out ulong ssDescriptor, out ulong ssAddress))
+        {
+            RaiseFault(VectorGeneralProtection, ssError);
+            return false;
+        }
+
+        ushort ssAttributes = DescriptorAttributes(ssDescriptor);
+        if (DescriptorDpl(ssDescriptor) != rpl || (ssAttributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
+        {
+            RaiseFault(VectorGeneralProtection, ssError);
+            return false;
+        }
+
+        if ((ssAttributes & AttrPresent) == 0)
+        {
+            RaiseFault(VectorStackFault, ssError);
+            return false;
+        }
+
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, rpl);
+        _eip = offset;
+        LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
+        SetStackPointer(size == 2 ? (ushort)newEsp : newEsp);
+        for (int s = 0; s < 6; s++)
+        {
+            if (s is Cs or Ss)
+            {
+                continue;
+            }
+
+            ushort attributes = _segAttributes[s];
+            bool conformingCode = (attributes & (AttrCode | AttrConforming)) == (AttrCode | AttrConforming);
+            if (!conformingCode && DescriptorDplFromAttributes(attributes) < rpl)
+            {
+                _segSelector[s] = 0;
+                _segAttributes[s] = 0;
+                _segBase[s] = 0;
+                _segLimit[s] = 0;
+                RefreshAccessBounds(s);
+            }
+        }
+
+        return true;
+    }
+
+    private static int DescriptorDplFromAttributes(ushort attributes) => (attributes >> 5) & 3;
+
+    /// <summary>IRET in protected mode: same or outer privilege level (Intel SDM Vol. 2A, IRET, "PROTECTED-MODE-RETURN").</summary>
+    private void IretProtected(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        if ((_eflags & (uint)CpuFlags.NestedTask) != 0)
+        {
+            // Nested-task return needs hardware task switching, which is not implemented.
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint offset = (uint)ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, (sp + (uint)size) & mask, 2);
+        uint flags = (uint)ReadMem(Ss, (sp + (uint)(2 * size)) & mask, size);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (size == 4 && (flags & FlagVm) != 0 && _cpl == 0)
+        {
+            // Return to virtual-8086 mode is not implemented.
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        // Writable: CF PF AF ZF SF TF DF OF NT, RF, AC, ID; IOPL only at CPL 0; IF only when CPL <= IOPL; VIF/VIP at CPL 0.
+        int oldCpl = _cpl;
+        uint writable = 0x00254DD5u;
+        int iopl = (int)(_eflags >> 12) & 3;
+        if (oldCpl == 0)
+        {
+            writable |= 0x3000u | 0x00180000u;
+        }
+
+        if (oldCpl <= iopl)
+        {
+            writable |= FlagIf;
+        }
+
+        if (size == 2)
+        {
+            writable &= 0xFFFF;
+        }
+
+        if ((selector & 3) > _cpl)
+        {
+            uint newEsp = (uint)ReadMem(Ss, (sp + (uint)(3 * size)) & mask, size);
+            ushort newSs = (ushort)ReadMem(Ss, (sp + (uint)(4 * size)) & mask, 2);
+            if (_faulted || !ReturnToOuterLevel(selector, descriptor, address, offset, newSs, newEsp, size))
+            {
+                return;
+            }
+        }
+        else
+        {
+            SetStackPointer((sp + (uint)(3 * size)) & mask);
+            SetAccessed(address, ref descriptor);
+            LoadCodeSegment(selector, descriptor, _cpl);
+            _eip = offset;
+        }
+
+        uint current = GetFlags();
+        SetFlagsRaw((current & ~writable) | (flags & writable));
+        _nmiBlocked = false;
+    }
+
+    /// <summary>Instructions reserved to CPL 0 raise #GP(0) elsewhere in protected mode (Intel SDM Vol. 3A, 5.9).</summary>
+    private bool RequireCpl0()
+    {
+        if (_cpl != 0 && (_cr0 & 1) != 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>CLI and STI need CPL &lt;= IOPL in protected mode (Intel SDM Vol. 2A, CLI, without the PVI extension).</summary>
+    private bool CheckIopl()
+    {
+        if ((_cr0 & 1) != 0 && _cpl > (int)((_eflags >> 12) & 3))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Port access in protected mode with CPL &gt; IOPL consults the I/O permission bitmap of the 32-bit TSS: every bit of the
+    /// accessed ports must be clear, and the bitmap bytes read must lie within the TSS limit (Intel SDM Vol. 1, 19.5.2).
+    /// </summary>
+    private bool CheckIoPermission(ushort port, int size)
+    {
+        if ((_cr0 & 1) == 0 || _cpl <= (int)((_eflags >> 12) & 3))
+        {
+            return true;
+        }
+
+        if (_trSelector != 0 && (_trAttributes & 0xF) is 9 or 11 && _trLimit >= 0x67)
+        {
+            uint bitmap = (uint)ReadLinear(_trBase + 0x66, 2);
+            uint byteOffset = bitmap + (uint)(port >> 3);
+            if (byteOffset + 1 <= _trLimit)
+            {
+                uint bits = (uint)ReadLinear(_trBase + byteOffset, 2);
+                uint mask = ((1u << size) - 1) << (port & 7);
+                if ((bits & mask) == 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        RaiseFault(VectorGeneralProtection, 0);
+        return false;
+    }
+
+    /// <summary>POPF in protected mode: IOPL changes only at CPL 0 and IF only at CPL &lt;= IOPL (Intel SDM Vol. 2B, POPF).</summary>
+    private uint PopfPrivilegeMask()
+    {
+        if ((_cr0 & 1) == 0)
+        {
+            return 0xFFFF_FFFF;
+        }
+
+        uint mask = 0xFFFF_FFFF;
+        if (_cpl > 0)
+        {
+            mask &= ~0x3000u;
+        }
+
+        if (_cpl > (int)((_eflags >> 12) & 3))
+        {
+            mask &= ~FlagIf;
+        }
+
+        return mask;
+    }
+
+    /// <summary>LMSW, MOV to and from control registers, CLTS and INVLPG: CPL 0 only.</summary>
+    private void ExecuteControlInstruction(ref DecodedInstruction d)
+    {
+        if (!RequireCpl0())
+        {
+            return;
+        }
+
+        switch (d.Op)
+        {
+            case Op.Lmsw:
+                ExecuteLmsw(ref d);
+                break;
+            case Op.MovToCr:
+                ExecuteMovToCr(ref d);
+                break;
+            case Op.MovFromCr:
+                ExecuteMovFromCr(ref d);
+                break;
+            case Op.Clts:
+                _cr0 &= ~8UL;
+                break;
+            default:
+                FlushTlb();
+                break;
+        }
+    }
+
+    /// <summary>ARPL: raise the destination selector's RPL to the source's, ZF = 1 when it changed (Intel SDM Vol. 2A, ARPL).</summary>
+    private void ExecuteArpl(ref DecodedInstruction d)
+    {
+        if (!IsProtectedNonV86)
+        {
+            RaiseFault(VectorInvalidOpcode);
+            return;
+        }
+
+        ulong destination = ReadDestination(ref d, 2, out uint ea);
+        uint source = (uint)ReadRegister(d.Reg1, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((destination & 3) < (source & 3))
+        {
+            WriteDestination(ref d, 2, ea, (destination & ~3UL) | (source & 3));
+            if (!_faulted)
+            {
+                SetFlag(FlagZf, true);
+            }
+        }
+        else
+        {
+            SetFlag(FlagZf, false);
+        }
+    }
+
+    /// <summary>
+    /// LAR, LSL, VERR and VERW: look a selector up without loading it; ZF reports whether it is valid and visible at the
+    /// current CPL and the selector's RPL (Intel SDM Vol. 2A, LAR, LSL; Vol. 2B, VERR/VERW). Never faults on the selector.
+    /// </summary>
+    private void ExecuteDescriptorQuery(ref DecodedInstruction d)
+    {
+        if (!IsProtectedNonV86)
+        {
+            RaiseFault(VectorInvalidOpcode);
+            return;
+        }
+
+        bool verify = d.Op is Op.Verr or Op.Verw;
+        ushort selector = (ushort)(verify ? ReadOperand0(ref d, 2) : ReadOperand1(ref d, 2));
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((selector & 0xFFFC) == 0 || !TryReadDescriptor(selector, out ulong descriptor, out _))
+        {
+            SetFlag(FlagZf, false);
+            return;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        int dpl = DescriptorDpl(descriptor);
+        bool segment = (attributes & AttrSegment) != 0;
+        bool code = segment && (attributes & AttrCode) != 0;
+        bool conformingCode = code && (attributes & AttrConforming) != 0;
+        int type = attributes & 0xF;
+        bool valid = d.Op switch
+        {
+            Op.Lar => segment || type is 1 or 2 or 3 or 4 or 5 or 9 or 11 or 12,
+            Op.Lsl => segment || type is 1 or 2 or 3 or 9 or 11,
+            Op.Verr => segment && (!code || (attributes & AttrWritable) != 0),
+            _ => segment && !code && (attributes & AttrWritable) != 0,
+        };
+        if (valid && !conformingCode && (dpl < _cpl || dpl < (selector & 3)))
+        {
+            valid = false;
+        }
+
+        SetFlag(FlagZf, valid);
+        if (!valid || verify)
+        {
+            return;
+        }
+
+        if (d.Op == Op.Lar)
+        {
+            WriteRegister(d.Reg0, d.OpSize, (uint)(descriptor >> 32) & 0x00FF_FF00);
+        }
+        else
+        {
+            WriteRegister(d.Reg0, d.OpSize, SegmentState.FromDescriptor(selector, descriptor).Limit);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using Virt.Memory;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+using H = Virt.Cpu.Tests.ProtectedMode.ProtectedModeHarness;
+
+namespace Virt.Cpu.Tests.ProtectedMode;
+
+/// <summary>RDMSR/WRMSR, SYSENTER/SYSEXIT and CR4 (Intel SDM Vol. 2B; Vol. 4).</summary>
+public sealed class MsrTests
+{
+    [Fact]
+    public void Unknown_msr_is_gp_zero()
+    {
+        var m = new H();
+        m.InstallGate(13);
+        m.Run(a =>
+        {
+            a.mov(ecx, 0x1234);
+            a.rdmsr();
+            a.hlt();
+        });
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+        Assert.Equal(0u, m.Dword(H.StackTop - 16));
+        Assert.Equal(H.CodeAddress + 5, m.Dword(H.StackTop - 12));
+    }
+
+    [Fact]
+    public void Sysenter_and_sysexit_use_the_msrs_and_fixed_flat_segments()
+    {
+        const uint kernelEntry = 0x15000;
+        const uint userCode = 0x16000;
+        var m = new H();
+        m.Memory.Write(new PhysicalAddress(kernelEntry), H.Assemble(32, a =>
+        {
+            a.mov(esi, cs);
+            a.mov(edi, ss);
+            a.mov(ebp, esp);
+            a.mov(edx, userCode);
+            a.mov(ecx, 0x7E000);
+            a.sysexit();
+        }, kernelEntry));
+        m.Memory.Write(new PhysicalAddress(userCode), H.Assemble(32, a =>
+        {
+            a.mov(ebx, cs);
+            a.mov(eax, ss);
+            a.jmp(userCode + 4); // spin at CPL 3 (HLT would fault)
+        }, userCode));
+        m.Run(a =>
+        {
+            a.mov(ecx, 0x174);
+            a.mov(eax, H.FlatCode);
+            a.xor(edx, edx);
+            a.wrmsr();
+            a.mov(ecx, 0x175);
+            a.mov(eax, 0x6F000);
+            a.wrmsr();
+            a.mov(ecx, 0x176);
+            a.mov(eax, kernelEntry);
+            a.wrmsr();
+            a.mov(ecx, 0x176);
+            a.rdmsr();
+            a.sysenter();
+        }, 60);
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        Assert.Equal((ulong)H.FlatCode, m.Reg(GeneralRegister.Rsi));
+        Assert.Equal((ulong)H.FlatData, m.Reg(GeneralRegister.Rdi));
+        Assert.Equal(0x6F000UL, m.Reg(GeneralRegister.Rbp));
+        Assert.Equal(3, m.Cpu.Cpl);
+        Assert.Equal((ulong)(H.FlatCode + 16) | 3, m.Reg(GeneralRegister.Rbx));
+        Assert.Equal((ulong)(H.FlatCode + 24) | 3, m.Reg(GeneralRegister.Rax));
+        Assert.Equal(0x7E000UL, m.Reg(GeneralRegister.Rsp));
+    }
+
+    [Fact]
+    public void Time_stamp_counter_msr_sets_what_rdtsc_reads_and_cr4_rejects_unknown_bits()
+    {
+        var m = new H();
+        m.InstallGate(13);
+        m.Run(a =>
+        {
+            a.mov(ecx, 0x10);
+            a.mov(edx, 5);
+            a.xor(eax, eax);
+            a.wrmsr();
+            a.rdtsc();
+            a.mov(esi, edx);
+            a.mov(eax, 1 << 5); // CR4.PAE: not implemented
+            a.mov(cr4, eax);
+            a.hlt();
+        });
+        Assert.Equal(5UL, m.Reg(GeneralRegister.Rsi));
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+        Assert.Equal(0UL, m.Cpu.Cr4);
+    }
+}
