@@ -189,6 +189,11 @@ public sealed partial class Cpu
             }
         }
 
+        if (TranslateX87(in ins, ref d, bytes, opSize))
+        {
+            return;
+        }
+
         if (unsupported)
         {
             SetInvalid(ref d);
@@ -202,13 +207,6 @@ public sealed partial class Cpu
         else if (ins.HasRepnePrefix)
         {
             d.Rep = 2;
-        }
-
-        if (opcode is >= 0xD8 and <= 0xDF)
-        {
-            // x87 escape: no FPU yet (CPUID reports none). See Op.Esc.
-            d.Op = Op.Esc;
-            return;
         }
 
         d.Cond = (byte)(ins.ConditionCode == ConditionCode.None ? 0 : (int)ins.ConditionCode - 1);

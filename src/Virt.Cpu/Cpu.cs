@@ -263,6 +263,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
+        X87Reset();
         RefreshAllAccessBounds();
         _retired = 0;
         LastExceptionVector = -1;
