@@ -738,6 +738,13 @@ public sealed partial class Cpu
     private static bool TranslateX87(in Iced.Intel.Instruction ins, ref DecodedInstruction d, ReadOnlySpan<byte> bytes, int opSize)
     {
         Iced.Intel.Mnemonic mnemonic = ins.Mnemonic;
+        if (ins.HasLockPrefix && (mnemonic is Iced.Intel.Mnemonic.Fxsave or Iced.Intel.Mnemonic.Fxrstor || (ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)))
+        {
+            // Intel SDM Vol. 2A, LOCK: #UD on any instruction that cannot be locked.
+            SetInvalid(ref d);
+            return true;
+        }
+
         if (mnemonic is Iced.Intel.Mnemonic.Fxsave or Iced.Intel.Mnemonic.Fxrstor)
         {
             d.Op = Op.Esc;
@@ -771,5 +778,26 @@ public sealed partial class Cpu
         d.OpSize = (byte)opSize;
         d.Kind1 = OperandKind.None;
         return true;
+    }
+
+    private byte[] X87SaveImage()
+    {
+        byte[] image = new byte[X87State.FxsaveSizeInBytes];
+        _fpu.WriteFxsave(image);
+        image[^1] = _ferr ? (byte)1 : (byte)0;
+        return image;
+    }
+
+    private void X87RestoreImage(IReadOnlyList<byte>? image)
+    {
+        if (image is null)
+        {
+            X87Reset();
+            return;
+        }
+
+        byte[] copy = [.. image];
+        _fpu.ReadFxsave(copy);
+        _ferr = copy[^1] != 0;
     }
 }

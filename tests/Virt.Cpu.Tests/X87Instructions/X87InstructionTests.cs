@@ -298,4 +298,25 @@ public sealed class X87InstructionTests
         Assert.Equal("3FFF 8000000000000000", Tword(0x3000 + 32));
         Assert.Equal("3FFF 8000000000000000", Tword(0x2000));
     }
+
+    [Fact]
+    public void Snapshot_carries_the_x87_state()
+    {
+        _m.Run(a =>
+        {
+            a.fninit();
+            a.fldpi();
+            a.hlt();
+        });
+        CpuState state = _m.Cpu.SaveState();
+        Assert.Equal(512, state.X87Image!.Count);
+        _m.Load(a =>
+        {
+            a.fstp(__tword_ptr[0x2000]);
+            a.hlt();
+        });
+        _m.Cpu.RestoreState(state with { Eip = CpuHarness.CodeOffset, Halted = false });
+        _m.Cpu.Run(10);
+        Assert.Equal("4000 C90FDAA22168C235", Tword(0x2000));
+    }
 }
