@@ -172,7 +172,7 @@ public sealed partial class Cpu
     {
         ulong linear = (uint)(_segBase[Cs] + _eip);
         DecodedBlock? previous = _currentBlock;
-        if (previous is not null && previous.Valid && !_options.DisableDecodeCache)
+        if (previous is not null && previous.Valid && !_options.DisableDecodeCache && (_cr0 & Cr0Pg) == 0)
         {
             // Block chaining through the previous block's successor cache (linear == physical until paging; issue 4 must
             // flush these links when translations change, as it flushes the TLB).
@@ -212,21 +212,45 @@ public sealed partial class Cpu
     private DecodedBlock LookupBlock(ulong linear)
     {
         ulong physical = _memory.ApplyA20(TranslateLinear(linear)).Value;
+        if (_fetchFaultPending)
+        {
+            // The first byte cannot be fetched: run the #PF pseudo-instruction, uncached.
+            _fetchFaultPending = false;
+            _currentBlock = null;
+            return _fetchFaultBlock;
+        }
+
         ulong key = physical | (_code32 ? CodeSize32Key : 0);
         if (_options.DisableDecodeCache)
         {
             DecodeInto(_scratchBlock, physical, maxInstructions: 1);
+            if (_fetchFaultPending)
+            {
+                _fetchFaultPending = false;
+                _currentBlock = null;
+                return _fetchFaultBlock;
+            }
+
             _currentBlock = _scratchBlock;
             return _scratchBlock;
         }
 
         int slot = (int)((physical ^ (physical >> 11)) & (LookupEntries - 1));
         DecodedBlock? block = _blockLookup[slot];
+
         if (block is null || block.Key != key || !block.Valid)
         {
             if (!_blocks.TryGetValue(key, out block))
             {
                 int count = DecodeInto(null, physical, MaxBlockInstructions);
+                if (_fetchFaultPending)
+                {
+                    // The first instruction runs into a page that cannot be fetched: #PF, nothing cached.
+                    _fetchFaultPending = false;
+                    _currentBlock = null;
+                    return _fetchFaultBlock;
+                }
+
                 block = new DecodedBlock(count);
                 Array.Copy(_decodeBuffer, block.Instructions, count);
                 block.Count = count;
@@ -246,6 +270,13 @@ public sealed partial class Cpu
             }
 
             _blockLookup[slot] = block;
+        }
+
+        if (block.SpansPages && PagingEnabled && !SecondPageStillMapped(block, linear))
+        {
+            // Under paging the second page of a block that crosses a page boundary may have been remapped: decode afresh.
+            InvalidateBlock(block);
+            return LookupBlock(linear);
         }
 
         _currentBlock = block;
@@ -270,6 +301,18 @@ public sealed partial class Cpu
             _codeReader.BeginInstruction(ip);
             decoder.IP = ip;
             decoder.Decode(out Instruction instruction);
+            if (_fetchFaultPending)
+            {
+                // An instruction that crosses into an unfetchable page: a later instruction ends the block before it (and
+                // faults when it starts the next one); the first leaves the fault pending for the caller.
+                if (count > 0)
+                {
+                    _fetchFaultPending = false;
+                }
+
+                break;
+            }
+
             Translate(in instruction, ref buffer[count], code32);
             if (buffer[count].Rep != 0 && buffer[count].Op is Op.Movs or Op.Cmps or Op.Scas or Op.Lods or Op.Stos or Op.Ins or Op.Outs)
             {
@@ -347,7 +390,12 @@ public sealed partial class Cpu
             uint ip = (_ip + (uint)_position) & _ipMask;
             _position++;
             ulong linear = (uint)(_csBase + ip);
-            PhysicalAddress physical = cpu._memory.ApplyA20(TranslateLinear(linear));
+            PhysicalAddress physical = cpu._memory.ApplyA20(cpu.TranslateLinear(linear));
+            if (cpu._fetchFaultPending)
+            {
+                return -1;
+            }
+
             LastPhysical = physical.Value;
             if (physical.Value >> PageShift != FirstPage)
             {

@@ -132,7 +132,7 @@ public sealed partial class Cpu
         }
 
         address = (uint)(tableBase + index);
-        descriptor = ReadLinear(address, 8);
+        descriptor = ReadSystem(address, 8);
         return true;
     }
 
@@ -142,7 +142,7 @@ public sealed partial class Cpu
         if ((descriptor & (1UL << 40)) == 0)
         {
             descriptor |= 1UL << 40;
-            WriteLinear(address + 5, 1, (byte)(descriptor >> 40));
+            WriteSystem(address + 5, 1, (byte)(descriptor >> 40));
         }
     }
 
@@ -255,6 +255,7 @@ public sealed partial class Cpu
         _segLimit[Cs] = state.Limit;
         _segAttributes[Cs] = state.Attributes;
         RefreshAccessBounds(Cs);
+        OnPrivilegeChange(cpl);
         _cpl = cpl;
         UpdateModeBits();
         _exitBlock = true;
@@ -345,7 +346,7 @@ public sealed partial class Cpu
         }
 
         descriptor |= 2UL << 40;
-        WriteLinear(address + 5, 1, (byte)(descriptor >> 40));
+        WriteSystem(address + 5, 1, (byte)(descriptor >> 40));
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
         _trSelector = selector;
         _trBase = state.Base;

@@ -271,6 +271,7 @@ public sealed partial class Cpu
             case Op.Wrmsr: ExecuteWrmsr(); break;
             case Op.Sysenter: ExecuteSysenter(); break;
             case Op.Sysexit: ExecuteSysexit(); break;
+            case Op.FetchFault: ExecuteFetchFault(); break;
             case Op.Lar:
             case Op.Lsl:
             case Op.Verr:

@@ -22,6 +22,7 @@ public sealed unsafe partial class Cpu
     {
         Array.Clear(_tlbReadTag);
         Array.Clear(_tlbWriteTag);
+        Array.Clear(_tlbFetchTag);
     }
 
     /// <summary>The effective address of the instruction's memory operand, masked to its address size.</summary>
@@ -90,10 +91,6 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>The linear-to-physical translation point (identity until paging is enabled; issue 4 adds the page walk here).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static PhysicalAddress TranslateLinear(ulong linear) => new(linear);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadLinear(ulong linear, int size)
     {
@@ -131,8 +128,13 @@ public sealed unsafe partial class Cpu
             return value;
         }
 
-        PhysicalAddress physical = TranslateLinear(linear);
-        if (_memory.TryGetHostPage(physical, forWrite: false, out nint host))
+        if (!TranslateData(linear, write: false, out PhysicalAddress physical))
+        {
+            return 0;
+        }
+
+        
+        if (!(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: false, out nint host))
         {
             ulong page = linear >> PageShift;
             int i = (int)page & (TlbEntries - 1);
@@ -189,8 +191,13 @@ public sealed unsafe partial class Cpu
             return;
         }
 
-        PhysicalAddress physical = TranslateLinear(linear);
-        if (_memory.TryGetHostPage(physical, forWrite: true, out nint host))
+        if (!TranslateData(linear, write: true, out PhysicalAddress physical))
+        {
+            return;
+        }
+
+        
+        if (!(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: true, out nint host))
         {
             ulong page = linear >> PageShift;
             int i = (int)page & (TlbEntries - 1);

@@ -8,9 +8,11 @@ public sealed partial class Cpu
     private const uint MsrSysenterEsp = 0x175;
     private const uint MsrSysenterEip = 0x176;
 
-    // CR4.TSD (bit 2) is the only CR4 feature implemented: RDTSC becomes CPL-0 only.
+    // CR4 features implemented: TSD (bit 2, RDTSC becomes CPL-0 only), PSE (bit 4, 4 MiB pages) and PGE (bit 7: global
+    // pages; the software TLB drops every entry on a CR3 load, which the SDM allows, Vol. 3A, 4.10.4.1 and 4.10.2.4).
     private const ulong Cr4Tsd = 1UL << 2;
-    private const ulong Cr4Supported = Cr4Tsd;
+    private const ulong Cr4Pge = 1UL << 7;
+    private const ulong Cr4Supported = Cr4Tsd | Cr4Pse | Cr4Pge;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;
@@ -151,6 +153,7 @@ public sealed partial class Cpu
         _segBase[Ss] = 0;
         _segLimit[Ss] = 0xFFFF_FFFF;
         _segAttributes[Ss] = (ushort)(0xC093 | dpl);
+        OnPrivilegeChange(cpl);
         _cpl = cpl;
         RefreshAccessBounds(Cs);
         RefreshAccessBounds(Ss);

@@ -231,6 +231,7 @@ public sealed partial class Cpu
             return;
         }
 
+        _supervisorAccess = true;
         LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
         uint sp = newEsp;
         uint mask = StackMask;
@@ -248,6 +249,7 @@ public sealed partial class Cpu
         WriteMem(Ss, sp, size, _segSelector[Cs]);
         sp = (sp - (uint)size) & mask;
         WriteMem(Ss, sp, size, _eip);
+        _supervisorAccess = false;
         if (_faulted)
         {
             RestoreSegment(Ss, saved);
@@ -281,13 +283,13 @@ public sealed partial class Cpu
 
         if (tss32)
         {
-            esp = (uint)ReadLinear(_trBase + position, 4);
-            ss = (ushort)ReadLinear(_trBase + position + 4, 2);
+            esp = (uint)ReadSystem(_trBase + position, 4);
+            ss = (ushort)ReadSystem(_trBase + position + 4, 2);
         }
         else
         {
-            esp = (ushort)ReadLinear(_trBase + position, 2);
-            ss = (ushort)ReadLinear(_trBase + position + 2, 2);
+            esp = (ushort)ReadSystem(_trBase + position, 2);
+            ss = (ushort)ReadSystem(_trBase + position + 2, 2);
         }
 
         int errorCode = (ss & 0xFFFC) + ext;
@@ -602,11 +604,11 @@ public sealed partial class Cpu
 
         if (_trSelector != 0 && (_trAttributes & 0xF) is 9 or 11 && _trLimit >= 0x67)
         {
-            uint bitmap = (uint)ReadLinear(_trBase + 0x66, 2);
+            uint bitmap = (uint)ReadSystem(_trBase + 0x66, 2);
             uint byteOffset = bitmap + (uint)(port >> 3);
             if (byteOffset + 1 <= _trLimit)
             {
-                uint bits = (uint)ReadLinear(_trBase + byteOffset, 2);
+                uint bits = (uint)ReadSystem(_trBase + byteOffset, 2);
                 uint mask = ((1u << size) - 1) << (port & 7);
                 if ((bits & mask) == 0)
                 {
@@ -655,10 +657,26 @@ public sealed partial class Cpu
                 ExecuteLmsw(ref d);
                 break;
             case Op.MovToCr:
-                ExecuteMovToCr(ref d);
+                if (d.Reg0 >= DebugRegisterBase)
+                {
+                    WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, 4));
+                }
+                else
+                {
+                    ExecuteMovToCr(ref d);
+                }
+
                 break;
             case Op.MovFromCr:
-                ExecuteMovFromCr(ref d);
+                if (d.Reg1 >= DebugRegisterBase)
+                {
+                    WriteRegister(d.Reg0, 4, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
+                }
+                else
+                {
+                    ExecuteMovFromCr(ref d);
+                }
+
                 break;
             case Op.Clts:
                 _cr0 &= ~8UL;

@@ -97,7 +97,7 @@ public sealed partial class Cpu
             return false;
         }
 
-        ulong gate = ReadLinear((uint)(_idtBase + entry), 8);
+        ulong gate = ReadSystem((uint)(_idtBase + entry), 8);
         int type = (int)(gate >> 40) & 0x1F;
         if (type is not (0x06 or 0x07 or 0x0E or 0x0F))
         {
@@ -178,6 +178,7 @@ public sealed partial class Cpu
             ushort oldSs = _segSelector[Ss];
             uint oldEsp = StackPointer;
             newCpl = dpl;
+            _supervisorAccess = true;
             LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
             mask = StackMask;
             sp = (newEsp - (uint)size) & mask;
@@ -211,6 +212,7 @@ public sealed partial class Cpu
             WriteMem(Ss, sp, size, (uint)errorCode);
         }
 
+        _supervisorAccess = false;
         if (_faulted)
         {
             RestoreSegment(Ss, savedSs);

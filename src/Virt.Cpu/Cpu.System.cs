@@ -8,8 +8,8 @@ public sealed partial class Cpu
     /// <summary>Family 6, model 1, stepping 9: a Pentium Pro (CPUID leaf 1 EAX and EDX after reset).</summary>
     private const uint CpuidSignature = 0x0619;
 
-    // CPUID.1:EDX: TSC (4), MSR (5), CX8 (8), SEP (11), CMOV (15). No FPU until x87 lands; no PSE, PAE, PGE or APIC until they exist.
-    private const uint CpuidFeaturesEdx = 1u | (1u << 24) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 15);
+    // CPUID.1:EDX: FPU (0), PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), PGE (13), CMOV (15), FXSR (24). No PAE or APIC until they exist.
+    private const uint CpuidFeaturesEdx = 1u | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
 
     private void ExecuteSti()
     {
@@ -158,6 +158,13 @@ public sealed partial class Cpu
         switch (d.Reg0)
         {
             case 0:
+                if ((value & (Cr0Pg | 1)) == Cr0Pg || (value & 0x6000_0000) == 0x2000_0000)
+                {
+                    // PG without PE, or NW without CD, is #GP(0) (Intel SDM Vol. 2B, MOV to CR0).
+                    RaiseFault(VectorGeneralProtection, 0);
+                    return;
+                }
+
                 // CR0.ET is hardwired to 1 on the P6 family.
                 _cr0 = value | 0x10;
                 if ((value & 1) == 0)

@@ -74,6 +74,13 @@ public sealed partial class Cpu
                         reg = (byte)(r - Register.CR0);
                         size = 4;
                     }
+                    else if (r.IsDR())
+                    {
+                        // Debug registers share the control-register form; numbers 8-15 stand for DR0-DR7.
+                        kind = OperandKind.Control;
+                        reg = (byte)(DebugRegisterBase + (r - Register.DR0));
+                        size = 4;
+                    }
                     else
                     {
                         unsupported = true;

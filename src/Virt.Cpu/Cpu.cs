@@ -150,6 +150,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         {
             _cr0 = value;
             RefreshAllAccessBounds();
+            FlushTlb();
         }
     }
 
@@ -164,14 +165,22 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public ulong Cr3
     {
         get => _cr3;
-        set => _cr3 = value;
+        set
+        {
+            _cr3 = value;
+            FlushTlb();
+        }
     }
 
     /// <summary>CR4.</summary>
     public ulong Cr4
     {
         get => _cr4;
-        set => _cr4 = value;
+        set
+        {
+            _cr4 = value;
+            FlushTlb();
+        }
     }
 
     /// <summary>The current privilege level (always 0 in real mode).</summary>
@@ -264,6 +273,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _sysenterEsp = 0;
         _sysenterEip = 0;
         X87Reset();
+        ResetDebugRegisters();
         RefreshAllAccessBounds();
         _retired = 0;
         LastExceptionVector = -1;

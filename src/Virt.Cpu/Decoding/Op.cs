@@ -139,6 +139,7 @@ internal enum Op : ushort
     Wrmsr,
     Sysenter,
     Sysexit,
+    FetchFault,
 
     // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
     MovRegister,
