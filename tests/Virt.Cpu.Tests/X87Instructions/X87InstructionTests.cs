@@ -319,4 +319,59 @@ public sealed class X87InstructionTests
         _m.Cpu.Run(10);
         Assert.Equal("4000 C90FDAA22168C235", Tword(0x2000));
     }
+
+    [Fact]
+    public void Fnstenv_records_the_last_instruction_and_operand_pointers()
+    {
+        _m.Memory.WriteDoubleWord(new PhysicalAddress(0x2100), 0x3F800000); // 1.0f
+        _m.Run(a =>
+        {
+            a.fninit(); // 1000h
+            a.fld(__dword_ptr[0x2100]); // 1002h: D9 06 00 21
+            a.fnstenv(__[0x3000]); // real-mode 16-bit layout (SDM Vol. 1, Figure 8-10)
+            a.hlt();
+        });
+        Assert.Equal(0x037F, _m.Word(0x3000));
+        Assert.Equal(0x3800, _m.Word(0x3002)); // TOP = 7
+        Assert.Equal(0x3FFF, _m.Word(0x3004)); // physical 7 valid
+        Assert.Equal(0x1002, _m.Word(0x3006)); // FIP[15:0]
+        Assert.Equal(0x0106, _m.Word(0x3008)); // FIP[19:16] and FOP
+        Assert.Equal(0x2100, _m.Word(0x300A)); // FDP[15:0]
+    }
+
+    [Fact]
+    public void Bcd_remainder_and_examine()
+    {
+        _m.Memory.WriteWord(new PhysicalAddress(0x2000), 1234);
+        _m.Memory.WriteWord(new PhysicalAddress(0x2002), 5);
+        _m.Memory.WriteWord(new PhysicalAddress(0x2004), 17);
+        _m.Run(a =>
+        {
+            a.fninit();
+            a.fild(__word_ptr[0x2000]);
+            a.fbstp(__tword_ptr[0x2200]);
+            a.fbld(__tword_ptr[0x2200]);
+            a.fchs();
+            a.fistp(__word_ptr[0x2010]);
+            a.fild(__word_ptr[0x2002]);
+            a.fild(__word_ptr[0x2004]);
+            a.fprem(); // 17 = 3 x 5 + 2: Q = 011
+            a.fnstsw(ax);
+            a.mov(bx, ax);
+            a.fistp(__word_ptr[0x2012]);
+            a.fxam(); // +5, normal
+            a.fnstsw(ax);
+            a.mov(cx, ax);
+            a.ffree(st0);
+            a.fxam(); // empty
+            a.fnstsw(ax);
+            a.hlt();
+        });
+        Assert.Equal(0x1234u, Dword(0x2200));
+        Assert.Equal(unchecked((ushort)-1234), _m.Word(0x2010));
+        Assert.Equal(2, _m.Word(0x2012));
+        Assert.Equal(0x4200UL, _m.Reg(GeneralRegister.Rbx) & 0x4700); // C3 = Q1, C1 = Q0, C0 = Q2 = 0, C2 = 0
+        Assert.Equal(0x0400UL, _m.Reg(GeneralRegister.Rcx) & 0x4700); // normal: C2
+        Assert.Equal(0x4100UL, _m.Reg(GeneralRegister.Rax) & 0x4500); // empty: C3 and C0
+    }
 }
