@@ -263,6 +263,7 @@ public sealed partial class Cpu
             case Op.MovFromCr:
             case Op.Clts:
             case Op.Invlpg:
+            case Op.Wbinvd:
                 ExecuteControlInstruction(ref d);
                 break;
             case Op.Lldt: ExecuteLldt(ref d); break;

@@ -299,9 +299,10 @@ public sealed partial class Cpu
             case Mnemonic.Nop:
             case Mnemonic.Pause:
             case Mnemonic.Reservednop:
+                return Op.Nop;
             case Mnemonic.Invd:
             case Mnemonic.Wbinvd:
-                return Op.Nop;
+                return Op.Wbinvd;
             case Mnemonic.Add: return Op.Add;
             case Mnemonic.Or: return Op.Or;
             case Mnemonic.Adc: return Op.Adc;
