@@ -225,7 +225,7 @@ public sealed partial class Cpu
             case Op.Cpuid: ExecuteCpuid(); break;
             case Op.Rdtsc: ExecuteRdtsc(); break;
             case Op.Wait: ExecuteWait(); break;
-            case Op.Esc: ExecuteEsc(); break;
+            case Op.Esc: ExecuteEsc(ref d); break;
             case Op.In: ExecuteIn(ref d); break;
             case Op.Out: ExecuteOut(ref d); break;
             case Op.Movs: ExecuteMovs(ref d); break;
@@ -263,6 +263,7 @@ public sealed partial class Cpu
             case Op.MovFromCr:
             case Op.Clts:
             case Op.Invlpg:
+            case Op.Wbinvd:
                 ExecuteControlInstruction(ref d);
                 break;
             case Op.Lldt: ExecuteLldt(ref d); break;

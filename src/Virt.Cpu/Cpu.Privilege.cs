@@ -643,7 +643,7 @@ public sealed partial class Cpu
         return mask;
     }
 
-    /// <summary>LMSW, MOV to and from control registers, CLTS and INVLPG: CPL 0 only.</summary>
+    /// <summary>LMSW, MOV to and from control and debug registers, CLTS, INVLPG, INVD and WBINVD: CPL 0 only.</summary>
     private void ExecuteControlInstruction(ref DecodedInstruction d)
     {
         if (!RequireCpl0())
@@ -681,8 +681,11 @@ public sealed partial class Cpu
             case Op.Clts:
                 _cr0 &= ~8UL;
                 break;
-            default:
+            case Op.Invlpg:
                 FlushTlb();
+                break;
+            default:
+                // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.
                 break;
         }
     }

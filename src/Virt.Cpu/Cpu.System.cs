@@ -8,8 +8,8 @@ public sealed partial class Cpu
     /// <summary>Family 6, model 1, stepping 9: a Pentium Pro (CPUID leaf 1 EAX and EDX after reset).</summary>
     private const uint CpuidSignature = 0x0619;
 
-    // CPUID.1:EDX: PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), PGE (13), CMOV (15). No FPU until x87 lands; no PAE or APIC until they exist.
-    private const uint CpuidFeaturesEdx = (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15);
+    // CPUID.1:EDX: FPU (0), PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), PGE (13), CMOV (15), FXSR (24). No PAE or APIC until they exist.
+    private const uint CpuidFeaturesEdx = 1u | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
 
     private void ExecuteSti()
     {
@@ -69,19 +69,10 @@ public sealed partial class Cpu
         if ((_cr0 & 0xA) == 0xA)
         {
             RaiseFault(VectorDeviceNotAvailable);
+            return;
         }
-    }
 
-    /// <summary>
-    /// An x87 escape (D8-DF). With CR0.EM or CR0.TS set it is #NM (Intel SDM Vol. 3A, 2.5); otherwise, with no FPU present, it does
-    /// nothing, as on a 386 without a coprocessor. The x87 engineer replaces this.
-    /// </summary>
-    private void ExecuteEsc()
-    {
-        if ((_cr0 & 0xC) != 0)
-        {
-            RaiseFault(VectorDeviceNotAvailable);
-        }
+        X87CheckPendingError();
     }
 
     private void ExecuteIn(ref DecodedInstruction d)

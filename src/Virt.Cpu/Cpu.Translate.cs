@@ -196,6 +196,11 @@ public sealed partial class Cpu
             }
         }
 
+        if (TranslateX87(in ins, ref d, bytes, opSize))
+        {
+            return;
+        }
+
         if (unsupported)
         {
             SetInvalid(ref d);
@@ -209,13 +214,6 @@ public sealed partial class Cpu
         else if (ins.HasRepnePrefix)
         {
             d.Rep = 2;
-        }
-
-        if (opcode is >= 0xD8 and <= 0xDF)
-        {
-            // x87 escape: no FPU yet (CPUID reports none). See Op.Esc.
-            d.Op = Op.Esc;
-            return;
         }
 
         d.Cond = (byte)(ins.ConditionCode == ConditionCode.None ? 0 : (int)ins.ConditionCode - 1);
@@ -301,9 +299,10 @@ public sealed partial class Cpu
             case Mnemonic.Nop:
             case Mnemonic.Pause:
             case Mnemonic.Reservednop:
+                return Op.Nop;
             case Mnemonic.Invd:
             case Mnemonic.Wbinvd:
-                return Op.Nop;
+                return Op.Wbinvd;
             case Mnemonic.Add: return Op.Add;
             case Mnemonic.Or: return Op.Or;
             case Mnemonic.Adc: return Op.Adc;

@@ -272,6 +272,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
+        X87Reset();
         ResetDebugRegisters();
         RefreshAllAccessBounds();
         _retired = 0;
@@ -300,7 +301,10 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
         return new CpuState(
             CpuState.CurrentVersion, [.. _gpr], segments, _eip, GetFlags(), _cr0, _cr2, _cr3, _cr4, _gdtBase, _gdtLimit,
-            _idtBase, _idtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired);
+            _idtBase, _idtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
+        {
+            X87Image = X87SaveImage(),
+        };
     }
 
     /// <summary>Restores a state captured by <see cref="SaveState"/>, flushing the decode cache and TLB.</summary>
@@ -312,6 +316,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         if (state.Version != CpuState.CurrentVersion)
         {
             throw new ArgumentException($"CPU state version {state.Version} is not supported (expected {CpuState.CurrentVersion}).", nameof(state));
+        }
+
+        if (state.X87Image is { Count: not X87.X87State.FxsaveSizeInBytes })
+        {
+            throw new ArgumentException($"CPU state's x87 image has {state.X87Image.Count} bytes (expected {X87.X87State.FxsaveSizeInBytes}).", nameof(state));
         }
 
         if (state.GeneralRegisters.Count != _gpr.Length || state.Segments.Count != 6)
@@ -354,6 +363,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _inhibitInterrupts = state.InterruptShadow;
         _inhibitDebugTrap = state.DebugTrapShadow;
         _retired = state.RetiredInstructions;
+        X87RestoreImage(state.X87Image);
         _faulted = false;
         UpdateModeBits();
         FlushDecodeCache();

@@ -48,4 +48,11 @@ public sealed record CpuState(
 {
     /// <summary>The version <see cref="Cpu.SaveState"/> writes.</summary>
     public const int CurrentVersion = 1;
+
+    /// <summary>
+    /// The x87 state as a 512-byte FXSAVE image (bytes 0-159 used: control, status, abridged tags, FOP, FIP/FCS, FDP/FDS and
+    /// the eight registers), plus byte 511 = 1 while FERR# is asserted; null in records made before the x87 existed (the
+    /// FPU is then initialised as by FNINIT).
+    /// </summary>
+    public IReadOnlyList<byte>? X87Image { get; init; }
 }
