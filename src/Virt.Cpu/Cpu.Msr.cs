@@ -12,7 +12,11 @@ public sealed partial class Cpu
     // pages; the software TLB drops every entry on a CR3 load, which the SDM allows, Vol. 3A, 4.10.4.1 and 4.10.2.4).
     private const ulong Cr4Tsd = 1UL << 2;
     private const ulong Cr4Pge = 1UL << 7;
-    private const ulong Cr4Supported = Cr4Tsd | Cr4Pse | Cr4Pge;
+
+    // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
+    // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
+    private const ulong Cr4Osfxsr = 1UL << 9;
+    private const ulong Cr4Supported = Cr4Tsd | Cr4Pse | Cr4Pge | Cr4Osfxsr;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;
