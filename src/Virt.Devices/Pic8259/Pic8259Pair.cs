@@ -12,6 +12,7 @@ namespace Virt.Devices;
 /// EOI, automatic EOI, special mask mode, poll mode, automatic and specific rotation, special fully nested mode and the
 /// spurious IRQ 7 / IRQ 15 vectors. The 8080/8085 mode (ICW4.uPM = 0) and buffered-mode pins are not modelled.
 /// </summary>
+/// <seealso href="https://wiki.osdev.org/8259_PIC"/>
 public sealed partial class Pic8259Pair : IPortMappedDevice, IStatefulDevice<Pic8259PairState>
 {
     private const int CascadeInput = 2;

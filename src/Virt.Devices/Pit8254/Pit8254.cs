@@ -11,6 +11,7 @@ namespace Virt.Devices;
 /// counter latch and read-back commands. Counts are computed from virtual time when read; the only clock event is the
 /// next rising edge of counter 0's OUT.
 /// </summary>
+/// <seealso href="https://wiki.osdev.org/Programmable_Interval_Timer"/>
 public sealed partial class Pit8254 : IPortMappedDevice, IStatefulDevice<Pit8254State>
 {
     /// <summary>The PC's input clock: 14.31818 MHz / 12.</summary>

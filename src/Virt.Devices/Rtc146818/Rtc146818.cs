@@ -13,6 +13,7 @@ namespace Virt.Devices;
 /// Not modelled: the daylight-saving bit (DSE, stored but ignored), the square-wave pin (SQWE), and time bases other than
 /// 32.768 kHz (counted as misuse; the clock stops as in divider reset).
 /// </summary>
+/// <seealso href="https://wiki.osdev.org/RTC"/>
 public sealed partial class Rtc146818 : IPortMappedDevice, IStatefulDevice<Rtc146818State>
 {
     /// <summary>The divider chain's input: the 32.768 kHz crystal.</summary>

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using Virt.Devices;
+using Virt.Devices.Tests.Timing;
 using Xunit;
 
 namespace Virt.Devices.Tests.Pic8259;
@@ -9,7 +10,7 @@ public sealed class Pic8259PairTests
     private const byte NonSpecificEoi = 0x20;
 
     private readonly Pic8259Pair _pic = new();
-    private readonly TestPorts _ports = new();
+    private readonly TimingTestPorts _ports = new();
     private readonly InterruptLine[] _lines = new InterruptLine[16];
 
     public Pic8259PairTests()

@@ -1,4 +1,5 @@
 using Virt.Devices;
+using Virt.Devices.Tests.Timing;
 
 namespace Virt.Devices.Tests.Pic8259;
 
@@ -7,7 +8,7 @@ internal static class PicScript
 {
     private static readonly ushort[] s_ports = [0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1];
 
-    public static void Run(Pic8259Pair pic, TestPorts ports, InterruptLine[] lines, byte[] script)
+    public static void Run(Pic8259Pair pic, TimingTestPorts ports, InterruptLine[] lines, byte[] script)
     {
         for (int i = 0; i + 1 < script.Length; i += 2)
         {

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using Virt.Devices;
+using Virt.Devices.Tests.Timing;
 using Xunit;
 
 namespace Virt.Devices.Tests.Pit8254;
@@ -13,7 +14,7 @@ public sealed class Pit8254ReferenceTests
         var clock = new VirtualClock();
         var pit = new Devices.Pit8254(clock, null);
         var portB = new SystemControlPortB(clock, pit);
-        TestPorts ports = new TestPorts().Add(pit).Add(portB);
+        TimingTestPorts ports = new TimingTestPorts().Add(pit).Add(portB);
         var reference = new ReferenceCounter();
 
         int m = mode % 6;
@@ -72,7 +73,7 @@ public sealed class Pit8254ReferenceTests
             }
         });
         var pit = new Devices.Pit8254(clock, input.CreateLine("PIT"));
-        TestPorts ports = new TestPorts().Add(pit);
+        TimingTestPorts ports = new TimingTestPorts().Add(pit);
         var reference = new ReferenceCounter();
         reference.SetGate(true);
         edges.Clear();
@@ -102,7 +103,7 @@ public sealed class Pit8254ReferenceTests
         return true;
     }
 
-    private static void WriteCount(TestPorts ports, ReferenceCounter reference, int count)
+    private static void WriteCount(TimingTestPorts ports, ReferenceCounter reference, int count)
     {
         ports.Out(0x42, (byte)count);
         ports.Out(0x42, (byte)(count >> 8));

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using Virt.Devices;
+using Virt.Devices.Tests.Timing;
 using Xunit;
 
 namespace Virt.Devices.Tests.Pit8254;
@@ -10,7 +11,7 @@ public sealed class Pit8254Tests
     private readonly List<long> _irq0Edges = [];
     private readonly Devices.Pit8254 _pit;
     private readonly SystemControlPortB _portB;
-    private readonly TestPorts _ports = new();
+    private readonly TimingTestPorts _ports = new();
 
     public Pit8254Tests()
     {

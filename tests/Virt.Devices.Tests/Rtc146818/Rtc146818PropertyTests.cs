@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using Virt.Devices;
+using Virt.Devices.Tests.Timing;
 using Xunit;
 
 namespace Virt.Devices.Tests.Rtc146818;
@@ -13,7 +14,7 @@ public sealed class Rtc146818PropertyTests
         var start = new DateTime(2000, 1, 1).AddSeconds(startSeconds % (100L * 365 * 86400));
         var clock = new VirtualClock();
         var rtc = new Devices.Rtc146818(clock, null, new Rtc146818Options { StartTime = new DateTimeOffset(start, TimeSpan.Zero) });
-        TestPorts ports = new TestPorts().Add(rtc);
+        TimingTestPorts ports = new TimingTestPorts().Add(rtc);
         long now = 0;
         foreach (ushort jump in jumps)
         {
@@ -35,7 +36,7 @@ public sealed class Rtc146818PropertyTests
 
     private static byte Bcd(int value) => (byte)(((value / 10) << 4) | (value % 10));
 
-    private static byte Read(TestPorts ports, byte index)
+    private static byte Read(TimingTestPorts ports, byte index)
     {
         ports.Out(0x70, index);
         return ports.In(0x71);

@@ -1,5 +1,6 @@
 using FsCheck.Xunit;
 using Virt.Devices;
+using Virt.Devices.Tests.Timing;
 using Xunit;
 
 namespace Virt.Devices.Tests.Rtc146818;
@@ -10,7 +11,7 @@ public sealed class Rtc146818Tests
 
     private readonly VirtualClock _clock = new();
     private readonly InterruptLine _irq8;
-    private TestPorts _ports = new();
+    private TimingTestPorts _ports = new();
     private Devices.Rtc146818 _rtc;
 
     public Rtc146818Tests()
@@ -296,7 +297,7 @@ public sealed class Rtc146818Tests
     private Devices.Rtc146818 Create(DateTimeOffset start)
     {
         var rtc = new Devices.Rtc146818(_clock, _irq8, new Rtc146818Options { StartTime = start });
-        _ports = new TestPorts().Add(rtc);
+        _ports = new TimingTestPorts().Add(rtc);
         return rtc;
     }
 

@@ -1,14 +1,14 @@
 using Virt.Devices;
 using Virt.Memory;
 
-namespace Virt.Devices.Tests;
+namespace Virt.Devices.Tests.Timing;
 
 /// <summary>A port space with devices registered the way a board does it.</summary>
-internal sealed class TestPorts
+internal sealed class TimingTestPorts
 {
     public IoPortSpace Space { get; } = new(strict: true);
 
-    public TestPorts Add(IPortMappedDevice device)
+    public TimingTestPorts Add(IPortMappedDevice device)
     {
         foreach (PortBinding binding in device.PortBindings)
         {
