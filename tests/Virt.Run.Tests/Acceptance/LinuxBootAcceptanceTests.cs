@@ -79,6 +79,48 @@ public sealed class LinuxBootAcceptanceTests
         }
     }
 
+    /// <summary>
+    /// Acceptance case 1 of the machine issue: Virt.Run boots Debian's 686 kernel with the initramfs to the marker and
+    /// exits 0; the same files boot in QEMU (TCG) for the boot-time comparison (case 3), printed for docs/performance.md.
+    /// </summary>
+    [Fact]
+    public void VirtBootsTheDebianKernelToTheInitramfsMarker()
+    {
+        (string kernel, string busybox) = DebianGuests.EnsureI386KernelAndBusybox();
+        string initrd = WriteTemp(DebianGuests.BuildInitramfs(busybox), "initramfs.cpio.gz");
+        try
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            (int code, string output, string err) = VirtRunProcess.RunVirt(
+                TimeSpan.FromMinutes(15),
+                "-m", "256M", "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0", "--timeout", "840");
+            TimeSpan virtTime = watch.Elapsed;
+            Assert.Contains("Linux version", output, StringComparison.Ordinal);
+            Assert.Contains(DebianGuests.Marker, output, StringComparison.Ordinal);
+            Assert.True(code == 0, $"Virt.Run exited {code}: {err}");
+
+            string qemu = VirtRunProcess.EnsureProgram("qemu-system-i386", "qemu-system-x86");
+            watch.Restart();
+            (int qemuCode, string qemuOutput, _) = VirtRunProcess.Run(
+                qemu,
+                ["-m", "256M", "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0", "-no-reboot", "-accel", "tcg"],
+                TimeSpan.FromMinutes(5));
+            TimeSpan qemuTime = watch.Elapsed;
+            Assert.Contains(DebianGuests.Marker, qemuOutput, StringComparison.Ordinal);
+            Assert.Equal(0, qemuCode);
+            string line = $"LINUX-BOOT-TIME virt={virtTime.TotalSeconds:0.0}s qemu-tcg={qemuTime.TotalSeconds:0.0}s ratio={virtTime.TotalSeconds / qemuTime.TotalSeconds:0.0}";
+            Console.WriteLine(line);
+            if (Environment.GetEnvironmentVariable("VIRT_BOOT_TIME_REPORT") is { Length: > 0 } report)
+            {
+                File.AppendAllText(report, line + Environment.NewLine);
+            }
+        }
+        finally
+        {
+            File.Delete(initrd);
+        }
+    }
+
     private static string WriteTemp(byte[] bytes, string name)
     {
         string path = Path.Combine(Path.GetTempPath(), $"virt-{Guid.NewGuid():N}-{name}");
