@@ -52,6 +52,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Virt.Machine");
         _platform = new PlatformControl(this);
         Cpu = new X86Cpu(memory, ports, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
+        var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
+        Cpu.FerrChanged = fpuError.OnFerrChanged;
+        ports.Register("x87 error latch", 0xF0, 1, fpuError);
         _resetControl = wire(this, _platform);
         _devices = devices;
         PowerOnReset();

@@ -255,6 +255,70 @@ public sealed class MachineRunTests
         Assert.Equal(0x1F, vga.GetAttribute(0, 0));
     }
 
+    [Fact]
+    public void UnmaskedX87ErrorReachesIrq13ThroughFerrWhenCr0NeIsClear()
+    {
+        // CR0.NE is clear after reset, so an unmasked x87 exception is reported the PC/AT way: FERR# -> IRQ13
+        // (vector 75h after the PIC setup below); the handler acknowledges it at port F0h, clears the exception and
+        // counts in BX.
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            var wait = a.CreateLabel();
+            a.cli();
+            a.xor(Iced.Intel.AssemblerRegisters.ax, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.ds, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.ss, Iced.Intel.AssemblerRegisters.ax);
+            a.mov(Iced.Intel.AssemblerRegisters.sp, 0x7000);
+            a.xor(Iced.Intel.AssemblerRegisters.bx, Iced.Intel.AssemblerRegisters.bx);
+            foreach ((byte port, byte value) in new (byte, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01), (0x21, 0xFB), (0xA1, 0xDF) })
+            {
+                a.mov(Iced.Intel.AssemblerRegisters.al, value);
+                a.@out(port, Iced.Intel.AssemblerRegisters.al);
+            }
+
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[0x75 * 4], 0x7D00);
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[(0x75 * 4) + 2], 0);
+            a.fninit();
+            a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[0x600], 0x037B); // all exceptions masked but ZE
+            a.fldcw(Iced.Intel.AssemblerRegisters.__word_ptr[0x600]);
+            a.sti();
+            a.fld1();
+            a.fldz();
+            a.fdivp(Iced.Intel.AssemblerRegisters.st1, Iced.Intel.AssemblerRegisters.st0); // 1/0: unmasked #Z, pending
+            a.wait();                                                                       // FERR# asserted here
+            a.Label(ref wait);
+            a.hlt();
+            a.cmp(Iced.Intel.AssemblerRegisters.bx, 1);
+            a.jb(wait);
+            a.cli();
+            a.mov(Iced.Intel.AssemblerRegisters.dx, 0x501);
+            a.mov(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.bl);
+            a.@out(Iced.Intel.AssemblerRegisters.dx, Iced.Intel.AssemblerRegisters.al);
+            a.hlt();
+        });
+        byte[] handler = GuestPrograms.Assemble16(0x7D00, a =>
+        {
+            a.inc(Iced.Intel.AssemblerRegisters.bx);
+            a.@out(0xF0, Iced.Intel.AssemblerRegisters.al);   // clear the FERR# latch
+            a.fnclex();
+            a.mov(Iced.Intel.AssemblerRegisters.al, 0x20);
+            a.@out(0xA0, Iced.Intel.AssemblerRegisters.al);
+            a.@out(0x20, Iced.Intel.AssemblerRegisters.al);
+            a.iret();
+        });
+        byte[] image = new byte[0x200];
+        code.CopyTo(image, 0);
+        handler.CopyTo(image, 0x100);
+        using Machine machine = new MachineBuilder()
+            .WithDebugExit()
+            .WithFlatBinary(image, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
+        MachineStopReason stop = machine.Run(maxInstructions: 100_000, timeout: TimeSpan.FromSeconds(30));
+        Assert.Equal(MachineStopKind.DebugExit, stop.Kind);
+        Assert.Equal((1 << 1) | 1, stop.ExitCode);
+        Assert.False(machine.Cpu.FerrAsserted);
+    }
+
     /// <summary>A machine whose guest spins on <c>JMP $</c> forever.</summary>
     private static Machine BuildEndlessLoop()
     {
