@@ -31,6 +31,25 @@ internal static class GuestPrograms
         a.hlt();
     });
 
+    /// <summary>Initialises both 8259As as a PC BIOS does (vectors 08h and 70h, slave on IRQ2) with the given masks.</summary>
+    public static void InitializePics(Assembler a, byte masterMask, byte slaveMask)
+    {
+        foreach ((byte port, byte value) in new (byte, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01), (0x21, masterMask), (0xA1, slaveMask) })
+        {
+            a.mov(al, value);
+            a.@out(port, al);
+        }
+    }
+
+    /// <summary>A 512-byte image for 0000:7C00 with <paramref name="code"/> first and an interrupt handler at 7D00h.</summary>
+    public static byte[] WithHandlerAt100h(byte[] code, byte[] handler)
+    {
+        byte[] image = new byte[0x200];
+        code.CopyTo(image, 0);
+        handler.CopyTo(image, 0x100);
+        return image;
+    }
+
     /// <summary>A 64 KiB firmware image: the reset vector jumps to code at F000:0000 that prints and exits.</summary>
     public static byte[] FirmwareThatPrints(string text, byte exitValue)
     {

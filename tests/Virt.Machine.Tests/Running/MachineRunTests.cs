@@ -167,11 +167,7 @@ public sealed class MachineRunTests
             a.mov(Iced.Intel.AssemblerRegisters.sp, 0x7000);
             a.xor(Iced.Intel.AssemblerRegisters.bx, Iced.Intel.AssemblerRegisters.bx);
             // Initialise the PIC: vectors 08h-0Fh / 70h-77h, IRQ0 unmasked only.
-            foreach ((byte port, byte value) in new (byte, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01), (0x21, 0xFE), (0xA1, 0xFF) })
-            {
-                a.mov(Iced.Intel.AssemblerRegisters.al, value);
-                a.@out(port, Iced.Intel.AssemblerRegisters.al);
-            }
+            GuestPrograms.InitializePics(a, masterMask: 0xFE, slaveMask: 0xFF);
 
             // IVT entry 8 -> handler.
             a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[0x20], 0x7D00);
@@ -201,9 +197,7 @@ public sealed class MachineRunTests
             a.@out(0x20, Iced.Intel.AssemblerRegisters.al);
             a.iret();
         });
-        byte[] image = new byte[0x200];
-        code.CopyTo(image, 0);
-        handler.CopyTo(image, 0x100);
+        byte[] image = GuestPrograms.WithHandlerAt100h(code, handler);
         using Machine machine = new MachineBuilder()
             .WithDebugExit()
             .WithFlatBinary(image, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
@@ -270,11 +264,7 @@ public sealed class MachineRunTests
             a.mov(Iced.Intel.AssemblerRegisters.ss, Iced.Intel.AssemblerRegisters.ax);
             a.mov(Iced.Intel.AssemblerRegisters.sp, 0x7000);
             a.xor(Iced.Intel.AssemblerRegisters.bx, Iced.Intel.AssemblerRegisters.bx);
-            foreach ((byte port, byte value) in new (byte, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01), (0x21, 0xFB), (0xA1, 0xDF) })
-            {
-                a.mov(Iced.Intel.AssemblerRegisters.al, value);
-                a.@out(port, Iced.Intel.AssemblerRegisters.al);
-            }
+            GuestPrograms.InitializePics(a, masterMask: 0xFB, slaveMask: 0xDF);
 
             a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[0x75 * 4], 0x7D00);
             a.mov(Iced.Intel.AssemblerRegisters.__word_ptr[(0x75 * 4) + 2], 0);
@@ -306,9 +296,7 @@ public sealed class MachineRunTests
             a.@out(0x20, Iced.Intel.AssemblerRegisters.al);
             a.iret();
         });
-        byte[] image = new byte[0x200];
-        code.CopyTo(image, 0);
-        handler.CopyTo(image, 0x100);
+        byte[] image = GuestPrograms.WithHandlerAt100h(code, handler);
         using Machine machine = new MachineBuilder()
             .WithDebugExit()
             .WithFlatBinary(image, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
