@@ -17,13 +17,10 @@ public sealed class Sst286Tests(ITestOutputHelper output)
     private void RunSuite(int stride, bool writeReport)
     {
         string? directory = Sst286Suite.FindDirectory();
-        if (directory is null)
-        {
-            output.WriteLine("SST286 data not found (set VIRT_SST286_DIR); nothing to run.");
-            return;
-        }
+        // Missing data is a failure, never a vacuous pass: CI lays shared/ beside the clone.
+        Assert.True(directory is not null, "SST286 data not found: set VIRT_SST286_DIR or keep shared/conformance/80286-real beside the repository.");
 
-        var suite = new Sst286Suite(directory);
+        var suite = new Sst286Suite(directory!);
         var failures = new List<string>();
         var results = new List<OpcodeResult>();
         foreach (string key in suite.Files())
@@ -47,6 +44,7 @@ public sealed class Sst286Tests(ITestOutputHelper output)
         }
 
         int run = total.Passed + total.Failed;
-        Assert.True(run == 0 || total.Passed >= 0.995 * run, $"pass rate {100.0 * total.Passed / Math.Max(run, 1):F2}% below 99.5%; first failures:\n{string.Join('\n', failures.Take(30))}");
+        Assert.True(run > 0, $"no SST286 test ran from {directory}");
+        Assert.True(total.Passed >= 0.995 * run, $"pass rate {100.0 * total.Passed / Math.Max(run, 1):F2}% below 99.5%; first failures:\n{string.Join('\n', failures.Take(30))}");
     }
 }
