@@ -21,8 +21,6 @@ internal static class TestKernels
         var a = new Assembler(32);
         Label bad = a.CreateLabel();
         Label printHex = a.CreateLabel();
-        Label hexLoop = a.CreateLabel();
-        Label hexDigit = a.CreateLabel();
         Label cmdLoop = a.CreateLabel();
         Label cmdDone = a.CreateLabel();
 
@@ -60,25 +58,7 @@ internal static class TestKernels
         a.cli();
         a.hlt();
 
-        // printHex: EAX as eight hex digits and a space.
-        a.Label(ref printHex);
-        a.mov(edx, eax);
-        a.mov(ecx, 8);
-        a.Label(ref hexLoop);
-        a.rol(edx, 4);
-        a.mov(al, dl);
-        a.and(al, 0xF);
-        a.add(al, (byte)'0');
-        a.cmp(al, (byte)'9');
-        a.jbe(hexDigit);
-        a.add(al, 7);
-        a.Label(ref hexDigit);
-        a.@out(0xE9, al);
-        a.dec(ecx);
-        a.jnz(hexLoop);
-        a.mov(al, (byte)' ');
-        a.@out(0xE9, al);
-        a.ret();
+        DebugconCode.EmitPrintHex(a, printHex, ' ');
 
         using var stream = new MemoryStream();
         a.Assemble(new StreamCodeWriter(stream), LoadAddress + CodeOffset);

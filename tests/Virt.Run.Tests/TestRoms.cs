@@ -15,8 +15,6 @@ internal static class TestRoms
     {
         var a = new Assembler(16);
         Label printHex = a.CreateLabel();
-        Label hexDigit = a.CreateLabel();
-        Label hexLoop = a.CreateLabel();
         Label fact = a.CreateLabel();
         Label sum = a.CreateLabel();
         Label message = a.CreateLabel();
@@ -70,25 +68,7 @@ internal static class TestRoms
         a.Label(ref printDone);
         a.ret();
 
-        // printHex: EAX as 8 hex digits and a newline.
-        a.Label(ref printHex);
-        a.mov(edx, eax);
-        a.mov(cx, 8);
-        a.Label(ref hexLoop);
-        a.rol(edx, 4);
-        a.mov(al, dl);
-        a.and(al, 0xF);
-        a.add(al, (byte)'0');
-        a.cmp(al, (byte)'9');
-        a.jbe(hexDigit);
-        a.add(al, 7);
-        a.Label(ref hexDigit);
-        a.@out(0xE9, al);
-        a.dec(cx);
-        a.jnz(hexLoop);
-        a.mov(al, (byte)'\n');
-        a.@out(0xE9, al);
-        a.ret();
+        DebugconCode.EmitPrintHex(a, printHex, '\n');
 
         a.Label(ref message);
         a.db("Hello from ROM\n\0"u8.ToArray());

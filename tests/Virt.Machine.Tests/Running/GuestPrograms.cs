@@ -41,6 +41,24 @@ internal static class GuestPrograms
         }
     }
 
+    /// <summary>
+    /// Halts with interrupts enabled until an interrupt handler has counted BX up to <paramref name="count"/>, then
+    /// writes BL to isa-debug-exit at 501h and halts for good.
+    /// </summary>
+    public static void HaltUntilBxReachesThenExit(Assembler a, ushort count)
+    {
+        Label wait = a.CreateLabel();
+        a.Label(ref wait);
+        a.hlt();
+        a.cmp(bx, count);
+        a.jb(wait);
+        a.cli();
+        a.mov(dx, 0x501);
+        a.mov(al, bl);
+        a.@out(dx, al);
+        a.hlt();
+    }
+
     /// <summary>A 512-byte image for 0000:7C00 with <paramref name="code"/> first and an interrupt handler at 7D00h.</summary>
     public static byte[] WithHandlerAt100h(byte[] code, byte[] handler)
     {

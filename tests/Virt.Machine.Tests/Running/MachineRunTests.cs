@@ -159,7 +159,6 @@ public sealed class MachineRunTests
         byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
         {
             var handler = a.CreateLabel();
-            var wait = a.CreateLabel();
             a.cli();
             a.xor(Iced.Intel.AssemblerRegisters.ax, Iced.Intel.AssemblerRegisters.ax);
             a.mov(Iced.Intel.AssemblerRegisters.ds, Iced.Intel.AssemblerRegisters.ax);
@@ -180,15 +179,7 @@ public sealed class MachineRunTests
             a.mov(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.ah);
             a.@out(0x40, Iced.Intel.AssemblerRegisters.al);
             a.sti();
-            a.Label(ref wait);
-            a.hlt();
-            a.cmp(Iced.Intel.AssemblerRegisters.bx, 10);
-            a.jb(wait);
-            a.cli();
-            a.mov(Iced.Intel.AssemblerRegisters.dx, 0x501);
-            a.mov(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.bl);
-            a.@out(Iced.Intel.AssemblerRegisters.dx, Iced.Intel.AssemblerRegisters.al);
-            a.hlt();
+            GuestPrograms.HaltUntilBxReachesThenExit(a, 10);
         });
         byte[] handler = GuestPrograms.Assemble16(0x7D00, a =>
         {
@@ -257,7 +248,6 @@ public sealed class MachineRunTests
         // counts in BX.
         byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
         {
-            var wait = a.CreateLabel();
             a.cli();
             a.xor(Iced.Intel.AssemblerRegisters.ax, Iced.Intel.AssemblerRegisters.ax);
             a.mov(Iced.Intel.AssemblerRegisters.ds, Iced.Intel.AssemblerRegisters.ax);
@@ -276,15 +266,7 @@ public sealed class MachineRunTests
             a.fldz();
             a.fdivp(Iced.Intel.AssemblerRegisters.st1, Iced.Intel.AssemblerRegisters.st0); // 1/0: unmasked #Z, pending
             a.wait();                                                                       // FERR# asserted here
-            a.Label(ref wait);
-            a.hlt();
-            a.cmp(Iced.Intel.AssemblerRegisters.bx, 1);
-            a.jb(wait);
-            a.cli();
-            a.mov(Iced.Intel.AssemblerRegisters.dx, 0x501);
-            a.mov(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.bl);
-            a.@out(Iced.Intel.AssemblerRegisters.dx, Iced.Intel.AssemblerRegisters.al);
-            a.hlt();
+            GuestPrograms.HaltUntilBxReachesThenExit(a, 1);
         });
         byte[] handler = GuestPrograms.Assemble16(0x7D00, a =>
         {
