@@ -268,12 +268,7 @@ public sealed class MachineBuilder
         var memoryProxy = new LateBoundGuestMemory();
         var devices = new List<IDevice> { pic };
         var mapBuilder = new PhysicalMemoryMapBuilder(new MemoryMapOptions { Strict = _strictMemory });
-        IReadOnlyList<AddressRange> ramRanges = E820Map.CreatePcRamRanges(_memorySize);
-        string[] ramNames = ["ram-conventional", "ram-extended", "ram-above-4g"];
-        for (int i = 0; i < ramRanges.Count; i++)
-        {
-            mapBuilder.AddRam(ramNames[i], ramRanges[i].Start, ramRanges[i].SizeInBytesMinusOne + 1);
-        }
+        IReadOnlyList<AddressRange> ramRanges = AddPcRam(mapBuilder);
 
         boot.Firmware?.AddTo(mapBuilder);
 
@@ -407,68 +402,47 @@ public sealed class MachineBuilder
 
                 // Multiboot kernels get the kernel's file name first, then the arguments, as QEMU and GRUB pass them.
                 string multibootCommandLine = b.Name + " " + commandLine;
-                Action<Machine> apply = format switch
+
+                // One loader call serves both the dry run below and every (re)boot of the machine.
+                Func<IGuestMemory, BootEntryState> load = format switch
                 {
-                    KernelImageFormat.LinuxBzImage => machine =>
+                    KernelImageFormat.LinuxBzImage => memory => LinuxBootLoader.Load(memory, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
                     {
-                        LinuxLoadResult result = LinuxBootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
-                        {
-                            MemoryMap = e820,
-                            CommandLine = commandLine,
-                            Initrd = initrd is null ? null : new MemoryStream(initrd, writable: false),
-                            InitrdName = b.InitrdPath ?? "initrd",
-                        });
-                        BootEntryApplier.Apply(machine, result.Entry);
-                    },
-                    KernelImageFormat.Multiboot => machine =>
+                        MemoryMap = e820,
+                        CommandLine = commandLine,
+                        Initrd = initrd is null ? null : new MemoryStream(initrd, writable: false),
+                        InitrdName = b.InitrdPath ?? "initrd",
+                    }).Entry,
+                    KernelImageFormat.Multiboot => memory => MultibootLoader.Load(memory, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
                     {
-                        MultibootLoadResult result = MultibootLoader.Load(machine.Memory, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
-                        {
-                            MemoryMap = e820,
-                            CommandLine = multibootCommandLine,
-                            Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
-                        });
-                        BootEntryApplier.Apply(machine, result.Entry);
-                    },
+                        MemoryMap = e820,
+                        CommandLine = multibootCommandLine,
+                        Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
+                    }).Entry,
                     _ => throw new MachineConfigurationException($"-kernel: '{b.Name}' is neither a Linux bzImage (no 'HdrS' setup header at offset 0x202) nor a Multiboot image (no header in its first 8 KiB)."),
                 };
 
                 // Dry run into a scratch map of the same layout, so a corrupt image fails here, before the machine exists.
                 var scratch = new PhysicalMemoryMapBuilder();
-                IReadOnlyList<AddressRange> ranges = E820Map.CreatePcRamRanges(_memorySize);
-                for (int i = 0; i < ranges.Count; i++)
-                {
-                    scratch.AddRam("ram" + i, ranges[i].Start, ranges[i].SizeInBytesMinusOne + 1);
-                }
-
+                AddPcRam(scratch);
                 PhysicalMemoryMap scratchMap = scratch.Build();
-                Wrap("-kernel", () =>
-                {
-                    if (format == KernelImageFormat.LinuxBzImage)
-                    {
-                        LinuxBootLoader.Load(scratchMap, new MemoryStream(kernel, writable: false), b.Name, new LinuxBootOptions
-                        {
-                            MemoryMap = e820,
-                            CommandLine = commandLine,
-                            Initrd = initrd is null ? null : new MemoryStream(initrd, writable: false),
-                            InitrdName = b.InitrdPath ?? "initrd",
-                        });
-                    }
-                    else
-                    {
-                        MultibootLoader.Load(scratchMap, new MemoryStream(kernel, writable: false), b.Name, new MultibootOptions
-                        {
-                            MemoryMap = e820,
-                            CommandLine = multibootCommandLine,
-                            Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
-                        });
-                    }
-
-                    return 0;
-                });
-                return new PreparedBoot(null, apply);
+                Wrap("-kernel", () => load(scratchMap));
+                return new PreparedBoot(null, machine => BootEntryApplier.Apply(machine, load(machine.Memory)));
             }
         }
+    }
+
+    /// <summary>Adds the PC's RAM regions for the configured size (below 640 KiB, from 1 MiB, above 4 GiB).</summary>
+    private IReadOnlyList<AddressRange> AddPcRam(PhysicalMemoryMapBuilder builder)
+    {
+        IReadOnlyList<AddressRange> ranges = E820Map.CreatePcRamRanges(_memorySize);
+        string[] names = ["ram-conventional", "ram-extended", "ram-above-4g"];
+        for (int i = 0; i < ranges.Count; i++)
+        {
+            builder.AddRam(names[i], ranges[i].Start, ranges[i].SizeInBytesMinusOne + 1);
+        }
+
+        return ranges;
     }
 
     private static void ValidateInRam(string option, string name, IReadOnlyList<E820Entry> e820, PhysicalAddress address, ulong size)
