@@ -133,8 +133,8 @@ public sealed unsafe partial class Cpu
             return 0;
         }
 
-        
-        if (!(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: false, out nint host))
+        bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: false);
+        if (!watched && !(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: false, out nint host))
         {
             ulong page = linear >> PageShift;
             int i = (int)page & (TlbEntries - 1);
@@ -196,8 +196,8 @@ public sealed unsafe partial class Cpu
             return;
         }
 
-        
-        if (!(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: true, out nint host))
+        bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: true);
+        if (!watched && !(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: true, out nint host))
         {
             ulong page = linear >> PageShift;
             int i = (int)page & (TlbEntries - 1);

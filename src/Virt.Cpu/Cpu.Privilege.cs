@@ -597,6 +597,11 @@ public sealed partial class Cpu
     /// </summary>
     private bool CheckIoPermission(ushort port, int size)
     {
+        if (_ioBreakpointsArmed)
+        {
+            CheckIoBreakpoints(port, size);
+        }
+
         if ((_cr0 & 1) == 0 || _cpl <= (int)((_eflags >> 12) & 3))
         {
             return true;
@@ -659,7 +664,11 @@ public sealed partial class Cpu
             case Op.MovToCr:
                 if (d.Reg0 >= DebugRegisterBase)
                 {
-                    WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, 4));
+                    if (CheckDebugRegisterAccess(d.Reg0 - DebugRegisterBase))
+                    {
+                        WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, 4));
+                        _exitBlock = true;
+                    }
                 }
                 else
                 {
@@ -670,7 +679,10 @@ public sealed partial class Cpu
             case Op.MovFromCr:
                 if (d.Reg1 >= DebugRegisterBase)
                 {
-                    WriteRegister(d.Reg0, 4, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
+                    if (CheckDebugRegisterAccess(d.Reg1 - DebugRegisterBase))
+                    {
+                        WriteRegister(d.Reg0, 4, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
+                    }
                 }
                 else
                 {

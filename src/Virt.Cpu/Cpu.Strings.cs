@@ -104,6 +104,14 @@ public sealed partial class Cpu
             return true;
         }
 
+        if (_debugTrapBits != 0)
+        {
+            // A data or I/O breakpoint hit by this iteration: stop so the trap follows it; the pushed RF is 1 because the
+            // instruction resumes (Intel SDM Vol. 3B, 17.3.1.1).
+            _eflags |= (_cr0 & 1) != 0 ? FlagRf : 0;
+            return true;
+        }
+
         return kind is StringKind.Ins or StringKind.Outs && (_eflags & FlagIf) != 0 && InterruptController is { IsInterruptPending: true };
     }
 

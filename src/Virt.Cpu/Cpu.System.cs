@@ -193,7 +193,7 @@ public sealed partial class Cpu
                 }
 
                 _cr4 = value;
-                FlushTlb();
+                RecomputeBreakpoints();
                 break;
             default:
                 RaiseFault(VectorInvalidOpcode);

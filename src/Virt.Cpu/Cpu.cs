@@ -179,7 +179,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr4 = value;
-            FlushTlb();
+            RecomputeBreakpoints();
         }
     }
 
@@ -410,8 +410,10 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             bool singleStep = false;
             if (_inhibitInterrupts)
             {
-                // Intel SDM Vol. 3A, 6.8.3: after STI, MOV SS or POP SS interrupts wait one instruction.
+                // Intel SDM Vol. 3A, 6.8.3: after STI, MOV SS or POP SS interrupts wait one instruction (and a debug trap
+                // held back by MOV SS that was not taken at that instruction's end expires here).
                 _inhibitInterrupts = false;
+                _inhibitDebugTrap = false;
                 singleStep = true;
             }
             else if ((_nmiPending || _halted || ((_eflags & FlagIf) != 0 && InterruptController is not null)) && !CheckInterrupts())
@@ -424,8 +426,22 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 return StopReason.Shutdown;
             }
 
-            bool trap = (_eflags & (uint)CpuFlags.Trap) != 0;
-            singleStep |= trap;
+            bool trap = false;
+            if (((_eflags & (FlagTf | FlagRf)) != 0) | _codeBreakpointsArmed)
+            {
+                // Single-step, RF or instruction breakpoints: one instruction at a time (see Cpu.Debug.cs).
+                if (!BeginDebugInstruction())
+                {
+                    // An instruction-breakpoint #DB was delivered; it uses one unit of budget so a guest whose #DB handler
+                    // itself hits a breakpoint cannot keep the host in this loop.
+                    remaining--;
+                    continue;
+                }
+
+                trap = (_eflags & FlagTf) != 0;
+                singleStep = true;
+            }
+
             DecodedBlock block = FetchBlock();
             DecodedInstruction[] instructions = block.Instructions;
             int count = singleStep ? 1 : block.Count;
@@ -455,6 +471,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                     {
                         _faulted = false;
                         _eip = _instructionStart;
+                        PrepareFaultDelivery();
                         DeliverInterrupt(_faultVector, isException: true);
                         trap = false;
                     }
@@ -466,17 +483,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             long retiredNow = executed + _extraRetired;
             _retired += retiredNow;
             remaining -= retiredNow;
-            if (trap)
+            if (trap | (_debugTrapBits != 0))
             {
-                if (_inhibitDebugTrap)
-                {
-                    _inhibitDebugTrap = false;
-                }
-                else if (!_halted)
-                {
-                    // Intel SDM Vol. 3A, 18.3.1.4: single-step trap after the instruction, return address = next instruction.
-                    DeliverInterrupt(VectorDebug, isException: true);
-                }
+                // Intel SDM Vol. 3B, 17.3.1.4 and 17.3.1.2: single-step and data/I-O breakpoint traps after the instruction,
+                // return address = next instruction.
+                DeliverDebugTrap(trap);
             }
         }
     }
