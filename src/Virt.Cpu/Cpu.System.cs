@@ -5,12 +5,6 @@ namespace Virt.Cpu;
 /// <summary>Flag control, CPUID, RDTSC, port I/O, descriptor-table and control-register instructions.</summary>
 public sealed partial class Cpu
 {
-    /// <summary>Family 6, model 1, stepping 9: a Pentium Pro (CPUID leaf 1 EAX and EDX after reset).</summary>
-    private const uint CpuidSignature = 0x0619;
-
-    // CPUID.1:EDX: FPU (0), PSE (3), TSC (4), MSR (5), CX8 (8), SEP (11), PGE (13), CMOV (15), FXSR (24). No PAE or APIC until they exist.
-    private const uint CpuidFeaturesEdx = 1u | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
-
     private void ExecuteSti()
     {
         if (!CheckIopl())
@@ -27,29 +21,6 @@ public sealed partial class Cpu
             _exitBlock = true;
         }
     }
-
-    private void ExecuteCpuid()
-    {
-        uint leaf = (uint)_gpr[RegAx];
-        string vendor = _options.VendorString;
-        if (leaf == 0)
-        {
-            WriteRegister(RegAx, 4, 1);
-            WriteRegister(RegBx, 4, VendorWord(vendor, 0));
-            WriteRegister(RegDx, 4, VendorWord(vendor, 4));
-            WriteRegister(RegCx, 4, VendorWord(vendor, 8));
-            return;
-        }
-
-        // Leaf 1, and (as Intel CPUs do) any leaf above the maximum answers like the highest basic leaf.
-        WriteRegister(RegAx, 4, CpuidSignature);
-        WriteRegister(RegBx, 4, 0);
-        WriteRegister(RegCx, 4, 0);
-        WriteRegister(RegDx, 4, CpuidFeaturesEdx);
-    }
-
-    private static uint VendorWord(string vendor, int index) =>
-        (uint)(byte)vendor[index] | ((uint)(byte)vendor[index + 1] << 8) | ((uint)(byte)vendor[index + 2] << 16) | ((uint)(byte)vendor[index + 3] << 24);
 
     private void ExecuteRdtsc()
     {
@@ -185,7 +156,7 @@ public sealed partial class Cpu
                 FlushTlb();
                 break;
             case 4:
-                if ((value & ~Cr4Supported) != 0)
+                if ((value & ~Cr4Writable) != 0)
                 {
                     // Setting a CR4 bit for a feature the CPU does not have is #GP(0) (Intel SDM Vol. 2B, MOV to CR4).
                     RaiseFault(VectorGeneralProtection, 0);

@@ -95,10 +95,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _memory = memory;
         _ports = ports;
         _options = options ?? new CpuOptions();
-        if (_options.VendorString.Length != 12)
-        {
-            throw new ArgumentException($"The CPUID vendor string must be 12 characters, got \"{_options.VendorString}\".", nameof(options));
-        }
+        ArgumentNullException.ThrowIfNull(_options.Cpuid, nameof(options));
+        _options.Cpuid.Validate();
 
         InterruptController = interruptController;
         TimeSource = timeSource;

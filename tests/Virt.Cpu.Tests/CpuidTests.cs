@@ -1,0 +1,185 @@
+using System.Text;
+using Virt.Memory;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Virt.Cpu.Tests;
+
+/// <summary>CPUID from a configurable <see cref="CpuidModel"/> (Intel SDM Vol. 2A, CPUID).</summary>
+public sealed class CpuidTests
+{
+    private const ushort Results = 0x4000;
+
+    private static readonly uint[] Leaves = [0, 1, 2, 3, 0x4000_0000, 0x8000_0000, 0x8000_0001, 0x8000_0002, 0x8000_0003, 0x8000_0004, 0x8000_0005];
+
+    /// <summary>Runs CPUID for every leaf of <see cref="Leaves"/> and returns EAX, EBX, ECX, EDX of each.</summary>
+    private static uint[][] ReadLeaves(CpuidModel model)
+    {
+        var m = new CpuHarness(new CpuOptions { Cpuid = model });
+        m.Run(a =>
+        {
+            a.mov(di, Results);
+            foreach (uint leaf in Leaves)
+            {
+                a.mov(eax, leaf);
+                a.mov(ecx, 0x5555_5555); // leaves with nothing to say must still overwrite ECX
+                a.cpuid();
+                a.mov(__dword_ptr[di], eax);
+                a.mov(__dword_ptr[di + 4], ebx);
+                a.mov(__dword_ptr[di + 8], ecx);
+                a.mov(__dword_ptr[di + 12], edx);
+                a.add(di, 16);
+            }
+
+            a.hlt();
+        });
+        Assert.True(m.Cpu.IsHalted);
+        var result = new uint[Leaves.Length][];
+        for (int i = 0; i < Leaves.Length; i++)
+        {
+            result[i] = new uint[4];
+            for (int r = 0; r < 4; r++)
+            {
+                result[i][r] = m.Memory.ReadDoubleWord(new PhysicalAddress(Results + (uint)((i * 16) + (r * 4))));
+            }
+        }
+
+        return result;
+    }
+
+    private static uint Chars(string text, int offset)
+    {
+        byte[] bytes = new byte[52];
+        Encoding.ASCII.GetBytes(text).CopyTo(bytes, 0);
+        return BitConverter.ToUInt32(bytes, offset);
+    }
+
+    private static void AssertLeaves(CpuidModel model, uint expectedSignature)
+    {
+        uint[][] r = ReadLeaves(model);
+        uint[] leaf2 = [1, 0, 0, 0]; // one iteration, all null descriptors
+
+        Assert.Equal([2, Chars(model.Vendor, 0), Chars(model.Vendor, 8), Chars(model.Vendor, 4)], r[0]); // EBX, EDX, ECX order of the string
+        Assert.Equal([expectedSignature, 0, model.FeaturesEcx, model.FeaturesEdx], r[1]);
+        Assert.Equal(leaf2, r[2]);
+        Assert.Equal(leaf2, r[3]); // above the maximum basic leaf: the highest basic leaf's data
+        Assert.Equal(leaf2, r[4]);
+        Assert.Equal([0x8000_0004, 0, 0, 0], r[5]);
+        Assert.Equal([0, 0, model.ExtendedFeaturesEcx, model.ExtendedFeaturesEdx], r[6]);
+        for (int i = 0; i < 3; i++)
+        {
+            for (int reg = 0; reg < 4; reg++)
+            {
+                Assert.Equal(Chars(model.Brand, (i * 16) + (reg * 4)), r[7 + i][reg]);
+            }
+        }
+
+        Assert.Equal(leaf2, r[10]); // above the maximum extended leaf
+    }
+
+    [Fact]
+    public void Default_model_leaves()
+    {
+        CpuidModel model = CpuidModel.Default;
+        AssertLeaves(model, 0x0619); // family 6, model 1, stepping 9
+
+        // Implemented: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR; NX in 80000001h.
+        Assert.Equal(0x0100_A97Fu, model.FeaturesEdx);
+        Assert.Equal(1u << 20, model.ExtendedFeaturesEdx);
+
+        // Not implemented, so not advertised: MCE (7), APIC (9), MTRR (12), MCA (14), PAT (16), PSE-36 (17), CLFSH (19),
+        // MMX (23), SSE (25), SSE2 (26), HTT (28).
+        foreach (int bit in new[] { 7, 9, 12, 14, 16, 17, 19, 23, 25, 26, 28 })
+        {
+            Assert.Equal(0u, model.FeaturesEdx & (1u << bit));
+        }
+    }
+
+    [Fact]
+    public void Custom_model_leaves()
+    {
+        var model = new CpuidModel
+        {
+            Vendor = "AuthenticAMD",
+            Family = 15 + 0x10, // extended family 10h
+            Model = 0x42, // extended model 4
+            Stepping = 3,
+            Brand = "A custom brand string that is exactly 48 chars!!",
+            FeaturesEdx = 0x11,
+            FeaturesEcx = 0x8000_0001,
+            ExtendedFeaturesEdx = 0x0010_0800,
+            ExtendedFeaturesEcx = 1,
+        };
+        Assert.Equal(48, model.Brand.Length);
+        AssertLeaves(model, 3u | (2u << 4) | (15u << 8) | (4u << 16) | (0x10u << 20));
+    }
+
+    [Fact]
+    public void Reset_puts_the_models_signature_in_edx()
+    {
+        var m = new CpuHarness(new CpuOptions { Cpuid = CpuidModel.Default with { Family = 5, Model = 2, Stepping = 12 } });
+        Assert.Equal(0x052CUL, m.Cpu.GetRegister(GeneralRegister.Rdx));
+        m.Cpu.SetRegister(GeneralRegister.Rdx, 0);
+        m.Cpu.Reset();
+        Assert.Equal(0x052CUL, m.Cpu.GetRegister(GeneralRegister.Rdx));
+    }
+
+    [Fact]
+    public void Vendor_string_option_still_sets_the_vendor()
+    {
+        var options = new CpuOptions { VendorString = "VirtVirtVirt" };
+        Assert.Equal("VirtVirtVirt", options.Cpuid.Vendor);
+        Assert.Equal(CpuidModel.Default.Brand, options.Cpuid.Brand);
+    }
+
+    [Theory]
+    [InlineData("Vendor")]
+    [InlineData("Brand")]
+    [InlineData("Family")]
+    [InlineData("Model")]
+    [InlineData("Stepping")]
+    public void Invalid_models_are_rejected_naming_the_field(string field)
+    {
+        CpuidModel model = field switch
+        {
+            "Vendor" => CpuidModel.Default with { Vendor = "ShortVendor" },
+            "Brand" => CpuidModel.Default with { Brand = new string('x', 49) },
+            "Family" => CpuidModel.Default with { Family = 271 },
+            "Model" => CpuidModel.Default with { Family = 5, Model = 16 },
+            _ => CpuidModel.Default with { Stepping = 16 },
+        };
+        ArgumentException e = Assert.Throws<ArgumentException>(() => new CpuHarness(new CpuOptions { Cpuid = model }));
+        Assert.Equal(field, e.ParamName);
+    }
+
+    [Fact]
+    public void Non_ascii_vendor_is_rejected()
+    {
+        ArgumentException e = Assert.Throws<ArgumentException>(() => new CpuHarness(new CpuOptions { VendorString = "GenuineIntel".Replace('e', 'é') }));
+        Assert.Equal("Vendor", e.ParamName);
+    }
+
+    [Theory]
+    [InlineData(2, 3, true)] // DE
+    [InlineData(3, 4, true)] // PSE
+    [InlineData(13, 7, true)] // PGE
+    [InlineData(24, 9, true)] // OSFXSR
+    [InlineData(2, 3, false)]
+    [InlineData(3, 4, false)]
+    [InlineData(13, 7, false)]
+    [InlineData(24, 9, false)]
+    public void Cr4_bits_are_writable_only_when_their_feature_is_advertised(int edxBit, int cr4Bit, bool advertised)
+    {
+        uint features = advertised ? CpuidModel.DefaultFeaturesEdx : CpuidModel.DefaultFeaturesEdx & ~(1u << edxBit);
+        var m = new CpuHarness(new CpuOptions { Cpuid = CpuidModel.Default with { FeaturesEdx = features } });
+        m.InstallHaltHandler(13);
+        m.Run(a =>
+        {
+            a.mov(eax, 1 << cr4Bit);
+            a.mov(cr4, eax);
+            a.hlt();
+        });
+        Assert.Equal(advertised ? -1 : 13, m.Cpu.LastExceptionVector);
+        Assert.Equal(advertised ? 1UL << cr4Bit : 0, m.Cpu.Cr4);
+    }
+}
