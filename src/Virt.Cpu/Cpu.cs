@@ -302,6 +302,17 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             _idtBase, _idtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
         {
             X87Image = X87SaveImage(),
+            Ldtr = Ldtr,
+            TaskRegister = TaskRegister,
+            Cpl = _cpl,
+            TscOffset = _tscOffset,
+            SysenterCs = _sysenterCs,
+            SysenterEsp = _sysenterEsp,
+            SysenterEip = _sysenterEip,
+            DebugAddresses = [.. _debugAddress],
+            Dr6 = _dr6,
+            Dr7 = _dr7,
+            PendingDebugTraps = _debugTrapBits,
         };
     }
 
@@ -327,6 +338,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 $"CPU state has {state.GeneralRegisters.Count} general registers and {state.Segments.Count} segments (expected {_gpr.Length} and 6).", nameof(state));
         }
 
+        ValidateSystemState(state);
         for (int r = 0; r < _gpr.Length; r++)
         {
             _gpr[r] = state.GeneralRegisters[r];
@@ -353,7 +365,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _gdtLimit = state.GdtLimit;
         _idtBase = state.IdtBase;
         _idtLimit = state.IdtLimit;
-        _cpl = (_cr0 & 1) != 0 ? _segSelector[Cs] & 3 : 0;
+        _cpl = state.Cpl;
+        RestoreSystemState(state);
         _halted = state.Halted;
         _shutdown = state.Shutdown;
         _nmiPending = state.NmiPending;

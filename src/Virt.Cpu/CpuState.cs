@@ -46,8 +46,41 @@ public sealed record CpuState(
     bool DebugTrapShadow,
     long RetiredInstructions)
 {
-    /// <summary>The version <see cref="Cpu.SaveState"/> writes.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>The version <see cref="Cpu.SaveState"/> writes (2: LDTR, TR, MSRs, debug registers and CPL added).</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>The LDTR selector and descriptor cache (base, limit; the attributes are implied).</summary>
+    public SegmentState Ldtr { get; init; } = new(0, 0, 0xFFFF, 0);
+
+    /// <summary>The task register selector and descriptor cache (base, limit, attributes).</summary>
+    public SegmentState TaskRegister { get; init; } = new(0, 0, 0xFFFF, 0x8B);
+
+    /// <summary>The current privilege level (0 in real mode; not always CS.RPL, for example right after setting CR0.PE).</summary>
+    public int Cpl { get; init; }
+
+    /// <summary>What WRMSR to the time-stamp counter added to the time source's count.</summary>
+    public ulong TscOffset { get; init; }
+
+    /// <summary>The IA32_SYSENTER_CS MSR.</summary>
+    public ushort SysenterCs { get; init; }
+
+    /// <summary>The IA32_SYSENTER_ESP MSR.</summary>
+    public uint SysenterEsp { get; init; }
+
+    /// <summary>The IA32_SYSENTER_EIP MSR.</summary>
+    public uint SysenterEip { get; init; }
+
+    /// <summary>DR0-DR3, 4 entries (null: all zero).</summary>
+    public IReadOnlyList<uint>? DebugAddresses { get; init; }
+
+    /// <summary>DR6 (debug status).</summary>
+    public uint Dr6 { get; init; } = 0xFFFF_0FF0;
+
+    /// <summary>DR7 (debug control).</summary>
+    public uint Dr7 { get; init; } = 0x0000_0400;
+
+    /// <summary>Data and I/O breakpoint hits (DR6 B0-B3) waiting for their trap, held back by MOV SS / POP SS.</summary>
+    public uint PendingDebugTraps { get; init; }
 
     /// <summary>
     /// The x87 state as a 512-byte FXSAVE image (bytes 0-159 used: control, status, abridged tags, FOP, FIP/FCS, FDP/FDS and
