@@ -254,6 +254,7 @@ public sealed partial class Cpu
                 block = new DecodedBlock(count);
                 Array.Copy(_decodeBuffer, block.Instructions, count);
                 block.Count = count;
+                block.ByteLength = _lastDecodeByteLength;
                 block.Key = key;
                 block.PhysicalStart = physical;
                 block.PhysicalEnd = _codeReader.LastPhysical + 1;
@@ -296,6 +297,7 @@ public sealed partial class Cpu
         DecodedInstruction[] buffer = target is null ? _decodeBuffer : target.Instructions;
         BlocksDecoded++;
         int count = 0;
+        uint byteLength = 0;
         while (true)
         {
             _codeReader.BeginInstruction(ip);
@@ -326,6 +328,7 @@ public sealed partial class Cpu
             }
 
             count++;
+            byteLength += (uint)instruction.Length;
             uint next = (ip + (uint)instruction.Length) & ipMask;
             if (buffer[count - 1].EndsBlock || count >= maxInstructions || next < ip || _codeReader.LastPage != startPage
                 || ((_segBase[Cs] + next) >> PageShift) != ((_segBase[Cs] + ip) >> PageShift))
@@ -336,9 +339,11 @@ public sealed partial class Cpu
             ip = next;
         }
 
+        _lastDecodeByteLength = byteLength;
         if (target is not null)
         {
             target.Count = count;
+            target.ByteLength = byteLength;
         }
 
         return count;

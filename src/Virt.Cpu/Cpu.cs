@@ -104,6 +104,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _decoder16 = Iced.Intel.Decoder.Create(16, _codeReader);
         _decoder32 = Iced.Intel.Decoder.Create(32, _codeReader);
         _scratchBlock = new DecodedBlock(1);
+        _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first
         _memory.AddObserver(this);
         Reset();
     }
@@ -454,8 +455,14 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             }
 
             DecodedBlock block = FetchBlock();
-            DecodedInstruction[] instructions = block.Instructions;
             int count = singleStep ? 1 : block.Count;
+            if ((ulong)_eip + block.ByteLength > (ulong)_segLimit[Cs] + 1)
+            {
+                // The block runs past CS.limit: run only the instructions that lie within it (see Cpu.CodeLimit.cs).
+                count = InstructionsWithinCodeLimit(ref block, count);
+            }
+
+            DecodedInstruction[] instructions = block.Instructions;
             if (count > remaining)
             {
                 count = (int)remaining;

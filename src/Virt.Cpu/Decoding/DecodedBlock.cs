@@ -38,5 +38,8 @@ internal sealed class DecodedBlock
 
     public int Count;
 
+    /// <summary>The number of instruction bytes from the first to the last (for the CS limit check when the block is entered).</summary>
+    public uint ByteLength;
+
     public DecodedInstruction[] Instructions;
 }

@@ -140,6 +140,7 @@ internal enum Op : ushort
     Sysenter,
     Sysexit,
     FetchFault,
+    CsLimitFault,
     Wbinvd,
 
     // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
