@@ -25,12 +25,11 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// How many of the block's first <paramref name="count"/> instructions lie wholly within CS.limit. When not even the
-    /// first does, <paramref name="block"/> becomes the #GP(0) pseudo-instruction and the answer is 1. In real mode this also
-    /// catches an instruction that runs past offset FFFFh (with the usual limit), which 80386 and later processors fault
-    /// rather than wrap.
+    /// How many of the block's first <paramref name="count"/> instructions lie wholly within CS.limit; 0 when not even the
+    /// first does (the caller then runs <see cref="_codeLimitFaultBlock"/>). In real mode this also catches an instruction
+    /// that runs past offset FFFFh (with the usual limit), which 80386 and later processors fault rather than wrap.
     /// </summary>
-    private int InstructionsWithinCodeLimit(ref DecodedBlock block, int count)
+    private int InstructionsWithinCodeLimit(DecodedBlock block, int count)
     {
         ulong limit = _segLimit[Cs];
         ulong ip = _eip;
@@ -46,12 +45,6 @@ public sealed partial class Cpu
 
             ip += length;
             within++;
-        }
-
-        if (within == 0)
-        {
-            block = _codeLimitFaultBlock;
-            return 1;
         }
 
         return within;

@@ -248,6 +248,22 @@ public sealed partial class Cpu
         }
     }
 
+    /// <summary>Between REP iterations: whether a breakpoint was hit (then RF is set for the frame of the trap in protected mode).</summary>
+    private bool StopRepForDebugTrap()
+    {
+        if (_debugTrapBits == 0)
+        {
+            return false;
+        }
+
+        if ((_cr0 & 1) != 0)
+        {
+            _eflags |= FlagRf;
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// After an instruction completed: the trap-class #DB for single-step (DR6.BS) and data/I-O breakpoints (DR6.Bn), as one
     /// exception whose return address is the next instruction. After MOV SS / POP SS it waits one more instruction (Intel SDM

@@ -52,6 +52,10 @@ public sealed partial class Cpu
         }
 
         long max = Math.Max(1, _budgetLeft);
+
+        // With data or I/O breakpoints armed, stop after the iteration that hits one so its trap follows it; the pushed RF
+        // is then 1 because the instruction resumes (Intel SDM Vol. 3B, 17.3.1.1).
+        bool watching = _dataBreakpointsArmed | _ioBreakpointsArmed;
         long done = 0;
         bool compare = kind is StringKind.Cmps or StringKind.Scas;
         while (true)
@@ -76,7 +80,7 @@ public sealed partial class Cpu
                 break;
             }
 
-            if (done >= max || EventPendingDuringRep(kind))
+            if (done >= max || EventPendingDuringRep(kind) || (watching && StopRepForDebugTrap()))
             {
                 // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left.
                 _eip = _instructionStart;
@@ -101,14 +105,6 @@ public sealed partial class Cpu
     {
         if (_stopRequested || _nmiPending)
         {
-            return true;
-        }
-
-        if (_debugTrapBits != 0)
-        {
-            // A data or I/O breakpoint hit by this iteration: stop so the trap follows it; the pushed RF is 1 because the
-            // instruction resumes (Intel SDM Vol. 3B, 17.3.1.1).
-            _eflags |= (_cr0 & 1) != 0 ? FlagRf : 0;
             return true;
         }
 

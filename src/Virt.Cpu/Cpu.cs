@@ -458,8 +458,14 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             int count = singleStep ? 1 : block.Count;
             if ((ulong)_eip + block.ByteLength > (ulong)_segLimit[Cs] + 1)
             {
-                // The block runs past CS.limit: run only the instructions that lie within it (see Cpu.CodeLimit.cs).
-                count = InstructionsWithinCodeLimit(ref block, count);
+                // The block runs past CS.limit: run only the instructions that lie within it, or the #GP(0) pseudo-instruction
+                // when not even the first does (see Cpu.CodeLimit.cs).
+                count = InstructionsWithinCodeLimit(block, count);
+                if (count == 0)
+                {
+                    block = _codeLimitFaultBlock;
+                    count = 1;
+                }
             }
 
             DecodedInstruction[] instructions = block.Instructions;
