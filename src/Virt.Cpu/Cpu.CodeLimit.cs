@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
@@ -29,6 +30,7 @@ public sealed partial class Cpu
     /// first does (the caller then runs <see cref="_codeLimitFaultBlock"/>). In real mode this also catches an instruction
     /// that runs past offset FFFFh (with the usual limit), which 80386 and later processors fault rather than wrap.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private int InstructionsWithinCodeLimit(DecodedBlock block, int count)
     {
         ulong limit = _segLimit[Cs];
@@ -49,4 +51,8 @@ public sealed partial class Cpu
 
         return within;
     }
+
+    /// <summary>The pseudo-instruction standing for an instruction that does not lie wholly within CS.limit: #GP(0).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteCodeLimitFault() => RaiseFault(VectorGeneralProtection, 0);
 }

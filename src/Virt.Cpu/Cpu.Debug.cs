@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Virt.Cpu;
 
 /// <summary>
@@ -162,6 +164,7 @@ public sealed partial class Cpu
     /// (Intel SDM Vol. 3B, 17.3.1.1).
     /// </summary>
     /// <returns>False when a #DB was delivered instead of running the instruction.</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool BeginDebugInstruction()
     {
         if ((_eflags & FlagRf) == 0 && _codeBreakpointsArmed)
@@ -196,6 +199,7 @@ public sealed partial class Cpu
     /// (a write matches R/W = 01 and 11, a read only 11) and ends the block so the trap follows this instruction.
     /// </summary>
     /// <returns>Whether the access's page holds a breakpoint relevant to this kind of access (then it must not be cached).</returns>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool CheckDataBreakpoints(uint linear, int size, bool write)
     {
         bool watched = false;
@@ -228,6 +232,7 @@ public sealed partial class Cpu
     }
 
     /// <summary>IN, OUT, INS and OUTS with CR4.DE: records I/O breakpoints whose port range the access touches (Intel SDM Vol. 3B, 17.2.4).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void CheckIoBreakpoints(ushort port, int size)
     {
         uint last = (uint)port + (uint)size - 1;
@@ -249,6 +254,7 @@ public sealed partial class Cpu
     }
 
     /// <summary>Between REP iterations: whether a breakpoint was hit (then RF is set for the frame of the trap in protected mode).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool StopRepForDebugTrap()
     {
         if (_debugTrapBits == 0)
@@ -269,6 +275,7 @@ public sealed partial class Cpu
     /// exception whose return address is the next instruction. After MOV SS / POP SS it waits one more instruction (Intel SDM
     /// Vol. 3A, 6.8.3): a single-step trap is dropped, as before, and breakpoint hits stay pending.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void DeliverDebugTrap(bool singleStep)
     {
         if (_inhibitDebugTrap)
@@ -299,6 +306,7 @@ public sealed partial class Cpu
     /// breakpoint (Intel SDM Vol. 3B, 17.3.1.1: "for any fault-class exception except a debug exception generated in response
     /// to an instruction breakpoint, the value pushed for RF is 1").
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void PrepareFaultDelivery()
     {
         _debugTrapBits = 0;

@@ -273,7 +273,7 @@ public sealed partial class Cpu
             case Op.Sysenter: ExecuteSysenter(); break;
             case Op.Sysexit: ExecuteSysexit(); break;
             case Op.FetchFault: ExecuteFetchFault(); break;
-            case Op.CsLimitFault: RaiseFault(VectorGeneralProtection, 0); break;
+            case Op.CsLimitFault: ExecuteCodeLimitFault(); break;
             case Op.Lar:
             case Op.Lsl:
             case Op.Verr:
