@@ -37,6 +37,13 @@ public sealed partial class Cpu
     // B0-B3 of data and I/O breakpoints hit by the current instruction, reported by a trap after it completes.
     private uint _debugTrapBits;
 
+    // Whether the run loop must call BeginDebugInstruction before the next instruction: instruction breakpoints are armed, or
+    // breakpoint hits are pending from an event delivery (whose trap is taken before the handler's first instruction).
+    private bool _debugSlowPath;
+
+    // Hits held back by MOV SS / POP SS until after the next instruction (Intel SDM Vol. 3A, 6.8.3).
+    private bool _debugTrapHeld;
+
     /// <summary>Reads a debug register (0-7) as MOV from DRn would.</summary>
     /// <param name="index">The register number.</param>
     /// <returns>Its value.</returns>
@@ -81,6 +88,7 @@ public sealed partial class Cpu
         _dr6 = Dr6Fixed;
         _dr7 = Dr7Fixed;
         _debugTrapBits = 0;
+        _debugTrapHeld = false;
         RecomputeBreakpoints();
     }
 
@@ -137,6 +145,7 @@ public sealed partial class Cpu
         }
 
         _codeBreakpointsArmed = code;
+        _debugSlowPath = code || _debugTrapBits != 0;
         _dataBreakpointsArmed = data;
         _ioBreakpointsArmed = io;
         FlushTlb();
@@ -167,6 +176,14 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool BeginDebugInstruction()
     {
+        if (_debugTrapBits != 0 && !_debugTrapHeld)
+        {
+            // Breakpoints hit while an interrupt or exception was delivered (its stack pushes, descriptor reads): the trap
+            // is taken at this instruction boundary, before the handler's first instruction runs.
+            DeliverDebugTrap(singleStep: false);
+            return false;
+        }
+
         if ((_eflags & FlagRf) == 0 && _codeBreakpointsArmed)
         {
             uint linear = (uint)(_segBase[Cs] + _eip);
@@ -224,6 +241,7 @@ public sealed partial class Cpu
             if (start <= last && linear <= start + length - 1)
             {
                 _debugTrapBits |= 1u << n;
+                _debugSlowPath = true;
                 _exitBlock = true;
             }
         }
@@ -248,6 +266,7 @@ public sealed partial class Cpu
             if (start <= last && port <= start + length - 1)
             {
                 _debugTrapBits |= 1u << n;
+                _debugSlowPath = true;
                 _exitBlock = true;
             }
         }
@@ -281,6 +300,7 @@ public sealed partial class Cpu
         if (_inhibitDebugTrap)
         {
             _inhibitDebugTrap = false;
+            _debugTrapHeld = _debugTrapBits != 0;
             return;
         }
 
@@ -296,7 +316,11 @@ public sealed partial class Cpu
         }
 
         _debugTrapBits = 0;
+        _debugTrapHeld = false;
+        _debugSlowPath = _codeBreakpointsArmed;
         _dr6 |= bits;
+
+        // Hits by this delivery's own pushes set _debugTrapBits and _debugSlowPath again, for the next boundary.
         DeliverInterrupt(VectorDebug, isException: true);
     }
 
@@ -310,6 +334,8 @@ public sealed partial class Cpu
     private void PrepareFaultDelivery()
     {
         _debugTrapBits = 0;
+        _debugTrapHeld = false;
+        _debugSlowPath = _codeBreakpointsArmed;
         if ((_cr0 & 1) != 0)
         {
             _eflags |= FlagRf;

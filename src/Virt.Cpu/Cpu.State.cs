@@ -49,6 +49,9 @@ public sealed partial class Cpu
         _dr7 = state.Dr7;
         _debugTrapBits = state.PendingDebugTraps;
 
+        // Hits can only wait across an instruction boundary in the MOV SS / POP SS shadow.
+        _debugTrapHeld = state.InterruptShadow && _debugTrapBits != 0;
+
         // After CR4 (CR4.DE decides whether R/W = 10 is an I/O breakpoint).
         RecomputeBreakpoints();
     }

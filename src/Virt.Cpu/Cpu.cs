@@ -439,13 +439,14 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             }
 
             bool trap = false;
-            if (((_eflags & (FlagTf | FlagRf)) != 0) | _codeBreakpointsArmed)
+            if (((_eflags & (FlagTf | FlagRf)) != 0) | _debugSlowPath)
             {
-                // Single-step, RF or instruction breakpoints: one instruction at a time (see Cpu.Debug.cs).
+                // Single-step, RF, instruction breakpoints or a pending breakpoint trap: one instruction at a time (see
+                // Cpu.Debug.cs).
                 if (!BeginDebugInstruction())
                 {
-                    // An instruction-breakpoint #DB was delivered; it uses one unit of budget so a guest whose #DB handler
-                    // itself hits a breakpoint cannot keep the host in this loop.
+                    // A #DB was delivered instead; it uses one unit of budget so a guest whose #DB handler itself hits a
+                    // breakpoint cannot keep the host in this loop.
                     remaining--;
                     continue;
                 }

@@ -274,6 +274,73 @@ public sealed class DebugExceptionTests
     }
 
     [Fact]
+    public void Breakpoint_hit_by_an_interrupt_frame_traps_before_the_handlers_first_instruction()
+    {
+        const uint nmiHandler = HandlerCode + 0x400;
+        var m = new H();
+        InstallLoggingDebugHandler(m);
+        InstallHandler(m, 2, a =>
+        {
+            a.inc(esi);
+            a.hlt();
+        }, nmiHandler);
+        m.Load(a =>
+        {
+            Label spin = a.CreateLabel();
+            a.xor(ecx, ecx);
+            a.xor(esi, esi);
+            a.mov(eax, H.StackTop - 4); // where the NMI pushes EFLAGS
+            a.mov(dr0, eax);
+            a.mov(eax, Dr7(0, 1, 3));
+            a.mov(dr7, eax);
+            a.Label(ref spin);
+            a.jmp(spin);
+        });
+        m.Cpu.Run(50);
+        Assert.Equal(0u, Count(m));
+
+        m.Cpu.RaiseNmi();
+        m.Cpu.Run(1); // delivers the NMI, whose frame hits DR0: the #DB comes before INC ESI
+        Assert.Equal(0UL, m.Reg(GeneralRegister.Rsi));
+        m.Cpu.Run(100);
+
+        Assert.True(m.Cpu.IsHalted);
+        Assert.Equal(1u, Count(m));
+        Assert.Equal(nmiHandler, LoggedEip(m, 0));
+        Assert.Equal(1u, LoggedDr6(m, 0) & 0xF);
+        Assert.Equal(1UL, m.Reg(GeneralRegister.Rsi));
+    }
+
+    [Fact]
+    public void Breakpoint_hit_by_mov_ss_traps_after_the_next_instruction()
+    {
+        var m = new H();
+        InstallLoggingDebugHandler(m);
+        m.Memory.WriteWord(new PhysicalAddress(0x5000), H.FlatData);
+        uint afterNext = LoadWithLabel(m, a =>
+        {
+            Label label = a.CreateLabel();
+            a.xor(ecx, ecx);
+            a.mov(eax, 0x5000);
+            a.mov(dr0, eax);
+            a.mov(eax, Dr7(0, 3, 1)); // read/write, 2 bytes
+            a.mov(dr7, eax);
+            a.mov(ss, __word_ptr[0x5000]);
+            a.mov(ebx, 1); // runs in the MOV SS shadow: the trap waits for it (Intel SDM Vol. 3A, 6.8.3)
+            a.Label(ref label);
+            a.nop();
+            a.hlt();
+            return label;
+        });
+        m.Cpu.Run(1000);
+
+        Assert.True(m.Cpu.IsHalted);
+        Assert.Equal(1u, Count(m));
+        Assert.Equal(afterNext, LoggedEip(m, 0));
+        Assert.Equal(1u, LoggedDr6(m, 0) & 0xF);
+    }
+
+    [Fact]
     public void Disabled_breakpoints_raise_nothing()
     {
         var m = new H();
