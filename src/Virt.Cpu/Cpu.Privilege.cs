@@ -682,7 +682,7 @@ public sealed partial class Cpu
                 _cr0 &= ~8UL;
                 break;
             case Op.Invlpg:
-                FlushTlb();
+                InvalidatePage((uint)(_segBase[d.Seg] + EffectiveAddress(ref d)));
                 break;
             default:
                 // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.

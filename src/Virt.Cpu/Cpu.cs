@@ -149,6 +149,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr0 = value;
+            ReloadPdptesForHost();
             RefreshAllAccessBounds();
             FlushTlb();
         }
@@ -168,6 +169,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr3 = value;
+            ReloadPdptesForHost();
             FlushTlb();
         }
     }
@@ -179,6 +181,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr4 = value;
+            ReloadPdptesForHost();
             FlushTlb();
         }
     }
@@ -272,6 +275,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
+        _efer = 0;
+        Array.Clear(_pdpte);
         X87Reset();
         ResetDebugRegisters();
         RefreshAllAccessBounds();
@@ -351,6 +356,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _cr2 = state.Cr2;
         _cr3 = state.Cr3;
         _cr4 = state.Cr4;
+        ReloadPdptesForHost();
         _gdtBase = state.GdtBase;
         _gdtLimit = state.GdtLimit;
         _idtBase = state.IdtBase;

@@ -36,6 +36,9 @@ internal sealed class DecodedBlock
 
     public ulong Successor1Linear;
 
+    /// <summary>The translation epoch the successor links were made in (see Cpu.FlushTlb).</summary>
+    public uint LinkEpoch;
+
     public int Count;
 
     public DecodedInstruction[] Instructions;

@@ -84,7 +84,7 @@ public sealed class MsrTests
             a.wrmsr();
             a.rdtsc();
             a.mov(esi, edx);
-            a.mov(eax, 1 << 5); // CR4.PAE: not implemented
+            a.mov(eax, 1 << 20); // CR4.SMEP: not implemented
             a.mov(cr4, eax);
             a.hlt();
         });
