@@ -331,6 +331,12 @@ public sealed partial class Cpu
 
                 buffer[count].EndsBlock = true;
             }
+            else if (buffer[count].Op is Op.Rdtsc or Op.In or Op.Out or Op.Ins or Op.Outs && count > 0)
+            {
+                // RDTSC and port I/O start their own block, so RetiredInstructions includes every instruction before them
+                // when they read the time-stamp counter or a device reads the machine's clock (see BeforePortAccess).
+                break;
+            }
 
             count++;
             uint next = (ip + (uint)instruction.Length) & ipMask;

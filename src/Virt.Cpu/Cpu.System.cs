@@ -83,6 +83,7 @@ public sealed partial class Cpu
             return;
         }
 
+        BeforePortAccess?.Invoke();
         WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
         _exitBlock = true;
     }
@@ -95,6 +96,7 @@ public sealed partial class Cpu
             return;
         }
 
+        BeforePortAccess?.Invoke();
         _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
         _exitBlock = true;
     }

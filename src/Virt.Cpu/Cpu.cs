@@ -116,6 +116,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>The RDTSC source (null: the retired-instruction count).</summary>
     public ITimeSource? TimeSource { get; set; }
 
+    /// <summary>
+    /// Called just before an IN, OUT, INS or OUTS (each iteration of a REP form) reaches the port space, with
+    /// <see cref="RetiredInstructions"/> counting every instruction before it. A machine brings its clock up to date
+    /// here so that devices (a PIT counter read, say) see the time of the access rather than of the last timer slice.
+    /// </summary>
+    public Action? BeforePortAccess { get; set; }
+
     /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
     public long RetiredInstructions => _retired;
 
