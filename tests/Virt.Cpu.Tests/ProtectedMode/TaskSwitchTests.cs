@@ -423,6 +423,42 @@ public sealed class TaskSwitchTests
     }
 
     [Fact]
+    public void Code_selector_whose_dpl_differs_from_its_rpl_is_ts_after_the_commit_point()
+    {
+        var m = Create(a => a.jmp(TssB, 0));
+        m.Memory.WriteWord(new PhysicalAddress(TssBAddress + 0x4C), H.Code3); // DPL 3 code with RPL 0 (Table 8-1)
+        m.InstallGate(10);
+        m.Cpu.Run(100);
+
+        Assert.Equal(10, m.Cpu.LastExceptionVector);
+        Assert.Equal(TssB, m.Cpu.TaskRegister.Selector);
+        Assert.Equal((uint)H.Code3, m.Dword(TaskBStack - 8)); // task B's CS selector, as loaded from its TSS
+        Assert.Equal(TaskBCode, m.Dword(TaskBStack - 12));
+        Assert.Equal((uint)H.Code3, m.Dword(TaskBStack - 16)); // #TS(CS selector)
+    }
+
+    [Fact]
+    public void Ldt_selector_naming_a_non_ldt_descriptor_is_ts_after_the_commit_point()
+    {
+        var m = Create(a => a.jmp(TssB, 0));
+        WriteTss32(m, TssBAddress, TaskBCode, TaskBStack, 0x0B00_0000, ldt: H.FlatData);
+
+        // The LDT is qualified before any segment register, so none is usable yet: the #TS handler must be a task, as
+        // Intel SDM Vol. 3A, 6.15 "Interrupt 10" recommends.
+        m.Memory.WriteQuadWord(new PhysicalAddress(H.IdtAddress + (10 * 8)), ((ulong)TssC << 16) | (0x85UL << 40));
+        m.Cpu.Run(100);
+
+        Assert.Equal(10, m.Cpu.LastExceptionVector);
+        Assert.Equal(TssC, m.Cpu.TaskRegister.Selector);
+        Assert.Equal(TaskCCode + 1, m.Cpu.Eip);
+        Assert.Equal((uint)H.FlatData, m.Dword(TaskCStack - 4)); // #TS(LDT selector)
+        Assert.Equal((uint)TssB, Word(m, TssCAddress)); // nested from task B: the fault belonged to the new task
+        Assert.Equal(TaskBCode, m.Dword(TssBAddress + 0x20)); // task B saved at its first instruction
+        Assert.Equal(TypeTss32, TypeOf(m, H.Tss32));
+        Assert.Equal(TypeTss32Busy, TypeOf(m, TssB));
+    }
+
+    [Fact]
     public void Iret_with_nt_to_an_available_tss_is_ts_with_the_back_link()
     {
         var m = Create(a =>
