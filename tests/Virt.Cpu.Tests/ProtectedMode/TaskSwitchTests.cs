@@ -236,6 +236,52 @@ public sealed class TaskSwitchTests
         Assert.Equal(H.FlatData, m.Cpu.GetSegment(SegmentRegister.Ds).Selector);
     }
 
+    private sealed class OneInterrupt : IInterruptController
+    {
+        public bool IsInterruptPending { get; private set; } = true;
+
+        public int Acknowledged { get; private set; }
+
+        public byte Acknowledge()
+        {
+            Acknowledged++;
+            IsInterruptPending = false;
+            return 0x20;
+        }
+    }
+
+    [Fact]
+    public void External_interrupt_through_a_task_gate_runs_the_handler_task_and_iret_resumes_the_halted_task()
+    {
+        Action<Assembler> untilResume = a =>
+        {
+            a.sti();
+            a.hlt();
+        };
+        var m = Create(
+            a =>
+            {
+                untilResume(a);
+                a.mov(ecx, 0x5678);
+                a.hlt();
+            },
+            taskC: c => c.iretd());
+        m.Memory.WriteQuadWord(new PhysicalAddress(H.IdtAddress + (0x20 * 8)), ((ulong)TssC << 16) | (0x85UL << 40));
+        var pic = new OneInterrupt();
+        m.Cpu.InterruptController = pic;
+        m.Cpu.Run(100);
+
+        Assert.Equal(1, pic.Acknowledged);
+        Assert.True(m.Cpu.IsHalted);
+        Assert.Equal(H.Tss32, m.Cpu.TaskRegister.Selector);
+        Assert.Equal(0x5678UL, m.Reg(GeneralRegister.Rcx));
+        Assert.Equal(0x200u, m.Cpu.Flags & 0x200); // task A's IF, restored from its TSS
+        Assert.Equal(AddressAfter(untilResume), m.Dword(TssAAddress + 0x20)); // A was saved after its HLT
+        Assert.Equal((uint)H.Tss32, Word(m, TssCAddress)); // back link
+        Assert.Equal(TaskCCode + 1, m.Dword(TssCAddress + 0x20)); // C saved after its IRETD
+        Assert.Equal(TypeTss32, TypeOf(m, TssC));
+    }
+
     [Fact]
     public void Double_fault_through_a_task_gate_runs_the_handler_task_with_error_code_zero()
     {
