@@ -86,9 +86,16 @@ public sealed partial class Cpu
         }
 
         int type = (int)(descriptor >> 40) & 0xF;
+        if (type is 1 or 3 or 5 or 9 or 11)
+        {
+            // A TSS descriptor or task gate: a hardware task switch (Cpu.TaskSwitch.cs). It is complete (or has left a
+            // pending fault) on return, so the caller has nothing left to do.
+            FarTaskSwitch(selector, descriptor, call);
+            return false;
+        }
+
         if (type is not (4 or 12))
         {
-            // TSS descriptors and task gates (hardware task switches) are not implemented: #GP as for an invalid type.
             RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
             return false;
         }
@@ -493,8 +500,8 @@ public sealed partial class Cpu
         int size = d.OpSize;
         if ((_eflags & (uint)CpuFlags.NestedTask) != 0)
         {
-            // Nested-task return needs hardware task switching, which is not implemented.
-            RaiseFault(VectorGeneralProtection, 0);
+            // Nested-task return: a task switch back to the previous task (Cpu.TaskSwitch.cs).
+            TaskReturn();
             return;
         }
 

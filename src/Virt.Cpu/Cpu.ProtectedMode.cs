@@ -99,9 +99,8 @@ public sealed partial class Cpu
 
         ulong gate = ReadSystem((uint)(_idtBase + entry), 8);
         int type = (int)(gate >> 40) & 0x1F;
-        if (type is not (0x06 or 0x07 or 0x0E or 0x0F))
+        if (type is not (0x05 or 0x06 or 0x07 or 0x0E or 0x0F))
         {
-            // Task gates (type 5) need hardware task switching, which is not implemented: #GP as for an invalid gate.
             RaiseFault(VectorGeneralProtection, gateError);
             return false;
         }
@@ -116,6 +115,12 @@ public sealed partial class Cpu
         {
             RaiseFault(VectorSegmentNotPresent, gateError);
             return false;
+        }
+
+        if (type == 0x05)
+        {
+            // Task gate: a nesting task switch (Cpu.TaskSwitch.cs, Intel SDM Vol. 3A, 6.12.2).
+            return DeliverThroughTaskGate(gate, errorCode, ext);
         }
 
         bool gate32 = (type & 8) != 0;
