@@ -42,6 +42,13 @@ public sealed partial class Cpu
             int secondError = _faultErrorCode;
             _faulted = false;
             _faultErrorCode = 0;
+            if (software)
+            {
+                // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
+                // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it.
+                _eip = _instructionStart;
+            }
+
             software = false;
             if (vector == VectorDoubleFault)
             {
