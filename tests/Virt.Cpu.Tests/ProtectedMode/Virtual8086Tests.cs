@@ -395,6 +395,7 @@ public sealed class Virtual8086Tests
     [InlineData("0F01F0", "LMSW")]
     [InlineData("0F013E0000", "INVLPG")]
     [InlineData("0F09", "WBINVD")]
+    [InlineData("0F08", "INVD")]
     [InlineData("0F32", "RDMSR")]
     [InlineData("0F30", "WRMSR")]
     [InlineData("0F35", "SYSEXIT")]
@@ -428,6 +429,54 @@ public sealed class Virtual8086Tests
         Assert.Equal(H.HandlerAddress(0x20) + 1, m.Cpu.Eip);
         AssertV86Frame(m, eip: (uint)prefix.Length, eflags: V.FlagVm | V.Iopl3 | 0x200 | 2);
         AssertInMonitor(m, 9);
+    }
+
+    [Fact]
+    public void Sysenter_from_virtual_8086_mode_enters_cpl_0_and_clears_vm()
+    {
+        var m = new V();
+        m.LoadBytes([0x0F, 0x34], V.Iopl3, beforeIret: a =>
+        {
+            // SYSENTER_CS = flat code, SYSENTER_ESP = 60000h, SYSENTER_EIP = the HLT of vector 60h's handler slot.
+            a.xor(edx, edx);
+            a.mov(ecx, 0x174);
+            a.mov(eax, (uint)H.FlatCode);
+            a.wrmsr();
+            a.mov(ecx, 0x175);
+            a.mov(eax, 0x60000);
+            a.wrmsr();
+            a.mov(ecx, 0x176);
+            a.mov(eax, H.HandlerAddress(0x60));
+            a.wrmsr();
+        });
+        m.Machine.InstallGate(0x60);
+        m.Machine.InstallGate(13);
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        Assert.Equal(H.HandlerAddress(0x60) + 1, m.Cpu.Eip);
+        Assert.Equal(0, m.Cpu.Cpl);
+        Assert.Equal(0x60000UL, m.Reg(GeneralRegister.Rsp));
+        Assert.Equal(0u, m.Cpu.Flags & V.FlagVm);
+    }
+
+    [Fact]
+    public void Sixteen_bit_iret_cannot_enter_virtual_8086_mode()
+    {
+        // IRET with a 16-bit operand pops IP, CS and a 16-bit FLAGS image, which has no VM bit: the word above it holds
+        // 0002h, where a 32-bit image would have VM (bit 17), and must be ignored.
+        var m = new V();
+        m.Machine.InstallGate(0x61);
+        uint target = H.HandlerAddress(0x61);
+        m.Machine.Load(a =>
+        {
+            a.push(0x0002_0002); // FLAGS = 0002h, then the word a 32-bit image would continue with
+            a.push((int)(((uint)H.FlatCode << 16) | target)); // CS:IP
+            a.db(0x66, 0xCF); // IRET (16-bit operand)
+        });
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(20));
+        Assert.Equal(target + 1, m.Cpu.Eip);
+        Assert.Equal(0u, m.Cpu.Flags & V.FlagVm);
+        Assert.Equal(0, m.Cpu.Cpl);
     }
 
     [Fact]
