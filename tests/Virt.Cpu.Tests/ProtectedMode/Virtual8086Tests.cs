@@ -95,6 +95,24 @@ public sealed class Virtual8086Tests
     }
 
     [Fact]
+    public void Sixteen_bit_gate_pushes_a_word_frame_with_the_data_segments()
+    {
+        var m = new V();
+        m.Load(a => a.@int(IntoMonitor), V.Iopl3);
+        m.Machine.InstallGate(IntoMonitor, type: 0x6, dpl: 3); // 16-bit interrupt gate
+        Assert.Equal(StopReason.Halted, m.Run());
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        ushort[] expected = [V.V86Gs, V.V86Fs, V.V86Ds, V.V86Es, V.V86Ss, V.V86Sp, (ushort)(V.Iopl3 | 2), V.V86Cs, 2];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], m.Word(V.Esp0 - (uint)(2 * (i + 1))));
+        }
+
+        Assert.Equal(V.Esp0 - 18, (uint)m.Reg(GeneralRegister.Rsp));
+        Assert.Equal(0, m.Cpu.GetSegment(SegmentRegister.Ds).Selector);
+    }
+
+    [Fact]
     public void Virtual_8086_code_uses_real_mode_segment_arithmetic_and_32_bit_operand_prefixes()
     {
         var m = new V();
