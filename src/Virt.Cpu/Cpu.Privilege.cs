@@ -517,8 +517,7 @@ public sealed partial class Cpu
 
         if (size == 4 && (flags & FlagVm) != 0 && _cpl == 0)
         {
-            // Return to virtual-8086 mode is not implemented.
-            RaiseFault(VectorGeneralProtection, 0);
+            IretToVirtual8086(sp, mask, offset, selector, flags);
             return;
         }
 
@@ -604,7 +603,8 @@ public sealed partial class Cpu
     /// </summary>
     private bool CheckIoPermission(ushort port, int size)
     {
-        if ((_cr0 & 1) == 0 || _cpl <= (int)((_eflags >> 12) & 3))
+        // Virtual-8086 mode always consults the bitmap, whatever IOPL (Intel SDM Vol. 1, 19.5.2; Vol. 3A, 20.2.8.1).
+        if ((_cr0 & 1) == 0 || (_cpl <= (int)((_eflags >> 12) & 3) && (_eflags & FlagVm) == 0))
         {
             return true;
         }

@@ -13,6 +13,12 @@ public sealed partial class Cpu
 
     private void ExecuteSti()
     {
+        if (VirtualInterruptFlagActive())
+        {
+            ExecuteStiVirtual();
+            return;
+        }
+
         if (!CheckIopl())
         {
             return;

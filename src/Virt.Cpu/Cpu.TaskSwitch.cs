@@ -12,10 +12,6 @@ public sealed partial class Cpu
     private const uint FlagNt = 1u << 14;
     private const uint Dr6TaskSwitch = 0x8000;
 
-    // Access rights of every segment register in virtual-8086 mode: present, DPL 3, read/write accessed data, 16-bit
-    // (Intel SDM Vol. 3C, 26.3.1.2, the guest-state checks for virtual-8086 mode).
-    private const ushort V86SegmentAttributes = 0xF3;
-
     /// <summary>What started a task switch; it decides the busy bits, the back link and NT (Intel SDM Vol. 3A, 8.3, Table 8-2).</summary>
     private enum TaskSwitchSource
     {

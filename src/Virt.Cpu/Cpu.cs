@@ -231,7 +231,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         RefreshAccessBounds(s);
         if (segment == SegmentRegister.Cs)
         {
-            _cpl = IsProtectedMode ? state.Selector & 3 : 0;
+            _cpl = IsProtectedMode ? ((_eflags & FlagVm) != 0 ? 3 : state.Selector & 3) : 0;
         }
 
         UpdateModeBits();
@@ -368,7 +368,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _gdtLimit = state.GdtLimit;
         _idtBase = state.IdtBase;
         _idtLimit = state.IdtLimit;
-        _cpl = (_cr0 & 1) != 0 ? _segSelector[Cs] & 3 : 0;
+        _cpl = (_cr0 & 1) != 0 ? ((_eflags & FlagVm) != 0 ? 3 : _segSelector[Cs] & 3) : 0;
         _halted = state.Halted;
         _shutdown = state.Shutdown;
         _nmiPending = state.NmiPending;
