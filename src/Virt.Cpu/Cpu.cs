@@ -142,11 +142,21 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set => _eip = value;
     }
 
-    /// <summary>EFLAGS (reading derives the lazily computed status flags; bit 1 always reads as set).</summary>
+    /// <summary>
+    /// EFLAGS (reading derives the lazily computed status flags; bit 1 always reads as set). In protected mode, setting or
+    /// clearing VM moves the CPU into or out of virtual-8086 mode: CPL becomes 3, or CS.RPL again.
+    /// </summary>
     public uint Flags
     {
         get => GetFlags();
-        set => SetFlagsRaw(value);
+        set
+        {
+            SetFlagsRaw(value);
+            if (IsProtectedMode)
+            {
+                _cpl = (value & FlagVm) != 0 ? 3 : _segSelector[Cs] & 3;
+            }
+        }
     }
 
     /// <summary>CR0.</summary>
