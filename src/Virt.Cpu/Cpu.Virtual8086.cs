@@ -149,23 +149,9 @@ public sealed partial class Cpu
             return;
         }
 
-        uint current = GetFlags();
-        uint flags;
-        if (iopl3)
+        if (!TryFlagsFromVirtual8086Image(image, size, iopl3, resume: true, out uint flags))
         {
-            // VM, IOPL, VIF and VIP keep their values; everything else defined in the image's width is loaded.
-            uint writable = (size == 4 ? 0x00257FD5u : 0x7FD5u) & ~FlagIopl;
-            flags = (current & ~writable) | (image & writable);
-        }
-        else
-        {
-            if ((image & FlagTf) != 0 || ((image & FlagIf) != 0 && (current & FlagVip) != 0))
-            {
-                RaiseFault(VectorGeneralProtection, 0);
-                return;
-            }
-
-            flags = VirtualFlagsFromImage(current, image);
+            return;
         }
 
         SetStackPointer((sp + (uint)(3 * size)) & mask);
@@ -174,6 +160,34 @@ public sealed partial class Cpu
         SetFlagsRaw(flags);
         _nmiBlocked = false;
         _exitBlock = true;
+    }
+
+
+    /// <summary>
+    /// The EFLAGS an IRET (<paramref name="resume"/>: RF loads too) or POPF in virtual-8086 mode loads from
+    /// <paramref name="image"/>. With IOPL = 3, VM, IOPL, VIF and VIP keep their values and everything else defined in the
+    /// image's width is loaded; under VME with IOPL &lt; 3, a set TF, or IF set while VIP is pending, is #GP(0) (false),
+    /// and IF goes to VIF (Intel SDM Vol. 3A, 20.3, 20.4).
+    /// </summary>
+    private bool TryFlagsFromVirtual8086Image(uint image, int size, bool iopl3, bool resume, out uint flags)
+    {
+        uint current = GetFlags();
+        if (iopl3)
+        {
+            uint writable = (size == 4 ? 0x00247FD5u | (resume ? (uint)CpuFlags.Resume : 0) : 0x7FD5u) & ~FlagIopl;
+            flags = (current & ~writable) | (image & writable);
+            return true;
+        }
+
+        if ((image & FlagTf) != 0 || ((image & FlagIf) != 0 && (current & FlagVip) != 0))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            flags = 0;
+            return false;
+        }
+
+        flags = VirtualFlagsFromImage(current, image);
+        return true;
     }
 
     /// <summary>FLAGS after a 16-bit POPF or IRET under VME with IOPL &lt; 3: IF and IOPL kept, the image's IF goes to VIF.</summary>
@@ -235,22 +249,9 @@ public sealed partial class Cpu
             return;
         }
 
-        uint current = GetFlags();
-        uint flags;
-        if (iopl3)
+        if (!TryFlagsFromVirtual8086Image(image, size, iopl3, resume: false, out uint flags))
         {
-            uint writable = (size == 4 ? 0x00247FD5u : 0x7FD5u) & ~FlagIopl;
-            flags = (current & ~writable) | (image & writable);
-        }
-        else
-        {
-            if ((image & FlagTf) != 0 || ((image & FlagIf) != 0 && (current & FlagVip) != 0))
-            {
-                RaiseFault(VectorGeneralProtection, 0);
-                return;
-            }
-
-            flags = VirtualFlagsFromImage(current, image);
+            return;
         }
 
         SetStackPointer((sp + (uint)size) & StackMask);
