@@ -236,6 +236,12 @@ public sealed partial class Cpu
 
     private void ExecuteIret(ref DecodedInstruction d)
     {
+        if (InVirtual8086)
+        {
+            IretFromVirtual8086(ref d);
+            return;
+        }
+
         if (IsProtectedNonV86)
         {
             IretProtected(ref d);

@@ -199,6 +199,12 @@ public sealed partial class Cpu
 
     private void ExecutePopf(ref DecodedInstruction d)
     {
+        if (InVirtual8086)
+        {
+            PopfVirtual8086(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         ulong value = Pop(size);
         if (_faulted)

@@ -172,10 +172,17 @@ public sealed partial class Cpu
     {
         ulong linear = (uint)(_segBase[Cs] + _eip);
         DecodedBlock? previous = _currentBlock;
-        if (previous is not null && previous.Valid && !_options.DisableDecodeCache && (_cr0 & Cr0Pg) == 0)
+        if (previous is not null && previous.Valid && !_options.DisableDecodeCache)
         {
-            // Block chaining through the previous block's successor cache (linear == physical until paging; issue 4 must
-            // flush these links when translations change, as it flushes the TLB).
+            // Block chaining through the previous block's successor cache. The links are keyed by linear address, so they
+            // hold only while the translations they were made under do: a TLB flush or INVLPG starts a new epoch.
+            if (previous.LinkEpoch != _translationEpoch)
+            {
+                previous.Successor0 = null;
+                previous.Successor1 = null;
+                previous.LinkEpoch = _translationEpoch;
+            }
+
             DecodedBlock? next = previous.Successor0;
             if (next is not null && previous.Successor0Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_code32 ? CodeSize32Key : 0))
             {
@@ -325,6 +332,12 @@ public sealed partial class Cpu
                 }
 
                 buffer[count].EndsBlock = true;
+            }
+            else if (buffer[count].Op is Op.Rdtsc or Op.In or Op.Out or Op.Ins or Op.Outs && count > 0)
+            {
+                // RDTSC and port I/O start their own block, so RetiredInstructions includes every instruction before them
+                // when they read the time-stamp counter or a device reads the machine's clock (see BeforePortAccess).
+                break;
             }
 
             count++;

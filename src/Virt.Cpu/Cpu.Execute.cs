@@ -154,7 +154,17 @@ public sealed partial class Cpu
             case Op.Pop: ExecutePop(ref d); break;
             case Op.Pusha: ExecutePusha(ref d); break;
             case Op.Popa: ExecutePopa(ref d); break;
-            case Op.Pushf: Push(d.OpSize == 4 ? GetFlags() & 0x00FCFFFF : GetFlags() & 0xFFFF, d.OpSize); break;
+            case Op.Pushf:
+                if ((_eflags & FlagVm) != 0)
+                {
+                    PushfVirtual8086(ref d);
+                }
+                else
+                {
+                    Push(d.OpSize == 4 ? GetFlags() & 0x00FCFFFF : GetFlags() & 0xFFFF, d.OpSize);
+                }
+
+                break;
             case Op.Popf: ExecutePopf(ref d); break;
             case Op.LoadFarPointer: ExecuteLoadFarPointer(ref d); break;
             case Op.Enter: ExecuteEnter(ref d); break;
@@ -190,7 +200,17 @@ public sealed partial class Cpu
             case Op.CallFarIndirect: ExecuteJmpFarIndirect(ref d, call: true); break;
             case Op.RetNear: ExecuteRetNear(ref d); break;
             case Op.RetFar: ExecuteRetFar(ref d); break;
-            case Op.Int: DeliverSoftwareInterrupt((int)d.Imm); break;
+            case Op.Int:
+                if ((_eflags & FlagVm) != 0)
+                {
+                    IntVirtual8086((int)d.Imm);
+                }
+                else
+                {
+                    DeliverSoftwareInterrupt((int)d.Imm);
+                }
+
+                break;
             case Op.Int3: DeliverSoftwareInterrupt(VectorBreakpoint); break;
             case Op.Into:
                 if (Condition(0))
@@ -209,13 +229,7 @@ public sealed partial class Cpu
                 }
 
                 break;
-            case Op.Cli:
-                if (CheckIopl())
-                {
-                    SetFlag(FlagIf, false);
-                }
-
-                break;
+            case Op.Cli: ExecuteCli(); break;
             case Op.Sti: ExecuteSti(); break;
             case Op.Clc: SetFlag(FlagCf, false); break;
             case Op.Stc: SetFlag(FlagCf, true); break;

@@ -18,11 +18,50 @@ public sealed unsafe partial class Cpu
     private readonly ulong[] _tlbWriteTag = new ulong[TlbEntries];
     private readonly nint[] _tlbWriteHost = new nint[TlbEntries];
 
+    // Whether a translation from a large page (4 MiB or 2 MiB) may be cached: INVLPG must then drop every 4 KiB slice of
+    // it, which a full flush does (Intel SDM Vol. 3A, 4.10.4.1: INVLPG invalidates all entries for the page).
+    private bool _tlbHoldsLargePages;
+
+    // Counts TLB invalidations. Block chaining links record it: a link made under another set of translations is stale
+    // (Intel SDM Vol. 3A, 4.10.4: software must invalidate after changing a mapping, so no other event can make it so).
+    private uint _translationEpoch;
+
     private void FlushTlb()
     {
         Array.Clear(_tlbReadTag);
         Array.Clear(_tlbWriteTag);
         Array.Clear(_tlbFetchTag);
+        _tlbHoldsLargePages = false;
+        _translationEpoch++;
+    }
+
+    /// <summary>INVLPG: drops the cached translations of one linear page (all of them when a large page may be cached).</summary>
+    private void InvalidatePage(ulong linear)
+    {
+        if (_tlbHoldsLargePages)
+        {
+            FlushTlb();
+            return;
+        }
+
+        ulong tag = (linear >> PageShift) + 1;
+        int slot = (int)(linear >> PageShift) & (TlbEntries - 1);
+        if (_tlbReadTag[slot] == tag)
+        {
+            _tlbReadTag[slot] = 0;
+        }
+
+        if (_tlbWriteTag[slot] == tag)
+        {
+            _tlbWriteTag[slot] = 0;
+        }
+
+        if (_tlbFetchTag[slot] == tag)
+        {
+            _tlbFetchTag[slot] = 0;
+        }
+
+        _translationEpoch++;
     }
 
     /// <summary>The effective address of the instruction's memory operand, masked to its address size.</summary>

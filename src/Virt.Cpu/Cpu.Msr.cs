@@ -16,7 +16,7 @@ public sealed partial class Cpu
     // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
     // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
     private const ulong Cr4Osfxsr = 1UL << 9;
-    private const ulong Cr4Supported = Cr4Tsd | Cr4De | Cr4Pse | Cr4Pge | Cr4Osfxsr;
+    private const ulong Cr4Supported = Cr4Vme | Cr4Pvi | Cr4Tsd | Cr4De | Cr4Pse | Cr4Pae | Cr4Pge | Cr4Osfxsr;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;
@@ -42,6 +42,9 @@ public sealed partial class Cpu
                 return true;
             case MsrSysenterEip:
                 value = _sysenterEip;
+                return true;
+            case MsrEfer:
+                value = _efer;
                 return true;
             default:
                 value = 0;
@@ -70,6 +73,8 @@ public sealed partial class Cpu
             case MsrSysenterEip:
                 _sysenterEip = (uint)value;
                 return true;
+            case MsrEfer:
+                return TryWriteEfer(value);
             default:
                 return false;
         }

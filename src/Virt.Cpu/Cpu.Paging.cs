@@ -56,7 +56,7 @@ public sealed partial class Cpu
             return true;
         }
 
-        int error = Walk((uint)linear, write, fetch: false, out uint result);
+        int error = Walk((uint)linear, write, fetch: false, out ulong result);
         if (error >= 0)
         {
             if (!_faulted)
@@ -88,7 +88,7 @@ public sealed partial class Cpu
             return new PhysicalAddress((_tlbFetchPage[slot] << PageShift) | ((uint)linear & PageMask));
         }
 
-        int error = Walk((uint)linear, write: false, fetch: true, out uint result);
+        int error = Walk((uint)linear, write: false, fetch: true, out ulong result);
         if (error < 0)
         {
             _tlbFetchTag[slot] = page + 1;
@@ -121,10 +121,23 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// The 32-bit page walk. Returns -1 and the physical address on success, or the #PF error code. Sets the accessed bits,
-    /// and the dirty bit on writes, only on success.
+    /// The page walk for the current paging mode. Returns -1 and the physical address on success, or the #PF error code.
+    /// Sets the accessed bits, and the dirty bit on writes, only on success.
     /// </summary>
-    private int Walk(uint linear, bool write, bool fetch, out uint physical)
+    private int Walk(uint linear, bool write, bool fetch, out ulong physical)
+    {
+        if ((_cr4 & Cr4Pae) != 0)
+        {
+            return WalkPae(linear, write, fetch, out physical);
+        }
+
+        int error = Walk32(linear, write, out uint result);
+        physical = result;
+        return error;
+    }
+
+    /// <summary>32-bit paging (Intel SDM Vol. 3A, 4.3): 4 KiB pages, and 4 MiB pages with CR4.PSE.</summary>
+    private int Walk32(uint linear, bool write, out uint physical)
     {
         physical = 0;
         bool user = _cpl == 3 && !_supervisorAccess;
@@ -152,9 +165,7 @@ public sealed partial class Cpu
             rights &= pte;
         }
 
-        // Intel SDM Vol. 3A, 4.6.1: user accesses need U/S in every level; writes need R/W in every level, for supervisor
-        // accesses only when CR0.WP is set. Instruction fetches are reads.
-        if ((user && (rights & PteUser) == 0) || (write && (rights & PteWritable) == 0 && (user || (_cr0 & Cr0Wp) != 0)))
+        if (!AccessAllowed(rights, write, user))
         {
             return baseError | PfProtection;
         }
@@ -167,6 +178,7 @@ public sealed partial class Cpu
 
         if (large)
         {
+            _tlbHoldsLargePages = true;
             physical = (pde & 0xFFC0_0000) | (linear & 0x003F_FFFF);
             return -1;
         }
@@ -177,10 +189,16 @@ public sealed partial class Cpu
             _memory.WriteDoubleWord(pteAddress, pte);
         }
 
-        _ = fetch;
         physical = (pte & 0xFFFF_F000) | (linear & 0xFFF);
         return -1;
     }
+
+    /// <summary>
+    /// Intel SDM Vol. 3A, 4.6.1: user accesses need U/S in every level; writes need R/W in every level, for supervisor
+    /// accesses only when CR0.WP is set. Instruction fetches are reads (execute-disable is checked by the PAE walk).
+    /// </summary>
+    private bool AccessAllowed(ulong rights, bool write, bool user) =>
+        !((user && (rights & PteUser) == 0) || (write && (rights & PteWritable) == 0 && (user || (_cr0 & Cr0Wp) != 0)));
 
     /// <summary>An implicit supervisor-mode read (descriptor tables, TSS), whatever the CPL (Intel SDM Vol. 3A, 4.6).</summary>
     private ulong ReadSystem(ulong linear, int size)
@@ -228,11 +246,11 @@ public sealed partial class Cpu
     /// Runs the page walk for one access as a user- or supervisor-mode access (for tests and diagnostics): the physical
     /// address, or the #PF error code the access would raise. Sets accessed and dirty bits as the access would.
     /// </summary>
-    internal int TranslateForTest(uint linear, bool write, bool user, out uint physical)
+    internal int TranslateForTest(uint linear, bool write, bool user, out ulong physical, bool fetch = false)
     {
         int savedCpl = _cpl;
         _cpl = user ? 3 : 0;
-        int error = Walk(linear, write, fetch: false, out physical);
+        int error = Walk(linear, write, fetch, out physical);
         _cpl = savedCpl;
         return error;
     }

@@ -86,9 +86,16 @@ public sealed partial class Cpu
         }
 
         int type = (int)(descriptor >> 40) & 0xF;
+        if (type is 1 or 3 or 5 or 9 or 11)
+        {
+            // A TSS descriptor or task gate: a hardware task switch (Cpu.TaskSwitch.cs). It is complete (or has left a
+            // pending fault) on return, so the caller has nothing left to do.
+            FarTaskSwitch(selector, descriptor, call);
+            return false;
+        }
+
         if (type is not (4 or 12))
         {
-            // TSS descriptors and task gates (hardware task switches) are not implemented: #GP as for an invalid type.
             RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
             return false;
         }
@@ -493,8 +500,8 @@ public sealed partial class Cpu
         int size = d.OpSize;
         if ((_eflags & (uint)CpuFlags.NestedTask) != 0)
         {
-            // Nested-task return needs hardware task switching, which is not implemented.
-            RaiseFault(VectorGeneralProtection, 0);
+            // Nested-task return: a task switch back to the previous task (Cpu.TaskSwitch.cs).
+            TaskReturn();
             return;
         }
 
@@ -510,8 +517,7 @@ public sealed partial class Cpu
 
         if (size == 4 && (flags & FlagVm) != 0 && _cpl == 0)
         {
-            // Return to virtual-8086 mode is not implemented.
-            RaiseFault(VectorGeneralProtection, 0);
+            IretToVirtual8086(sp, mask, offset, selector, flags);
             return;
         }
 
@@ -602,7 +608,8 @@ public sealed partial class Cpu
             CheckIoBreakpoints(port, size);
         }
 
-        if ((_cr0 & 1) == 0 || _cpl <= (int)((_eflags >> 12) & 3))
+        // Virtual-8086 mode always consults the bitmap, whatever IOPL (Intel SDM Vol. 1, 19.5.2; Vol. 3A, 20.2.8.1).
+        if ((_cr0 & 1) == 0 || (_cpl <= (int)((_eflags >> 12) & 3) && (_eflags & FlagVm) == 0))
         {
             return true;
         }
@@ -694,7 +701,7 @@ public sealed partial class Cpu
                 _cr0 &= ~8UL;
                 break;
             case Op.Invlpg:
-                FlushTlb();
+                InvalidatePage((uint)(_segBase[d.Seg] + EffectiveAddress(ref d)));
                 break;
             default:
                 // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.

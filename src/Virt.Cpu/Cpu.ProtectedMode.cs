@@ -30,7 +30,7 @@ public sealed partial class Cpu
         _faulted = false;
         for (int attempt = 0; attempt < MaxNestedDeliveries; attempt++)
         {
-            bool delivered = IsProtectedNonV86
+            bool delivered = IsProtectedMode
                 ? TryDeliverProtected(vector, errorCode, software, external: !software)
                 : TryDeliverReal(vector);
             if (delivered)
@@ -42,13 +42,20 @@ public sealed partial class Cpu
             int secondError = _faultErrorCode;
             _faulted = false;
             _faultErrorCode = 0;
+            if (software)
+            {
+                // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
+                // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it.
+                _eip = _instructionStart;
+            }
+
             software = false;
             if (vector == VectorDoubleFault)
             {
                 break;
             }
 
-            if (!IsProtectedNonV86)
+            if (!IsProtectedMode)
             {
                 // Real mode: a fault while delivering through the IVT is a double fault.
                 vector = VectorDoubleFault;
@@ -99,9 +106,8 @@ public sealed partial class Cpu
 
         ulong gate = ReadSystem((uint)(_idtBase + entry), 8);
         int type = (int)(gate >> 40) & 0x1F;
-        if (type is not (0x06 or 0x07 or 0x0E or 0x0F))
+        if (type is not (0x05 or 0x06 or 0x07 or 0x0E or 0x0F))
         {
-            // Task gates (type 5) need hardware task switching, which is not implemented: #GP as for an invalid gate.
             RaiseFault(VectorGeneralProtection, gateError);
             return false;
         }
@@ -116,6 +122,12 @@ public sealed partial class Cpu
         {
             RaiseFault(VectorSegmentNotPresent, gateError);
             return false;
+        }
+
+        if (type == 0x05)
+        {
+            // Task gate: a nesting task switch (Cpu.TaskSwitch.cs, Intel SDM Vol. 3A, 6.12.2).
+            return DeliverThroughTaskGate(gate, errorCode, ext);
         }
 
         bool gate32 = (type & 8) != 0;
@@ -152,6 +164,13 @@ public sealed partial class Cpu
             return false;
         }
 
+        bool fromV86 = (_eflags & FlagVm) != 0;
+        if (fromV86 && !IsVirtual8086HandlerSegment(attributes, dpl))
+        {
+            RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
+            return false;
+        }
+
         if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
         {
             RaiseFault(VectorGeneralProtection, ext);
@@ -181,7 +200,10 @@ public sealed partial class Cpu
             _supervisorAccess = true;
             LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
             mask = StackMask;
-            sp = (newEsp - (uint)size) & mask;
+
+            // From virtual-8086 mode GS, FS, DS and ES go first (Intel SDM Vol. 3A, 6.12.1, Figure 6-5; Vol. 2A, INT n).
+            sp = fromV86 ? PushVirtual8086DataSegments(newEsp, size, mask) : newEsp;
+            sp = (sp - (uint)size) & mask;
             WriteMem(Ss, sp, size, oldSs);
             sp = (sp - (uint)size) & mask;
             WriteMem(Ss, sp, size, oldEsp);
@@ -233,6 +255,10 @@ public sealed partial class Cpu
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, newCpl);
         _eip = offset;
+        if (fromV86)
+        {
+            NullDataSegmentsAfterVirtual8086();
+        }
 
         // TF, NT, RF and VM are cleared; an interrupt gate also clears IF (Intel SDM Vol. 3A, 6.12.1.3).
         _eflags &= ~(FlagTf | (uint)CpuFlags.NestedTask | (uint)CpuFlags.Resume | FlagVm);

@@ -11,6 +11,16 @@ public sealed partial class Cpu
             throw new ArgumentException($"CPU state has CPL {state.Cpl} (expected 0-3, and 0 with CR0.PE clear).", nameof(state));
         }
 
+        if ((state.Cr0 & 1) != 0 && (state.Eflags & FlagVm) != 0 && state.Cpl != 3)
+        {
+            throw new ArgumentException($"CPU state has CPL {state.Cpl} in virtual-8086 mode (expected 3).", nameof(state));
+        }
+
+        if ((state.Efer & ~EferNxe) != 0)
+        {
+            throw new ArgumentException($"CPU state has EFER {state.Efer:X} (only NXE can be set).", nameof(state));
+        }
+
         if (state.DebugAddresses is { Count: not 4 })
         {
             throw new ArgumentException($"CPU state has {state.DebugAddresses.Count} debug address registers (expected 4).", nameof(state));
@@ -37,6 +47,7 @@ public sealed partial class Cpu
         _trLimit = state.TaskRegister.Limit;
         _trAttributes = state.TaskRegister.Attributes;
         _tscOffset = state.TscOffset;
+        _efer = state.Efer;
         _sysenterCs = state.SysenterCs;
         _sysenterEsp = state.SysenterEsp;
         _sysenterEip = state.SysenterEip;

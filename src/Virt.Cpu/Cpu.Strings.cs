@@ -199,6 +199,7 @@ public sealed partial class Cpu
                         return;
                     }
 
+                    BeforePortAccess?.Invoke();
                     uint value = _ports.Read((ushort)_gpr[RegDx], size);
                     WriteMem(Es, di, size, value);
                     WriteRegister(RegDi, addrSize, (di + step) & addrMask);
@@ -213,6 +214,7 @@ public sealed partial class Cpu
                         return;
                     }
 
+                    BeforePortAccess?.Invoke();
                     _ports.Write((ushort)_gpr[RegDx], size, (uint)value);
                     WriteRegister(RegSi, addrSize, (si + step) & addrMask);
                     break;

@@ -7,6 +7,12 @@ public sealed partial class Cpu
 {
     private void ExecuteSti()
     {
+        if (VirtualInterruptFlagActive())
+        {
+            ExecuteStiVirtual();
+            return;
+        }
+
         if (!CheckIopl())
         {
             return;
@@ -54,6 +60,7 @@ public sealed partial class Cpu
             return;
         }
 
+        BeforePortAccess?.Invoke();
         WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
         _exitBlock = true;
     }
@@ -66,6 +73,7 @@ public sealed partial class Cpu
             return;
         }
 
+        BeforePortAccess?.Invoke();
         _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
         _exitBlock = true;
     }
@@ -136,6 +144,13 @@ public sealed partial class Cpu
                     return;
                 }
 
+                if ((value & Cr0Pg) != 0 && (_cr0 & Cr0Pg) == 0 && IsPaeMode && !LoadPdptes(_cr3, commit: true))
+                {
+                    // Enabling PAE paging loads the PDPTEs; a reserved bit in a present one is #GP(0) (Intel SDM Vol. 3A, 4.4.1).
+                    RaiseFault(VectorGeneralProtection, 0);
+                    return;
+                }
+
                 // CR0.ET is hardwired to 1 on the P6 family.
                 _cr0 = value | 0x10;
                 if ((value & 1) == 0)
@@ -152,6 +167,12 @@ public sealed partial class Cpu
                 _cr2 = value;
                 break;
             case 3:
+                if (PagingEnabled && IsPaeMode && !LoadPdptes(value, commit: true))
+                {
+                    RaiseFault(VectorGeneralProtection, 0);
+                    return;
+                }
+
                 _cr3 = value;
                 FlushTlb();
                 break;
@@ -159,6 +180,14 @@ public sealed partial class Cpu
                 if ((value & ~Cr4Writable) != 0)
                 {
                     // Setting a CR4 bit for a feature the CPU does not have is #GP(0) (Intel SDM Vol. 2B, MOV to CR4).
+                    RaiseFault(VectorGeneralProtection, 0);
+                    return;
+                }
+
+                // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
+                if (PagingEnabled && (value & Cr4Pae) != 0 && ((value ^ _cr4) & (Cr4Pae | Cr4Pge | Cr4Pse)) != 0
+                    && !LoadPdptes(_cr3, commit: true))
+                {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }

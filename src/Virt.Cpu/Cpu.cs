@@ -115,6 +115,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>The RDTSC source (null: the retired-instruction count).</summary>
     public ITimeSource? TimeSource { get; set; }
 
+    /// <summary>
+    /// Called just before an IN, OUT, INS or OUTS (each iteration of a REP form) reaches the port space, with
+    /// <see cref="RetiredInstructions"/> counting every instruction before it. A machine brings its clock up to date
+    /// here so that devices (a PIT counter read, say) see the time of the access rather than of the last timer slice.
+    /// </summary>
+    public Action? BeforePortAccess { get; set; }
+
     /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
     public long RetiredInstructions => _retired;
 
@@ -134,11 +141,21 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set => _eip = value;
     }
 
-    /// <summary>EFLAGS (reading derives the lazily computed status flags; bit 1 always reads as set).</summary>
+    /// <summary>
+    /// EFLAGS (reading derives the lazily computed status flags; bit 1 always reads as set). In protected mode, setting or
+    /// clearing VM moves the CPU into or out of virtual-8086 mode: CPL becomes 3, or CS.RPL again.
+    /// </summary>
     public uint Flags
     {
         get => GetFlags();
-        set => SetFlagsRaw(value);
+        set
+        {
+            SetFlagsRaw(value);
+            if (IsProtectedMode)
+            {
+                _cpl = (value & FlagVm) != 0 ? 3 : _segSelector[Cs] & 3;
+            }
+        }
     }
 
     /// <summary>CR0.</summary>
@@ -148,6 +165,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr0 = value;
+            ReloadPdptesForHost();
             RefreshAllAccessBounds();
             FlushTlb();
         }
@@ -167,6 +185,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr3 = value;
+            ReloadPdptesForHost();
             FlushTlb();
         }
     }
@@ -178,6 +197,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _cr4 = value;
+            ReloadPdptesForHost();
             RecomputeBreakpoints();
         }
     }
@@ -220,7 +240,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         RefreshAccessBounds(s);
         if (segment == SegmentRegister.Cs)
         {
-            _cpl = IsProtectedMode ? state.Selector & 3 : 0;
+            _cpl = IsProtectedMode ? ((_eflags & FlagVm) != 0 ? 3 : state.Selector & 3) : 0;
         }
 
         UpdateModeBits();
@@ -271,6 +291,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
+        _efer = 0;
+        Array.Clear(_pdpte);
         X87Reset();
         ResetDebugRegisters();
         RefreshAllAccessBounds();
@@ -307,6 +329,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             TaskRegister = TaskRegister,
             Cpl = _cpl,
             TscOffset = _tscOffset,
+            Efer = _efer,
             SysenterCs = _sysenterCs,
             SysenterEsp = _sysenterEsp,
             SysenterEip = _sysenterEip,
@@ -362,6 +385,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _cr2 = state.Cr2;
         _cr3 = state.Cr3;
         _cr4 = state.Cr4;
+        ReloadPdptesForHost();
         _gdtBase = state.GdtBase;
         _gdtLimit = state.GdtLimit;
         _idtBase = state.IdtBase;

@@ -46,7 +46,7 @@ public sealed record CpuState(
     bool DebugTrapShadow,
     long RetiredInstructions)
 {
-    /// <summary>The version <see cref="Cpu.SaveState"/> writes (2: LDTR, TR, MSRs, debug registers and CPL added).</summary>
+    /// <summary>The version <see cref="Cpu.SaveState"/> writes (2: LDTR, TR, MSRs including EFER, debug registers and CPL added).</summary>
     public const int CurrentVersion = 2;
 
     /// <summary>The LDTR selector and descriptor cache (base, limit; the attributes are implied).</summary>
@@ -60,6 +60,9 @@ public sealed record CpuState(
 
     /// <summary>What WRMSR to the time-stamp counter added to the time source's count.</summary>
     public ulong TscOffset { get; init; }
+
+    /// <summary>IA32_EFER (only NXE, bit 11, can be set).</summary>
+    public ulong Efer { get; init; }
 
     /// <summary>The IA32_SYSENTER_CS MSR.</summary>
     public ushort SysenterCs { get; init; }

@@ -52,6 +52,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _logger = loggerFactory.CreateLogger("Virt.Machine");
         _platform = new PlatformControl(this);
         Cpu = new X86Cpu(memory, ports, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
+        Cpu.BeforePortAccess = SynchronizeClockWithCpu;
         var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
         Cpu.FerrChanged = fpuError.OnFerrChanged;
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
@@ -157,14 +158,19 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Dispose();
     }
 
-    /// <summary>Guest time in nanoseconds including the instructions retired since the clock last advanced (for RDTSC).</summary>
-    internal long PreciseGuestNanoseconds
+    /// <summary>
+    /// Brings guest time up to the CPU's current instruction (and, in real-time mode, up to the host's time) and runs the
+    /// timer callbacks that became due, in the middle of a slice: before port I/O and RDTSC, so devices and the TSC see
+    /// the time of the access. Without it a PIT counter read in a polling loop would repeat the value of the slice start
+    /// and then jump, which the Linux TSC calibration against PIT channel 2 rejects.
+    /// </summary>
+    private void SynchronizeClockWithCpu()
     {
-        get
-        {
-            long pending = Cpu.RetiredInstructions - _clockRetiredMark;
-            return Clock.NowNanoseconds + (pending * 1000 / Clock.InstructionsPerMicrosecond);
-        }
+        long retired = Cpu.RetiredInstructions;
+        Clock.AdvanceByInstructions(retired - _clockRetiredMark);
+        _clockRetiredMark = retired;
+        Clock.SynchronizeWithHost();
+        Clock.RunDueEvents();
     }
 
     private MachineStopReason RunCore(long? maxInstructions, TimeSpan? timeout, CancellationToken cancellationToken)
@@ -382,6 +388,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     {
         // The TSC ticks once per guest nanosecond (a 1 GHz TSC), derived from the virtual clock, so it is
         // deterministic in deterministic mode and monotonic across batches.
-        public ulong ReadTimestampCounter() => (ulong)machine.PreciseGuestNanoseconds;
+        public ulong ReadTimestampCounter()
+        {
+            machine.SynchronizeClockWithCpu();
+            return (ulong)machine.Clock.NowNanoseconds;
+        }
     }
 }

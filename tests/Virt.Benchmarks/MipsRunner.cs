@@ -23,6 +23,60 @@ public static class MipsRunner
             (mixedIterations * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
         Measure(only, "mixed", "no-cache", GuestPrograms.MixedLoop(mixedIterations / 50), new CpuOptions { DisableDecodeCache = true },
             (mixedIterations / 50 * GuestPrograms.MixedLoopBodyInstructions) + GuestPrograms.MixedLoopOverheadInstructions);
+
+        // Protected mode, paging off and on over the same loops, interleaved slice by slice: the paging cost as a ratio.
+        MeasurePagingCost(only, "pm-alu", GuestPrograms.ProtectedAluBranchLoop(uint.MaxValue), scale);
+        MeasurePagingCost(only, "pm-mixed", GuestPrograms.ProtectedMixedLoop(uint.MaxValue), scale);
+    }
+
+    /// <summary>
+    /// Runs the same 32-bit loop on two CPUs, paging off and paging on (4 KiB pages), alternating 1 M-instruction slices so
+    /// that the shared machine's load falls on both alike, and reports the median slice speed of each and their ratio.
+    /// </summary>
+    private static void MeasurePagingCost(string? only, string workload, byte[] code, double scale)
+    {
+        if (only is not null && !workload.StartsWith(only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        const long slice = 1_000_000;
+        int slices = Math.Max(5, (int)(60 * scale));
+        Cpu.Cpu flat = GuestPrograms.CreateProtectedMachine(code, new CpuOptions(), paging: false);
+        Cpu.Cpu paged = GuestPrograms.CreateProtectedMachine(code, new CpuOptions(), paging: true);
+        for (int i = 0; i < 5; i++)
+        {
+            flat.Run(slice);
+            paged.Run(slice);
+        }
+
+        var flatTimes = new double[slices];
+        var pagedTimes = new double[slices];
+        for (int i = 0; i < slices; i++)
+        {
+            flatTimes[i] = TimeSlice(flat, slice);
+            pagedTimes[i] = TimeSlice(paged, slice);
+        }
+
+        Array.Sort(flatTimes);
+        Array.Sort(pagedTimes);
+        double flatMedian = flatTimes[slices / 2];
+        double pagedMedian = pagedTimes[slices / 2];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{workload,-11} paging    slices={slices}x{slice} flat-median-MIPS={slice / flatMedian / 1e6,8:F1} paged-median-MIPS={slice / pagedMedian / 1e6,8:F1} flat-best-MIPS={slice / flatTimes[0] / 1e6,8:F1} paged-best-MIPS={slice / pagedTimes[0] / 1e6,8:F1} paged/flat-time={pagedMedian / flatMedian:F3} (overhead {((pagedMedian / flatMedian) - 1) * 100:F1}%, goal < 20%) decodedBlocks={paged.BlocksDecoded}"));
+    }
+
+    private static double TimeSlice(Cpu.Cpu cpu, long instructions)
+    {
+        long start = Stopwatch.GetTimestamp();
+        StopReason stop = cpu.Run(instructions);
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (stop != StopReason.BudgetExhausted)
+        {
+            throw new InvalidOperationException($"The benchmark loop stopped early: {stop}.");
+        }
+
+        return seconds;
     }
 
     private static void Measure(string? only, string workload, string mode, byte[] code, CpuOptions options, long expectedInstructions)
@@ -32,13 +86,15 @@ public static class MipsRunner
             return;
         }
 
+        Cpu.Cpu Create() => GuestPrograms.CreateMachine(code, options);
+
         // Warm up the JIT on a short copy of the same guest, then measure a fresh machine.
-        Cpu.Cpu warm = GuestPrograms.CreateMachine(code, options);
+        Cpu.Cpu warm = Create();
         for (int i = 0; i < 40 && warm.Run(Math.Min(expectedInstructions / 40, 250_000)) == StopReason.BudgetExhausted; i++)
         {
         }
 
-        Cpu.Cpu cpu = GuestPrograms.CreateMachine(code, options);
+        Cpu.Cpu cpu = Create();
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var stopwatch = Stopwatch.StartNew();
         StopReason stop;

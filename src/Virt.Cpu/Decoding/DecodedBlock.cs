@@ -36,6 +36,9 @@ internal sealed class DecodedBlock
 
     public ulong Successor1Linear;
 
+    /// <summary>The translation epoch the successor links were made in (see Cpu.FlushTlb).</summary>
+    public uint LinkEpoch;
+
     public int Count;
 
     /// <summary>The number of instruction bytes from the first to the last (for the CS limit check when the block is entered).</summary>

@@ -72,6 +72,24 @@ public sealed class MsrTests
     }
 
     [Fact]
+    public void Rdtsc_counts_every_instruction_before_it_even_within_one_straight_line_run()
+    {
+        // Without a time source the TSC is the retired-instruction count: two reads three instructions apart differ by 4.
+        var m = new H();
+        m.Run(a =>
+        {
+            a.rdtsc();
+            a.mov(esi, eax);
+            a.nop();
+            a.nop();
+            a.rdtsc();
+            a.sub(eax, esi);
+            a.hlt();
+        });
+        Assert.Equal(4UL, m.Reg(GeneralRegister.Rax));
+    }
+
+    [Fact]
     public void Time_stamp_counter_msr_sets_what_rdtsc_reads_and_cr4_rejects_unknown_bits()
     {
         var m = new H();
@@ -84,7 +102,7 @@ public sealed class MsrTests
             a.wrmsr();
             a.rdtsc();
             a.mov(esi, edx);
-            a.mov(eax, 1 << 5); // CR4.PAE: not implemented
+            a.mov(eax, 1 << 20); // CR4.SMEP: not implemented
             a.mov(cr4, eax);
             a.hlt();
         });

@@ -30,7 +30,7 @@ public sealed class PageWalkPropertyTests
         cpu.Cr0 = 0x8000_0011 | (wp ? 0x1_0000u : 0);
 
         (int expectedError, uint expectedPhysical, uint expectedPde, uint expectedPte) = Reference(pde, pte, linear, write, user, wp, pse);
-        int error = cpu.TranslateForTest(linear, write, user, out uint physical);
+        int error = cpu.TranslateForTest(linear, write, user, out ulong physical);
 
         Assert.Equal(expectedError, error);
         if (expectedError < 0)

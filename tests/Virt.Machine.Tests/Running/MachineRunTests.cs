@@ -1,3 +1,4 @@
+using Virt.Cpu;
 using Virt.Devices;
 using Virt.Machine.Boot;
 using Virt.Memory;
@@ -287,6 +288,70 @@ public sealed class MachineRunTests
         Assert.Equal(MachineStopKind.DebugExit, stop.Kind);
         Assert.Equal((1 << 1) | 1, stop.ExitCode);
         Assert.False(machine.Cpu.FerrAsserted);
+    }
+
+    [Fact]
+    public void PitCounterReadsAndRdtscInsideOneTimerSliceSeeTheTimeOfTheAccess()
+    {
+        // PIT counter 2 in mode 0 counts down from FFFFh; the guest latches and reads it, spins 2000 LOOP iterations,
+        // reads it again, and reads the TSC around the spin. Nothing is due in between, so all of it runs in one
+        // timer slice: the reads must still see the time of each access (the Linux TSC calibration depends on it).
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            var spin = a.CreateLabel();
+            a.cli();
+            a.@in(Iced.Intel.AssemblerRegisters.al, 0x61);
+            a.or(Iced.Intel.AssemblerRegisters.al, 1); // gate counter 2
+            a.@out(0x61, Iced.Intel.AssemblerRegisters.al);
+            a.mov(Iced.Intel.AssemblerRegisters.al, 0xB0); // counter 2, low then high byte, mode 0
+            a.@out(0x43, Iced.Intel.AssemblerRegisters.al);
+            a.mov(Iced.Intel.AssemblerRegisters.al, 0xFF);
+            a.@out(0x42, Iced.Intel.AssemblerRegisters.al);
+            a.@out(0x42, Iced.Intel.AssemblerRegisters.al);
+            var settle = a.CreateLabel();
+            a.mov(Iced.Intel.AssemblerRegisters.cx, 200); // the count loads on the next input clock (838 ns): wait 2 µs
+            a.Label(ref settle);
+            a.loop(settle);
+            ReadCounter2(a);
+            a.mov(Iced.Intel.AssemblerRegisters.si, Iced.Intel.AssemblerRegisters.ax);
+            a.rdtsc();
+            a.mov(Iced.Intel.AssemblerRegisters.ebp, Iced.Intel.AssemblerRegisters.eax);
+            a.mov(Iced.Intel.AssemblerRegisters.cx, 2000);
+            a.Label(ref spin);
+            a.loop(spin);
+            a.rdtsc();
+            a.sub(Iced.Intel.AssemblerRegisters.eax, Iced.Intel.AssemblerRegisters.ebp);
+            a.mov(Iced.Intel.AssemblerRegisters.ebp, Iced.Intel.AssemblerRegisters.eax);
+            ReadCounter2(a);
+            a.mov(Iced.Intel.AssemblerRegisters.di, Iced.Intel.AssemblerRegisters.ax);
+            a.hlt();
+        });
+        using Machine machine = new MachineBuilder()
+            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
+        MachineStopReason stop = machine.Run(maxInstructions: 100_000);
+        Assert.Equal(MachineStopKind.HaltedForGood, stop.Kind);
+
+        // From the first RDTSC to the second, 2003 instructions (RDTSC, two MOVs, 2000 LOOPs) at 100 instructions per µs
+        // (the deterministic default) with a 1 GHz TSC: 20.03 µs, give or take the nanosecond the clock rounds.
+        long perMicrosecond = machine.Clock.InstructionsPerMicrosecond;
+        long tscDelta = (long)(machine.Cpu.GetRegister(GeneralRegister.Rbp) & 0xFFFF_FFFF);
+        Assert.InRange(tscDelta, (2003 * 1000 / perMicrosecond) - 1, (2003 * 1000 / perMicrosecond) + 1);
+
+        // The counter ticks at 1.193182 MHz: from the first latch to the second, 2013 instructions (about 24 ticks).
+        long ticks = (ushort)machine.Cpu.GetRegister(GeneralRegister.Rsi) - (ushort)machine.Cpu.GetRegister(GeneralRegister.Rdi);
+        double expected = 2013 * 1000.0 / perMicrosecond * 1.193182 / 1000;
+        Assert.InRange(ticks, (long)Math.Floor(expected) - 1, (long)Math.Ceiling(expected) + 1);
+    }
+
+    private static void ReadCounter2(Iced.Intel.Assembler a)
+    {
+        a.mov(Iced.Intel.AssemblerRegisters.al, 0x80); // latch counter 2
+        a.@out(0x43, Iced.Intel.AssemblerRegisters.al);
+        a.@in(Iced.Intel.AssemblerRegisters.al, 0x42);
+        a.mov(Iced.Intel.AssemblerRegisters.ah, Iced.Intel.AssemblerRegisters.al);
+        a.@in(Iced.Intel.AssemblerRegisters.al, 0x42);
+        a.xchg(Iced.Intel.AssemblerRegisters.al, Iced.Intel.AssemblerRegisters.ah);
     }
 
     /// <summary>A machine whose guest spins on <c>JMP $</c> forever.</summary>
