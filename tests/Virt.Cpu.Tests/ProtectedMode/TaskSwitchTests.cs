@@ -107,6 +107,29 @@ public sealed class TaskSwitchTests
 
     private static uint Word(H m, uint address) => m.Memory.ReadWord(new PhysicalAddress(address));
 
+    [Theory]
+    [InlineData(1u, false)] // L0: cleared by the switch, so task B's first instruction runs
+    [InlineData(2u, true)] // G0: survives, so the instruction breakpoint on it faults
+    public void Task_switch_clears_the_local_breakpoint_enables(uint enables, bool expectDebugFault)
+    {
+        var m = Create(a =>
+        {
+            a.mov(eax, TaskBCode);
+            a.mov(dr0, eax);
+            a.mov(eax, enables);
+            a.mov(dr7, eax);
+            a.jmp(TssB, 0);
+        });
+        m.InstallGate(1);
+        m.Cpu.Run(100);
+
+        // Intel SDM Vol. 3B, 17.2.4: L0-L3 are cleared on every task switch; G0-G3 are not.
+        Assert.True(m.Cpu.IsHalted);
+        Assert.Equal(enables & 0xAA, m.Cpu.GetDebugRegister(7) & 0xFF);
+        Assert.Equal(expectDebugFault ? 1 : -1, m.Cpu.LastExceptionVector);
+        Assert.Equal(expectDebugFault ? H.HandlerAddress(1) + 1 : TaskBCode + 1, m.Cpu.Eip);
+    }
+
     [Fact]
     public void Jmp_to_a_tss_saves_the_old_task_loads_the_new_one_and_moves_the_busy_bit()
     {
