@@ -8,7 +8,7 @@ namespace Virt.Cpu.Tests.ProtectedMode;
 
 /// <summary>
 /// <see cref="Cpu.SaveState"/> / <see cref="Cpu.RestoreState"/> in protected mode: LDTR, TR, the MSRs, the debug registers
-/// and CPL survive a round trip through a reset CPU (the real-mode round trip is in InterruptTests).
+/// (with IA32_EFER) and CPL survive a round trip through a reset CPU (the real-mode round trip is in InterruptTests).
 /// </summary>
 public sealed class ProtectedModeSnapshotTests
 {
@@ -46,6 +46,9 @@ public sealed class ProtectedModeSnapshotTests
             a.mov(ecx, 0x10);
             a.mov(eax, 0x100_0000);
             a.wrmsr();
+            a.mov(ecx, 0xC000_0080); // IA32_EFER.NXE
+            a.mov(eax, 0x800);
+            a.wrmsr();
             a.mov(eax, 0x5000);
             a.mov(dr0, eax);
             a.mov(eax, 0x000D_0001); // L0, R/W = 01 (write), LEN = 11 (4 bytes)
@@ -80,6 +83,7 @@ public sealed class ProtectedModeSnapshotTests
         Assert.Equal(0x5000u, saved.DebugAddresses![0]);
         Assert.Equal(1u, saved.Dr7 & 3);
         Assert.NotEqual(0UL, saved.TscOffset);
+        Assert.Equal(0x800UL, saved.Efer);
 
         m.Cpu.Run(100_000);
         Assert.True(m.Cpu.IsHalted);
@@ -94,6 +98,7 @@ public sealed class ProtectedModeSnapshotTests
         Assert.Equal(0x5000u, m.Cpu.GetDebugRegister(0));
         Assert.True(m.Cpu.TryReadMsr(0x176, out ulong sysenterEip));
         Assert.Equal(0x12345UL, sysenterEip);
+        Assert.Equal(0x800UL, m.Cpu.Efer);
         m.Cpu.Run(100_000);
         CpuState second = m.Cpu.SaveState();
 
@@ -121,6 +126,8 @@ public sealed class ProtectedModeSnapshotTests
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Cr0 = saved.Cr0 & ~1UL, Cpl = 3 }));
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { DebugAddresses = [1, 2, 3] }));
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Dr7 = 0 }));
+        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Efer = 1UL << 8 })); // LME: no long mode
+        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Eflags = saved.Eflags | 0x20000, Cpl = 0 })); // v86 at CPL 0
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Version = 1 }));
         Assert.Equal(saved.Eip, m.Cpu.Eip); // nothing changed by the rejected restores
     }
