@@ -21,6 +21,11 @@ public sealed partial class Cpu
             throw new ArgumentException($"CPU state has EFER {state.Efer:X} (only NXE can be set).", nameof(state));
         }
 
+        if (state.Pdptes is { Count: not 4 })
+        {
+            throw new ArgumentException($"CPU state has {state.Pdptes.Count} PDPTEs (expected 4).", nameof(state));
+        }
+
         if (state.DebugAddresses is { Count: not 4 })
         {
             throw new ArgumentException($"CPU state has {state.DebugAddresses.Count} debug address registers (expected 4).", nameof(state));

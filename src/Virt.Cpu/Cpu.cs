@@ -330,6 +330,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             Cpl = _cpl,
             TscOffset = _tscOffset,
             Efer = _efer,
+            Pdptes = [.. _pdpte],
             SysenterCs = _sysenterCs,
             SysenterEsp = _sysenterEsp,
             SysenterEip = _sysenterEip,
@@ -385,7 +386,18 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _cr2 = state.Cr2;
         _cr3 = state.Cr3;
         _cr4 = state.Cr4;
-        ReloadPdptesForHost();
+        if (state.Pdptes is { } pdptes)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                _pdpte[i] = pdptes[i];
+            }
+        }
+        else
+        {
+            ReloadPdptesForHost();
+        }
+
         _gdtBase = state.GdtBase;
         _gdtLimit = state.GdtLimit;
         _idtBase = state.IdtBase;

@@ -64,6 +64,12 @@ public sealed record CpuState(
     /// <summary>IA32_EFER (only NXE, bit 11, can be set).</summary>
     public ulong Efer { get; init; }
 
+    /// <summary>
+    /// The four PDPTE registers of PAE paging as last loaded (they can differ from the table in memory, which the guest
+    /// may have changed since). Null: loaded from the table CR3 points to when PAE paging is on.
+    /// </summary>
+    public IReadOnlyList<ulong>? Pdptes { get; init; }
+
     /// <summary>The IA32_SYSENTER_CS MSR.</summary>
     public ushort SysenterCs { get; init; }
 

@@ -129,6 +129,40 @@ public sealed class ProtectedModeSnapshotTests
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Efer = 1UL << 8 })); // LME: no long mode
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Eflags = saved.Eflags | 0x20000, Cpl = 0 })); // v86 at CPL 0
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Version = 1 }));
+        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Pdptes = [1, 2] }));
         Assert.Equal(saved.Eip, m.Cpu.Eip); // nothing changed by the rejected restores
+    }
+
+    [Fact]
+    public void Pae_pdpte_registers_are_restored_as_loaded_not_as_the_table_now_reads()
+    {
+        // Intel SDM Vol. 3A, 4.4.1: the PDPTEs are registers loaded with CR3; a later write to the table in memory does
+        // not change them until the next load, so a snapshot must carry them.
+        var m = new H();
+        m.Memory.WriteQuadWord(new PhysicalAddress(0x60000), 0x61000 | 1);
+        m.Memory.WriteQuadWord(new PhysicalAddress(0x61000), 0x62000 | 3);
+        for (uint page = 0; page < 256; page++)
+        {
+            m.Memory.WriteQuadWord(new PhysicalAddress(0x62000 + (page * 8)), (page << 12) | 3);
+        }
+
+        m.Run(a =>
+        {
+            a.mov(eax, 1 << 5);
+            a.mov(cr4, eax);
+            a.mov(eax, 0x60000);
+            a.mov(cr3, eax);
+            a.mov(eax, cr0);
+            a.or(eax, unchecked((int)0x8000_0000));
+            a.mov(cr0, eax);
+            a.mov(__dword_ptr[0x60000], 0x63001); // rewrites PDPTE 0 in memory only
+            a.hlt();
+        });
+        Assert.Equal(0x61001UL, m.Cpu.GetPdpte(0));
+        CpuState saved = m.Cpu.SaveState();
+        m.Cpu.Reset();
+        m.Cpu.RestoreState(saved);
+        Assert.Equal(0x61001UL, m.Cpu.GetPdpte(0));
+        Assert.Equal(0x61001UL, m.Cpu.SaveState().Pdptes![0]);
     }
 }
