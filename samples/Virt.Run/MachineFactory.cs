@@ -12,8 +12,28 @@ namespace Virt.Run;
 /// <summary>Turns parsed command-line options into a <see cref="Machine"/>.</summary>
 public static class MachineFactory
 {
-    /// <summary>The CPU models <c>-cpu</c> accepts. Both name the one model implemented today, a P6-class CPU (CPUID family 6); <c>max</c> will follow the most capable model as more are added, as in QEMU.</summary>
+    /// <summary>
+    /// The CPU models <c>-cpu</c> accepts: <c>max</c>, everything implemented (the default <see cref="CpuidModel"/>), and
+    /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no FXSR, no SYSENTER, no NX.
+    /// </summary>
     public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro"];
+
+    /// <summary>The CPUID model for a <c>-cpu</c> name (null: the default).</summary>
+    /// <param name="model">A name from <see cref="CpuModels"/>, or null.</param>
+    /// <returns>The model.</returns>
+    public static CpuidModel CpuidFor(string? model) => model switch
+    {
+        // The Pentium Pro (family 6, model 1) predates FXSAVE and the extended CPUID leaves; it sets CPUID.SEP although
+        // SYSENTER does not work on it (Intel SDM Vol. 2B, SYSENTER, "Operating system must check family/model"), so
+        // the flag is left clear here.
+        "pentium-pro" => CpuidModel.Default with
+        {
+            Brand = string.Empty,
+            FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | (1u << 24)),
+            ExtendedFeaturesEdx = 0,
+        },
+        _ => CpuidModel.Default,
+    };
 
     /// <summary>Builds the machine the options describe.</summary>
     /// <param name="options">The parsed options.</param>
@@ -42,6 +62,7 @@ public static class MachineFactory
         };
         var builder = new MachineBuilder()
             .WithMemorySize(options.MemorySizeInBytes)
+            .WithCpu(new CpuOptions { Cpuid = CpuidFor(options.CpuModel) })
             .WithLoggerFactory(new ConsoleLoggerFactory(level))
             .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : ResetBehavior.Reset)
             .WithClock(options.Deterministic
