@@ -299,17 +299,35 @@ public sealed partial class Cpu
             ss = (ushort)ReadSystem(_trBase + position + 2, 2);
         }
 
+        return CheckStackForLevel(ss, level, VectorInvalidTss, ext, out ssDescriptor, out ssAddress);
+    }
+
+    /// <summary>
+    /// The checks on a stack segment a privilege change switches to: not null, RPL = <paramref name="level"/>, in its table,
+    /// a writable data segment with DPL = <paramref name="level"/> (else <paramref name="vector"/>: #TS for the stack read from
+    /// the TSS, #GP for the one a return pops), and present (else #SS). Intel SDM Vol. 2A, CALL and IRET; Vol. 2B, RET.
+    /// </summary>
+    private bool CheckStackForLevel(ushort ss, int level, int vector, int ext, out ulong descriptor, out ulong address)
+    {
+        descriptor = 0;
+        address = 0;
         int errorCode = (ss & 0xFFFC) + ext;
-        if ((ss & 0xFFFC) == 0 || (ss & 3) != level || !TryReadDescriptor(ss, out ssDescriptor, out ssAddress))
+        if ((ss & 0xFFFC) == 0)
         {
-            RaiseFault(VectorInvalidTss, (ss & 0xFFFC) == 0 ? ext : errorCode);
+            RaiseFault(vector, ext);
             return false;
         }
 
-        ushort attributes = DescriptorAttributes(ssDescriptor);
-        if (DescriptorDpl(ssDescriptor) != level || (attributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
+        if ((ss & 3) != level || !TryReadDescriptor(ss, out descriptor, out address))
         {
-            RaiseFault(VectorInvalidTss, errorCode);
+            RaiseFault(vector, errorCode);
+            return false;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        if (DescriptorDpl(descriptor) != level || (attributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
+        {
+            RaiseFault(vector, errorCode);
             return false;
         }
 
@@ -439,29 +457,8 @@ public sealed partial class Cpu
     private bool ReturnToOuterLevel(ushort selector, ulong descriptor, ulong address, uint offset, ushort newSs, uint newEsp, int size)
     {
         int rpl = selector & 3;
-        int ssError = newSs & 0xFFFC;
-        if (ssError == 0)
+        if (!CheckStackForLevel(newSs, rpl, VectorGeneralProtection, ext: 0, out ulong ssDescriptor, out ulong ssAddress))
         {
-            RaiseFault(VectorGeneralProtection, 0);
-            return false;
-        }
-
-        if ((newSs & 3) != rpl || !TryReadDescriptor(newSs, out ulong ssDescriptor, out ulong ssAddress))
-        {
-            RaiseFault(VectorGeneralProtection, ssError);
-            return false;
-        }
-
-        ushort ssAttributes = DescriptorAttributes(ssDescriptor);
-        if (DescriptorDpl(ssDescriptor) != rpl || (ssAttributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
-        {
-            RaiseFault(VectorGeneralProtection, ssError);
-            return false;
-        }
-
-        if ((ssAttributes & AttrPresent) == 0)
-        {
-            RaiseFault(VectorStackFault, ssError);
             return false;
         }
 
