@@ -45,8 +45,10 @@ public sealed partial class Cpu
             if (software)
             {
                 // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
-                // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it.
+                // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it, and, being a fault, it pushes
+                // RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
                 _eip = _instructionStart;
+                PrepareFaultDelivery();
             }
 
             software = false;

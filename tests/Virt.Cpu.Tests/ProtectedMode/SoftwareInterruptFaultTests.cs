@@ -55,4 +55,16 @@ public sealed class SoftwareInterruptFaultTests
         Assert.Equal((uint)(vector * 8) + 2, m.Dword(esp)); // error code: IDT bit + vector index (SDM 6.13)
         Assert.Equal(Ring3Code, m.Dword(esp + 4));        // the saved EIP points at the INT instruction
     }
+
+    [Fact]
+    public void A_fault_raised_by_int_n_pushes_rf_1()
+    {
+        // The #GP is a fault of the INT instruction: "for any fault-class exception except a debug exception generated in
+        // response to an instruction breakpoint, the value pushed for RF is 1" (Intel SDM Vol. 3B, 17.3.1.1).
+        var m = EnterRing3(0x0D);
+        m.Cpu.Run(100);
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+        uint esp = (uint)m.Reg(GeneralRegister.Rsp);
+        Assert.Equal(1u << 16, m.Dword(esp + 12) & (1u << 16));
+    }
 }
