@@ -15,10 +15,26 @@ public sealed class CpuDifferentialTests
         // Reserved-bit page faults: QEMU 7.2's TCG reports error code 8 (RSVD without P). Intel SDM Vol. 3A, 4.7: "bit 3
         // of the error code can be set only if bit 0 is also set" (reserved bits are only checked in present entries), so
         // the error code is P|RSVD = 9 (plus W = 2 for a write). These lines are checked against the manual instead.
-        string[] virt = DiffRunner.Compare(PagingKernel.Build(), "Q06", "Q07", "Q12", "Q13");
+        string[] virt = DiffRunner.Compare(PagingKernel.Build(), "Q06", "Q07", "Q12", "Q13").Virt;
         Assert.Contains("X 0000000E 00000009 ", DiffRunner.Line(virt, "Q06"));
         Assert.Contains("X 0000000E 0000000B ", DiffRunner.Line(virt, "Q07"));
         Assert.Contains("X 0000000E 00000009 ", DiffRunner.Line(virt, "Q12"));
         Assert.Contains("X 0000000E 00000009 ", DiffRunner.Line(virt, "Q13"));
+    }
+
+    [Fact]
+    public void PrivilegeAndExceptionsMatchQemu()
+    {
+        // E10-E12: QEMU's TCG does not check segment limits or null selectors on data accesses in protected mode. Intel
+        // SDM Vol. 3A, 5.3 (limit checking: #SS(0) for SS-relative, #GP(0) otherwise) and 3.4.2 (a memory access through a
+        // null selector is #GP(0)); checked against the manual below.
+        (string[] virt, string[] qemu) = DiffRunner.Compare(PrivilegeKernel.Build(), "E10", "E11", "E12", "E22");
+        Assert.Contains("E10 X 0000000C 00000000 ", DiffRunner.Line(virt, "E10"));
+        Assert.Contains("E11 X 0000000D 00000000 ", DiffRunner.Line(virt, "E11"));
+        Assert.Contains("E12 X 0000000D 00000000 ", DiffRunner.Line(virt, "E12"));
+
+        // #DF pushes error code 0; its saved CS:EIP are undefined (Intel SDM Vol. 3A, 6.15, Interrupt 8).
+        Assert.Contains("E22 X 00000008 00000000 ", DiffRunner.Line(virt, "E22"));
+        Assert.Contains("E22 X 00000008 00000000 ", DiffRunner.Line(qemu, "E22"));
     }
 }

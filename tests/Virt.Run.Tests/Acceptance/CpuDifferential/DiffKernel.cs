@@ -25,6 +25,7 @@ internal sealed class DiffKernel
     public const uint ExceptionCount = Vars + 8;
     public const uint GdtPointer = Vars + 0x10;
     public const uint IdtPointer = Vars + 0x18;
+    public const uint DataSelectorWord = Vars + 0x20;
     public const uint Scratch = Vars + 0x100; // free for tests: 0x142100-0x142FFF
     public const uint TssA = 0x144000;
     public const uint TssB = 0x145000;
@@ -285,6 +286,8 @@ internal sealed class DiffKernel
         a.mov(ss, ax);
         a.mov(ax, Tss0Selector);
         a.ltr(ax);
+        a.xor(eax, eax);
+        a.lldt(ax); // a null LDTR: the loader's (QEMU's BIOS leaves its reset value, base 0 limit FFFFh) is not used
         a.mov(al, 0xFF); // mask both PICs: no device interrupt reaches the checks
         a.@out(0x21, al);
         a.@out(0xA1, al);
@@ -404,6 +407,7 @@ internal sealed class DiffKernel
         a.Label(ref rf0);
         Str("RF0\n");
         a.Label(ref rfDone);
+        a.mov(ss, __word_ptr[DataSelectorWord]); // EAX survives into the resumed code
         a.mov(esp, __dword_ptr[ResumeEsp]);
         a.push(2); // resume with known flags
         a.popfd();
@@ -438,6 +442,7 @@ internal sealed class DiffKernel
         SetDefault(Gdt + 0x18, Seg(0, 0xFFFFF, 0xFA, 0xC));
         SetDefault(Gdt + 0x20, Seg(0, 0xFFFFF, 0xF2, 0xC));
         SetDefault(Gdt + 0x28, TssDescriptor(Tss0, Tss0IoMap + 0x2000));
+        Poke16(DataSelectorWord, Data0);
         Poke16(GdtPointer, 0xFFF);
         Poke32(GdtPointer + 2, Gdt);
         Poke16(IdtPointer, 0x7FF);

@@ -74,7 +74,7 @@ internal static class DiffRunner
     /// Runs the kernel in both and asserts identical output. Lines whose first word is in <paramref name="excluded"/> are
     /// not compared (each exclusion is justified where it is passed); they must still be present in both outputs.
     /// </summary>
-    public static string[] Compare(byte[] kernel, params string[] excluded)
+    public static (string[] Virt, string[] Qemu) Compare(byte[] kernel, params string[] excluded)
     {
         (string[] virt, int virtCode) = Run(false, kernel);
         (string[] qemu, int qemuCode) = Run(true, kernel);
@@ -94,6 +94,6 @@ internal static class DiffRunner
 
         Assert.Equal(0x21, qemuCode);
         Assert.Equal(qemuCode, virtCode);
-        return virt;
+        return (virt, qemu);
     }
 }
