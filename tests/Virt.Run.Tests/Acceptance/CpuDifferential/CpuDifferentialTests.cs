@@ -37,4 +37,18 @@ public sealed class CpuDifferentialTests
         Assert.Contains("E22 X 00000008 00000000 ", DiffRunner.Line(virt, "E22"));
         Assert.Contains("E22 X 00000008 00000000 ", DiffRunner.Line(qemu, "E22"));
     }
+
+    [Fact]
+    public void DebugExceptionsMatchQemu()
+    {
+        // D05: one write hits two enabled breakpoints; QEMU 7.2 reports only B0. Intel SDM Vol. 3B, 17.2.3: each Bn flag
+        // is set when its breakpoint condition was met, so DR6 = B0|B2.
+        // D09/D10: QEMU 7.2's TCG does not implement DR7.GD. SDM 17.2.4: with GD set, a MOV to or from a debug register is a
+        // #DB fault with DR6.BD, and the processor clears GD when it delivers the #DB so the handler may use them.
+        string[] virt = DiffRunner.Compare(DebugKernel.Build(), "D05", "D09", "D10").Virt;
+        Assert.Contains("X 00000001 00000000 ", DiffRunner.Line(virt, "D05"));
+        Assert.Contains(" DR6 FFFF0FF5 ", DiffRunner.Line(virt, "D05"));
+        Assert.Contains(" DR6 FFFF2FF0 EAX 0000BBBB RF1", DiffRunner.Line(virt, "D09"));
+        Assert.Equal("D10 00000400 ", DiffRunner.Line(virt, "D10"));
+    }
 }
