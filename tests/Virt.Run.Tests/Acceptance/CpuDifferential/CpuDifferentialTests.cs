@@ -51,4 +51,7 @@ public sealed class CpuDifferentialTests
         Assert.Contains(" DR6 FFFF2FF0 EAX 0000BBBB RF1", DiffRunner.Line(virt, "D09"));
         Assert.Equal("D10 00000400 ", DiffRunner.Line(virt, "D10"));
     }
+
+    [Fact]
+    public void TaskSwitchingMatchesQemu() => DiffRunner.Compare(TaskSwitchKernel.Build());
 }

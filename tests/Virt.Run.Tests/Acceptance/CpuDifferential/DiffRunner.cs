@@ -79,6 +79,11 @@ internal static class DiffRunner
         (string[] virt, int virtCode) = Run(false, kernel);
         (string[] qemu, int qemuCode) = Run(true, kernel);
         string both = "Virt:\n" + string.Join('\n', virt) + "\nQEMU:\n" + string.Join('\n', qemu);
+        if (Environment.GetEnvironmentVariable("VIRT_DIFF_DUMP") is { Length: > 0 } dump)
+        {
+            File.AppendAllText(dump, both + "\n");
+        }
+
         Assert.True(qemu.Length > 0 && qemu[^1] == "END", "QEMU did not finish the kernel\n" + both);
         Assert.True(virt.Length == qemu.Length, "line counts differ\n" + both);
         for (int i = 0; i < qemu.Length; i++)
