@@ -54,4 +54,24 @@ public sealed class CpuDifferentialTests
 
     [Fact]
     public void TaskSwitchingMatchesQemu() => DiffRunner.Compare(TaskSwitchKernel.Build());
+
+    [Fact]
+    public void Virtual8086ModeMatchesQemu()
+    {
+        // QEMU 7.2's TCG does not implement CR4.VME or CR4.PVI (CLI/STI/PUSHF/INT n behave as without them, although
+        // "-cpu max" sets CPUID.1:EDX.VME), so the lines that depend on them are checked against the manual instead:
+        //  V11 (Intel SDM Vol. 3B, 20.4.1): with VME and IOPL < 3, CLI/STI change VIF, PUSHF pushes IF = VIF and IOPL = 3;
+        //      the final INT 41h, whose redirection bit is 1, is #GP(0) (Table 20-2, method 3).
+        //  V13/V14 (20.4.2, Table 20-2 methods 6 and 5): INT 30h, redirection bit 0, goes through the v86 IVT; with
+        //      IOPL < 3 the pushed FLAGS have IOPL = 3 and IF = VIF, with IOPL = 3 the real FLAGS, and IF/TF are cleared.
+        //  V18/V19 (20.4, PVI): at CPL 3 with IOPL < 3, CLI clears VIF instead of faulting.
+        string[] virt = DiffRunner.Compare(Virtual8086Kernel.Build(), "V11", "V13", "V14", "V18", "V19").Virt;
+        Assert.Equal("V11 X 0000000D 00000000 00000036 00006000 000A0206 V86 0000FFF0 00006000 00006000 00006000 00006000 00006000 EAX 30023202 RF1", DiffRunner.Line(virt, "V11"));
+        Assert.StartsWith("V13 X 0000000D 00000000 00000049 00006000 00020206 V86 0000FFEA ", DiffRunner.Line(virt, "V13"));
+        Assert.EndsWith(" EAX 30026000 RF1", DiffRunner.Line(virt, "V13"));
+        Assert.StartsWith("V14 X 00000041 00000000 0000004B 00006000 00023006 V86 0000FFEA ", DiffRunner.Line(virt, "V14"));
+        Assert.EndsWith(" EAX 32026000 RF0", DiffRunner.Line(virt, "V14"));
+        Assert.StartsWith("V18 00000202 NF X 00000040 ", DiffRunner.Line(virt, "V18"));
+        Assert.StartsWith("V19 NF X 00000040 ", DiffRunner.Line(virt, "V19"));
+    }
 }

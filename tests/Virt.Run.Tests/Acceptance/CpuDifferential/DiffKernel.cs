@@ -57,6 +57,18 @@ internal sealed class DiffKernel
     private DiffKernel(Dictionary<string, uint> previous)
     {
         this.previous = previous;
+
+        // Main TSS: ring-0 stack, interrupt redirection bitmap all ones (every INT n goes to the monitor), I/O bitmap all
+        // ones (every port denied to v86/CPL>IOPL) except the debug console, plus the terminating byte. Bodies may change it.
+        Poke32(Tss0 + 0x04, Stack0Top);
+        Poke32(Tss0 + 0x08, Data0);
+        Poke32(Tss0 + 0x64, Tss0IoMap << 16);
+        for (uint i = Tss0IoMap - 32; i < Tss0IoMap + 0x2001; i++)
+        {
+            Poke8(Tss0 + i, 0xFF);
+        }
+
+        Poke8(Tss0 + Tss0IoMap + (0xE9 / 8), (byte)(0xFF & ~(1 << (0xE9 % 8))));
     }
 
     /// <summary>The 32-bit assembler the body writes to.</summary>
@@ -447,21 +459,6 @@ internal sealed class DiffKernel
         Poke32(GdtPointer + 2, Gdt);
         Poke16(IdtPointer, 0x7FF);
         Poke32(IdtPointer + 2, Idt);
-
-        // Main TSS: ring-0 stack, interrupt redirection bitmap all ones (every INT n goes to the monitor), I/O bitmap all
-        // ones (every port denied to v86/CPL>IOPL) except the debug console, plus the terminating byte.
-        Poke32(Tss0 + 0x04, Stack0Top);
-        Poke32(Tss0 + 0x08, Data0);
-        if (BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan((int)(Tss0 + 0x64 - Load))) == 0)
-        {
-            Poke32(Tss0 + 0x64, Tss0IoMap << 16);
-            for (uint i = Tss0IoMap - 32; i < Tss0IoMap + 0x2001; i++)
-            {
-                Poke8(Tss0 + i, 0xFF);
-            }
-
-            Poke8(Tss0 + Tss0IoMap + (0xE9 / 8), (byte)(0xFF & ~(1 << (0xE9 % 8))));
-        }
 
         for (int v = 0; v < 256; v++)
         {
