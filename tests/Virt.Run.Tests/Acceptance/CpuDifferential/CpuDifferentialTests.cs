@@ -58,8 +58,9 @@ public sealed class CpuDifferentialTests
     [Fact]
     public void Virtual8086ModeMatchesQemu()
     {
-        // QEMU 7.2's TCG does not implement CR4.VME or CR4.PVI (CLI/STI/PUSHF/INT n behave as without them, although
-        // "-cpu max" sets CPUID.1:EDX.VME), so the lines that depend on them are checked against the manual instead:
+        // QEMU 7.2's TCG does not implement CR4.VME or CR4.PVI (CLI/STI/PUSHF/INT n behave as without them; it does not
+        // claim CPUID.1:EDX.VME either, see the CPUID test), so the lines that depend on them are checked against the
+        // manual instead:
         //  V11 (Intel SDM Vol. 3B, 20.4.1): with VME and IOPL < 3, CLI/STI change VIF, PUSHF pushes IF = VIF and IOPL = 3;
         //      the final INT 41h, whose redirection bit is 1, is #GP(0) (Table 20-2, method 3).
         //  V13/V14 (20.4.2, Table 20-2 methods 6 and 5): INT 30h, redirection bit 0, goes through the v86 IVT; with
@@ -73,5 +74,42 @@ public sealed class CpuDifferentialTests
         Assert.EndsWith(" EAX 32026000 RF0", DiffRunner.Line(virt, "V14"));
         Assert.StartsWith("V18 00000202 NF X 00000040 ", DiffRunner.Line(virt, "V18"));
         Assert.StartsWith("V19 NF X 00000040 ", DiffRunner.Line(virt, "V19"));
+    }
+
+    /// <summary>
+    /// CPUID differs by design (Virt's P6-class model against QEMU's "max"), so equality is not asserted. Virt's leaves must
+    /// be exactly its configured model; both must claim every feature the other kernels compare (DE, PSE, PAE, SEP, NX), so
+    /// that the comparisons are between CPUs that both advertise the behaviour under test. QEMU 7.2's TCG does not claim
+    /// VME, which is why the VME/PVI lines of the v86 kernel are checked against the manual instead.
+    /// </summary>
+    [Fact]
+    public void CpuidReportsTheModelAndBothClaimTheComparedFeatures()
+    {
+        byte[] kernel = CpuidKernel.Build();
+        (string[] virt, int virtCode) = DiffRunner.Run(false, kernel);
+        (string[] qemu, int qemuCode) = DiffRunner.Run(true, kernel);
+        Assert.Equal(0x21, virtCode);
+        Assert.Equal(0x21, qemuCode);
+
+        Virt.Cpu.CpuidModel model = Virt.Cpu.CpuidModel.Default;
+        uint[] leaf0 = CpuidKernel.Registers(virt, 0);
+        byte[] vendor = [.. BitConverter.GetBytes(leaf0[1]), .. BitConverter.GetBytes(leaf0[3]), .. BitConverter.GetBytes(leaf0[2])];
+        Assert.Equal(model.Vendor, System.Text.Encoding.ASCII.GetString(vendor));
+        uint[] leaf1 = CpuidKernel.Registers(virt, 1);
+        Assert.Equal((uint)((model.Family << 8) | (model.Model << 4) | model.Stepping), leaf1[0]);
+        Assert.Equal(model.FeaturesEcx, leaf1[2]);
+        Assert.Equal(model.FeaturesEdx, leaf1[3]);
+        Assert.True(CpuidKernel.Registers(virt, 0x80000000)[0] >= 0x80000001);
+        uint[] ext = CpuidKernel.Registers(virt, 0x80000001);
+        Assert.Equal(model.ExtendedFeaturesEcx, ext[2]);
+        Assert.Equal(model.ExtendedFeaturesEdx, ext[3]);
+
+        const uint compared = (1u << 2) | (1u << 3) | (1u << 6) | (1u << 11); // DE, PSE, PAE, SEP
+        const uint vme = 1u << 1;
+        Assert.Equal(compared | vme, leaf1[3] & (compared | vme));
+        Assert.Equal(compared, CpuidKernel.Registers(qemu, 1)[3] & (compared | vme)); // QEMU 7.2 TCG neither claims nor implements VME
+        Assert.Equal(0u, CpuidKernel.Registers(qemu, 1)[3] & vme);
+        Assert.Equal(1u << 20, ext[3] & (1u << 20)); // NX
+        Assert.Equal(1u << 20, CpuidKernel.Registers(qemu, 0x80000001)[3] & (1u << 20));
     }
 }
