@@ -11,7 +11,9 @@ internal static class PagingKernel
 {
     private const uint Pd = DiffKernel.PageArea;
     private const uint Pt = DiffKernel.PageArea + 0x1000;
+    private const uint Pt2 = DiffKernel.PageArea + 0x2000;
     private const uint Pdpt = DiffKernel.PageArea + 0x3000;
+    private const uint Pt3 = DiffKernel.PageArea + 0x6000;
     private const uint PaePd = DiffKernel.PageArea + 0x4000;
     private const uint PaePt = DiffKernel.PageArea + 0x5000;
     private const uint MarkerA = 0x1F0000;
@@ -103,6 +105,26 @@ internal static class PagingKernel
         k.P(eax);
         k.Str("\n");
 
+        // Rights combine across levels (SDM 4.6): a not-present PDE; a supervisor PDE over a user PTE; a read-only PDE
+        // over a writable PTE with CR0.WP = 1. The PDE's accessed bit is set by the walk.
+        k.Poke32(Pd + 12, 0);                           // 12-16 MiB: not present at the directory level
+        k.Poke32(Pd + 16, Pt2 | 0x03);                  // 16-20 MiB: supervisor, writable directory entry
+        k.Poke32(Pd + 20, Pt3 | 0x05);                  // 20-24 MiB: user, read-only directory entry
+        k.Poke32(Pt2, 0x1F6000 | 0x07);
+        k.Poke32(Pt3, 0x1F7000 | 0x07);
+        k.Expect("P18", () => a.mov(eax, __dword_ptr[0xC00010]));
+        k.ExpectRing3("P19", () => a.mov(eax, __dword_ptr[0x1000010]));
+        k.Expect("P20", () => a.mov(__dword_ptr[0x1400010], eax));
+        k.ExpectRing3("P21", () => a.mov(eax, __dword_ptr[0x1400010]));
+        k.ExpectRing3("P22", () => a.mov(__dword_ptr[0x1400010], eax));
+        k.Str("P23 ");
+        k.PM(Pd + 16);
+        k.Str("\nP24 ");
+        k.PM(Pd + 20);
+        k.PM(Pt2);
+        k.PM(Pt3);
+        k.Str("\n");
+
         // Paging off, PAE on with EFER.NXE.
         a.mov(eax, cr0);
         a.and(eax, 0x7FFFFFFF);
@@ -146,6 +168,7 @@ internal static class PagingKernel
         k.Expect("Q08", () => a.call(0x403000UL));
         k.Expect("Q09", () => a.mov(__dword_ptr[0x403000], eax));
         k.ExpectRing3("Q10", () => a.call(0x402000UL));
+        k.Expect("Q14", () => a.mov(eax, __dword_ptr[0x40000000])); // PDPTE 1 not present
         k.Str("Q11 ");
         k.PM(PaePt + 0);
         k.PM(PaePt + 4);
