@@ -159,6 +159,24 @@ internal static class PrivilegeKernel
             k.P(eax);
             PrintSegs();
         }, eflags: 0x3202);
+        k.ExpectRing3("E25", () => a.sysexit());                                 // SYSEXIT at CPL 3: #GP(0)
+
+        // POPF at CPL 3 with IOPL 0 leaves IOPL and IF alone, without a fault (SDM Vol. 2B, POPF).
+        k.ExpectRing3("E26", () =>
+        {
+            a.push(0x3000 | 0x0CD5);
+            a.popfd();
+            a.pushfd();
+            a.pop(eax);
+            k.P(eax);
+        }, eflags: 0x0202);
+
+        // IA32_SYSENTER_CS = 0: SYSENTER is #GP(0).
+        a.mov(ecx, 0x174);
+        a.xor(eax, eax);
+        a.xor(edx, edx);
+        a.wrmsr();
+        k.ExpectRing3("E27", () => a.sysenter());
         a.jmp(k.L("done"));
 
         // Call-gate target: prints the ring-0 stack (return CS:EIP, the two copied parameters, the caller's SS:ESP).
