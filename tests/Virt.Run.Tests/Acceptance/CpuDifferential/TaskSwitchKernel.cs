@@ -15,6 +15,8 @@ internal static class TaskSwitchKernel
     private const ushort SmallTss = 0x40;
     private const ushort NotPresentCode = 0x48;
     private const ushort TaskC = 0x50;
+    private const ushort TaskD = 0x58;
+    private const uint TssD = 0x147000;
 
     public static byte[] Build() => DiffKernel.Build(k =>
     {
@@ -27,6 +29,9 @@ internal static class TaskSwitchKernel
         k.WriteTss(DiffKernel.TssA, k.Addr("taskA"), DiffKernel.TaskStackTop);
         k.WriteTss(DiffKernel.TssB, k.Addr("taskB"), DiffKernel.TaskStackTop - 0x1000);
         k.WriteTss(DiffKernel.TssC, k.Addr("taskC"), DiffKernel.TaskStackTop - 0x2000);
+        k.SetGdt(TaskD / 8, DiffKernel.TssDescriptor(TssD));
+        k.WriteTss(TssD, k.Addr("taskD"), DiffKernel.TaskStackTop - 0x3000);
+        k.Poke32(TssD + 0x54, 0x1008); // DS beyond the GDT limit
 
         // Prints TR, EFLAGS (NT is bit 14), CR0.TS and the type dwords of the four TSS descriptors (busy = type Bh).
         void State()
@@ -122,7 +127,30 @@ internal static class TaskSwitchKernel
         Links();
         k.Str("\n");
         a.clts();
+        // A bad DS selector in the new TSS: #TS(selector) raised after the commit point, in the new task's context
+        // (SDM Vol. 3A, 8.3, task-switch steps 13 and 14): TR is the new task, the old one is not busy.
+        k.Str("T12E ");
+        k.PI(k.Addr("taskD"));
+        k.Str("\nT13 ");
+        string resume = k.Try();
+        a.jmp(TaskD, 0);
+        k.Str("NF ");
+        k.Mark(resume);
+        k.Str("T14 ");
+        State();
+        k.PM(TssD + 0x54);
+        k.Str("\n");
+        a.str(ax);
+        a.cmp(ax, TaskD);
+        a.jne(k.L("notInD"));
+        a.jmp(DiffKernel.Tss0Selector, 0);
+        k.Mark("notInD");
+        a.clts();
         a.jmp(k.L("done"));
+
+        k.Mark("taskD");
+        k.Str("D1\n");
+        a.jmp(DiffKernel.Tss0Selector, 0);
 
         // Task A: entered by JMP first, then by CALL.
         k.Mark("taskA");
