@@ -16,6 +16,8 @@ internal static class PrivilegeKernel
     private const ushort ExecuteOnly = 0x48;
     private const ushort NotPresentCode = 0x50;
     private const ushort Ring3Data16 = 0x58;
+    private const ushort Dpl0Gate = 0x60;
+    private const ushort NotPresentGate = 0x68;
 
     public static byte[] Build() => DiffKernel.Build(k =>
     {
@@ -26,6 +28,8 @@ internal static class PrivilegeKernel
         k.SetGdt(ExecuteOnly / 8, DiffKernel.Seg(0, 0xFFFFF, 0x98, 0xC));
         k.SetGdt(NotPresentCode / 8, DiffKernel.Seg(0, 0xFFFFF, 0x1A, 0xC));
         k.SetGdt(Ring3Data16 / 8, DiffKernel.Seg(0, 0xFFFF, 0xF2, 0x0));
+        k.SetGdt(Dpl0Gate / 8, DiffKernel.Gate(DiffKernel.Code0, k.Addr("gateTarget"), 0x8C));
+        k.SetGdt(NotPresentGate / 8, DiffKernel.Gate(DiffKernel.Code0, k.Addr("gateTarget"), 0x6C));
 
         void LoadDs(ushort selector)
         {
@@ -170,6 +174,20 @@ internal static class PrivilegeKernel
             a.pop(eax);
             k.P(eax);
         }, eflags: 0x0202);
+
+        // A word OUT whose second port is denied by the I/O bitmap (SDM Vol. 1, 19.5.2), and call gates: DPL < CPL is
+        // #GP(gate), not present is #NP(gate) (SDM Vol. 2A, CALL).
+        k.ExpectRing3("E28", () =>
+        {
+            a.mov(dx, 0xE9);
+            a.mov(al, (byte)'w');
+            a.@out(dx, al);
+            a.mov(al, (byte)' ');
+            a.@out(dx, al);
+            a.@out(dx, ax);
+        }, eflags: 0x0002);
+        k.ExpectRing3("E29", () => a.call(Dpl0Gate | 3, 0));
+        k.ExpectRing3("E30", () => a.call(NotPresentGate | 3, 0));
 
         // IA32_SYSENTER_CS = 0: SYSENTER is #GP(0).
         a.mov(ecx, 0x174);
