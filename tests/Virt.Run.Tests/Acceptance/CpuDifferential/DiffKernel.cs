@@ -354,8 +354,8 @@ internal sealed class DiffKernel
 
         // The common handler. Stack: vector, error code, EIP, CS, EFLAGS [, ESP, SS [, ES, DS, FS, GS]].
         Mark("common");
-        Label noPriv = a.CreateLabel();
-        Label noVm = a.CreateLabel();
+        Label frameDone = a.CreateLabel();
+        Label v86Frame = a.CreateLabel();
         Label notPf = a.CreateLabel();
         Label notDb = a.CreateLabel();
         Label runaway = a.CreateLabel();
@@ -379,21 +379,21 @@ internal sealed class DiffKernel
         a.and(ebx, ~0x10000); // RF is printed separately at the end of the line (see DiffRunner)
         P(ebx);
         a.test(__dword_ptr[ebp + 16], 0x20000);
-        a.jnz(noVm); // VM: print the full v86 frame
+        a.jnz(v86Frame); // VM: print the full v86 frame
         a.test(__dword_ptr[ebp + 12], 3);
-        a.jz(noPriv);
+        a.jz(frameDone);
         Str("SS:ESP ");
         PM(__dword_ptr[ebp + 20]);
         PM(__dword_ptr[ebp + 24]);
-        a.jmp(noPriv);
-        a.Label(ref noVm);
+        a.jmp(frameDone);
+        a.Label(ref v86Frame);
         Str("V86 ");
         for (int i = 20; i <= 40; i += 4)
         {
             PM(__dword_ptr[ebp + i]);
         }
 
-        a.Label(ref noPriv);
+        a.Label(ref frameDone);
         a.cmp(__dword_ptr[ebp], 14);
         a.jne(notPf);
         Str("CR2 ");
