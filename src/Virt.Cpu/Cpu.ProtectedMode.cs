@@ -45,12 +45,14 @@ public sealed partial class Cpu
             if (software)
             {
                 // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
-                // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it.
+                // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it, and, being a fault, it pushes
+                // RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
                 _eip = _instructionStart;
+                PrepareFaultDelivery();
             }
 
             software = false;
-            if (vector == VectorDoubleFault)
+            if (isException && vector == VectorDoubleFault)
             {
                 break;
             }
@@ -60,13 +62,18 @@ public sealed partial class Cpu
                 // Real mode: a fault while delivering through the IVT is a double fault.
                 vector = VectorDoubleFault;
                 errorCode = -1;
+                isException = true;
                 LastExceptionVector = vector;
                 continue;
             }
 
-            bool firstContributory = IsContributory(vector);
+            // INT n and external interrupts are benign whatever their vector (Intel SDM Vol. 3A, 6.15, Table 6-4): a fault
+            // while delivering them is delivered as itself, never as #DF.
+            bool firstContributory = isException && IsContributory(vector);
             bool secondContributory = IsContributory(second);
-            if ((firstContributory && secondContributory) || (vector == VectorPageFault && (secondContributory || second == VectorPageFault)))
+            bool firstPageFault = isException && vector == VectorPageFault;
+            isException = true;
+            if ((firstContributory && secondContributory) || (firstPageFault && (secondContributory || second == VectorPageFault)))
             {
                 vector = VectorDoubleFault;
                 errorCode = 0;

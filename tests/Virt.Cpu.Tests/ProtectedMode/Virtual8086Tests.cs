@@ -276,7 +276,7 @@ public sealed class Virtual8086Tests
         Assert.Equal(StopReason.Halted, m.Run());
         Assert.Equal(13, m.Cpu.LastExceptionVector);
         Assert.Equal((3u * 8) + 2, m.Pushed(10)); // IDT, vector 3
-        AssertV86Frame(m, eip: 0, eflags: V.FlagVm | V.Iopl3 | 2);
+        AssertV86Frame(m, eip: 0, eflags: V.FlagVm | V.Iopl3 | Rf | 2); // the #GP is a fault of INT n (SDM 17.3.1.1)
     }
 
     [Theory]
@@ -293,7 +293,7 @@ public sealed class Virtual8086Tests
         Assert.Equal(StopReason.Halted, m.Run());
         Assert.True(m.Cpu.LastExceptionVector == 13, name);
         Assert.Equal(handlerSelector & 0xFFFCu, m.Pushed(10));
-        AssertV86Frame(m, eip: 0, eflags: V.FlagVm | V.Iopl3 | 2);
+        AssertV86Frame(m, eip: 0, eflags: V.FlagVm | V.Iopl3 | Rf | 2); // the #GP is a fault of INT n (SDM 17.3.1.1)
     }
 
     [Fact]
