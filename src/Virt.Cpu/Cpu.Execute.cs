@@ -98,6 +98,10 @@ public sealed partial class Cpu
             case Op.OrLoad32: ExecuteAluLoad32(ref d, Op.OrLoad32); break;
             case Op.XorLoad32: ExecuteAluLoad32(ref d, Op.XorLoad32); break;
             case Op.CmpMem32: ExecuteCmpMem32(ref d); break;
+            case Op.ShlRegister32: ExecuteShiftRegister32(ref d, Op.ShlRegister32); break;
+            case Op.ShrRegister32: ExecuteShiftRegister32(ref d, Op.ShrRegister32); break;
+            case Op.SarRegister32: ExecuteShiftRegister32(ref d, Op.SarRegister32); break;
+            case Op.ImulRegister32: ExecuteImulRegister32(ref d); break;
             case Op.Nop: break;
             case Op.Mov: ExecuteMov(ref d); break;
             case Op.MovToSegment: ExecuteMovToSegment(ref d); break;

@@ -245,6 +245,7 @@ public sealed partial class Cpu
         }
 
         SelectMemoryFastForm(ref d, in ins);
+        SelectRegisterFastForm(ref d, in ins);
 
         // Intel SDM Vol. 2A, LOCK: only these instructions with a memory destination accept the prefix, else #UD.
         if (ins.HasLockPrefix && !(d.Kind0 == OperandKind.Memory && op is Op.Add or Op.Adc or Op.And or Op.Btc or Op.Btr or Op.Bts

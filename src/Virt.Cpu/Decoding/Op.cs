@@ -169,4 +169,10 @@ internal enum Op : ushort
     OrLoad32,
     XorLoad32,
     CmpMem32,
+
+    // 32-bit register-only shifts and multiplies (Cpu.FastRegister.cs).
+    ShlRegister32,
+    ShrRegister32,
+    SarRegister32,
+    ImulRegister32,
 }
