@@ -90,7 +90,10 @@ public sealed partial class Cpu
             case Op.LoadZx16: ExecuteLoad(ref d, 2, signExtend: false); break;
             case Op.LoadSx8: ExecuteLoad(ref d, 1, signExtend: true); break;
             case Op.LoadSx16: ExecuteLoad(ref d, 2, signExtend: true); break;
-            case Op.Store32: ExecuteStore32(ref d); break;
+            case Op.Store32: ExecuteStore(ref d, 4); break;
+            case Op.Store8: ExecuteStore(ref d, 1); break;
+            case Op.Store16: ExecuteStore(ref d, 2); break;
+            case Op.Load8: ExecuteLoad8(ref d); break;
             case Op.AddLoad32: ExecuteAluLoad32(ref d, Op.AddLoad32); break;
             case Op.SubLoad32: ExecuteAluLoad32(ref d, Op.SubLoad32); break;
             case Op.CmpLoad32: ExecuteAluLoad32(ref d, Op.CmpLoad32); break;

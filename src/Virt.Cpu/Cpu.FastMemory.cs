@@ -6,7 +6,8 @@ using Virt.Cpu.Decoding;
 namespace Virt.Cpu;
 
 /// <summary>
-/// Specialised forms of the commonest 32-bit instructions with a memory operand (MOV loads and stores, MOVZX/MOVSX loads,
+/// Specialised forms of the commonest instructions with a 32-bit-addressed memory operand (MOV loads and stores of bytes,
+/// words and dwords, MOVZX/MOVSX loads,
 /// ALU register-from-memory, CMP memory) and the fast path they share: the effective address with a 32-bit address size,
 /// the segment's precomputed bound and base, and a software TLB hit, without bounds checks or the generic operand-kind
 /// switches. Anything else (beyond the bound, a TLB miss, a page-crossing access) takes the generic
@@ -18,8 +19,26 @@ public sealed unsafe partial class Cpu
     /// <summary>Picks the specialised form for a translated instruction, when one applies (after the register forms).</summary>
     private static void SelectMemoryFastForm(ref DecodedInstruction d, in Instruction ins)
     {
-        if (ins.HasLockPrefix || d.AddrSize != 4 || d.OpSize != 4)
+        if (ins.HasLockPrefix || d.AddrSize != 4)
         {
+            return;
+        }
+
+        if (d.OpSize != 4)
+        {
+            // Byte and word moves: MOV r8, m8 and MOV m8/m16, r/imm (LZMA's literal bytes and 16-bit probabilities).
+            if (d.Op == Op.Mov && d.OpSize is 1 or 2)
+            {
+                if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory && d.OpSize == 1)
+                {
+                    d.Op = Op.Load8;
+                }
+                else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
+                {
+                    d.Op = d.OpSize == 1 ? Op.Store8 : Op.Store16;
+                }
+            }
+
             return;
         }
 
@@ -108,28 +127,41 @@ public sealed unsafe partial class Cpu
         return !_faulted;
     }
 
-    /// <summary>A 32-bit write at segment:offset: inline within the write bound on a write-TLB hit, else <see cref="WriteMem"/>.</summary>
+    /// <summary>A write of <paramref name="size"/> (1, 2 or 4) bytes at segment:offset: inline within the write bound on a write-TLB hit, else <see cref="WriteMem"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void WriteFast32(int segment, uint offset, uint value)
+    private void WriteFast(int segment, uint offset, int size, uint value)
     {
-        if ((ulong)offset + 4 <= Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segWriteEnd), segment))
+        if ((ulong)offset + (uint)size <= Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segWriteEnd), segment))
         {
             uint linear = (uint)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segBase), segment) + offset);
             uint page = linear >> PageShift;
             nint slot = (nint)(page & (TlbEntries - 1));
             uint inPage = linear & PageMask;
-            if (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteTag), slot) == (ulong)page + 1 && inPage <= PhysicalPageSize - 4)
+            if (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteTag), slot) == (ulong)page + 1 && inPage <= PhysicalPageSize - (uint)size)
             {
-                Unsafe.WriteUnaligned((byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteHost), slot) + inPage, value);
+                byte* p = (byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteHost), slot) + inPage;
+                switch (size)
+                {
+                    case 1:
+                        *p = (byte)value;
+                        break;
+                    case 2:
+                        Unsafe.WriteUnaligned(p, (ushort)value);
+                        break;
+                    default:
+                        Unsafe.WriteUnaligned(p, value);
+                        break;
+                }
+
                 return;
             }
         }
 
-        WriteMemSlow(segment, offset, value);
+        WriteMemSlow(segment, offset, size, value);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void WriteMemSlow(int segment, uint offset, uint value) => WriteMem(segment, offset, 4, value);
+    private void WriteMemSlow(int segment, uint offset, int size, uint value) => WriteMem(segment, offset, size, value);
 
     private const uint PhysicalPageSize = 1u << PageShift;
 
@@ -149,12 +181,22 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>MOV m32, r32/imm32.</summary>
+    /// <summary>MOV m8/m16/m32, r/imm.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ExecuteStore32(ref DecodedInstruction d)
+    private void ExecuteStore(ref DecodedInstruction d, int size)
     {
-        uint value = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
-        WriteFast32(d.Seg, EffectiveAddress32(ref d), value);
+        uint value = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)ReadRegister(d.Reg1, size);
+        WriteFast(d.Seg, EffectiveAddress32(ref d), size, value);
+    }
+
+    /// <summary>MOV r8, m8 (AH-BH are the high bytes of registers 0-3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExecuteLoad8(ref DecodedInstruction d)
+    {
+        if (TryReadFast(d.Seg, EffectiveAddress32(ref d), 1, out uint value))
+        {
+            WriteRegister(d.Reg0, 1, value);
+        }
     }
 
     /// <summary>ADD/SUB/CMP/AND/OR/XOR r32, m32.</summary>

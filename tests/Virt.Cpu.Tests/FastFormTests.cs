@@ -37,8 +37,10 @@ public sealed class FastFormTests
     }
 
     [Property(MaxTest = 200)]
-    public void Alu_register_from_memory_equals_the_register_form(AluOp op, uint a, uint b, byte displacementSelector)
+    public void Alu_register_from_memory_equals_the_register_form(AluOp op, uint a, uint b, byte displacementSelector, byte shape)
     {
+        a = Widen(a, shape);
+        b = Widen(b, (byte)(shape >> 2));
         // Displacements near the end of a page make some accesses cross it (the slow path); the rest hit the TLB.
         uint address = Data + 0xFF0 + (uint)(displacementSelector % 16);
         (ulong memoryResult, uint memoryFlags) = RunAlu(op, a, b, address, fromMemory: true);
@@ -48,8 +50,10 @@ public sealed class FastFormTests
     }
 
     [Property(MaxTest = 200)]
-    public void Cmp_memory_with_register_or_immediate_equals_the_register_form(uint a, uint b, bool immediate)
+    public void Cmp_memory_with_register_or_immediate_equals_the_register_form(uint a, uint b, bool immediate, byte shape)
     {
+        a = Widen(a, shape);
+        b = Widen(b, (byte)(shape >> 2));
         _machine.Memory.WriteDoubleWord(new PhysicalAddress(Data), a);
         _machine.Run(asm =>
         {
@@ -78,8 +82,10 @@ public sealed class FastFormTests
     }
 
     [Property(MaxTest = 200)]
-    public void Loads_extend_and_stores_write_what_the_sdm_says(uint value, byte offsetSelector, uint stored)
+    public void Loads_extend_and_stores_write_what_the_sdm_says(uint value, byte offsetSelector, uint stored, byte shape)
     {
+        value = Widen(value, shape);
+        stored = Widen(stored, (byte)(shape >> 2));
         // Offsets FFCh-FFFh cross into the next page.
         uint address = Data + 0xFF8 + (uint)(offsetSelector % 8);
         _machine.Memory.WriteDoubleWord(new PhysicalAddress(address), value);
@@ -94,8 +100,17 @@ public sealed class FastFormTests
             asm.mov(ebp, stored);
             asm.mov(__dword_ptr[ebx + 0x100], ebp);
             asm.mov(__dword_ptr[ebx + 0x200], 0x1234_5678);
+            asm.mov(__word_ptr[ebx + 0x300], bp);
+            asm.mov(__word_ptr[ebx + 0x302], 0xBEEF);
+            asm.mov(__byte_ptr[ebx + 0x304], dh);
+            asm.mov(__byte_ptr[ebx + 0x305], 0x5A);
+            asm.mov(ebp, ebx);
+            asm.mov(bh, __byte_ptr[ebp + 1]);
+            asm.mov(bl, __byte_ptr[ebp + 2]);
             asm.hlt();
         });
+        uint wordStores = _machine.Memory.ReadDoubleWord(new PhysicalAddress(address + 0x300));
+        ushort byteStores = _machine.Memory.ReadWord(new PhysicalAddress(address + 0x304));
         Assert.Equal(value, (uint)_machine.Reg(GeneralRegister.Rax));
         Assert.Equal(value & 0xFF, (uint)_machine.Reg(GeneralRegister.Rcx));
         Assert.Equal(value & 0xFFFF, (uint)_machine.Reg(GeneralRegister.Rdx));
@@ -103,11 +118,17 @@ public sealed class FastFormTests
         Assert.Equal((uint)(short)value, (uint)_machine.Reg(GeneralRegister.Rdi));
         Assert.Equal(stored, _machine.Memory.ReadDoubleWord(new PhysicalAddress(address + 0x100)));
         Assert.Equal(0x1234_5678u, _machine.Memory.ReadDoubleWord(new PhysicalAddress(address + 0x200)));
+        Assert.Equal((stored & 0xFFFF) | 0xBEEF_0000u, wordStores);
+        Assert.Equal((ushort)(((value >> 8) & 0xFF) | 0x5A00), byteStores);
+
+        // MOV BH then BL: the high and low bytes of EBX, the upper half of EBX (the address) kept.
+        Assert.Equal((address & 0xFFFF_0000) | (((value >> 8) & 0xFF) << 8) | ((value >> 16) & 0xFF), (uint)_machine.Reg(GeneralRegister.Rbx));
     }
 
     [Property(MaxTest = 300)]
-    public void Register_shifts_by_an_immediate_match_one_bit_steps(uint value, byte countSelector, byte opSelector, bool carryIn)
+    public void Register_shifts_by_an_immediate_match_one_bit_steps(uint value, byte countSelector, byte opSelector, bool carryIn, byte shape)
     {
+        value = Widen(value, shape);
         int count = countSelector % 32;
         int op = opSelector % 3;
         _machine.Run(asm =>
@@ -169,8 +190,10 @@ public sealed class FastFormTests
     }
 
     [Property(MaxTest = 200)]
-    public void Imul_register_forms_keep_the_low_half_and_flag_overflow(uint a, uint b, bool threeOperand)
+    public void Imul_register_forms_keep_the_low_half_and_flag_overflow(uint a, uint b, bool threeOperand, byte shape)
     {
+        a = Widen(a, shape);
+        b = Widen(b, (byte)(shape >> 2));
         _machine.Run(asm =>
         {
             asm.mov(ecx, a);
@@ -230,6 +253,15 @@ public sealed class FastFormTests
         Assert.Equal(13, m.Cpu.LastExceptionVector);
         Assert.Equal(0x1111_1111u, (uint)m.Reg(GeneralRegister.Rcx));
     }
+
+    /// <summary>FsCheck's integers are small; spread some over all 32 bits and the sign boundary.</summary>
+    private static uint Widen(uint x, byte shape) => (shape % 4) switch
+    {
+        0 => x,
+        1 => x * 0x9E37_79B9,
+        2 => ~x,
+        _ => 0x8000_0000 ^ (x * 0x85EB_CA6B),
+    };
 
     private (ulong Result, uint Flags) RunAlu(AluOp op, uint a, uint b, uint address, bool fromMemory)
     {

@@ -169,6 +169,9 @@ internal enum Op : ushort
     OrLoad32,
     XorLoad32,
     CmpMem32,
+    Load8,
+    Store8,
+    Store16,
 
     // 32-bit register-only shifts and multiplies (Cpu.FastRegister.cs).
     ShlRegister32,
