@@ -94,6 +94,10 @@ public sealed partial class Cpu
             case Op.Store8: ExecuteStore(ref d, 1); break;
             case Op.Store16: ExecuteStore(ref d, 2); break;
             case Op.Load8: ExecuteLoad8(ref d); break;
+            case Op.AddMem32: ExecuteRmw32(ref d, Op.AddMem32); break;
+            case Op.SubMem32: ExecuteRmw32(ref d, Op.SubMem32); break;
+            case Op.IncMem32: ExecuteRmw32(ref d, Op.IncMem32); break;
+            case Op.DecMem32: ExecuteRmw32(ref d, Op.DecMem32); break;
             case Op.AddLoad32: ExecuteAluLoad32(ref d, Op.AddLoad32); break;
             case Op.SubLoad32: ExecuteAluLoad32(ref d, Op.SubLoad32); break;
             case Op.CmpLoad32: ExecuteAluLoad32(ref d, Op.CmpLoad32); break;

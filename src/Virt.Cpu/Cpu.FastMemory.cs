@@ -8,7 +8,7 @@ namespace Virt.Cpu;
 /// <summary>
 /// Specialised forms of the commonest instructions with a 32-bit-addressed memory operand (MOV loads and stores of bytes,
 /// words and dwords, MOVZX/MOVSX loads,
-/// ALU register-from-memory, CMP memory) and the fast path they share: the effective address with a 32-bit address size,
+/// ALU register-from-memory, CMP memory, ADD/SUB/INC/DEC memory) and the fast path they share: the effective address with a 32-bit address size,
 /// the segment's precomputed bound and base, and a software TLB hit, without bounds checks or the generic operand-kind
 /// switches. Anything else (beyond the bound, a TLB miss, a page-crossing access) takes the generic
 /// <see cref="ReadMem"/>/<see cref="WriteMem"/> path, which raises faults and fills the TLB, so segment limits, paging,
@@ -66,8 +66,14 @@ public sealed unsafe partial class Cpu
             {
                 Op.Mov => Op.Store32,
                 Op.Cmp => Op.CmpMem32,
+                Op.Add => Op.AddMem32,
+                Op.Sub => Op.SubMem32,
                 _ => d.Op,
             };
+        }
+        else if (d.Kind0 == OperandKind.Memory && d.Op is Op.Inc or Op.Dec)
+        {
+            d.Op = d.Op == Op.Inc ? Op.IncMem32 : Op.DecMem32;
         }
     }
 
@@ -253,5 +259,48 @@ public sealed unsafe partial class Cpu
             ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
             SetLazy(LazyOp.Sub, dst, src, (ulong)dst - src, 4);
         }
+    }
+
+    /// <summary>ADD/SUB m32, r32/imm and INC/DEC m32 (read-modify-write; LOCK forms keep the generic handlers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExecuteRmw32(ref DecodedInstruction d, Op op)
+    {
+        uint ea = EffectiveAddress32(ref d);
+        if (!TryReadFast(d.Seg, ea, 4, out uint value))
+        {
+            return;
+        }
+
+        ulong dst = value;
+        ulong res;
+        switch (op)
+        {
+            case Op.AddMem32:
+                {
+                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
+                    res = dst + src;
+                    SetLazy(LazyOp.Add, dst, src, res, 4);
+                    break;
+                }
+
+            case Op.SubMem32:
+                {
+                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
+                    res = dst - src;
+                    SetLazy(LazyOp.Sub, dst, src, res, 4);
+                    break;
+                }
+
+            case Op.IncMem32:
+                res = dst + 1;
+                SetIncDec(LazyOp.Inc, dst, res, 4);
+                break;
+            default:
+                res = dst - 1;
+                SetIncDec(LazyOp.Dec, dst, res, 4);
+                break;
+        }
+
+        WriteFast(d.Seg, ea, 4, (uint)res);
     }
 }

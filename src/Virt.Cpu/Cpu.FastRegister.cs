@@ -66,7 +66,11 @@ public sealed partial class Cpu
                 break;
         }
 
-        SetShiftFlags(res, 4, cf, of);
+        // As SetShiftFlags, inline: CF and OF stored now, SF/ZF/PF lazy from the result, AF cleared (undefined).
+        _eflags = (_eflags & ~StatusMask) | (cf ? FlagCf : 0) | (of ? FlagOf : 0);
+        _lazyOp = LazyOp.Shift;
+        _lazyRes = res;
+        _lazySize = 4;
         r = res;
     }
 

@@ -81,6 +81,65 @@ public sealed class FastFormTests
         Assert.Equal(_machine.Cpu.Flags & ArithmeticStatus, memoryFlags);
     }
 
+    [Property(MaxTest = 300)]
+    public void Read_modify_write_memory_equals_the_register_form(uint a, uint b, byte opSelector, bool carryIn, byte shape)
+    {
+        a = Widen(a, shape);
+        b = Widen(b, (byte)(shape >> 2));
+        int op = opSelector % 5;
+        uint address = Data + 0xFF8 + (uint)(shape % 8); // some cross into the next page
+        _machine.Memory.WriteDoubleWord(new PhysicalAddress(address), a);
+        _machine.Run(asm =>
+        {
+            asm.mov(ebx, b);
+            asm.mov(esi, address);
+            EmitCarry(asm, carryIn);
+            AssemblerMemoryOperand m = __dword_ptr[esi];
+            switch (op)
+            {
+                case 0: asm.add(m, ebx); break;
+                case 1: asm.sub(m, ebx); break;
+                case 2: asm.add(m, (int)b); break;
+                case 3: asm.inc(m); break;
+                default: asm.dec(m); break;
+            }
+
+            asm.hlt();
+        });
+        uint memoryResult = _machine.Memory.ReadDoubleWord(new PhysicalAddress(address));
+        uint memoryFlags = _machine.Cpu.Flags & ArithmeticStatus;
+        _machine.Run(asm =>
+        {
+            asm.mov(eax, a);
+            asm.mov(ebx, b);
+            EmitCarry(asm, carryIn);
+            switch (op)
+            {
+                case 0: asm.add(eax, ebx); break;
+                case 1: asm.sub(eax, ebx); break;
+                case 2: asm.add(eax, (int)b); break;
+                case 3: asm.inc(eax); break;
+                default: asm.dec(eax); break;
+            }
+
+            asm.hlt();
+        });
+        Assert.Equal((uint)_machine.Reg(GeneralRegister.Rax), memoryResult);
+        Assert.Equal(_machine.Cpu.Flags & ArithmeticStatus, memoryFlags);
+    }
+
+    private static void EmitCarry(Assembler asm, bool carry)
+    {
+        if (carry)
+        {
+            asm.stc();
+        }
+        else
+        {
+            asm.clc();
+        }
+    }
+
     [Property(MaxTest = 200)]
     public void Loads_extend_and_stores_write_what_the_sdm_says(uint value, byte offsetSelector, uint stored, byte shape)
     {

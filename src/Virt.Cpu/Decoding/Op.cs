@@ -172,6 +172,10 @@ internal enum Op : ushort
     Load8,
     Store8,
     Store16,
+    AddMem32,
+    SubMem32,
+    IncMem32,
+    DecMem32,
 
     // 32-bit register-only shifts and multiplies (Cpu.FastRegister.cs).
     ShlRegister32,
