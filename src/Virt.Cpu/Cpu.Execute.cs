@@ -88,16 +88,22 @@ public sealed partial class Cpu
             case Op.Load32: ExecuteLoad(ref d, 4, signExtend: false); break;
             case Op.LoadZx8: ExecuteLoad(ref d, 1, signExtend: false); break;
             case Op.LoadZx16: ExecuteLoad(ref d, 2, signExtend: false); break;
-            case Op.LoadSx8: ExecuteLoad(ref d, 1, signExtend: true); break;
-            case Op.LoadSx16: ExecuteLoad(ref d, 2, signExtend: true); break;
+            case Op.LoadSx8:
+            case Op.LoadSx16:
+                ExecuteLoadSignExtend(ref d);
+                break;
             case Op.Store32: ExecuteStore(ref d, 4); break;
-            case Op.Store8: ExecuteStore(ref d, 1); break;
-            case Op.Store16: ExecuteStore(ref d, 2); break;
+            case Op.Store8:
+            case Op.Store16:
+                ExecuteStoreNarrow(ref d);
+                break;
             case Op.Load8: ExecuteLoad8(ref d); break;
-            case Op.AddMem32: ExecuteRmw32(ref d, Op.AddMem32); break;
-            case Op.SubMem32: ExecuteRmw32(ref d, Op.SubMem32); break;
-            case Op.IncMem32: ExecuteRmw32(ref d, Op.IncMem32); break;
-            case Op.DecMem32: ExecuteRmw32(ref d, Op.DecMem32); break;
+            case Op.AddMem32:
+            case Op.SubMem32:
+            case Op.IncMem32:
+            case Op.DecMem32:
+                ExecuteRmw32(ref d, d.Op);
+                break;
             case Op.AddLoad32: ExecuteAluLoad32(ref d, Op.AddLoad32); break;
             case Op.SubLoad32: ExecuteAluLoad32(ref d, Op.SubLoad32); break;
             case Op.CmpLoad32: ExecuteAluLoad32(ref d, Op.CmpLoad32); break;

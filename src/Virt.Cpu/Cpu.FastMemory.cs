@@ -195,8 +195,8 @@ public sealed unsafe partial class Cpu
         WriteFast(d.Seg, EffectiveAddress32(ref d), size, value);
     }
 
-    /// <summary>MOV r8, m8 (AH-BH are the high bytes of registers 0-3).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>MOV r8, m8 (AH-BH are the high bytes of registers 0-3). Out of line, see <see cref="ExecuteAluLoad32"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExecuteLoad8(ref DecodedInstruction d)
     {
         if (TryReadFast(d.Seg, EffectiveAddress32(ref d), 1, out uint value))
@@ -205,7 +205,11 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>ADD/SUB/CMP/AND/OR/XOR r32, m32.</summary>
+    /// <summary>
+    /// ADD/SUB/CMP/AND/OR/XOR r32, m32, inlined into the run loop. Each inlined form spends the JIT's inlining budget for
+    /// the run loop; past it the JIT stops inlining the small helpers (JumpNear, WriteRegister) that every instruction
+    /// needs, so the less frequent fast forms (byte/word moves, MOVSX, read-modify-write) stay out of line.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ExecuteAluLoad32(ref DecodedInstruction d, Op op)
     {
@@ -261,8 +265,8 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>ADD/SUB m32, r32/imm and INC/DEC m32 (read-modify-write; LOCK forms keep the generic handlers).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>ADD/SUB m32, r32/imm and INC/DEC m32 (read-modify-write; LOCK forms keep the generic handlers). Out of line, see <see cref="ExecuteAluLoad32"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExecuteRmw32(ref DecodedInstruction d, Op op)
     {
         uint ea = EffectiveAddress32(ref d);
@@ -302,5 +306,33 @@ public sealed unsafe partial class Cpu
         }
 
         WriteFast(d.Seg, ea, 4, (uint)res);
+    }
+
+    /// <summary>MOVSX r32, m8/m16 (out of line, see <see cref="ExecuteAluLoad32"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteLoadSignExtend(ref DecodedInstruction d)
+    {
+        if (d.Op == Op.LoadSx8)
+        {
+            ExecuteLoad(ref d, 1, signExtend: true);
+        }
+        else
+        {
+            ExecuteLoad(ref d, 2, signExtend: true);
+        }
+    }
+
+    /// <summary>MOV m8/m16, r/imm (out of line, see <see cref="ExecuteAluLoad32"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteStoreNarrow(ref DecodedInstruction d)
+    {
+        if (d.Op == Op.Store8)
+        {
+            ExecuteStore(ref d, 1);
+        }
+        else
+        {
+            ExecuteStore(ref d, 2);
+        }
     }
 }

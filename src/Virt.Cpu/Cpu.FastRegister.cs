@@ -32,7 +32,9 @@ public sealed partial class Cpu
         };
     }
 
-    /// <summary>SHL/SHR/SAR r32, imm8/CL: count masked to 5 bits, a count of 0 changes nothing (Intel SDM Vol. 2B, SAL/SAR/SHL/SHR).</summary>
+    /// <summary>
+    /// SHL/SHR/SAR r32, imm8/CL: count masked to 5 bits, a count of 0 changes nothing (Intel SDM Vol. 2B, SAL/SAR/SHL/SHR).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ExecuteShiftRegister32(ref DecodedInstruction d, Op op)
     {
