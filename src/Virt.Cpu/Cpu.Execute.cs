@@ -85,6 +85,36 @@ public sealed partial class Cpu
                     break;
                 }
 
+            case Op.Load32: ExecuteLoad(ref d, 4, signExtend: false); break;
+            case Op.LoadZx8: ExecuteLoad(ref d, 1, signExtend: false); break;
+            case Op.LoadZx16: ExecuteLoad(ref d, 2, signExtend: false); break;
+            case Op.LoadSx8:
+            case Op.LoadSx16:
+                ExecuteLoadSignExtend(ref d);
+                break;
+            case Op.Store32: ExecuteStore(ref d, 4); break;
+            case Op.Store8:
+            case Op.Store16:
+                ExecuteStoreNarrow(ref d);
+                break;
+            case Op.Load8: ExecuteLoad8(ref d); break;
+            case Op.AddMem32:
+            case Op.SubMem32:
+            case Op.IncMem32:
+            case Op.DecMem32:
+                ExecuteRmw32(ref d, d.Op);
+                break;
+            case Op.AddLoad32: ExecuteAluLoad32(ref d, Op.AddLoad32); break;
+            case Op.SubLoad32: ExecuteAluLoad32(ref d, Op.SubLoad32); break;
+            case Op.CmpLoad32: ExecuteAluLoad32(ref d, Op.CmpLoad32); break;
+            case Op.AndLoad32: ExecuteAluLoad32(ref d, Op.AndLoad32); break;
+            case Op.OrLoad32: ExecuteAluLoad32(ref d, Op.OrLoad32); break;
+            case Op.XorLoad32: ExecuteAluLoad32(ref d, Op.XorLoad32); break;
+            case Op.CmpMem32: ExecuteCmpMem32(ref d); break;
+            case Op.ShlRegister32: ExecuteShiftRegister32(ref d, Op.ShlRegister32); break;
+            case Op.ShrRegister32: ExecuteShiftRegister32(ref d, Op.ShrRegister32); break;
+            case Op.SarRegister32: ExecuteShiftRegister32(ref d, Op.SarRegister32); break;
+            case Op.ImulRegister32: ExecuteImulRegister32(ref d); break;
             case Op.Nop: break;
             case Op.Mov: ExecuteMov(ref d); break;
             case Op.MovToSegment: ExecuteMovToSegment(ref d); break;

@@ -244,6 +244,9 @@ public sealed partial class Cpu
             };
         }
 
+        SelectMemoryFastForm(ref d, in ins);
+        SelectRegisterFastForm(ref d, in ins);
+
         // Intel SDM Vol. 2A, LOCK: only these instructions with a memory destination accept the prefix, else #UD.
         if (ins.HasLockPrefix && !(d.Kind0 == OperandKind.Memory && op is Op.Add or Op.Adc or Op.And or Op.Btc or Op.Btr or Op.Bts
             or Op.Cmpxchg or Op.Cmpxchg8b or Op.Dec or Op.Inc or Op.Neg or Op.Not or Op.Or or Op.Sbb or Op.Sub or Op.Xor or Op.Xadd or Op.Xchg))

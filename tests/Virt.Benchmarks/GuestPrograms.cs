@@ -164,6 +164,182 @@ public static class GuestPrograms
         return Assemble(a);
     }
 
+    /// <summary>Where pm-decode's compressed input (4 KiB of pseudo-random bytes, read with wrap-around) lives.</summary>
+    public const uint DecodeInput = 0x20000;
+
+    /// <summary>Where pm-decode's 256 dword probabilities live (each starts at 1024, half of 2048).</summary>
+    public const uint DecodeProbabilities = 0x30000;
+
+    /// <summary>Where pm-decode's output window starts (4 KiB, wrapping; the LZ back-reference reads 100h bytes behind it).</summary>
+    public const uint DecodeOutput = 0x40100;
+
+    /// <summary>pm-decode's state in memory: range at +4, code at +8, iterations left at +0Ch.</summary>
+    public const uint DecodeState = 0x50000;
+
+    /// <summary>Instructions before pm-decode's loop (setup) plus the final HLT.</summary>
+    public const long DecodeOverheadInstructions = 8 + 1;
+
+    /// <summary>Instructions of one pm-decode iteration that does not renormalise (both bit paths are 8 long).</summary>
+    public const long DecodeIterationInstructions = 25;
+
+    /// <summary>Extra instructions of an iteration that renormalises (range below 2^24: shift in one input byte).</summary>
+    public const long DecodeRenormaliseInstructions = 8;
+
+    /// <summary>
+    /// A binary range decoder in the style of the LZMA/XZ decompressor's inner loop, as 32-bit protected-mode code: per bit
+    /// a probability lookup with [base+index*4], SHR, IMUL, a compare of the code with the bound and a data-dependent
+    /// branch, the probability update and store back, an LZ-style back-reference byte load and an output byte store, a
+    /// compare of the range in memory and a renormalisation that shifts in the next input byte via MOVZX; the loop counter
+    /// is a DEC of a dword in memory. 25 instructions per iteration, 33 when it renormalises; the exact count comes from
+    /// <see cref="DecodeLoopInstructions"/>, which runs the same decoder in C#.
+    /// </summary>
+    /// <param name="iterations">Decoded bits (loop iterations).</param>
+    /// <returns>The machine code, to load at <see cref="CodeOffset"/>.</returns>
+    public static byte[] ProtectedDecodeLoop(uint iterations)
+    {
+        var a = new Assembler(32);
+        Label loop = a.CreateLabel();
+        Label one = a.CreateLabel();
+        Label done = a.CreateLabel();
+        Label noRenormalise = a.CreateLabel();
+        a.mov(esi, DecodeInput);
+        a.mov(edi, DecodeOutput);
+        a.mov(ebx, DecodeProbabilities);
+        a.xor(eax, eax);
+        a.mov(__dword_ptr[DecodeState + 4], 0xFFFF_FFFF);
+        a.mov(__dword_ptr[DecodeState + 8], 0);
+        a.mov(__dword_ptr[DecodeState + 0xC], iterations);
+        a.cld();
+        a.Label(ref loop);
+        a.mov(ecx, __dword_ptr[ebx + (eax * 4)]);   // probability of a 0 bit in this context (11-bit fixed point)
+        a.mov(edx, __dword_ptr[DecodeState + 4]);   // range
+        a.shr(edx, 11);
+        a.imul(edx, ecx);                           // bound = (range >> 11) * probability
+        a.mov(ebp, __dword_ptr[DecodeState + 8]);   // code
+        a.cmp(ebp, edx);
+        a.jae(one);
+        a.mov(__dword_ptr[DecodeState + 4], edx);   // bit 0: range = bound, probability += (2048 - probability) >> 5
+        a.mov(edx, 2048);
+        a.sub(edx, ecx);
+        a.shr(edx, 5);
+        a.add(ecx, edx);
+        a.mov(__dword_ptr[ebx + (eax * 4)], ecx);
+        a.add(eax, eax);
+        a.jmp(done);
+        a.Label(ref one);
+        a.sub(__dword_ptr[DecodeState + 4], edx);   // bit 1: range -= bound, code -= bound, probability -= probability >> 5
+        a.sub(ebp, edx);
+        a.mov(__dword_ptr[DecodeState + 8], ebp);
+        a.mov(edx, ecx);
+        a.shr(edx, 5);
+        a.sub(ecx, edx);
+        a.mov(__dword_ptr[ebx + (eax * 4)], ecx);
+        a.lea(eax, __dword_ptr[eax + eax + 1]);
+        a.Label(ref done);
+        a.and(eax, 0xFF);                           // context = last eight bits
+        a.movzx(edx, __byte_ptr[edi - 0x100]);      // LZ-style back-reference
+        a.xor(edx, eax);
+        a.mov(__byte_ptr[edi], dl);
+        a.inc(edi);
+        a.and(edi, DecodeOutput | 0xFFF);
+        a.cmp(__dword_ptr[DecodeState + 4], 0x0100_0000);
+        a.jae(noRenormalise);
+        a.shl(__dword_ptr[DecodeState + 4], 8);     // range <<= 8, code = (code << 8) | next input byte
+        a.mov(ebp, __dword_ptr[DecodeState + 8]);
+        a.shl(ebp, 8);
+        a.movzx(edx, __byte_ptr[esi]);
+        a.or(ebp, edx);
+        a.mov(__dword_ptr[DecodeState + 8], ebp);
+        a.inc(esi);
+        a.and(esi, DecodeInput | 0xFFF);
+        a.Label(ref noRenormalise);
+        a.dec(__dword_ptr[DecodeState + 0xC]);
+        a.jnz(loop);
+        a.hlt();
+        return Assemble(a);
+    }
+
+    /// <summary>pm-decode's 4 KiB of input: a fixed xorshift sequence, so every run decodes the same bits.</summary>
+    /// <returns>The bytes, to load at <see cref="DecodeInput"/>.</returns>
+    public static byte[] DecodeInputBytes()
+    {
+        var bytes = new byte[4096];
+        uint x = 0x9E3779B9;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            bytes[i] = (byte)x;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>The exact number of instructions pm-decode retires, from the same range decoder run in C#.</summary>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <returns>The count, including setup and HLT.</returns>
+    public static long DecodeLoopInstructions(uint iterations)
+    {
+        byte[] input = DecodeInputBytes();
+        var probabilities = new uint[256];
+        Array.Fill(probabilities, 1024u);
+        uint range = 0xFFFF_FFFF;
+        uint code = 0;
+        uint context = 0;
+        int inputOffset = 0;
+        long count = DecodeOverheadInstructions;
+        for (uint i = 0; i < iterations; i++)
+        {
+            uint probability = probabilities[context];
+            uint bound = (range >> 11) * probability;
+            if (code < bound)
+            {
+                range = bound;
+                probabilities[context] = probability + ((2048 - probability) >> 5);
+                context <<= 1;
+            }
+            else
+            {
+                range -= bound;
+                code -= bound;
+                probabilities[context] = probability - (probability >> 5);
+                context = (context << 1) + 1;
+            }
+
+            context &= 0xFF;
+            count += DecodeIterationInstructions;
+            if (range < 0x0100_0000)
+            {
+                range <<= 8;
+                code = (code << 8) | input[inputOffset];
+                inputOffset = (inputOffset + 1) & 0xFFF;
+                count += DecodeRenormaliseInstructions;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Builds pm-decode's machine: <see cref="CreateProtectedMachine"/> (paging off) plus its input and probabilities.</summary>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <param name="options">CPU options.</param>
+    /// <returns>The CPU.</returns>
+    public static Cpu.Cpu CreateDecodeMachine(uint iterations, CpuOptions options)
+    {
+        var probabilities = new byte[256 * 4];
+        for (int i = 0; i < 256; i++)
+        {
+            BitConverter.TryWriteBytes(probabilities.AsSpan(i * 4), 1024u);
+        }
+
+        return CreateProtectedMachine(ProtectedDecodeLoop(iterations), options, paging: false, memory =>
+        {
+            memory.Write(new PhysicalAddress(DecodeInput), DecodeInputBytes());
+            memory.Write(new PhysicalAddress(DecodeProbabilities), probabilities);
+        });
+    }
+
     /// <summary>
     /// Builds a 1 MiB machine with 32-bit code at <see cref="CodeOffset"/> and a CPU in protected mode with flat 4 GiB
     /// segments at CPL 0; with <paramref name="paging"/>, 4 KiB pages identity-map the first MiB (CR0.PG set).
@@ -171,11 +347,13 @@ public static class GuestPrograms
     /// <param name="code">The guest code.</param>
     /// <param name="options">CPU options.</param>
     /// <param name="paging">Whether paging is on.</param>
+    /// <param name="initialise">Writes the guest's data into memory before the CPU starts, or null.</param>
     /// <returns>The CPU.</returns>
-    public static Cpu.Cpu CreateProtectedMachine(byte[] code, CpuOptions options, bool paging)
+    public static Cpu.Cpu CreateProtectedMachine(byte[] code, CpuOptions options, bool paging, Action<PhysicalMemoryMap>? initialise = null)
     {
         PhysicalMemoryMap memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
         memory.Write(new PhysicalAddress(CodeOffset), code);
+        initialise?.Invoke(memory);
         const uint pageTable = PageDirectory + 0x1000;
         memory.WriteDoubleWord(new PhysicalAddress(PageDirectory), pageTable | 3);
         for (uint page = 0; page < 256; page++)

@@ -27,6 +27,51 @@ public static class MipsRunner
         // Protected mode, paging off and on over the same loops, interleaved slice by slice: the paging cost as a ratio.
         MeasurePagingCost(only, "pm-alu", GuestPrograms.ProtectedAluBranchLoop(uint.MaxValue), scale);
         MeasurePagingCost(only, "pm-mixed", GuestPrograms.ProtectedMixedLoop(uint.MaxValue), scale);
+
+        // The Linux XZ decompressor's kind of code: flat 32-bit protected mode, paging off.
+        MeasureProtected(only, "pm-decode", (uint)(4_000_000 * scale));
+    }
+
+    /// <summary>
+    /// Runs pm-decode to its HLT on a fresh machine after a JIT warm-up, in 1 M-instruction slices, and reports wall-clock MIPS,
+    /// the median and best slice, and whether the retired count matches the C# model of the loop.
+    /// </summary>
+    private static void MeasureProtected(string? only, string workload, uint iterations)
+    {
+        if (only is not null && !workload.StartsWith(only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        long expected = GuestPrograms.DecodeLoopInstructions(iterations);
+        Cpu.Cpu warm = GuestPrograms.CreateDecodeMachine(iterations, new CpuOptions());
+        for (int i = 0; i < 10 && warm.Run(1_000_000) == StopReason.BudgetExhausted; i++)
+        {
+        }
+
+        Cpu.Cpu cpu = GuestPrograms.CreateDecodeMachine(iterations, new CpuOptions());
+        var sliceTimes = new List<double>();
+        var stopwatch = Stopwatch.StartNew();
+        StopReason stop;
+        do
+        {
+            long before = cpu.RetiredInstructions;
+            long start = Stopwatch.GetTimestamp();
+            stop = cpu.Run(1_000_000);
+            if (stop == StopReason.BudgetExhausted && cpu.RetiredInstructions - before == 1_000_000)
+            {
+                sliceTimes.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            }
+        }
+        while (stop == StopReason.BudgetExhausted);
+
+        stopwatch.Stop();
+        sliceTimes.Sort();
+        double median = sliceTimes.Count > 0 ? 1 / sliceTimes[sliceTimes.Count / 2] / 1e6 * 1_000_000 : 0;
+        double best = sliceTimes.Count > 0 ? 1 / sliceTimes[0] / 1e6 * 1_000_000 : 0;
+        string check = cpu.RetiredInstructions == expected ? "ok" : string.Create(CultureInfo.InvariantCulture, $"MISMATCH expected {expected}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{workload,-11} flat      instructions={cpu.RetiredInstructions,12} seconds={stopwatch.Elapsed.TotalSeconds,7:F3} MIPS={cpu.RetiredInstructions / stopwatch.Elapsed.TotalSeconds / 1e6,8:F1} median-1M-slice-MIPS={median,8:F1} best-1M-slice-MIPS={best,8:F1} stop={stop} count={check} decodedBlocks={cpu.BlocksDecoded}"));
     }
 
     /// <summary>

@@ -154,4 +154,32 @@ internal enum Op : ushort
     TestRegister,
     IncRegister,
     DecRegister,
+
+    // 32-bit forms with a 32-bit-addressed memory operand and the inline TLB fast path (Cpu.FastMemory.cs).
+    Load32,
+    LoadZx8,
+    LoadZx16,
+    LoadSx8,
+    LoadSx16,
+    Store32,
+    AddLoad32,
+    SubLoad32,
+    CmpLoad32,
+    AndLoad32,
+    OrLoad32,
+    XorLoad32,
+    CmpMem32,
+    Load8,
+    Store8,
+    Store16,
+    AddMem32,
+    SubMem32,
+    IncMem32,
+    DecMem32,
+
+    // 32-bit register-only shifts and multiplies (Cpu.FastRegister.cs).
+    ShlRegister32,
+    ShrRegister32,
+    SarRegister32,
+    ImulRegister32,
 }
