@@ -145,20 +145,7 @@ public sealed unsafe partial class Cpu
             uint inPage = linear & PageMask;
             if (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteTag), slot) == (ulong)page + 1 && inPage <= PhysicalPageSize - (uint)size)
             {
-                byte* p = (byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteHost), slot) + inPage;
-                switch (size)
-                {
-                    case 1:
-                        *p = (byte)value;
-                        break;
-                    case 2:
-                        Unsafe.WriteUnaligned(p, (ushort)value);
-                        break;
-                    default:
-                        Unsafe.WriteUnaligned(p, value);
-                        break;
-                }
-
+                StoreToHost((byte*)Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tlbWriteHost), slot) + inPage, size, value);
                 return;
             }
         }

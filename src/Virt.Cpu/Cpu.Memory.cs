@@ -193,27 +193,32 @@ public sealed unsafe partial class Cpu
         uint offset = (uint)linear & PageMask;
         if (_tlbWriteTag[i] == page + 1 && offset + (uint)size <= PhysicalMemoryMap.PageSizeInBytes)
         {
-            byte* p = (byte*)_tlbWriteHost[i] + offset;
-            switch (size)
-            {
-                case 1:
-                    *p = (byte)value;
-                    break;
-                case 2:
-                    Unsafe.WriteUnaligned(p, (ushort)value);
-                    break;
-                case 4:
-                    Unsafe.WriteUnaligned(p, (uint)value);
-                    break;
-                default:
-                    Unsafe.WriteUnaligned(p, value);
-                    break;
-            }
-
+            StoreToHost((byte*)_tlbWriteHost[i] + offset, size, value);
             return;
         }
 
         WriteLinearSlow(linear, size, value);
+    }
+
+    /// <summary>Stores 1, 2, 4 or 8 bytes, little-endian, at a host pointer the TLB handed out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreToHost(byte* p, int size, ulong value)
+    {
+        switch (size)
+        {
+            case 1:
+                *p = (byte)value;
+                break;
+            case 2:
+                Unsafe.WriteUnaligned(p, (ushort)value);
+                break;
+            case 4:
+                Unsafe.WriteUnaligned(p, (uint)value);
+                break;
+            default:
+                Unsafe.WriteUnaligned(p, value);
+                break;
+        }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
