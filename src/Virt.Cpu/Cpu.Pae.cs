@@ -54,27 +54,23 @@ public sealed partial class Cpu
 
     /// <summary>
     /// Loads the PDPTE registers from the 32-byte table CR3 points to, as MOV to CR3 (and to CR0/CR4 when they enable PAE
-    /// paging) does (Intel SDM Vol. 3A, 4.4.1). Returns false when a present entry sets a reserved bit; the instruction then
-    /// raises #GP(0) and nothing changes. With <paramref name="commit"/> false only the check runs.
+    /// paging) does (Intel SDM Vol. 3A, 4.4.1). With <paramref name="check"/>, returns false when a present entry sets a
+    /// reserved bit; the instruction then raises #GP(0) and the registers keep their values.
     /// </summary>
-    private bool LoadPdptes(ulong cr3, bool commit)
+    private bool LoadPdptes(ulong cr3, bool check = true)
     {
         Span<ulong> entries = stackalloc ulong[4];
         ulong table = cr3 & 0xFFFF_FFE0;
         for (int i = 0; i < 4; i++)
         {
             entries[i] = _memory.ReadQuadWord(new PhysicalAddress(table + ((ulong)i * 8)));
-            if ((entries[i] & PtePresent) != 0 && (entries[i] & PdpteReserved) != 0)
+            if (check && (entries[i] & PtePresent) != 0 && (entries[i] & PdpteReserved) != 0)
             {
                 return false;
             }
         }
 
-        if (commit)
-        {
-            entries.CopyTo(_pdpte);
-        }
-
+        entries.CopyTo(_pdpte);
         return true;
     }
 
@@ -83,11 +79,7 @@ public sealed partial class Cpu
     {
         if (PagingEnabled && IsPaeMode)
         {
-            ulong table = _cr3 & 0xFFFF_FFE0;
-            for (int i = 0; i < 4; i++)
-            {
-                _pdpte[i] = _memory.ReadQuadWord(new PhysicalAddress(table + ((ulong)i * 8)));
-            }
+            LoadPdptes(_cr3, check: false);
         }
     }
 

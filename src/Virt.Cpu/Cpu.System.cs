@@ -144,7 +144,7 @@ public sealed partial class Cpu
                     return;
                 }
 
-                if ((value & Cr0Pg) != 0 && (_cr0 & Cr0Pg) == 0 && IsPaeMode && !LoadPdptes(_cr3, commit: true))
+                if ((value & Cr0Pg) != 0 && (_cr0 & Cr0Pg) == 0 && IsPaeMode && !LoadPdptes(_cr3))
                 {
                     // Enabling PAE paging loads the PDPTEs; a reserved bit in a present one is #GP(0) (Intel SDM Vol. 3A, 4.4.1).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -167,7 +167,7 @@ public sealed partial class Cpu
                 _cr2 = value;
                 break;
             case 3:
-                if (PagingEnabled && IsPaeMode && !LoadPdptes(value, commit: true))
+                if (PagingEnabled && IsPaeMode && !LoadPdptes(value))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
@@ -186,7 +186,7 @@ public sealed partial class Cpu
 
                 // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
                 if (PagingEnabled && (value & Cr4Pae) != 0 && ((value ^ _cr4) & (Cr4Pae | Cr4Pge | Cr4Pse)) != 0
-                    && !LoadPdptes(_cr3, commit: true))
+                    && !LoadPdptes(_cr3))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;

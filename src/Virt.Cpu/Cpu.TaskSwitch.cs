@@ -305,7 +305,7 @@ public sealed partial class Cpu
         if (newTss32 && PagingEnabled)
         {
             _cr3 = cr3;
-            if (IsPaeMode && !LoadPdptes(cr3, commit: true))
+            if (IsPaeMode && !LoadPdptes(cr3))
             {
                 // PAE: the PDPTEs load with CR3; a reserved bit in a present one is #GP(0), here in the new task.
                 RaiseFault(VectorGeneralProtection, 0);
@@ -404,13 +404,7 @@ public sealed partial class Cpu
 
         if (v86)
         {
-            for (int s = 0; s < 6; s++)
-            {
-                _segBase[s] = (ulong)selectors[s] << 4;
-                _segLimit[s] = 0xFFFF;
-                _segAttributes[s] = V86SegmentAttributes;
-            }
-
+            LoadVirtual8086Segments(selectors);
             return true;
         }
 

@@ -74,9 +74,9 @@ public sealed partial class Cpu
     /// Loads all six segment registers as virtual-8086 mode holds them (base = selector * 16, limit FFFFh, attributes F3h),
     /// sets CPL 3 and the mode bits (16-bit code and stack). Callers set EFLAGS.VM themselves (IRET here; a task switch).
     /// </summary>
-    private void LoadVirtual8086Segments(ushort cs, ushort ss, ushort es, ushort ds, ushort fs, ushort gs)
+    /// <param name="selectors">ES, CS, SS, DS, FS, GS, in segment-register order.</param>
+    private void LoadVirtual8086Segments(ReadOnlySpan<ushort> selectors)
     {
-        Span<ushort> selectors = [es, cs, ss, ds, fs, gs];
         for (int s = 0; s < 6; s++)
         {
             _segSelector[s] = selectors[s];
@@ -112,7 +112,7 @@ public sealed partial class Cpu
 
         // The pseudo-code keeps only the low 16 bits of EIP (tempEIP AND FFFFh) and the low word of each selector.
         SetFlagsRaw(flags | FlagVm);
-        LoadVirtual8086Segments(selector, (ushort)rest[1], (ushort)rest[2], (ushort)rest[3], (ushort)rest[4], (ushort)rest[5]);
+        LoadVirtual8086Segments([(ushort)rest[2], selector, (ushort)rest[1], (ushort)rest[3], (ushort)rest[4], (ushort)rest[5]]);
         _gpr[RegSp] = rest[0];
         _eip = offset & 0xFFFF;
         _nmiBlocked = false;

@@ -166,11 +166,17 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// </summary>
     private void SynchronizeClockWithCpu()
     {
+        CatchUpWithRetiredInstructions();
+        Clock.SynchronizeWithHost();
+        Clock.RunDueEvents();
+    }
+
+    /// <summary>Advances guest time by the instructions retired since the clock last moved.</summary>
+    private void CatchUpWithRetiredInstructions()
+    {
         long retired = Cpu.RetiredInstructions;
         Clock.AdvanceByInstructions(retired - _clockRetiredMark);
         _clockRetiredMark = retired;
-        Clock.SynchronizeWithHost();
-        Clock.RunDueEvents();
     }
 
     private MachineStopReason RunCore(long? maxInstructions, TimeSpan? timeout, CancellationToken cancellationToken)
@@ -260,9 +266,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
     private void AdvanceClock()
     {
-        long retired = Cpu.RetiredInstructions;
-        Clock.AdvanceByInstructions(retired - _clockRetiredMark);
-        _clockRetiredMark = retired;
+        CatchUpWithRetiredInstructions();
         Clock.RunDueEvents();
     }
 
