@@ -38,7 +38,7 @@ public sealed partial class Cpu
     private CpuExceptionRecord CaptureEvent(int vector, int errorCode, CpuEventSource source, ulong cr2) => new()
     {
         Vector = vector,
-        ErrorCode = errorCode >= 0 ? errorCode : null,
+        ErrorCode = errorCode >= 0 && IsProtectedMode ? errorCode : null, // real-address mode pushes no error code
         Source = source,
         CodeSelector = _segSelector[Cs],
         Eip = _eip,
