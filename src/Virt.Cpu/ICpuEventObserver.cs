@@ -8,8 +8,9 @@ namespace Virt.Cpu;
 public interface ICpuEventObserver
 {
     /// <summary>
-    /// Called before the CPU delivers an interrupt or exception, including each nested one (a fault while delivering, a
-    /// double fault).
+    /// Called before each delivery attempt: the event itself, then, when delivering it faults, the event delivered
+    /// instead (the second fault, or the double fault made of both; see <see cref="Cpu.LastShutdown"/> for the whole
+    /// chain when it ends in a triple fault).
     /// </summary>
     /// <param name="record">The event and the CPU state it interrupts (CS:EIP is the address the handler would return to).</param>
     void OnInterrupt(in CpuExceptionRecord record);

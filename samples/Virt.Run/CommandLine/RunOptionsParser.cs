@@ -70,8 +70,8 @@ public static class RunOptionsParser
           {ProcessExitStatuses.Success,-3}  the guest halted for good or powered off (or asked for a reset with -no-reboot)
           odd  (v << 1) | 1: the guest wrote v to isa-debug-exit
           {ProcessExitStatuses.BadInput,-3}  bad options, or an input file that is missing, unreadable or not understood
-          {ProcessExitStatuses.OtherStop,-3}  the run stopped for another reason
           {ProcessExitStatuses.GuestCrashed,-3}  the guest crashed: a triple fault with -no-reboot, or a reset loop
+          {ProcessExitStatuses.OtherStop,-3}  the run stopped for another reason
           {ProcessExitStatuses.LimitReached,-3}  --timeout or --max-instructions reached
           {ProcessExitStatuses.Interrupted,-3}  interrupted (Ctrl+C)
         """;

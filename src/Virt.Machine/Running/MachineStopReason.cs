@@ -21,7 +21,7 @@ public sealed record MachineStopReason(MachineStopKind Kind, string Detail, int?
     /// <item><description><c>(v &lt;&lt; 1) | 1</c>: the guest wrote v to isa-debug-exit (<see cref="ExitCode"/>);</description></item>
     /// <item><description>4: the guest crashed (triple fault with stop on reset, or a reset loop);</description></item>
     /// <item><description>124: the timeout or the instruction budget was reached;</description></item>
-    /// <item><description>130: the host cancelled or paused the run; 3: any other stop.</description></item>
+    /// <item><description>130: the host cancelled or paused the run; 6: any other stop.</description></item>
     /// </list>
     /// (2 is the front end's own, for bad options and unreadable files.)
     /// </summary>

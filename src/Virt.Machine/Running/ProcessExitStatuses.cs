@@ -2,7 +2,8 @@ namespace Virt.Machine;
 
 /// <summary>
 /// The exit statuses a QEMU-like front end (Virt.Run) reports for a run, one per outcome, so a script can tell them
-/// apart; <see cref="MachineStopReason.ProcessExitStatus"/> maps a stop onto them.
+/// apart; <see cref="MachineStopReason.ProcessExitStatus"/> maps a stop onto them. All but the isa-debug-exit ones are
+/// even, so no value a guest writes to isa-debug-exit (always odd) can be mistaken for them.
 /// </summary>
 public static class ProcessExitStatuses
 {
@@ -12,8 +13,8 @@ public static class ProcessExitStatuses
     /// <summary>The command line or an input file was bad (unknown option, malformed value, unreadable or corrupt file).</summary>
     public const int BadInput = 2;
 
-    /// <summary>The run stopped for a reason this list does not name (a stop kind added later).</summary>
-    public const int OtherStop = 3;
+    /// <summary>The run stopped for a reason this list does not name (a stop kind added later and not yet mapped).</summary>
+    public const int OtherStop = 6;
 
     /// <summary>The guest crashed: a triple fault shut the CPU down while the machine stops on reset, or a reset loop was detected.</summary>
     public const int GuestCrashed = 4;
