@@ -50,7 +50,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Pic = pic;
         ResetBehavior = resetBehavior;
         _boot = boot;
-        _logger = loggerFactory.CreateLogger("Virt.Machine");
+        _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         _platform = new PlatformControl(this);
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
         Cpu = new X86Cpu(memory, cpuPorts, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);

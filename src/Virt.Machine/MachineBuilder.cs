@@ -120,7 +120,7 @@ public sealed class MachineBuilder
         return this;
     }
 
-    /// <summary>Chooses what a guest reset or a triple fault does (default: reset and boot again).</summary>
+    /// <summary>Chooses what a guest reset or a triple fault does (default: reset and boot again, but stop on a reset loop; see <see cref="ResetBehavior"/>).</summary>
     /// <param name="behavior">The behaviour; <see cref="ResetBehavior.Stop"/> is QEMU's <c>-no-reboot</c>.</param>
     /// <returns>This builder.</returns>
     public MachineBuilder WithResetBehavior(ResetBehavior behavior)

@@ -163,4 +163,14 @@ internal static class TestRoms
         a.Label(ref self);
         a.jmp(self);
     });
+
+    /// <summary>Writes '!' to the debug console at E9h, then spins forever: a guest that only the host can stop.</summary>
+    public static byte[] SignalThenSpin() => Rom(a =>
+    {
+        Label self = a.CreateLabel();
+        a.mov(al, (byte)'!');
+        a.@out(0xE9, al);
+        a.Label(ref self);
+        a.jmp(self);
+    });
 }
