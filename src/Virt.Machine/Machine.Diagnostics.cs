@@ -17,7 +17,7 @@ public sealed partial class Machine
     private int _tripleFaults;
 
     /// <summary>What this machine traces (<see cref="MachineBuilder.WithTrace"/>).</summary>
-    public MachineTraceEvents Trace => _tracer?.Events ?? MachineTraceEvents.None;
+    public MachineTraceEvents TracedEvents => _tracer?.Events ?? MachineTraceEvents.None;
 
     /// <summary>Installs the trace points asked for and returns the port space the CPU is to use.</summary>
     private static Virt.Memory.IoPortSpace CreateTracer(MachineTraceEvents trace, ILoggerFactory loggerFactory, Virt.Memory.IoPortSpace ports, out MachineTracer? tracer)

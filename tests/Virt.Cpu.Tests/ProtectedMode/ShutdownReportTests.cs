@@ -84,6 +84,55 @@ public sealed class ShutdownReportTests
     }
 
     [Fact]
+    public void Page_fault_chain_keeps_each_faults_own_cr2_and_reports_paging()
+    {
+        const uint PageDirectory = 0x60000;
+        const uint LowTable = 0x61000; // linear 0-4 MiB: identity for the 1 MiB of RAM; 4-8 MiB has an empty table
+        const uint HighTable = 0x62000;
+        const uint PresentWritable = 3;
+        const uint Unmapped = 0x402344;
+        const uint UnmappedStackTop = 0x404000;
+        const int VectorPageFault = 14;
+        const int WriteErrorCode = 2; // not present, write, supervisor (Intel SDM Vol. 3A, 4.7)
+        var m = new H();
+        m.Memory.WriteDoubleWord(new PhysicalAddress(PageDirectory), LowTable | PresentWritable);
+        m.Memory.WriteDoubleWord(new PhysicalAddress(PageDirectory + 4), HighTable | PresentWritable);
+        for (uint page = 0; page < 256; page++)
+        {
+            m.Memory.WriteDoubleWord(new PhysicalAddress(LowTable + (page * 4)), (page << 12) | PresentWritable);
+        }
+
+        m.InstallGate(VectorPageFault);
+        m.InstallGate(VectorDoubleFault);
+        m.Run(a =>
+        {
+            a.mov(eax, PageDirectory);
+            a.mov(cr3, eax);
+            a.mov(eax, cr0);
+            a.or(eax, unchecked((int)0x8000_0000));
+            a.mov(cr0, eax);
+            a.mov(esp, UnmappedStackTop); // every push of a delivery faults
+            a.mov(eax, __dword_ptr[Unmapped]);
+            a.hlt();
+        });
+
+        // #PF on the read; pushing its frame faults (#PF on the stack), a page fault after a page fault is #DF, and
+        // pushing the #DF frame faults again: shutdown (Intel SDM Vol. 3A, 6.15, Table 6-5).
+        CpuShutdownReport report = Assert.IsType<CpuShutdownReport>(m.Cpu.LastShutdown);
+        Assert.Equal([VectorPageFault, VectorPageFault, VectorDoubleFault, VectorPageFault], report.Exceptions.Select(e => e.Vector));
+        Assert.Equal([0, WriteErrorCode, 0, WriteErrorCode], report.Exceptions.Select(e => e.ErrorCode));
+        Assert.Equal(Unmapped, report.Exceptions[0].Cr2); // the original fault's address, although delivery overwrote CR2
+        Assert.InRange(report.Exceptions[1].Cr2, UnmappedStackTop - 4, UnmappedStackTop - 1); // the first push
+        Assert.All(report.Exceptions, e =>
+        {
+            Assert.True(e.IsPagingEnabled);
+            Assert.False(e.IsPaeEnabled);
+            Assert.Equal(PageDirectory, e.Cr3);
+            Assert.Equal("32-bit protected, paging", e.ModeDescription);
+        });
+    }
+
+    [Fact]
     public void A_fault_delivered_through_a_double_fault_handler_records_no_shutdown()
     {
         var m = new H();

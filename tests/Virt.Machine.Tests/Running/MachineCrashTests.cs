@@ -188,7 +188,7 @@ public sealed class MachineCrashTests
 
         Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: 1000).Kind);
 
-        Assert.Equal(MachineTraceEvents.Interrupts | MachineTraceEvents.PortIo, machine.Trace);
+        Assert.Equal(MachineTraceEvents.Interrupts | MachineTraceEvents.PortIo, machine.TracedEvents);
         string[] ports = [.. logs.Messages(MachineLogCategories.TracePortIo, LogLevel.Trace)];
         Assert.Contains("OUT port 0x0080 width 1 value 0x42", ports);
         Assert.Contains(ports, p => p.StartsWith("IN port 0x0061 width 1 value 0x", StringComparison.Ordinal));
@@ -205,7 +205,7 @@ public sealed class MachineCrashTests
 
         machine.Run(maxInstructions: 1000);
 
-        Assert.Equal(MachineTraceEvents.None, machine.Trace);
+        Assert.Equal(MachineTraceEvents.None, machine.TracedEvents);
         Assert.Null(machine.Cpu.EventObserver);
         Assert.DoesNotContain(logs.Entries, e => e.Category.StartsWith(MachineLogCategories.TracePrefix, StringComparison.Ordinal));
     }
