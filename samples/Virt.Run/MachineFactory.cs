@@ -40,7 +40,7 @@ public static class MachineFactory
     /// <param name="disposables">Collects files and streams to close when the run ends.</param>
     /// <returns>The machine, ready to run.</returns>
     /// <exception cref="MachineConfigurationException">When a file is missing or corrupt, or the configuration is invalid.</exception>
-    /// <exception cref="RunOptionsException">When an option value is not supported.</exception>
+    /// <exception cref="RunOptionsException">When an option value is not supported or an output file cannot be opened.</exception>
     public static Virt.Machine.Machine Create(RunOptions options, DisposableList disposables)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -63,8 +63,9 @@ public static class MachineFactory
         var builder = new MachineBuilder()
             .WithMemorySize(options.MemorySizeInBytes)
             .WithCpu(new CpuOptions { Cpuid = CpuidFor(options.CpuModel) })
-            .WithLoggerFactory(new ConsoleLoggerFactory(level))
-            .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : ResetBehavior.Reset)
+            .WithLoggerFactory(new ConsoleLoggerFactory(level, options.Trace == MachineTraceEvents.None ? null : MachineLogCategories.TracePrefix))
+            .WithTrace(options.Trace)
+            .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : options.AllowResetLoop ? ResetBehavior.ResetAlways : ResetBehavior.Reset)
             .WithClock(options.Deterministic
                 ? new VirtualClockOptions { Mode = VirtualClockMode.Deterministic }
                 : new VirtualClockOptions { Mode = VirtualClockMode.RealTime });
@@ -122,6 +123,27 @@ public static class MachineFactory
         return builder.Build();
     }
 
+    /// <summary>
+    /// The one line to print for a configuration error: the library's message (which speaks of settings and files, not
+    /// options), prefixed with the option that gave the setting.
+    /// </summary>
+    /// <param name="exception">The error.</param>
+    /// <returns>The line, without the program name.</returns>
+    public static string DescribeConfigurationError(MachineConfigurationException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        string? option = exception.Setting switch
+        {
+            MachineSetting.MemorySize => "-m",
+            MachineSetting.Firmware => "-bios",
+            MachineSetting.Kernel => "-kernel",
+            MachineSetting.Initrd => "-initrd",
+            _ => null,
+        };
+        string message = exception.Message.ReplaceLineEndings(" ");
+        return option is null ? message : $"{option}: {message}";
+    }
+
     private static FileStream OpenOutput(string option, string path, DisposableList disposables)
     {
         try
@@ -130,7 +152,7 @@ public static class MachineFactory
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new MachineConfigurationException($"{option}: cannot open '{path}' for writing: {e.Message}", e);
+            throw new RunOptionsException($"{option}: cannot open '{path}' for writing: {e.Message}", e);
         }
     }
 }

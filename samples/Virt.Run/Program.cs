@@ -17,13 +17,19 @@ try
 catch (RunOptionsException e)
 {
     Console.Error.WriteLine($"Virt.Run: {e.Message}");
-    return 2;
+    return ProcessExitStatuses.BadInput;
 }
 
 if (options.ShowHelp)
 {
     Console.WriteLine(RunOptionsParser.HelpText);
-    return 0;
+    return ProcessExitStatuses.Success;
+}
+
+if (options.ShowTraceHelp)
+{
+    Console.WriteLine(RunOptionsParser.TraceHelpText);
+    return ProcessExitStatuses.Success;
 }
 
 using var disposables = new DisposableList();
@@ -34,13 +40,13 @@ try
 }
 catch (MachineConfigurationException e)
 {
-    Console.Error.WriteLine($"Virt.Run: {e.Message.ReplaceLineEndings(" ")}");
-    return 2;
+    Console.Error.WriteLine($"Virt.Run: {MachineFactory.DescribeConfigurationError(e)}");
+    return ProcessExitStatuses.BadInput;
 }
 catch (RunOptionsException e)
 {
     Console.Error.WriteLine($"Virt.Run: {e.Message}");
-    return 2;
+    return ProcessExitStatuses.BadInput;
 }
 
 using (machine)
@@ -65,5 +71,7 @@ using (machine)
         Console.Error.WriteLine($"Virt.Run: stopped: {stop}");
     }
 
-    return stop.Kind == MachineStopKind.BudgetExhausted ? 0 : stop.ProcessExitStatus;
+    // One table for every outcome (MachineStopReason.ProcessExitStatus, listed in --help): an exhausted budget is 124
+    // like a timeout, a crashed guest 4.
+    return stop.ProcessExitStatus;
 }

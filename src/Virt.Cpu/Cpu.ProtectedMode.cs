@@ -28,8 +28,16 @@ public sealed partial class Cpu
         _halted = false;
         _exitBlock = true;
         _faulted = false;
+
+        // CR2 as the event found it: a page fault while delivering overwrites it, and the shutdown chain reports both.
+        ulong cr2AtEvent = _cr2;
         for (int attempt = 0; attempt < MaxNestedDeliveries; attempt++)
         {
+            if (EventObserver is { } observer)
+            {
+                observer.OnInterrupt(CaptureEvent(vector, errorCode, EventSource(isException, software), _cr2));
+            }
+
             bool delivered = IsProtectedMode
                 ? TryDeliverProtected(vector, errorCode, software, external: !software)
                 : TryDeliverReal(vector);
@@ -38,10 +46,19 @@ public sealed partial class Cpu
                 return;
             }
 
-            int second = _faultVector;
-            int secondError = _faultErrorCode;
+            // Delivery failed: from here on (rare) the events are recorded for the shutdown report (Cpu.Shutdown.cs).
+            if (attempt == 0)
+            {
+                BeginExceptionChain(vector, errorCode, EventSource(isException, software), cr2AtEvent);
+            }
+
+            // Real-mode delivery past the IVT limit sets no pending fault here; it is a #GP (Intel SDM Vol. 2A, INT n,
+            // "Real-Address Mode Exceptions"), which becomes the double fault below.
+            int second = _faulted || IsProtectedMode ? _faultVector : VectorGeneralProtection;
+            int secondError = _faulted || IsProtectedMode ? _faultErrorCode : 0;
             _faulted = false;
             _faultErrorCode = 0;
+            AppendToExceptionChain(second, HasErrorCode(second) ? secondError : -1, CpuEventSource.Exception, _cr2);
             if (software)
             {
                 // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
@@ -64,6 +81,7 @@ public sealed partial class Cpu
                 errorCode = -1;
                 isException = true;
                 LastExceptionVector = vector;
+                AppendToExceptionChain(vector, errorCode, CpuEventSource.Exception, _cr2);
                 continue;
             }
 
@@ -77,6 +95,7 @@ public sealed partial class Cpu
             {
                 vector = VectorDoubleFault;
                 errorCode = 0;
+                AppendToExceptionChain(vector, errorCode, CpuEventSource.Exception, _cr2);
             }
             else
             {
@@ -88,8 +107,11 @@ public sealed partial class Cpu
         }
 
         // Intel SDM Vol. 3A, 6.15, interrupt 8: a fault while delivering #DF shuts the processor down.
-        _shutdown = true;
+        EnterShutdown();
     }
+
+    private static CpuEventSource EventSource(bool isException, bool software) =>
+        software ? CpuEventSource.Software : isException ? CpuEventSource.Exception : CpuEventSource.Hardware;
 
     private static bool IsContributory(int vector) => vector is VectorDivideError or VectorInvalidTss or VectorSegmentNotPresent or VectorStackFault or VectorGeneralProtection;
 

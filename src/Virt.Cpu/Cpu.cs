@@ -306,6 +306,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _inhibitDebugTrap = false;
         _faulted = false;
         _exitBlock = false;
+        ClearExceptionChain();
         UpdateModeBits();
         FlushTlb();
     }
@@ -413,6 +414,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _retired = state.RetiredInstructions;
         X87RestoreImage(state.X87Image);
         _faulted = false;
+        ClearExceptionChain();
         UpdateModeBits();
         FlushDecodeCache();
     }

@@ -41,6 +41,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Action<Machine> boot,
         ILoggerFactory loggerFactory,
         CpuOptions cpuOptions,
+        MachineTraceEvents trace,
         Func<Machine, IPlatformControl, ResetControlRegister> wire)
     {
         Memory = memory;
@@ -49,9 +50,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Pic = pic;
         ResetBehavior = resetBehavior;
         _boot = boot;
-        _logger = loggerFactory.CreateLogger("Virt.Machine");
+        _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         _platform = new PlatformControl(this);
-        Cpu = new X86Cpu(memory, ports, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
+        IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
+        Cpu = new X86Cpu(memory, cpuPorts, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
+        AttachTracer(tracer);
         Cpu.BeforePortAccess = SynchronizeClockWithCpu;
         var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
         Cpu.FerrChanged = fpuError.OnFerrChanged;
@@ -127,7 +130,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Resets the machine as at power-on (CPU, devices, clock-driven state) and boots again; memory keeps its contents except what the boot loader rewrites.</summary>
-    public void Reset() => PowerOnReset();
+    public void Reset()
+    {
+        _resetLoop.Clear();
+        PowerOnReset();
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -250,13 +257,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
                     break;
                 case StopReason.Shutdown:
-                    if (ResetBehavior == ResetBehavior.Stop)
+                    if (OnCpuShutdown() is { } crash)
                     {
-                        return new MachineStopReason(MachineStopKind.Shutdown, "the CPU shut down after a triple fault");
+                        return crash;
                     }
 
-                    LogGuestReset(_logger, "triple fault");
-                    GuestReset("triple fault");
                     break;
                 default:
                     break;
@@ -338,6 +343,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             }
 
             LogGuestReset(_logger, _resetSource);
+            _resetLoop.Clear(); // only triple faults in a row make a reset loop
             GuestReset(_resetSource);
         }
 
@@ -348,6 +354,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     {
         ResetCount++;
         _resetSource = source;
+        _tracer?.OnReset(source, ResetCount, Cpu);
         PowerOnReset();
     }
 

@@ -49,6 +49,7 @@ public sealed class MachineBuilder
     private bool _strictMemory;
     private BootSource? _boot;
     private DateTimeOffset _rtcStartTime = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private MachineTraceEvents _trace;
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
     /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
@@ -119,12 +120,29 @@ public sealed class MachineBuilder
         return this;
     }
 
-    /// <summary>Chooses what a guest reset or a triple fault does (default: reset and boot again).</summary>
+    /// <summary>Chooses what a guest reset or a triple fault does (default: reset and boot again, but stop on a reset loop; see <see cref="ResetBehavior"/>).</summary>
     /// <param name="behavior">The behaviour; <see cref="ResetBehavior.Stop"/> is QEMU's <c>-no-reboot</c>.</param>
     /// <returns>This builder.</returns>
     public MachineBuilder WithResetBehavior(ResetBehavior behavior)
     {
         _resetBehavior = behavior;
+        return this;
+    }
+
+    /// <summary>
+    /// Chooses what the machine traces at Trace level (QEMU's <c>-d</c>): interrupts and exceptions, port I/O, resets;
+    /// see <see cref="MachineTraceEvents"/> and <see cref="MachineLogCategories"/>. Default: nothing, at no cost.
+    /// </summary>
+    /// <param name="events">The events to trace.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithTrace(MachineTraceEvents events)
+    {
+        if ((events & ~MachineTraceEvents.All) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(events), events, "Unknown trace events.");
+        }
+
+        _trace = events;
         return this;
     }
 
@@ -242,6 +260,7 @@ public sealed class MachineBuilder
         if (_memorySize < MinimumMemorySizeInBytes || _memorySize > MaximumMemorySizeInBytes || (_memorySize & 0xFFF) != 0)
         {
             throw new MachineConfigurationException(
+                MachineSetting.MemorySize,
                 $"Memory size: 0x{_memorySize:X} bytes is not valid; it must be a multiple of 4 KiB from {MinimumMemorySizeInBytes >> 20} MiB to {MaximumMemorySizeInBytes >> 30} GiB.");
         }
 
@@ -352,6 +371,7 @@ public sealed class MachineBuilder
             boot.Apply,
             _loggerFactory,
             _cpuOptions,
+            _trace,
             (machine, machinePlatform) =>
             {
                 platform.Target = machinePlatform;
@@ -375,8 +395,8 @@ public sealed class MachineBuilder
         {
             case BootKind.Firmware:
             {
-                byte[] bytes = b.Image ?? ReadFile("-bios", b.Name);
-                FirmwareImage firmware = Wrap("-bios", () => FirmwareImage.FromBytes(bytes, b.Name));
+                byte[] bytes = b.Image ?? ReadFile(MachineSetting.Firmware, "firmware image", b.Name);
+                FirmwareImage firmware = Wrap(MachineSetting.Firmware, "Firmware image", () => FirmwareImage.FromBytes(bytes, b.Name));
                 return new PreparedBoot(firmware, _ => { });
             }
 
@@ -385,7 +405,7 @@ public sealed class MachineBuilder
                 byte[] bytes = b.Image!;
                 BootEntryState entry = b.Entry!;
                 PhysicalAddress address = b.LoadAddress!.Value;
-                ValidateInRam("flat binary", b.Name, e820, address, (ulong)bytes.Length);
+                ValidateInRam(MachineSetting.FlatBinary, "Flat binary", b.Name, e820, address, (ulong)bytes.Length);
                 return new PreparedBoot(null, machine =>
                 {
                     BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, new MemoryStream(bytes, writable: false), b.Name, address, entry, e820);
@@ -395,8 +415,8 @@ public sealed class MachineBuilder
 
             default:
             {
-                byte[] kernel = ReadFile("-kernel", b.Name);
-                byte[]? initrd = b.InitrdPath is null ? null : ReadFile("-initrd", b.InitrdPath);
+                byte[] kernel = ReadFile(MachineSetting.Kernel, "kernel image", b.Name);
+                byte[]? initrd = b.InitrdPath is null ? null : ReadFile(MachineSetting.Initrd, "initial ramdisk", b.InitrdPath);
                 KernelImageFormat format = KernelImageProbe.Detect(kernel);
                 string commandLine = b.CommandLine ?? string.Empty;
 
@@ -419,14 +439,14 @@ public sealed class MachineBuilder
                         CommandLine = multibootCommandLine,
                         Modules = initrd is null ? [] : [new MultibootModuleSource(new MemoryStream(initrd, writable: false), b.InitrdPath!, b.InitrdPath!)],
                     }).Entry,
-                    _ => throw new MachineConfigurationException($"-kernel: '{b.Name}' is neither a Linux bzImage (no 'HdrS' setup header at offset 0x202) nor a Multiboot image (no header in its first 8 KiB)."),
+                    _ => throw new MachineConfigurationException(MachineSetting.Kernel, $"Kernel image '{b.Name}' is neither a Linux bzImage (no 'HdrS' setup header at offset 0x202) nor a Multiboot image (no header in its first 8 KiB)."),
                 };
 
                 // Dry run into a scratch map of the same layout, so a corrupt image fails here, before the machine exists.
                 var scratch = new PhysicalMemoryMapBuilder();
                 AddPcRam(scratch);
                 PhysicalMemoryMap scratchMap = scratch.Build();
-                Wrap("-kernel", () => load(scratchMap));
+                Wrap(MachineSetting.Kernel, "Kernel image", () => load(scratchMap));
                 return new PreparedBoot(null, machine => BootEntryApplier.Apply(machine, load(machine.Memory)));
             }
         }
@@ -445,16 +465,17 @@ public sealed class MachineBuilder
         return ranges;
     }
 
-    private static void ValidateInRam(string option, string name, IReadOnlyList<E820Entry> e820, PhysicalAddress address, ulong size)
+    private static void ValidateInRam(MachineSetting setting, string what, string name, IReadOnlyList<E820Entry> e820, PhysicalAddress address, ulong size)
     {
         E820Entry? ram = E820Map.FindRam(e820, address);
         if (ram is null || size > ram.Value.Start.Value + ram.Value.SizeInBytes - address.Value)
         {
-            throw new MachineConfigurationException($"{option}: '{name}' ({size} bytes at {address}) does not fit in guest RAM.");
+            throw new MachineConfigurationException(setting, $"{what} '{name}' ({size} bytes at {address}) does not fit in guest RAM.");
         }
     }
 
-    private static T Wrap<T>(string option, Func<T> action)
+    /// <summary>Runs a loader; its <see cref="BootImageException"/> (which names the file and field) becomes a configuration error about <paramref name="setting"/>.</summary>
+    private static T Wrap<T>(MachineSetting setting, string what, Func<T> action)
     {
         try
         {
@@ -462,11 +483,11 @@ public sealed class MachineBuilder
         }
         catch (BootImageException e)
         {
-            throw new MachineConfigurationException($"{option}: {e.Message}", e);
+            throw new MachineConfigurationException(setting, $"{what}: {e.Message}", e);
         }
     }
 
-    private static byte[] ReadFile(string option, string path)
+    private static byte[] ReadFile(MachineSetting setting, string what, string path)
     {
         try
         {
@@ -474,7 +495,7 @@ public sealed class MachineBuilder
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
         {
-            throw new MachineConfigurationException($"{option}: cannot read '{path}': {e.Message}", e);
+            throw new MachineConfigurationException(setting, $"Cannot read the {what} '{path}': {e.Message}", e);
         }
     }
 

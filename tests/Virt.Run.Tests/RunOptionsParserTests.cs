@@ -7,24 +7,77 @@ public sealed class RunOptionsParserTests
 {
     [Theory]
     [InlineData("256", 256UL << 20)]
+    [InlineData("2048", 2048UL << 20)]
     [InlineData("256M", 256UL << 20)]
+    [InlineData("512m", 512UL << 20)]
     [InlineData("1G", 1UL << 30)]
     [InlineData("2g", 2UL << 30)]
+    [InlineData("1.5G", 3UL << 29)]
+    [InlineData("0.5g", 1UL << 29)]
     [InlineData("4096K", 4UL << 20)]
+    [InlineData("4096KB", 4UL << 20)]
     [InlineData("512MB", 512UL << 20)]
+    [InlineData("1T", 1UL << 40)]
+    [InlineData("1048576B", 1UL << 20)]
+    [InlineData("size=64M", 64UL << 20)]
     public void MemorySizesFollowQemu(string text, ulong bytes) => Assert.Equal(bytes, RunOptionsParser.ParseMemorySize(text));
 
     [Theory]
-    [InlineData("0", "not a memory size")]
-    [InlineData("abcM", "not a memory size")]
-    [InlineData("12Q", "unknown size suffix")]
-    [InlineData("512K", "less than the 1 MiB")]
-    [InlineData("99999999T", "larger than")]
-    public void BadMemorySizesAreRejected(string text, string message)
+    [InlineData("0", "is zero")]
+    [InlineData("0.0G", "is zero")]
+    [InlineData("-5", "is negative")]
+    [InlineData("-1G", "is negative")]
+    [InlineData("abcM", "is not a number")]
+    [InlineData("1.2.3M", "is not a number")]
+    [InlineData("M", "is not a number")]
+    [InlineData("12Q", "has an unknown size suffix")]
+    [InlineData("12BB", "has an unknown size suffix")]
+    [InlineData("512K", "is less than 1 MiB")]
+    [InlineData("1025K", "is not a multiple of 4 KiB")]
+    [InlineData("1.1M", "is not a multiple of 4 KiB")]
+    [InlineData("2T", "is more than 1 TiB")]
+    [InlineData("99999G", "is more than 1 TiB")]
+    [InlineData("99999999999999999999999999999999T", "is too large")]
+    public void BadMemorySizesAreRejectedWithOneMessageNamingTheLimits(string text, string problem)
     {
         var e = Assert.Throws<RunOptionsException>(() => RunOptionsParser.ParseMemorySize(text));
-        Assert.Contains(message, e.Message, StringComparison.Ordinal);
-        Assert.StartsWith("-m:", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"-m: '{text}' {problem}", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("guest RAM must be a multiple of 4 KiB from 1 MiB to 1 TiB (for example 2048, 512M or 1.5G)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MemoryLimitsAreTheBuildersOwn()
+    {
+        // One number for the library and the command line: the largest size the builder takes parses, one page more does not.
+        Assert.Equal(Virt.Machine.MachineBuilder.MaximumMemorySizeInBytes, RunOptionsParser.ParseMemorySize($"{Virt.Machine.MachineBuilder.MaximumMemorySizeInBytes}B"));
+        Assert.Throws<RunOptionsException>(() => RunOptionsParser.ParseMemorySize($"{Virt.Machine.MachineBuilder.MaximumMemorySizeInBytes + 4096}B"));
+        Assert.Equal(Virt.Machine.MachineBuilder.MinimumMemorySizeInBytes, RunOptionsParser.ParseMemorySize($"{Virt.Machine.MachineBuilder.MinimumMemorySizeInBytes}B"));
+        Assert.Throws<RunOptionsException>(() => RunOptionsParser.ParseMemorySize($"{Virt.Machine.MachineBuilder.MinimumMemorySizeInBytes - 4096}B"));
+    }
+
+    [Theory]
+    [InlineData(1UL << 40, "1 TiB")]
+    [InlineData(1UL << 20, "1 MiB")]
+    [InlineData(3UL << 29, "1536 MiB")]
+    [InlineData(4096UL, "4 KiB")]
+    [InlineData(1000UL, "1000 bytes")]
+    public void SizesAreFormattedInTheLargestExactUnit(ulong bytes, string text) => Assert.Equal(text, RunOptionsParser.FormatSize(bytes));
+
+    [Fact]
+    public void TraceItemsCombine()
+    {
+        RunOptions o = RunOptionsParser.Parse(["-d", "int,ioport", "-d", "cpu_reset"]);
+        Assert.Equal(Virt.Machine.MachineTraceEvents.All, o.Trace);
+        Assert.False(o.ShowTraceHelp);
+        Assert.True(RunOptionsParser.Parse(["-d", "help"]).ShowTraceHelp);
+        Assert.Equal(Virt.Machine.MachineTraceEvents.None, RunOptionsParser.Parse([]).Trace);
+    }
+
+    [Fact]
+    public void AllowResetLoopParses()
+    {
+        Assert.True(RunOptionsParser.Parse(["--allow-reset-loop"]).AllowResetLoop);
+        Assert.False(RunOptionsParser.Parse([]).AllowResetLoop);
     }
 
     [Fact]
@@ -71,6 +124,9 @@ public sealed class RunOptionsParserTests
     [InlineData(new[] { "--timeout", "-5" }, "--timeout: '-5'")]
     [InlineData(new[] { "--max-instructions", "1e9" }, "--max-instructions: '1e9'")]
     [InlineData(new[] { "--log-level", "loud" }, "--log-level: 'loud'")]
+    [InlineData(new[] { "-d", "int,bogus" }, "-d: 'bogus' is not a trace item")]
+    [InlineData(new[] { "-d", "" }, "-d: '' is not a trace item")]
+    [InlineData(new[] { "-m", "2T" }, "-m: '2T' is more than 1 TiB")]
     [InlineData(new[] { "-initrd", "x" }, "-initrd needs -kernel")]
     [InlineData(new[] { "-append", "x" }, "-append needs -kernel")]
     public void BadCommandLinesNameTheProblem(string[] args, string message)

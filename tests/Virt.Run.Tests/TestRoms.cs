@@ -96,4 +96,81 @@ internal static class TestRoms
         reset.CopyTo(rom, 0xFFF0);
         return rom;
     }
+
+    /// <summary>
+    /// A 64 KiB ROM running <paramref name="emit"/>'s 16-bit code at F000:0000, reached from the reset vector. DS is 0 as
+    /// after reset, so <c>[0600h]</c> is zeroed RAM.
+    /// </summary>
+    public static byte[] Rom(Action<Assembler> emit)
+    {
+        var a = new Assembler(16);
+        emit(a);
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), 0xF0000);
+        byte[] rom = new byte[0x10000];
+        rom.AsSpan().Fill(0xFF);
+        stream.ToArray().CopyTo(rom, 0);
+        byte[] reset = [0xEA, 0x00, 0x00, 0x00, 0xF0]; // F000:FFF0: JMP F000:0000
+        reset.CopyTo(rom, 0xFFF0);
+        return rom;
+    }
+
+    /// <summary>
+    /// Writes 80h to the POST port, loads an IDT limit of zero (the descriptor at 0600h is zeroed RAM) and executes UD2
+    /// at F000:0009: #UD lies beyond the IVT, which is #GP, so #DF, which lies beyond it too: a triple fault.
+    /// </summary>
+    public static byte[] TripleFault() => Rom(a =>
+    {
+        a.mov(al, 0x80);
+        a.@out(0x80, al);
+        a.lidt(__[0x600]);
+        a.ud2();
+    });
+
+    /// <summary>The address of the UD2 in <see cref="TripleFault"/>: after MOV AL (2 bytes), OUT (2) and LIDT (5).</summary>
+    public const ushort TripleFaultUd2Offset = 9;
+
+    /// <summary>Asks the 8042 keyboard controller for a CPU reset (OUT 64h, FEh).</summary>
+    public static byte[] KeyboardReset() => Rom(a =>
+    {
+        a.mov(al, 0xFE);
+        a.@out(0x64, al);
+        a.cli();
+        a.hlt();
+    });
+
+    /// <summary>Halts with interrupts disabled: done for good.</summary>
+    public static byte[] HaltForGood() => Rom(a =>
+    {
+        a.cli();
+        a.hlt();
+    });
+
+    /// <summary>Writes <paramref name="value"/> to isa-debug-exit at 501h.</summary>
+    public static byte[] DebugExit(byte value) => Rom(a =>
+    {
+        a.mov(dx, 0x501);
+        a.mov(al, value);
+        a.@out(dx, al);
+        a.cli();
+        a.hlt();
+    });
+
+    /// <summary>Spins forever (JMP $).</summary>
+    public static byte[] Spin() => Rom(a =>
+    {
+        Label self = a.CreateLabel();
+        a.Label(ref self);
+        a.jmp(self);
+    });
+
+    /// <summary>Writes '!' to the debug console at E9h, then spins forever: a guest that only the host can stop.</summary>
+    public static byte[] SignalThenSpin() => Rom(a =>
+    {
+        Label self = a.CreateLabel();
+        a.mov(al, (byte)'!');
+        a.@out(0xE9, al);
+        a.Label(ref self);
+        a.jmp(self);
+    });
 }

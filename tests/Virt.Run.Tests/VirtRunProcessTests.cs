@@ -18,7 +18,7 @@ public sealed class VirtRunProcessTests
     {
         (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-kernel", "/nonexistent/vmlinuz");
         Assert.Equal(2, code);
-        Assert.Contains("/nonexistent/vmlinuz", err, StringComparison.Ordinal);
+        Assert.StartsWith("Virt.Run: -kernel: Cannot read the kernel image '/nonexistent/vmlinuz'", err, StringComparison.Ordinal);
         Assert.Single(err.Trim().Split('\n'));
     }
 
@@ -27,10 +27,48 @@ public sealed class VirtRunProcessTests
     {
         (int code, string output, _) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "--help");
         Assert.Equal(0, code);
-        foreach (string option in new[] { "-m SIZE", "-bios", "-kernel", "-initrd", "-append", "-nographic", "-serial", "-debugcon", "isa-debug-exit", "-no-reboot", "-cpu", "--max-instructions", "--timeout", "--deterministic", "--log-level" })
+        foreach (string option in new[] { "-m SIZE", "-bios", "-kernel", "-initrd", "-append", "-nographic", "-serial", "-debugcon", "isa-debug-exit", "-no-reboot", "-cpu", "-d ITEM", "--max-instructions", "--timeout", "--deterministic", "--allow-reset-loop", "--log-level" })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public void HelpListsEveryAcceptedValueAndExitStatus()
+    {
+        (_, string output, _) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "--help");
+        foreach (string model in MachineFactory.CpuModels)
+        {
+            Assert.Contains(model, output, StringComparison.Ordinal);
+        }
+
+        foreach ((string name, _, _) in Virt.Run.CommandLine.RunOptionsParser.TraceItems)
+        {
+            Assert.Contains("  " + name + " ", output, StringComparison.Ordinal);
+        }
+
+        foreach (string level in new[] { "trace", "debug", "information", "warning", "error", "critical", "none" })
+        {
+            Assert.Contains(level, output, StringComparison.Ordinal);
+        }
+
+        string[] statusLines = [.. output.Split('\n').SkipWhile(l => !l.StartsWith("Exit status", StringComparison.Ordinal)).Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0)];
+        foreach (int status in new[] { Virt.Machine.ProcessExitStatuses.Success, Virt.Machine.ProcessExitStatuses.BadInput, Virt.Machine.ProcessExitStatuses.OtherStop, Virt.Machine.ProcessExitStatuses.GuestCrashed, Virt.Machine.ProcessExitStatuses.LimitReached, Virt.Machine.ProcessExitStatuses.Interrupted })
+        {
+            Assert.Contains(statusLines, l => l.StartsWith($"{status} ", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(statusLines, l => l.StartsWith("odd  (v << 1) | 1", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("2T")]
+    [InlineData("99999G")]
+    public void OversizedMemoryGivesOneLimitWhateverTheUnit(string size)
+    {
+        (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-m", size);
+        Assert.Equal(2, code);
+        Assert.Equal($"Virt.Run: -m: '{size}' is more than 1 TiB; guest RAM must be a multiple of 4 KiB from 1 MiB to 1 TiB (for example 2048, 512M or 1.5G)", err.Trim());
     }
 
     [Fact]

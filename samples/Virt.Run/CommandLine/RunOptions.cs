@@ -1,3 +1,5 @@
+using Virt.Machine;
+
 namespace Virt.Run.CommandLine;
 
 /// <summary>What the command line asked for, validated by <see cref="RunOptionsParser"/>.</summary>
@@ -50,6 +52,15 @@ public sealed record RunOptions
 
     /// <summary>Minimum log level (<c>--log-level</c>): trace, debug, information, warning, error, critical, none.</summary>
     public string LogLevel { get; init; } = "warning";
+
+    /// <summary>What to trace (<c>-d</c>), logged at Trace level whatever <see cref="LogLevel"/> says.</summary>
+    public MachineTraceEvents Trace { get; init; }
+
+    /// <summary>Keep resetting a guest caught in a reset loop instead of stopping it (<c>--allow-reset-loop</c>).</summary>
+    public bool AllowResetLoop { get; init; }
+
+    /// <summary>Print the list of <c>-d</c> items and exit (<c>-d help</c>).</summary>
+    public bool ShowTraceHelp { get; init; }
 
     /// <summary>Print the help text and exit.</summary>
     public bool ShowHelp { get; init; }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Virt.Machine;
 
 namespace Virt.Run.CommandLine;
 
@@ -8,14 +9,35 @@ namespace Virt.Run.CommandLine;
 /// </summary>
 public static class RunOptionsParser
 {
-    /// <summary>The help text printed by <c>--help</c>.</summary>
-    public const string HelpText = """
+    private const ulong KiB = 1UL << 10;
+    private const ulong MiB = 1UL << 20;
+    private const ulong GiB = 1UL << 30;
+    private const ulong TiB = 1UL << 40;
+
+    /// <summary>Guest RAM is mapped in 4 KiB pages, so its size must be a multiple of this.</summary>
+    private const ulong MemoryGranularityInBytes = 4 * KiB;
+
+    private static readonly string[] s_logLevels = ["trace", "debug", "information", "warning", "error", "critical", "none"];
+
+    /// <summary>The <c>-d</c> items: name, what it traces, and the trace events it turns on.</summary>
+    public static IReadOnlyList<(string Name, string Description, MachineTraceEvents Events)> TraceItems { get; } =
+    [
+        ("int", "interrupts and exceptions: vector, error code, CS:EIP, mode, hardware or software", MachineTraceEvents.Interrupts),
+        ("ioport", "port I/O: direction, port, width, value", MachineTraceEvents.PortIo),
+        ("reset", "guest resets: source, count, CS:EIP", MachineTraceEvents.Resets),
+        ("cpu_reset", "the same as reset (QEMU's name)", MachineTraceEvents.Resets),
+    ];
+
+    /// <summary>The help text printed by <c>--help</c>: every option, every accepted value, the <c>-d</c> items and the exit statuses.</summary>
+    public static string HelpText { get; } = $"""
         Usage: Virt.Run [options]
 
         With no options, boots the built-in demo guest.
 
         QEMU-style options:
-          -m SIZE                 guest RAM; a bare number is MiB, suffixes K, M, G (default 128M)
+          -m SIZE                 guest RAM, a multiple of 4 KiB from {FormatSize(MachineBuilder.MinimumMemorySizeInBytes)} to {FormatSize(MachineBuilder.MaximumMemorySizeInBytes)} (default 128M);
+                                  a plain number is MiB; suffixes B, K, M, G, T (either case, optionally
+                                  followed by B); fractions allowed: 2048, 512M, 1.5G, 4096KB
           -bios FILE              firmware image (64 KiB to 2 MiB) at the reset vector
           -kernel FILE            Linux bzImage or Multiboot kernel to boot directly
           -initrd FILE            initial ramdisk for -kernel
@@ -26,24 +48,38 @@ public static class RunOptionsParser
                                   where serial port 1 goes
           -debugcon stdio|file:PATH|null
                                   port E9h debug console
-          -device isa-debug-exit[,iobase=N][,iosize=N]
+          -device isa-debug-exit[,iobase=N][,iosize=1|2|4]
                                   a write of v to the port exits with status (v << 1) | 1
                                   (defaults: iobase=0x501, iosize=2)
-          -no-reboot              a guest reset stops the machine
-          -cpu MODEL              CPU model (max = the most capable model implemented)
+          -no-reboot              a guest reset or triple fault stops the machine
+          -cpu {string.Join('|', MachineFactory.CpuModels),-18} CPU model: max = everything implemented (default);
+                                  pentium-pro = what a Pentium Pro has (no FXSR, SYSENTER, NX)
+          -d ITEM[,ITEM...]       trace to standard error at Trace level (-d help lists the items):
+        {string.Join(Environment.NewLine, TraceItems.Select(i => $"                            {i.Name,-10} {i.Description}"))}
 
         Virt options:
-          --max-instructions N    stop after N guest instructions
+          --max-instructions N    stop after N guest instructions (exit status 124)
           --timeout SECONDS       stop after SECONDS of wall-clock time (exit status 124)
           --deterministic         virtual time advances with retired instructions
-          --log-level LEVEL       trace, debug, information, warning (default), error, critical, none
+          --allow-reset-loop      keep resetting a guest that triple-faults at the same place again and
+                                  again, as QEMU does (by default the 8th such crash in a row stops it)
+          --log-level LEVEL       {string.Join(", ", s_logLevels)} (default warning)
           --help, -h              this text
 
-        Exit status: 0 when the guest powers off or halts for good, (v << 1) | 1 after an
-        isa-debug-exit write of v, 124 on timeout, 2 on bad options or unreadable files.
+        Exit status:
+          {ProcessExitStatuses.Success,-3}  the guest halted for good or powered off (or asked for a reset with -no-reboot)
+          odd  (v << 1) | 1: the guest wrote v to isa-debug-exit
+          {ProcessExitStatuses.BadInput,-3}  bad options, or an input file that is missing, unreadable or not understood
+          {ProcessExitStatuses.GuestCrashed,-3}  the guest crashed: a triple fault with -no-reboot, or a reset loop
+          {ProcessExitStatuses.OtherStop,-3}  the run stopped for another reason
+          {ProcessExitStatuses.LimitReached,-3}  --timeout or --max-instructions reached
+          {ProcessExitStatuses.Interrupted,-3}  interrupted (Ctrl+C)
         """;
 
-    private static readonly string[] s_logLevels = ["trace", "debug", "information", "warning", "error", "critical", "none"];
+    /// <summary>The text <c>-d help</c> prints.</summary>
+    public static string TraceHelpText { get; } =
+        "Trace items for -d (comma-separated; logged to standard error at Trace level):" + Environment.NewLine
+        + string.Join(Environment.NewLine, TraceItems.Select(i => $"  {i.Name,-10} {i.Description}"));
 
     /// <summary>Parses the arguments.</summary>
     /// <param name="args">The command-line arguments.</param>
@@ -135,6 +171,12 @@ public static class RunOptionsParser
                 case "--deterministic":
                     options = options with { Deterministic = true };
                     break;
+                case "--allow-reset-loop":
+                    options = options with { AllowResetLoop = true };
+                    break;
+                case "-d":
+                    options = ParseTrace(options, Value(args, ref i));
+                    break;
                 case "--log-level":
                 {
                     string v = Value(args, ref i).ToLowerInvariant();
@@ -167,10 +209,14 @@ public static class RunOptionsParser
         return options;
     }
 
-    /// <summary>Parses a QEMU memory size: a bare number is MiB; K, M, G and T suffixes (optionally followed by B).</summary>
+    /// <summary>
+    /// Parses a QEMU memory size: a plain number is MiB; a suffix B, K, M, G or T (either case; K to T optionally followed
+    /// by B) sets the unit; fractions are allowed (<c>1.5G</c>). The result must be a multiple of 4 KiB within the limits
+    /// <see cref="MachineBuilder"/> accepts.
+    /// </summary>
     /// <param name="text">The size text.</param>
     /// <returns>The size in bytes.</returns>
-    /// <exception cref="RunOptionsException">For malformed, zero or absurd sizes.</exception>
+    /// <exception cref="RunOptionsException">For a malformed, zero, negative, unaligned or out-of-range size; one message names the limits.</exception>
     public static ulong ParseMemorySize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -180,42 +226,126 @@ public static class RunOptionsParser
             t = t[5..];
         }
 
-        if (t.EndsWith('B') || t.EndsWith('b'))
-        {
-            t = t[..^1];
-        }
-
-        ulong multiplier = 1UL << 20;
+        ulong unit = MiB;
         if (t.Length > 0 && char.IsLetter(t[^1]))
         {
-            multiplier = char.ToUpperInvariant(t[^1]) switch
-            {
-                'K' => 1UL << 10,
-                'M' => 1UL << 20,
-                'G' => 1UL << 30,
-                'T' => 1UL << 40,
-                _ => throw new RunOptionsException($"-m: '{text}' has an unknown size suffix (use K, M or G)"),
-            };
+            char suffix = char.ToUpperInvariant(t[^1]);
             t = t[..^1];
+            if (suffix == 'B' && t.Length > 0 && char.IsLetter(t[^1]))
+            {
+                // "512MB": the B only repeats that the unit is bytes.
+                suffix = char.ToUpperInvariant(t[^1]);
+                t = t[..^1];
+                if (suffix == 'B')
+                {
+                    throw BadMemorySize(text, "has an unknown size suffix (use B, K, M, G or T)");
+                }
+            }
+
+            unit = suffix switch
+            {
+                'B' => 1,
+                'K' => KiB,
+                'M' => MiB,
+                'G' => GiB,
+                'T' => TiB,
+                _ => throw BadMemorySize(text, "has an unknown size suffix (use B, K, M, G or T)"),
+            };
         }
 
-        if (!ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) || value == 0)
+        if (t.StartsWith('-'))
         {
-            throw new RunOptionsException($"-m: '{text}' is not a memory size (for example 256, 256M or 1G)");
+            throw BadMemorySize(text, "is negative");
         }
 
-        if (value > (1UL << 46) / multiplier)
+        if (t.Length == 0 || !t.All(c => char.IsAsciiDigit(c) || c == '.'))
         {
-            throw new RunOptionsException($"-m: '{text}' is larger than the 64 TiB Virt supports");
+            throw BadMemorySize(text, "is not a number");
         }
 
-        ulong bytes = value * multiplier;
-        if (bytes < (1UL << 20))
+        if (!decimal.TryParse(t, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal value))
         {
-            throw new RunOptionsException($"-m: '{text}' is less than the 1 MiB a PC needs");
+            // Only digits and one point fail here when the number is beyond decimal's range; two points are malformed.
+            throw BadMemorySize(text, t.Count(c => c == '.') > 1 ? "is not a number" : "is too large");
         }
 
-        return bytes;
+        if (value == 0)
+        {
+            throw BadMemorySize(text, "is zero");
+        }
+
+        decimal bytes;
+        try
+        {
+            bytes = value * unit;
+        }
+        catch (OverflowException)
+        {
+            throw BadMemorySize(text, "is too large");
+        }
+
+        if (bytes > MachineBuilder.MaximumMemorySizeInBytes)
+        {
+            throw BadMemorySize(text, $"is more than {FormatSize(MachineBuilder.MaximumMemorySizeInBytes)}");
+        }
+
+        if (bytes < MachineBuilder.MinimumMemorySizeInBytes)
+        {
+            throw BadMemorySize(text, $"is less than {FormatSize(MachineBuilder.MinimumMemorySizeInBytes)}");
+        }
+
+        if (bytes != decimal.Truncate(bytes) || (ulong)bytes % MemoryGranularityInBytes != 0)
+        {
+            throw BadMemorySize(text, "is not a multiple of 4 KiB");
+        }
+
+        return (ulong)bytes;
+    }
+
+    /// <summary>A size in the largest binary unit that divides it, for messages: <c>1 TiB</c>, <c>1536 MiB</c>.</summary>
+    /// <param name="bytes">The size.</param>
+    /// <returns>The text.</returns>
+    public static string FormatSize(ulong bytes)
+    {
+        (ulong unit, string name)[] units = [(TiB, "TiB"), (GiB, "GiB"), (MiB, "MiB"), (KiB, "KiB")];
+        foreach ((ulong unit, string name) in units)
+        {
+            if (bytes >= unit && bytes % unit == 0)
+            {
+                return $"{bytes / unit} {name}";
+            }
+        }
+
+        return $"{bytes} bytes";
+    }
+
+    private static RunOptionsException BadMemorySize(string text, string problem) => new(
+        $"-m: '{text}' {problem}; guest RAM must be a multiple of 4 KiB from {FormatSize(MachineBuilder.MinimumMemorySizeInBytes)} "
+        + $"to {FormatSize(MachineBuilder.MaximumMemorySizeInBytes)} (for example 2048, 512M or 1.5G)");
+
+    /// <summary>Parses <c>-d ITEM[,ITEM...]</c>; <c>-d help</c> asks for the list of items.</summary>
+    private static RunOptions ParseTrace(RunOptions options, string items)
+    {
+        MachineTraceEvents events = options.Trace;
+        foreach (string item in items.Split(','))
+        {
+            if (item == "help")
+            {
+                options = options with { ShowTraceHelp = true };
+                continue;
+            }
+
+            (string Name, string Description, MachineTraceEvents Events) match = TraceItems.FirstOrDefault(i => i.Name == item);
+            if (match.Name is null)
+            {
+                throw new RunOptionsException(
+                    $"-d: '{item}' is not a trace item (use {string.Join(", ", TraceItems.Select(i => i.Name))}, or -d help)");
+            }
+
+            events |= match.Events;
+        }
+
+        return options with { Trace = events };
     }
 
     private static RunOptions ParseDevice(RunOptions options, string spec)

@@ -12,7 +12,10 @@ public enum MachineStopKind
     /// <summary>The guest powered the machine off (for example through a power-management register).</summary>
     PoweredOff,
 
-    /// <summary>The CPU shut down after a triple fault and the machine is configured to stop rather than reset.</summary>
+    /// <summary>
+    /// The CPU shut down after a triple fault and the machine is configured to stop rather than reset;
+    /// <see cref="MachineStopReason.Crash"/> holds the exception chain.
+    /// </summary>
     Shutdown,
 
     /// <summary>The guest asked for a reset (keyboard controller, port 92h, CF9h, triple fault) and the machine is configured to stop on reset.</summary>
@@ -29,4 +32,12 @@ public enum MachineStopKind
 
     /// <summary>The host called <see cref="Machine.Pause"/>.</summary>
     Paused,
+
+    /// <summary>
+    /// The guest triple-faulted again and again at the same place without progress (see
+    /// <see cref="ResetBehavior.Reset"/> for the rule), so resetting it once more would only repeat the crash;
+    /// <see cref="MachineStopReason.Crash"/> holds the last exception chain. <see cref="ResetBehavior.ResetAlways"/> turns
+    /// the detection off.
+    /// </summary>
+    ResetLoop,
 }

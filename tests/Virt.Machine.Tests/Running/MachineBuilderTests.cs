@@ -15,13 +15,52 @@ public sealed class MachineBuilderTests
     {
         var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithMemorySize(size).Build());
         Assert.StartsWith("Memory size:", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MachineSetting.MemorySize, e.Setting);
+    }
+
+    [Fact]
+    public void MissingInitrdFileIsNamedAsTheInitrd()
+    {
+        string kernel = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(kernel, new byte[4096]);
+            var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithKernel(kernel, "/nonexistent/initrd.img").Build());
+            Assert.StartsWith("Cannot read the initial ramdisk '/nonexistent/initrd.img'", e.Message, StringComparison.Ordinal);
+            Assert.Equal(MachineSetting.Initrd, e.Setting);
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+    }
+
+    [Fact]
+    public void ConfigurationMessagesSpeakOfSettingsNotCommandLineOptions()
+    {
+        // The library never speaks in Virt.Run's terms ("-kernel: ..."): the front end adds its own option names.
+        var errors = new List<MachineConfigurationException>
+        {
+            Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithMemorySize(0).Build()),
+            Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithKernel("/nonexistent/vmlinuz").Build()),
+            Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithFirmware("/nonexistent/bios.bin").Build()),
+            Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithFirmware(new byte[1000], "tiny.rom").Build()),
+        };
+        Assert.All(errors, e => Assert.DoesNotMatch(@"(^|\s)-(m|kernel|initrd|bios|append)\b", e.Message));
+    }
+
+    [Fact]
+    public void UnknownTraceEventsAreRejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MachineBuilder().WithTrace((MachineTraceEvents)0x100));
     }
 
     [Fact]
     public void MissingKernelFileIsNamed()
     {
         var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithKernel("/nonexistent/vmlinuz").Build());
-        Assert.Contains("-kernel: cannot read '/nonexistent/vmlinuz'", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Cannot read the kernel image '/nonexistent/vmlinuz'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MachineSetting.Kernel, e.Setting);
     }
 
     [Fact]
@@ -33,6 +72,7 @@ public sealed class MachineBuilderTests
             File.WriteAllBytes(path, new byte[4096]);
             var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithKernel(path).Build());
             Assert.Contains("neither a Linux bzImage", e.Message, StringComparison.Ordinal);
+            Assert.Equal(MachineSetting.Kernel, e.Setting);
         }
         finally
         {
@@ -44,15 +84,17 @@ public sealed class MachineBuilderTests
     public void MissingFirmwareFileIsNamed()
     {
         var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithFirmware("/nonexistent/bios.bin").Build());
-        Assert.Contains("-bios: cannot read '/nonexistent/bios.bin'", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Cannot read the firmware image '/nonexistent/bios.bin'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MachineSetting.Firmware, e.Setting);
     }
 
     [Fact]
     public void FirmwareOfWrongSizeIsRejected()
     {
         var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithFirmware(new byte[1000], "tiny.rom").Build());
-        Assert.Contains("-bios:", e.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Firmware image:", e.Message, StringComparison.Ordinal);
         Assert.Contains("tiny.rom", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MachineSetting.Firmware, e.Setting);
     }
 
     [Fact]
@@ -64,6 +106,7 @@ public sealed class MachineBuilderTests
             .Build());
         Assert.Contains("'prog.bin'", e.Message, StringComparison.Ordinal);
         Assert.Contains("does not fit in guest RAM", e.Message, StringComparison.Ordinal);
+        Assert.Equal(MachineSetting.FlatBinary, e.Setting);
     }
 
     [Fact]

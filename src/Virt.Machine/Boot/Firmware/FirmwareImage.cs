@@ -121,5 +121,5 @@ public sealed class FirmwareImage
     private static BootImageException SizeError(string imageName, long size) => new(
         imageName,
         "firmware image size",
-        $"{size} bytes (0x{size:X}); a -bios image must be a multiple of 64 KiB between 64 KiB and 2 MiB");
+        $"{size} bytes (0x{size:X}); a firmware image must be a multiple of 64 KiB between 64 KiB and 2 MiB");
 }

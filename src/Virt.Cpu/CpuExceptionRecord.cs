@@ -1,0 +1,124 @@
+using System.Globalization;
+
+namespace Virt.Cpu;
+
+/// <summary>
+/// One interrupt or exception and the CPU state it met: the vector, its error code, where the CPU was (CS:EIP and the
+/// linear address), the mode and the control registers. A value type, so the CPU keeps a fixed array of them for the
+/// shutdown chain and passes one to an <see cref="ICpuEventObserver"/> without allocating.
+/// </summary>
+public readonly record struct CpuExceptionRecord
+{
+    /// <summary>CR0.PG: paging enabled (Intel SDM Vol. 3A, 2.5).</summary>
+    private const ulong Cr0Paging = 1UL << 31;
+
+    /// <summary>CR4.PAE: physical-address extension (Intel SDM Vol. 3A, 2.5).</summary>
+    private const ulong Cr4Pae = 1UL << 5;
+
+    /// <summary>The vector (0-255).</summary>
+    public int Vector { get; init; }
+
+    /// <summary>The error code pushed for it, or null when the event pushes none.</summary>
+    public int? ErrorCode { get; init; }
+
+    /// <summary>Whether the CPU raised it, an external source or an INT instruction.</summary>
+    public CpuEventSource Source { get; init; }
+
+    /// <summary>The CS selector at the event.</summary>
+    public ushort CodeSelector { get; init; }
+
+    /// <summary>EIP at the event: the faulting instruction for a fault, the next instruction for a trap or an interrupt.</summary>
+    public uint Eip { get; init; }
+
+    /// <summary>CS base plus <see cref="Eip"/>.</summary>
+    public ulong LinearAddress { get; init; }
+
+    /// <summary>The operating mode.</summary>
+    public CpuMode Mode { get; init; }
+
+    /// <summary>CR0 at the event.</summary>
+    public ulong Cr0 { get; init; }
+
+    /// <summary>CR2 at the event (for a page fault, the linear address that faulted).</summary>
+    public ulong Cr2 { get; init; }
+
+    /// <summary>CR3 at the event.</summary>
+    public ulong Cr3 { get; init; }
+
+    /// <summary>CR4 at the event.</summary>
+    public ulong Cr4 { get; init; }
+
+    /// <summary>EFLAGS at the event.</summary>
+    public uint Eflags { get; init; }
+
+    /// <summary>Whether paging was enabled (CR0.PG, which only counts with CR0.PE).</summary>
+    public bool IsPagingEnabled => (Cr0 & Cr0Paging) != 0 && Mode != CpuMode.Real;
+
+    /// <summary>Whether paging used PAE tables (CR4.PAE with paging enabled).</summary>
+    public bool IsPaeEnabled => IsPagingEnabled && (Cr4 & Cr4Pae) != 0;
+
+    /// <summary>The mode in words, for example <c>32-bit protected, paging, PAE</c>.</summary>
+    public string ModeDescription
+    {
+        get
+        {
+            string mode = Mode switch
+            {
+                CpuMode.Real => "real",
+                CpuMode.Virtual8086 => "virtual-8086",
+                CpuMode.Protected16 => "16-bit protected",
+                _ => "32-bit protected",
+            };
+            return IsPaeEnabled ? mode + ", paging, PAE" : IsPagingEnabled ? mode + ", paging" : mode;
+        }
+    }
+
+    /// <summary>The usual name of an exception vector (<c>#GP</c>, <c>#PF</c>, ...; Intel SDM Vol. 3A, 6.3.1, Table 6-1), or <c>INT 0xNN</c>.</summary>
+    /// <param name="vector">The vector.</param>
+    /// <returns>The name.</returns>
+    public static string VectorName(int vector) => vector switch
+    {
+        0 => "#DE",
+        1 => "#DB",
+        2 => "NMI",
+        3 => "#BP",
+        4 => "#OF",
+        5 => "#BR",
+        6 => "#UD",
+        7 => "#NM",
+        8 => "#DF",
+        10 => "#TS",
+        11 => "#NP",
+        12 => "#SS",
+        13 => "#GP",
+        14 => "#PF",
+        16 => "#MF",
+        17 => "#AC",
+        18 => "#MC",
+        19 => "#XM",
+        _ => "INT 0x" + vector.ToString("X2", CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The vector with its error code, for example <c>#GP(0018)</c>, <c>#UD</c> or, for an interrupt, <c>INT 0x08 (hardware)</c>.</summary>
+    /// <returns>The description.</returns>
+    public string Describe()
+    {
+        string name = Source == CpuEventSource.Exception || Vector == 2 ? VectorName(Vector) : "INT 0x" + Vector.ToString("X2", CultureInfo.InvariantCulture);
+        if (ErrorCode is { } code)
+        {
+            name += "(" + code.ToString("X4", CultureInfo.InvariantCulture) + ")";
+        }
+
+        return Source switch
+        {
+            CpuEventSource.Hardware => name + " (hardware)",
+            CpuEventSource.Software => name + " (software)",
+            _ => name,
+        };
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{Describe()} at {CodeSelector:X4}:{Eip:X8} (linear {LinearAddress:X8}), {ModeDescription}, CR0={Cr0:X8} CR2={Cr2:X8} CR3={Cr3:X8} CR4={Cr4:X8} EFLAGS={Eflags:X8}");
+}

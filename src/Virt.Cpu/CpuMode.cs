@@ -1,0 +1,18 @@
+namespace Virt.Cpu;
+
+/// <summary>The operating mode of the CPU at an event, as recorded in a <see cref="CpuExceptionRecord"/>.</summary>
+/// <remarks>Paging and PAE are orthogonal to these modes; see <see cref="CpuExceptionRecord.IsPagingEnabled"/> and <see cref="CpuExceptionRecord.IsPaeEnabled"/>.</remarks>
+public enum CpuMode
+{
+    /// <summary>Real-address mode (CR0.PE clear).</summary>
+    Real,
+
+    /// <summary>Virtual-8086 mode (CR0.PE and EFLAGS.VM set).</summary>
+    Virtual8086,
+
+    /// <summary>Protected mode running a 16-bit code segment (CS.D clear).</summary>
+    Protected16,
+
+    /// <summary>Protected mode running a 32-bit code segment (CS.D set).</summary>
+    Protected32,
+}

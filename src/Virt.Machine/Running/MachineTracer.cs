@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging;
+using Virt.Cpu;
+using Virt.Memory;
+
+namespace Virt.Machine;
+
+/// <summary>
+/// The machine's trace points (<see cref="MachineTraceEvents"/>), each logged at Trace level under its own category.
+/// Created only when some tracing is on; the parts that are off install nothing.
+/// </summary>
+internal sealed partial class MachineTracer : ICpuEventObserver
+{
+    private readonly ILogger _interrupts;
+    private readonly ILogger _resets;
+
+    public MachineTracer(MachineTraceEvents events, ILoggerFactory loggerFactory)
+    {
+        Events = events;
+        _interrupts = loggerFactory.CreateLogger(MachineLogCategories.TraceInterrupts);
+        _resets = loggerFactory.CreateLogger(MachineLogCategories.TraceResets);
+        PortLogger = loggerFactory.CreateLogger(MachineLogCategories.TracePortIo);
+    }
+
+    /// <summary>What is traced.</summary>
+    public MachineTraceEvents Events { get; }
+
+    private ILogger PortLogger { get; }
+
+    /// <summary>
+    /// The port space the CPU should use: <paramref name="ports"/> itself, or, when port I/O is traced, a space whose one
+    /// device spans all 65,536 ports, logs each access and forwards it to <paramref name="ports"/> (so statistics, strict
+    /// mode and every device behave as without it).
+    /// </summary>
+    public IoPortSpace WrapPorts(IoPortSpace ports)
+    {
+        if ((Events & MachineTraceEvents.PortIo) == 0)
+        {
+            return ports;
+        }
+
+        var traced = new IoPortSpace();
+        traced.Register("port I/O trace", 0, IoPortSpace.PortCount, new TracingPortDevice(ports, PortLogger));
+        return traced;
+    }
+
+    /// <inheritdoc />
+    public void OnInterrupt(in CpuExceptionRecord record)
+    {
+        if (_interrupts.IsEnabled(LogLevel.Trace))
+        {
+            LogInterrupt(_interrupts, record.Describe(), record.CodeSelector, record.Eip, record.ModeDescription, record.Cr2, record.Eflags);
+        }
+    }
+
+    /// <summary>Logs a reset of the guest (when resets are traced).</summary>
+    /// <param name="source">What asked for it.</param>
+    /// <param name="resetCount">The guest resets so far, this one included.</param>
+    /// <param name="cpu">The CPU before it is reset.</param>
+    public void OnReset(string source, int resetCount, Virt.Cpu.Cpu cpu)
+    {
+        if ((Events & MachineTraceEvents.Resets) != 0 && _resets.IsEnabled(LogLevel.Trace))
+        {
+            LogReset(_resets, resetCount, source, cpu.GetSegment(SegmentRegister.Cs).Selector, cpu.Eip, cpu.RetiredInstructions);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "{Event} at {Cs:X4}:{Eip:X8} ({Mode}) CR2={Cr2:X8} EFLAGS={Eflags:X8}")]
+    private static partial void LogInterrupt(ILogger logger, string @event, ushort cs, uint eip, string mode, ulong cr2, uint eflags);
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "Reset {Count} ({Source}) at {Cs:X4}:{Eip:X8} after {Retired} instructions")]
+    private static partial void LogReset(ILogger logger, int count, string source, ushort cs, uint eip, long retired);
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "{Direction} port 0x{Port:X4} width {Width} value 0x{Value:X}")]
+    private static partial void LogPortAccess(ILogger logger, string direction, ushort port, int width, uint value);
+
+    /// <summary>Logs each access and forwards it to the machine's port space; registered at port 0, so offsets are ports.</summary>
+    private sealed class TracingPortDevice(IoPortSpace inner, ILogger logger) : IPortDevice
+    {
+        public AccessWidths SupportedWidths => AccessWidths.UpToDoubleWord;
+
+        public uint Read(ushort offset, int sizeInBytes)
+        {
+            uint value = inner.Read(offset, sizeInBytes);
+            LogPortAccess(logger, "IN", offset, sizeInBytes, value);
+            return value;
+        }
+
+        public void Write(ushort offset, int sizeInBytes, uint value)
+        {
+            LogPortAccess(logger, "OUT", offset, sizeInBytes, value);
+            inner.Write(offset, sizeInBytes, value);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using Virt.Machine;
+using Xunit;
+
+namespace Virt.Run.Tests;
+
+public sealed class MachineFactoryTests
+{
+    [Theory]
+    [InlineData(MachineSetting.MemorySize, "-m: ")]
+    [InlineData(MachineSetting.Firmware, "-bios: ")]
+    [InlineData(MachineSetting.Kernel, "-kernel: ")]
+    [InlineData(MachineSetting.Initrd, "-initrd: ")]
+    public void ConfigurationErrorsGetTheOptionThatGaveTheSetting(MachineSetting setting, string prefix)
+    {
+        var e = new MachineConfigurationException(setting, "Cannot read the file 'x':\nnot found");
+        Assert.Equal(prefix + "Cannot read the file 'x': not found", MachineFactory.DescribeConfigurationError(e));
+    }
+
+    [Fact]
+    public void ConfigurationErrorsAboutNoOptionArePrintedAsTheyAre()
+    {
+        var e = new MachineConfigurationException("Device layout: overlap");
+        Assert.Equal("Device layout: overlap", MachineFactory.DescribeConfigurationError(e));
+    }
+}
