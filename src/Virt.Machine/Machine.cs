@@ -260,6 +260,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         var stopwatch = Stopwatch.StartNew();
         _pauseRequested = false;
         Clock.ResynchronizeHost();
+
+        // Instructions the host ran on the CPU directly are caught up; a CPU state restored since the last run gives a
+        // new mark here, before the first slice, so that slice's instructions count.
+        CatchUpWithRetiredInstructions();
         long guestLimit = maxGuestTime is { } g ? GuestTimeLimit(Clock.NowNanoseconds, g) : long.MaxValue;
         using CancellationTokenRegistration registration = cancellationToken.Register(() => Cpu.RequestStop());
         while (true)
