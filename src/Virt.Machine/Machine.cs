@@ -33,6 +33,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
     private readonly Action<Machine> _boot;
     private readonly IReadOnlyList<IDevice> _devices;
+    private readonly IReadOnlyList<object> _ownedObjects;
     private readonly ILogger _logger;
     private readonly PlatformControl _platform;
     private readonly ResetControlRegister _resetControl;
@@ -50,6 +51,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         VirtualClock clock,
         Pic8259Pair pic,
         IReadOnlyList<IDevice> devices,
+        IReadOnlyList<object> ownedObjects,
         ResetBehavior resetBehavior,
         Action<Machine> boot,
         ILoggerFactory loggerFactory,
@@ -71,6 +73,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
         _resetControl = wire(this, _platform);
         _devices = devices;
+        _ownedObjects = ownedObjects;
         PowerOnReset();
     }
 
@@ -189,14 +192,20 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         {
             (device as IDisposable)?.Dispose();
         }
+
+        // The host's port and MMIO devices, created by its factories at build time, belong to the machine too.
+        foreach (object owned in _ownedObjects)
+        {
+            (owned as IDisposable)?.Dispose();
+        }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        foreach (IDevice device in _devices)
+        foreach (object owned in _devices.Concat(_ownedObjects))
         {
-            if (device is IAsyncDisposable asyncDisposable)
+            if (owned is IAsyncDisposable asyncDisposable)
             {
                 await asyncDisposable.DisposeAsync().ConfigureAwait(false);
             }
