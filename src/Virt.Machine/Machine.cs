@@ -420,6 +420,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         // Real time: wait on the host (never past the timeout, the budget's end or the guest-time limit), then charge the
         // guest time that passed, at least one instruction time so that a budget always runs out. With no timer
         // scheduled, poll: host code may raise a line meanwhile.
+        if (budget.Remaining == 0)
+        {
+            return null; // the HLT itself used the last of the budget: the loop reports it
+        }
+
         long start = Clock.NowNanoseconds;
         TimeSpan delay = target == long.MaxValue ? s_maxHaltedWait : Clock.GetHostDelayUntil(target);
         if (!timerScheduled)

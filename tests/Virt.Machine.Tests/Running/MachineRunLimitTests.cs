@@ -124,6 +124,21 @@ public sealed class MachineRunLimitTests
         Assert.InRange(machine.Clock.NowNanoseconds - before, 1, 1000 / machine.Clock.InstructionsPerMicrosecond);
     }
 
+    [Theory]
+    [InlineData(VirtualClockMode.Deterministic)]
+    [InlineData(VirtualClockMode.RealTime)]
+    public void StepThatExecutesHltReturns(VirtualClockMode mode)
+    {
+        // The HLT uses the whole budget of one: the halted wait must not be charged beyond it.
+        using Machine machine = BuildMachine(MaskedPitHaltLoop(), mode);
+        while (!machine.Cpu.IsHalted)
+        {
+            Assert.Equal(MachineStopKind.BudgetExhausted, machine.Step().Kind);
+        }
+
+        Assert.Equal(MachineStopKind.BudgetExhausted, machine.Step().Kind);
+    }
+
     [Fact]
     public void NonPositiveGuestTimeLimitIsRefused()
     {
