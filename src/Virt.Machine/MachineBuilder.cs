@@ -597,7 +597,8 @@ public sealed class MachineBuilder
         }
         catch (BootImageException e)
         {
-            throw new MachineConfigurationException($"{option}: {e.Message}", e);
+            string named = e.Field == "cmdline_size" ? "-append" : option;
+            throw new MachineConfigurationException($"{named}: {e.Message}", e);
         }
         catch (ArgumentException e)
         {

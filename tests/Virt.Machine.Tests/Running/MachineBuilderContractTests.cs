@@ -79,6 +79,22 @@ public sealed class MachineBuilderContractTests
     }
 
     [Fact]
+    public void CommandLineLongerThanTheKernelTakesIsRefusedUnderAppend()
+    {
+        string path = WriteTemp(TestImages.BzImage(cmdlineSize: 255));
+        try
+        {
+            var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithKernel(path, commandLine: new string('a', 256)).Build());
+            Assert.StartsWith("-append:", e.Message, StringComparison.Ordinal);
+            Assert.Contains("cmdline_size", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void BzImageTruncatedToHalfItsSizeIsRefusedNamingSyssize()
     {
         byte[] kernel = TestImages.BzImage(payloadSize: 0x4000);
