@@ -312,7 +312,12 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             }
 
             long sliceMax = Math.Min(MaxSliceInstructions, budget.Remaining);
-            long slice = Math.Min(Clock.InstructionsUntilNextEvent(sliceMax), Clock.InstructionsUntil(guestLimit, sliceMax));
+            long slice = Clock.InstructionsUntilNextEvent(sliceMax);
+            if (guestLimit != long.MaxValue)
+            {
+                slice = Math.Min(slice, Clock.InstructionsUntil(guestLimit, sliceMax));
+            }
+
             if (slice == 0)
             {
                 // Real-time mode with guest time at its lead limit: let the host catch up.
@@ -403,7 +408,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return null; // due already (a runaway batch left it): the loop runs it
             }
 
-            if (needed <= budget.Remaining)
+            // long.MaxValue: too far to count (the clock's answer for deltas near overflow); approach it in steps.
+            if (needed != long.MaxValue && needed <= budget.Remaining)
             {
                 budget.Idle += needed;
                 Clock.RunUntil(target);
