@@ -274,6 +274,34 @@ public sealed class MachineBuilder
                 $"Memory size: 0x{_memorySize:X} bytes is not valid; it must be a multiple of 4 KiB from {MinimumMemorySizeInBytes >> 20} MiB to {MaximumMemorySizeInBytes >> 30} GiB.");
         }
 
+        try
+        {
+            if (_cpuOptions.Cpuid is null)
+            {
+                throw new ArgumentException("CpuOptions.Cpuid is null.");
+            }
+
+            _cpuOptions.Cpuid.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"WithCpu: {e.Message}", e);
+        }
+
+        if (!Enum.IsDefined(_clockOptions.Mode))
+        {
+            throw new MachineConfigurationException($"WithClock: Mode {(int)_clockOptions.Mode} is not a {nameof(VirtualClockMode)} ({string.Join(", ", Enum.GetNames<VirtualClockMode>())}).");
+        }
+
+        try
+        {
+            _ = new VirtualClock(_clockOptions); // its constructor checks the rate and the lead bound
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"WithClock: {e.Message}", e);
+        }
+
         if (!Enum.IsDefined(_resetBehavior))
         {
             throw new MachineConfigurationException($"WithResetBehavior: {(int)_resetBehavior} is not a {nameof(ResetBehavior)} ({string.Join(", ", Enum.GetNames<ResetBehavior>())}).");

@@ -60,6 +60,21 @@ public sealed class MachineBuilderContractTests
         Assert.StartsWith("WithResetBehavior:", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void BadClockAndCpuOptionsAreRefusedNamingTheOption()
+    {
+        var e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithClock(new VirtualClockOptions { InstructionsPerMicrosecond = 0 }).Build());
+        Assert.StartsWith("WithClock:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("InstructionsPerMicrosecond", e.Message, StringComparison.Ordinal);
+
+        e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithClock(new VirtualClockOptions { Mode = (VirtualClockMode)5 }).Build());
+        Assert.StartsWith("WithClock:", e.Message, StringComparison.Ordinal);
+
+        e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithCpu(new Virt.Cpu.CpuOptions { Cpuid = Virt.Cpu.CpuidModel.Default with { Vendor = "short" } }).Build());
+        Assert.StartsWith("WithCpu:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("vendor", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("console=ttyS0\0quiet", "NUL")]
     [InlineData("console=ttyS0 caf\u00e9", "U+00E9")]
