@@ -82,14 +82,18 @@ public sealed class MachineRunLimitTests
         Assert.Equal(MachineStopKind.GuestTimeLimit, machine.Run(maxGuestTime: TimeSpan.FromMilliseconds(3)).Kind);
     }
 
-    [Fact]
-    public void ClockRestoredAtLongMaxValueIsRefusedAndTheMachineRunsOn()
+    [Theory]
+    [InlineData(VirtualClockMode.Deterministic)]
+    [InlineData(VirtualClockMode.RealTime)]
+    public void ClockRestoredAtLongMaxValueIsRefusedAndTheMachineRunsOn(VirtualClockMode mode)
     {
-        using Machine machine = BuildMachine(MaskedPitHaltLoop(), VirtualClockMode.Deterministic);
+        using Machine machine = BuildMachine(MaskedPitHaltLoop(), mode);
         VirtualClockState before = machine.Clock.SaveState();
         var e = Assert.Throws<ArgumentException>(() => machine.Clock.RestoreState(new VirtualClockState(VirtualClockState.CurrentVersion, long.MaxValue, 0)));
         Assert.Contains("NowNanoseconds", e.Message, StringComparison.Ordinal);
         Assert.Equal(before, machine.Clock.SaveState());
+        Assert.Equal(MachineStopKind.BudgetExhausted, machine.Run(maxInstructions: 1_000_000).Kind);
+        Assert.Throws<ArgumentException>(() => machine.RestoreState(machine.SaveState() with { Clock = new VirtualClockState(VirtualClockState.CurrentVersion, long.MaxValue - 1, 0) }));
         Assert.Equal(MachineStopKind.BudgetExhausted, machine.Run(maxInstructions: 1_000_000).Kind);
     }
 
