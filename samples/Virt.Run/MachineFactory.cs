@@ -138,6 +138,7 @@ public static class MachineFactory
             MachineSetting.Firmware => "-bios",
             MachineSetting.Kernel => "-kernel",
             MachineSetting.Initrd => "-initrd",
+            MachineSetting.CommandLine => "-append",
             _ => null,
         };
         string message = exception.Message.ReplaceLineEndings(" ");

@@ -1,8 +1,76 @@
+using Virt.Memory;
+
 namespace Virt.Cpu;
 
 /// <summary>The parts of a <see cref="CpuState"/> beyond registers and segments: LDTR, TR, MSRs, debug registers, CPL.</summary>
 public sealed partial class Cpu
 {
+    private long _retiredEpoch;
+
+    /// <summary>
+    /// Counts the times <see cref="RetiredInstructions"/> was set rather than counted up: by <see cref="Reset"/> and by
+    /// <see cref="RestoreState"/> (which may move it backwards, to an earlier snapshot). A host that measures guest work
+    /// as differences of <see cref="RetiredInstructions"/> (the machine's clock does) takes a new starting mark whenever
+    /// this changes, instead of subtracting counts from two different timelines.
+    /// </summary>
+    public long RetiredInstructionsEpoch => _retiredEpoch;
+
+    /// <summary>
+    /// Checks the whole record before <see cref="RestoreState"/> changes anything, so a refused record leaves the CPU as
+    /// it was: the version, every list's presence and length, the fields no real CPU can hold, and (for PAE paging
+    /// without saved PDPTEs) that the page-directory-pointer table CR3 names can be read.
+    /// </summary>
+    private void ValidateState(CpuState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Version != CpuState.CurrentVersion)
+        {
+            throw new ArgumentException($"CPU state version {state.Version} is not supported (expected {CpuState.CurrentVersion}).", nameof(state));
+        }
+
+        if (state.GeneralRegisters is null || state.Segments is null)
+        {
+            throw new ArgumentException("CPU state has no GeneralRegisters or no Segments list.", nameof(state));
+        }
+
+        if (state.X87Image is { Count: not X87.X87State.FxsaveSizeInBytes })
+        {
+            throw new ArgumentException($"CPU state's x87 image has {state.X87Image.Count} bytes (expected {X87.X87State.FxsaveSizeInBytes}).", nameof(state));
+        }
+
+        if (state.GeneralRegisters.Count != _gpr.Length || state.Segments.Count != 6)
+        {
+            throw new ArgumentException(
+                $"CPU state has {state.GeneralRegisters.Count} general registers and {state.Segments.Count} segments (expected {_gpr.Length} and 6).", nameof(state));
+        }
+
+        if (state.RetiredInstructions < 0)
+        {
+            throw new ArgumentException($"CPU state has RetiredInstructions {state.RetiredInstructions} (expected 0 or more).", nameof(state));
+        }
+
+        ValidateSystemState(state);
+
+        // Without saved PDPTEs the restore loads them from the table CR3 points to (Intel SDM Vol. 3A, 4.4.1): read it
+        // now, so a table outside the memory map fails here rather than half-way through the restore.
+        const ulong pagingAndProtection = Cr0Pg | 1;
+        if (state.Pdptes is null && (state.Cr0 & pagingAndProtection) == pagingAndProtection && (state.Cr4 & Cr4Pae) != 0)
+        {
+            ulong table = state.Cr3 & 0xFFFF_FFE0;
+            try
+            {
+                for (int i = 0; i < 4; i++)
+                {
+                    _ = _memory.ReadQuadWord(new PhysicalAddress(table + ((ulong)i * 8)));
+                }
+            }
+            catch (Exception e) when (e is UnmappedAccessException or InvalidOperationException)
+            {
+                throw new ArgumentException($"CPU state has PAE paging on and no saved PDPTEs, and the table at CR3 {state.Cr3:X8} cannot be read: {e.Message}", nameof(state), e);
+            }
+        }
+    }
+
     /// <summary>Rejects a state whose system fields cannot come from a real CPU, before anything is changed.</summary>
     private static void ValidateSystemState(CpuState state)
     {

@@ -297,6 +297,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         ResetDebugRegisters();
         RefreshAllAccessBounds();
         _retired = 0;
+        _retiredEpoch++;
         LastExceptionVector = -1;
         _halted = false;
         _shutdown = false;
@@ -344,27 +345,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
     /// <summary>Restores a state captured by <see cref="SaveState"/>, flushing the decode cache and TLB.</summary>
     /// <param name="state">The state.</param>
-    /// <exception cref="ArgumentException">When the version is unknown or an array has the wrong length.</exception>
+    /// <exception cref="ArgumentException">
+    /// When the version is unknown, a list is missing or has the wrong length, or a field cannot come from a real CPU; the
+    /// whole record is checked before anything is changed, so the CPU is then exactly as before.
+    /// </exception>
     public void RestoreState(CpuState state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.Version != CpuState.CurrentVersion)
-        {
-            throw new ArgumentException($"CPU state version {state.Version} is not supported (expected {CpuState.CurrentVersion}).", nameof(state));
-        }
-
-        if (state.X87Image is { Count: not X87.X87State.FxsaveSizeInBytes })
-        {
-            throw new ArgumentException($"CPU state's x87 image has {state.X87Image.Count} bytes (expected {X87.X87State.FxsaveSizeInBytes}).", nameof(state));
-        }
-
-        if (state.GeneralRegisters.Count != _gpr.Length || state.Segments.Count != 6)
-        {
-            throw new ArgumentException(
-                $"CPU state has {state.GeneralRegisters.Count} general registers and {state.Segments.Count} segments (expected {_gpr.Length} and 6).", nameof(state));
-        }
-
-        ValidateSystemState(state);
+        ValidateState(state);
         for (int r = 0; r < _gpr.Length; r++)
         {
             _gpr[r] = state.GeneralRegisters[r];
@@ -412,6 +399,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _inhibitInterrupts = state.InterruptShadow;
         _inhibitDebugTrap = state.DebugTrapShadow;
         _retired = state.RetiredInstructions;
+        _retiredEpoch++;
         X87RestoreImage(state.X87Image);
         _faulted = false;
         ClearExceptionChain();

@@ -19,8 +19,21 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <summary>The largest number of instructions run between checks of the timeout, pause and cancellation (about a millisecond of guest work).</summary>
     private const long MaxSliceInstructions = 200_000;
 
+    /// <summary>
+    /// The most halted time charged in one step of the run loop, in instruction times (2^50, about 130 days at the default
+    /// rate): <see cref="VirtualClock.AdvanceByInstructions"/> takes at most long.MaxValue / 2000 at once.
+    /// </summary>
+    private const long MaxIdleChargeInstructions = 1L << 50;
+
+    /// <summary>How often a halted CPU in real-time mode with no timer scheduled looks again (host code may raise a line).</summary>
+    private static readonly TimeSpan s_idlePollInterval = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>The longest single host wait of a halted CPU in real-time mode, so the run loop stays responsive.</summary>
+    private static readonly TimeSpan s_maxHaltedWait = TimeSpan.FromMilliseconds(10);
+
     private readonly Action<Machine> _boot;
     private readonly IReadOnlyList<IDevice> _devices;
+    private readonly IReadOnlyList<object> _ownedObjects;
     private readonly ILogger _logger;
     private readonly PlatformControl _platform;
     private readonly ResetControlRegister _resetControl;
@@ -29,6 +42,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private bool _resetPending;
     private string _resetSource = string.Empty;
     private long _clockRetiredMark;
+    private long _clockRetiredEpoch;
     private bool _disposed;
 
     internal Machine(
@@ -37,6 +51,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         VirtualClock clock,
         Pic8259Pair pic,
         IReadOnlyList<IDevice> devices,
+        IReadOnlyList<object> ownedObjects,
         ResetBehavior resetBehavior,
         Action<Machine> boot,
         ILoggerFactory loggerFactory,
@@ -61,6 +76,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
         _resetControl = wire(this, _platform);
         _devices = devices;
+        _ownedObjects = ownedObjects;
         PowerOnReset();
     }
 
@@ -99,12 +115,34 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Runs the guest until it stops: it halts for good, writes the debug-exit port, powers off, resets (when
-    /// configured to stop on reset), shuts down, or a limit is reached.
+    /// configured to stop on reset), shuts down, halts with nothing left that could wake it (deterministic mode), or a
+    /// limit is reached. With any limit given, the call returns within it whatever the guest does.
     /// </summary>
-    /// <param name="maxInstructions">Instruction budget for this call, or null for none.</param>
+    /// <remarks>
+    /// <para>
+    /// The instruction budget bounds the guest's time as well as its work: time the CPU spends halted (in HLT, waiting
+    /// for an interrupt) is charged against it at the clock's rate, <see cref="VirtualClock.InstructionsPerMicrosecond"/>
+    /// instructions per microsecond of guest time (the rate at which deterministic mode turns instructions into time).
+    /// So in deterministic mode <c>Run(maxInstructions: n)</c> never moves guest time on by more than
+    /// n × 1000 / rate nanoseconds, and a guest that sleeps with its only timer's interrupt masked still stops with
+    /// <see cref="MachineStopKind.BudgetExhausted"/>. Real-time mode charges the guest time that passed while halted in
+    /// the same way.
+    /// </para>
+    /// <para>
+    /// In deterministic mode a CPU halted with interrupts enabled, no interrupt pending and no timer scheduled cannot
+    /// be woken (host input reaches the guest only through device timers), so the call returns
+    /// <see cref="MachineStopKind.HaltedWithNoWakeSource"/>; a later call continues if the host changed something. In
+    /// real-time mode the machine waits instead (host code may raise a line), and that wait counts against
+    /// <paramref name="timeout"/>.
+    /// </para>
+    /// </remarks>
+    /// <param name="maxInstructions">Instruction budget for this call (retired instructions plus halted time at the clock's rate), or null for none.</param>
     /// <param name="timeout">Wall-clock limit for this call, or null for none.</param>
+    /// <param name="maxGuestTime">Guest-time limit for this call (stops with <see cref="MachineStopKind.GuestTimeLimit"/>), or null for none.</param>
     /// <returns>Why it stopped.</returns>
-    public MachineStopReason Run(long? maxInstructions = null, TimeSpan? timeout = null) => RunCore(maxInstructions, timeout, CancellationToken.None);
+    /// <exception cref="ArgumentOutOfRangeException">When <paramref name="maxInstructions"/> or <paramref name="maxGuestTime"/> is not positive.</exception>
+    public MachineStopReason Run(long? maxInstructions = null, TimeSpan? timeout = null, TimeSpan? maxGuestTime = null) =>
+        RunCore(maxInstructions, timeout, maxGuestTime, CancellationToken.None);
 
     /// <summary>Runs the guest on a thread-pool thread; see <see cref="Run"/>. Cancellation stops it with <see cref="MachineStopKind.Cancelled"/>.</summary>
     /// <param name="maxInstructions">Instruction budget, or null.</param>
@@ -112,15 +150,27 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Stops the run when cancelled.</param>
     /// <returns>Why it stopped.</returns>
     public Task<MachineStopReason> RunAsync(long? maxInstructions = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        RunAsync(maxInstructions, timeout, null, cancellationToken);
+
+    /// <summary>Runs the guest on a thread-pool thread with a guest-time limit as well; see <see cref="Run"/>.</summary>
+    /// <param name="maxInstructions">Instruction budget, or null.</param>
+    /// <param name="timeout">Wall-clock limit, or null.</param>
+    /// <param name="maxGuestTime">Guest-time limit, or null.</param>
+    /// <param name="cancellationToken">Stops the run when cancelled.</param>
+    /// <returns>Why it stopped.</returns>
+    public Task<MachineStopReason> RunAsync(long? maxInstructions, TimeSpan? timeout, TimeSpan? maxGuestTime, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
-            () => RunCore(maxInstructions, timeout, cancellationToken),
+            () => RunCore(maxInstructions, timeout, maxGuestTime, cancellationToken),
             cancellationToken,
             TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
             TaskScheduler.Default);
 
-    /// <summary>Executes one instruction (or delivers one interrupt), then fires the timer events that became due.</summary>
+    /// <summary>
+    /// Executes one instruction (or delivers one interrupt), then fires the timer events that became due. A halted CPU
+    /// instead waits one instruction time (the budget of one is charged for it).
+    /// </summary>
     /// <returns>Why it stopped: normally <see cref="MachineStopKind.BudgetExhausted"/>.</returns>
-    public MachineStopReason Step() => RunCore(1, null, CancellationToken.None);
+    public MachineStopReason Step() => RunCore(1, null, null, CancellationToken.None);
 
     /// <summary>Asks a running <see cref="Run"/> to return <see cref="MachineStopKind.Paused"/> soon. Safe from any thread.</summary>
     public void Pause()
@@ -149,14 +199,20 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         {
             (device as IDisposable)?.Dispose();
         }
+
+        // The host's port and MMIO devices, created by its factories at build time, belong to the machine too.
+        foreach (object owned in _ownedObjects)
+        {
+            (owned as IDisposable)?.Dispose();
+        }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        foreach (IDevice device in _devices)
+        foreach (object owned in _devices.Concat(_ownedObjects))
         {
-            if (device is IAsyncDisposable asyncDisposable)
+            if (owned is IAsyncDisposable asyncDisposable)
             {
                 await asyncDisposable.DisposeAsync().ConfigureAwait(false);
             }
@@ -178,15 +234,32 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Clock.RunDueEvents();
     }
 
-    /// <summary>Advances guest time by the instructions retired since the clock last moved.</summary>
+    /// <summary>
+    /// Advances guest time by the instructions retired since the clock last moved. When the CPU's count was set rather
+    /// than counted (a restored <see cref="CpuState"/>, possibly earlier, or a reset), the difference spans two
+    /// timelines and means nothing: take a new mark instead, and let guest time carry on from where the clock is.
+    /// </summary>
     private void CatchUpWithRetiredInstructions()
     {
         long retired = Cpu.RetiredInstructions;
+        if (Cpu.RetiredInstructionsEpoch != _clockRetiredEpoch || retired < _clockRetiredMark)
+        {
+            MarkRetiredInstructions();
+            return;
+        }
+
         Clock.AdvanceByInstructions(retired - _clockRetiredMark);
         _clockRetiredMark = retired;
     }
 
-    private MachineStopReason RunCore(long? maxInstructions, TimeSpan? timeout, CancellationToken cancellationToken)
+    /// <summary>Makes the CPU's current retired-instruction count the point from which the clock catches up.</summary>
+    private void MarkRetiredInstructions()
+    {
+        _clockRetiredMark = Cpu.RetiredInstructions;
+        _clockRetiredEpoch = Cpu.RetiredInstructionsEpoch;
+    }
+
+    private MachineStopReason RunCore(long? maxInstructions, TimeSpan? timeout, TimeSpan? maxGuestTime, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (maxInstructions is <= 0)
@@ -194,11 +267,20 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(maxInstructions), maxInstructions, "The instruction budget must be positive.");
         }
 
-        long budget = maxInstructions ?? long.MaxValue;
-        long used = 0; // counted per slice: a guest reset restarts the CPU's own counter
+        if (maxGuestTime is { } guestTime && guestTime <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxGuestTime), maxGuestTime, "The guest-time limit must be positive.");
+        }
+
+        var budget = new RunBudget(maxInstructions ?? long.MaxValue);
         var stopwatch = Stopwatch.StartNew();
         _pauseRequested = false;
         Clock.ResynchronizeHost();
+
+        // Instructions the host ran on the CPU directly are caught up; a CPU state restored since the last run gives a
+        // new mark here, before the first slice, so that slice's instructions count.
+        CatchUpWithRetiredInstructions();
+        long guestLimit = maxGuestTime is { } g ? GuestTimeLimit(Clock.NowNanoseconds, g) : long.MaxValue;
         using CancellationTokenRegistration registration = cancellationToken.Register(() => Cpu.RequestStop());
         while (true)
         {
@@ -218,39 +300,54 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return new MachineStopReason(MachineStopKind.Paused, "Pause() was called");
             }
 
-            if (timeout is { } limit && stopwatch.Elapsed >= limit)
+            TimeSpan timeLeft = timeout is { } limit ? limit - stopwatch.Elapsed : TimeSpan.MaxValue;
+            if (timeLeft <= TimeSpan.Zero)
             {
-                return new MachineStopReason(MachineStopKind.Timeout, $"the wall-clock timeout of {limit.TotalSeconds:0.###} s passed");
+                return new MachineStopReason(MachineStopKind.Timeout, $"the wall-clock timeout of {timeout!.Value.TotalSeconds:0.###} s passed");
             }
 
-            if (used >= budget)
+            if (budget.Remaining <= 0)
             {
-                return new MachineStopReason(MachineStopKind.BudgetExhausted, $"{used} instructions retired");
+                return new MachineStopReason(MachineStopKind.BudgetExhausted, budget.Describe());
             }
 
             Clock.SynchronizeWithHost();
             Clock.RunDueEvents();
-            long slice = Clock.InstructionsUntilNextEvent(Math.Min(MaxSliceInstructions, budget - used));
+            if (Clock.NowNanoseconds >= guestLimit)
+            {
+                return new MachineStopReason(MachineStopKind.GuestTimeLimit, $"the guest-time limit of {maxGuestTime!.Value.TotalSeconds:0.######} s passed");
+            }
+
+            long sliceMax = Math.Min(MaxSliceInstructions, budget.Remaining);
+            long slice = Clock.InstructionsUntilNextEvent(sliceMax);
+            if (guestLimit != long.MaxValue)
+            {
+                slice = Math.Min(slice, Clock.InstructionsUntil(guestLimit, sliceMax));
+            }
+
             if (slice == 0)
             {
                 // Real-time mode with guest time at its lead limit: let the host catch up.
                 TimeSpan wait = Clock.GetHostWaitTime();
                 if (wait > TimeSpan.Zero)
                 {
-                    SleepFor(wait, cancellationToken);
+                    SleepFor(wait < timeLeft ? wait : timeLeft, cancellationToken);
                 }
 
                 continue;
             }
 
             long before = Cpu.RetiredInstructions;
+            long epoch = Cpu.RetiredInstructionsEpoch;
             StopReason reason = Cpu.Run(slice);
-            used += Cpu.RetiredInstructions - before;
+
+            // A hook that restored an earlier CPU state mid-slice leaves no meaningful difference: count nothing then.
+            budget.Retired += Cpu.RetiredInstructionsEpoch == epoch ? Cpu.RetiredInstructions - before : 0;
             AdvanceClock();
             switch (reason)
             {
                 case StopReason.Halted:
-                    if (WaitWhileHalted(cancellationToken) is { } haltStop)
+                    if (WaitWhileHalted(ref budget, guestLimit, timeLeft, cancellationToken) is { } haltStop)
                     {
                         return haltStop;
                     }
@@ -277,9 +374,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// The CPU executed HLT. With interrupts disabled (and no NMI source) it can never continue: the guest is done.
-    /// Otherwise time passes until the next timer event, which may raise the interrupt that wakes it.
+    /// Otherwise guest time passes until the next timer event, which may raise the interrupt that wakes it. That time is
+    /// charged against the instruction budget at the clock's rate and never runs past the guest-time limit, so a guest
+    /// whose timer interrupt is masked (time jumping from deadline to deadline, nothing ever waking it) still stops.
     /// </summary>
-    private MachineStopReason? WaitWhileHalted(CancellationToken cancellationToken)
+    private MachineStopReason? WaitWhileHalted(ref RunBudget budget, long guestLimit, TimeSpan timeLeft, CancellationToken cancellationToken)
     {
         if ((Cpu.Flags & (uint)CpuFlags.Interrupt) == 0)
         {
@@ -291,30 +390,113 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             return null;
         }
 
+        // A deadline past the end of guest time is never reached: it cannot wake the CPU either.
         long next = Clock.NextDeadlineNanoseconds;
-        if (next == long.MaxValue)
+        bool timerScheduled = next <= VirtualClock.MaxNanoseconds;
+        long target = Math.Min(next, guestLimit);
+        if (Clock.Mode == VirtualClockMode.Deterministic)
         {
-            // Nothing scheduled: only host input (a serial byte, a key) can wake the guest. Poll gently.
-            SleepFor(TimeSpan.FromMilliseconds(1), cancellationToken);
+            if (!timerScheduled)
+            {
+                // Host input reaches a guest only through device timers (the UART and 8042 poll their backends), so with
+                // none scheduled nothing can ever raise an interrupt: waiting would last for ever.
+                return new MachineStopReason(
+                    MachineStopKind.HaltedWithNoWakeSource,
+                    $"HLT with interrupts enabled at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}, no interrupt pending and no timer scheduled");
+            }
+
+            // Skip the idle time: guest time jumps to the deadline (or the guest-time limit), which costs the instructions
+            // that would have taken as long; when the budget ends first, time stops where the budget ends.
+            long needed = Clock.InstructionsUntil(target, long.MaxValue);
+            if (needed == 0)
+            {
+                return null; // due already (a runaway batch left it): the loop runs it
+            }
+
+            // long.MaxValue: too far to count (the clock's answer for deltas near overflow); approach it in steps.
+            if (needed != long.MaxValue && needed <= budget.Remaining)
+            {
+                budget.Idle += needed;
+                Clock.RunUntil(target);
+                return null;
+            }
+
+            long charge = Math.Min(budget.Remaining, MaxIdleChargeInstructions);
+            budget.Idle += charge;
+            Clock.AdvanceByInstructions(charge);
+            Clock.RunDueEvents();
             return null;
         }
 
-        if (Clock.Mode == VirtualClockMode.RealTime)
+        // Real time: wait on the host (never past the timeout, the budget's end or the guest-time limit), then charge the
+        // guest time that passed, at least one instruction time so that a budget always runs out. With no timer
+        // scheduled, poll: host code may raise a line meanwhile.
+        if (budget.Remaining == 0)
         {
-            TimeSpan delay = Clock.GetHostDelayUntil(next);
-            if (delay > TimeSpan.Zero)
-            {
-                SleepFor(delay < TimeSpan.FromMilliseconds(10) ? delay : TimeSpan.FromMilliseconds(10), cancellationToken);
-                Clock.SynchronizeWithHost();
-                Clock.RunDueEvents();
-                return null;
-            }
+            return null; // the HLT itself used the last of the budget: the loop reports it
         }
 
-        // Deterministic mode skips the idle time: guest time jumps to the deadline.
-        Clock.RunUntil(next);
+        long start = Clock.NowNanoseconds;
+        TimeSpan delay = target == long.MaxValue ? s_maxHaltedWait : Clock.GetHostDelayUntil(target);
+        if (!timerScheduled)
+        {
+            delay = Min(delay, s_idlePollInterval);
+        }
+
+        delay = Min(Min(delay, s_maxHaltedWait), Min(timeLeft, HostTimeOf(budget.Remaining)));
+        if (delay > TimeSpan.Zero)
+        {
+            SleepFor(delay, cancellationToken);
+            Clock.SynchronizeWithHost();
+        }
+        else if (target <= VirtualClock.MaxNanoseconds)
+        {
+            // The deadline has passed in host time (guest time was held back): catch up to it.
+            Clock.RunUntil(target);
+        }
+
+        Clock.RunDueEvents();
+        budget.Idle += Math.Clamp(InstructionTimesIn(Clock.NowNanoseconds - start), 1, budget.Remaining);
         return null;
     }
+
+    /// <summary>The guest time <paramref name="instructions"/> take at the clock's rate, rounded up to a whole tick.</summary>
+    private TimeSpan HostTimeOf(long instructions)
+    {
+        const long nanosecondsPerMicrosecond = 1000;
+        const long nanosecondsPerTick = 100;
+        long rate = Clock.InstructionsPerMicrosecond;
+        if (instructions >= long.MaxValue / nanosecondsPerMicrosecond)
+        {
+            return TimeSpan.MaxValue;
+        }
+
+        long nanoseconds = ((instructions * nanosecondsPerMicrosecond) + rate - 1) / rate;
+        return TimeSpan.FromTicks((nanoseconds + nanosecondsPerTick - 1) / nanosecondsPerTick);
+    }
+
+    /// <summary>The guest time limit of a run that starts at <paramref name="now"/>, saturating at <see cref="long.MaxValue"/>.</summary>
+    private static long GuestTimeLimit(long now, TimeSpan maxGuestTime)
+    {
+        const long nanosecondsPerTick = 100;
+        long nanoseconds = maxGuestTime.Ticks > long.MaxValue / nanosecondsPerTick ? long.MaxValue : maxGuestTime.Ticks * nanosecondsPerTick;
+        return nanoseconds > long.MaxValue - now ? long.MaxValue : now + nanoseconds;
+    }
+
+    /// <summary>How many instruction times (at the clock's rate, rounded up) <paramref name="nanoseconds"/> of guest time make.</summary>
+    private long InstructionTimesIn(long nanoseconds)
+    {
+        const long nanosecondsPerMicrosecond = 1000;
+        long rate = Clock.InstructionsPerMicrosecond;
+        if (nanoseconds <= 0)
+        {
+            return 0;
+        }
+
+        return nanoseconds >= long.MaxValue / rate ? long.MaxValue : ((nanoseconds * rate) + nanosecondsPerMicrosecond - 1) / nanosecondsPerMicrosecond;
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static void SleepFor(TimeSpan wait, CancellationToken cancellationToken)
     {
@@ -368,12 +550,28 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _resetControl.Reset();
         Memory.A20Enabled = true;
         Cpu.Reset();
-        _clockRetiredMark = Cpu.RetiredInstructions;
+        MarkRetiredInstructions();
         _boot(this);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Guest reset ({Source})")]
     private static partial void LogGuestReset(ILogger logger, string source);
+
+    /// <summary>
+    /// What a run has used of its instruction budget: instructions retired (counted per slice, since a guest reset
+    /// restarts the CPU's own counter) and halted guest time in instruction times.
+    /// </summary>
+    private struct RunBudget(long limit)
+    {
+        public long Retired;
+        public long Idle;
+
+        public readonly long Remaining => Retired + Idle >= limit ? 0 : limit - Retired - Idle;
+
+        public readonly string Describe() => Idle == 0
+            ? $"{Retired} instructions retired"
+            : $"{Retired} instructions retired and {Idle} instruction times spent halted";
+    }
 
     private sealed class PlatformControl(Machine machine) : IPlatformControl
     {

@@ -9,8 +9,9 @@ namespace Virt.Machine;
 
 /// <summary>
 /// Composes a PC-compatible guest machine. Every option is checked in <see cref="Build"/>, which throws
-/// <see cref="MachineConfigurationException"/> naming the option (and file) for bad sizes, unreadable or corrupt files
-/// and overlapping devices.
+/// <see cref="MachineConfigurationException"/> (and nothing else) naming the option (and file and field) for bad sizes,
+/// unreadable or corrupt files, overlapping or duplicate devices and failing device factories; it then disposes
+/// whatever it had created. Devices that the host's factories create belong to the machine, which disposes them.
 /// </summary>
 /// <example>
 /// <code>
@@ -112,7 +113,7 @@ public sealed class MachineBuilder
 
     /// <summary>Adds QEMU's isa-debug-exit device: a write of v stops the machine with exit code <c>(v &lt;&lt; 1) | 1</c>.</summary>
     /// <param name="basePort">The first port (default 501h).</param>
-    /// <param name="sizeInPorts">1, 2 or 4 (default 2).</param>
+    /// <param name="sizeInPorts">1, 2 or 4 (default 2), the access sizes QEMU's <c>iosize</c> property takes; <see cref="Build"/> refuses others.</param>
     /// <returns>This builder.</returns>
     public MachineBuilder WithDebugExit(ushort basePort = 0x501, int sizeInPorts = 2)
     {
@@ -254,8 +255,36 @@ public sealed class MachineBuilder
 
     /// <summary>Validates the configuration, builds the machine and loads its boot image.</summary>
     /// <returns>The machine, at its entry point, ready to run.</returns>
-    /// <exception cref="MachineConfigurationException">When the configuration is invalid; the message names the option and file.</exception>
+    /// <exception cref="MachineConfigurationException">
+    /// When the configuration is invalid, a file cannot be read or is corrupt, or a device factory fails: the only
+    /// exception it throws. The message names the option (and file and field); the cause, if any, is the inner
+    /// exception. Every device created before the failure has been disposed.
+    /// </exception>
     public Machine Build()
+    {
+        ValidateOptions();
+        PreparedBoot boot = PrepareBoot();
+        var created = new List<object>();
+        try
+        {
+            return BuildCore(boot, created);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            DisposeCreated(created, e);
+            throw e switch
+            {
+                MachineConfigurationException configuration => configuration,
+                BootImageException image => new MachineConfigurationException(boot.Setting, $"{boot.What}: {image.Message}", image),
+                InvalidOperationException => new MachineConfigurationException($"Device layout: {e.Message}", e),
+                ArgumentException => new MachineConfigurationException($"Device configuration: {e.Message}", e),
+                _ => new MachineConfigurationException($"Build: {e.GetType().Name}: {e.Message}", e),
+            };
+        }
+    }
+
+    /// <summary>Checks the options that need no file and no device: sizes, enumerations, the debug-exit width.</summary>
+    private void ValidateOptions()
     {
         if (_memorySize < MinimumMemorySizeInBytes || _memorySize > MaximumMemorySizeInBytes || (_memorySize & 0xFFF) != 0)
         {
@@ -264,22 +293,123 @@ public sealed class MachineBuilder
                 $"Memory size: 0x{_memorySize:X} bytes is not valid; it must be a multiple of 4 KiB from {MinimumMemorySizeInBytes >> 20} MiB to {MaximumMemorySizeInBytes >> 30} GiB.");
         }
 
-        PreparedBoot boot = PrepareBoot();
         try
         {
-            return BuildCore(boot);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new MachineConfigurationException($"Device layout: {e.Message}", e);
+            if (_cpuOptions.Cpuid is null)
+            {
+                throw new ArgumentException("CpuOptions.Cpuid is null.");
+            }
+
+            _cpuOptions.Cpuid.Validate();
         }
         catch (ArgumentException e)
         {
-            throw new MachineConfigurationException($"Device configuration: {e.Message}", e);
+            throw new MachineConfigurationException($"WithCpu: {e.Message}", e);
+        }
+
+        if (!Enum.IsDefined(_clockOptions.Mode))
+        {
+            throw new MachineConfigurationException($"WithClock: Mode {(int)_clockOptions.Mode} is not a {nameof(VirtualClockMode)} ({string.Join(", ", Enum.GetNames<VirtualClockMode>())}).");
+        }
+
+        try
+        {
+            _ = new VirtualClock(_clockOptions); // its constructor checks the rate and the lead bound
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"WithClock: {e.Message}", e);
+        }
+
+        if (!Enum.IsDefined(_resetBehavior))
+        {
+            throw new MachineConfigurationException($"WithResetBehavior: {(int)_resetBehavior} is not a {nameof(ResetBehavior)} ({string.Join(", ", Enum.GetNames<ResetBehavior>())}).");
+        }
+
+        if (_debugExit is { } exit)
+        {
+            // QEMU's isa-debug-exit takes an iosize of 1, 2 or 4: the widths of an x86 port access.
+            if (exit.SizeInPorts is not (1 or 2 or 4))
+            {
+                throw new MachineConfigurationException($"WithDebugExit: sizeInPorts {exit.SizeInPorts} is not supported; isa-debug-exit spans 1, 2 or 4 ports (QEMU's iosize).");
+            }
+
+            if (exit.BasePort + exit.SizeInPorts > IoPortSpace.PortCount)
+            {
+                throw new MachineConfigurationException($"WithDebugExit: {exit.SizeInPorts} ports from basePort {exit.BasePort:X4}h run past port FFFFh.");
+            }
+        }
+
+        if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
+        {
+            throw new MachineConfigurationException(
+                MachineSetting.FlatBinary,
+                $"Flat binary: '{_boot.Name}': entry {nameof(BootEntryState.Mode)} {(int)entry.Mode} is not a {nameof(BootCpuMode)} ({string.Join(", ", Enum.GetNames<BootCpuMode>())}).");
+        }
+
+        if (_boot is { Kind: BootKind.Kernel, CommandLine: { } commandLine } && commandLine.IndexOf('\0', StringComparison.Ordinal) is int nul and >= 0)
+        {
+            throw new MachineConfigurationException(MachineSetting.CommandLine, $"Kernel command line: a NUL character at index {nul}; kernels read it as a NUL-terminated string.");
         }
     }
 
-    private Machine BuildCore(PreparedBoot boot)
+    /// <summary>Disposes what a failed build created, newest first; a failure to dispose is attached to the build's error.</summary>
+    private static void DisposeCreated(List<object> created, Exception buildError)
+    {
+        for (int i = created.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                (created[i] as IDisposable)?.Dispose();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                buildError.Data[$"Dispose {i}"] = e.Message;
+            }
+        }
+    }
+
+    /// <summary>Calls a host's device factory, naming the device when it fails or returns nothing.</summary>
+    private static T CreateCustomDevice<T>(string what, Func<MachineDeviceContext, T> factory, MachineDeviceContext context, List<object> created)
+        where T : class
+    {
+        T? device;
+        try
+        {
+            device = factory(context);
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or MachineConfigurationException))
+        {
+            throw new MachineConfigurationException($"{what}: the device factory threw {e.GetType().Name}: {e.Message}", e);
+        }
+
+        if (device is null)
+        {
+            throw new MachineConfigurationException($"{what}: the device factory returned null.");
+        }
+
+        if (!created.Contains(device))
+        {
+            created.Add(device);
+        }
+
+        return device;
+    }
+
+    /// <summary>Refuses two devices (board, custom, port or MMIO) of the same name: messages, logs and snapshots tell devices apart by name.</summary>
+    private static void CheckUniqueNames(IEnumerable<(string Name, string Option)> names)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach ((string name, string option) in names)
+        {
+            if (!seen.TryAdd(name, option))
+            {
+                throw new MachineConfigurationException($"{option}: the device name '{name}' is already used by {seen[name]}; device names must be unique.");
+            }
+        }
+    }
+
+    private Machine BuildCore(PreparedBoot boot, List<object> created)
     {
         var ports = new IoPortSpace();
         var clock = new VirtualClock(_clockOptions, _loggerFactory.CreateLogger<VirtualClock>());
@@ -329,10 +459,27 @@ public sealed class MachineBuilder
             devices.Add(new IsaDebugExit(platform, _debugExit));
         }
 
-        foreach (Func<MachineDeviceContext, IPortMappedDevice> factory in _customDevices)
+        int builtInDevices = devices.Count;
+        for (int i = 0; i < _customDevices.Count; i++)
         {
-            devices.Add(factory(context));
+            devices.Add(CreateCustomDevice($"AddDevice (device {i + 1})", _customDevices[i], context, created));
         }
+
+        var customPortDevices = new List<IPortDevice>();
+        foreach ((string name, _, _, Func<MachineDeviceContext, IPortDevice> factory) in _customPortDevices)
+        {
+            customPortDevices.Add(CreateCustomDevice($"AddPortDevice '{name}'", factory, context, created));
+        }
+
+        var customMmioDevices = new List<IMmioDevice>();
+        foreach ((string name, _, _, Func<MachineDeviceContext, IMmioDevice> factory) in _customMmioDevices)
+        {
+            customMmioDevices.Add(CreateCustomDevice($"AddMmioDevice '{name}'", factory, context, created));
+        }
+
+        CheckUniqueNames(devices.Select((d, i) => (d.Name, i < builtInDevices ? "the board" : $"AddDevice (device {i - builtInDevices + 1})"))
+            .Concat(_customPortDevices.Select(d => (d.Name, $"AddPortDevice '{d.Name}'")))
+            .Concat(_customMmioDevices.Select(d => (d.Name, $"AddMmioDevice '{d.Name}'"))));
 
         foreach (IDevice device in devices)
         {
@@ -345,19 +492,23 @@ public sealed class MachineBuilder
             }
         }
 
-        foreach ((string name, ushort firstPort, int count, Func<MachineDeviceContext, IPortDevice> factory) in _customPortDevices)
+        for (int i = 0; i < _customPortDevices.Count; i++)
         {
-            ports.Register(name, firstPort, count, factory(context));
+            (string name, ushort firstPort, int count, _) = _customPortDevices[i];
+            ports.Register(name, firstPort, count, customPortDevices[i]);
         }
 
-        foreach ((string name, ulong address, ulong size, Func<MachineDeviceContext, IMmioDevice> factory) in _customMmioDevices)
+        for (int i = 0; i < _customMmioDevices.Count; i++)
         {
-            mapBuilder.AddMmio(name, new PhysicalAddress(address), size, factory(context));
+            (string name, ulong address, ulong size, _) = _customMmioDevices[i];
+            mapBuilder.AddMmio(name, new PhysicalAddress(address), size, customMmioDevices[i]);
         }
 
         PhysicalMemoryMap memory = mapBuilder.Build();
         memoryProxy.Bind(memory);
-        ulong lowRam = ramRanges.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1;
+        // The CMOS counts extended memory from 1 MiB: with only conventional RAM (a 1 MiB guest) there is none, and the
+        // top of low RAM is 1 MiB (the 384 KiB between 640 KiB and 1 MiB are the VGA window and ROMs, as on a PC).
+        ulong lowRam = Math.Max(ramRanges.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1, E820Map.ExtendedMemoryStart);
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
         rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
@@ -367,6 +518,7 @@ public sealed class MachineBuilder
             clock,
             pic,
             devices,
+            [.. created.Where(o => !devices.Contains(o))],
             _resetBehavior,
             boot.Apply,
             _loggerFactory,
@@ -387,7 +539,7 @@ public sealed class MachineBuilder
         IReadOnlyList<E820Entry> e820 = E820Map.CreatePc(_memorySize);
         if (_boot is null)
         {
-            return new PreparedBoot(null, _ => { });
+            return new PreparedBoot(null, _ => { }, MachineSetting.None, "Boot");
         }
 
         BootSource b = _boot;
@@ -397,7 +549,7 @@ public sealed class MachineBuilder
             {
                 byte[] bytes = b.Image ?? ReadFile(MachineSetting.Firmware, "firmware image", b.Name);
                 FirmwareImage firmware = Wrap(MachineSetting.Firmware, "Firmware image", () => FirmwareImage.FromBytes(bytes, b.Name));
-                return new PreparedBoot(firmware, _ => { });
+                return new PreparedBoot(firmware, _ => { }, MachineSetting.Firmware, "Firmware image");
             }
 
             case BootKind.FlatBinary:
@@ -406,11 +558,19 @@ public sealed class MachineBuilder
                 BootEntryState entry = b.Entry!;
                 PhysicalAddress address = b.LoadAddress!.Value;
                 ValidateInRam(MachineSetting.FlatBinary, "Flat binary", b.Name, e820, address, (ulong)bytes.Length);
-                return new PreparedBoot(null, machine =>
-                {
-                    BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, new MemoryStream(bytes, writable: false), b.Name, address, entry, e820);
-                    BootEntryApplier.Apply(machine, result.Entry);
-                });
+
+                // Dry run into memory that keeps nothing: an empty image or a boot GDT that overlaps the image, lies
+                // outside RAM or wraps at 4 GiB fails here, before the machine exists.
+                Wrap(MachineSetting.FlatBinary, "Flat binary", () => FlatBinaryLoader.Load(new DiscardingGuestMemory(), new MemoryStream(bytes, writable: false), b.Name, address, entry, e820));
+                return new PreparedBoot(
+                    null,
+                    machine =>
+                    {
+                        BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, new MemoryStream(bytes, writable: false), b.Name, address, entry, e820);
+                        BootEntryApplier.Apply(machine, result.Entry);
+                    },
+                    MachineSetting.FlatBinary,
+                    "Flat binary");
             }
 
             default:
@@ -447,7 +607,7 @@ public sealed class MachineBuilder
                 AddPcRam(scratch);
                 PhysicalMemoryMap scratchMap = scratch.Build();
                 Wrap(MachineSetting.Kernel, "Kernel image", () => load(scratchMap));
-                return new PreparedBoot(null, machine => BootEntryApplier.Apply(machine, load(machine.Memory)));
+                return new PreparedBoot(null, machine => BootEntryApplier.Apply(machine, load(machine.Memory)), MachineSetting.Kernel, "Kernel image");
             }
         }
     }
@@ -474,7 +634,12 @@ public sealed class MachineBuilder
         }
     }
 
-    /// <summary>Runs a loader; its <see cref="BootImageException"/> (which names the file and field) becomes a configuration error about <paramref name="setting"/>.</summary>
+    /// <summary>
+    /// Runs a loader or image check, turning its errors into <see cref="MachineConfigurationException"/> about
+    /// <paramref name="setting"/>: a corrupt image (<see cref="BootImageException"/>, which names the file and field) or an
+    /// argument the loader refuses (a command line it cannot pass, reported as <see cref="MachineSetting.CommandLine"/>; an
+    /// entry state it cannot honour).
+    /// </summary>
     private static T Wrap<T>(MachineSetting setting, string what, Func<T> action)
     {
         try
@@ -483,6 +648,20 @@ public sealed class MachineBuilder
         }
         catch (BootImageException e)
         {
+            if (e.Field == "cmdline_size")
+            {
+                throw new MachineConfigurationException(MachineSetting.CommandLine, $"Kernel command line: {e.Message}", e);
+            }
+
+            throw new MachineConfigurationException(setting, $"{what}: {e.Message}", e);
+        }
+        catch (ArgumentException e)
+        {
+            if (e.ParamName == "commandLine")
+            {
+                throw new MachineConfigurationException(MachineSetting.CommandLine, $"Kernel command line: {e.Message}", e);
+            }
+
             throw new MachineConfigurationException(setting, $"{what}: {e.Message}", e);
         }
     }
@@ -508,7 +687,8 @@ public sealed class MachineBuilder
 
     private sealed record BootSource(BootKind Kind, string Name, byte[]? Image, string? InitrdPath, string? CommandLine, PhysicalAddress? LoadAddress, BootEntryState? Entry);
 
-    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply);
+    /// <summary>The checked boot source: a firmware image to map, what every (re)boot does, and the option to name in errors.</summary>
+    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What);
 
     private sealed class ForwardingPlatformControl : IPlatformControl
     {

@@ -2,7 +2,7 @@ namespace Virt.Machine;
 
 /// <summary>
 /// The builder setting a <see cref="MachineConfigurationException"/> is about, so a front end can name its own option
-/// for it (Virt.Run adds <c>-kernel</c>, <c>-initrd</c>, <c>-bios</c> or <c>-m</c>).
+/// for it (Virt.Run adds <c>-kernel</c>, <c>-initrd</c>, <c>-append</c>, <c>-bios</c> or <c>-m</c>).
 /// </summary>
 public enum MachineSetting
 {
@@ -23,4 +23,7 @@ public enum MachineSetting
 
     /// <summary>The image of <see cref="MachineBuilder.WithFlatBinary"/>.</summary>
     FlatBinary,
+
+    /// <summary>The kernel command line of <see cref="MachineBuilder.WithKernel"/>.</summary>
+    CommandLine,
 }

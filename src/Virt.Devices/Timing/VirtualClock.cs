@@ -13,6 +13,14 @@ namespace Virt.Devices;
 /// </summary>
 public sealed partial class VirtualClock : IVirtualClock
 {
+    /// <summary>
+    /// The latest guest time the clock reaches or accepts from <see cref="RestoreState"/>: 2^62 ns, about 146 years.
+    /// Devices compute deadlines as now plus a period; keeping now at most half the range of a <see cref="long"/> leaves
+    /// as much again for those sums, so they cannot overflow into the past. Time stops here; deadlines beyond it are
+    /// never reached.
+    /// </summary>
+    public const long MaxNanoseconds = 1L << 62;
+
     private const long NanosecondsPerMicrosecond = 1000;
 
     /// <summary>A callback that keeps rescheduling itself in the past would never let <see cref="RunDueEvents"/> return.</summary>
@@ -94,10 +102,20 @@ public sealed partial class VirtualClock : IVirtualClock
     /// </summary>
     /// <param name="maxInstructions">The largest slice the run loop wants (for example to poll for host input).</param>
     /// <returns>0 to <paramref name="maxInstructions"/>.</returns>
-    public long InstructionsUntilNextEvent(long maxInstructions)
+    public long InstructionsUntilNextEvent(long maxInstructions) => InstructionsUntil(NextDeadlineNanoseconds, maxInstructions);
+
+    /// <summary>
+    /// How many instructions the CPU may retire before guest time reaches <paramref name="guestNanoseconds"/> (or, in
+    /// real-time mode, its lead limit over the host), at most <paramref name="maxInstructions"/>: the smallest count
+    /// whose time, with the carried sub-nanosecond remainder, reaches it. Zero when that time has come.
+    /// </summary>
+    /// <param name="guestNanoseconds">A guest time, for example a run's guest-time limit.</param>
+    /// <param name="maxInstructions">The largest slice wanted.</param>
+    /// <returns>0 to <paramref name="maxInstructions"/>.</returns>
+    public long InstructionsUntil(long guestNanoseconds, long maxInstructions)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxInstructions);
-        long limit = NextDeadlineNanoseconds;
+        long limit = guestNanoseconds;
         if (Mode == VirtualClockMode.RealTime)
         {
             limit = Math.Min(limit, SaturatingAdd(HostTargetNanoseconds(), _maxLeadNanoseconds));
@@ -136,13 +154,15 @@ public sealed partial class VirtualClock : IVirtualClock
     }
 
     /// <summary>
-    /// Moves guest time forward to <paramref name="nanoseconds"/> (never backward), for example to skip the idle time of a
-    /// halted CPU in deterministic mode. In real-time mode guest time stops at the lead limit over the host.
+    /// Moves guest time forward to <paramref name="nanoseconds"/> (never backward, never past <see cref="MaxNanoseconds"/>),
+    /// for example to skip the idle time of a halted CPU in deterministic mode. In real-time mode guest time stops at the
+    /// lead limit over the host.
     /// Does not run callbacks.
     /// </summary>
     /// <param name="nanoseconds">The target guest time.</param>
     public void AdvanceTo(long nanoseconds)
     {
+        nanoseconds = Math.Min(nanoseconds, MaxNanoseconds);
         if (Mode == VirtualClockMode.RealTime)
         {
             nanoseconds = Math.Min(nanoseconds, SaturatingAdd(HostTargetNanoseconds(), _maxLeadNanoseconds));
@@ -214,7 +234,7 @@ public sealed partial class VirtualClock : IVirtualClock
     {
         if (Mode == VirtualClockMode.RealTime)
         {
-            long target = HostTargetNanoseconds();
+            long target = Math.Min(HostTargetNanoseconds(), MaxNanoseconds);
             if (target > _now)
             {
                 _now = target;
@@ -256,8 +276,10 @@ public sealed partial class VirtualClock : IVirtualClock
             return Timeout.InfiniteTimeSpan; // nothing scheduled: wait for host input
         }
 
+        // Both times are non-negative, so the difference cannot overflow; round up to whole ticks without adding first,
+        // which could (a deadline near long.MaxValue would wrap to a negative, "already passed" delay).
         long delta = guestNanoseconds - HostTargetNanoseconds();
-        return delta > 0 ? TimeSpan.FromTicks((delta + 99) / 100) : TimeSpan.Zero;
+        return delta > 0 ? TimeSpan.FromTicks((delta / 100) + (delta % 100 != 0 ? 1 : 0)) : TimeSpan.Zero;
     }
 
     /// <summary>
@@ -279,7 +301,10 @@ public sealed partial class VirtualClock : IVirtualClock
     /// their own timers from their state.
     /// </summary>
     /// <param name="state">A record from <see cref="SaveState"/>.</param>
-    /// <exception cref="ArgumentException">When the version or a field is invalid; nothing is changed then.</exception>
+    /// <exception cref="ArgumentException">
+    /// When the version or a field is invalid (guest time negative or beyond <see cref="MaxNanoseconds"/>, a remainder
+    /// outside 0 to <see cref="InstructionsPerMicrosecond"/> - 1); nothing is changed then.
+    /// </exception>
     public void RestoreState(VirtualClockState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -288,9 +313,18 @@ public sealed partial class VirtualClock : IVirtualClock
             throw new ArgumentException($"VirtualClockState.Version {state.Version} is not supported (expected {VirtualClockState.CurrentVersion}).", nameof(state));
         }
 
-        if (state.NowNanoseconds < 0 || state.InstructionRemainder < 0 || state.InstructionRemainder >= _instructionsPerMicrosecond)
+        if (state.NowNanoseconds is < 0 or > MaxNanoseconds)
         {
-            throw new ArgumentException($"VirtualClockState has an invalid NowNanoseconds ({state.NowNanoseconds}) or InstructionRemainder ({state.InstructionRemainder}).", nameof(state));
+            throw new ArgumentException(
+                $"VirtualClockState.NowNanoseconds {state.NowNanoseconds} is outside 0 to {MaxNanoseconds} (VirtualClock.MaxNanoseconds, about 146 years): device deadlines computed from it would overflow.",
+                nameof(state));
+        }
+
+        if (state.InstructionRemainder < 0 || state.InstructionRemainder >= _instructionsPerMicrosecond)
+        {
+            throw new ArgumentException(
+                $"VirtualClockState.InstructionRemainder {state.InstructionRemainder} is outside 0 to {_instructionsPerMicrosecond - 1} (this clock's InstructionsPerMicrosecond - 1): the record comes from a clock with another rate.",
+                nameof(state));
         }
 
         while (_count != 0)

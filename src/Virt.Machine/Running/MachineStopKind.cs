@@ -21,7 +21,10 @@ public enum MachineStopKind
     /// <summary>The guest asked for a reset (keyboard controller, port 92h, CF9h, triple fault) and the machine is configured to stop on reset.</summary>
     ResetRequested,
 
-    /// <summary>The instruction budget given to <c>Run</c> was used up.</summary>
+    /// <summary>
+    /// The instruction budget given to <c>Run</c> was used up: instructions retired plus the time the CPU spent halted,
+    /// charged at the clock's rate (<see cref="Virt.Devices.VirtualClock.InstructionsPerMicrosecond"/>).
+    /// </summary>
     BudgetExhausted,
 
     /// <summary>The wall-clock timeout given to <c>Run</c> passed.</summary>
@@ -40,4 +43,14 @@ public enum MachineStopKind
     /// the detection off.
     /// </summary>
     ResetLoop,
+
+    /// <summary>
+    /// Halted with no wake-up source (deterministic mode): the CPU executed HLT with interrupts enabled, but no interrupt
+    /// is pending and no timer is scheduled, so nothing can ever wake it. Another <c>Run</c> continues if the host has
+    /// since raised a line or an NMI.
+    /// </summary>
+    HaltedWithNoWakeSource,
+
+    /// <summary>The guest-time limit given to <c>Run</c> passed.</summary>
+    GuestTimeLimit,
 }

@@ -17,20 +17,20 @@ public sealed record MachineStopReason(MachineStopKind Kind, string Detail, int?
     /// <summary>
     /// The process exit status a QEMU-like front end reports for this stop (see <see cref="ProcessExitStatuses"/>):
     /// <list type="bullet">
-    /// <item><description>0: the guest halted for good, powered off, or asked for a reset while the machine stops on reset;</description></item>
+    /// <item><description>0: the guest halted for good (also halted with no wake-up source), powered off, or asked for a reset while the machine stops on reset;</description></item>
     /// <item><description><c>(v &lt;&lt; 1) | 1</c>: the guest wrote v to isa-debug-exit (<see cref="ExitCode"/>);</description></item>
     /// <item><description>4: the guest crashed (triple fault with stop on reset, or a reset loop);</description></item>
-    /// <item><description>124: the timeout or the instruction budget was reached;</description></item>
+    /// <item><description>124: the timeout, the instruction budget or the guest-time limit was reached;</description></item>
     /// <item><description>130: the host cancelled or paused the run; 6: any other stop.</description></item>
     /// </list>
     /// (2 is the front end's own, for bad options and unreadable files.)
     /// </summary>
     public int ProcessExitStatus => Kind switch
     {
-        MachineStopKind.HaltedForGood or MachineStopKind.PoweredOff or MachineStopKind.ResetRequested => ProcessExitStatuses.Success,
+        MachineStopKind.HaltedForGood or MachineStopKind.HaltedWithNoWakeSource or MachineStopKind.PoweredOff or MachineStopKind.ResetRequested => ProcessExitStatuses.Success,
         MachineStopKind.DebugExit => ExitCode ?? ProcessExitStatuses.ForDebugExit(0),
         MachineStopKind.Shutdown or MachineStopKind.ResetLoop => ProcessExitStatuses.GuestCrashed,
-        MachineStopKind.Timeout or MachineStopKind.BudgetExhausted => ProcessExitStatuses.LimitReached,
+        MachineStopKind.Timeout or MachineStopKind.BudgetExhausted or MachineStopKind.GuestTimeLimit => ProcessExitStatuses.LimitReached,
         MachineStopKind.Cancelled or MachineStopKind.Paused => ProcessExitStatuses.Interrupted,
         _ => ProcessExitStatuses.OtherStop,
     };

@@ -194,7 +194,8 @@ public sealed class MachineRunTests
             .WithDebugExit()
             .WithFlatBinary(image, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
             .Build();
-        MachineStopReason stop = machine.Run(maxInstructions: 1_000_000);
+        // The budget covers halted time too: 100 ms of sleep at 100 instructions per µs cost 10 million instruction times.
+        MachineStopReason stop = machine.Run(maxInstructions: 20_000_000);
         Assert.Equal(MachineStopKind.DebugExit, stop.Kind);
         Assert.Equal((10 << 1) | 1, stop.ExitCode);
         // Ten ticks at 100 Hz: the guest slept about 100 ms of virtual time while retiring few instructions.

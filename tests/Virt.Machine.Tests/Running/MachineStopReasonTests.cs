@@ -11,6 +11,8 @@ public sealed class MachineStopReasonTests
     [InlineData(MachineStopKind.Shutdown, ProcessExitStatuses.GuestCrashed)]
     [InlineData(MachineStopKind.ResetLoop, ProcessExitStatuses.GuestCrashed)]
     [InlineData(MachineStopKind.BudgetExhausted, ProcessExitStatuses.LimitReached)]
+    [InlineData(MachineStopKind.GuestTimeLimit, ProcessExitStatuses.LimitReached)]
+    [InlineData(MachineStopKind.HaltedWithNoWakeSource, ProcessExitStatuses.Success)]
     [InlineData(MachineStopKind.Timeout, ProcessExitStatuses.LimitReached)]
     [InlineData(MachineStopKind.Cancelled, ProcessExitStatuses.Interrupted)]
     [InlineData(MachineStopKind.Paused, ProcessExitStatuses.Interrupted)]

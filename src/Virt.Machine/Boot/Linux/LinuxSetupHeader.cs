@@ -137,6 +137,8 @@ public sealed record LinuxSetupHeader
             throw new BootImageException(imageName, "setup_sects", $"{setupSectors} setup sectors put the protected-mode kernel at offset 0x{protectedModeOffset:X}, at or past the end of the file (0x{image.Length:X} bytes): truncated");
         }
 
+        CheckSysSize(image, imageName, protectedModeOffset);
+
         byte loadFlags = image[BootParamsLayout.LoadFlags];
         if ((loadFlags & BootParamsLayout.LoadedHigh) == 0)
         {
@@ -163,6 +165,27 @@ public sealed record LinuxSetupHeader
             InitSize = version >= 0x020A && headerEnd >= BootParamsLayout.InitSize + 4 ? U32(header, BootParamsLayout.InitSize) : protectedModeSize,
             HeaderEndOffset = headerEnd,
         };
+    }
+
+    /// <summary>
+    /// boot.rst, <c>syssize</c>: the size of the protected-mode code in 16-byte paragraphs (32 bits from protocol 2.04).
+    /// The kernel's build pads the file to exactly that size; a count rounded up from the byte size is also accepted, so
+    /// the last paragraph may be partial. A file that holds less after the setup code was cut short (a download or copy
+    /// that stopped half-way), and the kernel would decompress garbage.
+    /// </summary>
+    private static void CheckSysSize(ReadOnlySpan<byte> image, string imageName, int protectedModeOffset)
+    {
+        const int paragraphSize = 16;
+        uint sysSize = U32(image, BootParamsLayout.SysSize);
+        ulong declared = (ulong)sysSize * paragraphSize;
+        ulong present = (ulong)(image.Length - protectedModeOffset);
+        if (declared > present + paragraphSize - 1)
+        {
+            throw new BootImageException(
+                imageName,
+                "syssize",
+                $"{sysSize} paragraphs (0x{declared:X} bytes) of protected-mode kernel, but the file holds only 0x{present:X} bytes after the setup code at 0x{protectedModeOffset:X}: truncated");
+        }
     }
 
     private static uint U32(ReadOnlySpan<byte> header, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(header[offset..]);

@@ -89,6 +89,8 @@ public static class MultibootLoader
             (entryPoint, kernelEnd) = PlanElf(image, kernelName, plan);
         }
 
+        CheckEntryPointIsLoaded(entryPoint, format, plan, kernelName);
+
         // Modules: page-aligned (header flag 0 asks for it; we always do), one after the other.
         var modules = new List<(byte[] Bytes, ulong Start, MultibootModuleSource Source)>();
         ulong next = AlignUp(kernelEnd);
@@ -370,6 +372,24 @@ public static class MultibootLoader
 
         strings.CopyTo(block, stringsOffset);
         return block;
+    }
+
+    /// <summary>
+    /// The kernel is entered at its entry point with paging off (Multiboot 3.2), so the address must lie in what the
+    /// loader placed: one of the ELF PT_LOAD segments (e_entry, translated from a virtual address as above), or the
+    /// load_addr..bss_end_addr image of the address fields (entry_addr). Anywhere else the CPU would run whatever the
+    /// RAM holds.
+    /// </summary>
+    private static void CheckEntryPointIsLoaded(uint entryPoint, MultibootKernelFormat format, GuestMemoryPlan plan, string kernelName)
+    {
+        var entry = new PhysicalAddress(entryPoint);
+        bool loaded = plan.Regions.Any(r => (r.Name == "kernel" || r.Name.StartsWith("program header ", StringComparison.Ordinal)) && r.Range.Contains(entry));
+        if (!loaded)
+        {
+            string field = format == MultibootKernelFormat.Elf32 ? "e_entry" : "entry_addr";
+            string segments = string.Join(", ", plan.Regions.Where(r => r.Name == "kernel" || r.Name.StartsWith("program header ", StringComparison.Ordinal)).Select(r => r.ToString()));
+            throw new BootImageException(kernelName, field, $"the entry point 0x{entryPoint:X8} lies outside every loaded segment ({segments})");
+        }
     }
 
     private static ulong AlignUp(ulong value) => (value + PageSize - 1) & ~(PageSize - 1);
