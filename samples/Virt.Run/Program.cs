@@ -57,7 +57,7 @@ using (machine)
         e.Cancel = true;
         cancel.Cancel();
     };
-    MachineStopReason stop = await machine.RunAsync(options.MaxInstructions, options.Timeout, cancel.Token);
+    MachineStopReason stop = await machine.RunAsync(options.MaxInstructions, options.Timeout, options.MaxGuestTime, cancel.Token);
     disposables.Flush();
     if (options.Display && machine.FindDevice<VgaAdapter>() is { } vga)
     {

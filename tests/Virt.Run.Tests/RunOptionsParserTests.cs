@@ -122,6 +122,7 @@ public sealed class RunOptionsParserTests
     [InlineData(new[] { "-device", "isa-debug-exit,colour=red" }, "unknown property 'colour'")]
     [InlineData(new[] { "-display", "gtk" }, "-display: 'gtk' is not supported")]
     [InlineData(new[] { "--timeout", "-5" }, "--timeout: '-5'")]
+    [InlineData(new[] { "--max-guest-time", "0" }, "--max-guest-time: '0'")]
     [InlineData(new[] { "--max-instructions", "1e9" }, "--max-instructions: '1e9'")]
     [InlineData(new[] { "--log-level", "loud" }, "--log-level: 'loud'")]
     [InlineData(new[] { "-d", "int,bogus" }, "-d: 'bogus' is not a trace item")]
@@ -139,9 +140,10 @@ public sealed class RunOptionsParserTests
     [Fact]
     public void VirtOptionsParse()
     {
-        RunOptions o = RunOptionsParser.Parse(["--max-instructions", "1000", "--timeout", "2.5", "--deterministic", "--log-level", "Debug", "-no-reboot", "-cpu", "max"]);
+        RunOptions o = RunOptionsParser.Parse(["--max-instructions", "1000", "--timeout", "2.5", "--max-guest-time", "0.25", "--deterministic", "--log-level", "Debug", "-no-reboot", "-cpu", "max"]);
         Assert.Equal(1000, o.MaxInstructions);
         Assert.Equal(TimeSpan.FromSeconds(2.5), o.Timeout);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), o.MaxGuestTime);
         Assert.True(o.Deterministic);
         Assert.Equal("debug", o.LogLevel);
         Assert.True(o.NoReboot);

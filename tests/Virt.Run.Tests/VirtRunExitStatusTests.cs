@@ -89,6 +89,15 @@ public sealed class VirtRunExitStatusTests
     }
 
     [Fact]
+    public void GuestTimeLimitExits124()
+    {
+        // Deterministic mode: 10 ms of guest time is 1,000,000 instructions at the default 100 per microsecond.
+        (int code, _, string err) = RunRom(TestRoms.Spin(), "--deterministic", "--max-guest-time", "0.01", "--timeout", "60");
+        Assert.Equal(ProcessExitStatuses.LimitReached, code);
+        Assert.Contains("GuestTimeLimit", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TripleFaultWithNoRebootExitsFourAndSaysWhy()
     {
         (int code, _, string err) = RunRom(TestRoms.TripleFault(), "-no-reboot", "--timeout", "30");

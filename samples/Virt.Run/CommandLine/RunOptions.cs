@@ -47,6 +47,9 @@ public sealed record RunOptions
     /// <summary>Wall-clock limit (<c>--timeout</c>), null for none.</summary>
     public TimeSpan? Timeout { get; init; }
 
+    /// <summary>Guest-time limit (<c>--max-guest-time</c>), null for none.</summary>
+    public TimeSpan? MaxGuestTime { get; init; }
+
     /// <summary>Virtual time advances with retired instructions (<c>--deterministic</c>).</summary>
     public bool Deterministic { get; init; }
 

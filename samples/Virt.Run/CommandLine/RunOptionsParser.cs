@@ -58,8 +58,10 @@ public static class RunOptionsParser
         {string.Join(Environment.NewLine, TraceItems.Select(i => $"                            {i.Name,-10} {i.Description}"))}
 
         Virt options:
-          --max-instructions N    stop after N guest instructions (exit status 124)
+          --max-instructions N    stop after N guest instructions (exit status 124); time the guest
+                                  spends halted counts at the clock's rate (100 per microsecond)
           --timeout SECONDS       stop after SECONDS of wall-clock time (exit status 124)
+          --max-guest-time SECONDS  stop after SECONDS of guest time (exit status 124)
           --deterministic         virtual time advances with retired instructions
           --allow-reset-loop      keep resetting a guest that triple-faults at the same place again and
                                   again, as QEMU does (by default the 8th such crash in a row stops it)
@@ -72,7 +74,7 @@ public static class RunOptionsParser
           {ProcessExitStatuses.BadInput,-3}  bad options, or an input file that is missing, unreadable or not understood
           {ProcessExitStatuses.GuestCrashed,-3}  the guest crashed: a triple fault with -no-reboot, or a reset loop
           {ProcessExitStatuses.OtherStop,-3}  the run stopped for another reason
-          {ProcessExitStatuses.LimitReached,-3}  --timeout or --max-instructions reached
+          {ProcessExitStatuses.LimitReached,-3}  --timeout, --max-instructions or --max-guest-time reached
           {ProcessExitStatuses.Interrupted,-3}  interrupted (Ctrl+C)
         """;
 
@@ -165,6 +167,18 @@ public static class RunOptionsParser
                     }
 
                     options = options with { Timeout = TimeSpan.FromSeconds(seconds) };
+                    break;
+                }
+
+                case "--max-guest-time":
+                {
+                    string v = Value(args, ref i);
+                    if (!double.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+                    {
+                        throw new RunOptionsException($"--max-guest-time: '{v}' is not a positive number of seconds");
+                    }
+
+                    options = options with { MaxGuestTime = TimeSpan.FromSeconds(seconds) };
                     break;
                 }
 
