@@ -692,7 +692,7 @@ public sealed unsafe class PhysicalMemoryMap : IGuestMemory
                 ram.Dirty.Set(page);
             }
 
-            if (!ram!.IsCode(page) && ram.Dirty.IsDirty(page))
+            if (!ram!.IsCode(page) && ram.Dirty.IsDirtyUnchecked(page))
             {
                 write = ram.PeekPage(page);
             }

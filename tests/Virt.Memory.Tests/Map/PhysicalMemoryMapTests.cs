@@ -45,8 +45,8 @@ public sealed class PhysicalMemoryMapTests
 
         long after = GC.GetTotalMemory(forceFullCollection: true);
         Assert.Equal((long)touched, map.AllocatedRamBytes);
-        // Host cost: the touched chunks plus bookkeeping (chunk index 512 KiB, code flags 1 MiB,
-        // dirty bitmap 128 KiB, page tables for the touched 4 MiB spans). Well under 2x the touched size.
+        // Host cost: the touched chunks plus bookkeeping (the page-table directory, a chunk group of 16 KiB per
+        // touched 64 MiB, a dirty-bit block of 8 KiB per touched 256 MiB, page tables for the touched 4 MiB spans).
         long cost = after - before;
         Assert.InRange(cost, (long)touched, (long)touched + (4L << 20));
         GC.KeepAlive(map);
