@@ -8,6 +8,12 @@ namespace Virt.Machine.Boot;
 /// </summary>
 internal sealed class GuestMemoryPlan
 {
+    /// <summary>
+    /// The buffer a streamed piece is copied through (1 MiB, one allocation per piece whatever the image size): big
+    /// enough that the per-call costs of the stream and the memory map are noise.
+    /// </summary>
+    private const int StreamCopyBufferSizeInBytes = 1 << 20;
+
     private readonly List<Piece> _pieces = [];
 
     public IReadOnlyList<BootRegion> Regions => [.. _pieces.OrderBy(p => p.Start).Select(p => new BootRegion(p.Name, AddressRange.FromStartAndSize(new PhysicalAddress(p.Start), p.SizeInBytes)))];
@@ -19,6 +25,15 @@ internal sealed class GuestMemoryPlan
     }
 
     public void Write(string name, ulong start, ReadOnlyMemory<byte> data) => Write(name, start, data, (ulong)data.Length);
+
+    /// <summary>
+    /// Copies <paramref name="sizeInBytes"/> bytes of <paramref name="source"/> (a seekable stream, from its start) to
+    /// <paramref name="start"/> when applied, in bounded pieces: a large image never sits whole in host memory.
+    /// </summary>
+    public void WriteFromStream(string name, ulong start, Stream source, ulong sizeInBytes, string imageName)
+    {
+        _pieces.Add(new Piece(name, start, sizeInBytes, ReadOnlyMemory<byte>.Empty, Reserve: false) { Source = source, SourceName = imageName });
+    }
 
     /// <summary>Claims a range without writing it (a stack, a kernel's decompression area).</summary>
     public void Reserve(string name, ulong start, ulong sizeInBytes)
@@ -79,6 +94,12 @@ internal sealed class GuestMemoryPlan
         byte[]? zeros = null;
         foreach (Piece piece in _pieces.Where(p => !p.Reserve))
         {
+            if (piece.Source is not null)
+            {
+                CopyStream(memory, piece);
+                continue;
+            }
+
             memory.Write(new PhysicalAddress(piece.Start), piece.Data.Span);
             ulong done = (ulong)piece.Data.Length;
             while (done < piece.SizeInBytes)
@@ -91,8 +112,34 @@ internal sealed class GuestMemoryPlan
         }
     }
 
+    private static void CopyStream(IGuestMemory memory, Piece piece)
+    {
+        Stream source = piece.Source!;
+        source.Position = 0;
+        byte[] buffer = new byte[(int)Math.Min(piece.SizeInBytes, StreamCopyBufferSizeInBytes)];
+        ulong done = 0;
+        while (done < piece.SizeInBytes)
+        {
+            int want = (int)Math.Min((ulong)buffer.Length, piece.SizeInBytes - done);
+            int read = source.ReadAtLeast(buffer.AsSpan(0, want), want, throwOnEndOfStream: false);
+            if (read < want)
+            {
+                // The length was checked before the first write; a file that shrinks while it is copied is the host's doing.
+                throw new BootImageException(piece.SourceName!, "file size", $"the file ended after 0x{done + (ulong)read:X} of the 0x{piece.SizeInBytes:X} bytes it had when the load started (changed while loading?)");
+            }
+
+            memory.Write(new PhysicalAddress(piece.Start + done), buffer.AsSpan(0, read));
+            done += (ulong)read;
+        }
+    }
+
     private sealed record Piece(string Name, ulong Start, ulong SizeInBytes, ReadOnlyMemory<byte> Data, bool Reserve)
     {
         public ulong Last => Start + SizeInBytes - 1;
+
+        /// <summary>For <see cref="WriteFromStream"/>: the stream the bytes come from.</summary>
+        public Stream? Source { get; init; }
+
+        public string? SourceName { get; init; }
     }
 }
