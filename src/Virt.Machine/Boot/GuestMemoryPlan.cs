@@ -41,6 +41,88 @@ internal sealed class GuestMemoryPlan
         _pieces.Add(new Piece(name, start, sizeInBytes, ReadOnlyMemory<byte>.Empty, Reserve: true));
     }
 
+    /// <summary>
+    /// Finds room for <paramref name="sizeInBytes"/> bytes at a multiple of <paramref name="alignment"/> in the RAM of
+    /// <paramref name="map"/> below <paramref name="limitExclusive"/>, clear of every piece planned so far and of
+    /// <paramref name="excluded"/>. The first fit at or above <paramref name="hint"/> wins; failing that, the first fit
+    /// from the bottom. The caller then plans a piece there.
+    /// </summary>
+    /// <returns>The start address, or null when no free range is large enough.</returns>
+    public ulong? FindFree(IReadOnlyList<E820Entry> map, ulong sizeInBytes, ulong alignment, ulong hint, ulong limitExclusive, IReadOnlyList<AddressRange> excluded)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(sizeInBytes);
+        if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(alignment), $"Alignment {alignment} is not a power of two.");
+        }
+
+        // Busy ranges as [start, end) pairs, sorted; pieces may still overlap each other or leave RAM here (Validate
+        // reports that later), which only makes them busy.
+        List<(ulong Start, ulong End)> busy =
+        [
+            .. _pieces.Where(p => p.SizeInBytes > 0).Select(p => (p.Start, End: p.Start > ulong.MaxValue - p.SizeInBytes ? ulong.MaxValue : p.Start + p.SizeInBytes)),
+            .. excluded.Select(r => (r.Start.Value, End: r.LastAddress.Value == ulong.MaxValue ? ulong.MaxValue : r.LastAddress.Value + 1)),
+        ];
+        busy.Sort();
+
+        var gaps = new List<(ulong Start, ulong End)>();
+        foreach (E820Entry ram in map.Where(e => e.Type == E820EntryType.Ram).OrderBy(e => e.Start.Value))
+        {
+            ulong start = ram.Start.Value;
+            ulong end = Math.Min(ram.LastAddress.Value, limitExclusive - 1) + 1;
+            if (start >= limitExclusive)
+            {
+                continue;
+            }
+
+            foreach ((ulong busyStart, ulong busyEnd) in busy)
+            {
+                if (busyEnd <= start || busyStart >= end)
+                {
+                    continue;
+                }
+
+                if (busyStart > start)
+                {
+                    gaps.Add((start, busyStart));
+                }
+
+                start = Math.Max(start, busyEnd);
+                if (start >= end)
+                {
+                    break;
+                }
+            }
+
+            if (start < end)
+            {
+                gaps.Add((start, end));
+            }
+        }
+
+        return FirstFit(gaps.Where(g => g.End > hint), sizeInBytes, alignment, hint) ?? FirstFit(gaps, sizeInBytes, alignment, 0);
+    }
+
+    private static ulong? FirstFit(IEnumerable<(ulong Start, ulong End)> gaps, ulong sizeInBytes, ulong alignment, ulong floor)
+    {
+        foreach ((ulong start, ulong end) in gaps)
+        {
+            ulong from = Math.Max(start, floor);
+            if (from > ulong.MaxValue - (alignment - 1))
+            {
+                continue;
+            }
+
+            ulong candidate = (from + alignment - 1) & ~(alignment - 1);
+            if (candidate < end && end - candidate >= sizeInBytes)
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Checks every piece against the RAM of <paramref name="map"/> and against each other.</summary>
     public void Validate(IReadOnlyList<E820Entry> map, string imageName)
     {
