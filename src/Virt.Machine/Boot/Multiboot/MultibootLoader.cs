@@ -71,8 +71,8 @@ public static class MultibootLoader
     /// <returns>The entry state and where everything went.</returns>
     /// <exception cref="BootImageException">
     /// When the header is missing or broken, required flags cannot be honoured, the ELF or address fields
-    /// are inconsistent or cut off, segments overlap, or the kernel and modules do not fit in RAM; guest
-    /// memory is then untouched.
+    /// are inconsistent or cut off, segments overlap or leave RAM, or a module or piece of the boot information
+    /// finds no free RAM below 4 GiB (the message names it, its size and the RAM); guest memory is then untouched.
     /// </exception>
     public static MultibootLoadResult Load(IGuestMemory memory, Stream kernel, string kernelName, MultibootOptions options)
     {
