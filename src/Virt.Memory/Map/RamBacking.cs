@@ -30,8 +30,8 @@ internal sealed class RamBacking
     {
         SizeInBytes = sizeInBytes;
         PageCount = (long)(sizeInBytes >> PhysicalMemoryMap.PageShift);
-        long chunkCount = (PageCount + PagesPerChunk - 1) / PagesPerChunk;
-        _groups = new ChunkGroup?[(chunkCount + ChunksPerGroup - 1) >> GroupShift];
+        ChunkCount = (PageCount + PagesPerChunk - 1) / PagesPerChunk;
+        _groups = new ChunkGroup?[(ChunkCount + ChunksPerGroup - 1) >> GroupShift];
         _codePages = new SparsePageBits(PageCount);
         Dirty = new DirtyPageBitmap(PageCount);
     }
@@ -39,6 +39,8 @@ internal sealed class RamBacking
     public ulong SizeInBytes { get; }
 
     public long PageCount { get; }
+
+    public long ChunkCount { get; }
 
     public DirtyPageBitmap Dirty { get; private set; }
 
@@ -71,7 +73,7 @@ internal sealed class RamBacking
     public nint EnsurePage(long pageIndex, out bool allocated)
     {
         long chunkIndex = pageIndex / PagesPerChunk;
-        ChunkGroup group = _groups[chunkIndex >> GroupShift] ??= new ChunkGroup();
+        ChunkGroup group = _groups[chunkIndex >> GroupShift] ??= new ChunkGroup((int)Math.Min(ChunksPerGroup, ChunkCount - (chunkIndex & ~(long)(ChunksPerGroup - 1))));
         int slot = (int)(chunkIndex & (ChunksPerGroup - 1));
         allocated = false;
         if (group.Pointers[slot] == 0)
@@ -108,11 +110,14 @@ internal sealed class RamBacking
 
     internal static unsafe nint AddressOf(byte[] pinned) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
 
-    /// <summary>The chunks of one group and their host pointers (zero for a chunk not yet allocated).</summary>
-    private sealed class ChunkGroup
+    /// <summary>
+    /// The chunks of one group and their host pointers (zero for a chunk not yet allocated); the last group of a
+    /// region smaller than a group's span holds only the chunks the region has.
+    /// </summary>
+    private sealed class ChunkGroup(int chunkCount)
     {
-        public byte[]?[] Chunks { get; } = new byte[ChunksPerGroup][];
+        public byte[]?[] Chunks { get; } = new byte[chunkCount][];
 
-        public nint[] Pointers { get; } = new nint[ChunksPerGroup];
+        public nint[] Pointers { get; } = new nint[chunkCount];
     }
 }

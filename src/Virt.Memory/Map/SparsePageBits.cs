@@ -65,7 +65,7 @@ internal sealed class SparsePageBits
     /// <summary>Sets the bit of <paramref name="page"/>; returns whether it was clear.</summary>
     public bool Set(long page)
     {
-        ulong[] block = _blocks[page >> BlockShift] ??= new ulong[WordsPerBlock];
+        ulong[] block = _blocks[page >> BlockShift] ??= new ulong[WordsInBlock(page >> BlockShift)];
         ref ulong word = ref block[(int)(page & (PagesPerBlock - 1)) >> 6];
         ulong bit = 1UL << (int)(page & 63);
         bool wasClear = (word & bit) == 0;
@@ -88,6 +88,9 @@ internal sealed class SparsePageBits
         word &= ~bit;
         return wasSet;
     }
+
+    /// <summary>The words block <paramref name="blockIndex"/> needs: a full block, or fewer for the last block of a small region.</summary>
+    private int WordsInBlock(long blockIndex) => (int)Math.Min(WordsPerBlock, (PageCount - (blockIndex << BlockShift) + 63) >> 6);
 
     public IEnumerable<long> EnumerateSet()
     {
