@@ -87,4 +87,36 @@ public sealed class LazyRamCostTests
         Assert.Equal((long)(OneTebibyte >> 12), dirty.PageCount);
         Assert.Equal(0, map.TakeDirtyPages("ram").DirtyCount);
     }
+
+    [Fact]
+    public unsafe void TlbStyleReadPointerOfUntouchedRamIsTheZeroPageUntilAWriteAllocatesTheChunk()
+    {
+        var observer = new RecordingObserver();
+        PhysicalMemoryMap map = new PhysicalMemoryMapBuilder().AddRam("ram", A(0), OneTebibyte).Build();
+        map.AddObserver(observer);
+        ulong page = 0x12_3456_0000; // above the map's own page table: only the CPU's TLB would cache it
+        ulong neighbour = page + PhysicalMemoryMap.PageSizeInBytes; // same 64 KiB chunk
+
+        // A CPU's TLB fill for a read: a host pointer to zeros, and nothing allocated.
+        Assert.True(map.TryGetHostPage(A(page), forWrite: false, out nint zeroPage));
+        Assert.Equal(0UL, *(ulong*)(zeroPage + 0x100));
+        Assert.Equal(0, map.AllocatedRamBytes);
+
+        // The first write anywhere in the chunk allocates it and invalidates the translations of the whole chunk,
+        // so the TLB entry above is dropped before it could show stale zeros.
+        map.WriteDoubleWord(A(page + 0x100), 0xCAFE_F00D);
+        Assert.Equal(PhysicalMemoryMap.RamChunkSizeInBytes, map.AllocatedRamBytes);
+        Assert.Contains(observer.Invalidations, i => i.Range.Contains(A(page)) && i.Range.Contains(A(neighbour)));
+        Assert.True(map.TryGetHostPage(A(page), forWrite: false, out nint ram));
+        Assert.NotEqual(zeroPage, ram);
+        Assert.Equal(0xCAFE_F00Du, *(uint*)(ram + 0x100));
+
+        // A TLB fill for a write allocates too, and the pointer writes the guest's bytes.
+        ulong other = 0x40_0000_0000;
+        Assert.True(map.TryGetHostPage(A(other), forWrite: true, out nint writable));
+        *(ushort*)(writable + 2) = 0xBEEF;
+        Assert.Equal(0xBEEF, map.ReadWord(A(other + 2)));
+        Assert.True(map.IsPageDirty(A(other)));
+        Assert.Equal(2L * PhysicalMemoryMap.RamChunkSizeInBytes, map.AllocatedRamBytes);
+    }
 }
