@@ -51,6 +51,7 @@ internal sealed class GuestMemoryPlan
     public ulong? FindFree(IReadOnlyList<E820Entry> map, ulong sizeInBytes, ulong alignment, ulong hint, ulong limitExclusive, IReadOnlyList<AddressRange> excluded)
     {
         ArgumentOutOfRangeException.ThrowIfZero(sizeInBytes);
+        ArgumentOutOfRangeException.ThrowIfZero(limitExclusive);
         if (alignment == 0 || (alignment & (alignment - 1)) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(alignment), $"Alignment {alignment} is not a power of two.");
