@@ -3,7 +3,10 @@ using BenchmarkDotNet.Running;
 
 namespace Virt.Benchmarks;
 
-/// <summary>Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark; anything else goes to BenchmarkDotNet's switcher.</summary>
+/// <summary>
+/// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark, <c>memcost [flat-image]</c> the host
+/// memory measurements; anything else goes to BenchmarkDotNet's switcher.
+/// </summary>
 public static class Program
 {
     /// <summary>Runs the console CPU benchmark or the benchmarks chosen on the command line (for example <c>--filter *MemoryMap*</c>).</summary>
@@ -13,6 +16,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "mips")
         {
             MipsRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "memcost")
+        {
+            Memory.MemoryCostRunner.Run(args.Length > 1 ? args[1] : null);
             return;
         }
 

@@ -4,8 +4,9 @@ namespace Virt.Machine.Boot;
 /// Where the loaders put their own structures in low guest memory. The addresses follow the choices
 /// of Firecracker and QEMU: all sit in conventional memory below 640 KiB, clear of the real-mode
 /// interrupt vector table and BIOS data area (0-4FFh), the usual boot-sector address (7C00h is only
-/// used by the flat-binary loader when asked) and the EBDA. A kernel or module that would overlap one of
-/// them is rejected with a message naming both.
+/// used by the flat-binary loader when asked) and the EBDA. The Linux loader uses them as they are, and
+/// rejects a kernel or initrd that would overlap one with a message naming both; the Multiboot loader only
+/// prefers them and places its data elsewhere when the kernel occupies them (docs/boot.md, "Multiboot placement").
 /// </summary>
 public static class BootMemoryLayout
 {
@@ -28,12 +29,12 @@ public static class BootMemoryLayout
     public const uint LinuxCommandLineAddress = 0x20000;
 
     /// <summary>
-    /// The Multiboot information structure, followed by the memory map, the module list and the
-    /// strings. QEMU uses the same address.
+    /// Where the Multiboot loader prefers to put the information structure, followed by the memory map,
+    /// the strings and the module list. QEMU uses the same address.
     /// </summary>
     public const uint MultibootInfoAddress = 0x9000;
 
-    /// <summary>The first address above the area available to the Multiboot information block.</summary>
+    /// <summary>The end of the low area the loaders' own structures are kept in (512 KiB); bounds the Linux command line.</summary>
     public const uint MultibootInfoAreaEnd = 0x80000;
 
     /// <summary>The traditional load address of the Linux protected-mode kernel (1 MiB).</summary>

@@ -8,6 +8,13 @@ namespace Virt.Machine.Boot;
 /// EIP (<see cref="BootEntryState.FlatProtectedMode"/>, for which the boot GDT is written at
 /// <see cref="BootEntryState.GdtBase"/>).
 /// </summary>
+/// <remarks>
+/// A seekable stream (a file) is copied into guest memory in 1 MiB pieces after its length was checked against
+/// the memory map, so the host never holds the whole image: a 2 GiB image costs 2 GiB of guest RAM and a
+/// 1 MiB buffer. Only a stream that cannot seek is read whole first (up to
+/// 1 GiB), because its length is unknown until its end and nothing
+/// may be written before the image is known to fit.
+/// </remarks>
 public static class FlatBinaryLoader
 {
     /// <summary>Loads <paramref name="image"/> at <paramref name="loadAddress"/>.</summary>
@@ -22,16 +29,37 @@ public static class FlatBinaryLoader
     public static BootLoadResult Load(IGuestMemory memory, Stream image, string imageName, PhysicalAddress loadAddress, BootEntryState entry, IReadOnlyList<E820Entry> memoryMap)
     {
         ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(entry);
+        ArgumentException.ThrowIfNullOrEmpty(imageName);
         E820Entry[] map = E820Map.Validate(memoryMap, nameof(memoryMap));
-        byte[] bytes = BootImageReader.ReadAll(image, imageName, nameof(image));
-        if (bytes.Length == 0)
+        if (!image.CanRead)
         {
-            throw new BootImageException(imageName, "file size", "the file is empty");
+            throw new ArgumentException($"The stream of {imageName} is not readable.", nameof(image));
         }
 
         var plan = new GuestMemoryPlan();
-        plan.Write("flat binary", loadAddress.Value, bytes);
+        if (image.CanSeek)
+        {
+            long length = image.Length;
+            if (length == 0)
+            {
+                throw new BootImageException(imageName, "file size", "the file is empty");
+            }
+
+            plan.WriteFromStream("flat binary", loadAddress.Value, image, (ulong)length, imageName);
+        }
+        else
+        {
+            byte[] bytes = BootImageReader.ReadAll(image, imageName, nameof(image));
+            if (bytes.Length == 0)
+            {
+                throw new BootImageException(imageName, "file size", "the file is empty");
+            }
+
+            plan.Write("flat binary", loadAddress.Value, bytes);
+        }
+
         if (entry.Mode == BootCpuMode.ProtectedMode32)
         {
             if (entry.GdtLimit != BootGdt.Limit)

@@ -1,38 +1,34 @@
-using System.Numerics;
-
 namespace Virt.Memory;
 
-/// <summary>One bit per 4 KiB page of a RAM region: set when the guest (or DMA) wrote the page since the last clear.</summary>
+/// <summary>
+/// One bit per 4 KiB page of a RAM region: set when the guest (or DMA) wrote the page since the last clear.
+/// The bits are kept in blocks allocated on the first write within them, so an untouched terabyte costs
+/// kilobytes, not megabytes.
+/// </summary>
 public sealed class DirtyPageBitmap
 {
-    private readonly ulong[] _words;
+    private readonly SparsePageBits _bits;
 
     /// <summary>Creates a clean bitmap for <paramref name="pageCount"/> pages.</summary>
     /// <param name="pageCount">The number of pages tracked.</param>
     public DirtyPageBitmap(long pageCount)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(pageCount);
-        PageCount = pageCount;
-        _words = new ulong[(pageCount + 63) / 64];
+        _bits = new SparsePageBits(pageCount);
+    }
+
+    private DirtyPageBitmap(SparsePageBits bits)
+    {
+        _bits = bits;
     }
 
     /// <summary>The number of pages tracked.</summary>
-    public long PageCount { get; }
+    public long PageCount => _bits.PageCount;
 
     /// <summary>The number of dirty pages.</summary>
-    public long DirtyCount
-    {
-        get
-        {
-            long count = 0;
-            foreach (ulong w in _words)
-            {
-                count += BitOperations.PopCount(w);
-            }
+    public long DirtyCount => _bits.CountSet();
 
-            return count;
-        }
-    }
+    /// <summary>The number of bit blocks allocated (each covers <see cref="SparsePageBits.PagesPerBlock"/> pages).</summary>
+    internal int AllocatedBlockCount => _bits.AllocatedBlockCount;
 
     /// <summary>Whether the page at <paramref name="pageIndex"/> (from the start of the region) is dirty.</summary>
     /// <param name="pageIndex">The page index within the region.</param>
@@ -41,32 +37,17 @@ public sealed class DirtyPageBitmap
     {
         ArgumentOutOfRangeException.ThrowIfNegative(pageIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pageIndex, PageCount);
-        return (_words[pageIndex >> 6] & (1UL << (int)(pageIndex & 63))) != 0;
+        return _bits.Get(pageIndex);
     }
 
     /// <summary>Enumerates the indexes of the dirty pages in ascending order.</summary>
     /// <returns>The page indexes.</returns>
-    public IEnumerable<long> EnumerateDirtyPages()
-    {
-        for (int i = 0; i < _words.Length; i++)
-        {
-            ulong w = _words[i];
-            while (w != 0)
-            {
-                int bit = BitOperations.TrailingZeroCount(w);
-                yield return ((long)i << 6) + bit;
-                w &= w - 1;
-            }
-        }
-    }
+    public IEnumerable<long> EnumerateDirtyPages() => _bits.EnumerateSet();
 
-    internal void Set(long pageIndex) => _words[pageIndex >> 6] |= 1UL << (int)(pageIndex & 63);
+    internal bool IsDirtyUnchecked(long pageIndex) => _bits.Get(pageIndex);
 
-    internal DirtyPageBitmap CloneAndClear()
-    {
-        var copy = new DirtyPageBitmap(PageCount);
-        Array.Copy(_words, copy._words, _words.Length);
-        Array.Clear(_words);
-        return copy;
-    }
+    internal void Set(long pageIndex) => _bits.Set(pageIndex);
+
+    /// <summary>Hands the bits to a new bitmap and leaves this one clean (no block is copied).</summary>
+    internal DirtyPageBitmap CloneAndClear() => new(_bits.TakeAll());
 }

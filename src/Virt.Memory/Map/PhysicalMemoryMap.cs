@@ -366,9 +366,11 @@ public sealed unsafe class PhysicalMemoryMap : IGuestMemory
     {
         ulong a = address.Value & _a20Mask;
         hostPage = forWrite ? WritePointer(a) : ReadPointer(a);
-        if (hostPage == 0 && FillEntry(a, forWrite))
+        if (hostPage == 0 && ResolveEntry(a, forWrite, out nint read, out nint write))
         {
-            hostPage = forWrite ? WritePointer(a) : ReadPointer(a);
+            // From the resolution, not the table: pages above 64 GiB have host pointers too, though the table
+            // cannot cache them (the observers hear of their invalidation all the same).
+            hostPage = forWrite ? write : read;
         }
 
         return hostPage != 0;
@@ -670,15 +672,24 @@ public sealed unsafe class PhysicalMemoryMap : IGuestMemory
 
     /// <summary>Fills the page-table entry for the page of <paramref name="maskedAddress"/>; for writes, first makes the page writable (allocated, dirty).</summary>
     /// <returns>False when the page is not memory (MMIO or unmapped) or is beyond the table's reach.</returns>
-    private bool FillEntry(ulong maskedAddress, bool forWrite)
+    private bool FillEntry(ulong maskedAddress, bool forWrite) =>
+        ResolveEntry(maskedAddress, forWrite, out _, out _) && (maskedAddress >> (PageShift + TableShift)) < DirectoryEntries;
+
+    /// <summary>
+    /// Resolves the host pointers of the page of <paramref name="maskedAddress"/> (for writes, first making the page
+    /// writable: allocated, dirty) and caches them in the page table when the table reaches that far.
+    /// </summary>
+    /// <returns>False when the page is not memory (MMIO or unmapped).</returns>
+    private bool ResolveEntry(ulong maskedAddress, bool forWrite, out nint read, out nint write)
     {
+        read = 0;
+        write = 0;
         MemoryRegion? r = Find(maskedAddress);
         if (r is null || r.Kind == MemoryRegionKind.Mmio)
         {
             return false;
         }
 
-        nint write = 0;
         if (ResolveWriteRam(r, maskedAddress, out RamBacking? ram, out long page, ignoreMode: false))
         {
             if (forWrite && !ram!.IsCode(page))
@@ -692,17 +703,17 @@ public sealed unsafe class PhysicalMemoryMap : IGuestMemory
                 ram.Dirty.Set(page);
             }
 
-            if (!ram!.IsCode(page) && ram.Dirty.IsDirty(page))
+            if (!ram!.IsCode(page) && ram.Dirty.IsDirtyUnchecked(page))
             {
                 write = ram.PeekPage(page);
             }
         }
 
-        nint read = ResolveReadPointer(r, maskedAddress);
+        read = ResolveReadPointer(r, maskedAddress);
         ulong dir = maskedAddress >> (PageShift + TableShift);
         if (dir >= DirectoryEntries)
         {
-            return false;
+            return true;
         }
 
         PageEntry[] table = _directory[dir] ??= new PageEntry[TableEntries];

@@ -267,10 +267,144 @@ public sealed class MultibootLoaderTests
     }
 
     [Fact]
-    public void KernelOverlappingTheInformationBlockIsRejected()
+    public void LowLinkedKernelLoadsWithTheInformationBesideIt()
     {
-        byte[] kernel = TestImages.Elf32(0x8000, [new TestImages.Segment(0x8000, s_text, 0x2000)]);
-        Assert.Contains("overlaps program header 0", LoadFails(kernel).Message, StringComparison.Ordinal);
+        // The kernel of the issue: 0x8000-0xA84B, over the 9000h QEMU uses for the information structure.
+        byte[] text = TestImages.Pattern(0x284C, 11);
+        byte[] kernel = TestImages.Elf32(0x8000, [new TestImages.Segment(0x8000, text, 0x284C)]);
+        var memory = new SparseGuestMemory();
+        MultibootLoadResult result = Load(memory, kernel);
+
+        Assert.Equal(text, memory.ReadBytes(0x8000, text.Length)); // nothing written over the kernel
+        ulong mbi = result.InfoAddress.Value;
+        Assert.Equal(mbi, result.Entry.Ebx);
+        Assert.True(mbi >= 0xA84C, $"info at 0x{mbi:X} overlaps the kernel");
+        Assert.True(mbi < E820Map.ConventionalRamEnd, $"info at 0x{mbi:X} should stay in conventional memory, which has room");
+        Assert.Equal(0x1u | 0x2 | 0x4 | 0x8 | 0x40 | 0x200, memory.U32(mbi));
+        Assert.Equal(639u, memory.U32(mbi + 4));
+        Assert.Equal("kernel.elf loglevel=3", memory.CString(memory.U32(mbi + 16)));
+        Assert.Equal("Virt", memory.CString(memory.U32(mbi + 64)));
+        Assert.Equal((uint)(E820Map.CreatePc(32 * MiB).Count * 24), memory.U32(mbi + 44));
+        AssertPlacedOutside(result, 0x8000, 0xA84C);
+    }
+
+    [Fact]
+    public void LowLinkedKernelGetsItsModulesPageAlignedRightAfterIt()
+    {
+        byte[] kernel = TestImages.Elf32(0x8000, [new TestImages.Segment(0x8000, TestImages.Pattern(0x284C, 12), 0x284C)]);
+        byte[] module = TestImages.Pattern(0x1801, 13);
+        var memory = new SparseGuestMemory();
+        MultibootLoadResult result = Load(memory, kernel, modules: [new MultibootModuleSource(new MemoryStream(module), "mod.bin", "mod.bin arg")]);
+
+        Assert.Equal(0xB000UL, result.Modules[0]!.Value.Start.Value);
+        Assert.Equal(module, memory.ReadBytes(0xB000, module.Length));
+        ulong mods = memory.U32(result.InfoAddress.Value + 24);
+        Assert.Equal(0xB000u, memory.U32(mods));
+        Assert.Equal(0xB000u + 0x1801, memory.U32(mods + 4));
+        Assert.Equal("mod.bin arg", memory.CString(memory.U32(mods + 8)));
+        AssertPlacedOutside(result, 0x8000, 0xA84C);
+    }
+
+    [Theory]
+    [InlineData(0x10_0000u)]
+    [InlineData(0x100_0000u)]
+    public void HighLinkedKernelKeepsTheUsualLowAddresses(uint loadAddress)
+    {
+        byte[] kernel = TestImages.Elf32(loadAddress, [new TestImages.Segment(loadAddress, s_text, 0x1800)]);
+        MultibootLoadResult result = Load(new SparseGuestMemory(), kernel);
+        Assert.Equal(0x9000UL, result.InfoAddress.Value);
+        Assert.Equal(0x500u, result.Entry.GdtBase);
+        Assert.Equal(0x7000u, result.Entry.Esp);
+    }
+
+    [Fact]
+    public void KernelFillingConventionalMemoryMovesTheInformationAboveOneMib()
+    {
+        // 0x1000-0x9FBFF is kernel: the GDT still fits at 500h, but the stack and the information go above 1 MiB.
+        byte[] kernel = TestImages.Elf32(0x1000, [new TestImages.Segment(0x1000, s_text, 0x9_EC00)]);
+        var memory = new SparseGuestMemory();
+        MultibootLoadResult result = Load(memory, kernel);
+        Assert.Equal(0x500u, result.Entry.GdtBase);
+        Assert.InRange(result.InfoAddress.Value, E820Map.ExtendedMemoryStart, (32 * MiB) - 1);
+        Assert.InRange(result.Entry.Esp, (uint)E820Map.ExtendedMemoryStart + 0x1000, (uint)(32 * MiB));
+        Assert.Equal("kernel.elf loglevel=3", memory.CString(memory.U32(result.InfoAddress.Value + 16)));
+        AssertPlacedOutside(result, 0x1000, 0x9_FC00);
+    }
+
+    [Fact]
+    public void KernelLeavingNoRoomForAStackGetsEspZero()
+    {
+        // A 2 MiB guest whose kernel leaves only 500h-FFFh: the GDT and the information fit there, a 4 KiB stack does not.
+        byte[] kernel = TestImages.Elf32(0x10_0000,
+        [
+            new TestImages.Segment(0x1000, s_rodata, 0x9_EC00),
+            new TestImages.Segment(0x10_0000, s_text, 0x10_0000),
+        ]);
+        MultibootLoadResult result = Load(new SparseGuestMemory(), kernel, ramBytes: 2 * MiB, commandLine: "k");
+        Assert.Equal(0u, result.Entry.Esp);
+        Assert.DoesNotContain(result.Regions, r => r.Name == "boot stack");
+        Assert.InRange(result.InfoAddress.Value, 0x500UL, 0xFFFUL);
+    }
+
+    [Fact]
+    public void KernelThatFillsRamLeavesNoRoomForTheInformationAndSaysSo()
+    {
+        // 2 MiB guest: the e820 RAM is 0-9FBFFh and 1 MiB-2 MiB; the kernel takes all of it but the IVT and BIOS data area.
+        byte[] kernel = TestImages.Elf32(0x10_0000,
+        [
+            new TestImages.Segment(0x500, s_rodata, 0x9_F700),
+            new TestImages.Segment(0x10_0000, s_text, 0x10_0000),
+        ]);
+        BootImageException e = LoadFails(kernel, ramBytes: 2 * MiB);
+        Assert.Equal("multiboot info structure", e.Field);
+        Assert.Equal(
+            "kernel.elf: multiboot info structure: does not fit: it needs 128 bytes (0x80) aligned to 0x8, and no free range of the guest's RAM below 4 GiB is that large: "
+            + "the e820 map has 0x19FC00 bytes (1663 KiB) of RAM, and the kernel, the modules, the boot structures placed so far and the firmware areas "
+            + "(real-mode IVT and BIOS data area, EBDA, VGA window and BIOS ROMs) take the rest",
+            e.Message);
+    }
+
+    [Fact]
+    public void CommandLineTooLongForTheRoomLeftIsNamed()
+    {
+        // Only 500h-FFFh is free (2816 bytes): a 4000-byte command line cannot fit there.
+        byte[] kernel = TestImages.Elf32(0x10_0000,
+        [
+            new TestImages.Segment(0x1000, s_rodata, 0x9_EC00),
+            new TestImages.Segment(0x10_0000, s_text, 0x10_0000),
+        ]);
+        var memory = new SparseGuestMemory();
+        var options = new MultibootOptions { MemoryMap = E820Map.CreatePc(2 * MiB), CommandLine = new string('x', 4000) };
+        BootImageException e = Assert.Throws<BootImageException>(() => MultibootLoader.Load(memory, new MemoryStream(kernel), "kernel.elf", options));
+        Assert.Equal("multiboot command line", e.Field);
+        Assert.Contains("needs 4001 bytes", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, memory.WriteCount);
+    }
+
+    [Fact]
+    public void AddressFieldsKernelLinkedLowLoadsToo()
+    {
+        // The a.out-kludge form of the low kernel: the whole file (header at offset 0) at 0x8000, bss to 0xA84C.
+        byte[] image = TestImages.Pattern(0x1000, 14);
+        TestImages.MultibootHeader(0x1_0003, headerAddr: 0x8000, loadAddr: 0x8000, loadEndAddr: 0x9000, bssEndAddr: 0xA84C, entryAddr: 0x8020).CopyTo(image, 0);
+        var memory = new SparseGuestMemory();
+        MultibootLoadResult result = Load(memory, image);
+        Assert.Equal(MultibootKernelFormat.AddressFields, result.Format);
+        Assert.Equal(image, memory.ReadBytes(0x8000, image.Length));
+        AssertPlacedOutside(result, 0x8000, 0xA84C);
+    }
+
+    /// <summary>Every region the loader chose (not the kernel's) lies outside [start, end) and the firmware areas, in RAM.</summary>
+    private static void AssertPlacedOutside(MultibootLoadResult result, ulong kernelStart, ulong kernelEnd)
+    {
+        foreach (BootRegion region in result.Regions.Where(r => r.Name != "kernel" && !r.Name.StartsWith("program header", StringComparison.Ordinal)))
+        {
+            ulong first = region.Range.Start.Value;
+            ulong last = region.Range.LastAddress.Value;
+            Assert.True(last < kernelStart || first >= kernelEnd, $"{region} overlaps the kernel");
+            Assert.True(first >= 0x500, $"{region} is in the IVT or BIOS data area");
+            Assert.True(last < E820Map.ConventionalRamEnd || first >= E820Map.ExtendedMemoryStart, $"{region} is between the EBDA and 1 MiB");
+        }
     }
 
     [Fact]

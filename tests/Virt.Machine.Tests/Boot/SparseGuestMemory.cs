@@ -14,26 +14,50 @@ public sealed class SparseGuestMemory : IGuestMemory
 
     public void Read(PhysicalAddress address, Span<byte> destination)
     {
-        for (int i = 0; i < destination.Length; i++)
+        ulong a = address.Value;
+        while (!destination.IsEmpty)
         {
-            ulong a = address.Value + (ulong)i;
-            destination[i] = _pages.TryGetValue(a >> 12, out byte[]? page) ? page[a & 0xFFF] : (byte)0;
+            int offset = (int)(a & 0xFFF);
+            int count = Math.Min(destination.Length, 4096 - offset);
+            if (_pages.TryGetValue(a >> 12, out byte[]? page))
+            {
+                page.AsSpan(offset, count).CopyTo(destination);
+            }
+            else
+            {
+                destination[..count].Clear();
+            }
+
+            destination = destination[count..];
+            a += (ulong)count;
         }
     }
 
     public void Write(PhysicalAddress address, ReadOnlySpan<byte> source)
     {
         WriteCount++;
-        for (int i = 0; i < source.Length; i++)
+        ulong a = address.Value;
+        while (!source.IsEmpty)
         {
-            ulong a = address.Value + (ulong)i;
-            if (!_pages.TryGetValue(a >> 12, out byte[]? page))
+            int offset = (int)(a & 0xFFF);
+            int count = Math.Min(source.Length, 4096 - offset);
+            ReadOnlySpan<byte> part = source[..count];
+
+            // Zeros written to a page never written before change nothing it reads: keep the dictionary small when a
+            // loader zeroes megabytes of bss.
+            if (_pages.TryGetValue(a >> 12, out byte[]? page) || part.IndexOfAnyExcept((byte)0) >= 0)
             {
-                page = new byte[4096];
-                _pages[a >> 12] = page;
+                if (page is null)
+                {
+                    page = new byte[4096];
+                    _pages[a >> 12] = page;
+                }
+
+                part.CopyTo(page.AsSpan(offset));
             }
 
-            page[a & 0xFFF] = source[i];
+            source = source[count..];
+            a += (ulong)count;
         }
     }
 

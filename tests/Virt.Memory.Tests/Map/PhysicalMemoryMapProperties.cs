@@ -72,6 +72,31 @@ public sealed class PhysicalMemoryMapProperties
         return map.Read(A(address), s_sizes[sizeIndex % 4]) == 0 && map.AllocatedRamBytes == 0;
     }
 
+    // Dirty bits over a sparse terabyte: taking them yields exactly the pages written, sorted, once each,
+    // whichever bit blocks they fall in; code marks set on some of them do not disturb that.
+    [Property(MaxTest = 100)]
+    public bool DirtyPagesOfOneTibAreExactlyThePagesWritten(uint[] rawPages, bool markCode)
+    {
+        PhysicalMemoryMap map = new PhysicalMemoryMapBuilder().AddRam("ram", A(0), 1UL << 40).Build();
+        long[] pages = [.. (rawPages ?? []).Take(64).Select(p => (long)(((ulong)p * 64) % (1UL << 28)))];
+        foreach (long page in pages)
+        {
+            if (markCode)
+            {
+                map.MarkCodePage(A((ulong)page << 12));
+            }
+
+            map.WriteByte(A(((ulong)page << 12) + 0x123), 1);
+        }
+
+        long[] expected = [.. pages.Distinct().Order()];
+        DirtyPageBitmap taken = map.TakeDirtyPages("ram");
+        return taken.EnumerateDirtyPages().SequenceEqual(expected)
+            && taken.DirtyCount == expected.Length
+            && pages.All(p => map.IsCodePage(A((ulong)p << 12)) == markCode)
+            && map.TakeDirtyPages("ram").DirtyCount == 0;
+    }
+
     // With A20 disabled every access behaves as the access at the address with bit 20 cleared.
     [Property(MaxTest = 300)]
     public bool A20MasksBit20(uint rawAddress, byte value)

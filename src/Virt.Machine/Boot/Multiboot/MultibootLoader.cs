@@ -8,8 +8,10 @@ namespace Virt.Machine.Boot;
 /// Loads a Multiboot (version 0.6.96) kernel as QEMU's <c>-kernel</c> does: an ELF32 executable from
 /// its PT_LOAD program headers (at their physical addresses, bss zeroed), or any image through the
 /// header's address fields when flag bit 16 is set (the "a.out kludge"); then the modules, page-aligned
-/// after the kernel; then the information structure at 9000h with the memory map, the command line,
-/// the module list and the boot loader name "Virt". Entry (Multiboot specification, 3.2 "Machine state"):
+/// after the kernel; then the information structure with the memory map, the command line, the module
+/// list and the boot loader name "Virt", and the boot GDT and stack. The kernel may load anywhere in RAM;
+/// everything the loader adds goes where the kernel left room (at 9000h, as in QEMU, when that is free),
+/// outside the firmware areas, below 4 GiB. See docs/boot.md, "Multiboot placement". Entry (Multiboot specification, 3.2 "Machine state"):
 /// 32-bit flat protected mode, EAX = 2BADB002h, EBX = the information structure, paging and interrupts off.
 /// </summary>
 public static class MultibootLoader
@@ -45,6 +47,18 @@ public static class MultibootLoader
     public const int InfoStructureSizeInBytes = 128;
 
     private const ulong PageSize = 0x1000;
+
+    /// <summary>The end of the real-mode interrupt vector table (0-3FFh) and BIOS data area (400h-4FFh).</summary>
+    private const ulong RealModeDataEnd = 0x500;
+
+    /// <summary>The alignment of the information structure, memory map and module list (their largest fields are 8 bytes).</summary>
+    private const ulong InfoAlignment = 8;
+
+    /// <summary>GDT entries are 8 bytes; Intel SDM Vol. 3A, 3.5.1 recommends an 8-byte aligned base.</summary>
+    private const ulong GdtAlignment = 8;
+
+    /// <summary>The stack is 16-byte aligned, as the System V i386 ABI expects at a call.</summary>
+    private const ulong StackAlignment = 16;
     private const int MmapEntrySize = 24; // size field (4) + base_addr (8) + length (8) + type (4)
     private const int ModuleEntrySize = 16;
     private const uint PtLoad = 1;
@@ -57,8 +71,8 @@ public static class MultibootLoader
     /// <returns>The entry state and where everything went.</returns>
     /// <exception cref="BootImageException">
     /// When the header is missing or broken, required flags cannot be honoured, the ELF or address fields
-    /// are inconsistent or cut off, segments overlap, or the kernel and modules do not fit in RAM; guest
-    /// memory is then untouched.
+    /// are inconsistent or cut off, segments overlap or leave RAM, or a module or piece of the boot information
+    /// finds no free RAM below 4 GiB (the message names it, its size and the RAM); guest memory is then untouched.
     /// </exception>
     public static MultibootLoadResult Load(IGuestMemory memory, Stream kernel, string kernelName, MultibootOptions options)
     {
@@ -72,9 +86,6 @@ public static class MultibootLoader
         CheckRequiredFlags(header, kernelName);
 
         var plan = new GuestMemoryPlan();
-        plan.Write("boot GDT", BootMemoryLayout.GdtAddress, BootGdt.ToBytes());
-        plan.Reserve("boot stack", BootMemoryLayout.StackTop - BootMemoryLayout.StackSizeInBytes, BootMemoryLayout.StackSizeInBytes);
-
         MultibootKernelFormat format;
         uint entryPoint;
         ulong kernelEnd;
@@ -91,38 +102,74 @@ public static class MultibootLoader
 
         CheckEntryPointIsLoaded(entryPoint, format, plan, kernelName);
 
-        // Modules: page-aligned (header flag 0 asks for it; we always do), one after the other.
+        // The kernel's own layout errors (outside RAM, overlapping segments) come first, named as such.
+        plan.Validate(map, kernelName);
+
+        // Everything else goes where the kernel left room: modules page-aligned (header flag 0 asks for it; we always
+        // do, as QEMU and GRUB do), one after the other from the end of the kernel; then the information structure and
+        // what it points to, from 9000h if free; then the boot GDT and the stack.
         var modules = new List<(byte[] Bytes, ulong Start, MultibootModuleSource Source)>();
         ulong next = AlignUp(kernelEnd);
         for (int i = 0; i < options.Modules.Count; i++)
         {
             MultibootModuleSource source = options.Modules[i] ?? throw new ArgumentException($"Module {i} is null.", nameof(options));
             byte[] bytes = BootImageReader.ReadAll(source.Content, source.Name, nameof(options));
-            modules.Add((bytes, next, source));
-            plan.Write($"module {i} ({source.Name})", next, bytes);
-            next = AlignUp(next + (ulong)bytes.Length);
+            string name = $"module {i} ({source.Name})";
+            ulong start = Place(plan, map, name, (ulong)bytes.Length, PageSize, next, kernelName);
+            modules.Add((bytes, start, source));
+            plan.Write(name, start, bytes);
+            next = AlignUp(start + (ulong)bytes.Length);
         }
 
-        byte[] info = BuildInfo(map, options.CommandLine, modules.Select(m => (m.Start, (ulong)m.Bytes.Length, m.Source.CommandLine)).ToList(), kernelName);
-        plan.Write("multiboot info", BootMemoryLayout.MultibootInfoAddress, info);
+        uint infoAddress = PlanInfo(plan, map, options.CommandLine, modules.Select(m => (m.Start, (ulong)m.Bytes.Length, m.Source.CommandLine)).ToList(), kernelName);
+        byte[] gdt = BootGdt.ToBytes();
+        uint gdtAddress = Place(plan, map, "boot GDT", (ulong)gdt.Length, GdtAlignment, BootMemoryLayout.GdtAddress, kernelName);
+        plan.Write("boot GDT", gdtAddress, gdt);
+
+        // Multiboot 3.2: "ESP: the OS image must create its own stack as soon as it needs one." The loader offers one
+        // where there is room, and hands over ESP = 0 when the kernel and its data leave none.
+        ulong? stackBase = plan.FindFree(map, BootMemoryLayout.StackSizeInBytes, StackAlignment, BootMemoryLayout.StackTop - BootMemoryLayout.StackSizeInBytes, E820Map.FourGigabytes, FirmwareAreas);
+        if (stackBase is not null)
+        {
+            plan.Reserve("boot stack", stackBase.Value, BootMemoryLayout.StackSizeInBytes);
+        }
+
         plan.Validate(map, kernelName);
         plan.Apply(memory);
 
         string kind = format == MultibootKernelFormat.Elf32 ? "ELF32" : "address-fields (a.out kludge)";
         BootEntryState entry = BootEntryState.FlatProtectedMode(
             entryPoint,
-            $"Multiboot {kind} kernel {kernelName} at entry 0x{entryPoint:X8}, {modules.Count} module(s), info at 0x{BootMemoryLayout.MultibootInfoAddress:X8}")
-            with { Eax = MultibootHeader.BootloaderMagic, Ebx = BootMemoryLayout.MultibootInfoAddress };
+            $"Multiboot {kind} kernel {kernelName} at entry 0x{entryPoint:X8}, {modules.Count} module(s), info at 0x{infoAddress:X8}",
+            gdtAddress)
+            with
+            {
+                Eax = MultibootHeader.BootloaderMagic,
+                Ebx = infoAddress,
+                Esp = stackBase is null ? 0 : (uint)(stackBase.Value + BootMemoryLayout.StackSizeInBytes),
+            };
         return new MultibootLoadResult
         {
             Entry = entry,
             Header = header,
             Format = format,
-            InfoAddress = new PhysicalAddress(BootMemoryLayout.MultibootInfoAddress),
+            InfoAddress = new PhysicalAddress(infoAddress),
             Modules = [.. modules.Select(m => m.Bytes.Length == 0 ? (AddressRange?)null : AddressRange.FromStartAndSize(new PhysicalAddress(m.Start), (ulong)m.Bytes.Length))],
             Regions = plan.Regions,
         };
     }
+
+    /// <summary>
+    /// Areas the loader never places its own data in, though an e820 map may call them RAM: the real-mode interrupt
+    /// vector table and BIOS data area (0-4FFh), which a kernel that returns to real mode or calls the BIOS still needs,
+    /// and everything from the EBDA (9FC00h) to 1 MiB (EBDA, VGA window, option and system ROMs). Kernel segments
+    /// are not held to this: a kernel may load where it likes in RAM.
+    /// </summary>
+    private static IReadOnlyList<AddressRange> FirmwareAreas =>
+    [
+        new(new PhysicalAddress(0), new PhysicalAddress(RealModeDataEnd - 1)),
+        new(new PhysicalAddress(E820Map.ConventionalRamEnd), new PhysicalAddress(E820Map.ExtendedMemoryStart - 1)),
+    ];
 
     private static void CheckRequiredFlags(MultibootHeader header, string kernelName)
     {
@@ -305,73 +352,107 @@ public static class MultibootLoader
         return (physicalEntry ?? entry, end);
     }
 
-    private static byte[] BuildInfo(E820Entry[] map, string commandLine, List<(ulong Start, ulong Size, string CommandLine)> modules, string kernelName)
+    /// <summary>
+    /// Places the information structure and what it points to (Multiboot 3.3 "Boot information format"), each piece
+    /// where <see cref="Place"/> finds room, preferring <see cref="BootMemoryLayout.MultibootInfoAddress"/> and
+    /// one piece after the other, and plans their bytes.
+    /// </summary>
+    /// <returns>The address of the information structure.</returns>
+    private static uint PlanInfo(GuestMemoryPlan plan, E820Entry[] map, string commandLine, List<(ulong Start, ulong Size, string CommandLine)> modules, string kernelName)
     {
-        // Multiboot 3.3 "Boot information format": the structure, then (our layout) the memory map,
-        // the module list and the NUL-terminated strings, all in one block at 9000h.
-        int mmapOffset = InfoStructureSizeInBytes;
-        int modulesOffset = mmapOffset + (map.Length * MmapEntrySize);
-        int stringsOffset = modulesOffset + (modules.Count * ModuleEntrySize);
-        var strings = new List<byte>();
-        uint AddString(string text)
-        {
-            uint address = BootMemoryLayout.MultibootInfoAddress + (uint)(stringsOffset + strings.Count);
-            strings.AddRange(Encoding.UTF8.GetBytes(text));
-            strings.Add(0);
-            return address;
-        }
+        // The structure is placed (and planned) first so that it gets the preferred address; its fields are filled in
+        // below, once the pieces it points to have their places (the plan keeps the array, not a copy).
+        byte[] info = new byte[InfoStructureSizeInBytes];
+        uint infoAddress = Place(plan, map, "multiboot info structure", (ulong)info.Length, InfoAlignment, BootMemoryLayout.MultibootInfoAddress, kernelName);
+        plan.Write("multiboot info structure", infoAddress, info);
+        ulong next = infoAddress + (ulong)info.Length;
 
-        uint commandLineAddress = AddString(commandLine);
-        uint loaderNameAddress = AddString(BootLoaderName);
-        uint[] moduleStrings = [.. modules.Select(m => AddString(m.CommandLine ?? string.Empty))];
-        int total = stringsOffset + strings.Count;
-        if (BootMemoryLayout.MultibootInfoAddress + (uint)total > BootMemoryLayout.MultibootInfoAreaEnd)
-        {
-            throw new BootImageException(kernelName, "multiboot info", $"the information block (memory map, {modules.Count} modules and their strings) needs {total} bytes, more than the 0x{BootMemoryLayout.MultibootInfoAreaEnd - BootMemoryLayout.MultibootInfoAddress:X} bytes reserved for it");
-        }
-
-        byte[] block = new byte[total];
-        Span<byte> b = block;
-        E820Entry? low = E820Map.FindRam(map, new PhysicalAddress(0));
-        E820Entry? upper = E820Map.FindRam(map, new PhysicalAddress(E820Map.ExtendedMemoryStart));
-        uint memLowerKiB = low is { } l ? (uint)(Math.Min(l.SizeInBytes, E820Map.ConventionalMemoryEnd) / 1024) : 0;
-        ulong upperBytes = upper is { } u ? Math.Min(u.LastAddress.Value + 1, E820Map.FourGigabytes) - E820Map.ExtendedMemoryStart : 0;
-        uint memUpperKiB = (uint)(upperBytes / 1024);
-
-        uint mmapAddress = BootMemoryLayout.MultibootInfoAddress + (uint)mmapOffset;
-        uint modulesAddress = BootMemoryLayout.MultibootInfoAddress + (uint)modulesOffset;
-        BinaryPrimitives.WriteUInt32LittleEndian(b[0..], InfoFlagMemory | InfoFlagBootDevice | InfoFlagCommandLine | InfoFlagModules | InfoFlagMemoryMap | InfoFlagBootLoaderName);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], BootDevice);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], memLowerKiB);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], memUpperKiB);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[16..], commandLineAddress);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[20..], (uint)modules.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[24..], modulesAddress);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[44..], (uint)(map.Length * MmapEntrySize));
-        BinaryPrimitives.WriteUInt32LittleEndian(b[48..], mmapAddress);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[64..], loaderNameAddress);
-
+        byte[] mmap = new byte[map.Length * MmapEntrySize];
         for (int i = 0; i < map.Length; i++)
         {
             // Each entry starts with its size (20), which does not count itself; mmap_addr points at it.
-            Span<byte> e = b.Slice(mmapOffset + (i * MmapEntrySize), MmapEntrySize);
+            Span<byte> e = mmap.AsSpan(i * MmapEntrySize, MmapEntrySize);
             BinaryPrimitives.WriteUInt32LittleEndian(e, MmapEntrySize - 4);
             BinaryPrimitives.WriteUInt64LittleEndian(e[4..], map[i].Start.Value);
             BinaryPrimitives.WriteUInt64LittleEndian(e[12..], map[i].SizeInBytes);
             BinaryPrimitives.WriteUInt32LittleEndian(e[20..], (uint)map[i].Type);
         }
 
-        for (int i = 0; i < modules.Count; i++)
+        uint mmapAddress = PlanBytes(plan, map, "multiboot memory map", mmap, InfoAlignment, ref next, kernelName);
+        uint commandLineAddress = PlanBytes(plan, map, "multiboot command line", CString(commandLine), 1, ref next, kernelName);
+        uint loaderNameAddress = PlanBytes(plan, map, "multiboot boot loader name", CString(BootLoaderName), 1, ref next, kernelName);
+        uint modulesAddress = 0;
+        if (modules.Count > 0)
         {
-            // mod_end is exclusive (one past the last byte), as GRUB and QEMU set it.
-            Span<byte> m = b.Slice(modulesOffset + (i * ModuleEntrySize), ModuleEntrySize);
-            BinaryPrimitives.WriteUInt32LittleEndian(m, (uint)modules[i].Start);
-            BinaryPrimitives.WriteUInt32LittleEndian(m[4..], (uint)(modules[i].Start + modules[i].Size));
-            BinaryPrimitives.WriteUInt32LittleEndian(m[8..], moduleStrings[i]);
+            byte[] list = new byte[modules.Count * ModuleEntrySize];
+            for (int i = 0; i < modules.Count; i++)
+            {
+                // mod_end is exclusive (one past the last byte), as GRUB and QEMU set it.
+                Span<byte> m = list.AsSpan(i * ModuleEntrySize, ModuleEntrySize);
+                BinaryPrimitives.WriteUInt32LittleEndian(m, (uint)modules[i].Start);
+                BinaryPrimitives.WriteUInt32LittleEndian(m[4..], (uint)(modules[i].Start + modules[i].Size));
+                BinaryPrimitives.WriteUInt32LittleEndian(m[8..], PlanBytes(plan, map, $"multiboot module {i} command line", CString(modules[i].CommandLine ?? string.Empty), 1, ref next, kernelName));
+            }
+
+            modulesAddress = PlanBytes(plan, map, "multiboot module list", list, InfoAlignment, ref next, kernelName);
         }
 
-        strings.CopyTo(block, stringsOffset);
-        return block;
+        E820Entry? low = E820Map.FindRam(map, new PhysicalAddress(0));
+        E820Entry? upper = E820Map.FindRam(map, new PhysicalAddress(E820Map.ExtendedMemoryStart));
+        uint memLowerKiB = low is { } l ? (uint)(Math.Min(l.SizeInBytes, E820Map.ConventionalMemoryEnd) / 1024) : 0;
+        ulong upperBytes = upper is { } u ? Math.Min(u.LastAddress.Value + 1, E820Map.FourGigabytes) - E820Map.ExtendedMemoryStart : 0;
+        uint memUpperKiB = (uint)(upperBytes / 1024);
+
+        Span<byte> b = info;
+        BinaryPrimitives.WriteUInt32LittleEndian(b[0..], InfoFlagMemory | InfoFlagBootDevice | InfoFlagCommandLine | InfoFlagModules | InfoFlagMemoryMap | InfoFlagBootLoaderName);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], memLowerKiB);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[8..], memUpperKiB);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[12..], BootDevice);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[16..], commandLineAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[20..], (uint)modules.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[24..], modulesAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[44..], (uint)mmap.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[48..], mmapAddress);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[64..], loaderNameAddress);
+        return infoAddress;
+    }
+
+    /// <summary>Places <paramref name="bytes"/> at or after <paramref name="next"/> (see <see cref="Place"/>), plans them, and moves <paramref name="next"/> past them.</summary>
+    private static uint PlanBytes(GuestMemoryPlan plan, E820Entry[] map, string name, byte[] bytes, ulong alignment, ref ulong next, string kernelName)
+    {
+        uint address = Place(plan, map, name, (ulong)bytes.Length, alignment, next, kernelName);
+        plan.Write(name, address, bytes);
+        next = address + (ulong)bytes.Length;
+        return address;
+    }
+
+    /// <summary>
+    /// Finds room for something the loader chooses the place of (a module, a piece of the boot information, the boot
+    /// GDT) in RAM below 4 GiB (the information structure holds 32-bit addresses), clear of everything planned so far
+    /// and of <see cref="FirmwareAreas"/>; see <see cref="GuestMemoryPlan.FindFree"/> for the order of preference.
+    /// </summary>
+    /// <exception cref="BootImageException">When nothing fits; the message names the piece, its size and the RAM.</exception>
+    private static uint Place(GuestMemoryPlan plan, E820Entry[] map, string name, ulong sizeInBytes, ulong alignment, ulong hint, string kernelName)
+    {
+        ulong? address = plan.FindFree(map, Math.Max(sizeInBytes, 1), alignment, hint, E820Map.FourGigabytes, FirmwareAreas);
+        if (address is null)
+        {
+            ulong ram = map.Where(e => e.Type == E820EntryType.Ram).Aggregate(0UL, (sum, e) => sum + e.SizeInBytes);
+            throw new BootImageException(
+                kernelName,
+                name,
+                $"does not fit: it needs {sizeInBytes} bytes (0x{sizeInBytes:X}){(alignment > 1 ? $" aligned to 0x{alignment:X}" : string.Empty)}, and no free range of the guest's RAM below 4 GiB is that large: "
+                + $"the e820 map has 0x{ram:X} bytes ({ram / 1024} KiB) of RAM, and the kernel, the modules, the boot structures placed so far and the firmware areas (real-mode IVT and BIOS data area, EBDA, VGA window and BIOS ROMs) take the rest");
+        }
+
+        return (uint)address.Value;
+    }
+
+    private static byte[] CString(string text)
+    {
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text) + 1];
+        Encoding.UTF8.GetBytes(text, bytes);
+        return bytes;
     }
 
     /// <summary>
