@@ -216,6 +216,24 @@ public sealed class MachineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Boots a flat binary read from a file: it is streamed into guest memory at every boot (no copy of the image is kept
+    /// in the host process, so a multi-GiB image costs only the guest RAM it fills). The file is opened by
+    /// <see cref="Build"/> with <see cref="FileShare.Read"/> (advisory on Unix) and stays open until the machine is
+    /// disposed.
+    /// </summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="loadAddress">Where its first byte goes.</param>
+    /// <param name="entry">The CPU state at entry.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithFlatBinary(string path, PhysicalAddress loadAddress, BootEntryState entry)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(entry);
+        _boot = new BootSource(BootKind.FlatBinary, path, null, null, null, loadAddress, entry);
+        return this;
+    }
+
     /// <summary>Adds a host-defined port device (created when the machine is built, with access to its clock, IRQs and memory).</summary>
     /// <param name="name">A unique name.</param>
     /// <param name="firstPort">The first port.</param>
@@ -265,6 +283,11 @@ public sealed class MachineBuilder
         ValidateOptions();
         PreparedBoot boot = PrepareBoot();
         var created = new List<object>();
+        if (boot.OwnedResource is { } resource)
+        {
+            created.Add(resource);
+        }
+
         try
         {
             return BuildCore(boot, created);
@@ -552,6 +575,9 @@ public sealed class MachineBuilder
                 return new PreparedBoot(firmware, _ => { }, MachineSetting.Firmware, "Firmware image");
             }
 
+            case BootKind.FlatBinary when b.Image is null:
+                return PrepareFlatBinaryFile(b, e820);
+
             case BootKind.FlatBinary:
             {
                 byte[] bytes = b.Image!;
@@ -666,6 +692,54 @@ public sealed class MachineBuilder
         }
     }
 
+    /// <summary>
+    /// A flat binary from a file: the file stays open (owned by the machine) and is streamed into guest memory at every
+    /// boot. The dry run streams it once into memory that keeps nothing, so a bad image fails here.
+    /// </summary>
+    private static PreparedBoot PrepareFlatBinaryFile(BootSource b, IReadOnlyList<E820Entry> e820)
+    {
+        BootEntryState entry = b.Entry!;
+        PhysicalAddress address = b.LoadAddress!.Value;
+        FileStream file;
+        try
+        {
+            file = new FileStream(b.Name, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new MachineConfigurationException(MachineSetting.FlatBinary, $"Cannot read the flat binary '{b.Name}': {e.Message}", e);
+        }
+
+        try
+        {
+            ValidateInRam(MachineSetting.FlatBinary, "Flat binary", b.Name, e820, address, (ulong)file.Length);
+            Wrap(MachineSetting.FlatBinary, "Flat binary", () =>
+            {
+                file.Position = 0;
+                return FlatBinaryLoader.Load(new DiscardingGuestMemory(), file, b.Name, address, entry, e820);
+            });
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        return new PreparedBoot(
+            null,
+            machine =>
+            {
+                file.Position = 0;
+                BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, file, b.Name, address, entry, e820);
+                BootEntryApplier.Apply(machine, result.Entry);
+            },
+            MachineSetting.FlatBinary,
+            "Flat binary")
+        {
+            OwnedResource = file,
+        };
+    }
+
     private static byte[] ReadFile(MachineSetting setting, string what, string path)
     {
         try
@@ -688,7 +762,11 @@ public sealed class MachineBuilder
     private sealed record BootSource(BootKind Kind, string Name, byte[]? Image, string? InitrdPath, string? CommandLine, PhysicalAddress? LoadAddress, BootEntryState? Entry);
 
     /// <summary>The checked boot source: a firmware image to map, what every (re)boot does, and the option to name in errors.</summary>
-    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What);
+    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What)
+    {
+        /// <summary>A host resource the boot action reads at every boot (an open image file), disposed with the machine.</summary>
+        public IDisposable? OwnedResource { get; init; }
+    }
 
     private sealed class ForwardingPlatformControl : IPlatformControl
     {

@@ -21,7 +21,7 @@ public enum MachineSetting
     /// <summary>The initial ramdisk of <see cref="MachineBuilder.WithKernel"/>.</summary>
     Initrd,
 
-    /// <summary>The image of <see cref="MachineBuilder.WithFlatBinary"/>.</summary>
+    /// <summary>The image of <c>MachineBuilder.WithFlatBinary</c> (either overload).</summary>
     FlatBinary,
 
     /// <summary>The kernel command line of <see cref="MachineBuilder.WithKernel"/>.</summary>
