@@ -80,6 +80,38 @@ public sealed class InstructionPointerWrapTests
     }
 
     [Fact]
+    public void Wrapping_instruction_over_three_pages_sees_rewrites_of_its_middle_page()
+    {
+        // CS base 20FF8h (not page-aligned), limit FFFFFh. A 13-byte instruction at CS:FFFC lies on three pages: FFFC-FFFF at
+        // linear 30FF4h, 0000-0007 at 20FF8h, 0008 at 21000h. The loop rewrites its immediate's low byte (offset 5, in the
+        // middle page) each time, so a decode that missed that page would store a stale value. No paging.
+        //   CS:FFFC  3E 66 67 C7 83 00 90 00 00 11 22 33 44   MOV DWORD DS:[EBX + 9000h], 44332211h
+        //   CS:0009  67 FE 83 FD 0F 02 00                     INC BYTE [EBX + 20FFDh]
+        //   CS:0010  49                                       DEC CX
+        //   CS:0011  75 E9                                    JNZ FFFCh
+        //   CS:0013  F4                                       HLT
+        const uint codeBase = 0x20FF8;
+        var m = new H();
+        m.SetDescriptor(H.Code16, 0x000F_9A02_0FF8_FFFF);
+        m.Memory.Write(new PhysicalAddress(codeBase + 0xFFFC), [0x3E, 0x66, 0x67, 0xC7]);
+        m.Memory.Write(
+            new PhysicalAddress(codeBase),
+            [0x83, 0x00, 0x90, 0x00, 0x00, 0x11, 0x22, 0x33, 0x44, 0x67, 0xFE, 0x83, 0xFD, 0x0F, 0x02, 0x00, 0x49, 0x75, 0xE9, 0xF4]);
+
+        long start = EnterSixteenBitCode(m, a =>
+        {
+            a.xor(ebx, ebx);
+            a.mov(ecx, 3);
+        }, entry: 0xFFFC, paging: false);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100));
+
+        Assert.Equal(0x4433_2213u, m.Dword(0x9000));
+        Assert.Equal(0x14, m.Memory.ReadByte(new PhysicalAddress(codeBase + 5)));
+        Assert.Equal(13L, m.Cpu.RetiredInstructions - start); // three rounds of MOV, INC, DEC, JNZ; then HLT
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+    }
+
+    [Fact]
     public void Sixteen_bit_protected_mode_instruction_crossing_a_limit_of_ffffh_is_gp0_under_paging()
     {
         // CS:0000 41 (INC CX), EB FC (JMP FFFFh); CS:FFFF B0 (MOV AL, imm8 whose immediate would be at offset 10000h): #GP(0).
@@ -183,12 +215,16 @@ public sealed class InstructionPointerWrapTests
         a.mov(cr0, eax);
     }
 
-    /// <summary>Runs the 32-bit set-up code (paging on, then a far JMP to the 16-bit segment) and returns the retired count there.</summary>
-    private static long EnterSixteenBitCode(H m, Action<Assembler>? setup = null, ushort entry = 0xFFFF)
+    /// <summary>Runs the 32-bit set-up code (paging on unless told otherwise, then a far JMP to the 16-bit segment) and returns the retired count there.</summary>
+    private static long EnterSixteenBitCode(H m, Action<Assembler>? setup = null, ushort entry = 0xFFFF, bool paging = true)
     {
         m.Load(a =>
         {
-            EnablePaging(a);
+            if (paging)
+            {
+                EnablePaging(a);
+            }
+
             a.xor(ecx, ecx);
             setup?.Invoke(a);
             a.jmp(H.Code16, entry);
