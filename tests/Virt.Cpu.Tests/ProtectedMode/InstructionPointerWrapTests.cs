@@ -79,6 +79,48 @@ public sealed class InstructionPointerWrapTests
         Assert.Equal(-1, m.Cpu.LastExceptionVector);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Block_cached_through_one_cs_is_decoded_afresh_where_another_cs_makes_it_wrap(bool paging)
+    {
+        // Linear 2FFFFh holds B0 (MOV AL, imm8). Through segment 38h (base 2FFFFh) it is IP 0 and the immediate is the byte
+        // at 30000h (77h); through segment 18h (base 20000h, limit FFFFFh) it is IP FFFFh and the immediate wraps to CS:0000
+        // (55h). Both reach the same physical address, so the same cache key: the second entry must not run the first's decode.
+        //   38:0000  B0 77           MOV AL, 77h
+        //   38:0002  88 C3           MOV BL, AL
+        //   38:0004  EA FF FF 18 00  JMP FAR 0018:FFFF
+        //   18:FFFF  B0 55           MOV AL, 55h (immediate at 18:0000)
+        //   18:0001  F4              HLT
+        const ushort aliasSelector = H.ExecuteOnlyCode;
+        var m = paging ? CreatePagedProtectedMode(Code16BigLimit) : new H();
+        if (!paging)
+        {
+            m.SetDescriptor(H.Code16, Code16BigLimit);
+        }
+
+        m.SetDescriptor(aliasSelector, 0x0000_9A02_FFFF_FFFF);
+        m.Memory.Write(new PhysicalAddress(CodeBase + 0xFFFF), [0xB0, 0x77, 0x88, 0xC3, 0xEA, 0xFF, 0xFF, 0x18, 0x00]);
+        m.Memory.Write(new PhysicalAddress(CodeBase), [0x55, 0xF4]);
+
+        m.Load(a =>
+        {
+            if (paging)
+            {
+                EnablePaging(a);
+            }
+
+            a.jmp(aliasSelector, 0);
+        });
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100));
+
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        Assert.Equal(0x77UL, m.Reg(GeneralRegister.Rbx) & 0xFF);
+        Assert.Equal(0x55UL, m.Reg(GeneralRegister.Rax) & 0xFF);
+        Assert.Equal(H.Code16, m.Cpu.GetSegment(SegmentRegister.Cs).Selector);
+        Assert.Equal(2u, m.Cpu.Eip);
+    }
+
     [Fact]
     public void Wrapping_instruction_over_three_pages_sees_rewrites_of_its_middle_page()
     {
