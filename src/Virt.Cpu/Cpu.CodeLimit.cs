@@ -35,10 +35,13 @@ public sealed partial class Cpu
     /// processors, rather than wrapping.
     /// </summary>
     /// <param name="block">The block fetched for CS:EIP.</param>
-    /// <param name="count">In: how many of its instructions the loop wants to run; out: how many of the returned block's to run.</param>
-    /// <returns>The block to run.</returns>
+    /// <param name="count">How many of its instructions the loop wants to run.</param>
+    /// <returns>
+    /// The block to run and how many of its instructions (returned rather than passed by reference, so that the run loop's
+    /// count stays in a register).
+    /// </returns>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private DecodedBlock FitBlockToCodeSegment(DecodedBlock block, ref int count)
+    private (DecodedBlock Block, int Count) FitBlockToCodeSegment(DecodedBlock block, int count)
     {
         ulong limit = _segLimit[Cs];
         ulong ipMask = _code32 ? uint.MaxValue : 0xFFFF;
@@ -59,19 +62,17 @@ public sealed partial class Cpu
 
         if (within > 0)
         {
-            count = within;
-            return block;
+            return (block, within);
         }
 
-        count = 1;
         ulong firstLast = ip + (ReferenceEquals(block, _fetchFaultBlock) ? 1UL : instructions[0].Length) - 1;
         if (limit > ipMask && firstLast > ipMask)
         {
             // Every wrapped offset is at most FFFFh, below the limit. The scratch block already is this CS:EIP's own decode.
-            return ReferenceEquals(block, _scratchBlock) ? block : DecodeUncachedAtEip();
+            return (ReferenceEquals(block, _scratchBlock) ? block : DecodeUncachedAtEip(), 1);
         }
 
-        return _codeLimitFaultBlock;
+        return (_codeLimitFaultBlock, 1);
     }
 
     /// <summary>The pseudo-instruction standing for an instruction that does not lie wholly within CS.limit: #GP(0).</summary>

@@ -21,8 +21,8 @@ public sealed partial class Cpu
     private const int ArrayHeaderBytes = 24;
     private const int ReferenceBytes = 8;
 
-    /// <summary>A <see cref="DecodedBlock"/> object: header, ten 8-byte fields (references included), four 4-byte fields and two flags, padded.</summary>
-    private const int BlockObjectBytes = ObjectHeaderBytes + (10 * 8) + (4 * 4) + 8;
+    /// <summary>A <see cref="DecodedBlock"/> object: header, ten 8-byte fields (references included), three 4-byte fields and two flags, padded to 8 bytes.</summary>
+    private const int BlockObjectBytes = ObjectHeaderBytes + (10 * 8) + (3 * 4) + 4;
 
     /// <summary>
     /// One <see cref="_blocks"/> entry: hash code, next index, key and value (24 bytes) plus its bucket (4 bytes), doubled
@@ -38,8 +38,6 @@ public sealed partial class Cpu
     /// items, size, version) and the list's first array of four references.
     /// </summary>
     private const int PageEntryBytes = (2 * (24 + 4)) + (ObjectHeaderBytes + ReferenceBytes + 8) + (ArrayHeaderBytes + (4 * ReferenceBytes));
-
-    private static readonly int DecodedInstructionBytes = Unsafe.SizeOf<DecodedInstruction>();
 
     private readonly GuestCodeReader _codeReader;
     private readonly Decoder _decoder16;
@@ -77,7 +75,7 @@ public sealed partial class Cpu
 
     /// <summary>The estimate of <see cref="DecodeCacheSizeInBytes"/> for one block of <paramref name="count"/> instructions, without its pages' lists.</summary>
     internal static long EstimateBlockBytes(int count, bool spansPages) =>
-        BlockObjectBytes + ArrayHeaderBytes + ((long)count * DecodedInstructionBytes) + BlockDictionaryEntryBytes
+        BlockObjectBytes + ArrayHeaderBytes + ((long)count * Unsafe.SizeOf<DecodedInstruction>()) + BlockDictionaryEntryBytes
         + (spansPages ? 2 * PageListSlotBytes : PageListSlotBytes);
 
     /// <inheritdoc/>
@@ -167,7 +165,7 @@ public sealed partial class Cpu
         block.Successor0 = null;
         block.Successor1 = null;
         _blocks.Remove(block.Key);
-        _decodeCacheBytes -= block.SizeInBytes;
+        _decodeCacheBytes -= EstimateBlockBytes(block.Count, block.SpansPages);
         RemoveFromPage(block, block.Page0);
         if (block.SpansPages && block.Page1 != block.Page0)
         {
@@ -224,8 +222,7 @@ public sealed partial class Cpu
     /// </summary>
     private void AddBlock(DecodedBlock block)
     {
-        int size = (int)EstimateBlockBytes(block.Count, block.SpansPages);
-        block.SizeInBytes = size;
+        long size = EstimateBlockBytes(block.Count, block.SpansPages);
 
         // Up to two pages may need a new list: reserve room for both so the budget holds after the insertion.
         if (_decodeCacheBytes + size + (2 * PageEntryBytes) > _options.DecodeCacheBudgetInBytes && _blocks.Count > 0)
@@ -288,6 +285,16 @@ public sealed partial class Cpu
             }
         }
 
+        return LookupAndLinkBlock(linear, previous);
+    }
+
+    /// <summary>
+    /// The cold path of <see cref="FetchBlock"/>: the lookup (or decode) of the block at <paramref name="linear"/>, which then
+    /// becomes a successor link of <paramref name="previous"/>. Out of line so that the chained path stays small.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DecodedBlock LookupAndLinkBlock(ulong linear, DecodedBlock? previous)
+    {
         DecodedBlock found = LookupBlock(linear);
 
         // previous.Valid is read again: the lookup may have evicted every block (see AddBlock). Uncached blocks are never linked.

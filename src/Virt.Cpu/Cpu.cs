@@ -497,7 +497,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             {
                 // The block runs past CS.limit or past offset FFFFh of 16-bit code: run only the instructions that lie within
                 // both, or the #GP(0) pseudo-instruction, or a fresh decode of an instruction that wraps (see Cpu.CodeLimit.cs).
-                block = FitBlockToCodeSegment(block, ref count);
+                (block, count) = FitBlockToCodeSegment(block, count);
             }
 
             DecodedInstruction[] instructions = block.Instructions;

@@ -51,8 +51,5 @@ internal sealed class DecodedBlock
     /// <summary>The number of instruction bytes from the first to the last (for the CS limit check when the block is entered).</summary>
     public uint ByteLength;
 
-    /// <summary>The block's share of the decode cache's byte estimate (see Cpu.EstimateBlockBytes), subtracted when it is dropped.</summary>
-    public int SizeInBytes;
-
     public DecodedInstruction[] Instructions;
 }
