@@ -7,8 +7,8 @@ namespace Virt.Cpu;
 /// The CS limit check on instruction fetch (Intel SDM Vol. 3A, 5.3; Vol. 3A, 20.1.3 for real mode): every byte of an
 /// instruction must lie within CS.limit, or the instruction raises #GP(0) with the return address on it. Decoded blocks are
 /// cached by physical address and may be reached through code segments with different limits, so the limit is not baked
-/// into them: the run loop compares EIP + the block's byte length with the limit when it enters a block (one compare), and
-/// only a block that runs past the limit is cut short here.
+/// into them: the run loop compares EIP + the block's byte length with the limit (and, for 16-bit code, with 10000h) when it
+/// enters a block (one compare), and only a block that runs past it is cut short here.
 /// </summary>
 public sealed partial class Cpu
 {
@@ -26,30 +26,53 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// How many of the block's first <paramref name="count"/> instructions lie wholly within CS.limit; 0 when not even the
-    /// first does (the caller then runs <see cref="_codeLimitFaultBlock"/>). In real mode this also catches an instruction
-    /// that runs past offset FFFFh (with the usual limit), which 80386 and later processors fault rather than wrap.
+    /// Cuts a block that runs past CS.limit, or in 16-bit code past offset FFFFh, to the instructions that lie wholly within
+    /// both (the run loop calls this only when the block's byte length says it may not fit). When not even the first
+    /// instruction fits: #GP(0) through <see cref="_codeLimitFaultBlock"/> if it crosses the limit; otherwise (16-bit code
+    /// with a limit above FFFFh) its bytes wrap to CS:0000 for this entry, while the cached block was decoded through a CS:IP
+    /// where they did not (cached blocks never hold wrapping bytes), so it is decoded afresh, uncached. In real mode and
+    /// virtual-8086 mode the limit is FFFFh: an instruction that runs past offset FFFFh faults, as on 80386 and later
+    /// processors, rather than wrapping.
     /// </summary>
+    /// <param name="block">The block fetched for CS:EIP.</param>
+    /// <param name="count">How many of its instructions the loop wants to run.</param>
+    /// <returns>
+    /// The block to run and how many of its instructions (returned rather than passed by reference, so that the run loop's
+    /// count stays in a register).
+    /// </returns>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int InstructionsWithinCodeLimit(DecodedBlock block, int count)
+    private (DecodedBlock Block, int Count) FitBlockToCodeSegment(DecodedBlock block, int count)
     {
         ulong limit = _segLimit[Cs];
+        ulong ipMask = _code32 ? uint.MaxValue : 0xFFFF;
         ulong ip = _eip;
         int within = 0;
         DecodedInstruction[] instructions = block.Instructions;
         while (within < count)
         {
-            ulong length = ReferenceEquals(block, _fetchFaultBlock) ? 1UL : (ulong)instructions[within].Length;
-            if (ip + length - 1 > limit)
+            ulong last = ip + (ReferenceEquals(block, _fetchFaultBlock) ? 1UL : instructions[within].Length) - 1;
+            if (last > limit || last > ipMask)
             {
                 break;
             }
 
-            ip += length;
+            ip = last + 1;
             within++;
         }
 
-        return within;
+        if (within > 0)
+        {
+            return (block, within);
+        }
+
+        ulong firstLast = ip + (ReferenceEquals(block, _fetchFaultBlock) ? 1UL : instructions[0].Length) - 1;
+        if (limit > ipMask && firstLast > ipMask)
+        {
+            // Every wrapped offset is at most FFFFh, below the limit. The scratch block already is this CS:EIP's own decode.
+            return (ReferenceEquals(block, _scratchBlock) ? block : DecodeUncachedAtEip(), 1);
+        }
+
+        return (_codeLimitFaultBlock, 1);
     }
 
     /// <summary>The pseudo-instruction standing for an instruction that does not lie wholly within CS.limit: #GP(0).</summary>

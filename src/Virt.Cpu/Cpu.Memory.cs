@@ -138,14 +138,7 @@ public sealed unsafe partial class Cpu
         uint offset = (uint)linear & PageMask;
         if (_tlbReadTag[i] == page + 1 && offset + (uint)size <= PhysicalMemoryMap.PageSizeInBytes)
         {
-            byte* p = (byte*)_tlbReadHost[i] + offset;
-            return size switch
-            {
-                1 => *p,
-                2 => Unsafe.ReadUnaligned<ushort>(p),
-                4 => Unsafe.ReadUnaligned<uint>(p),
-                _ => Unsafe.ReadUnaligned<ulong>(p),
-            };
+            return LoadFromHost((byte*)_tlbReadHost[i] + offset, size);
         }
 
         return ReadLinearSlow(linear, size);
@@ -161,29 +154,50 @@ public sealed unsafe partial class Cpu
             ulong value = 0;
             for (int b = 0; b < size; b++)
             {
-                value |= ReadLinear((uint)(linear + (ulong)b), 1) << (8 * b);
+                value |= ReadLinearInPage((uint)(linear + (ulong)b), 1) << (8 * b);
             }
 
             return value;
         }
 
-        if (!TranslateData(linear, write: false, out PhysicalAddress physical))
-        {
-            return 0;
-        }
+        return ReadLinearInPage(linear, size);
+    }
 
-        bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: false);
-        if (!watched && !(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: false, out nint host))
+    /// <summary>A read within one page that may miss the TLB: translates, fills the TLB when the page allows it, reads.</summary>
+    private ulong ReadLinearInPage(ulong linear, int size)
+    {
+        ulong page = linear >> PageShift;
+        int i = (int)page & (TlbEntries - 1);
+        uint offset = (uint)linear & PageMask;
+        if (_tlbReadTag[i] != page + 1)
         {
-            ulong page = linear >> PageShift;
-            int i = (int)page & (TlbEntries - 1);
+            if (!TranslateData(linear, write: false, out PhysicalAddress physical))
+            {
+                return 0;
+            }
+
+            bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: false);
+            if (watched || (_supervisorAccess && PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: false, out nint host))
+            {
+                return _memory.Read(physical, size);
+            }
+
             _tlbReadTag[i] = page + 1;
             _tlbReadHost[i] = host;
-            return ReadLinear(linear, size);
         }
 
-        return _memory.Read(physical, size);
+        return LoadFromHost((byte*)_tlbReadHost[i] + offset, size);
     }
+
+    /// <summary>Loads 1, 2, 4 or 8 bytes, little-endian, from a host pointer the TLB handed out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong LoadFromHost(byte* p, int size) => size switch
+    {
+        1 => *p,
+        2 => Unsafe.ReadUnaligned<ushort>(p),
+        4 => Unsafe.ReadUnaligned<uint>(p),
+        _ => Unsafe.ReadUnaligned<ulong>(p),
+    };
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WriteLinear(ulong linear, int size, ulong value)
@@ -229,30 +243,41 @@ public sealed unsafe partial class Cpu
         {
             for (int b = 0; b < size; b++)
             {
-                WriteLinear((uint)(linear + (ulong)b), 1, (byte)(value >> (8 * b)));
+                WriteLinearInPage((uint)(linear + (ulong)b), 1, (byte)(value >> (8 * b)));
             }
 
             return;
         }
 
-        if (!TranslateData(linear, write: true, out PhysicalAddress physical))
-        {
-            return;
-        }
+        WriteLinearInPage(linear, size, value);
+    }
 
-        bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: true);
-        if (!watched && !(_supervisorAccess && PagingEnabled) && _memory.TryGetHostPage(physical, forWrite: true, out nint host))
+    /// <summary>A write within one page that may miss the TLB: translates, fills the TLB when the page allows it, writes.</summary>
+    private void WriteLinearInPage(ulong linear, int size, ulong value)
+    {
+        ulong page = linear >> PageShift;
+        int i = (int)page & (TlbEntries - 1);
+        uint offset = (uint)linear & PageMask;
+        if (_tlbWriteTag[i] != page + 1)
         {
-            ulong page = linear >> PageShift;
-            int i = (int)page & (TlbEntries - 1);
+            if (!TranslateData(linear, write: true, out PhysicalAddress physical))
+            {
+                return;
+            }
+
+            bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: true);
+            if (watched || (_supervisorAccess && PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: true, out nint host))
+            {
+                // MMIO, ROM, unmapped or a page holding decoded code: the map dispatches and reports code writes to us.
+                _memory.Write(physical, size, value);
+                return;
+            }
+
             _tlbWriteTag[i] = page + 1;
             _tlbWriteHost[i] = host;
-            WriteLinear(linear, size, value);
-            return;
         }
 
-        // MMIO, ROM, unmapped or a page holding decoded code: the map dispatches and reports code writes to us.
-        _memory.Write(physical, size, value);
+        StoreToHost((byte*)_tlbWriteHost[i] + offset, size, value);
     }
 
     private uint StackPointer => _stack32 ? (uint)_gpr[RegSp] : (ushort)_gpr[RegSp];

@@ -228,10 +228,15 @@ public sealed partial class Cpu
         }
     }
 
-    /// <summary>Whether the linear page after a page-crossing block's start still maps to the physical page it was decoded from.</summary>
+    /// <summary>
+    /// Whether the linear page after a page-crossing block's first byte still maps to the physical page the block's bytes
+    /// continue on. That is the right page for any CS:IP reaching the block: a cached block's bytes never wrap around the
+    /// code segment's offset space (see DecodeInto), and the run loop decodes afresh an entry where they would
+    /// (FitBlockToCodeSegment).
+    /// </summary>
     private bool SecondPageStillMapped(DecodedBlock block, ulong linear)
     {
-        ulong nextPage = ((linear >> PageShift) + 1) << PageShift;
+        ulong nextPage = (uint)(((linear >> PageShift) + 1) << PageShift);
         PhysicalAddress physical = _memory.ApplyA20(TranslateLinear(nextPage));
         if (_fetchFaultPending)
         {

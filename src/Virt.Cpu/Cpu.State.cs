@@ -104,9 +104,9 @@ public sealed partial class Cpu
             throw new ArgumentException($"CPU state has DR6 {state.Dr6:X8} / DR7 {state.Dr7:X8} with fixed bits wrong.", nameof(state));
         }
 
-        if ((state.PendingDebugTraps & ~0xFu) != 0)
+        if ((state.PendingDebugTraps & ~(0xFu | Dr6TaskSwitch)) != 0)
         {
-            throw new ArgumentException($"CPU state has pending debug traps {state.PendingDebugTraps:X} (only B0-B3 allowed).", nameof(state));
+            throw new ArgumentException($"CPU state has pending debug traps {state.PendingDebugTraps:X} (only B0-B3 and BT allowed).", nameof(state));
         }
     }
 

@@ -356,9 +356,11 @@ public sealed partial class Cpu
         if (debugTrap)
         {
             // The T bit: a debug trap once the switch completes, before the new task's first instruction, with DR6.BT
-            // (Intel SDM Vol. 3B, 17.2.3 and 17.3.1.5).
-            _dr6 |= Dr6TaskSwitch;
-            DeliverInterrupt(VectorDebug, isException: true);
+            // (Intel SDM Vol. 3B, 17.2.3 and 17.3.1.5). It is left pending, as a breakpoint hit, for the run loop to deliver
+            // at this instruction boundary: delivering it from here would nest one delivery in another without bound for a
+            // guest whose #DB goes through a task gate to a TSS with the T bit (the CPU never recurses, see NoRecursionTests).
+            _debugTrapBits |= Dr6TaskSwitch;
+            _debugSlowPath = true;
         }
 
         return true;

@@ -483,16 +483,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
             DecodedBlock block = FetchBlock();
             int count = singleStep ? 1 : block.Count;
-            if ((ulong)_eip + block.ByteLength > (ulong)_segLimit[Cs] + 1)
+            if ((ulong)_eip + block.ByteLength > Math.Min((ulong)_segLimit[Cs] + 1, _code32 ? ulong.MaxValue : 0x10000UL))
             {
-                // The block runs past CS.limit: run only the instructions that lie within it, or the #GP(0) pseudo-instruction
-                // when not even the first does (see Cpu.CodeLimit.cs).
-                count = InstructionsWithinCodeLimit(block, count);
-                if (count == 0)
-                {
-                    block = _codeLimitFaultBlock;
-                    count = 1;
-                }
+                // The block runs past CS.limit or past offset FFFFh of 16-bit code: run only the instructions that lie within
+                // both, or the #GP(0) pseudo-instruction, or a fresh decode of an instruction that wraps (see Cpu.CodeLimit.cs).
+                (block, count) = FitBlockToCodeSegment(block, count);
             }
 
             DecodedInstruction[] instructions = block.Instructions;

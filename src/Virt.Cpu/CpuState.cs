@@ -88,7 +88,7 @@ public sealed record CpuState(
     /// <summary>DR7 (debug control).</summary>
     public uint Dr7 { get; init; } = 0x0000_0400;
 
-    /// <summary>Data and I/O breakpoint hits (DR6 B0-B3) waiting for their trap, held back by MOV SS / POP SS.</summary>
+    /// <summary>Data and I/O breakpoint hits (DR6 B0-B3), and the task-switch T-bit trap (DR6.BT), waiting for their #DB.</summary>
     public uint PendingDebugTraps { get; init; }
 
     /// <summary>

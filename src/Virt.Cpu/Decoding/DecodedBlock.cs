@@ -14,14 +14,21 @@ internal sealed class DecodedBlock
     /// <summary>The physical address one past the last byte, when the block lies in one page.</summary>
     public ulong PhysicalEnd;
 
-    /// <summary>Whether the bytes span more than one physical page (then any write to either page drops it).</summary>
+    /// <summary>
+    /// Whether the bytes cross a linear page boundary, continuing on <see cref="Page1"/> (then any write to either page drops
+    /// the block, and under paging the mapping of the linear page after the first is re-checked when the block is looked up).
+    /// A block never holds bytes that wrap around the code segment's offset space, so the continuation is always the linear
+    /// page after the block's first byte, whatever CS:IP reaches it (see Cpu.DecodeInto).
+    /// </summary>
     public bool SpansPages;
 
-    /// <summary>Physical page numbers holding the block's bytes.</summary>
+    /// <summary>The physical page of the first byte.</summary>
     public ulong Page0;
 
+    /// <summary>The physical page the bytes continue on when <see cref="SpansPages"/> (it may equal <see cref="Page0"/> when two linear pages map to one frame).</summary>
     public ulong Page1;
 
+    /// <summary>False once the block was invalidated (code write, remapping, eviction): it is never run or linked again.</summary>
     public bool Valid;
 
     /// <summary>

@@ -644,12 +644,9 @@ internal static partial class X87Math
     /// <summary>atanh u = u + u^3/3 + u^5/5 + ... at scale s, |u| small.</summary>
     private static BigInteger AtanhSeries(BigInteger u, int s)
     {
-        if (u.Sign < 0)
-        {
-            // Odd function; working on |u| keeps the truncating shifts converging to 0 rather than -1.
-            return -AtanhSeries(-u, s);
-        }
-
+        // Odd function; working on |u| keeps the truncating shifts converging to 0 rather than -1.
+        bool negative = u.Sign < 0;
+        u = BigInteger.Abs(u);
         BigInteger u2 = (u * u) >> s;
         BigInteger power = u;
         BigInteger sum = u;
@@ -659,7 +656,7 @@ internal static partial class X87Math
             sum += power / ((2 * k) + 1);
         }
 
-        return sum;
+        return negative ? -sum : sum;
     }
 
     /// <summary>log2(sig * 2^exponent) at the given scale, sig &gt; 0.</summary>

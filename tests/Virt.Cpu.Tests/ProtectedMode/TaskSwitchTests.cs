@@ -562,6 +562,29 @@ public sealed class TaskSwitchTests
     }
 
     [Fact]
+    public void T_bit_debug_trap_through_a_task_gate_to_a_tss_with_the_t_bit_is_taken_at_the_next_boundary()
+    {
+        // JMP to B (T bit) -> #DB through a task gate to C (T bit) -> #DB through the same gate to C, now busy: #GP(C).
+        // The T-bit trap used to be delivered from inside the task switch, nesting deliveries; now each waits for the run
+        // loop at the instruction boundary, and the chain ends in #GP as the SDM's checks say.
+        var m = Create(a => a.jmp(TssB, 0));
+        WriteTss32(m, TssBAddress, TaskBCode, TaskBStack, 0x0B00_0000, trap: true);
+        WriteTss32(m, TssCAddress, TaskCCode, TaskCStack, 0x0C00_0000, trap: true);
+        m.Memory.WriteQuadWord(new PhysicalAddress(H.IdtAddress + 8), ((ulong)TssC << 16) | (0x85UL << 40)); // vector 1: task gate to C
+        m.InstallGate(13);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100));
+
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+        Assert.Equal(0x8000u, m.Cpu.GetDebugRegister(6) & 0x8000);
+        Assert.Equal(TssC, m.Cpu.TaskRegister.Selector);
+        Assert.Equal(TypeTss32Busy, TypeOf(m, TssB)); // B was interrupted by the #DB task switch: still busy, C links back to it
+        Assert.Equal((uint)TssB, Word(m, TssCAddress));
+        Assert.Equal((uint)TssC, m.Dword(TaskCStack - 16) & 0xFFFC); // #GP's error code names C
+        Assert.Equal(TaskCCode, m.Dword(TaskCStack - 12)); // task C's first instruction never ran
+        Assert.Equal(0x0C00_0000UL, m.Reg(GeneralRegister.Rax));
+    }
+
+    [Fact]
     public void Jmp_under_paging_loads_cr3_from_the_new_tss()
     {
         // Page directory 1 at 50000h maps 0-4 MiB with a 4 MiB page; directory 2 at 51000h also maps 4-8 MiB to 0.
