@@ -161,7 +161,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     public Task<MachineStopReason> RunAsync(long? maxInstructions, TimeSpan? timeout, TimeSpan? maxGuestTime, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(
             () => RunCore(maxInstructions, timeout, maxGuestTime, cancellationToken),
-            cancellationToken,
+            // Not the caller's token: a token cancelled before the task starts would cancel the task itself (a
+            // TaskCanceledException) instead of returning MachineStopKind.Cancelled as documented.
+            CancellationToken.None,
             TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
             TaskScheduler.Default);
 

@@ -85,6 +85,16 @@ public sealed class MachineRunTests
     }
 
     [Fact]
+    public async Task TokenCancelledBeforeTheRunStartsStillReturnsCancelled()
+    {
+        using Machine machine = BuildEndlessLoop();
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        MachineStopReason stop = await machine.RunAsync(cancellationToken: cts.Token);
+        Assert.Equal(MachineStopKind.Cancelled, stop.Kind);
+    }
+
+    [Fact]
     public void KeyboardControllerResetRestartsOrStops()
     {
         // OUT 64h, FEh: pulse the CPU reset line through the 8042.
