@@ -75,6 +75,48 @@ public sealed partial class PhysicalMemoryMap
         InvalidateBackingPages(ram, 0, (int)Math.Min(ram.PageCount, int.MaxValue), contentChanged: true);
     }
 
+    /// <summary>
+    /// Puts back one page of a region's RAM as it was at a saved point (an in-memory checkpoint): the bytes are written
+    /// straight to the backing (allocating its chunk if needed) and every place the page is mapped is invalidated with
+    /// changed content. The page is not marked dirty, because the dirty bits then describe changes since that point.
+    /// </summary>
+    /// <param name="regionName">A region from <see cref="RamRegionNames"/>.</param>
+    /// <param name="pageIndex">The page index from the start of the region.</param>
+    /// <param name="contents"><see cref="PageSizeInBytes"/> bytes, or empty for a page of zeros.</param>
+    /// <exception cref="ArgumentException">When the page is outside the region or <paramref name="contents"/> has another length.</exception>
+    public void RestoreRamPage(string regionName, long pageIndex, ReadOnlySpan<byte> contents)
+    {
+        RamBacking ram = GetRam(regionName);
+        ArgumentOutOfRangeException.ThrowIfNegative(pageIndex);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(pageIndex, ram.PageCount);
+        if (!contents.IsEmpty && contents.Length != PageSizeInBytes)
+        {
+            throw new ArgumentException($"A page is {PageSizeInBytes} bytes, not {contents.Length}.", nameof(contents));
+        }
+
+        long chunkIndex = pageIndex / RamBacking.PagesInChunk;
+        byte[]? chunk = ram.PeekChunk(chunkIndex);
+        if (chunk is null && contents.IsEmpty)
+        {
+            return;     // never written: already zeros
+        }
+
+        bool allocating = chunk is null;
+        chunk ??= ram.EnsureChunk(chunkIndex);
+        Span<byte> page = chunk.AsSpan((int)(pageIndex % RamBacking.PagesInChunk) * PageSizeInBytes, PageSizeInBytes);
+        if (contents.IsEmpty)
+        {
+            page.Clear();
+        }
+        else
+        {
+            contents.CopyTo(page);
+        }
+
+        // A newly allocated chunk may be cached as the shared zero page for reads: then drop the whole chunk's translations.
+        InvalidateBackingPages(ram, allocating ? chunkIndex * RamBacking.PagesInChunk : pageIndex, allocating ? RamBacking.PagesInChunk : 1, contentChanged: true);
+    }
+
     private static void MarkChunkDirty(RamBacking ram, long chunkIndex)
     {
         long first = chunkIndex * RamBacking.PagesInChunk;
