@@ -83,6 +83,34 @@ public sealed class MachineSnapshotTests
     }
 
     [Fact]
+    public void RestoreDiscardsCodeTheCpuDecodedFromTheOldRam()
+    {
+        byte[] snapshot = TakeSnapshot();
+
+        // A machine of the same configuration booted another guest at the same address and ran it, so the CPU holds
+        // decoded blocks of that code; after the restore it must run the snapshot's code, not the cached blocks.
+        byte[] other = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            Iced.Intel.Label loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.inc(Iced.Intel.AssemblerRegisters.ax);
+            a.jmp(loop);
+        });
+        var serial = new BufferCharacterSink();
+        using Machine machine = new MachineBuilder()
+            .WithMemorySize(SnapshotGuest.MemorySizeInBytes)
+            .WithSerialPort(0, new CharacterSinkSerialBackend(serial))
+            .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
+            .WithFlatBinary(other, new PhysicalAddress(0x7C00), Virt.Machine.Boot.BootEntryState.RealMode(0, 0x7C00, "other"))
+            .Build();
+        machine.Run(maxInstructions: 100_000);
+        machine.RestoreSnapshot(new MemoryStream(snapshot));
+        Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: 20_000_000).Kind);
+        Assert.NotEmpty(serial.GetText());
+        Assert.True(SnapshotGuest.Image.AsSpan().SequenceEqual(ReadBytes(machine, 0x7C00, SnapshotGuest.Image.Length)));
+    }
+
+    [Fact]
     public void UntouchedRamCostsNothingAndZeroPagesCostABit()
     {
         var serial = new BufferCharacterSink();
@@ -180,6 +208,13 @@ public sealed class MachineSnapshotTests
         byte[] flipped = (byte[])snapshot.Clone();
         flipped[snapshot.Length / 2] ^= 1;
         Assert.Contains("CRC-32", Restore(machine, flipped).Message, StringComparison.Ordinal);
+    }
+
+    private static byte[] ReadBytes(Machine machine, ulong address, int count)
+    {
+        byte[] bytes = new byte[count];
+        machine.Memory.Read(new PhysicalAddress(address), bytes);
+        return bytes;
     }
 
     private static SnapshotFormatException Restore(Machine machine, byte[] bytes) =>
