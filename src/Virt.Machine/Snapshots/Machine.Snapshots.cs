@@ -115,7 +115,6 @@ public sealed partial class Machine
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
         StagedSnapshot staged = ReadSnapshot(stream);
-        CheckConfiguration(staged.Configuration);
         MachineState state = staged.ToState(DeserializeDevices(staged.Devices));
         try
         {
@@ -126,26 +125,9 @@ public sealed partial class Machine
             throw new SnapshotFormatException($"Snapshot device sections: {e.Message}", e);
         }
 
-        IReadOnlyList<string> regions = Memory.RamRegionNames;
-        if (!staged.Ram.Select(r => r.Name).SequenceEqual(regions, StringComparer.Ordinal))
+        if (staged.Ram.Count != Memory.RamRegionNames.Count)
         {
-            throw new SnapshotFormatException(
-                $"Snapshot 'RAMR' sections: regions [{string.Join(", ", staged.Ram.Select(r => r.Name))}] are not this machine's RAM regions [{string.Join(", ", regions)}].");
-        }
-
-        foreach (StagedRam ram in staged.Ram)
-        {
-            ulong size = Memory.GetRamSizeInBytes(ram.Name);
-            long chunkCount = (long)((size + PhysicalMemoryMap.RamChunkSizeInBytes - 1) / PhysicalMemoryMap.RamChunkSizeInBytes);
-            if (ram.SizeInBytes != size || ram.Chunks.Keys.Any(c => c >= chunkCount))
-            {
-                throw new SnapshotFormatException($"Snapshot 'RAMR' section of region '{ram.Name}': size {ram.SizeInBytes} or a chunk index does not fit the region's {size} bytes.");
-            }
-
-            if ((ram.ShadowMode != NotShadowable) != IsShadowable(ram.Name) || (ram.ShadowMode != NotShadowable && !Enum.IsDefined((ShadowMode)ram.ShadowMode)))
-            {
-                throw new SnapshotFormatException($"Snapshot 'RAMR' section of region '{ram.Name}': shadow mode {ram.ShadowMode} does not fit the region.");
-            }
+            throw new SnapshotFormatException($"Snapshot 'RAMR' sections: {staged.Ram.Count} regions, this machine has {Memory.RamRegionNames.Count}.");
         }
 
         // Everything is checked: apply. RestoreState is all or nothing, and the RAM cannot be refused any more.
@@ -221,7 +203,7 @@ public sealed partial class Machine
         return payload.ToArray();
     }
 
-    private static StagedSnapshot ReadSnapshot(Stream stream)
+    private StagedSnapshot ReadSnapshot(Stream stream)
     {
         SnapshotStream.ReadHeader(stream);
         var staged = new StagedSnapshot();
@@ -256,7 +238,7 @@ public sealed partial class Machine
         }
     }
 
-    private static void ReadSectionPayload(StagedSnapshot staged, uint id, byte[] payload, BinaryReader reader, string where)
+    private void ReadSectionPayload(StagedSnapshot staged, uint id, byte[] payload, BinaryReader reader, string where)
     {
         switch (id)
         {
@@ -274,6 +256,9 @@ public sealed partial class Machine
                 }
 
                 staged.Configuration = items;
+
+                // A snapshot of another machine is refused before its RAM is read and staged.
+                CheckConfiguration(items);
                 break;
             case SnapshotSectionId.MachineFlags when staged.A20Enabled is null:
                 byte a20 = reader.ReadByte();
@@ -306,7 +291,9 @@ public sealed partial class Machine
 
                 break;
             case SnapshotSectionId.RamRegion:
-                staged.Ram.Add(new StagedRam(reader.ReadString(), reader.ReadUInt64(), reader.ReadByte()));
+                var region = new StagedRam(reader.ReadString(), reader.ReadUInt64(), reader.ReadByte());
+                CheckRamRegion(region, staged.Ram.Count, where);
+                staged.Ram.Add(region);
                 break;
             case SnapshotSectionId.RamChunk:
                 ReadChunk(staged, payload, reader, where);
@@ -327,6 +314,11 @@ public sealed partial class Machine
         }
 
         StagedRam ram = staged.Ram[ordinal];
+        if (chunkIndex >= ChunkCount(ram.SizeInBytes))
+        {
+            throw new SnapshotFormatException($"{where}: chunk {chunkIndex} lies beyond the {ram.SizeInBytes} bytes of region '{ram.Name}'.");
+        }
+
         if (ram.Chunks.ContainsKey(chunkIndex))
         {
             throw new SnapshotFormatException($"{where}: chunk {chunkIndex} of region '{ram.Name}' appears twice.");
@@ -385,6 +377,30 @@ public sealed partial class Machine
         return devices;
     }
 
+    private static long ChunkCount(ulong sizeInBytes) => (long)((sizeInBytes + PhysicalMemoryMap.RamChunkSizeInBytes - 1) / PhysicalMemoryMap.RamChunkSizeInBytes);
+
+    /// <summary>Checks a 'RAMR' section against this machine's RAM region of that ordinal, so chunk indexes are bounded by a real region.</summary>
+    private void CheckRamRegion(StagedRam region, int ordinal, string where)
+    {
+        IReadOnlyList<string> regions = Memory.RamRegionNames;
+        if (ordinal >= regions.Count || region.Name != regions[ordinal])
+        {
+            throw new SnapshotFormatException($"{where}: region '{region.Name}' is not this machine's RAM region #{ordinal} (regions: {string.Join(", ", regions)}).");
+        }
+
+        ulong size = Memory.GetRamSizeInBytes(region.Name);
+        if (region.SizeInBytes != size)
+        {
+            throw new SnapshotFormatException($"{where}: field size {region.SizeInBytes} of region '{region.Name}' is not the region's {size} bytes.");
+        }
+
+        bool shadowable = IsShadowable(region.Name);
+        if ((region.ShadowMode != NotShadowable) != shadowable || (shadowable && !Enum.IsDefined((ShadowMode)region.ShadowMode)))
+        {
+            throw new SnapshotFormatException($"{where}: field shadow mode {region.ShadowMode} does not fit region '{region.Name}'.");
+        }
+    }
+
     private bool IsShadowable(string regionName) =>
         Memory.Regions.First(r => r.Name == regionName).Kind == MemoryRegionKind.ShadowableRom;
 
@@ -409,11 +425,11 @@ public sealed partial class Machine
         return items;
     }
 
-    private void CheckConfiguration(IReadOnlyList<ConfigurationItem>? saved)
+    private void CheckConfiguration(IReadOnlyList<ConfigurationItem> saved)
     {
         List<ConfigurationItem> mine = DescribeConfiguration();
         var differences = new List<string>();
-        foreach (ConfigurationItem item in saved!)
+        foreach (ConfigurationItem item in saved)
         {
             ConfigurationItem? match = mine.FirstOrDefault(m => m.Kind == item.Kind && m.Name == item.Name);
             if (match is null)
