@@ -37,6 +37,15 @@ Virt.Machine.Machine machine;
 try
 {
     machine = MachineFactory.Create(options, disposables);
+    try
+    {
+        SnapshotRunner.RestoreIfAsked(machine, options);
+    }
+    catch (RunOptionsException)
+    {
+        machine.Dispose();
+        throw;
+    }
 }
 catch (MachineConfigurationException e)
 {
@@ -57,7 +66,7 @@ using (machine)
         e.Cancel = true;
         cancel.Cancel();
     };
-    MachineStopReason stop = await machine.RunAsync(options.MaxInstructions, options.Timeout, options.MaxGuestTime, cancel.Token);
+    MachineStopReason stop = await SnapshotRunner.RunAsync(machine, options, cancel.Token);
     disposables.Flush();
     if (options.Display && machine.FindDevice<VgaAdapter>() is { } vga)
     {

@@ -30,7 +30,7 @@ public sealed partial class Machine
     /// in the order that keeps the parts consistent (CPU; clock, which cancels every timer; devices, which reschedule
     /// theirs against the restored time), and the clock then counts the CPU's instructions from the restored count. If
     /// a part refuses its record, the parts already restored are put back, so the machine is as before.
-    /// Memory is not part of the record: restore it separately (a whole-machine snapshot with RAM is a later step).
+    /// Memory is not part of the record: <see cref="SaveSnapshot"/> and <see cref="RestoreSnapshot"/> save and restore the whole machine with RAM.
     /// </summary>
     /// <param name="state">A record from <see cref="SaveState"/>.</param>
     /// <exception cref="ArgumentException">When the record is invalid or a part refuses it; the message names the part and field.</exception>

@@ -37,6 +37,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly PlatformControl _platform;
     private readonly ResetControlRegister _resetControl;
+    private readonly CpuOptions _cpuOptions;
     private volatile bool _pauseRequested;
     private MachineStopReason? _pendingStop;
     private bool _resetPending;
@@ -65,6 +66,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Pic = pic;
         ResetBehavior = resetBehavior;
         _boot = boot;
+        _cpuOptions = cpuOptions;
         _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         _platform = new PlatformControl(this);
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);

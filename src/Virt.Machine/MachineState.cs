@@ -7,7 +7,7 @@ namespace Virt.Machine;
 /// The state of a machine apart from its memory (version <see cref="CurrentVersion"/>): the CPU, the virtual clock, the
 /// A20 gate and every device that saves its state (<see cref="IStatefulDevice{TState}"/>), keyed by device name. It
 /// holds no host handles. Taken by <see cref="Machine.SaveState"/> and applied as a whole by
-/// <see cref="Machine.RestoreState"/>; a snapshot with RAM builds on it.
+/// <see cref="Machine.RestoreState"/>; <see cref="Machine.SaveSnapshot"/> adds RAM and writes it as a stream.
 /// </summary>
 /// <param name="Version">The record layout version.</param>
 /// <param name="Cpu">The CPU's state.</param>

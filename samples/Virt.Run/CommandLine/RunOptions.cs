@@ -62,6 +62,15 @@ public sealed record RunOptions
     /// <summary>Keep resetting a guest caught in a reset loop instead of stopping it (<c>--allow-reset-loop</c>).</summary>
     public bool AllowResetLoop { get; init; }
 
+    /// <summary>Where to write a snapshot (<c>--save-snapshot</c>), at <see cref="SnapshotAtInstructions"/>.</summary>
+    public string? SaveSnapshotPath { get; init; }
+
+    /// <summary>After how many guest instructions to write the snapshot (<c>--snapshot-at</c>).</summary>
+    public long? SnapshotAtInstructions { get; init; }
+
+    /// <summary>A snapshot to continue from instead of booting (<c>--restore-snapshot</c>).</summary>
+    public string? RestoreSnapshotPath { get; init; }
+
     /// <summary>Print the list of <c>-d</c> items and exit (<c>-d help</c>).</summary>
     public bool ShowTraceHelp { get; init; }
 

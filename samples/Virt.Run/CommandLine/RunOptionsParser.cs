@@ -65,6 +65,12 @@ public static class RunOptionsParser
           --deterministic         virtual time advances with retired instructions
           --allow-reset-loop      keep resetting a guest that triple-faults at the same place again and
                                   again, as QEMU does (by default the 8th such crash in a row stops it)
+          --save-snapshot FILE    with --snapshot-at N: after N guest instructions (counted as
+                                  --max-instructions counts them) write the whole machine to FILE, then go on
+          --snapshot-at N         when to write the --save-snapshot file
+          --restore-snapshot FILE continue the guest saved in FILE instead of booting; give the same
+                                  machine options (-m, -cpu, -bios/-kernel, -serial, -device, ...) as
+                                  when it was saved; output continues from there
           --log-level LEVEL       {string.Join(", ", s_logLevels)} (default warning)
           --help, -h              this text
 
@@ -188,6 +194,24 @@ public static class RunOptionsParser
                 case "--allow-reset-loop":
                     options = options with { AllowResetLoop = true };
                     break;
+                case "--save-snapshot":
+                    options = options with { SaveSnapshotPath = Value(args, ref i) };
+                    break;
+                case "--snapshot-at":
+                {
+                    string v = Value(args, ref i);
+                    if (!long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0)
+                    {
+                        throw new RunOptionsException($"--snapshot-at: '{v}' is not a positive whole number");
+                    }
+
+                    options = options with { SnapshotAtInstructions = n };
+                    break;
+                }
+
+                case "--restore-snapshot":
+                    options = options with { RestoreSnapshotPath = Value(args, ref i) };
+                    break;
                 case "-d":
                     options = ParseTrace(options, Value(args, ref i));
                     break;
@@ -213,6 +237,11 @@ public static class RunOptionsParser
         if (nographic && options.Serial.Kind == CharacterTargetKind.Default)
         {
             options = options with { Serial = new CharacterTarget(CharacterTargetKind.Stdio) };
+        }
+
+        if ((options.SaveSnapshotPath is null) != (options.SnapshotAtInstructions is null))
+        {
+            throw new RunOptionsException(options.SaveSnapshotPath is null ? "--snapshot-at needs --save-snapshot" : "--save-snapshot needs --snapshot-at");
         }
 
         if (options.KernelPath is null && (options.InitrdPath is not null || options.Append is not null))

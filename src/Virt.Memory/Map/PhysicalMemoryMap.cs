@@ -23,7 +23,7 @@ namespace Virt.Memory;
 /// </para>
 /// <para>Not thread-safe: a map belongs to one machine, which runs on one thread.</para>
 /// </remarks>
-public sealed unsafe class PhysicalMemoryMap : IGuestMemory
+public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
 {
     /// <summary>Log2 of the page size.</summary>
     public const int PageShift = 12;

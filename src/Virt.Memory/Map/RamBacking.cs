@@ -88,6 +88,37 @@ internal sealed class RamBacking
         return group.Pointers[slot] + (nint)((pageIndex % PagesPerChunk) << PhysicalMemoryMap.PageShift);
     }
 
+    /// <summary>The indexes of the chunks allocated so far, ascending.</summary>
+    public IEnumerable<long> EnumerateAllocatedChunks()
+    {
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            ChunkGroup? group = _groups[g];
+            if (group is null)
+            {
+                continue;
+            }
+
+            for (int slot = 0; slot < group.Chunks.Length; slot++)
+            {
+                if (group.Chunks[slot] is not null)
+                {
+                    yield return ((long)g << GroupShift) + slot;
+                }
+            }
+        }
+    }
+
+    /// <summary>The bytes of an allocated chunk, or null when the chunk was never written.</summary>
+    public byte[]? PeekChunk(long chunkIndex) => _groups[chunkIndex >> GroupShift]?.Chunks[(int)(chunkIndex & (ChunksPerGroup - 1))];
+
+    /// <summary>The bytes of a chunk, allocating it (the caller drops translations to the shared zero page).</summary>
+    public byte[] EnsureChunk(long chunkIndex)
+    {
+        EnsurePage(chunkIndex * PagesPerChunk, out _);
+        return PeekChunk(chunkIndex)!;
+    }
+
     public long FirstPageOfChunk(long pageIndex) => pageIndex / PagesPerChunk * PagesPerChunk;
 
     public bool IsCode(long pageIndex) => _codePages.Get(pageIndex);
