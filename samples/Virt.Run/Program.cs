@@ -57,7 +57,19 @@ using (machine)
         e.Cancel = true;
         cancel.Cancel();
     };
-    MachineStopReason stop = await machine.RunAsync(options.MaxInstructions, options.Timeout, options.MaxGuestTime, cancel.Token);
+    MachineStopReason stop;
+    try
+    {
+        stop = options.GdbEndPoint is { } gdbEndPoint
+            ? await GdbRun.RunAsync(machine, gdbEndPoint, options, cancel.Token)
+            : await machine.RunAsync(options.MaxInstructions, options.Timeout, options.MaxGuestTime, cancel.Token);
+    }
+    catch (RunOptionsException e)
+    {
+        Console.Error.WriteLine($"Virt.Run: {e.Message}");
+        return ProcessExitStatuses.BadInput;
+    }
+
     disposables.Flush();
     if (options.Display && machine.FindDevice<VgaAdapter>() is { } vga)
     {
