@@ -164,6 +164,42 @@ public sealed class GdbStubTests
         session.Finish();
     }
 
+    [Fact]
+    public void WithoutADebuggerTheGuestRunsToItsEndOrItsBudget()
+    {
+        using Machine machine = BuildMachine(iterations: 1000);
+        using var stub = GdbStub.Listen(machine, new IPEndPoint(IPAddress.Loopback, 0));
+        Assert.NotEqual(0, stub.LocalEndPoint.Port);
+        Assert.False(stub.IsAttached);
+        Assert.Equal(MachineStopKind.HaltedForGood, stub.Run().Kind);
+        Assert.Equal(1000u, (uint)machine.Cpu.GetRegister(GeneralRegister.Rbx));
+
+        using Machine endless = BuildMachine(iterations: int.MaxValue);
+        using var endlessStub = GdbStub.Listen(endless, new IPEndPoint(IPAddress.Loopback, 0));
+        Assert.Equal(MachineStopKind.BudgetExhausted, endlessStub.Run(maxInstructions: 200_000).Kind);
+        Assert.InRange(endless.Cpu.RetiredInstructions, 1, 200_000);
+    }
+
+    [Fact]
+    public void ListeningOnAPortInUseThrowsNamingTheEndpoint()
+    {
+        using Machine machine = BuildMachine(iterations: 1);
+        using var first = GdbStub.Listen(machine, new IPEndPoint(IPAddress.Loopback, 0));
+        var e = Assert.Throws<InvalidOperationException>(() => GdbStub.Listen(machine, first.LocalEndPoint));
+        Assert.Contains(first.LocalEndPoint.ToString(), e.Message, StringComparison.Ordinal);
+    }
+
+    private static Machine BuildMachine(int iterations)
+    {
+        byte[] image = BuildGuest();
+        BinaryPrimitives.WriteInt32LittleEndian(image.AsSpan((int)(CountAddress - CodeAddress)), iterations);
+        return new MachineBuilder()
+            .WithMemorySize(16UL << 20)
+            .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
+            .WithFlatBinary(image, new PhysicalAddress(CodeAddress), BootEntryState.FlatProtectedMode(CodeAddress, "gdb test"))
+            .Build();
+    }
+
     private static byte[] ReadBytes(Machine machine, uint address, int count)
     {
         byte[] bytes = new byte[count];
@@ -217,13 +253,7 @@ public sealed class GdbStubTests
 
         public static Session Start(int iterations)
         {
-            byte[] image = BuildGuest();
-            BinaryPrimitives.WriteInt32LittleEndian(image.AsSpan((int)(CountAddress - CodeAddress)), iterations);
-            Machine machine = new MachineBuilder()
-                .WithMemorySize(16UL << 20)
-                .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
-                .WithFlatBinary(image, new PhysicalAddress(CodeAddress), BootEntryState.FlatProtectedMode(CodeAddress, "gdb test"))
-                .Build();
+            Machine machine = BuildMachine(iterations);
             var stub = GdbStub.Listen(machine, new IPEndPoint(IPAddress.Loopback, 0));
             Task<MachineStopReason> run = Task.Factory.StartNew(
                 () => stub.Run(maxInstructions: 50_000_000_000, waitForAttach: true),
