@@ -66,6 +66,38 @@ public sealed class GdbStubTests
     }
 
     [Fact]
+    public void MemoryGoesThroughTheGuestsPageTablesWithoutTouchingThem()
+    {
+        const uint pageDirectory = 0x20_0000;
+        const uint pageTable = 0x20_1000;
+        const uint mappedLinear = 0x4000_0000; // PDE 256, PTE 0 -> the code page at CodeAddress
+        using var session = Session.Start(iterations: 10);
+        PhysicalMemoryMap memory = session.Machine.Memory;
+        uint pde = pageTable | 3;       // present, writable, accessed clear
+        uint pte = CodeAddress | 3;
+        memory.WriteDoubleWord(new PhysicalAddress(pageDirectory + ((mappedLinear >> 22) * 4)), pde);
+        memory.WriteDoubleWord(new PhysicalAddress(pageTable), pte);
+
+        // The guest is stopped: the stub's thread only waits for packets, so the test may set up paging directly.
+        session.Machine.Cpu.Cr3 = pageDirectory;
+        session.Machine.Cpu.Cr0 |= 0x8000_0000;
+        GdbTestClient gdb = session.Client;
+        uint offset = ValueAddress - CodeAddress;
+        Assert.Equal("OK", gdb.Request($"M{mappedLinear + offset:x},4:78563412"));
+        Assert.Equal("78563412", gdb.Request($"m{mappedLinear + offset:x},4"));
+        Assert.Equal("E14", gdb.Request($"m{mappedLinear + 0x1000:x},4")); // PTE 1 is not present
+        Assert.Equal("E14", gdb.Request($"m{CodeAddress:x},4"));           // nothing identity-mapped any more
+
+        // A read that runs into a missing page returns what came before it.
+        Assert.Equal(8, gdb.Request($"m{mappedLinear + 0xFFC:x},8").Length);
+        Assert.Equal(pde, memory.ReadDoubleWord(new PhysicalAddress(pageDirectory + ((mappedLinear >> 22) * 4))));
+        Assert.Equal(pte, memory.ReadDoubleWord(new PhysicalAddress(pageTable)));
+        gdb.Send("k");
+        session.Finish();
+        Assert.Equal(0x1234_5678u, BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(session.Machine, ValueAddress, 4)));
+    }
+
+    [Fact]
     public void BreakpointStopsBeforeTheInstructionEachTimeAndStepAdvances()
     {
         using var session = Session.Start(iterations: 100);
