@@ -182,6 +182,39 @@ public sealed class GdbStubTests
     }
 
     [Fact]
+    public void RandomPacketsAreAnsweredAndNeverCrashTheHost()
+    {
+        // Packets that resume, end or reconfigure the session (c, s, k, D, v..., Q..., qRcmd) are left out: each of the
+        // others must get exactly one reply, whatever follows its command letter.
+        const string letters = "?gGpPmMXzZHTqbBiIRtAF!";
+        const string tails = "0123456789abcdefABCDEF,:;=xX-+ \u007f";
+        var random = new Random(1234);
+        using var session = Session.Start(iterations: 10);
+        GdbTestClient gdb = session.Client;
+        for (int n = 0; n < 500; n++)
+        {
+            var packet = new StringBuilder().Append(letters[random.Next(letters.Length)]);
+            int length = random.Next(0, random.Next(2) == 0 ? 8 : 80);
+            for (int i = 0; i < length; i++)
+            {
+                packet.Append(tails[random.Next(tails.Length)]);
+            }
+
+            string text = packet.ToString();
+            if (text.StartsWith("qRcmd", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            gdb.Request(text);
+        }
+
+        Assert.StartsWith("T05", gdb.Request("?"), StringComparison.Ordinal);
+        gdb.Send("k");
+        Assert.Equal(MachineStopKind.Cancelled, session.Finish().Kind);
+    }
+
+    [Fact]
     public void NoAckModeAndMonitorCommands()
     {
         using var session = Session.Start(iterations: 10);

@@ -17,6 +17,7 @@ internal sealed class GdbTestClient : IDisposable
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _socket.Connect(endpoint);
         _socket.ReceiveTimeout = (int)s_replyTimeout.TotalMilliseconds;
+        _socket.NoDelay = true; // the ack and the next packet go out as two small sends: no Nagle delay between them
     }
 
     public static string Frame(string payload)
