@@ -66,7 +66,19 @@ using (machine)
         e.Cancel = true;
         cancel.Cancel();
     };
-    MachineStopReason stop = await SnapshotRunner.RunAsync(machine, options, cancel.Token);
+    MachineStopReason stop;
+    try
+    {
+        stop = options.GdbEndPoint is { } gdbEndPoint
+            ? await GdbRun.RunAsync(machine, gdbEndPoint, options, cancel.Token)
+            : await SnapshotRunner.RunAsync(machine, options, cancel.Token);
+    }
+    catch (RunOptionsException e)
+    {
+        Console.Error.WriteLine($"Virt.Run: {e.Message}");
+        return ProcessExitStatuses.BadInput;
+    }
+
     disposables.Flush();
     if (options.Display && machine.FindDevice<VgaAdapter>() is { } vga)
     {

@@ -145,7 +145,7 @@ public sealed partial class Cpu
         }
 
         _codeBreakpointsArmed = code;
-        _debugSlowPath = code || _debugTrapBits != 0;
+        _debugSlowPath = code || _debugTrapBits != 0 || _hostBreakpointsArmed;
         _dataBreakpointsArmed = data;
         _ioBreakpointsArmed = io;
         FlushTlb();
@@ -317,7 +317,7 @@ public sealed partial class Cpu
 
         _debugTrapBits = 0;
         _debugTrapHeld = false;
-        _debugSlowPath = _codeBreakpointsArmed;
+        _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed;
         _dr6 |= bits;
 
         // Hits by this delivery's own pushes set _debugTrapBits and _debugSlowPath again, for the next boundary.
@@ -335,7 +335,7 @@ public sealed partial class Cpu
     {
         _debugTrapBits = 0;
         _debugTrapHeld = false;
-        _debugSlowPath = _codeBreakpointsArmed;
+        _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed;
         if ((_cr0 & 1) != 0)
         {
             _eflags |= FlagRf;

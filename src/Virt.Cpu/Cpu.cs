@@ -469,6 +469,12 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             {
                 // Single-step, RF, instruction breakpoints or a pending breakpoint trap: one instruction at a time (see
                 // Cpu.Debug.cs).
+                if (_hostBreakpointsArmed && CheckHostBreakpoint())
+                {
+                    // A debugger's breakpoint (Cpu.HostBreakpoints.cs): stop before the instruction, guest state untouched.
+                    return StopReason.Breakpoint;
+                }
+
                 if (!BeginDebugInstruction())
                 {
                     // A #DB was delivered instead; it uses one unit of budget so a guest whose #DB handler itself hits a

@@ -14,4 +14,7 @@ public enum StopReason
 
     /// <summary>A triple fault (or a fault while delivering a double fault) shut the CPU down; only <see cref="Cpu.Reset"/> leaves this state.</summary>
     Shutdown,
+
+    /// <summary>A host breakpoint (<see cref="Cpu.AddHostBreakpoint"/>) is at the next instruction, which has not run.</summary>
+    Breakpoint,
 }

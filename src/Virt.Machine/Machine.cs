@@ -357,6 +357,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                     }
 
                     break;
+                case StopReason.Breakpoint:
+                    return new MachineStopReason(MachineStopKind.Breakpoint, $"host breakpoint at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}");
                 case StopReason.Shutdown:
                     if (OnCpuShutdown() is { } crash)
                     {

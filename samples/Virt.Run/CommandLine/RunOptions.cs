@@ -41,6 +41,12 @@ public sealed record RunOptions
     /// <summary>CPU model name (<c>-cpu</c>), null for the default.</summary>
     public string? CpuModel { get; init; }
 
+    /// <summary>Where the gdb stub listens (<c>-s</c>, <c>-gdb tcp::PORT</c>), or null for no stub.</summary>
+    public System.Net.IPEndPoint? GdbEndPoint { get; init; }
+
+    /// <summary>Wait for the debugger before the first instruction (<c>-S</c>).</summary>
+    public bool WaitForDebugger { get; init; }
+
     /// <summary>Instruction budget (<c>--max-instructions</c>), null for none.</summary>
     public long? MaxInstructions { get; init; }
 

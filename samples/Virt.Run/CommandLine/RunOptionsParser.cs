@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Net;
 using Virt.Machine;
+using Virt.Machine.Debugging;
 
 namespace Virt.Run.CommandLine;
 
@@ -56,6 +58,11 @@ public static class RunOptionsParser
                                   pentium-pro = what a Pentium Pro has (no FXSR, SYSENTER, NX)
           -d ITEM[,ITEM...]       trace to standard error at Trace level (-d help lists the items):
         {string.Join(Environment.NewLine, TraceItems.Select(i => $"                            {i.Name,-10} {i.Description}"))}
+          -s                      gdb stub on tcp::{GdbStub.DefaultPort} (loopback)
+          -gdb tcp::PORT|tcp:HOST:PORT
+                                  gdb stub on PORT (loopback when HOST is empty); in gdb:
+                                  set architecture i386, then target remote :PORT
+          -S                      do not start the guest until gdb attaches (needs -s or -gdb)
 
         Virt options:
           --max-instructions N    stop after N guest instructions (exit status 124); time the guest
@@ -151,6 +158,15 @@ public static class RunOptionsParser
                     break;
                 case "-cpu":
                     options = options with { CpuModel = Value(args, ref i) };
+                    break;
+                case "-s":
+                    options = options with { GdbEndPoint = new IPEndPoint(IPAddress.Loopback, GdbStub.DefaultPort) };
+                    break;
+                case "-gdb":
+                    options = options with { GdbEndPoint = ParseGdbEndPoint(Value(args, ref i)) };
+                    break;
+                case "-S":
+                    options = options with { WaitForDebugger = true };
                     break;
                 case "--max-instructions":
                 {
@@ -249,7 +265,60 @@ public static class RunOptionsParser
             throw new RunOptionsException(options.InitrdPath is not null ? "-initrd needs -kernel" : "-append needs -kernel");
         }
 
+        if (options.WaitForDebugger && options.GdbEndPoint is null)
+        {
+            throw new RunOptionsException("-S needs -s or -gdb (nothing else could start the guest)");
+        }
+
+        if (options.GdbEndPoint is not null && options.MaxGuestTime is not null)
+        {
+            throw new RunOptionsException("--max-guest-time cannot be combined with -s or -gdb");
+        }
+
+        if (options.GdbEndPoint is not null && options.SaveSnapshotPath is not null)
+        {
+            // The stub owns the run loop while a debugger is attached; a snapshot can be taken from gdb's side later.
+            throw new RunOptionsException("--save-snapshot cannot be combined with -s or -gdb");
+        }
+
         return options;
+    }
+
+    /// <summary>
+    /// Parses QEMU's <c>-gdb</c> device: <c>tcp::PORT</c> (loopback) or <c>tcp:HOST:PORT</c>, HOST an IP address or
+    /// <c>localhost</c>.
+    /// </summary>
+    /// <param name="text">The value.</param>
+    /// <returns>The endpoint to listen on.</returns>
+    /// <exception cref="RunOptionsException">For another device kind, a malformed host or a port outside 1-65535.</exception>
+    public static IPEndPoint ParseGdbEndPoint(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        const string prefix = "tcp:";
+        int lastColon = text.LastIndexOf(':');
+        if (!text.StartsWith(prefix, StringComparison.Ordinal) || lastColon < prefix.Length - 1)
+        {
+            throw new RunOptionsException($"-gdb: '{text}' is not supported (use tcp::PORT or tcp:HOST:PORT)");
+        }
+
+        string host = text[prefix.Length..lastColon];
+        string portText = text[(lastColon + 1)..];
+        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > IPEndPoint.MaxPort)
+        {
+            throw new RunOptionsException($"-gdb: '{portText}' is not a port number from 1 to {IPEndPoint.MaxPort}");
+        }
+
+        IPAddress address;
+        if (host.Length == 0 || host == "localhost")
+        {
+            address = IPAddress.Loopback;
+        }
+        else if (!IPAddress.TryParse(host.Trim('[', ']'), out address!))
+        {
+            throw new RunOptionsException($"-gdb: '{host}' is not an IP address or localhost");
+        }
+
+        return new IPEndPoint(address, port);
     }
 
     /// <summary>

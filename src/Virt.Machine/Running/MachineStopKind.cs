@@ -53,4 +53,7 @@ public enum MachineStopKind
 
     /// <summary>The guest-time limit given to <c>Run</c> passed.</summary>
     GuestTimeLimit,
+
+    /// <summary>The CPU reached a host breakpoint (<see cref="Virt.Cpu.Cpu.AddHostBreakpoint"/>, used by the gdb stub); the instruction there has not run.</summary>
+    Breakpoint,
 }

@@ -21,7 +21,7 @@ public sealed record MachineStopReason(MachineStopKind Kind, string Detail, int?
     /// <item><description><c>(v &lt;&lt; 1) | 1</c>: the guest wrote v to isa-debug-exit (<see cref="ExitCode"/>);</description></item>
     /// <item><description>4: the guest crashed (triple fault with stop on reset, or a reset loop);</description></item>
     /// <item><description>124: the timeout, the instruction budget or the guest-time limit was reached;</description></item>
-    /// <item><description>130: the host cancelled or paused the run; 6: any other stop.</description></item>
+    /// <item><description>130: the host cancelled or paused the run, or stopped it at a host breakpoint; 6: any other stop.</description></item>
     /// </list>
     /// (2 is the front end's own, for bad options and unreadable files.)
     /// </summary>
@@ -31,7 +31,7 @@ public sealed record MachineStopReason(MachineStopKind Kind, string Detail, int?
         MachineStopKind.DebugExit => ExitCode ?? ProcessExitStatuses.ForDebugExit(0),
         MachineStopKind.Shutdown or MachineStopKind.ResetLoop => ProcessExitStatuses.GuestCrashed,
         MachineStopKind.Timeout or MachineStopKind.BudgetExhausted or MachineStopKind.GuestTimeLimit => ProcessExitStatuses.LimitReached,
-        MachineStopKind.Cancelled or MachineStopKind.Paused => ProcessExitStatuses.Interrupted,
+        MachineStopKind.Cancelled or MachineStopKind.Paused or MachineStopKind.Breakpoint => ProcessExitStatuses.Interrupted,
         _ => ProcessExitStatuses.OtherStop,
     };
 

@@ -16,6 +16,7 @@ public sealed class MachineStopReasonTests
     [InlineData(MachineStopKind.Timeout, ProcessExitStatuses.LimitReached)]
     [InlineData(MachineStopKind.Cancelled, ProcessExitStatuses.Interrupted)]
     [InlineData(MachineStopKind.Paused, ProcessExitStatuses.Interrupted)]
+    [InlineData(MachineStopKind.Breakpoint, ProcessExitStatuses.Interrupted)]
     public void EachStopKindHasItsExitStatus(MachineStopKind kind, int status) =>
         Assert.Equal(status, new MachineStopReason(kind, "test").ProcessExitStatus);
 
