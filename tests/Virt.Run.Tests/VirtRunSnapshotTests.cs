@@ -1,4 +1,4 @@
-using Iced.Intel;
+using Virt.Tests.Shared;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -95,42 +95,7 @@ public sealed class VirtRunSnapshotTests
     /// </summary>
     private static byte[] PrintingRom() => TestRoms.Rom(a =>
     {
-        Label outer = a.CreateLabel();
-        Label inner = a.CreateLabel();
-        Label wait = a.CreateLabel();
-        a.cli();
-        a.mov(ax, 0x1000);
-        a.mov(ds, ax);
-        a.xor(cx, cx);
-        a.mov(bx, 0x1234);
-        a.Label(ref outer);
-        a.xor(di, di);
-        a.Label(ref inner);
-        a.mov(ax, bx);
-        a.shl(ax, 2);
-        a.add(bx, ax);                  // bx *= 5
-        a.add(bx, di);
-        a.xor(__word_ptr[di], bx);
-        a.add(di, 2);
-        a.cmp(di, 0x400);
-        a.jb(inner);
-        a.mov(ax, cx);
-        a.xor(dx, dx);
-        a.mov(si, 26);
-        a.div(si);                      // dx = round % 26
-        a.mov(ah, dl);
-        a.add(ah, (byte)'a');
-        a.mov(dx, 0x3FD);               // COM1 line status register
-        a.Label(ref wait);
-        a.@in(al, dx);
-        a.test(al, 0x20);               // transmitter holding register empty?
-        a.jz(wait);
-        a.mov(al, ah);
-        a.mov(dx, 0x3F8);               // COM1 data register
-        a.@out(dx, al);
-        a.inc(cx);
-        a.cmp(cx, Rounds);
-        a.jb(outer);
+        PrintingRoundsCode.Emit(a, Rounds, bytesPerRound: 0x400);
         a.mov(dx, 0x501);               // isa-debug-exit
         a.mov(al, ExitValue);
         a.@out(dx, al);

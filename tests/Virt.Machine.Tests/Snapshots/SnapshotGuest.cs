@@ -6,6 +6,7 @@ using Virt.Devices;
 using Virt.Machine.Boot;
 using Virt.Machine.Tests.Running;
 using Virt.Memory;
+using Virt.Tests.Shared;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace Virt.Machine.Tests.Snapshots;
@@ -26,42 +27,7 @@ internal static class SnapshotGuest
     /// </summary>
     public static byte[] Image { get; } = GuestPrograms.Assemble16(0x7C00, a =>
     {
-        Label outer = a.CreateLabel();
-        Label inner = a.CreateLabel();
-        Label wait = a.CreateLabel();
-        a.cli();
-        a.mov(ax, 0x1000);
-        a.mov(ds, ax);
-        a.xor(cx, cx);
-        a.mov(bx, 0x1234);
-        a.Label(ref outer);
-        a.xor(di, di);
-        a.Label(ref inner);
-        a.mov(ax, bx);
-        a.shl(ax, 2);
-        a.add(bx, ax);                  // bx *= 5
-        a.add(bx, di);
-        a.xor(__word_ptr[di], bx);
-        a.add(di, 2);
-        a.cmp(di, 0x800);
-        a.jb(inner);
-        a.mov(ax, cx);
-        a.xor(dx, dx);
-        a.mov(si, 26);
-        a.div(si);                      // dx = round % 26
-        a.mov(ah, dl);
-        a.add(ah, (byte)'a');
-        a.mov(dx, 0x3FD);               // COM1 line status register
-        a.Label(ref wait);
-        a.@in(al, dx);
-        a.test(al, 0x20);               // transmitter holding register empty?
-        a.jz(wait);
-        a.mov(al, ah);
-        a.mov(dx, 0x3F8);               // COM1 data register
-        a.@out(dx, al);
-        a.inc(cx);
-        a.cmp(cx, Rounds);
-        a.jb(outer);
+        PrintingRoundsCode.Emit(a, Rounds, bytesPerRound: 0x800);
         a.cli();
         a.hlt();
     });
