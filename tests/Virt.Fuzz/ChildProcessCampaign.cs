@@ -45,6 +45,12 @@ public sealed class ChildProcessCampaign
         _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory) : null;
     }
 
+    /// <summary>The environment variable that makes a child fail fast when it reaches that guest index (tests of crash handling).</summary>
+    public const string CrashAtIndexVariable = "VIRT_FUZZ_TEST_CRASH_AT_INDEX";
+
+    /// <summary>Extra environment variables for the children (for example <see cref="CrashAtIndexVariable"/>).</summary>
+    public IDictionary<string, string> ChildEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>Runs every batch and returns the merged summary.</summary>
     /// <returns>The summary.</returns>
     public FuzzSummary Run()
@@ -129,6 +135,11 @@ public sealed class ChildProcessCampaign
             info.ArgumentList.Add(argument);
         }
 
+        foreach ((string name, string value) in ChildEnvironment)
+        {
+            info.Environment[name] = value;
+        }
+
         info.ArgumentList.Add("--child");
         info.ArgumentList.Add(firstIndex.ToString(CultureInfo.InvariantCulture));
         using var process = new Process { StartInfo = info };
@@ -187,7 +198,9 @@ public sealed class ChildProcessCampaign
         }
 
         string detail = $"child process exited with status {process.ExitCode} without a summary\n{Tail(stderr, 30)}";
-        FuzzCase? guest = deviceOnly || lastStarted < 0 ? null : childOptions.CaseAt(lastStarted);
+        // A child that died before announcing a guest is blamed on its first one.
+        lastStarted = Math.Max(lastStarted, firstIndex);
+        FuzzCase? guest = deviceOnly ? null : childOptions.CaseAt(lastStarted);
 
         var finding = new FuzzFinding(FindingKind.ProcessCrash, guest, guest is null ? new DeviceFuzzCase(_options.FirstSeed, _options.DeviceOperationsPerMachine) : null, detail);
         lock (_total)
@@ -200,7 +213,7 @@ public sealed class ChildProcessCampaign
 
         _writer?.Write(finding);
         _log?.Invoke($"crash: {finding}");
-        return lastStarted >= 0 ? lastStarted + 1 : long.MaxValue;
+        return deviceOnly ? long.MaxValue : lastStarted + 1;
     }
 
     private static string Tail(string text, int lines)

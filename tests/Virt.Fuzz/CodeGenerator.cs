@@ -54,6 +54,11 @@ public static class CodeGenerator
         while (true)
         {
             List<byte> next = rng.Chance(TemplatePercent) ? emitter.Template() : RandomInstruction(rng, candidate, reader, decoder);
+            if (FirstUndecodableOffset([.. next], emitter.Bitness) >= 0)
+            {
+                continue; // a template with an operand the CPU has no encoding for (an x87 register form such as D9 D1, say)
+            }
+
             if (code.Count + next.Count > MaxCodeSizeInBytes)
             {
                 break;

@@ -5,13 +5,21 @@ namespace Virt.Fuzz;
 /// <summary>
 /// Runs a campaign in this process: guests (and device traffic) one after another on a worker thread, watched by the
 /// calling thread. The watchdog declares a guest hung when it has not returned from Run within
-/// <see cref="FuzzCampaignOptions.HangFactor"/> times its expected time (at least <see cref="FuzzCampaignOptions.MinimumHangTimeout"/>),
+/// <see cref="FuzzCampaignOptions.HangFactor"/> times its expected time (at least <see cref="FuzzCampaignOptions.MinimumHangTimeout"/>)
+/// while the process had processor time (see <see cref="StarvedFactor"/>),
 /// asks it to stop, and gives up on the campaign when it does not. Host exceptions, hangs and runs that differ when
 /// repeated are findings; each is written as a reproducer when a directory is given. A stack overflow kills the process:
 /// run <see cref="ChildProcessCampaign"/> to survive and report those.
 /// </summary>
 public sealed class FuzzCampaign
 {
+    /// <summary>
+    /// A guest is hung when its wall-clock time is past its timeout and the process had at least half that much processor
+    /// time meanwhile (so a host starved by other processes is not taken for a hang), or when the wall-clock time is this
+    /// many times its timeout whatever the processor time (a run loop that sleeps while it waits forever).
+    /// </summary>
+    private const int StarvedFactor = 6;
+
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(100);
     private readonly FuzzCampaignOptions _options;
     private readonly FuzzSummary _summary = new();
@@ -69,13 +77,14 @@ public sealed class FuzzCampaign
             if (_current is { } slot && !slot.Done)
             {
                 TimeSpan elapsed = slot.Clock.Elapsed;
-                if (!slot.HangDeclared && elapsed > slot.Timeout)
+                if (!slot.HangDeclared && elapsed > slot.Timeout && (ProcessorTime() - slot.ProcessorTimeAtStart > slot.Timeout / 2 || elapsed > slot.Timeout * StarvedFactor))
                 {
                     slot.HangDeclared = true;
+                    slot.DeclaredAt = elapsed;
                     RecordFinding(new FuzzFinding(FindingKind.Hang, slot.Guest, slot.Device, $"did not return from Run within {slot.Timeout.TotalSeconds:0.0} s (the watchdog asked it to stop); at that moment: {slot.Control.Describe()}"));
                     slot.Control.RequestStop();
                 }
-                else if (slot.HangDeclared && elapsed > slot.Timeout + _options.StuckGrace)
+                else if (slot.HangDeclared && slot.Clock.Elapsed - slot.DeclaredAt > _options.StuckGrace)
                 {
                     lock (_summary)
                     {
@@ -224,6 +233,12 @@ public sealed class FuzzCampaign
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
+    private static TimeSpan ProcessorTime()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
     /// <summary>The guest the worker is running, for the watchdog.</summary>
     private sealed class Slot(FuzzCase? guest, DeviceFuzzCase? device, TimeSpan timeout)
     {
@@ -237,6 +252,10 @@ public sealed class FuzzCampaign
         public TimeSpan Timeout { get; } = timeout;
 
         public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+        public TimeSpan ProcessorTimeAtStart { get; } = ProcessorTime();
+
+        public TimeSpan DeclaredAt { get; set; }
 
         public GuestControl Control { get; } = new();
 

@@ -81,7 +81,12 @@ public static class GuestRunner
             long start = m.Cpu.RetiredInstructions;
             MachineStopReason reason;
             bool idle = false;
-            if (!workAround)
+            if (control?.StopRequested == true)
+            {
+                // Run forgets a Pause that came before it started.
+                reason = new MachineStopReason(MachineStopKind.Paused, "stopped before it ran");
+            }
+            else if (!workAround)
             {
                 reason = m.Run(guest.Budget);
             }

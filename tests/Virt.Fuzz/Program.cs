@@ -19,10 +19,15 @@ if (line.ChildFirstIndex is { } firstIndex)
     // A child of a multi-process campaign: announce each guest (so a crash names it), then print the summary as JSON.
     var stdout = Console.Out;
     FuzzCampaign? campaign = null;
+    long crashAt = long.TryParse(Environment.GetEnvironmentVariable(ChildProcessCampaign.CrashAtIndexVariable), out long at) ? at : -1;
     campaign = new FuzzCampaign(line.Options, firstIndex, (index, _) =>
     {
         stdout.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ChildProcessCampaign.StartPrefix}{index} {campaign?.Instructions ?? 0}"));
         stdout.Flush();
+        if (index == crashAt)
+        {
+            Environment.FailFast($"{ChildProcessCampaign.CrashAtIndexVariable}: a crash on purpose at guest {index}");
+        }
     });
     FuzzSummary running = campaign.Run();
     stdout.WriteLine(ChildProcessCampaign.SummaryPrefix + JsonSerializer.Serialize(running));
