@@ -27,7 +27,7 @@ public sealed class LongCampaignTests(ITestOutputHelper output)
             ReproducerDirectory = reproducers,
         });
 
-        FuzzSummary summary = new ChildProcessCampaign(options, batchGuests: 1000, parallel: 1).Run();
+        FuzzSummary summary = new ChildProcessCampaign(options, batchGuests: 1000, parallel: 2).Run();
 
         output.WriteLine(summary.Format());
         output.WriteLine($"reproducers (if any): {reproducers}");

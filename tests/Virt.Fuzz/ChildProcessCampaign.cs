@@ -109,7 +109,19 @@ public sealed class ChildProcessCampaign
             long index = first;
             while (index < end)
             {
-                index = RunChild(index, _options with { MaxGuests = (int)(end - index), InstructionTarget = 0, DeviceMachines = 0 }, deviceOnly: false);
+                long remaining;
+                lock (_total)
+                {
+                    remaining = _options.InstructionTarget > 0 ? _options.InstructionTarget - _total.Instructions : 0;
+                }
+
+                if (_options.InstructionTarget > 0 && remaining <= 0)
+                {
+                    break;
+                }
+
+                // The child stops at the end of its batch or when it alone has run what the campaign still lacks.
+                index = RunChild(index, _options with { MaxGuests = (int)(end - index), InstructionTarget = remaining, DeviceMachines = 0 }, deviceOnly: false);
             }
         }
     }

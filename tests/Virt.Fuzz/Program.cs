@@ -2,6 +2,12 @@ using System.Text.Json;
 using Virt.Fuzz;
 
 // The fuzzing tool's entry point; the work is done by FuzzCampaign and ChildProcessCampaign (docs/reliability.md).
+if (args.Length == 1 && args[0] is "--help" or "-h")
+{
+    Console.WriteLine(FuzzCommandLine.Usage);
+    return 0;
+}
+
 FuzzCommandLine line;
 try
 {
