@@ -37,7 +37,7 @@ public sealed class GuestRunnerTests
         // jmp $ with a budget no test could wait for: only the stop request ends it.
         FuzzCase guest = new(1, FuzzMode.Protected32, FuzzGenerator.DecodableInstructions, level, long.MaxValue / 2, [0xEB, 0xFE]);
         var control = new GuestControl();
-        using var watchdog = new Timer(_ => control.RequestStop(), null, TimeSpan.FromMilliseconds(200), Timeout.InfiniteTimeSpan);
+        using var watchdog = new Timer(_ => control.RequestStop(), null, TimeSpan.FromMilliseconds(200), TimeSpan.FromMilliseconds(100));
 
         GuestOutcome outcome = GuestRunner.Run(guest, control);
 

@@ -25,6 +25,7 @@ public sealed class ChildProcessCampaign
     private readonly Action<string>? _log;
     private readonly FuzzSummary _total = new();
     private readonly ReproducerWriter? _writer;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private long _nextIndex;
 
     /// <summary>Prepares the campaign.</summary>
@@ -83,9 +84,13 @@ public sealed class ChildProcessCampaign
         {
             return (_options.InstructionTarget > 0 && _total.Instructions >= _options.InstructionTarget)
                 || (_options.MaxGuests > 0 && _nextIndex >= _options.MaxGuests)
-                || (_options.InstructionTarget <= 0 && _options.MaxGuests <= 0);
+                || (_options.InstructionTarget <= 0 && _options.MaxGuests <= 0 && _options.Duration is null)
+                || TimeLeft() <= TimeSpan.Zero;
         }
     }
+
+    /// <summary>What remains of <see cref="FuzzCampaignOptions.Duration"/> (a day when there is none).</summary>
+    private TimeSpan TimeLeft() => _options.Duration is { } duration ? duration - _clock.Elapsed : TimeSpan.FromDays(1);
 
     private void BatchLoop()
     {
@@ -115,13 +120,13 @@ public sealed class ChildProcessCampaign
                     remaining = _options.InstructionTarget > 0 ? _options.InstructionTarget - _total.Instructions : 0;
                 }
 
-                if (_options.InstructionTarget > 0 && remaining <= 0)
+                if ((_options.InstructionTarget > 0 && remaining <= 0) || TimeLeft() <= TimeSpan.Zero)
                 {
                     break;
                 }
 
                 // The child stops at the end of its batch or when it alone has run what the campaign still lacks.
-                index = RunChild(index, _options with { MaxGuests = (int)(end - index), InstructionTarget = remaining, DeviceMachines = 0 }, deviceOnly: false);
+                index = RunChild(index, _options with { MaxGuests = (int)(end - index), InstructionTarget = remaining, DeviceMachines = 0, Duration = _options.Duration is null ? null : TimeLeft() }, deviceOnly: false);
             }
         }
     }

@@ -84,7 +84,12 @@ public sealed class FuzzCampaign
                     RecordFinding(new FuzzFinding(FindingKind.Hang, slot.Guest, slot.Device, $"did not return from Run within {slot.Timeout.TotalSeconds:0.0} s (the watchdog asked it to stop); at that moment: {slot.Control.Describe()}"));
                     slot.Control.RequestStop();
                 }
-                else if (slot.HangDeclared && slot.Clock.Elapsed - slot.DeclaredAt > _options.StuckGrace)
+                else if (slot.HangDeclared && slot.Clock.Elapsed - slot.DeclaredAt <= _options.StuckGrace)
+                {
+                    // Again at every poll: Machine.Run forgets a Pause that comes just before it starts.
+                    slot.Control.RequestStop();
+                }
+                else if (slot.HangDeclared)
                 {
                     lock (_summary)
                     {
@@ -128,13 +133,15 @@ public sealed class FuzzCampaign
 
     private void Work()
     {
+        var started = Stopwatch.StartNew();
         for (long index = _firstIndex; ; index++)
         {
             lock (_summary)
             {
                 if ((_options.InstructionTarget > 0 && _summary.Instructions >= _options.InstructionTarget)
                     || (_options.MaxGuests > 0 && _summary.Guests >= _options.MaxGuests)
-                    || (_options.InstructionTarget <= 0 && _options.MaxGuests <= 0))
+                    || (_options.InstructionTarget <= 0 && _options.MaxGuests <= 0 && _options.Duration is null)
+                    || (_options.Duration is { } duration && started.Elapsed >= duration))
                 {
                     break;
                 }

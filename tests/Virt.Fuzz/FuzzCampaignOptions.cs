@@ -33,6 +33,9 @@ public sealed record FuzzCampaignOptions
     /// <summary>The code generators guests alternate between.</summary>
     public IReadOnlyList<FuzzGenerator> Generators { get; init; } = Enum.GetValues<FuzzGenerator>();
 
+    /// <summary>Stop starting guests after this much wall-clock time (null: no limit).</summary>
+    public TimeSpan? Duration { get; init; }
+
     /// <summary>The share of guests (0-100) run on a whole machine rather than a bare CPU.</summary>
     public int MachinePercent { get; init; } = 10;
 
@@ -92,9 +95,9 @@ public sealed record FuzzCampaignOptions
             throw new ArgumentException($"MachinePercent: {MachinePercent} is not 0-100.");
         }
 
-        if (InstructionTarget <= 0 && MaxGuests <= 0 && DeviceMachines <= 0)
+        if (InstructionTarget <= 0 && MaxGuests <= 0 && DeviceMachines <= 0 && Duration is null)
         {
-            throw new ArgumentException("InstructionTarget, MaxGuests, DeviceMachines: give at least one limit.");
+            throw new ArgumentException("InstructionTarget, MaxGuests, DeviceMachines, Duration: give at least one limit.");
         }
     }
 

@@ -13,6 +13,7 @@ public sealed record FuzzCommandLine
           --seed N                  first seed (guest i has seed N+i; default 1)
           --instructions N          stop after N guest instructions in total (k, m, g suffixes; default 10m; 0: no limit)
           --guests N                stop after N guests (0: no limit)
+          --minutes N               stop starting guests after N minutes
           --budget N                instruction budget per guest (default 50000)
           --modes LIST              comma-separated: RealMode, Protected16, Protected16Paging, Protected32,
                                     Protected32Paging, Pae, Ring3, Virtual8086 (default all)
@@ -75,6 +76,7 @@ public sealed record FuzzCommandLine
                 case "--workaround-machine-halt": o = o with { WorkAroundMachineHaltHang = true }; break;
                 case "--devices": o = o with { DeviceMachines = (int)Number(name, Value()) }; break;
                 case "--device-ops": o = o with { DeviceOperationsPerMachine = (int)Number(name, Value()) }; break;
+                case "--minutes": o = o with { Duration = TimeSpan.FromMinutes(Number(name, Value())) }; break;
                 case "--hang-timeout": o = o with { MinimumHangTimeout = TimeSpan.FromSeconds(Number(name, Value())) }; break;
                 case "--out": o = o with { ReproducerDirectory = Value() }; break;
                 case "--processes": line = line with { Processes = true }; break;
@@ -123,6 +125,12 @@ public sealed record FuzzCommandLine
         if (o.WorkAroundMachineHaltHang)
         {
             a.Add("--workaround-machine-halt");
+        }
+
+        if (o.Duration is { } duration)
+        {
+            a.Add("--minutes");
+            a.Add(((long)Math.Ceiling(duration.TotalMinutes)).ToString(c));
         }
 
         if (o.ReproducerDirectory is { } directory)
