@@ -225,7 +225,7 @@ public sealed class FuzzCampaign
         TimeSpan expected = TimeSpan.FromTicks((long)(guest.Budget * _nanosecondsPerInstruction * (guest.Level == FuzzLevel.Machine ? 4 : 1) / 100));
         var slot = new Slot(guest, null, Max(_options.MinimumHangTimeout, expected * _options.HangFactor));
         _current = slot;
-        GuestOutcome outcome = GuestRunner.Run(guest, slot.Control, fingerprint, _options.WorkAroundMachineHaltHang);
+        GuestOutcome outcome = GuestRunner.Run(guest, slot.Control, fingerprint, _options.WorkAroundMachineHaltHang, _options.DisableDecodeCache);
         slot.Done = true;
         return (outcome, slot.HangDeclared);
     }

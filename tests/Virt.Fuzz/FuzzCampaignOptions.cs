@@ -49,6 +49,12 @@ public sealed record FuzzCampaignOptions
     /// </summary>
     public bool WorkAroundMachineHaltHang { get; init; }
 
+    /// <summary>
+    /// Run the CPU with <see cref="Virt.Cpu.CpuOptions.DisableDecodeCache"/>: every instruction decoded afresh. Slower, and it
+    /// skips the decode cache's code (and its bugs) while still fuzzing the execution of every mode.
+    /// </summary>
+    public bool DisableDecodeCache { get; init; }
+
     /// <summary>The watchdog gives a guest this many times its expected time (budget × measured time per instruction).</summary>
     public int HangFactor { get; init; } = 10;
 

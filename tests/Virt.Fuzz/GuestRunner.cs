@@ -24,11 +24,13 @@ public static class GuestRunner
     /// <param name="control">Lets a watchdog stop the run, or null.</param>
     /// <param name="fingerprint">Whether to hash the final state (for the determinism check).</param>
     /// <param name="workAroundMachineHaltHang">See <see cref="FuzzCampaignOptions.WorkAroundMachineHaltHang"/>.</param>
+    /// <param name="disableDecodeCache">See <see cref="FuzzCampaignOptions.DisableDecodeCache"/>.</param>
     /// <returns>The outcome.</returns>
-    public static GuestOutcome Run(FuzzCase guest, GuestControl? control = null, bool fingerprint = false, bool workAroundMachineHaltHang = false)
+    public static GuestOutcome Run(FuzzCase guest, GuestControl? control = null, bool fingerprint = false, bool workAroundMachineHaltHang = false, bool disableDecodeCache = false)
     {
         ArgumentNullException.ThrowIfNull(guest);
-        return guest.Level == FuzzLevel.Cpu ? RunOnCpu(guest, control, fingerprint) : RunOnMachine(guest, control, fingerprint, workAroundMachineHaltHang);
+        var cpuOptions = new CpuOptions { DisableDecodeCache = disableDecodeCache };
+        return guest.Level == FuzzLevel.Cpu ? RunOnCpu(guest, control, fingerprint, cpuOptions) : RunOnMachine(guest, control, fingerprint, workAroundMachineHaltHang, cpuOptions);
     }
 
     /// <summary>The default PC board the machine level and the device fuzzer use, with every optional device of the builder added.</summary>
@@ -44,7 +46,7 @@ public static class GuestRunner
             .WithRtcStartTime(new DateTimeOffset(2026, 12, 5, 0, 0, 0, TimeSpan.Zero))
             .WithFlatBinary([0xF4], new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "fuzz"));
 
-    private static GuestOutcome RunOnCpu(FuzzCase guest, GuestControl? control, bool fingerprint)
+    private static GuestOutcome RunOnCpu(FuzzCase guest, GuestControl? control, bool fingerprint, CpuOptions cpuOptions)
     {
         var stopwatch = Stopwatch.StartNew();
         X86Cpu? cpu = null;
@@ -55,7 +57,7 @@ public static class GuestRunner
                 .AddRam("low", new PhysicalAddress(0), GuestLayout.LowRamSizeInBytes)
                 .AddRam("high", new PhysicalAddress(0x100000), GuestLayout.HighRamSizeInBytes)
                 .Build();
-            cpu = new X86Cpu(memory, new IoPortSpace());
+            cpu = new X86Cpu(memory, new IoPortSpace(), options: cpuOptions);
             GuestEnvironment.Apply(memory, cpu, guest);
             X86Cpu attached = cpu;
             control?.Attach(cpu.RequestStop, () => Where(attached));
@@ -68,13 +70,13 @@ public static class GuestRunner
         }
     }
 
-    private static GuestOutcome RunOnMachine(FuzzCase guest, GuestControl? control, bool fingerprint, bool workAround)
+    private static GuestOutcome RunOnMachine(FuzzCase guest, GuestControl? control, bool fingerprint, bool workAround, CpuOptions cpuOptions)
     {
         var stopwatch = Stopwatch.StartNew();
         Machine.Machine? machine = null;
         try
         {
-            machine = DefaultBoard().Build();
+            machine = DefaultBoard().WithCpu(cpuOptions).Build();
             GuestEnvironment.Apply(machine.Memory, machine.Cpu, guest);
             Machine.Machine m = machine;
             control?.Attach(m.Pause, () => Where(m.Cpu));
