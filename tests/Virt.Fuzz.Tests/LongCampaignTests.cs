@@ -18,16 +18,20 @@ public sealed class LongCampaignTests(ITestOutputHelper output)
         long instructions = FromEnvironment("VIRT_FUZZ_INSTRUCTIONS", DefaultInstructions);
         ulong seed = (ulong)FromEnvironment("VIRT_FUZZ_SEED", 5_000_000);
         string reproducers = Path.Combine(Path.GetTempPath(), "virt-fuzz-reproducers", seed.ToString(CultureInfo.InvariantCulture));
-        FuzzCampaignOptions options = KnownBugs.Apply(new FuzzCampaignOptions
+        var options = new FuzzCampaignOptions
         {
             FirstSeed = seed,
             InstructionTarget = instructions,
             DeviceMachines = instructions >= 100_000_000 ? 20 : 2,
             MinimumHangTimeout = TimeSpan.FromSeconds(30),
             ReproducerDirectory = reproducers,
-        });
+        };
 
-        FuzzSummary summary = new ChildProcessCampaign(options, batchGuests: 1000, parallel: 2).Run();
+        var summary = new FuzzSummary();
+        foreach (FuzzCampaignOptions part in KnownBugs.Split(options))
+        {
+            summary.Add(new ChildProcessCampaign(part with { DeviceMachines = summary.DeviceMachines == 0 ? part.DeviceMachines : 0 }, batchGuests: 1000, parallel: 2).Run());
+        }
 
         output.WriteLine(summary.Format());
         output.WriteLine($"reproducers (if any): {reproducers}");
