@@ -26,6 +26,7 @@ public sealed class FuzzCampaignTests
         Assert.Equal(FindingKind.Hang, hang.Kind);
         Assert.Equal(31UL, hang.Guest!.Seed);
         Assert.Contains("CS:EIP 0008:00010000", hang.Detail, StringComparison.Ordinal); // where it spun
+        Assert.Equal(0, summary.HangsHaltedWithInterruptsEnabled); // it was spinning, not waiting in HLT
         Assert.Null(summary.AbortReason); // it stopped when asked
         Assert.Equal(1, summary.Guests);
     }

@@ -36,6 +36,9 @@ public sealed class FuzzSummary
     /// <summary>Guests the watchdog declared hung.</summary>
     public int Hangs { get; set; }
 
+    /// <summary>Of <see cref="Hangs"/>, those whose CPU sat in HLT with IF = 1 when the watchdog looked (waiting for an interrupt that never comes).</summary>
+    public int HangsHaltedWithInterruptsEnabled { get; set; }
+
     /// <summary>Child processes that died.</summary>
     public int ProcessCrashes { get; set; }
 
@@ -80,7 +83,10 @@ public sealed class FuzzSummary
         switch (finding.Kind)
         {
             case FindingKind.HostException: HostExceptions++; break;
-            case FindingKind.Hang: Hangs++; break;
+            case FindingKind.Hang:
+                Hangs++;
+                HangsHaltedWithInterruptsEnabled += finding.Detail.Contains(GuestRunner.HaltedWithInterruptsMarker, StringComparison.Ordinal) ? 1 : 0;
+                break;
             case FindingKind.ProcessCrash: ProcessCrashes++; break;
             default: Nondeterministic++; break;
         }
@@ -127,6 +133,7 @@ public sealed class FuzzSummary
         Merge(Stops, other.Stops);
         HostExceptions += other.HostExceptions;
         Hangs += other.Hangs;
+        HangsHaltedWithInterruptsEnabled += other.HangsHaltedWithInterruptsEnabled;
         ProcessCrashes += other.ProcessCrashes;
         Nondeterministic += other.Nondeterministic;
         DeterminismChecks += other.DeterminismChecks;
@@ -165,7 +172,7 @@ public sealed class FuzzSummary
         text.AppendLine(c, $"determinism checks: {DeterminismChecks:N0}");
         text.AppendLine(c, $"host exceptions: {HostExceptions}");
         text.AppendLine(c, $"process crashes: {ProcessCrashes}");
-        text.AppendLine(c, $"hangs: {Hangs}");
+        text.AppendLine(c, $"hangs: {Hangs} ({HangsHaltedWithInterruptsEnabled} in HLT with IF=1)");
         text.AppendLine(c, $"nondeterministic: {Nondeterministic}");
         if (IdleEnded > 0)
         {

@@ -14,7 +14,6 @@ public static class GuestEnvironment
 {
     private const ulong Cr0Pe = 1UL << 0;
     private const uint Cr0Wp = 1u << 16;
-    private const uint Cr0Pg = 1u << 31;
     private const uint Cr4Vme = 1u << 0;
     private const uint Cr4Pvi = 1u << 1;
     private const uint Cr4Tsd = 1u << 2;
@@ -141,10 +140,10 @@ public static class GuestEnvironment
         cpu.IdtBase = IdtAddress;
         cpu.IdtLimit = policy == HandlerPolicy.BrokenIdt ? (ushort)0x3F : IdtLimit;
         cpu.Cr0 |= Cr0Pe;
-        cpu.LoadSegmentFromDescriptor(Virt.Cpu.SegmentRegister.Cs, FlatCode, GdtEntries[FlatCode >> 3]);
+        cpu.LoadSegmentFromDescriptor(Virt.Cpu.SegmentRegister.Cs, FlatCode, s_gdtEntries[FlatCode >> 3]);
         foreach (Virt.Cpu.SegmentRegister s in new[] { Virt.Cpu.SegmentRegister.Ds, Virt.Cpu.SegmentRegister.Es, Virt.Cpu.SegmentRegister.Ss, Virt.Cpu.SegmentRegister.Fs, Virt.Cpu.SegmentRegister.Gs })
         {
-            cpu.LoadSegmentFromDescriptor(s, FlatData, GdtEntries[FlatData >> 3]);
+            cpu.LoadSegmentFromDescriptor(s, FlatData, s_gdtEntries[FlatData >> 3]);
         }
 
         cpu.SetRegister(Virt.Cpu.GeneralRegister.Rsp, Ring0StackTop);
@@ -153,7 +152,7 @@ public static class GuestEnvironment
     }
 
     /// <summary>The GDT, indexed by selector >> 3.</summary>
-    internal static readonly ulong[] GdtEntries =
+    private static readonly IReadOnlyList<ulong> s_gdtEntries =
     [
         0,
         Descriptor.Segment(0, 0xFFFFF, 0x9A, Descriptor.Granularity4K | Descriptor.Big), // 08 flat code
@@ -175,18 +174,18 @@ public static class GuestEnvironment
 
     private static void WriteGdt(Span<byte> gdt)
     {
-        for (int i = 0; i < GdtEntries.Length; i++)
+        for (int i = 0; i < s_gdtEntries.Count; i++)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(gdt[(i * 8)..], GdtEntries[i]);
+            BinaryPrimitives.WriteUInt64LittleEndian(gdt[(i * 8)..], s_gdtEntries[i]);
         }
     }
 
     private static void WriteLdt(Span<byte> ram, FuzzRandom rng)
     {
         Span<byte> ldt = ram[(int)LdtAddress..];
-        BinaryPrimitives.WriteUInt64LittleEndian(ldt, GdtEntries[FlatData3 >> 3]);
-        BinaryPrimitives.WriteUInt64LittleEndian(ldt[8..], GdtEntries[Code16 >> 3]);
-        BinaryPrimitives.WriteUInt64LittleEndian(ldt[16..], GdtEntries[FlatCode >> 3]);
+        BinaryPrimitives.WriteUInt64LittleEndian(ldt, s_gdtEntries[FlatData3 >> 3]);
+        BinaryPrimitives.WriteUInt64LittleEndian(ldt[8..], s_gdtEntries[Code16 >> 3]);
+        BinaryPrimitives.WriteUInt64LittleEndian(ldt[16..], s_gdtEntries[FlatCode >> 3]);
         BinaryPrimitives.WriteUInt64LittleEndian(ldt[24..], Descriptor.Segment(rng.NextUInt32() & 0x3FFFFF, rng.NextUInt32() & 0xFFFFF, (byte)(0x90 | rng.Next(16) | (rng.Next(4) << 5)), (byte)(rng.Next(2) * Descriptor.Big)));
     }
 
@@ -306,9 +305,9 @@ public static class GuestEnvironment
         }
 
         Span<byte> gdt = ram[(int)AlternateGdtAddress..];
-        for (int i = 0; i < GdtEntries.Length; i++)
+        for (int i = 0; i < s_gdtEntries.Count; i++)
         {
-            ulong d = GdtEntries[i];
+            ulong d = s_gdtEntries[i];
             if (i > 0 && rng.Chance(25))
             {
                 d = rng.Next(4) switch

@@ -138,6 +138,9 @@ public static class GuestRunner
         }
     }
 
+    /// <summary>What <see cref="GuestControl.Describe"/> says of a CPU in HLT with interrupts enabled.</summary>
+    public const string HaltedWithInterruptsMarker = "halted True, IF True";
+
     private static string Where(X86Cpu cpu) =>
         $"CS:EIP {cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{cpu.Eip:X8}, halted {cpu.IsHalted}, IF {(cpu.Flags & FlagIf) != 0}, CR0 {cpu.Cr0:X8}, {cpu.RetiredInstructions} retired";
 
