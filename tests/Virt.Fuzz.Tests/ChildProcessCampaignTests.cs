@@ -37,7 +37,10 @@ public sealed class ChildProcessCampaignTests
             FuzzFinding crash = Assert.Single(summary.Findings);
             Assert.Equal(FindingKind.ProcessCrash, crash.Kind);
             Assert.Equal(902UL, crash.Guest!.Seed);
-            Assert.Equal(3, summary.Guests); // guests 0, 1 and 3 ran to the end
+            Assert.Equal(4, summary.Guests); // guests 0, 1 and 3 ran to the end, guest 2 crashed
+            Assert.Equal(1, summary.Stops["crash"]);
+            Assert.Equal(3, summary.Stops.Where(s => s.Key != "crash").Sum(s => s.Value));
+            Assert.True(summary.InstructionsByMode["RealMode"] > 0 && summary.InstructionsByMode["Protected32"] > 0); // runs before the crash count
             string reproducer = Assert.Single(Directory.GetFiles(directory));
             Assert.Contains("FromHex(902UL", File.ReadAllText(reproducer), StringComparison.Ordinal);
         }

@@ -16,6 +16,9 @@ public sealed class ChildProcessCampaign
     /// <summary>The line prefix a child prints before each guest: index and instructions so far.</summary>
     public const string StartPrefix = "start ";
 
+    /// <summary>The line prefix a child prints after each run: index, mode, generator, level, first run (1/0), retired, stop.</summary>
+    public const string DonePrefix = "done ";
+
     /// <summary>The line prefix of a child's final summary (JSON).</summary>
     public const string SummaryPrefix = "summary ";
 
@@ -51,6 +54,19 @@ public sealed class ChildProcessCampaign
 
     /// <summary>Extra environment variables for the children (for example <see cref="CrashAtIndexVariable"/>).</summary>
     public IDictionary<string, string> ChildEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The line a child prints after a run (so the runs of a child that dies later are still counted).</summary>
+    /// <param name="index">The guest index.</param>
+    /// <param name="guest">The case.</param>
+    /// <param name="outcome">How the run ended.</param>
+    /// <param name="firstRun">False for a determinism re-run.</param>
+    /// <returns>The line.</returns>
+    public static string FormatDone(long index, FuzzCase guest, GuestOutcome outcome, bool firstRun)
+    {
+        ArgumentNullException.ThrowIfNull(guest);
+        ArgumentNullException.ThrowIfNull(outcome);
+        return string.Create(CultureInfo.InvariantCulture, $"{DonePrefix}{index} {guest.Mode} {guest.Generator} {guest.Level} {(firstRun ? 1 : 0)} {outcome.RetiredInstructions} {outcome.Stop}");
+    }
 
     /// <summary>Runs every batch and returns the merged summary.</summary>
     /// <returns>The summary.</returns>
@@ -177,7 +193,7 @@ public sealed class ChildProcessCampaign
         process.Start();
         process.BeginErrorReadLine();
         long lastStarted = -1;
-        long instructionsBeforeLast = 0;
+        var done = new FuzzSummary();
         FuzzSummary? summary = null;
         while (process.StandardOutput.ReadLine() is { } line)
         {
@@ -185,7 +201,13 @@ public sealed class ChildProcessCampaign
             {
                 string[] parts = line[StartPrefix.Length..].Split(' ');
                 lastStarted = long.Parse(parts[0], CultureInfo.InvariantCulture);
-                instructionsBeforeLast = long.Parse(parts[1], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith(DonePrefix, StringComparison.Ordinal))
+            {
+                string[] p = line[DonePrefix.Length..].Split(' ');
+                var ran = new FuzzCase(0, Enum.Parse<FuzzMode>(p[1]), Enum.Parse<FuzzGenerator>(p[2]), Enum.Parse<FuzzLevel>(p[3]), 0, []);
+                var outcome = new GuestOutcome(p[6], long.Parse(p[5], CultureInfo.InvariantCulture), 0, null, TimeSpan.Zero, p[6] == "idle");
+                done.AddRun(ran, outcome, firstRun: p[4] == "1");
             }
             else if (line.StartsWith(SummaryPrefix, StringComparison.Ordinal))
             {
@@ -222,10 +244,16 @@ public sealed class ChildProcessCampaign
         var finding = new FuzzFinding(FindingKind.ProcessCrash, guest, guest is null ? new DeviceFuzzCase(_options.FirstSeed, _options.DeviceOperationsPerMachine) : null, detail);
         lock (_total)
         {
+            // The runs the child finished before it died count; so does the guest it died in (with no instructions).
+            double elapsed = _total.ElapsedSeconds;
+            _total.Add(done);
+            _total.ElapsedSeconds = elapsed;
+            if (guest is not null)
+            {
+                _total.AddRun(guest, new GuestOutcome("crash", 0, 0, null, TimeSpan.Zero), firstRun: true);
+            }
+
             _total.AddFinding(finding);
-            _total.Instructions += instructionsBeforeLast;
-            _total.Guests += Math.Max(0, lastStarted - firstIndex);
-            _total.InstructionsByMode["(crashed batches)"] = _total.InstructionsByMode.GetValueOrDefault("(crashed batches)") + instructionsBeforeLast;
         }
 
         _writer?.Write(finding);

@@ -25,6 +25,7 @@ public sealed class FuzzCampaign
     private readonly FuzzSummary _summary = new();
     private readonly ReproducerWriter? _writer;
     private readonly Action<long, FuzzCase>? _guestStarting;
+    private readonly Action<long, FuzzCase, GuestOutcome, bool>? _guestFinished;
     private readonly long _firstIndex;
     private readonly FuzzCase? _fixedCase;
     private volatile Slot? _current;
@@ -35,8 +36,10 @@ public sealed class FuzzCampaign
     /// <param name="firstIndex">The first guest index (a child process resumes a batch after a crash).</param>
     /// <param name="guestStarting">Called on the worker thread before each guest (a child process prints the index).</param>
     /// <param name="fixedCase">Run this case (as every guest) instead of generating them: for reproducers.</param>
-    public FuzzCampaign(FuzzCampaignOptions options, long firstIndex = 0, Action<long, FuzzCase>? guestStarting = null, FuzzCase? fixedCase = null)
+    /// <param name="guestFinished">Called on the worker thread after each run (index, case, outcome, first run or the determinism re-run).</param>
+    public FuzzCampaign(FuzzCampaignOptions options, long firstIndex = 0, Action<long, FuzzCase>? guestStarting = null, FuzzCase? fixedCase = null, Action<long, FuzzCase, GuestOutcome, bool>? guestFinished = null)
     {
+        _guestFinished = guestFinished;
         _fixedCase = fixedCase;
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -156,6 +159,8 @@ public sealed class FuzzCampaign
                 _summary.AddRun(guest, first, firstRun: true);
             }
 
+            _guestFinished?.Invoke(index, guest, first, true);
+
             if (first.HostException is { } exception)
             {
                 RecordFinding(new FuzzFinding(FindingKind.HostException, guest, null, Describe(exception)));
@@ -181,6 +186,8 @@ public sealed class FuzzCampaign
                     _summary.AddRun(guest, second, firstRun: false);
                     _summary.DeterminismChecks++;
                 }
+
+                _guestFinished?.Invoke(index, guest, second, false);
 
                 if (second.HostException is { } again)
                 {

@@ -34,6 +34,10 @@ if (line.ChildFirstIndex is { } firstIndex)
         {
             Environment.FailFast($"{ChildProcessCampaign.CrashAtIndexVariable}: a crash on purpose at guest {index}");
         }
+    },
+    guestFinished: (index, guest, outcome, firstRun) =>
+    {
+        stdout.WriteLine(ChildProcessCampaign.FormatDone(index, guest, outcome, firstRun));
     });
     FuzzSummary running = campaign.Run();
     stdout.WriteLine(ChildProcessCampaign.SummaryPrefix + JsonSerializer.Serialize(running));
