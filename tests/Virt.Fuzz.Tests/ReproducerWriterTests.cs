@@ -24,6 +24,14 @@ public sealed partial class ReproducerWriterTests
     }
 
     [Fact]
+    public void A_reproducer_of_a_campaign_without_the_decode_cache_runs_without_it()
+    {
+        var finding = new FuzzFinding(FindingKind.Hang, FuzzCase.Generate(1, FuzzMode.Pae, FuzzGenerator.RandomBytes, FuzzLevel.Cpu, 10), null, "hang");
+
+        Assert.Contains("ReproducerCheck.AssertRunsCleanly(guest, disableDecodeCache: true);", ReproducerWriter.Render(finding, disableDecodeCache: true), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_device_reproducer_names_the_seed_and_operation_count()
     {
         var finding = new FuzzFinding(FindingKind.HostException, null, new DeviceFuzzCase(9, 1234), "operation 1233: ...");

@@ -46,7 +46,7 @@ public sealed class ChildProcessCampaign
         _batchGuests = batchGuests;
         _parallel = parallel;
         _log = log;
-        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory) : null;
+        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory, options.DisableDecodeCache) : null;
     }
 
     /// <summary>The environment variable that makes a child fail fast when it reaches that guest index (tests of crash handling).</summary>

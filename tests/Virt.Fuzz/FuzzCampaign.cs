@@ -46,7 +46,7 @@ public sealed class FuzzCampaign
         _options = options;
         _firstIndex = firstIndex;
         _guestStarting = guestStarting;
-        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory) : null;
+        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory, options.DisableDecodeCache) : null;
     }
 
     /// <summary>Guest instructions retired so far (safe from any thread).</summary>

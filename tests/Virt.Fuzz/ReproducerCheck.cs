@@ -9,8 +9,9 @@ public static class ReproducerCheck
     /// </summary>
     /// <param name="guest">The case.</param>
     /// <param name="minimumHangTimeout">The watchdog's floor (default 10 s).</param>
+    /// <param name="disableDecodeCache">Run without the decode cache, as the campaign that found it did.</param>
     /// <exception cref="FuzzFindingException">With the findings.</exception>
-    public static void AssertRunsCleanly(FuzzCase guest, TimeSpan? minimumHangTimeout = null)
+    public static void AssertRunsCleanly(FuzzCase guest, TimeSpan? minimumHangTimeout = null, bool disableDecodeCache = false)
     {
         ArgumentNullException.ThrowIfNull(guest);
         var options = new FuzzCampaignOptions
@@ -20,6 +21,7 @@ public static class ReproducerCheck
             InstructionTarget = 0,
             DeterminismCheckEvery = 1,
             MinimumHangTimeout = minimumHangTimeout ?? TimeSpan.FromSeconds(10),
+            DisableDecodeCache = disableDecodeCache,
         };
         FuzzSummary summary = new FuzzCampaign(options, fixedCase: guest).Run();
         ThrowIfFindings(summary, guest.ToString());

@@ -14,14 +14,17 @@ public sealed class ReproducerWriter
     public const int MaxFiles = 100;
 
     private readonly string _directory;
+    private readonly bool _disableDecodeCache;
     private readonly HashSet<string> _written = [];
 
     /// <summary>Creates a writer into <paramref name="directory"/> (created when missing).</summary>
     /// <param name="directory">The output directory.</param>
-    public ReproducerWriter(string directory)
+    /// <param name="disableDecodeCache">Whether the campaign ran without the decode cache (the reproducers then do too).</param>
+    public ReproducerWriter(string directory, bool disableDecodeCache = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _directory = directory;
+        _disableDecodeCache = disableDecodeCache;
         Directory.CreateDirectory(directory);
     }
 
@@ -41,14 +44,15 @@ public sealed class ReproducerWriter
         }
 
         string path = Path.Combine(_directory, name + ".cs");
-        File.WriteAllText(path, Render(finding));
+        File.WriteAllText(path, Render(finding, _disableDecodeCache));
         return path;
     }
 
     /// <summary>The C# source of the test for <paramref name="finding"/>.</summary>
     /// <param name="finding">The finding.</param>
+    /// <param name="disableDecodeCache">Whether the case ran without the decode cache.</param>
     /// <returns>The source text.</returns>
-    public static string Render(FuzzFinding finding)
+    public static string Render(FuzzFinding finding, bool disableDecodeCache = false)
     {
         ArgumentNullException.ThrowIfNull(finding);
         CultureInfo c = CultureInfo.InvariantCulture;
@@ -81,7 +85,7 @@ public sealed class ReproducerWriter
             }
 
             s.AppendLine();
-            s.AppendLine("        ReproducerCheck.AssertRunsCleanly(guest);");
+            s.AppendLine(disableDecodeCache ? "        ReproducerCheck.AssertRunsCleanly(guest, disableDecodeCache: true);" : "        ReproducerCheck.AssertRunsCleanly(guest);");
         }
         else if (finding.Device is { } d)
         {
