@@ -49,6 +49,7 @@ public sealed class FuzzCampaignTests
         Assert.Equal(130, a.InstructionsByMode["Pae"]);
         Assert.Equal(2, a.Stops["Halted"]);
         Assert.Equal(1, a.HostExceptions);
+        Assert.Equal(1, a.DeterminismChecks); // the re-run
         Assert.Equal(20, a.PeakManagedBytes);
         Assert.Equal(50, a.PeakWorkingSetBytes);
         Assert.Contains("host exceptions: 1", a.Format(), StringComparison.Ordinal);

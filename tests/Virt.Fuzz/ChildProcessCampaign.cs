@@ -19,6 +19,9 @@ public sealed class ChildProcessCampaign
     /// <summary>The line prefix a child prints after each run: index, mode, generator, level, first run (1/0), retired, stop.</summary>
     public const string DonePrefix = "done ";
 
+    /// <summary>The line prefix of a finding a child prints as it records it (JSON), so a child that dies later loses none.</summary>
+    public const string FindingPrefix = "finding ";
+
     /// <summary>The line prefix of a child's final summary (JSON).</summary>
     public const string SummaryPrefix = "summary ";
 
@@ -208,6 +211,10 @@ public sealed class ChildProcessCampaign
                 var ran = new FuzzCase(0, Enum.Parse<FuzzMode>(p[1]), Enum.Parse<FuzzGenerator>(p[2]), Enum.Parse<FuzzLevel>(p[3]), 0, []);
                 var outcome = new GuestOutcome(p[6], long.Parse(p[5], CultureInfo.InvariantCulture), 0, null, TimeSpan.Zero, p[6] == "idle");
                 done.AddRun(ran, outcome, firstRun: p[4] == "1");
+            }
+            else if (line.StartsWith(FindingPrefix, StringComparison.Ordinal) && JsonSerializer.Deserialize<FuzzFinding>(line[FindingPrefix.Length..]) is { } found)
+            {
+                done.AddFinding(found);
             }
             else if (line.StartsWith(SummaryPrefix, StringComparison.Ordinal))
             {

@@ -26,6 +26,7 @@ public sealed class FuzzCampaign
     private readonly ReproducerWriter? _writer;
     private readonly Action<long, FuzzCase>? _guestStarting;
     private readonly Action<long, FuzzCase, GuestOutcome, bool>? _guestFinished;
+    private readonly Action<FuzzFinding>? _findingRecorded;
     private readonly long _firstIndex;
     private readonly FuzzCase? _fixedCase;
     private volatile Slot? _current;
@@ -37,8 +38,16 @@ public sealed class FuzzCampaign
     /// <param name="guestStarting">Called on the worker thread before each guest (a child process prints the index).</param>
     /// <param name="fixedCase">Run this case (as every guest) instead of generating them: for reproducers.</param>
     /// <param name="guestFinished">Called on the worker thread after each run (index, case, outcome, first run or the determinism re-run).</param>
-    public FuzzCampaign(FuzzCampaignOptions options, long firstIndex = 0, Action<long, FuzzCase>? guestStarting = null, FuzzCase? fixedCase = null, Action<long, FuzzCase, GuestOutcome, bool>? guestFinished = null)
+    /// <param name="findingRecorded">Called for each finding as it is recorded (a child process prints it at once).</param>
+    public FuzzCampaign(
+        FuzzCampaignOptions options,
+        long firstIndex = 0,
+        Action<long, FuzzCase>? guestStarting = null,
+        FuzzCase? fixedCase = null,
+        Action<long, FuzzCase, GuestOutcome, bool>? guestFinished = null,
+        Action<FuzzFinding>? findingRecorded = null)
     {
+        _findingRecorded = findingRecorded;
         _guestFinished = guestFinished;
         _fixedCase = fixedCase;
         ArgumentNullException.ThrowIfNull(options);
@@ -132,6 +141,7 @@ public sealed class FuzzCampaign
         }
 
         _writer?.Write(finding);
+        _findingRecorded?.Invoke(finding);
     }
 
     private void Work()
@@ -184,7 +194,6 @@ public sealed class FuzzCampaign
                 lock (_summary)
                 {
                     _summary.AddRun(guest, second, firstRun: false);
-                    _summary.DeterminismChecks++;
                 }
 
                 _guestFinished?.Invoke(index, guest, second, false);

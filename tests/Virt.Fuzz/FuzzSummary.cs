@@ -100,7 +100,7 @@ public sealed class FuzzSummary
     /// <summary>Counts one finished guest run.</summary>
     /// <param name="guest">The case.</param>
     /// <param name="outcome">How it ended.</param>
-    /// <param name="firstRun">False for a determinism re-run (instructions count, the guest does not).</param>
+    /// <param name="firstRun">False for a determinism re-run (its instructions and the check count, the guest does not).</param>
     public void AddRun(FuzzCase guest, GuestOutcome outcome, bool firstRun)
     {
         ArgumentNullException.ThrowIfNull(guest);
@@ -116,6 +116,10 @@ public sealed class FuzzSummary
             Bump(GuestsByMode, guest.Mode.ToString(), 1);
             Bump(Stops, outcome.Stop, 1);
             IdleEnded += outcome.EndedIdle ? 1 : 0;
+        }
+        else
+        {
+            DeterminismChecks++;
         }
     }
 

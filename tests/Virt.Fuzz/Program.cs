@@ -38,6 +38,10 @@ if (line.ChildFirstIndex is { } firstIndex)
     guestFinished: (index, guest, outcome, firstRun) =>
     {
         stdout.WriteLine(ChildProcessCampaign.FormatDone(index, guest, outcome, firstRun));
+    },
+    findingRecorded: finding =>
+    {
+        stdout.WriteLine(ChildProcessCampaign.FindingPrefix + JsonSerializer.Serialize(finding));
     });
     FuzzSummary running = campaign.Run();
     stdout.WriteLine(ChildProcessCampaign.SummaryPrefix + JsonSerializer.Serialize(running));
