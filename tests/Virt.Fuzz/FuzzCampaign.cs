@@ -88,11 +88,15 @@ public sealed class FuzzCampaign
 
             if (_current is { } slot && !slot.Done)
             {
-                TimeSpan elapsed = slot.Clock.Elapsed;
-                if (!slot.HangDeclared && elapsed > slot.Timeout && (ProcessorTime() - slot.ProcessorTimeAtStart > slot.Timeout / 2 || elapsed > slot.Timeout * StarvedFactor))
+                // The guest's time counts from when it was attached (its Run about to start); building it gets the
+                // starved allowance.
+                long attached = slot.Control.AttachedTimestamp;
+                TimeSpan elapsed = attached == 0 ? slot.Clock.Elapsed : Stopwatch.GetElapsedTime(attached);
+                TimeSpan processor = attached == 0 ? TimeSpan.Zero : ProcessorTime() - slot.Control.ProcessorTimeAtAttach;
+                if (!slot.HangDeclared && elapsed > slot.Timeout && (processor > slot.Timeout / 2 || elapsed > slot.Timeout * StarvedFactor))
                 {
                     slot.HangDeclared = true;
-                    slot.DeclaredAt = elapsed;
+                    slot.DeclaredAt = slot.Clock.Elapsed;
                     RecordFinding(new FuzzFinding(FindingKind.Hang, slot.Guest, slot.Device, $"did not return from Run within {slot.Timeout.TotalSeconds:0.0} s (the watchdog asked it to stop); at that moment: {slot.Control.Describe()}"));
                     slot.Control.RequestStop();
                 }
@@ -275,8 +279,6 @@ public sealed class FuzzCampaign
         public TimeSpan Timeout { get; } = timeout;
 
         public Stopwatch Clock { get; } = Stopwatch.StartNew();
-
-        public TimeSpan ProcessorTimeAtStart { get; } = ProcessorTime();
 
         public TimeSpan DeclaredAt { get; set; }
 

@@ -7,6 +7,14 @@ public sealed class GuestControl
     private volatile Func<string>? _describe;
     private volatile bool _stopRequested;
 
+    private long _attachedTimestamp;
+
+    /// <summary>When the guest was attached (<see cref="System.Diagnostics.Stopwatch"/> timestamp), or 0 while it is being built.</summary>
+    public long AttachedTimestamp => Interlocked.Read(ref _attachedTimestamp);
+
+    /// <summary>The process's processor time when the guest was attached.</summary>
+    public TimeSpan ProcessorTimeAtAttach { get; private set; }
+
     /// <summary>Whether <see cref="RequestStop"/> was called.</summary>
     public bool StopRequested => _stopRequested;
 
@@ -38,6 +46,12 @@ public sealed class GuestControl
     {
         _describe = describe;
         _stop = stop;
+        using (var process = System.Diagnostics.Process.GetCurrentProcess())
+        {
+            ProcessorTimeAtAttach = process.TotalProcessorTime;
+        }
+
+        Interlocked.Exchange(ref _attachedTimestamp, System.Diagnostics.Stopwatch.GetTimestamp());
         if (_stopRequested)
         {
             stop();
