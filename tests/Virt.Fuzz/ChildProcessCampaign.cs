@@ -90,7 +90,7 @@ public sealed class ChildProcessCampaign
 
         if (_options.DeviceMachines > 0)
         {
-            RunChild(0, _options with { InstructionTarget = 0, MaxGuests = 0 }, deviceOnly: true);
+            RunChild(0, _options with { InstructionTarget = 0, MaxGuests = 0, Duration = null }, deviceOnly: true);
         }
 
         _total.ElapsedSeconds = stopwatch.Elapsed.TotalSeconds;
