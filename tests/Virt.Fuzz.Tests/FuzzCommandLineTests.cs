@@ -17,7 +17,6 @@ public sealed class FuzzCommandLineTests
             DeterminismCheckEvery = 5,
             IncludeVirtual8086 = false,
             IncludeSixteenBitPaging = false,
-            WorkAroundMachineHaltHang = true,
             DeviceMachines = 3,
             DeviceOperationsPerMachine = 500,
             MinimumHangTimeout = TimeSpan.FromSeconds(7),

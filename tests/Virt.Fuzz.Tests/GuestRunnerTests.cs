@@ -10,8 +10,8 @@ public sealed class GuestRunnerTests
     {
         FuzzCase guest = FuzzCase.Generate(11, mode, FuzzGenerator.DecodableInstructions, level, 20_000);
 
-        GuestOutcome first = GuestRunner.Run(guest, fingerprint: true, workAroundMachineHaltHang: true);
-        GuestOutcome second = GuestRunner.Run(guest, fingerprint: true, workAroundMachineHaltHang: true);
+        GuestOutcome first = GuestRunner.Run(guest, fingerprint: true);
+        GuestOutcome second = GuestRunner.Run(guest, fingerprint: true);
 
         Assert.Null(first.HostException);
         Assert.NotEqual(0UL, first.Fingerprint);

@@ -209,7 +209,7 @@ public sealed class ChildProcessCampaign
             {
                 string[] p = line[DonePrefix.Length..].Split(' ');
                 var ran = new FuzzCase(0, Enum.Parse<FuzzMode>(p[1]), Enum.Parse<FuzzGenerator>(p[2]), Enum.Parse<FuzzLevel>(p[3]), 0, []);
-                var outcome = new GuestOutcome(p[6], long.Parse(p[5], CultureInfo.InvariantCulture), 0, null, TimeSpan.Zero, p[6] == "idle");
+                var outcome = new GuestOutcome(p[6], long.Parse(p[5], CultureInfo.InvariantCulture), 0, null, TimeSpan.Zero);
                 done.AddRun(ran, outcome, firstRun: p[4] == "1");
             }
             else if (line.StartsWith(FindingPrefix, StringComparison.Ordinal) && JsonSerializer.Deserialize<FuzzFinding>(line[FindingPrefix.Length..]) is { } found)

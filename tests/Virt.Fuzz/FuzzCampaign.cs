@@ -192,7 +192,7 @@ public sealed class FuzzCampaign
                 _nanosecondsPerInstruction = (_nanosecondsPerInstruction * 0.9) + (sample * 0.1);
             }
 
-            if (check && !first.EndedIdle)
+            if (check)
             {
                 (GuestOutcome second, bool hungAgain) = RunWatched(guest, fingerprint: true);
                 lock (_summary)
@@ -206,7 +206,7 @@ public sealed class FuzzCampaign
                 {
                     RecordFinding(new FuzzFinding(FindingKind.Nondeterminism, guest, null, $"the first run returned, the second threw: {Describe(again)}"));
                 }
-                else if (!hungAgain && !second.EndedIdle
+                else if (!hungAgain
                     && (second.Fingerprint != first.Fingerprint || second.RetiredInstructions != first.RetiredInstructions || second.Stop != first.Stop))
                 {
                     RecordFinding(new FuzzFinding(
@@ -245,7 +245,7 @@ public sealed class FuzzCampaign
         TimeSpan expected = TimeSpan.FromTicks((long)(guest.Budget * _nanosecondsPerInstruction * (guest.Level == FuzzLevel.Machine ? 4 : 1) / 100));
         var slot = new Slot(guest, null, Max(_options.MinimumHangTimeout, expected * _options.HangFactor));
         _current = slot;
-        GuestOutcome outcome = GuestRunner.Run(guest, slot.Control, fingerprint, _options.WorkAroundMachineHaltHang, _options.DisableDecodeCache);
+        GuestOutcome outcome = GuestRunner.Run(guest, slot.Control, fingerprint, _options.DisableDecodeCache);
         slot.Done = true;
         return (outcome, slot.HangDeclared);
     }

@@ -43,13 +43,6 @@ public sealed record FuzzCampaignOptions
     public int DeterminismCheckEvery { get; init; } = 16;
 
     /// <summary>
-    /// Work around the machine run loop never returning while the CPU sits in HLT with IF = 1 and nothing can wake it
-    /// (being fixed elsewhere): machine-level guests run in short wall-clock slices and such a guest ends as idle instead
-    /// of being reported as a hang. Off by default, so the hang is reported.
-    /// </summary>
-    public bool WorkAroundMachineHaltHang { get; init; }
-
-    /// <summary>
     /// Run the CPU with <see cref="Virt.Cpu.CpuOptions.DisableDecodeCache"/>: every instruction decoded afresh. Slower, and it
     /// skips the decode cache's code (and its bugs) while still fuzzing the execution of every mode.
     /// </summary>

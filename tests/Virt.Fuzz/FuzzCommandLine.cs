@@ -22,7 +22,6 @@ public sealed record FuzzCommandLine
           --determinism-every N     run every N-th guest twice and compare (default 16; 0: off)
           --no-v86                  leave out virtual-8086 mode
           --no-16bit-paging         leave out 16-bit protected mode with paging
-          --workaround-machine-halt end machine guests idle in HLT with IF=1 instead of reporting a hang
           --no-decode-cache         decode every instruction afresh (CpuOptions.DisableDecodeCache)
           --devices N               device-traffic machines (default 0)
           --device-ops N            operations per device-traffic machine (default 20000)
@@ -74,7 +73,6 @@ public sealed record FuzzCommandLine
                 case "--determinism-every": o = o with { DeterminismCheckEvery = (int)Number(name, Value()) }; break;
                 case "--no-v86": o = o with { IncludeVirtual8086 = false }; break;
                 case "--no-16bit-paging": o = o with { IncludeSixteenBitPaging = false }; break;
-                case "--workaround-machine-halt": o = o with { WorkAroundMachineHaltHang = true }; break;
                 case "--no-decode-cache": o = o with { DisableDecodeCache = true }; break;
                 case "--devices": o = o with { DeviceMachines = (int)Number(name, Value()) }; break;
                 case "--device-ops": o = o with { DeviceOperationsPerMachine = (int)Number(name, Value()) }; break;
@@ -122,11 +120,6 @@ public sealed record FuzzCommandLine
         if (!o.IncludeSixteenBitPaging)
         {
             a.Add("--no-16bit-paging");
-        }
-
-        if (o.WorkAroundMachineHaltHang)
-        {
-            a.Add("--workaround-machine-halt");
         }
 
         if (o.Duration is { } duration)

@@ -48,9 +48,6 @@ public sealed class FuzzSummary
     /// <summary>Guests compared for determinism.</summary>
     public long DeterminismChecks { get; set; }
 
-    /// <summary>Machine-level guests ended by the HLT workaround (see <see cref="FuzzCampaignOptions.WorkAroundMachineHaltHang"/>).</summary>
-    public long IdleEnded { get; set; }
-
     /// <summary>Device-traffic machines run.</summary>
     public long DeviceMachines { get; set; }
 
@@ -115,7 +112,6 @@ public sealed class FuzzSummary
             Guests++;
             Bump(GuestsByMode, guest.Mode.ToString(), 1);
             Bump(Stops, outcome.Stop, 1);
-            IdleEnded += outcome.EndedIdle ? 1 : 0;
         }
         else
         {
@@ -141,7 +137,6 @@ public sealed class FuzzSummary
         ProcessCrashes += other.ProcessCrashes;
         Nondeterministic += other.Nondeterministic;
         DeterminismChecks += other.DeterminismChecks;
-        IdleEnded += other.IdleEnded;
         DeviceMachines += other.DeviceMachines;
         DeviceOperations += other.DeviceOperations;
         PeakManagedBytes = Math.Max(PeakManagedBytes, other.PeakManagedBytes);
@@ -178,11 +173,6 @@ public sealed class FuzzSummary
         text.AppendLine(c, $"process crashes: {ProcessCrashes}");
         text.AppendLine(c, $"hangs: {Hangs} ({HangsHaltedWithInterruptsEnabled} in HLT with IF=1)");
         text.AppendLine(c, $"nondeterministic: {Nondeterministic}");
-        if (IdleEnded > 0)
-        {
-            text.AppendLine(c, $"machine guests ended idle by the HLT workaround: {IdleEnded:N0}");
-        }
-
         text.AppendLine(c, $"peak memory: managed {PeakManagedBytes / 1048576.0:0.0} MiB, working set {PeakWorkingSetBytes / 1048576.0:0.0} MiB");
         if (AbortReason is not null)
         {

@@ -6,8 +6,4 @@ namespace Virt.Fuzz;
 /// <param name="Fingerprint">A hash of the final CPU state, retired count and low memory (0 when not asked for).</param>
 /// <param name="HostException">A .NET exception that escaped Run, or null.</param>
 /// <param name="Elapsed">The wall-clock time of the run.</param>
-/// <param name="EndedIdle">
-/// True when the machine-level guest sat in HLT with interrupts enabled and nothing to wake it, and the run was ended by
-/// the <see cref="FuzzCampaignOptions.WorkAroundMachineHaltHang"/> workaround (its result is not compared for determinism).
-/// </param>
-public sealed record GuestOutcome(string Stop, long RetiredInstructions, ulong Fingerprint, Exception? HostException, TimeSpan Elapsed, bool EndedIdle = false);
+public sealed record GuestOutcome(string Stop, long RetiredInstructions, ulong Fingerprint, Exception? HostException, TimeSpan Elapsed);

@@ -17,20 +17,17 @@ public static class GuestRunner
     private const ulong MachineMemorySizeInBytes = 4UL << 20;
 
     /// <summary>How long a machine-level Run may sit without retiring instructions before the halt workaround looks at it.</summary>
-    private static readonly TimeSpan s_idleCheck = TimeSpan.FromMilliseconds(20);
-
     /// <summary>Runs <paramref name="guest"/> once.</summary>
     /// <param name="guest">The case.</param>
     /// <param name="control">Lets a watchdog stop the run, or null.</param>
     /// <param name="fingerprint">Whether to hash the final state (for the determinism check).</param>
-    /// <param name="workAroundMachineHaltHang">See <see cref="FuzzCampaignOptions.WorkAroundMachineHaltHang"/>.</param>
     /// <param name="disableDecodeCache">See <see cref="FuzzCampaignOptions.DisableDecodeCache"/>.</param>
     /// <returns>The outcome.</returns>
-    public static GuestOutcome Run(FuzzCase guest, GuestControl? control = null, bool fingerprint = false, bool workAroundMachineHaltHang = false, bool disableDecodeCache = false)
+    public static GuestOutcome Run(FuzzCase guest, GuestControl? control = null, bool fingerprint = false, bool disableDecodeCache = false)
     {
         ArgumentNullException.ThrowIfNull(guest);
         var cpuOptions = new CpuOptions { DisableDecodeCache = disableDecodeCache };
-        return guest.Level == FuzzLevel.Cpu ? RunOnCpu(guest, control, fingerprint, cpuOptions) : RunOnMachine(guest, control, fingerprint, workAroundMachineHaltHang, cpuOptions);
+        return guest.Level == FuzzLevel.Cpu ? RunOnCpu(guest, control, fingerprint, cpuOptions) : RunOnMachine(guest, control, fingerprint, cpuOptions);
     }
 
     /// <summary>The default PC board the machine level and the device fuzzer use, with every optional device of the builder added.</summary>
@@ -70,7 +67,7 @@ public static class GuestRunner
         }
     }
 
-    private static GuestOutcome RunOnMachine(FuzzCase guest, GuestControl? control, bool fingerprint, bool workAround, CpuOptions cpuOptions)
+    private static GuestOutcome RunOnMachine(FuzzCase guest, GuestControl? control, bool fingerprint, CpuOptions cpuOptions)
     {
         var stopwatch = Stopwatch.StartNew();
         Machine.Machine? machine = null;
@@ -82,51 +79,18 @@ public static class GuestRunner
             control?.Attach(m.Pause, () => Where(m.Cpu));
             long start = m.Cpu.RetiredInstructions;
             MachineStopReason reason;
-            bool idle = false;
             if (control?.StopRequested == true)
             {
                 // Run forgets a Pause that came before it started.
                 reason = new MachineStopReason(MachineStopKind.Paused, "stopped before it ran");
             }
-            else if (!workAround)
+            else
             {
                 reason = m.Run(guest.Budget);
             }
-            else
-            {
-                // Known bug (being fixed elsewhere): Run does not return while the CPU sits in HLT with IF = 1 and no
-                // interrupt can come. Give Run short wall-clock slices; a guest that is halted with IF = 1 and retired
-                // nothing over two of them is ended here as idle.
-                long lastRetired = -1;
-                int idleSlices = 0;
-                while (true)
-                {
-                    long used = m.Cpu.RetiredInstructions - start;
-                    if (used >= guest.Budget)
-                    {
-                        reason = new MachineStopReason(MachineStopKind.BudgetExhausted, "budget");
-                        break;
-                    }
-
-                    reason = m.Run(guest.Budget - used, s_idleCheck);
-                    if (reason.Kind != MachineStopKind.Timeout)
-                    {
-                        break;
-                    }
-
-                    bool halted = m.Cpu.IsHalted && (m.Cpu.Flags & FlagIf) != 0;
-                    idleSlices = halted && m.Cpu.RetiredInstructions == lastRetired ? idleSlices + 1 : 0;
-                    lastRetired = m.Cpu.RetiredInstructions;
-                    if (idleSlices >= 2 || control?.StopRequested == true)
-                    {
-                        idle = idleSlices >= 2;
-                        break;
-                    }
-                }
-            }
 
             string stop = control?.StopRequested == true && reason.Kind == MachineStopKind.Paused ? "watchdog" : reason.Kind.ToString();
-            return new GuestOutcome(idle ? "idle" : stop, m.Cpu.RetiredInstructions - start, fingerprint ? Fingerprint(m.Cpu, m.Memory) : 0, null, stopwatch.Elapsed, idle);
+            return new GuestOutcome(stop, m.Cpu.RetiredInstructions - start, fingerprint ? Fingerprint(m.Cpu, m.Memory) : 0, null, stopwatch.Elapsed);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
