@@ -4,7 +4,7 @@ namespace Virt.Fuzz;
 public static class ReproducerCheck
 {
     /// <summary>
-    /// Runs <paramref name="guest"/> twice under the watchdog (no HLT workaround) and throws when a host exception
+    /// Runs <paramref name="guest"/> twice under the watchdog and throws when a host exception
     /// escapes, it hangs, or the two runs differ. (A guest that overflows the stack still kills the process.)
     /// </summary>
     /// <param name="guest">The case.</param>
