@@ -14,7 +14,8 @@ namespace Virt.Machine;
 /// Memory is bounded: the capture holds at most <see cref="CapacityInBytes"/> bytes (default 1 MiB). When the guest
 /// prints more, the oldest bytes are dropped and counted in <see cref="DroppedBytes"/>, so a guest that prints for ever
 /// costs the host no more than the budget. The guest is never slowed down: the capture takes every byte at once (no flow
-/// control). The machine thread writes; any thread may read.
+/// control). The buffer starts at 4 KiB and doubles up to the budget as output arrives. The machine thread writes; any
+/// thread may read.
 /// </remarks>
 public sealed class SerialCapture : ISerialBackend
 {
@@ -24,7 +25,11 @@ public sealed class SerialCapture : ISerialBackend
     /// <summary>The smallest byte budget accepted (256 bytes).</summary>
     public const int MinimumCapacityInBytes = 256;
 
-    private readonly byte[] _ring;
+    /// <summary>The first size of the buffer, which doubles as output arrives until it reaches the budget.</summary>
+    private const int InitialBufferSizeInBytes = 4096;
+
+    private readonly int _capacity;
+    private byte[] _ring;
     private readonly Lock _lock = new();
     private long _totalBytes;
     private bool _completed;
@@ -39,11 +44,12 @@ public sealed class SerialCapture : ISerialBackend
     public SerialCapture(int capacityInBytes = DefaultCapacityInBytes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityInBytes, MinimumCapacityInBytes);
-        _ring = new byte[capacityInBytes];
+        _capacity = capacityInBytes;
+        _ring = new byte[Math.Min(capacityInBytes, InitialBufferSizeInBytes)];
     }
 
     /// <summary>The byte budget: the most bytes kept.</summary>
-    public int CapacityInBytes => _ring.Length;
+    public int CapacityInBytes => _capacity;
 
     /// <summary>The number of bytes the guest has sent since the capture was created (kept or dropped).</summary>
     public long TotalBytes
@@ -64,7 +70,7 @@ public sealed class SerialCapture : ISerialBackend
         {
             lock (_lock)
             {
-                return Math.Max(0, _totalBytes - _ring.Length);
+                return Math.Max(0, _totalBytes - _capacity);
             }
         }
     }
@@ -93,7 +99,7 @@ public sealed class SerialCapture : ISerialBackend
         }
     }
 
-    private int RetainedCount => (int)Math.Min(_totalBytes, _ring.Length);
+    private int RetainedCount => (int)Math.Min(_totalBytes, _capacity);
 
     /// <summary>Copies the bytes kept, oldest first.</summary>
     /// <returns>A new array.</returns>
@@ -194,7 +200,7 @@ public sealed class SerialCapture : ISerialBackend
                 else
                 {
                     line.Append(c);
-                    if (line.Length >= _ring.Length)
+                    if (line.Length >= _capacity)
                     {
                         yield return line.ToString();
                         line.Clear();
@@ -230,7 +236,13 @@ public sealed class SerialCapture : ISerialBackend
         Action? onMatch = null;
         lock (_lock)
         {
-            _ring[_totalBytes % _ring.Length] = value;
+            if (_totalBytes == _ring.Length && _ring.Length < _capacity)
+            {
+                // Not full yet, so nothing has wrapped: the buffer grows by doubling, and a quiet guest costs little.
+                Array.Resize(ref _ring, (int)Math.Min((long)_ring.Length * 2, _capacity));
+            }
+
+            _ring[_totalBytes % _capacity] = value;
             _totalBytes++;
             if (_matcher is { } matcher && matcher.Match is null && matcher.Feed(value, _totalBytes))
             {
@@ -267,7 +279,7 @@ public sealed class SerialCapture : ISerialBackend
             long start = Math.Max(_searchStart, _totalBytes - RetainedCount);
             for (long i = start; i < _totalBytes; i++)
             {
-                if (matcher.Feed(_ring[i % _ring.Length], i + 1))
+                if (matcher.Feed(_ring[i % _capacity], i + 1))
                 {
                     _searchStart = i + 1;
                     return true;
@@ -298,8 +310,8 @@ public sealed class SerialCapture : ISerialBackend
     private byte[] CopyRange(long start, long end)
     {
         byte[] result = new byte[end - start];
-        int first = (int)(start % _ring.Length);
-        int firstLength = Math.Min(result.Length, _ring.Length - first);
+        int first = (int)(start % _capacity);
+        int firstLength = Math.Min(result.Length, _capacity - first);
         _ring.AsSpan(first, firstLength).CopyTo(result);
         _ring.AsSpan(0, result.Length - firstLength).CopyTo(result.AsSpan(firstLength));
         return result;
