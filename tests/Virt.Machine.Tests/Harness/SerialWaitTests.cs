@@ -177,6 +177,19 @@ public sealed class SerialWaitTests
     }
 
     [Fact]
+    public void TheLastSerialOptionForAPortWinsAndEachMachineGetsItsOwnCapture()
+    {
+        using Machine replaced = new MachineBuilder().WithMemorySize(16UL << 20).WithSerialCapture(0).WithSerialPort(0, new Virt.Devices.NullSerialBackend()).Build();
+        MachineBuilder builder = new MachineBuilder().WithMemorySize(16UL << 20).WithSerialPort(1, new Virt.Devices.NullSerialBackend()).WithSerialCapture(1, 4096);
+        using Machine first = builder.Build();
+        using Machine second = builder.Build();
+
+        Assert.Throws<InvalidOperationException>(() => replaced.GetSerialCapture(0));
+        Assert.Equal(4096, first.GetSerialCapture(1).CapacityInBytes);
+        Assert.NotSame(first.GetSerialCapture(1), second.GetSerialCapture(1));
+    }
+
+    [Fact]
     public async Task MisuseThrowsEarly()
     {
         using Machine noCapture = new MachineBuilder().WithMemorySize(16UL << 20).Build();
