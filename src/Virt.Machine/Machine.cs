@@ -292,7 +292,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         using CancellationTokenRegistration registration = cancellationToken.Register(() => Cpu.RequestStop());
         while (true)
         {
-            // First, so that a guest stop requested later in the same slice stays pending for the next run.
+            // First: the match is what the waiting harness asked for; a guest stop requested in the same step stays pending
+            // (HandleRequests) and ends the next run.
             if (TakeSerialMatchStop() is { } serialMatch)
             {
                 return serialMatch;
