@@ -44,6 +44,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private string _resetSource = string.Empty;
     private long _clockRetiredMark;
     private long _clockRetiredEpoch;
+    private RunBudget _runBudget;
     private bool _disposed;
 
     internal Machine(
@@ -199,6 +200,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         }
 
         _disposed = true;
+        CompleteSerialCaptures();
         foreach (IDevice device in _devices)
         {
             (device as IDisposable)?.Dispose();
@@ -276,7 +278,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             throw new ArgumentOutOfRangeException(nameof(maxGuestTime), maxGuestTime, "The guest-time limit must be positive.");
         }
 
-        var budget = new RunBudget(maxInstructions ?? long.MaxValue);
+        // A field, so that a harness can read what the run used after it returns (LastRunInstructionsSpent).
+        ref RunBudget budget = ref _runBudget;
+        budget = new RunBudget(maxInstructions ?? long.MaxValue);
         var stopwatch = Stopwatch.StartNew();
         _pauseRequested = false;
         Clock.ResynchronizeHost();
@@ -288,6 +292,13 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         using CancellationTokenRegistration registration = cancellationToken.Register(() => Cpu.RequestStop());
         while (true)
         {
+            // First: the match is what the waiting harness asked for; a guest stop requested in the same step stays pending
+            // (HandleRequests) and ends the next run.
+            if (TakeSerialMatchStop() is { } serialMatch)
+            {
+                return serialMatch;
+            }
+
             if (HandleRequests() is { } requested)
             {
                 return requested;
@@ -371,6 +382,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The instruction budget the last run used: instructions retired plus halted time at the clock's rate.</summary>
+    internal long LastRunInstructionsSpent => _runBudget.Retired + _runBudget.Idle;
 
     private void AdvanceClock()
     {

@@ -36,6 +36,7 @@ public sealed class MachineBuilder
     private static readonly (string Name, ushort Port, int Irq)[] s_comPorts = [("COM1", 0x3F8, 4), ("COM2", 0x2F8, 3), ("COM3", 0x3E8, 4), ("COM4", 0x2E8, 3)];
 
     private readonly ISerialBackend?[] _serialBackends = new ISerialBackend?[4];
+    private readonly int?[] _serialCaptureCapacities = new int?[4];
     private readonly List<Func<MachineDeviceContext, IPortMappedDevice>> _customDevices = [];
     private readonly List<(string Name, ushort FirstPort, int Count, Func<MachineDeviceContext, IPortDevice> Factory)> _customPortDevices = [];
     private readonly List<(string Name, ulong Address, ulong Size, Func<MachineDeviceContext, IMmioDevice> Factory)> _customMmioDevices = [];
@@ -97,6 +98,25 @@ public sealed class MachineBuilder
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(index, 3);
         _serialBackends[index] = backend ?? throw new ArgumentNullException(nameof(backend));
+        _serialCaptureCapacities[index] = null;
+        return this;
+    }
+
+    /// <summary>
+    /// Connects serial port <paramref name="index"/> to a new <see cref="SerialCapture"/> (each built machine gets its
+    /// own): the guest's output kept in memory up to a byte budget, read with <see cref="Machine.GetSerialCapture"/> and
+    /// waited for with <see cref="Machine.WaitForSerialAsync(string, long, TimeSpan, CancellationToken)"/>.
+    /// </summary>
+    /// <param name="index">0 (COM1) to 3 (COM4).</param>
+    /// <param name="capacityInBytes">The byte budget: the most recent bytes kept (default 1 MiB; at least <see cref="SerialCapture.MinimumCapacityInBytes"/>).</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithSerialCapture(int index, int capacityInBytes = SerialCapture.DefaultCapacityInBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(index, 3);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacityInBytes, SerialCapture.MinimumCapacityInBytes);
+        _serialBackends[index] = null;
+        _serialCaptureCapacities[index] = capacityInBytes;
         return this;
     }
 
@@ -449,9 +469,15 @@ public sealed class MachineBuilder
         var platform = new ForwardingPlatformControl();
         var context = new MachineDeviceContext(clock, pic, memoryProxy, platform, _loggerFactory);
 
+        var captures = new SerialCapture?[4];
         for (int i = 0; i < 4; i++)
         {
-            if (_serialBackends[i] is { } backend)
+            if (_serialCaptureCapacities[i] is { } capacity)
+            {
+                captures[i] = new SerialCapture(capacity);
+            }
+
+            if ((_serialBackends[i] ?? captures[i]) is { } backend)
             {
                 (string name, ushort port, int irq) = s_comPorts[i];
                 var options = new UartOptions { Name = name, BasePort = port, Irq = irq };
@@ -535,7 +561,7 @@ public sealed class MachineBuilder
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
         rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
-        return new Machine(
+        var machine = new Machine(
             memory,
             ports,
             clock,
@@ -554,6 +580,8 @@ public sealed class MachineBuilder
                 ports.Register("reset control", 0xCF9, 1, resetControl);
                 return resetControl;
             });
+        machine.AttachSerialCaptures(captures);
+        return machine;
     }
 
     /// <summary>Reads and validates the boot files before anything is built, so a bad file leaves nothing half-built.</summary>
