@@ -46,7 +46,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private const int RegDi = 7;
 
     private readonly PhysicalMemoryMap _memory;
-    private readonly IoPortSpace _ports;
+    private IoPortSpace _ports;
     private readonly CpuOptions _options;
     private readonly ulong[] _gpr = new ulong[16];
     private readonly ushort[] _segSelector = new ushort[6];
