@@ -3,7 +3,7 @@ using Virt.Memory;
 namespace Virt.Cpu;
 
 /// <summary>
-/// Host hooks on CPUID, RDMSR, WRMSR and RDTSC, and the port space the CPU's IN/OUT reach. Each hook is one nullable
+/// Host hooks on CPUID, RDMSR, WRMSR, RDTSC and hardware interrupt delivery, and the port space the CPU's IN/OUT reach. Each hook is one nullable
 /// delegate read only inside its instruction's handler, which is not on a hot path: when it is null the CPU does what it
 /// did without hooks, at the cost of one null check. A host that wants several hooks composes them into one (Virt.Machine's
 /// <c>MachineHooks</c> does). Set them between runs or from a callback on the thread running the CPU; a change takes
@@ -22,6 +22,12 @@ public sealed partial class Cpu
 
     /// <summary>Called by RDTSC with the counter read; returns the value the guest sees (null: none).</summary>
     public TscReadHook? TscReadHook { get; set; }
+
+    /// <summary>
+    /// Called with the vector of each maskable hardware interrupt the CPU accepted, after the controller's acknowledge
+    /// cycle; returning false drops it (null: none). Checked only when an interrupt is taken.
+    /// </summary>
+    public HardwareInterruptHook? HardwareInterruptHook { get; set; }
 
     /// <summary>
     /// The port space IN, OUT, INS and OUTS reach (the one given to the constructor unless replaced). A host replaces it

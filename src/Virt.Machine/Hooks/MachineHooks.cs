@@ -1,4 +1,5 @@
 using Virt.Cpu;
+using Virt.Devices;
 using Virt.Memory;
 using X86Cpu = Virt.Cpu.Cpu;
 
@@ -36,6 +37,9 @@ public sealed class MachineHooks
     private MsrReadHook[] _msrReads = [];
     private MsrWriteHook[] _msrWrites = [];
     private TscReadHook[] _tscReads = [];
+    private HardwareInterruptHook[] _interrupts = [];
+    private IInterruptController? _unhookedController;
+    private Pic8259PairState? _beforeAcknowledge;
     private IoPortSpace? _unhookedPorts;
     private IoPortSpace? _dispatcher;
 
@@ -156,6 +160,26 @@ public sealed class MachineHooks
     }
 
     /// <summary>
+    /// Adds a hook called when the CPU accepts a maskable hardware interrupt from the 8259A pair, with its vector, before
+    /// delivery; returning false drops it. A dropped interrupt leaves the controllers as if it had never been accepted,
+    /// except that the request is consumed (an edge-triggered request is gone; a level-triggered input still asserted
+    /// requests again). Exceptions, software interrupts and NMI are not hooked.
+    /// </summary>
+    /// <param name="hook">The hook; when it returns false, later hooks are not called.</param>
+    /// <returns>The registration: dispose it to remove the hook.</returns>
+    public IDisposable AddHardwareInterruptHook(HardwareInterruptHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        _interrupts = [.. _interrupts, hook];
+        UpdateInterruptHooks();
+        return new Registration(() =>
+        {
+            _interrupts = Without(_interrupts, hook);
+            UpdateInterruptHooks();
+        });
+    }
+
+    /// <summary>
     /// Adds a hook called before the instruction whose first byte is at <paramref name="linearAddress"/> (CS.base + EIP)
     /// executes. It may read and write registers and memory (changing EIP redirects execution) and may end the run
     /// (<see cref="HookContext.Stop"/>). Once the hooks at the address ran, the instruction there executes without calling
@@ -263,6 +287,66 @@ public sealed class MachineHooks
         cpu.TscReadHook = _tscReads.Length == 0 ? null : RunTscReadHooks;
     }
 
+    private void UpdateInterruptHooks()
+    {
+        X86Cpu cpu = _machine.Cpu;
+        if (_interrupts.Length == 0)
+        {
+            if (_unhookedController is not null)
+            {
+                cpu.InterruptController = _unhookedController;
+                _unhookedController = null;
+            }
+
+            cpu.HardwareInterruptHook = null;
+            return;
+        }
+
+        if (_unhookedController is null && cpu.InterruptController is { } controller)
+        {
+            _unhookedController = controller;
+            cpu.InterruptController = new RememberingController(this, controller);
+        }
+
+        cpu.HardwareInterruptHook = RunInterruptHooks;
+    }
+
+    private bool RunInterruptHooks(byte vector)
+    {
+        foreach (HardwareInterruptHook hook in _interrupts)
+        {
+            if (!hook(vector))
+            {
+                UndoAcknowledge();
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Takes the in-service bits and the rotating priority back to before the INTA cycle (8259A datasheet: INTA sets the
+    /// ISR bit of the request, and of IR2 on the master for a slave request, unless in automatic EOI mode, where it may
+    /// rotate priorities instead); the request bits stay as the acknowledgement left them, so the request is consumed.
+    /// </summary>
+    private void UndoAcknowledge()
+    {
+        if (_beforeAcknowledge is not { } before)
+        {
+            return;
+        }
+
+        Pic8259Pair pic = _machine.Pic;
+        Pic8259PairState after = pic.SaveState();
+        pic.RestoreState(after with
+        {
+            Master = after.Master with { Isr = before.Master.Isr, LowestPriority = before.Master.LowestPriority },
+            Slave = after.Slave with { Isr = before.Slave.Isr, LowestPriority = before.Slave.LowestPriority },
+        });
+        _beforeAcknowledge = null;
+    }
+
     private void RunCpuidHooks(uint leaf, uint subleaf, ref uint eax, ref uint ebx, ref uint ecx, ref uint edx)
     {
         foreach (CpuidHook hook in _cpuid)
@@ -334,6 +418,18 @@ public sealed class MachineHooks
         {
             _remove?.Invoke();
             _remove = null;
+        }
+    }
+
+    /// <summary>The interrupt controller the CPU uses while interrupt hooks exist: remembers the 8259A pair's state before each INTA cycle.</summary>
+    private sealed class RememberingController(MachineHooks owner, IInterruptController inner) : IInterruptController
+    {
+        public bool IsInterruptPending => inner.IsInterruptPending;
+
+        public byte Acknowledge()
+        {
+            owner._beforeAcknowledge = owner._machine.Pic.SaveState();
+            return inner.Acknowledge();
         }
     }
 

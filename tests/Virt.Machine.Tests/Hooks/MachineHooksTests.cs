@@ -325,6 +325,55 @@ public sealed class MachineHooksTests
         Assert.Equal(SnapshotGuest.RamHash(plain), SnapshotGuest.RamHash(hooked));
     }
 
+    [Fact]
+    public void HardwareInterruptHookCanDropInterruptsAndLaterOnesStillArrive()
+    {
+        // IRQ0 at 100 Hz; the handler counts in BX and sends EOI; the guest exits once BX reaches 10.
+        byte[] code = GuestPrograms.Assemble16(Origin, a =>
+        {
+            a.cli();
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(ss, ax);
+            a.mov(sp, 0x7000);
+            a.xor(bx, bx);
+            GuestPrograms.InitializePics(a, masterMask: 0xFE, slaveMask: 0xFF);
+            a.mov(__word_ptr[0x20], 0x7D00);
+            a.mov(__word_ptr[0x22], 0);
+            a.mov(al, 0x34);                  // PIT counter 0, mode 2
+            a.@out(0x43, al);
+            a.mov(ax, 11932);                 // 100 Hz
+            a.@out(0x40, al);
+            a.mov(al, ah);
+            a.@out(0x40, al);
+            a.sti();
+            GuestPrograms.HaltUntilBxReachesThenExit(a, 10);
+        });
+        byte[] handler = GuestPrograms.Assemble16(0x7D00, a =>
+        {
+            a.inc(bx);
+            a.mov(al, 0x20);
+            a.@out(0x20, al);
+            a.iret();
+        });
+        using Machine machine = Build(GuestPrograms.WithHandlerAt100h(code, handler));
+        var vectors = new List<byte>();
+        using IDisposable hook = machine.Hooks.AddHardwareInterruptHook(vector =>
+        {
+            vectors.Add(vector);
+            return vectors.Count % 2 == 1; // drop every second one
+        });
+
+        MachineStopReason stop = machine.Run(maxInstructions: 50_000_000);
+
+        // Ten delivered, nine dropped between them: a dropped IRQ0 left nothing in service that would block the next.
+        Assert.Equal(MachineStopKind.DebugExit, stop.Kind);
+        Assert.Equal((10 << 1) | 1, stop.ExitCode);
+        Assert.Equal(19, vectors.Count);
+        Assert.All(vectors, v => Assert.Equal(8, v));
+        Assert.Equal(0, machine.Pic.SaveState().Master.Isr);
+    }
+
     /// <summary>Real-mode code: EAX = 1, store EAX at 500h, halt; and the linear address of the store.</summary>
     private static (byte[] Code, uint Store) StoreEaxGuest()
     {
