@@ -284,6 +284,24 @@ public sealed class MachineHooksTests
     }
 
     [Fact]
+    public void CodeHookAtADebuggerBreakpointRunsAndTheDebuggerStillStops()
+    {
+        (byte[] code, uint store) = StoreEaxGuest();
+        using Machine machine = Build(code);
+        machine.Cpu.AddHostBreakpoint(store); // as the gdb stub sets one
+        int calls = 0;
+        IDisposable hook = machine.Hooks.AddCodeHook(store, _ => calls++);
+
+        Assert.Equal(MachineStopKind.Breakpoint, machine.Run(maxInstructions: 1000).Kind);
+        Assert.Equal(1, calls);
+        hook.Dispose();
+        Assert.Contains(store, machine.Cpu.HostBreakpoints); // the debugger's breakpoint stays
+
+        Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: 1000).Kind);
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
     public void ObserveOnlyHooksLeaveTheRunIdentical()
     {
         byte[] code = GuestPrograms.Assemble16(Origin, a =>
