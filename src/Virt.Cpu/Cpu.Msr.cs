@@ -91,7 +91,18 @@ public sealed partial class Cpu
             return;
         }
 
-        if (!TryReadMsr((uint)_gpr[RegCx], out ulong value))
+        bool implemented = TryReadMsr((uint)_gpr[RegCx], out ulong value);
+        if (MsrReadHook is { } hook)
+        {
+            if (!implemented)
+            {
+                value = 0;
+            }
+
+            implemented = hook((uint)_gpr[RegCx], implemented, ref value);
+        }
+
+        if (!implemented)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -109,6 +120,12 @@ public sealed partial class Cpu
         }
 
         ulong value = ((ulong)(uint)_gpr[RegDx] << 32) | (uint)_gpr[RegAx];
+        if (MsrWriteHook is { } hook && !hook((uint)_gpr[RegCx], ref value))
+        {
+            _exitBlock = true;
+            return;
+        }
+
         if (!TryWriteMsr((uint)_gpr[RegCx], value))
         {
             RaiseFault(VectorGeneralProtection, 0);

@@ -36,6 +36,11 @@ public sealed partial class Cpu
         }
 
         ulong tsc = ReadTimestampCounter();
+        if (TscReadHook is { } hook)
+        {
+            tsc = hook(tsc);
+        }
+
         WriteRegister(RegAx, 4, (uint)tsc);
         WriteRegister(RegDx, 4, tsc >> 32);
     }

@@ -46,7 +46,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private const int RegDi = 7;
 
     private readonly PhysicalMemoryMap _memory;
-    private readonly IoPortSpace _ports;
+    private IoPortSpace _ports;
     private readonly CpuOptions _options;
     private readonly ulong[] _gpr = new ulong[16];
     private readonly ushort[] _segSelector = new ushort[6];
@@ -568,6 +568,12 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         if ((_eflags & (uint)CpuFlags.Interrupt) != 0 && pic is not null && pic.IsInterruptPending)
         {
             byte vector = pic.Acknowledge();
+            if (HardwareInterruptHook is { } hook && !hook(vector))
+            {
+                // Dropped by the host: a halted CPU stays halted, a running one goes on.
+                return !_halted;
+            }
+
             _halted = false;
             DeliverInterrupt(vector, isException: false);
             return true;

@@ -73,6 +73,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
         Cpu = new X86Cpu(memory, cpuPorts, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
         AttachTracer(tracer);
+        Hooks = new MachineHooks(this);
         Cpu.BeforePortAccess = SynchronizeClockWithCpu;
         var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
         Cpu.FerrChanged = fpuError.OnFerrChanged;
@@ -88,6 +89,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
     /// <summary>The guest physical memory map.</summary>
     public PhysicalMemoryMap Memory { get; }
+
+    /// <summary>Host hooks on port I/O, CPUID, MSRs, RDTSC and code addresses (none by default, at no cost).</summary>
+    public MachineHooks Hooks { get; }
 
     /// <summary>The I/O port space.</summary>
     public IoPortSpace Ports { get; }
@@ -369,6 +373,17 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
                     break;
                 case StopReason.Breakpoint:
+                    if (Hooks.RunCodeHooks(out bool hookStop))
+                    {
+                        // Only code hooks there: the CPU steps over the breakpoint once on the next Run, so the run goes on.
+                        break;
+                    }
+
+                    if (hookStop)
+                    {
+                        return new MachineStopReason(MachineStopKind.Paused, $"a code hook at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8} asked to stop");
+                    }
+
                     return new MachineStopReason(MachineStopKind.Breakpoint, $"host breakpoint at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}");
                 case StopReason.Shutdown:
                     if (OnCpuShutdown() is { } crash)
