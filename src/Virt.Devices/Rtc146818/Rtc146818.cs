@@ -112,6 +112,27 @@ public sealed partial class Rtc146818 : IPortMappedDevice, IStatefulDevice<Rtc14
         return _ram[offset];
     }
 
+    /// <summary>
+    /// Moves the calendar forward by whole seconds as the host, keeping the guest's BCD/binary and 12/24-hour formats,
+    /// for example so that machines restored from one snapshot do not read the same time (Machine.PerturbEntropy). The
+    /// divider phase is unchanged, so the next update cycle comes when it would have; no flag or interrupt is raised.
+    /// </summary>
+    /// <param name="seconds">0 or more; the date stops at 31 December 9999.</param>
+    /// <returns>False when the registers hold no valid date (the guest wrote one), which is then left as it is.</returns>
+    public bool AdvanceCalendar(long seconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(seconds);
+        Sync();
+        if (!TryGetTime(out DateTime time))
+        {
+            return false;
+        }
+
+        long maxSeconds = (long)(DateTime.MaxValue - time).TotalSeconds;
+        SetTime(time.AddSeconds(Math.Min(seconds, maxSeconds)));
+        return true;
+    }
+
     /// <summary>Writes a CMOS RAM byte (0Eh-7Fh) as the host, for example the boot order or disk types. Does not update the checksum.</summary>
     /// <param name="offset">0Eh to 7Fh.</param>
     /// <param name="value">The byte.</param>
