@@ -34,6 +34,27 @@ public sealed class Rtc146818PropertyTests
         return true;
     }
 
+    /// <summary><see cref="Devices.Rtc146818.AdvanceCalendar"/> moves the date by exactly the seconds given, and the clock keeps its pace afterwards.</summary>
+    [Property(MaxTest = 200)]
+    public bool AdvanceCalendar_moves_the_date_by_the_seconds_given(uint startSeconds, uint offsetSeconds, ushort before, ushort after)
+    {
+        var start = new DateTime(2000, 1, 1).AddSeconds(startSeconds % (100L * 365 * 86400));
+        var clock = new VirtualClock();
+        var rtc = new Devices.Rtc146818(clock, null, new Rtc146818Options { StartTime = new DateTimeOffset(start, TimeSpan.Zero) });
+        TimingTestPorts ports = new TimingTestPorts().Add(rtc);
+        long now = before * 37_000_000L;
+        clock.RunUntil(now);
+        Assert.True(rtc.AdvanceCalendar(offsetSeconds));
+        now += after * 37_000_000L;
+        clock.RunUntil(now);
+        DateTime expected = start.AddSeconds(offsetSeconds + (now / 1_000_000_000));
+        Assert.Equal(expected, rtc.CurrentTime);
+        Assert.Equal(Bcd(expected.Second), Read(ports, 0x00));
+        Assert.Equal(Bcd(expected.Hour), Read(ports, 0x04));
+        Assert.Equal(Bcd(expected.Day), Read(ports, 0x07));
+        return true;
+    }
+
     private static byte Bcd(int value) => (byte)(((value / 10) << 4) | (value % 10));
 
     private static byte Read(TimingTestPorts ports, byte index)
