@@ -5,7 +5,7 @@ namespace Virt.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark, <c>memcost [flat-image]</c> the host
-/// memory measurements; anything else goes to BenchmarkDotNet's switcher.
+/// memory measurements, <c>checkpoints [largest-MiB]</c> the checkpoint and snapshot timings; anything else goes to BenchmarkDotNet's switcher.
 /// </summary>
 public static class Program
 {
@@ -22,6 +22,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "memcost")
         {
             Memory.MemoryCostRunner.Run(args.Length > 1 ? args[1] : null);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "checkpoints")
+        {
+            CheckpointRunner.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : null);
             return;
         }
 
