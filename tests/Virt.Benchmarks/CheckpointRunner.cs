@@ -21,6 +21,9 @@ public static class CheckpointRunner
     /// <summary>Repetitions of each rewind and incremental-checkpoint measurement (the median is reported).</summary>
     private const int Repetitions = 101;
 
+    /// <summary>Untimed rounds before each row's measured ones.</summary>
+    private const int WarmUpRepetitions = 10;
+
     /// <summary>Repetitions of each snapshot save and restore.</summary>
     private const int SnapshotRepetitions = 3;
 
@@ -62,6 +65,10 @@ public static class CheckpointRunner
         MachineCheckpoint checkpoint = machine.Checkpoint();
         TimeSpan first = Stopwatch.GetElapsedTime(start);
 
+        // The first checkpoint allocated a copy of all RAM; collect now so a background GC does not land in the first rows.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
         long pages = (long)(size / PageSize);
         byte value = 1;
         foreach (int dirty in s_dirtyPages)
@@ -69,17 +76,22 @@ public static class CheckpointRunner
             var rewinds = new List<double>();
             var checkpoints = new List<double>();
             long putBack = 0;
-            for (int rep = 0; rep < Repetitions; rep++)
+            for (int rep = -WarmUpRepetitions; rep < Repetitions; rep++)
             {
                 Dirty(machine, pages, dirty, value++);
                 start = Stopwatch.GetTimestamp();
                 putBack = machine.Rewind(checkpoint);
-                rewinds.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                double rewind = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
                 Dirty(machine, pages, dirty, value++);
                 start = Stopwatch.GetTimestamp();
                 checkpoint = machine.Checkpoint();
-                checkpoints.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                double incremental = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (rep >= 0)
+                {
+                    rewinds.Add(rewind);
+                    checkpoints.Add(incremental);
+                }
             }
 
             rewindRows.Add(string.Create(CultureInfo.InvariantCulture, $"| {ram} | {dirty} ({dirty * PageSize / 1024} KiB) | {Median(rewinds):0.000} ms | {putBack} | {Median(checkpoints):0.000} ms |"));
