@@ -138,6 +138,52 @@ public sealed class MachineEntropyTests
         }
     }
 
+    [Fact]
+    public void RdrandAndRdseedAreNotAdvertisedAndRaiseInvalidOpcode()
+    {
+        const int MarkerAddress = 0x600;
+        const int InvalidOpcodeVector = 6;
+        const ushort HandlerAddress = 0x8000;
+        const uint RdrandBit = 1u << 30; // CPUID.1:ECX.RDRAND (Intel SDM Vol. 2A, CPUID, feature information in ECX)
+        byte[] image = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(ss, ax);
+            a.mov(sp, 0x7000);
+            a.mov(__word_ptr[InvalidOpcodeVector * 4], HandlerAddress);
+            a.mov(__word_ptr[(InvalidOpcodeVector * 4) + 2], 0);
+            a.mov(eax, 1);
+            a.cpuid();
+            a.mov(__dword_ptr[MarkerAddress], ecx);
+            a.rdrand(ax); // 16-bit operand: no prefix, 3 bytes
+            a.rdseed(ax);
+            a.cli();
+            a.hlt();
+        });
+
+        // #UD handler: count the fault and skip the 3-byte instruction (0F C7 /6 or /7 with a register operand).
+        byte[] handler = GuestPrograms.Assemble16(HandlerAddress, a =>
+        {
+            a.inc(__byte_ptr[MarkerAddress + 4]);
+            a.mov(bp, sp);
+            a.add(__word_ptr[bp], 3);
+            a.iret();
+        });
+        using Machine machine = new MachineBuilder()
+            .WithMemorySize(SnapshotGuest.MemorySizeInBytes)
+            .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
+            .WithFlatBinary(image, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "rdrand guest"))
+            .Build();
+        machine.Memory.Write(new PhysicalAddress(HandlerAddress), handler);
+
+        Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: 100_000).Kind);
+        byte[] result = new byte[5];
+        machine.Memory.Read(new PhysicalAddress(MarkerAddress), result);
+        Assert.Equal(0u, BitConverter.ToUInt32(result) & RdrandBit);
+        Assert.Equal(2, result[4]);
+    }
+
     private static Machine Build() => new MachineBuilder()
         .WithMemorySize(SnapshotGuest.MemorySizeInBytes)
         .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
