@@ -12,7 +12,8 @@ namespace Virt.Machine.Debugging;
 /// <summary>
 /// A GDB remote stub for one machine (GDB manual, Appendix E "Remote Serial Protocol"): registers, memory through the
 /// guest's page tables, software and hardware instruction breakpoints (host breakpoints in the CPU, never INT3 written into
-/// guest memory), single-step, continue, Ctrl-C, detach and kill, over TCP.
+/// guest memory), write/read/access watchpoints (host memory watches), single-step, continue, Ctrl-C, detach and kill, over
+/// TCP.
 /// </summary>
 /// <remarks>
 /// <para>
