@@ -145,7 +145,7 @@ public sealed partial class Cpu
         }
 
         _codeBreakpointsArmed = code;
-        _debugSlowPath = code || _debugTrapBits != 0 || _hostBreakpointsArmed;
+        _debugSlowPath = code || _debugTrapBits != 0 || _hostBreakpointsArmed || _hostWatchesArmed;
         _dataBreakpointsArmed = data;
         _ioBreakpointsArmed = io;
         FlushTlb();
@@ -278,7 +278,9 @@ public sealed partial class Cpu
     {
         if (_debugTrapBits == 0)
         {
-            return false;
+            // A host watch hit alone also ends the iteration run (its handler runs after the instruction), without RF: the
+            // guest sees no trap (Cpu.HostWatches.cs).
+            return _hostWatchHitCount != 0;
         }
 
         if ((_cr0 & 1) != 0)
@@ -317,7 +319,7 @@ public sealed partial class Cpu
 
         _debugTrapBits = 0;
         _debugTrapHeld = false;
-        _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed;
+        _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed || _hostWatchesArmed;
         _dr6 |= bits;
 
         // Hits by this delivery's own pushes set _debugTrapBits and _debugSlowPath again, for the next boundary.
@@ -335,7 +337,8 @@ public sealed partial class Cpu
     {
         _debugTrapBits = 0;
         _debugTrapHeld = false;
-        _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed;
+        _hostWatchHitCount = 0;
+        _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed || _hostWatchesArmed;
         if ((_cr0 & 1) != 0)
         {
             _eflags |= FlagRf;

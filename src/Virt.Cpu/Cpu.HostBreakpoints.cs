@@ -163,7 +163,7 @@ public sealed partial class Cpu
     {
         _hostBreakpointsArmed = _hostBreakpoints.Count != 0;
         _debugSlowPath |= _hostBreakpointsArmed;
-        if (!_hostBreakpointsArmed)
+        if (!_hostBreakpointsArmed && !_hostWatchesArmed)
         {
             // Drop the slow path unless the guest's own breakpoints still need it.
             RecomputeBreakpoints();

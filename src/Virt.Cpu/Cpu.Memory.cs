@@ -147,6 +147,18 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private ulong ReadLinearSlow(ulong linear, int size)
     {
+        ulong result = ReadLinearSlowUnwatched(linear, size);
+        if (_hostWatchesArmed && !_faulted)
+        {
+            // Watched pages are never in the TLB (see ReadLinearInPage), so every access to them comes through here.
+            RecordHostWatchAccess(linear, size, write: false, result);
+        }
+
+        return result;
+    }
+
+    private ulong ReadLinearSlowUnwatched(ulong linear, int size)
+    {
         uint offset = (uint)linear & PageMask;
         if (offset + (uint)size > PhysicalMemoryMap.PageSizeInBytes)
         {
@@ -177,6 +189,7 @@ public sealed unsafe partial class Cpu
             }
 
             bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: false);
+            watched |= _hostWatchesArmed && HostWatchOnPage(linear);
             if (watched || (_supervisorAccess && PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: false, out nint host))
             {
                 return _memory.Read(physical, size);
@@ -238,6 +251,15 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void WriteLinearSlow(ulong linear, int size, ulong value)
     {
+        WriteLinearSlowUnwatched(linear, size, value);
+        if (_hostWatchesArmed && !_faulted)
+        {
+            RecordHostWatchAccess(linear, size, write: true, value);
+        }
+    }
+
+    private void WriteLinearSlowUnwatched(ulong linear, int size, ulong value)
+    {
         uint offset = (uint)linear & PageMask;
         if (offset + (uint)size > PhysicalMemoryMap.PageSizeInBytes)
         {
@@ -266,6 +288,7 @@ public sealed unsafe partial class Cpu
             }
 
             bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: true);
+            watched |= _hostWatchesArmed && HostWatchOnPage(linear);
             if (watched || (_supervisorAccess && PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: true, out nint host))
             {
                 // MMIO, ROM, unmapped or a page holding decoded code: the map dispatches and reports code writes to us.

@@ -55,7 +55,7 @@ public sealed partial class Cpu
 
         // With data or I/O breakpoints armed, stop after the iteration that hits one so its trap follows it; the pushed RF
         // is then 1 because the instruction resumes (Intel SDM Vol. 3B, 17.3.1.1).
-        bool watching = _dataBreakpointsArmed | _ioBreakpointsArmed;
+        bool watching = _dataBreakpointsArmed | _ioBreakpointsArmed | _hostWatchesArmed;
         long done = 0;
         bool compare = kind is StringKind.Cmps or StringKind.Scas;
         while (true)

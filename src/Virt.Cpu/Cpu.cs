@@ -465,6 +465,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             }
 
             bool trap = false;
+            bool hostWatch = false;
             if (((_eflags & (FlagTf | FlagRf)) != 0) | _debugSlowPath)
             {
                 // Single-step, RF, instruction breakpoints or a pending breakpoint trap: one instruction at a time (see
@@ -484,6 +485,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 }
 
                 trap = (_eflags & FlagTf) != 0;
+                hostWatch = _hostWatchesArmed;
                 singleStep = true;
             }
 
@@ -535,11 +537,21 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             long retiredNow = executed + _extraRetired;
             _retired += retiredNow;
             remaining -= retiredNow;
-            if (trap | (_debugTrapBits != 0))
+            if (trap | hostWatch | (_debugTrapBits != 0))
             {
-                // Intel SDM Vol. 3B, 17.3.1.4 and 17.3.1.2: single-step and data/I-O breakpoint traps after the instruction,
-                // return address = next instruction.
-                DeliverDebugTrap(trap);
+                if (trap | (_debugTrapBits != 0))
+                {
+                    // Intel SDM Vol. 3B, 17.3.1.4 and 17.3.1.2: single-step and data/I-O breakpoint traps after the
+                    // instruction, return address = next instruction.
+                    DeliverDebugTrap(trap);
+                }
+
+                // Host watches (Cpu.HostWatches.cs) report after the instruction and after the guest's own trap was
+                // delivered, so stopping here leaves nothing guest-visible pending.
+                if (hostWatch && ReportHostWatchHits())
+                {
+                    return StopReason.Watchpoint;
+                }
             }
         }
     }

@@ -17,4 +17,10 @@ public enum StopReason
 
     /// <summary>A host breakpoint (<see cref="Cpu.AddHostBreakpoint"/>) is at the next instruction, which has not run.</summary>
     Breakpoint,
+
+    /// <summary>
+    /// A host memory watch's handler (<see cref="Cpu.HostWatchHandler"/>) asked to stop after the instruction that touched the
+    /// watched range completed.
+    /// </summary>
+    Watchpoint,
 }

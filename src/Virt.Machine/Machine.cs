@@ -385,6 +385,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                     }
 
                     return new MachineStopReason(MachineStopKind.Breakpoint, $"host breakpoint at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}");
+                case StopReason.Watchpoint:
+                    return new MachineStopReason(MachineStopKind.Paused, $"a memory watch asked to stop after the instruction before {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}");
                 case StopReason.Shutdown:
                     if (OnCpuShutdown() is { } crash)
                     {

@@ -12,7 +12,8 @@ namespace Virt.Machine.Debugging;
 /// <summary>
 /// A GDB remote stub for one machine (GDB manual, Appendix E "Remote Serial Protocol"): registers, memory through the
 /// guest's page tables, software and hardware instruction breakpoints (host breakpoints in the CPU, never INT3 written into
-/// guest memory), single-step, continue, Ctrl-C, detach and kill, over TCP.
+/// guest memory), write/read/access watchpoints (host memory watches), single-step, continue, Ctrl-C, detach and kill, over
+/// TCP.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -43,7 +44,11 @@ public sealed class GdbStub : IDisposable
     private readonly TcpListener _listener;
     private readonly HashSet<uint> _softwareBreakpoints = [];
     private readonly HashSet<uint> _hardwareBreakpoints = [];
+    private readonly Dictionary<(char Type, ulong Address, ulong Length), IDisposable> _watchpoints = [];
     private GdbConnection? _connection;
+
+    // The stop-reply reason ("watch:ADDR;" etc.) of the first watchpoint the last instruction hit, until reported.
+    private string? _watchHit;
     private bool _disposed;
 
     private GdbStub(Machine machine, TcpListener listener)
@@ -204,6 +209,11 @@ public sealed class GdbStub : IDisposable
                 case MachineStopKind.Breakpoint:
                     // A breakpoint left behind by a debugger that is gone: run on.
                     break;
+                case MachineStopKind.Paused when _watchHit is not null && _connection is not null:
+                    // A watchpoint's hook stopped the run after the instruction that touched its range.
+                    stopped = true;
+                    SendStopReply(SignalTrap);
+                    break;
                 default:
                     return End(stop);
             }
@@ -290,6 +300,13 @@ public sealed class GdbStub : IDisposable
 
         _softwareBreakpoints.Clear();
         _hardwareBreakpoints.Clear();
+        foreach (IDisposable watch in _watchpoints.Values)
+        {
+            watch.Dispose();
+        }
+
+        _watchpoints.Clear();
+        _watchHit = null;
     }
 
     private MachineStopReason? StepOne()
@@ -302,7 +319,7 @@ public sealed class GdbStub : IDisposable
             stop = _machine.Step();
         }
 
-        if (stop.Kind is not (MachineStopKind.BudgetExhausted or MachineStopKind.Breakpoint))
+        if (stop.Kind is not (MachineStopKind.BudgetExhausted or MachineStopKind.Breakpoint) && !(stop.Kind == MachineStopKind.Paused && _watchHit is not null))
         {
             return stop;
         }
@@ -318,6 +335,13 @@ public sealed class GdbStub : IDisposable
         {
             uint pc = CurrentLinearPc();
             reason = _softwareBreakpoints.Contains(pc) ? "swbreak:;" : _hardwareBreakpoints.Contains(pc) ? "hwbreak:;" : string.Empty;
+        }
+
+        if (_watchHit is not null)
+        {
+            // The stepped or continued instruction touched a watched range (GDB manual, E.3 "Stop Reply Packets").
+            reason = _watchHit;
+            _watchHit = null;
         }
 
         _connection?.Send($"T{signal:x2}thread:1;{reason}");
@@ -805,8 +829,10 @@ public sealed class GdbStub : IDisposable
             case '1':
                 set = _hardwareBreakpoints;
                 break;
+            case '2' or '3' or '4':
+                return Watchpoint(insert, parts[0][0], address, parts[2]);
             default:
-                return string.Empty; // watchpoints (2, 3, 4) are not supported: the empty reply says so
+                return string.Empty; // an unknown type: the empty reply says it is not supported
         }
 
         if (address > uint.MaxValue)
@@ -825,6 +851,49 @@ public sealed class GdbStub : IDisposable
             _machine.Cpu.RemoveHostBreakpoint(linear);
         }
 
+        return "OK";
+    }
+
+    /// <summary>
+    /// Z2/z2 (write), Z3/z3 (read) and Z4/z4 (access) watchpoints as host memory watches on linear addresses
+    /// (<see cref="MachineHooks.AddMemoryWatch"/>): the guest does not see them and any number may be set.
+    /// </summary>
+    private string Watchpoint(bool insert, char type, ulong address, string lengthText)
+    {
+        if (!TryParseHex(lengthText, out ulong length) || length == 0 || address > uint.MaxValue || length - 1 > uint.MaxValue - address)
+        {
+            return "E01";
+        }
+
+        var key = (type, address, length);
+        if (!insert)
+        {
+            if (_watchpoints.Remove(key, out IDisposable? removed))
+            {
+                removed.Dispose();
+            }
+
+            return "OK";
+        }
+
+        if (_watchpoints.ContainsKey(key))
+        {
+            return "OK";
+        }
+
+        (MemoryWatchKind kind, string name) = type switch
+        {
+            '2' => (MemoryWatchKind.Write, "watch"),
+            '3' => (MemoryWatchKind.Read, "rwatch"),
+            _ => (MemoryWatchKind.ReadWrite, "awatch"),
+        };
+        _watchpoints[key] = _machine.Hooks.AddMemoryWatch(address, length, kind, context =>
+        {
+            // gdb finds its watchpoint by the data address, which must lie inside the watched range: an access that only
+            // partly overlaps it reports the range's first byte.
+            _watchHit ??= $"{name}:{Math.Max(context.LinearAddress, address):x};";
+            context.Stop();
+        });
         return "OK";
     }
 }

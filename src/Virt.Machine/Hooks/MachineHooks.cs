@@ -42,11 +42,63 @@ public sealed class MachineHooks
     private Pic8259PairState? _beforeAcknowledge;
     private IoPortSpace? _unhookedPorts;
     private IoPortSpace? _dispatcher;
+    private readonly Dictionary<int, Action<MemoryWatchContext>> _memoryWatches = [];
+    private readonly MemoryWatchContext _watchContext;
 
     internal MachineHooks(Machine machine)
     {
         _machine = machine;
         _context = new HookContext(machine);
+        _watchContext = new MemoryWatchContext(machine);
+    }
+
+    /// <summary>
+    /// Adds a hook called after a guest instruction whose data access (read, write or either, per <paramref name="kind"/>)
+    /// overlaps the linear range <paramref name="linearStart"/> .. + <paramref name="lengthInBytes"/> - 1, once per such
+    /// access, with its address, width and value. Instruction fetches, page-table walks and device/DMA accesses are not
+    /// reported; the guest does not see the watch (no DR6 bits, no #DB). While any watch is set the CPU runs one instruction
+    /// at a time and accesses to watched pages take the slow memory path.
+    /// </summary>
+    /// <param name="linearStart">The first linear address.</param>
+    /// <param name="lengthInBytes">The length (at least 1; the range must end below 4 GiB).</param>
+    /// <param name="kind">Which accesses to report.</param>
+    /// <param name="hook">The hook; <see cref="MemoryWatchContext.Stop"/> ends the run.</param>
+    /// <returns>The registration: dispose it to remove the watch.</returns>
+    public IDisposable AddMemoryWatch(ulong linearStart, ulong lengthInBytes, MemoryWatchKind kind, Action<MemoryWatchContext> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (!Enum.IsDefined(kind))
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown memory watch kind.");
+        }
+
+        X86Cpu cpu = _machine.Cpu;
+        int id = cpu.AddHostWatch(linearStart, lengthInBytes, reads: kind != MemoryWatchKind.Write, writes: kind != MemoryWatchKind.Read);
+        _memoryWatches[id] = hook;
+        cpu.HostWatchHandler = RunMemoryWatch;
+        return new Registration(() =>
+        {
+            if (_memoryWatches.Remove(id))
+            {
+                cpu.RemoveHostWatch(id);
+            }
+        });
+    }
+
+    private bool RunMemoryWatch(HostWatchAccess access)
+    {
+        if (!_memoryWatches.TryGetValue(access.WatchId, out Action<MemoryWatchContext>? hook))
+        {
+            return false;
+        }
+
+        _watchContext.LinearAddress = access.LinearAddress;
+        _watchContext.Size = access.Size;
+        _watchContext.IsWrite = access.IsWrite;
+        _watchContext.Value = access.Value;
+        _watchContext.StopRequested = false;
+        hook(_watchContext);
+        return _watchContext.StopRequested;
     }
 
     /// <summary>The linear addresses that have code hooks.</summary>

@@ -70,6 +70,26 @@ public sealed class DebugExceptionTests
 
     private static uint Count(H m) => (uint)m.Reg(GeneralRegister.Rcx);
 
+    /// <summary>
+    /// With <paramref name="enable"/>, a host read/write watch on the 4 bytes at <paramref name="address"/>: the assertions
+    /// after it are those without, as host watches must not change DR6 or #DB delivery (Cpu.HostWatches.cs).
+    /// </summary>
+    private static List<HostWatchAccess> WatchSameRange(H m, bool enable, uint address)
+    {
+        var hits = new List<HostWatchAccess>();
+        if (enable)
+        {
+            m.Cpu.AddHostWatch(address, 4, reads: true, writes: true);
+            m.Cpu.HostWatchHandler = hit =>
+            {
+                hits.Add(hit);
+                return false;
+            };
+        }
+
+        return hits;
+    }
+
     [Fact]
     public void Instruction_breakpoint_faults_before_the_instruction_and_rf_lets_it_complete()
     {
@@ -134,10 +154,13 @@ public sealed class DebugExceptionTests
         Assert.True(Count(m) > 3);
     }
 
-    [Fact]
-    public void Write_breakpoint_traps_after_the_mov_and_ignores_reads()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Write_breakpoint_traps_after_the_mov_and_ignores_reads(bool hostWatch)
     {
         var m = new H();
+        List<HostWatchAccess> watched = WatchSameRange(m, hostWatch, 0x5000);
         InstallLoggingDebugHandler(m);
         uint next = LoadWithLabel(m, a =>
         {
@@ -155,6 +178,7 @@ public sealed class DebugExceptionTests
             return after;
         });
         m.Cpu.Run(1000);
+        Assert.Equal(hostWatch, watched.Count != 0); // the host watch saw the access; the guest sees the same as without
 
         Assert.True(m.Cpu.IsHalted);
         Assert.Equal(1u, Count(m));
@@ -163,10 +187,13 @@ public sealed class DebugExceptionTests
         Assert.Equal(0x5Au, m.Dword(0x5000) >> 24); // the write happened
     }
 
-    [Fact]
-    public void Read_write_breakpoint_traps_on_a_push()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Read_write_breakpoint_traps_on_a_push(bool hostWatch)
     {
         var m = new H();
+        List<HostWatchAccess> watched = WatchSameRange(m, hostWatch, H.StackTop - 4);
         InstallLoggingDebugHandler(m);
         uint next = LoadWithLabel(m, a =>
         {
@@ -183,6 +210,7 @@ public sealed class DebugExceptionTests
             return after;
         });
         m.Cpu.Run(1000);
+        Assert.Equal(hostWatch, watched.Count != 0); // the host watch saw the access; the guest sees the same as without
 
         Assert.True(m.Cpu.IsHalted);
         Assert.Equal(2u, Count(m));
@@ -192,10 +220,13 @@ public sealed class DebugExceptionTests
         Assert.Equal(0x1234UL, m.Reg(GeneralRegister.Rdx));
     }
 
-    [Fact]
-    public void Breakpoint_in_a_rep_string_traps_after_the_iteration_and_the_instruction_resumes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Breakpoint_in_a_rep_string_traps_after_the_iteration_and_the_instruction_resumes(bool hostWatch)
     {
         var m = new H();
+        List<HostWatchAccess> watched = WatchSameRange(m, hostWatch, 0x6008);
         InstallLoggingDebugHandler(m);
         uint rep = LoadWithLabel(m, a =>
         {
@@ -229,6 +260,7 @@ public sealed class DebugExceptionTests
             a.iretd();
         });
         m.Cpu.Run(1000);
+        Assert.Equal(hostWatch, watched.Count != 0); // the host watch saw the access; the guest sees the same as without
 
         Assert.True(m.Cpu.IsHalted);
         Assert.Equal(1UL, m.Reg(GeneralRegister.Rbx));

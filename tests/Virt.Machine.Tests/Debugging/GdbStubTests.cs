@@ -22,6 +22,7 @@ public sealed class GdbStubTests
 
     // Layout of the guest (see BuildGuest): offsets of the loop's instructions.
     private const uint LoopAddress = CodeAddress + 6;
+    private const uint AfterStoreAddress = LoopAddress + 7;
 
     [Fact]
     public void ReportsStopAndTargetDescriptionAndRegisters()
@@ -43,7 +44,7 @@ public sealed class GdbStubTests
         Assert.Equal("OK", gdb.Request($"P0={LittleEndian(0x1234_5678)}"));
         Assert.Equal(LittleEndian(0x1234_5678), gdb.Request("p0"));
         Assert.Equal(string.Empty, gdb.Request("qNoSuchThing"));
-        Assert.Equal(string.Empty, gdb.Request("Z2,100000,4")); // watchpoints: unsupported, said with an empty reply
+        Assert.Equal(string.Empty, gdb.Request("Z9,100000,4")); // an unknown breakpoint type: unsupported, said with an empty reply
         gdb.Send("k");
         Assert.Equal(MachineStopKind.Cancelled, session.Finish().Kind);
     }
@@ -124,6 +125,72 @@ public sealed class GdbStubTests
         Assert.Equal("T05thread:1;hwbreak:;", gdb.ReadPacket());
         gdb.Send("k");
         session.Finish();
+    }
+
+    [Fact]
+    public void WriteWatchpointStopsAfterEachStoreAndReportsItsAddress()
+    {
+        using var session = Session.Start(iterations: 100);
+        GdbTestClient gdb = session.Client;
+        Assert.Equal("OK", gdb.Request($"Z2,{ValueAddress:x},4"));
+        for (uint n = 1; n <= 2; n++)
+        {
+            gdb.Send("c");
+            Assert.Equal($"T05thread:1;watch:{ValueAddress:x};", gdb.ReadPacket());
+            string registers = gdb.Request("g");
+            Assert.Equal(AfterStoreAddress, Eip(registers)); // reported after the store, as an x86 data breakpoint trap
+            Assert.Equal(n, Register(registers, 3));
+            Assert.Equal(LittleEndian(n), gdb.Request($"m{ValueAddress:x},4"));
+        }
+
+        // Stepping: the INC is a plain step, the store a watchpoint hit.
+        gdb.Send("s");
+        Assert.Equal("T05thread:1;", gdb.ReadPacket()); // DEC
+        gdb.Send("s");
+        Assert.Equal("T05thread:1;", gdb.ReadPacket()); // JNZ
+        gdb.Send("s");
+        Assert.Equal("T05thread:1;", gdb.ReadPacket()); // INC
+        gdb.Send("s");
+        Assert.Equal($"T05thread:1;watch:{ValueAddress:x};", gdb.ReadPacket());
+
+        // Removed, the watch no longer stops the guest; a breakpoint still does.
+        Assert.Equal("OK", gdb.Request($"z2,{ValueAddress:x},4"));
+        Assert.Equal("OK", gdb.Request($"Z0,{LoopAddress:x},1"));
+        gdb.Send("c");
+        Assert.Equal("T05thread:1;swbreak:;", gdb.ReadPacket());
+        Assert.Equal(3u, Register(gdb.Request("g"), 3)); // three iterations completed, the fourth INC not yet run
+        gdb.Send("k");
+        session.Finish();
+    }
+
+    [Fact]
+    public void ReadAndAccessWatchpointsReportTheirKindAndAnAddressInsideTheRange()
+    {
+        using var session = Session.Start(iterations: 100);
+        GdbTestClient gdb = session.Client;
+        Assert.Equal("OK", gdb.Request($"Z3,{CountAddress:x},4"));
+        Assert.Equal("OK", gdb.Request($"Z4,{ValueAddress + 2:x},2")); // only the high half of the dword store
+        gdb.Send("c");
+        Assert.Equal($"T05thread:1;rwatch:{CountAddress:x};", gdb.ReadPacket()); // MOV ECX, [count]
+        gdb.Send("c");
+        Assert.Equal($"T05thread:1;awatch:{ValueAddress + 2:x};", gdb.ReadPacket());
+        Assert.Equal(AfterStoreAddress, Eip(gdb.Request("g")));
+        Assert.Equal("E01", gdb.Request($"Z2,{ValueAddress:x},0"));
+        Assert.Equal("E01", gdb.Request($"Z2,{ValueAddress:x},zz"));
+        Assert.Equal("E01", gdb.Request("Z2,ffffffff,2"));
+        gdb.Send("k");
+        session.Finish();
+    }
+
+    [Fact]
+    public void DetachRemovesWatchpoints()
+    {
+        using var session = Session.Start(iterations: 1000);
+        GdbTestClient gdb = session.Client;
+        Assert.Equal("OK", gdb.Request($"Z4,{ValueAddress:x},4"));
+        Assert.Equal("OK", gdb.Request("D"));
+        Assert.Equal(MachineStopKind.HaltedForGood, session.Finish().Kind);
+        Assert.Equal(1000u, BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(session.Machine, ValueAddress, 4)));
     }
 
     [Fact]
@@ -279,7 +346,7 @@ public sealed class GdbStubTests
 
     private static uint Eip(string registers) => Register(registers, 8);
 
-    /// <summary>A flat protected-mode guest: ECX = [count]; loop: INC EBX; DEC ECX; JNZ loop; CLI; HLT.</summary>
+    /// <summary>A flat protected-mode guest: ECX = [count]; loop: INC EBX; [value] = EBX; DEC ECX; JNZ loop; CLI; HLT.</summary>
     private static byte[] BuildGuest()
     {
         var asm = new Assembler(32);
@@ -287,6 +354,7 @@ public sealed class GdbStubTests
         asm.mov(ecx, __dword_ptr[CountAddress]);           // 6 bytes: the loop starts at CodeAddress + 6
         asm.Label(ref loop);
         asm.inc(ebx);
+        asm.mov(__dword_ptr[ValueAddress], ebx);           // 6 bytes: the store ends at LoopAddress + 7
         asm.dec(ecx);
         asm.jnz(loop);
         asm.cli();

@@ -10,7 +10,8 @@ namespace Virt.Run.Tests.Acceptance;
 
 /// <summary>
 /// Real gdb in batch mode against <c>Virt.Run -gdb tcp::PORT -S</c>: a breakpoint, registers, memory, a memory write that
-/// changes what the guest prints afterwards, stepi and detach. gdb must be installed (.ci/install-packages does it).
+/// changes what the guest prints afterwards, stepi and detach; a hardware watchpoint. gdb must be installed
+/// (.ci/install-packages does it).
 /// </summary>
 [Trait("Category", "Acceptance")]
 public sealed class GdbAcceptanceTests
@@ -20,6 +21,8 @@ public sealed class GdbAcceptanceTests
     private const int ValueOffset = 0x200;
     private const uint ValueAddress = LoadAddress + ValueOffset;
     private const uint InitialValue = 7;
+    private const uint WatchedAddress = ValueAddress + 4;
+    private const uint WatchedValue = 0x1234;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
 
     [Fact]
@@ -74,6 +77,52 @@ public sealed class GdbAcceptanceTests
         }
     }
 
+    [Fact]
+    public async Task GdbWatchpointStopsAfterTheStoreWithOldAndNewValue()
+    {
+        string gdb = VirtRunProcess.Which("gdb")
+            ?? throw new InvalidOperationException("gdb is not installed: install the 'gdb' package (see .ci/install-packages)");
+        (byte[] kernel, uint loadInstruction, _) = BuildKernel();
+        string directory = Directory.CreateTempSubdirectory("virt-gdb-").FullName;
+        try
+        {
+            string kernelPath = Path.Combine(directory, "kernel.bin");
+            File.WriteAllBytes(kernelPath, kernel);
+            int port = FreePort();
+            Task<(int ExitCode, string Stdout, string Stderr)> virt = Task.Run(() => VirtRunProcess.RunVirt(
+                s_timeout,
+                "-kernel", kernelPath, "-display", "none", "-serial", "null", "-debugcon", "stdio",
+                "-device", "isa-debug-exit", "-gdb", $"tcp::{port}", "-S", "--timeout", "60"));
+
+            (int gdbExit, string gdbOut, string gdbErr) = VirtRunProcess.Run(
+                gdb,
+                [
+                    "-batch", "-nx",
+                    "-ex", "set tcp connect-timeout 60",
+                    "-ex", "set architecture i386",
+                    "-ex", $"target remote 127.0.0.1:{port}",
+                    "-ex", $"watch *(int*)0x{WatchedAddress:x}",
+                    "-ex", "continue",
+                    "-ex", "info registers eip",
+                    "-ex", "delete",
+                    "-ex", "detach",
+                ],
+                s_timeout);
+            (int virtExit, string virtOut, string virtErr) = await virt;
+
+            string transcript = $"gdb exit {gdbExit}\n{gdbOut}\n{gdbErr}\nVirt.Run exit {virtExit}\n{virtOut}\n{virtErr}";
+            Assert.True(gdbOut.Contains("Hardware watchpoint 1", StringComparison.Ordinal), transcript);
+            Assert.True(gdbOut.Contains($"New value = {WatchedValue}", StringComparison.Ordinal), transcript);
+            Assert.True(gdbOut.Contains($"0x{loadInstruction:x}", StringComparison.Ordinal), transcript); // stopped after the store
+            Assert.True(virtOut.Contains("00000007", StringComparison.Ordinal), transcript);
+            Assert.True(virtExit == 1, transcript);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static int FreePort()
     {
         // Port 0 makes the system pick a free port; it is released for Virt.Run right away (a tiny window, fine for tests).
@@ -84,7 +133,7 @@ public sealed class GdbAcceptanceTests
         return port;
     }
 
-    /// <summary>A Multiboot kernel (a.out kludge): EAX = [value]; print EAX in hex to port E9h; exit with 0.</summary>
+    /// <summary>A Multiboot kernel (a.out kludge): [watched] = 1234h; EAX = [value]; print EAX in hex to port E9h; exit with 0.</summary>
     private static (byte[] Image, uint LoadInstruction, uint AfterLoad) BuildKernel()
     {
         var a = new Assembler(32);
@@ -92,6 +141,7 @@ public sealed class GdbAcceptanceTests
         Label afterLoad = a.CreateLabel();
         Label printHex = a.CreateLabel();
         a.mov(esp, 0x90000);
+        a.mov(__dword_ptr[WatchedAddress], WatchedValue); // for the watchpoint test; ends where `load` begins
         a.Label(ref load);
         a.mov(eax, __dword_ptr[ValueAddress]);
         a.Label(ref afterLoad);
