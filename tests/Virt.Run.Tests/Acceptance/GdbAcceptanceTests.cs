@@ -28,61 +28,60 @@ public sealed class GdbAcceptanceTests
     [Fact]
     public async Task GdbBreaksReadsRegistersAndMemoryStepsWritesMemoryAndDetaches()
     {
-        string gdb = VirtRunProcess.Which("gdb")
-            ?? throw new InvalidOperationException("gdb is not installed: install the 'gdb' package (see .ci/install-packages)");
         (byte[] kernel, uint loadInstruction, uint afterLoad) = BuildKernel();
-        string directory = Directory.CreateTempSubdirectory("virt-gdb-").FullName;
-        try
-        {
-            string kernelPath = Path.Combine(directory, "kernel.bin");
-            File.WriteAllBytes(kernelPath, kernel);
-            int port = FreePort();
-            Task<(int ExitCode, string Stdout, string Stderr)> virt = Task.Run(() => VirtRunProcess.RunVirt(
-                s_timeout,
-                "-kernel", kernelPath, "-display", "none", "-serial", "null", "-debugcon", "stdio",
-                "-device", "isa-debug-exit", "-gdb", $"tcp::{port}", "-S", "--timeout", "60"));
+        GdbSession session = await RunGdbSessionAsync(
+            kernel,
+            [
+                $"break *0x{loadInstruction:x}",
+                "continue",
+                "info registers eip",
+                $"x/4xw 0x{ValueAddress:x}",
+                $"set {{int}}0x{ValueAddress:x} = 42",
+                "stepi",
+                "info registers eip eax",
+                "detach",
+            ]);
 
-            (int gdbExit, string gdbOut, string gdbErr) = VirtRunProcess.Run(
-                gdb,
-                [
-                    "-batch", "-nx",
-                    "-ex", "set tcp connect-timeout 60",
-                    "-ex", "set architecture i386",
-                    "-ex", $"target remote 127.0.0.1:{port}",
-                    "-ex", $"break *0x{loadInstruction:x}",
-                    "-ex", "continue",
-                    "-ex", "info registers eip",
-                    "-ex", $"x/4xw 0x{ValueAddress:x}",
-                    "-ex", $"set {{int}}0x{ValueAddress:x} = 42",
-                    "-ex", "stepi",
-                    "-ex", "info registers eip eax",
-                    "-ex", "detach",
-                ],
-                s_timeout);
-            (int virtExit, string virtOut, string virtErr) = await virt;
+        string gdbOut = session.GdbOut;
+        Assert.True(gdbOut.Contains($"0x{loadInstruction:x}", StringComparison.Ordinal), session.Transcript);                 // info registers eip at the breakpoint
+        Assert.True(gdbOut.Contains($"0x{ValueAddress:x}:\t0x{InitialValue:x8}", StringComparison.Ordinal), session.Transcript); // x/4xw before the write
+        Assert.True(gdbOut.Contains($"0x{afterLoad:x}", StringComparison.Ordinal), session.Transcript);                       // eip after stepi
+        Assert.Matches(@"eax\s+0x2a\s+42", gdbOut);                                                                        // the load saw the write
 
-            string transcript = $"gdb exit {gdbExit}\n{gdbOut}\n{gdbErr}\nVirt.Run exit {virtExit}\n{virtOut}\n{virtErr}";
-            Assert.True(gdbOut.Contains($"0x{loadInstruction:x}", StringComparison.Ordinal), transcript);                 // info registers eip at the breakpoint
-            Assert.True(gdbOut.Contains($"0x{ValueAddress:x}:\t0x{InitialValue:x8}", StringComparison.Ordinal), transcript); // x/4xw before the write
-            Assert.True(gdbOut.Contains($"0x{afterLoad:x}", StringComparison.Ordinal), transcript);                       // eip after stepi
-            Assert.Matches(@"eax\s+0x2a\s+42", gdbOut);                                                                  // the load saw the write
-
-            // After detach the guest runs on, prints the value it loaded and exits through isa-debug-exit with 0.
-            Assert.True(virtOut.Contains("0000002A", StringComparison.Ordinal), transcript);
-            Assert.True(virtExit == 1, transcript);
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
+        // After detach the guest runs on, prints the value it loaded and exits through isa-debug-exit with 0.
+        Assert.True(session.VirtOut.Contains("0000002A", StringComparison.Ordinal), session.Transcript);
+        Assert.True(session.VirtExit == 1, session.Transcript);
     }
 
     [Fact]
     public async Task GdbWatchpointStopsAfterTheStoreWithOldAndNewValue()
     {
+        (byte[] kernel, uint loadInstruction, _) = BuildKernel();
+        GdbSession session = await RunGdbSessionAsync(
+            kernel,
+            [
+                $"watch *(int*)0x{WatchedAddress:x}",
+                "continue",
+                "info registers eip",
+                "delete",
+                "detach",
+            ]);
+
+        Assert.True(session.GdbOut.Contains("Hardware watchpoint 1", StringComparison.Ordinal), session.Transcript);
+        Assert.True(session.GdbOut.Contains($"New value = {WatchedValue}", StringComparison.Ordinal), session.Transcript);
+        Assert.True(session.GdbOut.Contains($"0x{loadInstruction:x}", StringComparison.Ordinal), session.Transcript); // stopped after the store
+        Assert.True(session.VirtOut.Contains("00000007", StringComparison.Ordinal), session.Transcript);
+        Assert.True(session.VirtExit == 1, session.Transcript);
+    }
+
+    /// <summary>
+    /// Starts Virt.Run with the kernel, waiting for a debugger on a free port, and runs gdb in batch mode against it with
+    /// <paramref name="commands"/> after connecting; returns both programs' exit codes and output.
+    /// </summary>
+    private static async Task<GdbSession> RunGdbSessionAsync(byte[] kernel, string[] commands)
+    {
         string gdb = VirtRunProcess.Which("gdb")
             ?? throw new InvalidOperationException("gdb is not installed: install the 'gdb' package (see .ci/install-packages)");
-        (byte[] kernel, uint loadInstruction, _) = BuildKernel();
         string directory = Directory.CreateTempSubdirectory("virt-gdb-").FullName;
         try
         {
@@ -94,28 +93,18 @@ public sealed class GdbAcceptanceTests
                 "-kernel", kernelPath, "-display", "none", "-serial", "null", "-debugcon", "stdio",
                 "-device", "isa-debug-exit", "-gdb", $"tcp::{port}", "-S", "--timeout", "60"));
 
-            (int gdbExit, string gdbOut, string gdbErr) = VirtRunProcess.Run(
-                gdb,
-                [
-                    "-batch", "-nx",
-                    "-ex", "set tcp connect-timeout 60",
-                    "-ex", "set architecture i386",
-                    "-ex", $"target remote 127.0.0.1:{port}",
-                    "-ex", $"watch *(int*)0x{WatchedAddress:x}",
-                    "-ex", "continue",
-                    "-ex", "info registers eip",
-                    "-ex", "delete",
-                    "-ex", "detach",
-                ],
-                s_timeout);
+            string[] arguments =
+            [
+                "-batch", "-nx",
+                "-ex", "set tcp connect-timeout 60",
+                "-ex", "set architecture i386",
+                "-ex", $"target remote 127.0.0.1:{port}",
+                .. commands.SelectMany(command => new[] { "-ex", command }),
+            ];
+            (int gdbExit, string gdbOut, string gdbErr) = VirtRunProcess.Run(gdb, arguments, s_timeout);
             (int virtExit, string virtOut, string virtErr) = await virt;
-
             string transcript = $"gdb exit {gdbExit}\n{gdbOut}\n{gdbErr}\nVirt.Run exit {virtExit}\n{virtOut}\n{virtErr}";
-            Assert.True(gdbOut.Contains("Hardware watchpoint 1", StringComparison.Ordinal), transcript);
-            Assert.True(gdbOut.Contains($"New value = {WatchedValue}", StringComparison.Ordinal), transcript);
-            Assert.True(gdbOut.Contains($"0x{loadInstruction:x}", StringComparison.Ordinal), transcript); // stopped after the store
-            Assert.True(virtOut.Contains("00000007", StringComparison.Ordinal), transcript);
-            Assert.True(virtExit == 1, transcript);
+            return new GdbSession(gdbOut, virtExit, virtOut, transcript);
         }
         finally
         {
@@ -173,4 +162,7 @@ public sealed class GdbAcceptanceTests
         BinaryPrimitives.WriteUInt32LittleEndian(h[ValueOffset..], InitialValue);
         return (image, (uint)result.GetLabelRIP(load), (uint)result.GetLabelRIP(afterLoad));
     }
+
+    /// <summary>What a gdb session against Virt.Run left: gdb's output, Virt.Run's exit code and output, and both for messages.</summary>
+    private sealed record GdbSession(string GdbOut, int VirtExit, string VirtOut, string Transcript);
 }
