@@ -13,7 +13,7 @@ namespace Virt.Machine.Tests.Hooks;
 
 public sealed class MachineHooksTests
 {
-    private const ushort Origin = 0x7C00;
+    private const ushort Origin = HookTestMachine.Origin;
     private const uint Result = 0x500;
 
     // No device answers port 300h: the read floats to all ones (the machine's port space is not strict).
@@ -419,10 +419,5 @@ public sealed class MachineHooksTests
         a.hlt();
     }
 
-    private static Machine Build(byte[] code) => new MachineBuilder()
-        .WithMemorySize(1UL << 20)
-        .WithDebugExit()
-        .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
-        .WithFlatBinary(code, new PhysicalAddress(Origin), BootEntryState.RealMode(0, Origin, "hook test"))
-        .Build();
+    private static Machine Build(byte[] code) => HookTestMachine.Build(code, "hook test");
 }

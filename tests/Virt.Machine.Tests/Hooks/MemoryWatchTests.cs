@@ -12,7 +12,7 @@ namespace Virt.Machine.Tests.Hooks;
 
 public sealed class MemoryWatchTests
 {
-    private const ushort Origin = 0x7C00;
+    private const ushort Origin = HookTestMachine.Origin;
     private const uint Variable = 0x600;
     private const uint Other = 0x700;
     private const int Iterations = 5;
@@ -156,10 +156,5 @@ public sealed class MemoryWatchTests
         a.hlt();
     });
 
-    private static Machine Build(byte[] code) => new MachineBuilder()
-        .WithMemorySize(1UL << 20)
-        .WithDebugExit()
-        .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
-        .WithFlatBinary(code, new PhysicalAddress(Origin), BootEntryState.RealMode(0, Origin, "watch test"))
-        .Build();
+    private static Machine Build(byte[] code) => HookTestMachine.Build(code, "watch test");
 }
