@@ -240,7 +240,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private void SynchronizeClockWithCpu()
     {
         CatchUpWithRetiredInstructions();
-        Clock.SynchronizeWithHost();
+
+        // Slew, not step: a step to host time between two reads of a polling loop would show the PIT and the TSC
+        // jumping by a host stall, which the Linux TSC calibration rejects.
+        Clock.SlewTowardHost();
         Clock.RunDueEvents();
     }
 
@@ -330,7 +333,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return new MachineStopReason(MachineStopKind.BudgetExhausted, budget.Describe());
             }
 
-            Clock.SynchronizeWithHost();
+            Clock.SlewTowardHost();
             Clock.RunDueEvents();
             if (Clock.NowNanoseconds >= guestLimit)
             {
