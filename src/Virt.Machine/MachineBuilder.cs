@@ -807,5 +807,7 @@ public sealed class MachineBuilder
         public void RequestReset(string source) => Target?.RequestReset(source);
 
         public void RequestExit(int exitCode, string source) => Target?.RequestExit(exitCode, source);
+
+        public void RequestPowerOff(string source) => Target?.RequestPowerOff(source);
     }
 }
