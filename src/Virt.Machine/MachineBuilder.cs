@@ -595,7 +595,14 @@ public sealed partial class MachineBuilder
             devices,
             [.. created.Where(o => !devices.Contains(o))],
             _resetBehavior,
-            boot.Apply,
+            pciBoard is not null && boot.Setting == MachineSetting.Kernel
+                ? machine =>
+                {
+                    // No firmware runs before a directly booted kernel: set up the chipset as SeaBIOS would.
+                    pciBoard.ConfigureAsFirmwareWould(machine.Ports);
+                    boot.Apply(machine);
+                }
+                : boot.Apply,
             _loggerFactory,
             _cpuOptions,
             _trace,

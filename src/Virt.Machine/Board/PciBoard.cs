@@ -15,9 +15,22 @@ internal sealed class PciBoard
     /// <summary>The device number of the host's first card when none is given (QEMU's first free slot).</summary>
     public const int FirstCardSlot = 2;
 
+    /// <summary>Where SeaBIOS puts the PIIX4 PM block (its <c>PORT_ACPI_PM_BASE</c>), which QEMU's ACPI tables assume.</summary>
+    public const ushort FirmwarePmBase = 0x600;
+
+    /// <summary>Where SeaBIOS puts the SMBus base.</summary>
+    public const ushort FirmwareSmbusBase = 0xB100;
+
+    /// <summary>What SeaBIOS writes to SMBHSTCFG (host enable, SMI off).</summary>
+    private const byte FirmwareSmbusHostConfiguration = 0x09;
+
+    private const ushort ElcrPort = 0x4D0;
     private const int HostBridgeSlot = 0;
     private const int ChipsetSlot = 1;
     private const int PowerManagementFunction = 3;
+
+    /// <summary>The ISA IRQs SeaBIOS routes PIRQA-D to on QEMU's <c>pc</c> machine.</summary>
+    private static ReadOnlySpan<byte> FirmwarePirqIrqs => [10, 10, 11, 11];
 
     private readonly PciWindowMapper _mapper;
     private readonly LateBoundShadowControl _shadow;
@@ -124,6 +137,39 @@ internal sealed class PciBoard
             foreach (PciBar bar in device.Bars.Where(b => b.IsMemory))
             {
                 builder.AddUnmappedMmio(bar.RegionName, bar.SizeInBytes, bar.MmioHandler!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sets up the chipset as SeaBIOS does on QEMU's <c>pc</c> machine, for kernels booted directly (no firmware runs
+    /// before them, yet their ACPI tables and IRQ routing assume it): the PIIX4 PM block at
+    /// <see cref="FirmwarePmBase"/> and enabled, the SMBus base at <see cref="FirmwareSmbusBase"/>, PIRQA-D routed to
+    /// IRQs 10, 10, 11, 11 and those marked level-triggered in the ELCR, and every function's interrupt line register
+    /// set to the IRQ its pin reaches. BARs are left for the kernel to assign.
+    /// </summary>
+    /// <param name="ports">The machine's port space (for the ELCR).</param>
+    public void ConfigureAsFirmwareWould(IoPortSpace ports)
+    {
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.PmBaseAddress, 4, FirmwarePmBase);
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.PmRegisterMisc, 1, 1);
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.SmbusBaseAddress, 4, FirmwareSmbusBase);
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.SmbusHostConfiguration, 1, FirmwareSmbusHostConfiguration);
+        int elcr = 0;
+        for (int link = 0; link < Piix3IsaBridge.PirqLinkCount; link++)
+        {
+            IsaBridge.WriteConfiguration(Piix3IsaBridge.PirqRouteControl + link, 1, FirmwarePirqIrqs[link]);
+            elcr |= 1 << FirmwarePirqIrqs[link];
+        }
+
+        ports.WriteByte(ElcrPort, (byte)(ports.ReadByte(ElcrPort) | elcr));
+        ports.WriteByte(ElcrPort + 1, (byte)(ports.ReadByte(ElcrPort + 1) | (elcr >> 8)));
+        foreach (PciDevice device in Bus.Devices)
+        {
+            if (device.Identity.InterruptPin != PciInterruptPin.None)
+            {
+                int link = Piix3IsaBridge.GetPirqLink(device.Address.Device, device.Identity.InterruptPin);
+                device.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, FirmwarePirqIrqs[link]);
             }
         }
     }

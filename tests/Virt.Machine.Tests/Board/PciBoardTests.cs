@@ -279,6 +279,43 @@ public sealed class PciBoardTests
         Assert.Contains(lines, l => l.Contains("write 00:09.0 register 0x00 width 2 value 0x1234 (no function)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void DirectKernelBoot_SetsUpTheChipsetAsSeaBiosWould()
+    {
+        string dir = Directory.CreateTempSubdirectory("virt-pci-").FullName;
+        try
+        {
+            string kernel = Path.Combine(dir, "bzImage");
+            File.WriteAllBytes(kernel, Boot.TestImages.BzImage());
+            using Machine machine = new MachineBuilder()
+                .WithMemorySize(64UL << 20)
+                .WithPciBus()
+                .AddPciDevice(_ => new ScratchPciCard(), CardSlot)
+                .WithKernel(kernel)
+                .Build();
+            PciBus bus = machine.FindDevice<PciBus>()!;
+            Piix4PowerManagement pm = machine.FindDevice<Piix4PowerManagement>()!;
+            Assert.Equal((ushort)0x600, pm.PmBlockPort);                   // where the ACPI tables say PM1a and the PM timer are
+            Assert.Equal(pm.PmTimerValue, machine.Ports.ReadDoubleWord(0x608));
+            Assert.Equal(0x0B0B_0A0Au, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 0), 0x60, 4)); // PIRQA-D: 10, 10, 11, 11
+            Assert.Equal(0x0C, machine.Ports.ReadByte(0x4D1));              // ELCR2: IRQ 10 and 11 level-triggered
+            Assert.Equal(10u, bus.ReadConfiguration(new PciFunctionAddress(0, CardSlot, 0), 0x3C, 1)); // INTA# of 00:02.0 -> PIRQB -> IRQ 10
+            Assert.Equal(10u, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 3), 0x3C, 1));        // INTA# of 00:01.3 -> PIRQA -> IRQ 10
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void FlatBinaryBoot_LeavesTheChipsetAtItsResetValues()
+    {
+        using Machine machine = BuildIdle();
+        Assert.Null(machine.FindDevice<Piix4PowerManagement>()!.PmBlockPort);
+        Assert.Equal(0x8080_8080u, machine.FindDevice<PciBus>()!.ReadConfiguration(new PciFunctionAddress(0, 1, 0), 0x60, 4));
+    }
+
     private static Machine BuildIdle() => new MachineBuilder()
         .WithMemorySize(16UL << 20)
         .WithPciBus()
