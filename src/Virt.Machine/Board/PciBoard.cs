@@ -18,8 +18,8 @@ internal sealed class PciBoard
     /// <summary>Where SeaBIOS puts the PIIX4 PM block (its <c>PORT_ACPI_PM_BASE</c>), which QEMU's ACPI tables assume.</summary>
     public const ushort FirmwarePmBase = 0x600;
 
-    /// <summary>Where SeaBIOS puts the SMBus base.</summary>
-    public const ushort FirmwareSmbusBase = 0xB100;
+    /// <summary>Where SeaBIOS puts the SMBus base: 100h above the PM block.</summary>
+    public const ushort FirmwareSmbusBase = FirmwarePmBase + 0x100;
 
     /// <summary>What SeaBIOS writes to SMBHSTCFG (host enable, SMI off).</summary>
     private const byte FirmwareSmbusHostConfiguration = 0x09;
@@ -146,7 +146,8 @@ internal sealed class PciBoard
     /// before them, yet their ACPI tables and IRQ routing assume it): the PIIX4 PM block at
     /// <see cref="FirmwarePmBase"/> and enabled, the SMBus base at <see cref="FirmwareSmbusBase"/>, PIRQA-D routed to
     /// IRQs 10, 10, 11, 11 and those marked level-triggered in the ELCR, and every function's interrupt line register
-    /// set to the IRQ its pin reaches. BARs are left for the kernel to assign.
+    /// set to the IRQ its pin reaches, except the PM function's, which says 9: its SCI is wired to IRQ 9. BARs are left
+    /// for the kernel to assign.
     /// </summary>
     /// <param name="ports">The machine's port space (for the ELCR).</param>
     public void ConfigureAsFirmwareWould(IoPortSpace ports)
@@ -172,6 +173,8 @@ internal sealed class PciBoard
                 device.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, FirmwarePirqIrqs[link]);
             }
         }
+
+        PowerManagement.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, Piix4PowerManagement.SciIrq);
     }
 
     /// <summary>Binds the built memory map: BARs and PAM segments can be changed from now on.</summary>

@@ -300,7 +300,8 @@ public sealed class PciBoardTests
             Assert.Equal(0x0B0B_0A0Au, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 0), 0x60, 4)); // PIRQA-D: 10, 10, 11, 11
             Assert.Equal(0x0C, machine.Ports.ReadByte(0x4D1));              // ELCR2: IRQ 10 and 11 level-triggered
             Assert.Equal(10u, bus.ReadConfiguration(new PciFunctionAddress(0, CardSlot, 0), 0x3C, 1)); // INTA# of 00:02.0 -> PIRQB -> IRQ 10
-            Assert.Equal(10u, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 3), 0x3C, 1));        // INTA# of 00:01.3 -> PIRQA -> IRQ 10
+            Assert.Equal(9u, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 3), 0x3C, 1));         // the PM function's SCI: IRQ 9
+            Assert.Equal(0x0701u, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 3), 0x90, 4));    // SMBus base 700h
         }
         finally
         {
