@@ -631,6 +631,12 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             machine._pendingStop ??= new MachineStopReason(MachineStopKind.DebugExit, source, exitCode);
             machine.Cpu.RequestStop();
         }
+
+        public void RequestPowerOff(string source)
+        {
+            machine._pendingStop ??= new MachineStopReason(MachineStopKind.PoweredOff, source);
+            machine.Cpu.RequestStop();
+        }
     }
 
     private sealed class ClockTimeSource(Machine machine) : ITimeSource
