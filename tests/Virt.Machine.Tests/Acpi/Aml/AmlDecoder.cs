@@ -42,6 +42,9 @@ internal sealed class AmlDecoder
 
     private readonly byte[] _aml;
     private readonly Dictionary<string, int> _methods = [];
+
+    /// <summary>The ends of the enclosing term lists: an Else belongs to an If only inside the same list.</summary>
+    private readonly Stack<int> _ends = new();
     private int _position;
 
     private AmlDecoder(byte[] aml) => _aml = aml;
@@ -74,10 +77,13 @@ internal sealed class AmlDecoder
     private List<AmlNode> TermList(int end)
     {
         var nodes = new List<AmlNode>();
+        _ends.Push(end);
         while (_position < end)
         {
             nodes.Add(Term(allowCall: true));
         }
+
+        _ends.Pop();
 
         if (_position != end)
         {
@@ -195,7 +201,7 @@ internal sealed class AmlDecoder
                 AmlNode predicate = Term(allowCall: true);
                 List<AmlNode> body = TermList(end);
                 List<AmlNode>? elseBody = null;
-                if (_position < _aml.Length && _aml[_position] == 0xA1)
+                if (_position < _ends.Peek() && _aml[_position] == 0xA1)
                 {
                     _position++;
                     int elseEnd = PackageEnd();

@@ -110,6 +110,7 @@ public sealed class AmlEncoderTests
 
     [Theory]
     [InlineData(21)]
+    [InlineData(72)]
     public void Fixed_seed_round_trips(int seed) => Random_trees_round_trip_through_the_decoder(seed);
 
     [Property(MaxTest = 300)]
