@@ -174,6 +174,65 @@ public sealed class AcpiTableBuilderTests
     }
 
     [Fact]
+    public void Table_loader_commands_run_as_seabios_runs_them_give_the_linked_tables()
+    {
+        // A loader written from the command layout (QEMU's bios-linker-loader): 128-byte commands, names of 56 bytes.
+        var files = new Dictionary<string, (byte[] Bytes, ulong Address)>
+        {
+            ["etc/acpi/tables"] = (_set.Tables.ToArray(), 0),
+            ["etc/acpi/rsdp"] = (_set.Rsdp.ToArray(), 0),
+        };
+        byte[] loader = AcpiTableLoader.Build(_set);
+        for (int offset = 0; offset < loader.Length; offset += 128)
+        {
+            Span<byte> c = loader.AsSpan(offset, 128);
+            int commandOffset = offset;
+            string Name(int at) => Encoding.ASCII.GetString(loader, commandOffset + at, 56).TrimEnd('\0');
+            switch (BinaryPrimitives.ReadUInt32LittleEndian(c))
+            {
+                case 1:
+                    string file = Name(4);
+                    files[file] = (files[file].Bytes, c[64] == 2 ? RsdpAddress : TablesAddress);
+                    break;
+                case 2:
+                {
+                    byte[] destination = files[Name(4)].Bytes;
+                    ulong source = files[Name(60)].Address;
+                    int at = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[116..]);
+                    if (c[120] == 4)
+                    {
+                        BinaryPrimitives.WriteUInt32LittleEndian(destination.AsSpan(at), (uint)(BinaryPrimitives.ReadUInt32LittleEndian(destination.AsSpan(at)) + source));
+                    }
+                    else
+                    {
+                        Assert.Equal(8, c[120]);
+                        BinaryPrimitives.WriteUInt64LittleEndian(destination.AsSpan(at), BinaryPrimitives.ReadUInt64LittleEndian(destination.AsSpan(at)) + source);
+                    }
+
+                    break;
+                }
+
+                case 3:
+                {
+                    byte[] bytes = files[Name(4)].Bytes;
+                    int checksum = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[60..]);
+                    int start = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[64..]);
+                    int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[68..]);
+                    bytes[checksum] -= Sum(bytes.AsSpan(start, length)); // SeaBIOS: subtract the sum, so the range sums to 0
+                    break;
+                }
+
+                default:
+                    Assert.Fail($"Unknown loader command at {offset}.");
+                    break;
+            }
+        }
+
+        Assert.Equal(_tables, files["etc/acpi/tables"].Bytes);
+        Assert.Equal(_rsdp, files["etc/acpi/rsdp"].Bytes);
+    }
+
+    [Fact]
     public void Link_refuses_misaligned_addresses()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => _set.Link(TablesAddress + 8, RsdpAddress));
