@@ -89,6 +89,25 @@ public sealed class FirmwareConfigMachineTests
     }
 
     [Fact]
+    public void A_snapshot_keeps_the_selected_item_and_read_offset()
+    {
+        using Machine first = new MachineBuilder().WithFirmwareConfig().Build();
+        FwCfgDevice device = first.Devices.OfType<FwCfgDevice>().Single();
+        device.Select(FwCfgKeys.Signature);
+        device.ReadData();
+        device.ReadData();
+        using var stream = new MemoryStream();
+        first.SaveSnapshot(stream);
+
+        using Machine second = new MachineBuilder().WithFirmwareConfig().Build();
+        stream.Position = 0;
+        second.RestoreSnapshot(stream);
+        FwCfgDevice restored = second.Devices.OfType<FwCfgDevice>().Single();
+        Assert.Equal((byte)'M', restored.ReadData()); // "QEMU": two bytes were read before the snapshot
+        Assert.Equal((byte)'U', restored.ReadData());
+    }
+
+    [Fact]
     public void Acpi_with_firmware_but_without_fw_cfg_is_refused()
     {
         MachineConfigurationException e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder()
