@@ -137,6 +137,39 @@ public sealed class FirmwareConfigMachineTests
     }
 
     [Fact]
+    public void A_linux_kernel_booted_directly_gets_the_acpi_range_in_its_e820_map()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, TestImages.BzImage());
+            using Machine machine = new MachineBuilder().WithMemorySize(64UL << 20).WithAcpi().WithKernel(path).Build();
+            byte[] zeroPage = Read(machine, BootMemoryLayout.LinuxBootParamsAddress, 4096);
+            int count = zeroPage[0x1E8]; // e820_entries
+            var types = new List<uint>();
+            ulong acpiStart = 0;
+            for (int i = 0; i < count; i++)
+            {
+                Span<byte> entry = zeroPage.AsSpan(0x2D0 + (i * 20), 20); // e820_table: address, size, type
+                types.Add(BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]));
+                if (types[^1] == 3)
+                {
+                    acpiStart = BinaryPrimitives.ReadUInt64LittleEndian(entry);
+                }
+            }
+
+            Assert.Contains(3u, types);
+            byte[] rsdp = Read(machine, (uint)AcpiDirectPlacement.RsdpAddress, 36);
+            Assert.Equal("RSD PTR ", Encoding.ASCII.GetString(rsdp, 0, 8));
+            Assert.InRange(BinaryPrimitives.ReadUInt32LittleEndian(rsdp.AsSpan(16)), acpiStart, (64UL << 20) - 1); // the RSDT lies in the ACPI range
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void Direct_placement_reports_the_tables_as_acpi_memory_in_e820()
     {
         AcpiTableSet tables = AcpiTableBuilder.Build(new AcpiPlatformDescription());
