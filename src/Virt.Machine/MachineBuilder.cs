@@ -2,7 +2,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virt.Cpu;
 using Virt.Devices;
+using Virt.Devices.FwCfg;
+using Virt.Machine.Acpi;
 using Virt.Machine.Boot;
+using Virt.Machine.Smbios;
 using Virt.Memory;
 
 namespace Virt.Machine;
@@ -33,6 +36,14 @@ public sealed partial class MachineBuilder
     /// <summary>The largest guest RAM accepted (1 TiB).</summary>
     public const ulong MaximumMemorySizeInBytes = 1UL << 40;
 
+    /// <summary>The fw_cfg file with the RAM map (QEMU's <c>etc/e820</c>: 64-bit address, 64-bit length, 32-bit type).</summary>
+    private const string FirmwareConfigE820File = "etc/e820";
+
+    /// <summary>The fw_cfg file with the boot order.</summary>
+    private const string FirmwareConfigBootOrderFile = "bootorder";
+
+    private const int FirmwareConfigE820EntrySize = 20;
+
     private static readonly (string Name, ushort Port, int Irq)[] s_comPorts = [("COM1", 0x3F8, 4), ("COM2", 0x2F8, 3), ("COM3", 0x3E8, 4), ("COM4", 0x2E8, 3)];
 
     private readonly ISerialBackend?[] _serialBackends = new ISerialBackend?[4];
@@ -52,6 +63,9 @@ public sealed partial class MachineBuilder
     private BootSource? _boot;
     private DateTimeOffset _rtcStartTime = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private MachineTraceEvents _trace;
+    private FirmwareConfigOptions? _firmwareConfig;
+    private bool _acpi;
+    private AcpiPlatformDescription? _acpiPlatform;
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
     /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
@@ -254,6 +268,36 @@ public sealed partial class MachineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds QEMU's firmware configuration device (fw_cfg: selector 510h, data 511h, DMA 514h) with the items firmware
+    /// such as SeaBIOS reads: the signature and DMA feature, RAM size, CPU count, the <c>etc/e820</c> RAM map, the boot
+    /// order, SMBIOS tables (<c>etc/smbios/smbios-anchor</c> and <c>etc/smbios/smbios-tables</c>), optionally a kernel,
+    /// and the ACPI tables through <c>etc/table-loader</c> when <see cref="WithAcpi"/> is on. Default: off.
+    /// </summary>
+    /// <param name="options">The options (null for the defaults).</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithFirmwareConfig(FirmwareConfigOptions? options = null)
+    {
+        _firmwareConfig = options ?? new FirmwareConfigOptions();
+        return this;
+    }
+
+    /// <summary>
+    /// Generates ACPI tables (RSDP, RSDT/XSDT, FADT, FACS, MADT, HPET, DSDT) for the board. With firmware they travel
+    /// through fw_cfg (so <see cref="WithFirmwareConfig"/> is needed); with a kernel, flat binary or nothing to boot the
+    /// machine places them itself: the tables at the top of RAM below the PCI hole (e820 type ACPI) and the RSDP at
+    /// F0000h. Default: off, because the tables describe the PCI, APIC and power-management devices of the pc board.
+    /// </summary>
+    /// <param name="enabled">Whether to generate the tables.</param>
+    /// <param name="platform">The board description; null for QEMU's pc layout with the PCI hole at the top of low RAM.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithAcpi(bool enabled = true, AcpiPlatformDescription? platform = null)
+    {
+        _acpi = enabled;
+        _acpiPlatform = platform;
+        return this;
+    }
+
     /// <summary>Adds a host-defined port device (created when the machine is built, with access to its clock, IRQs and memory).</summary>
     /// <param name="name">A unique name.</param>
     /// <param name="firstPort">The first port.</param>
@@ -301,7 +345,31 @@ public sealed partial class MachineBuilder
     public Machine Build()
     {
         ValidateOptions();
-        PreparedBoot boot = PrepareBoot();
+        AcpiTableSet? acpiTables = PrepareAcpi();
+        bool placeAcpi = acpiTables is not null && _boot?.Kind != BootKind.Firmware;
+        ulong acpiAddress = 0;
+        IReadOnlyList<E820Entry> e820 = E820Map.CreatePc(_memorySize);
+        if (placeAcpi)
+        {
+            (e820, acpiAddress) = AcpiDirectPlacement.Reserve(e820, acpiTables!);
+        }
+
+        // Read the fw_cfg files (a kernel for the firmware) before the boot source opens any file it keeps.
+        FwCfgContent? firmwareConfig = _firmwareConfig is null ? null : PrepareFirmwareConfig(_firmwareConfig, acpiTables);
+        PreparedBoot boot = PrepareBoot(e820);
+        if (placeAcpi)
+        {
+            Action<Machine> load = boot.Apply;
+            boot = boot with
+            {
+                Apply = machine =>
+                {
+                    load(machine);
+                    AcpiDirectPlacement.Write(machine.Memory, acpiTables!, acpiAddress);
+                },
+            };
+        }
+
         var created = new List<object>();
         if (boot.OwnedResource is { } resource)
         {
@@ -310,7 +378,7 @@ public sealed partial class MachineBuilder
 
         try
         {
-            return BuildCore(boot, created);
+            return BuildCore(boot, created, firmwareConfig, placeAcpi);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -383,6 +451,21 @@ public sealed partial class MachineBuilder
             }
         }
 
+        if (_acpi && _boot?.Kind == BootKind.Firmware && _firmwareConfig is null)
+        {
+            throw new MachineConfigurationException("WithAcpi: firmware gets the ACPI tables through fw_cfg; add WithFirmwareConfig() as well.");
+        }
+
+        if (_acpi && _boot?.Kind != BootKind.Firmware && _memorySize < 2 * MinimumMemorySizeInBytes)
+        {
+            throw new MachineConfigurationException(MachineSetting.MemorySize, "WithAcpi: the machine places the ACPI tables in RAM above 1 MiB; give the guest at least 2 MiB.");
+        }
+
+        if (_firmwareConfig is { } fwCfg && (fwCfg.Device is null || fwCfg.Smbios is null || fwCfg.BootOrder is null || fwCfg.CommandLine is null))
+        {
+            throw new MachineConfigurationException("WithFirmwareConfig: Device, Smbios, BootOrder and CommandLine must not be null.");
+        }
+
         if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
         {
             throw new MachineConfigurationException(
@@ -452,7 +535,7 @@ public sealed partial class MachineBuilder
         }
     }
 
-    private Machine BuildCore(PreparedBoot boot, List<object> created)
+    private Machine BuildCore(PreparedBoot boot, List<object> created, FwCfgContent? firmwareConfig, bool acpiBiosArea)
     {
         var ports = new IoPortSpace();
         var clock = new VirtualClock(_clockOptions, _loggerFactory.CreateLogger<VirtualClock>());
@@ -470,6 +553,12 @@ public sealed partial class MachineBuilder
         else
         {
             boot.Firmware?.AddTo(mapBuilder);
+        }
+
+        if (acpiBiosArea)
+        {
+            // Without firmware nothing backs E0000h-FFFFFh; the RSDP must be found there, so RAM stands in for the BIOS ROM.
+            mapBuilder.AddRam("acpi-bios-area", new PhysicalAddress(AcpiDirectPlacement.BiosAreaStart), AcpiDirectPlacement.BiosAreaSizeInBytes);
         }
 
         // The platform control needs the machine, and devices need the platform control before the machine exists:
@@ -514,6 +603,11 @@ public sealed partial class MachineBuilder
         if (_debugExit is not null)
         {
             devices.Add(new IsaDebugExit(platform, _debugExit));
+        }
+
+        if (firmwareConfig is not null)
+        {
+            devices.Add(new FwCfgDevice(firmwareConfig, memoryProxy, _firmwareConfig!.Device, _loggerFactory.CreateLogger<FwCfgDevice>()));
         }
 
         PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, pic, clock, platform, context, created);
@@ -627,9 +721,8 @@ public sealed partial class MachineBuilder
     }
 
     /// <summary>Reads and validates the boot files before anything is built, so a bad file leaves nothing half-built.</summary>
-    private PreparedBoot PrepareBoot()
+    private PreparedBoot PrepareBoot(IReadOnlyList<E820Entry> e820)
     {
-        IReadOnlyList<E820Entry> e820 = E820Map.CreatePc(_memorySize);
         if (_boot is null)
         {
             return new PreparedBoot(null, _ => { }, MachineSetting.None, "Boot");
@@ -706,6 +799,85 @@ public sealed partial class MachineBuilder
                 return new PreparedBoot(null, machine => BootEntryApplier.Apply(machine, load(machine.Memory)), MachineSetting.Kernel, "Kernel image");
             }
         }
+    }
+
+    /// <summary>Generates the ACPI tables when they are on; a bad description is the host's mistake, reported as such.</summary>
+    private AcpiTableSet? PrepareAcpi()
+    {
+        if (!_acpi)
+        {
+            return null;
+        }
+
+        IReadOnlyList<AddressRange> ram = E820Map.CreatePcRamRanges(_memorySize);
+        ulong lowTop = ram.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1;
+        AcpiPlatformDescription platform = _acpiPlatform ?? new AcpiPlatformDescription { PciHoleStart = (uint)Math.Max(lowTop, E820Map.ExtendedMemoryStart) };
+        try
+        {
+            return AcpiTableBuilder.Build(platform);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"WithAcpi: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The fw_cfg items: what QEMU's pc machine gives SeaBIOS, derived from this configuration.</summary>
+    private FwCfgContent PrepareFirmwareConfig(FirmwareConfigOptions options, AcpiTableSet? acpi)
+    {
+        IReadOnlyList<AddressRange> ram = E820Map.CreatePcRamRanges(_memorySize);
+        ulong lowTop = ram.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1;
+        ulong high = ram.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
+        var content = new FwCfgContent()
+            .SetUInt64(FwCfgKeys.RamSize, _memorySize)
+            .SetUInt16(FwCfgKeys.NumberOfCpus, 1)
+            .SetUInt16(FwCfgKeys.MaxCpus, 1)
+            .SetUInt32(FwCfgKeys.Irq0Override, 1);
+
+        // etc/e820 lists RAM only, as QEMU's does: the firmware reserves its own areas (the EBDA, the BIOS, its tables).
+        var e820 = new List<byte>();
+        foreach ((ulong start, ulong size) in new[] { (0UL, lowTop), (E820Map.FourGigabytes, high) }.Where(r => r.Item2 > 0))
+        {
+            byte[] entry = new byte[FirmwareConfigE820EntrySize];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(entry, start);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(8), size);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(16), (uint)E820EntryType.Ram);
+            e820.AddRange(entry);
+        }
+
+        content.AddFile(FirmwareConfigE820File, [.. e820]);
+        if (options.BootOrder.Length > 0)
+        {
+            content.AddTextFile(FirmwareConfigBootOrderFile, options.BootOrder);
+        }
+
+        if (options.SmbiosEnabled)
+        {
+            CpuidModel cpuid = _cpuOptions.Cpuid;
+            SmbiosTables smbios = SmbiosBuilder.Build(options.Smbios, lowTop, high, 1, cpuid.Signature, cpuid.FeaturesEdx);
+            content.AddFile(SmbiosTables.AnchorFile, smbios.Anchor);
+            content.AddFile(SmbiosTables.TablesFile, smbios.Tables);
+        }
+
+        if (acpi is not null)
+        {
+            content.AddFile(AcpiTableSet.TablesFile, acpi.Tables);
+            content.AddFile(AcpiTableSet.RsdpFile, acpi.Rsdp);
+            content.AddFile(AcpiTableLoader.FileName, AcpiTableLoader.Build(acpi));
+        }
+
+        if (options.KernelPath is { } kernelPath)
+        {
+            byte[] kernel = ReadFile(MachineSetting.Kernel, "kernel image", kernelPath);
+            byte[]? initrd = options.InitrdPath is null ? null : ReadFile(MachineSetting.Initrd, "initial ramdisk", options.InitrdPath);
+            Wrap(MachineSetting.Kernel, "Kernel image", () =>
+            {
+                FirmwareConfigKernel.Add(content, kernel, initrd, options.CommandLine, lowTop, kernelPath);
+                return true;
+            });
+        }
+
+        return content;
     }
 
     /// <summary>Adds the PC's RAM regions for the configured size (below 640 KiB, from 1 MiB, above 4 GiB).</summary>
