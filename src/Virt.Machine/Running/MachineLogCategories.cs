@@ -17,4 +17,7 @@ public static class MachineLogCategories
 
     /// <summary><see cref="MachineTraceEvents.Resets"/>.</summary>
     public const string TraceResets = TracePrefix + ".Resets";
+
+    /// <summary><see cref="MachineTraceEvents.Apic"/>.</summary>
+    public const string TraceApic = TracePrefix + ".Apic";
 }

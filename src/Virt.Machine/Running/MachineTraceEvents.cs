@@ -20,6 +20,12 @@ public enum MachineTraceEvents
     /// <summary>Every reset of the guest: its source, the reset count and where the CPU was (QEMU's <c>cpu_reset</c>).</summary>
     Resets = 4,
 
+    /// <summary>
+    /// Local APIC and I/O APIC activity (a board with <see cref="MachineBuilder.WithApic"/>): register writes, interrupt
+    /// messages, acceptance, delivery to the CPU and EOIs.
+    /// </summary>
+    Apic = 8,
+
     /// <summary>All of the above.</summary>
-    All = Interrupts | PortIo | Resets,
+    All = Interrupts | PortIo | Resets | Apic,
 }
