@@ -1,6 +1,8 @@
 using System.Globalization;
 using Virt.Cpu;
 using Virt.Devices;
+using Microsoft.Extensions.Logging;
+using Virt.Machine.Tests.Running;
 using Virt.Memory;
 using Xunit;
 
@@ -116,6 +118,30 @@ public sealed class ApicBoardTests
         machine.RestoreSnapshot(snapshot);
         Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: Budget).Kind);
         Assert.Equal(first[atSave.Length..], machine.GetSerialCapture(0).GetText()[first.Length..]);
+    }
+
+    [Fact]
+    public void Apic_trace_shows_register_writes_messages_and_eois()
+    {
+        var logs = new CapturingLoggerFactory();
+        using Machine machine = ApicGuests.Builder(ApicGuests.LapicTimerAndIoApic(3, 500_000, 1193))
+            .WithApic()
+            .WithLoggerFactory(logs)
+            .WithTrace(MachineTraceEvents.Apic)
+            .Build();
+        Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: Budget).Kind);
+        string[] trace = [.. logs.Messages(MachineLogCategories.TraceApic, LogLevel.Trace)];
+        Assert.Contains("LAPIC write SVR = 0x1FF", trace);
+        Assert.Contains("LAPIC write LVT timer = 0x20040", trace);
+        Assert.Contains("IOAPIC write redirection 2 low = 0x30", trace);
+        Assert.Contains(trace, t => t.StartsWith("IOAPIC pin 2 -> Fixed vector 30h edge to physical 00h, accepted", StringComparison.Ordinal));
+        Assert.Contains("LAPIC vector 40h delivered to the CPU (IRR -> ISR)", trace);
+        Assert.Equal(3, trace.Count(t => t == "LAPIC EOI of vector 40h"));
+
+        using Machine untraced = ApicGuests.Builder([0xF4]).WithApic().WithLoggerFactory(logs).Build();
+        int before = logs.Entries.Count(e => e.Category == MachineLogCategories.TraceApic);
+        untraced.Cpu.TryWriteMsr(LocalApic.ApicBaseMsrIndex, 0xFEE0_0800);
+        Assert.Equal(before, logs.Entries.Count(e => e.Category == MachineLogCategories.TraceApic));
     }
 
     private static (uint Edx, uint Ecx) CpuidLeaf1Bits(MachineBuilder builder)
