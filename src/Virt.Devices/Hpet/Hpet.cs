@@ -450,16 +450,21 @@ public sealed class Hpet : IMmioDevice, IStatefulDevice<HpetState>
         if ((t.Configuration & TimerPeriodic) != 0 && t.Period != 0)
         {
             // Spec 2.3.9.2.2: the comparator advances by the period; matches missed while the clock jumped collapse.
-            ulong next = fired + t.Period;
-            if (next <= now)
+            ulong periods = now > fired ? ((now - fired) / t.Period) + 1 : 1;
+            if (periods > (ulong.MaxValue - fired) / t.Period)
             {
-                next = fired + ((((now - fired) / t.Period) + 1) * t.Period);
+                // The next match lies beyond the 64-bit counter's wrap (a period near 2^64): never, as in Arm.
+                t.Armed = false;
+                t.Event.Cancel();
             }
-
-            t.Comparator = (t.Configuration & Timer32BitMode) != 0 ? next & LowHalf : next;
-            t.Armed = true;
-            t.ArmedTick = next;
-            Schedule(t);
+            else
+            {
+                ulong next = fired + (periods * t.Period);
+                t.Comparator = (t.Configuration & Timer32BitMode) != 0 ? next & LowHalf : next;
+                t.Armed = true;
+                t.ArmedTick = next;
+                Schedule(t);
+            }
         }
         else if ((t.Configuration & Timer32BitMode) != 0)
         {

@@ -174,6 +174,18 @@ public sealed class HpetTests
         Assert.Equal(0UL, Read(Status));
     }
 
+    [Fact]
+    public void A_period_past_the_counter_wrap_interrupts_once_and_stops()
+    {
+        Write(Configuration, Enable);
+        Write(TimerConfig(0), InterruptEnable | PeriodicMode | ValueSet | (20UL << 9));
+        Write(Comparator(0), 100);
+        Write(Comparator(0), ulong.MaxValue); // the period: the next match would be past 2^64
+        _clock.Advance(10_000);
+        Assert.Equal(1, _pins[20].RisingEdges);
+        Assert.Equal(long.MaxValue, _clock.NextDeadline);
+    }
+
     private ulong Read(ulong offset) => _hpet.Read(new RegionOffset(offset), 8);
 
     private void Write(ulong offset, ulong value) => _hpet.Write(new RegionOffset(offset), 8, value);
