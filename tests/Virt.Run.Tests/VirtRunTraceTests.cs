@@ -32,7 +32,7 @@ public sealed class VirtRunTraceTests
     {
         (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-d", "int,exec");
         Assert.Equal(2, code);
-        Assert.Equal("Virt.Run: -d: 'exec' is not a trace item (use int, ioport, reset, cpu_reset, or -d help)", err.Trim());
+        Assert.Equal("Virt.Run: -d: 'exec' is not a trace item (use int, ioport, reset, cpu_reset, apic, or -d help)", err.Trim());
     }
 
     [Fact]
