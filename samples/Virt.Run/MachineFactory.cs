@@ -66,6 +66,8 @@ public static class MachineFactory
             .WithLoggerFactory(new ConsoleLoggerFactory(level, options.Trace == MachineTraceEvents.None ? null : MachineLogCategories.TracePrefix))
             .WithTrace(options.Trace)
             .WithPciBus(options.MachineType == "pc")
+            .WithApic(options.Apic || options.MachineType == "pc")
+            .WithHpet(options.Hpet || options.MachineType == "pc")
             .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : options.AllowResetLoop ? ResetBehavior.ResetAlways : ResetBehavior.Reset)
             .WithClock(options.Deterministic
                 ? new VirtualClockOptions { Mode = VirtualClockMode.Deterministic }

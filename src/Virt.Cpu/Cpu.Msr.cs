@@ -48,7 +48,7 @@ public sealed partial class Cpu
                 return true;
             default:
                 value = 0;
-                return false;
+                return _options.MsrHandler?.TryRead(index, out value) ?? false;
         }
     }
 
@@ -76,7 +76,7 @@ public sealed partial class Cpu
             case MsrEfer:
                 return TryWriteEfer(value);
             default:
-                return false;
+                return _options.MsrHandler?.TryWrite(index, value) ?? false;
         }
     }
 

@@ -38,6 +38,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private readonly PlatformControl _platform;
     private readonly ResetControlRegister _resetControl;
     private readonly CpuOptions _cpuOptions;
+    private readonly IInterruptController _interruptController;
+    private readonly ApicBoard? _apic;
     private volatile bool _pauseRequested;
     private MachineStopReason? _pendingStop;
     private bool _resetPending;
@@ -54,6 +56,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Pic8259Pair pic,
         IReadOnlyList<IDevice> devices,
         IReadOnlyList<object> ownedObjects,
+        BoardWiring board,
         ResetBehavior resetBehavior,
         Action<Machine> boot,
         ILoggerFactory loggerFactory,
@@ -71,11 +74,19 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         _platform = new PlatformControl(this);
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
-        Cpu = new X86Cpu(memory, cpuPorts, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
+        _interruptController = board.Apic?.InterruptController ?? new PicInterruptController(pic);
+        _apic = board.Apic;
+        Cpu = new X86Cpu(memory, cpuPorts, _interruptController, new ClockTimeSource(this), cpuOptions);
+        board.Apic?.Attach(this, SynchronizeClockWithCpu);
+        foreach (ClockSynchronizingMmioDevice window in board.TimedWindows)
+        {
+            window.BeforeAccess = SynchronizeClockWithCpu;
+        }
+
         AttachTracer(tracer);
         Hooks = new MachineHooks(this);
         Cpu.BeforePortAccess = SynchronizeClockWithCpu;
-        var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
+        var fpuError = new FpuErrorLatch(board.Irqs.CreateLine(13, "x87 FERR#"));
         Cpu.FerrChanged = fpuError.OnFerrChanged;
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
         _resetControl = wire(this, _platform);
@@ -425,7 +436,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             return new MachineStopReason(MachineStopKind.HaltedForGood, $"HLT with interrupts disabled at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}");
         }
 
-        if (Pic.HasPendingInterrupt)
+        if (_interruptController.IsInterruptPending)
         {
             return null;
         }

@@ -46,7 +46,7 @@ public sealed partial class MachineBuilder
     }
 
     /// <summary>Creates the PCI board and the host's cards, or returns null without the PCI bus.</summary>
-    private PciBoard? CreatePciBoard(Virt.Memory.IoPortSpace ports, Virt.Memory.IGuestMemory memory, Pic8259Pair pic, IVirtualClock clock, IPlatformControl platform, MachineDeviceContext context, List<object> created)
+    private PciBoard? CreatePciBoard(Virt.Memory.IoPortSpace ports, Virt.Memory.IGuestMemory memory, IsaInterruptRouting irqs, ApicBoard? apic, IVirtualClock clock, IPlatformControl platform, MachineDeviceContext context, List<object> created)
     {
         if (!_pciBus)
         {
@@ -71,6 +71,6 @@ public sealed partial class MachineBuilder
             cards.Add((card, _pciDevices[i].Slot, option));
         }
 
-        return PciBoard.Create(ports, memory, pic, clock, platform, _loggerFactory, cards);
+        return PciBoard.Create(ports, memory, irqs, apic, clock, platform, _loggerFactory, cards);
     }
 }

@@ -66,6 +66,8 @@ public sealed partial class MachineBuilder
     private FirmwareConfigOptions? _firmwareConfig;
     private bool _acpi;
     private AcpiPlatformDescription? _acpiPlatform;
+    private bool _apic;
+    private bool _hpet;
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
     /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
@@ -178,6 +180,33 @@ public sealed partial class MachineBuilder
         }
 
         _trace = events;
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the local APIC (xAPIC at FEE00000h, the CPU's interrupt controller, with the 8259A pair behind LINT0) and the
+    /// I/O APIC (FEC00000h, 24 pins: ISA IRQ n on pin n, IRQ0 on pin 2), and reports the APIC and TSC-deadline in CPUID.
+    /// Every ISA IRQ then reaches both the PIC and the I/O APIC; a guest that never enables the APIC sees the PIC as
+    /// before. Off by default. See docs/apic.md.
+    /// </summary>
+    /// <param name="enabled">Whether to add them.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithApic(bool enabled = true)
+    {
+        _apic = enabled;
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the HPET (FED00000h, 100 MHz, three timers) with legacy replacement routing: timer 0 on IRQ0 and timer 1 on
+    /// IRQ8 instead of the PIT and the RTC while the guest sets LEG_RT_CNF. Its other routes go to the I/O APIC's pins
+    /// 20-23 (<see cref="WithApic"/>). Off by default. See docs/apic.md.
+    /// </summary>
+    /// <param name="enabled">Whether to add it.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithHpet(bool enabled = true)
+    {
+        _hpet = enabled;
         return this;
     }
 
@@ -561,10 +590,20 @@ public sealed partial class MachineBuilder
             mapBuilder.AddRam("acpi-bios-area", new PhysicalAddress(AcpiDirectPlacement.BiosAreaStart), AcpiDirectPlacement.BiosAreaSizeInBytes);
         }
 
+        ApicBoard? apic = _apic ? new ApicBoard(clock, pic, _loggerFactory) : null;
+        var irqs = new IsaInterruptRouting(pic, apic?.IoApic);
+        var timedWindows = new List<ClockSynchronizingMmioDevice>();
+        if (apic is not null)
+        {
+            devices.Add(apic.LocalApic);
+            devices.Add(apic.IoApic);
+            apic.AddTo(mapBuilder);
+        }
+
         // The platform control needs the machine, and devices need the platform control before the machine exists:
         // the machine hands it over through this forwarder once constructed.
         var platform = new ForwardingPlatformControl();
-        var context = new MachineDeviceContext(clock, pic, memoryProxy, platform, _loggerFactory);
+        var context = new MachineDeviceContext(clock, irqs, memoryProxy, platform, _loggerFactory);
 
         var captures = new SerialCapture?[4];
         for (int i = 0; i < 4; i++)
@@ -578,21 +617,45 @@ public sealed partial class MachineBuilder
             {
                 (string name, ushort port, int irq) = s_comPorts[i];
                 var options = new UartOptions { Name = name, BasePort = port, Irq = irq };
-                devices.Add(new Uart16550(options, pic.CreateInputLine(irq, name), clock, backend, _loggerFactory.CreateLogger<Uart16550>()));
+                devices.Add(new Uart16550(options, irqs.CreateLine(irq, name), clock, backend, _loggerFactory.CreateLogger<Uart16550>()));
             }
         }
 
         // The PC board (IBM PC/AT compatible): PIT on IRQ0 with port 61h, RTC/CMOS on IRQ8, VGA text memory.
-        var pit = new Pit8254(clock, pic.CreateInputLine(0, "PIT"), _loggerFactory.CreateLogger<Pit8254>());
+        IInterruptLine pitLine = irqs.CreateLine(0, "PIT");
+        IInterruptLine rtcLine = irqs.CreateLine(8, "RTC");
+        if (_hpet)
+        {
+            // The HPET's legacy replacement mode takes IRQ0 and IRQ8 from the PIT and the RTC (HPET spec 2.3.5).
+            var pitSwitch = new SwitchableInterruptLine(pitLine);
+            var rtcSwitch = new SwitchableInterruptLine(rtcLine);
+            pitLine = pitSwitch;
+            rtcLine = rtcSwitch;
+            IInterruptLine?[] hpetPins = apic is null ? [] : [.. Enumerable.Range(0, IoApic.PinCount).Select(p => (IInterruptLine?)apic.IoApic.CreateInputLine(p, "HPET"))];
+            var hpet = new Hpet(clock, hpetPins, irqs.CreateLine(0, "HPET timer 0"), irqs.CreateLine(8, "HPET timer 1"))
+            {
+                LegacyReplacementChanged = legacy =>
+                {
+                    pitSwitch.Connected = !legacy;
+                    rtcSwitch.Connected = !legacy;
+                },
+            };
+            devices.Add(hpet);
+            var hpetWindow = new ClockSynchronizingMmioDevice(hpet);
+            timedWindows.Add(hpetWindow);
+            mapBuilder.AddMmio("HPET", new PhysicalAddress(Hpet.DefaultBaseAddress), Hpet.WindowSizeInBytes, hpetWindow);
+        }
+
+        var pit = new Pit8254(clock, pitLine, _loggerFactory.CreateLogger<Pit8254>());
         devices.Add(pit);
         devices.Add(new SystemControlPortB(clock, pit));
-        var rtc = new Rtc146818(clock, pic.CreateInputLine(8, "RTC"), new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
+        var rtc = new Rtc146818(clock, rtcLine, new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
         devices.Add(rtc);
         var vga = new VgaAdapter(logger: _loggerFactory.CreateLogger<VgaAdapter>());
         devices.Add(vga);
         mapBuilder.AddMmio("vga-text", new PhysicalAddress(VgaAdapter.TextMemoryBase), VgaAdapter.TextMemorySizeInBytes, vga.MemoryWindow);
 
-        devices.Add(new KeyboardController8042(pic.CreateInputLine(1, "i8042 keyboard"), pic.CreateInputLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
+        devices.Add(new KeyboardController8042(irqs.CreateLine(1, "i8042 keyboard"), irqs.CreateLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
         devices.Add(new SystemControlPortA(platform));
         devices.Add(new PostCodePort(clock: clock));
         if (_debugConsole is not null)
@@ -610,7 +673,7 @@ public sealed partial class MachineBuilder
             devices.Add(new FwCfgDevice(firmwareConfig, memoryProxy, _firmwareConfig!.Device, _loggerFactory.CreateLogger<FwCfgDevice>()));
         }
 
-        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, pic, clock, platform, context, created);
+        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, irqs, apic, clock, platform, context, created);
         if (pciBoard is not null)
         {
             devices.AddRange(pciBoard.ChipsetDevices);
@@ -688,6 +751,7 @@ public sealed partial class MachineBuilder
             pic,
             devices,
             [.. created.Where(o => !devices.Contains(o))],
+            new BoardWiring(irqs, apic, timedWindows),
             _resetBehavior,
             pciBoard is not null && boot.Setting == MachineSetting.Kernel
                 ? machine =>
@@ -698,7 +762,7 @@ public sealed partial class MachineBuilder
                 }
                 : boot.Apply,
             _loggerFactory,
-            _cpuOptions,
+            apic?.Configure(_cpuOptions) ?? _cpuOptions,
             _trace,
             (machine, machinePlatform) =>
             {
