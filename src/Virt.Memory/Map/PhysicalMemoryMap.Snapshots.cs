@@ -59,7 +59,7 @@ public sealed partial class PhysicalMemoryMap
         {
             if (!chunks.ContainsKey(index))
             {
-                Array.Clear(ram.PeekChunk(index)!);
+                Array.Clear(ram.EnsureChunk(index));     // a chunk shared with a fork is copied (then cleared), not cleared for both
                 MarkChunkDirty(ram, index);
             }
         }
@@ -101,8 +101,8 @@ public sealed partial class PhysicalMemoryMap
             return;     // never written: already zeros
         }
 
-        bool allocating = chunk is null;
-        chunk ??= ram.EnsureChunk(chunkIndex);
+        ram.EnsureWritablePage(pageIndex, out bool moved);
+        chunk = ram.PeekChunk(chunkIndex)!;
         Span<byte> page = chunk.AsSpan((int)(pageIndex % RamBacking.PagesInChunk) * PageSizeInBytes, PageSizeInBytes);
         if (contents.IsEmpty)
         {
@@ -113,8 +113,9 @@ public sealed partial class PhysicalMemoryMap
             contents.CopyTo(page);
         }
 
-        // A newly allocated chunk may be cached as the shared zero page for reads: then drop the whole chunk's translations.
-        InvalidateBackingPages(ram, allocating ? chunkIndex * RamBacking.PagesInChunk : pageIndex, allocating ? RamBacking.PagesInChunk : 1, contentChanged: true);
+        // A newly allocated chunk may be cached as the shared zero page for reads, and a chunk copied from one shared with a
+        // fork as the old chunk: then drop the whole chunk's translations.
+        InvalidateBackingPages(ram, moved ? chunkIndex * RamBacking.PagesInChunk : pageIndex, moved ? RamBacking.PagesInChunk : 1, contentChanged: true);
     }
 
     private static void MarkChunkDirty(RamBacking ram, long chunkIndex)

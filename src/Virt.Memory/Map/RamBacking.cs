@@ -14,6 +14,13 @@ namespace Virt.Memory;
 /// and the dirty and code marks are <see cref="SparsePageBits"/>. An idle 1 TiB region costs its
 /// 128 KiB group directory and two 32 KiB bit directories; with one flat entry per chunk and one bool per
 /// page it cost 545 MiB (measured 2026-12-05, docs/architecture.md).
+/// <para>
+/// Copy-on-write: <see cref="ShareInto"/> makes another backing (a forked machine's) refer to the same chunks. A shared
+/// chunk carries a <see cref="ChunkShare"/> counting its holders; whoever writes it first while others still hold it
+/// copies it (<see cref="EnsureWritablePage"/>), and the last holder writes it in place. The holders may run on different
+/// threads: the count is changed with interlocked operations, and a holder copies a chunk before it lets go of it, so
+/// the chunk never changes while another holder still reads it.
+/// </para>
 /// </remarks>
 internal sealed class RamBacking
 {
@@ -52,6 +59,30 @@ internal sealed class RamBacking
 
     public static int PagesInChunk => PagesPerChunk;
 
+    /// <summary>The chunks this backing copied because another backing shared them (copy-on-write).</summary>
+    public long CopiedOnWriteChunkCount { get; private set; }
+
+    /// <summary>The number of chunks this backing shares with other backings now.</summary>
+    public long SharedChunkCount
+    {
+        get
+        {
+            long count = 0;
+            foreach (ChunkGroup? group in _groups)
+            {
+                if (group?.Shares is { } shares)
+                {
+                    foreach (ChunkShare? share in shares)
+                    {
+                        count += share is not null && Volatile.Read(ref share.Holders) > 1 ? 1 : 0;
+                    }
+                }
+            }
+
+            return count;
+        }
+    }
+
     /// <summary>The number of chunk groups allocated (for tests of the memory cost).</summary>
     public int AllocatedGroupCount => _groups.Count(g => g is not null);
 
@@ -88,6 +119,113 @@ internal sealed class RamBacking
         return group.Pointers[slot] + (nint)((pageIndex % PagesPerChunk) << PhysicalMemoryMap.PageShift);
     }
 
+    /// <summary>
+    /// Whether the page's chunk may be shared with another backing, so it must not be written in place (nor a write
+    /// pointer to it handed out) before <see cref="EnsureWritablePage"/>.
+    /// </summary>
+    public bool IsShared(long pageIndex)
+    {
+        long chunkIndex = pageIndex / PagesPerChunk;
+        return _groups[chunkIndex >> GroupShift]?.Shares?[(int)(chunkIndex & (ChunksPerGroup - 1))] is not null;
+    }
+
+    /// <summary>
+    /// The host pointer of a page that this backing alone holds, so it may be written: allocates its chunk, or copies a
+    /// chunk shared with another backing. <paramref name="moved"/> tells whether the chunk's host address changed (a new
+    /// or copied chunk): the caller then drops every translation of the chunk. A copy keeps the bytes, so decoded code
+    /// stays valid.
+    /// </summary>
+    public nint EnsureWritablePage(long pageIndex, out bool moved)
+    {
+        nint p = EnsurePage(pageIndex, out moved);
+        long chunkIndex = pageIndex / PagesPerChunk;
+        ChunkGroup group = _groups[chunkIndex >> GroupShift]!;
+        int slot = (int)(chunkIndex & (ChunksPerGroup - 1));
+        if (group.Shares?[slot] is not { } share)
+        {
+            return p;
+        }
+
+        group.Shares[slot] = null;
+        if (Volatile.Read(ref share.Holders) == 1)
+        {
+            // Every other holder copied the chunk or let it go: it is ours now, at the same address.
+            return p;
+        }
+
+        byte[] copy = GC.AllocateArray<byte>(PhysicalMemoryMap.RamChunkSizeInBytes, pinned: true);
+        group.Chunks[slot]!.AsSpan().CopyTo(copy);
+        group.Chunks[slot] = copy;
+        group.Pointers[slot] = AddressOf(copy);
+
+        // Only after the copy: a holder that then finds itself the last one writes the old chunk in place.
+        Interlocked.Decrement(ref share.Holders);
+        CopiedOnWriteChunkCount++;
+        moved = true;
+        return group.Pointers[slot] + (nint)((pageIndex % PagesPerChunk) << PhysicalMemoryMap.PageShift);
+    }
+
+    /// <summary>
+    /// Makes <paramref name="target"/> (a backing of the same size) refer to every chunk of this one, copy-on-write on
+    /// both sides; the target's own chunks are dropped (released if shared). Costs one pass over the chunk index.
+    /// </summary>
+    public void ShareInto(RamBacking target)
+    {
+        target.Release();
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            if (_groups[g] is not { } group)
+            {
+                continue;
+            }
+
+            ChunkGroup copy = target._groups[g] = new ChunkGroup(group.Chunks.Length);
+            group.Shares ??= new ChunkShare?[group.Chunks.Length];
+            copy.Shares = new ChunkShare?[group.Chunks.Length];
+            for (int slot = 0; slot < group.Chunks.Length; slot++)
+            {
+                if (group.Chunks[slot] is not { } chunk)
+                {
+                    continue;
+                }
+
+                ChunkShare? share = group.Shares[slot];
+                if (share is null)
+                {
+                    group.Shares[slot] = share = new ChunkShare();
+                }
+
+                Interlocked.Increment(ref share.Holders);
+                copy.Shares[slot] = share;
+                copy.Chunks[slot] = chunk;
+                copy.Pointers[slot] = group.Pointers[slot];
+                target.AllocatedBytes += chunk.Length;
+            }
+        }
+    }
+
+    /// <summary>Drops every chunk (shared ones are handed over to their other holders): the backing reads as zeros afterwards.</summary>
+    public void Release()
+    {
+        for (int g = 0; g < _groups.Length; g++)
+        {
+            if (_groups[g]?.Shares is { } shares)
+            {
+                foreach (ChunkShare? share in shares)
+                {
+                    if (share is not null)
+                    {
+                        Interlocked.Decrement(ref share.Holders);
+                    }
+                }
+            }
+
+            _groups[g] = null;
+        }
+
+        AllocatedBytes = 0;
+    }
+
     /// <summary>The indexes of the chunks allocated so far, ascending.</summary>
     public IEnumerable<long> EnumerateAllocatedChunks()
     {
@@ -112,10 +250,13 @@ internal sealed class RamBacking
     /// <summary>The bytes of an allocated chunk, or null when the chunk was never written.</summary>
     public byte[]? PeekChunk(long chunkIndex) => _groups[chunkIndex >> GroupShift]?.Chunks[(int)(chunkIndex & (ChunksPerGroup - 1))];
 
-    /// <summary>The bytes of a chunk, allocating it (the caller drops translations to the shared zero page).</summary>
+    /// <summary>
+    /// The bytes of a chunk for writing, allocating it or copying it when shared (the caller drops translations to the
+    /// shared zero page or the old chunk).
+    /// </summary>
     public byte[] EnsureChunk(long chunkIndex)
     {
-        EnsurePage(chunkIndex * PagesPerChunk, out _);
+        EnsureWritablePage(chunkIndex * PagesPerChunk, out _);
         return PeekChunk(chunkIndex)!;
     }
 
@@ -150,5 +291,15 @@ internal sealed class RamBacking
         public byte[]?[] Chunks { get; } = new byte[chunkCount][];
 
         public nint[] Pointers { get; } = new nint[chunkCount];
+
+        /// <summary>Per chunk, its sharing record while it may be shared; null until the group's first fork.</summary>
+        public ChunkShare?[]? Shares { get; set; }
+    }
+
+    /// <summary>The holders of one shared chunk (a class: every backing that shares the chunk points to the same record).</summary>
+    private sealed class ChunkShare
+    {
+        /// <summary>How many backings refer to the chunk; starts at one (the backing that shared it first).</summary>
+        public int Holders = 1;
     }
 }
