@@ -153,7 +153,8 @@ internal sealed class RamBacking
             return p;
         }
 
-        byte[] copy = GC.AllocateArray<byte>(PhysicalMemoryMap.RamChunkSizeInBytes, pinned: true);
+        // Uninitialized: every byte is overwritten by the copy at once, so zeroing it first would only double the cost.
+        byte[] copy = GC.AllocateUninitializedArray<byte>(PhysicalMemoryMap.RamChunkSizeInBytes, pinned: true);
         group.Chunks[slot]!.AsSpan().CopyTo(copy);
         group.Chunks[slot] = copy;
         group.Pointers[slot] = AddressOf(copy);
