@@ -12,7 +12,7 @@ public sealed partial class Machine
     /// Creates an independent machine that continues from this one's current state: same configuration (built again from
     /// the builder's settings, custom device factories called again), the CPU, clock, A20 gate and devices as
     /// <see cref="SaveState"/> captures them, and RAM shared copy-on-write (<see cref="PhysicalMemoryMap.ShareRamInto"/>):
-    /// no page is copied now, and the first write to a shared 64 KiB chunk on either side copies it for that side, so
+    /// no page is copied now, and the first write to a shared page on either side copies that page for that side, so
     /// neither machine sees the other's writes. Both may then run, each on its own thread, and either may be disposed
     /// first. In deterministic mode the fork runs exactly as this machine would from here.
     /// </summary>

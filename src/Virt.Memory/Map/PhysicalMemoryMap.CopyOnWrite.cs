@@ -4,20 +4,20 @@ namespace Virt.Memory;
 public sealed partial class PhysicalMemoryMap
 {
     /// <summary>
-    /// The RAM pages this map copied because a chunk it wrote was shared with another map (<see cref="ShareRamInto"/>).
-    /// Copies are made a chunk (<see cref="RamChunkSizeInBytes"/>, 16 pages) at a time, so this grows by 16 per copy.
+    /// The RAM pages this map copied because they were shared with another map (<see cref="ShareRamInto"/>): the first
+    /// write to a shared page copies that page.
     /// </summary>
     public long CopiedOnWritePageCount =>
-        _regions.Where(r => r.Kind != MemoryRegionKind.Alias && r.Ram is not null).Sum(r => r.Ram!.CopiedOnWriteChunkCount) * RamBacking.PagesInChunk;
+        _regions.Where(r => r.Kind != MemoryRegionKind.Alias && r.Ram is not null).Sum(r => r.Ram!.CopiedOnWritePageCount);
 
-    /// <summary>The bytes of RAM this map shares with other maps now (chunks neither side has written since the fork).</summary>
+    /// <summary>The bytes of RAM this map shares with other maps now (pages it has not written since the fork, in chunks another map still holds).</summary>
     public long SharedRamBytes =>
-        _regions.Where(r => r.Kind != MemoryRegionKind.Alias && r.Ram is not null).Sum(r => r.Ram!.SharedChunkCount) * RamChunkSizeInBytes;
+        _regions.Where(r => r.Kind != MemoryRegionKind.Alias && r.Ram is not null).Sum(r => r.Ram!.SharedPageCount) * PageSizeInBytes;
 
     /// <summary>
     /// Makes <paramref name="target"/>'s RAM (every region of <see cref="RamRegionNames"/>, including the shadow RAM of
     /// shadowable ROMs) the same as this map's without copying it: both maps refer to the same chunks, and the first write
-    /// to a chunk on either side copies it for that side (copy-on-write), so neither map sees the other's writes. The
+    /// to a page on either side copies it for that side (copy-on-write), so neither map sees the other's writes. The
     /// target's own RAM is dropped. Both maps' cached translations are invalidated (the target's with changed content), so
     /// CPUs drop write pointers into chunks that are now shared. Costs one pass over the chunk index; the maps may then be
     /// used on different threads. Dirty bits are not touched on either side, nor are shadow modes.

@@ -680,13 +680,8 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             return;
         }
 
-        nint p = ram!.EnsureWritablePage(page, out bool moved);
-        if (moved)
-        {
-            // Pages of this chunk may be cached as the shared zero page, or as the chunk it shared with a fork before this
-            // copy: drop those translations.
-            InvalidateBackingPages(ram, ram.FirstPageOfChunk(page), RamBacking.PagesInChunk, contentChanged: false);
-        }
+        nint p = ram!.EnsureWritablePage(page, out PageMove moved);
+        InvalidateMoved(ram, page, moved);
 
         ram.Dirty.Set(page);
         int offsetInPage = (int)(maskedAddress & PageOffsetMask);
@@ -725,11 +720,8 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
         {
             if (forWrite && !ram!.IsCode(page))
             {
-                ram.EnsureWritablePage(page, out bool moved);
-                if (moved)
-                {
-                    InvalidateBackingPages(ram, ram.FirstPageOfChunk(page), RamBacking.PagesInChunk, contentChanged: false);
-                }
+                ram.EnsureWritablePage(page, out PageMove moved);
+                InvalidateMoved(ram, page, moved);
 
                 ram.Dirty.Set(page);
             }
@@ -840,6 +832,22 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 observer.OnCodeWrite(physical, size);
             }
+        }
+    }
+
+    /// <summary>
+    /// Drops the translations of what <see cref="RamBacking.EnsureWritablePage"/> moved: a new chunk (its pages may be
+    /// cached as the shared zero page), a chunk taken back from a share, or one page copied out of a shared chunk.
+    /// </summary>
+    private void InvalidateMoved(RamBacking ram, long page, PageMove moved)
+    {
+        if (moved == PageMove.Chunk)
+        {
+            InvalidateBackingPages(ram, ram.FirstPageOfChunk(page), RamBacking.PagesInChunk, contentChanged: false);
+        }
+        else if (moved == PageMove.Page)
+        {
+            InvalidateBackingPages(ram, page, 1, contentChanged: false);
         }
     }
 

@@ -204,13 +204,14 @@ public sealed class MachineForkTests
         Assert.Equal(0, child.Memory.CopiedOnWritePageCount);
         Assert.Equal(allocated, child.Memory.SharedRamBytes);
 
-        // Three pages in two chunks: two chunks copied.
+        // Three pages (two in one chunk, a third in another), the first twice: three pages copied.
         child.Memory.WriteByte(new PhysicalAddress(0x10_0000), 1);
+        child.Memory.WriteByte(new PhysicalAddress(0x10_0001), 1);
         child.Memory.WriteByte(new PhysicalAddress(0x10_1000), 1);
         child.Memory.WriteByte(new PhysicalAddress(0x11_0000), 1);
-        const int PagesPerChunk = PhysicalMemoryMap.RamChunkSizeInBytes / PhysicalMemoryMap.PageSizeInBytes;
-        Assert.Equal(2 * PagesPerChunk, child.Memory.CopiedOnWritePageCount);
-        Assert.Equal(allocated - (2 * PhysicalMemoryMap.RamChunkSizeInBytes), parent.Memory.SharedRamBytes);
+        Assert.Equal(3, child.Memory.CopiedOnWritePageCount);
+        Assert.Equal(allocated - (3 * PhysicalMemoryMap.PageSizeInBytes), child.Memory.SharedRamBytes);
+        Assert.Equal(allocated, parent.Memory.SharedRamBytes);
         Assert.Equal(0, parent.Memory.CopiedOnWritePageCount);
     }
 

@@ -10,8 +10,9 @@ public sealed class PhysicalMemoryMapCopyOnWriteProperties
     private const ulong RamSize = 4 * PhysicalMemoryMap.RamChunkSizeInBytes;
     private const int MaxMaps = 4;
 
-    // Random forks, releases and writes (through the map, and through write pointers cached as a CPU's TLB caches them,
-    // dropped when the map says so) on a family of maps: every map always reads exactly its own model.
+    // Random forks, releases, writes (through the map, and through write pointers cached as a CPU's TLB caches them,
+    // dropped when the map says so), page restores and whole-chunk reads on a family of maps: every map always reads
+    // exactly its own model.
     [Property(MaxTest = 500)]
     public bool ForkedMapsBehaveAsIndependentCopies(uint[] operations)
     {
@@ -36,8 +37,24 @@ public sealed class PhysicalMemoryMapCopyOnWriteProperties
                     target.Map.ReleaseRam();
                     maps.Remove(target);
                     break;
+                case 2 when value < 8:
+                    // A rewind's page restore: the page reads as zeros afterwards, in this map only.
+                    target.Map.RestoreRamPage("ram", (long)(address >> PhysicalMemoryMap.PageShift), []);
+                    target.Model.AsSpan((int)(address & ~PhysicalMemoryMap.PageOffsetMask), PhysicalMemoryMap.PageSizeInBytes).Clear();
+                    break;
                 case 2:
                     target.WriteThroughTlb(address, value);
+                    break;
+                case 3 when value < 8:
+                    // A snapshot's or checkpoint's view of a whole chunk (partly copied chunks are made one array).
+                    long chunk = (long)(address / PhysicalMemoryMap.RamChunkSizeInBytes);
+                    ReadOnlySpan<byte> seen = target.Map.PeekRamChunk("ram", chunk);
+                    ReadOnlySpan<byte> expected = target.Model.AsSpan((int)chunk * PhysicalMemoryMap.RamChunkSizeInBytes, PhysicalMemoryMap.RamChunkSizeInBytes);
+                    if (seen.IsEmpty ? expected.ContainsAnyExcept((byte)0) : !seen.SequenceEqual(expected))
+                    {
+                        return false;
+                    }
+
                     break;
                 default:
                     target.Map.WriteByte(new PhysicalAddress(address), value);

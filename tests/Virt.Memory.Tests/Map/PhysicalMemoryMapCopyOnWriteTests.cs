@@ -7,7 +7,8 @@ namespace Virt.Memory.Tests.Map;
 public sealed class PhysicalMemoryMapCopyOnWriteTests
 {
     private const int Chunk = PhysicalMemoryMap.RamChunkSizeInBytes;
-    private const int PagesPerChunk = Chunk / PhysicalMemoryMap.PageSizeInBytes;
+    private const int Page = PhysicalMemoryMap.PageSizeInBytes;
+    private const int PagesPerChunk = Chunk / Page;
 
     private static PhysicalAddress A(ulong value) => new(value);
 
@@ -46,7 +47,7 @@ public sealed class PhysicalMemoryMapCopyOnWriteTests
     }
 
     [Fact]
-    public void AWriteCopiesOnlyItsChunkAndOnlyWhileAnotherMapHoldsIt()
+    public void AWriteCopiesOnlyItsPageAndOnlyWhileAnotherMapHoldsTheChunk()
     {
         PhysicalMemoryMap parent = Build();
         for (ulong chunk = 0; chunk < 4; chunk++)
@@ -60,17 +61,33 @@ public sealed class PhysicalMemoryMapCopyOnWriteTests
         Assert.Equal(4L * Chunk, child.SharedRamBytes);
 
         child.WriteByte(A((2 * Chunk) + 100), 0x55);
-        child.WriteByte(A((2 * Chunk) + 200), 0x56);   // the same chunk, already the child's own
-        Assert.Equal(PagesPerChunk, child.CopiedOnWritePageCount);
-        Assert.Equal(3L * Chunk, child.SharedRamBytes);
-        Assert.Equal(3L * Chunk, parent.SharedRamBytes);
+        child.WriteByte(A((2 * Chunk) + 200), 0x56);   // the same page, already the child's own
+        Assert.Equal(1, child.CopiedOnWritePageCount);
+        Assert.Equal((4L * Chunk) - Page, child.SharedRamBytes);
+        Assert.Equal(4L * Chunk, parent.SharedRamBytes);
 
-        // The child copied chunk 2, so the parent holds the old one alone: its write needs no copy.
+        // The child still holds the rest of chunk 2, so the parent copies the page it writes too.
         parent.WriteByte(A((2 * Chunk) + 100), 0x77);
-        Assert.Equal(0, parent.CopiedOnWritePageCount);
+        Assert.Equal(1, parent.CopiedOnWritePageCount);
         Assert.Equal(0x55, child.ReadByte(A((2 * Chunk) + 100)));
         Assert.Equal(0x77, parent.ReadByte(A((2 * Chunk) + 100)));
         Assert.Equal(3, child.ReadByte(A(2 * Chunk)));
+        Assert.Equal(3, parent.ReadByte(A(2 * Chunk)));      // both copies kept the rest of the page
+
+        // Once the child copied every page of chunk 3 it lets go of it: the parent, its last holder, writes it in place.
+        for (int page = 0; page < PagesPerChunk; page++)
+        {
+            child.WriteByte(A((3 * Chunk) + ((ulong)page * Page) + 7), 0xC3);
+        }
+
+        Assert.Equal(1 + PagesPerChunk, child.CopiedOnWritePageCount);
+        parent.WriteByte(A((3 * Chunk) + 9), 0x99);
+        Assert.Equal(1, parent.CopiedOnWritePageCount);
+        Assert.Equal(0x99, parent.ReadByte(A((3 * Chunk) + 9)));
+        Assert.Equal(0, child.ReadByte(A((3 * Chunk) + 9)));
+        Assert.Equal(4, child.ReadByte(A(3 * Chunk)));
+        Assert.Equal(0xC3, child.ReadByte(A((3 * Chunk) + (15 * Page) + 7)));
+        Assert.Equal(0, parent.ReadByte(A((3 * Chunk) + (15 * Page) + 7)));
     }
 
     [Fact]
@@ -95,7 +112,8 @@ public sealed class PhysicalMemoryMapCopyOnWriteTests
         Assert.True(child.TryGetHostPage(A(0x3000), forWrite: true, out nint childOwn));
         Assert.NotEqual(shared, childOwn);
         Assert.True(parent.TryGetHostPage(A(0x3000), forWrite: true, out nint parentOwn));
-        Assert.Equal(before, parentOwn);   // the child copied: the parent is the last holder and keeps its chunk
+        Assert.NotEqual(shared, parentOwn);   // the child still holds the chunk's other pages: the parent copies its page too
+        Assert.NotEqual(childOwn, parentOwn);
     }
 
     [Fact]
@@ -142,12 +160,12 @@ public sealed class PhysicalMemoryMapCopyOnWriteTests
         b.ShareRamInto(c);
 
         b.WriteByte(A(0x8_0000), 2);
-        Assert.Equal(PagesPerChunk, b.CopiedOnWritePageCount);
-        Assert.Equal(Chunk, a.SharedRamBytes);          // a and c still share the original
+        Assert.Equal(1, b.CopiedOnWritePageCount);
+        Assert.Equal(Chunk, a.SharedRamBytes);          // all three still hold the chunk
         c.WriteByte(A(0x8_0000), 3);
-        Assert.Equal(PagesPerChunk, c.CopiedOnWritePageCount);
-        a.WriteByte(A(0x8_0001), 9);                    // the last holder
-        Assert.Equal(0, a.CopiedOnWritePageCount);
+        Assert.Equal(1, c.CopiedOnWritePageCount);
+        a.WriteByte(A(0x8_0001), 9);
+        Assert.Equal(1, a.CopiedOnWritePageCount);
         Assert.Equal([1, 2, 3], new[] { a.ReadByte(A(0x8_0000)), b.ReadByte(A(0x8_0000)), c.ReadByte(A(0x8_0000)) });
     }
 
@@ -176,13 +194,15 @@ public sealed class PhysicalMemoryMapCopyOnWriteTests
 
         PhysicalMemoryMap child = Build(lowSize: Chunks * (ulong)Chunk);
         parent.ShareRamInto(child);
+        // Every page of every chunk on both sides, at once: each side copies pages, lets go of a chunk once it copied all
+        // of them, or takes a chunk back when the other side let go first.
         static void Fill(PhysicalMemoryMap map, byte value)
         {
-            for (int round = 0; round < 4; round++)
+            for (int chunk = 0; chunk < Chunks; chunk++)
             {
-                for (int chunk = 0; chunk < Chunks; chunk++)
+                for (int page = 0; page < PagesPerChunk; page++)
                 {
-                    map.WriteByte(A(((ulong)chunk * Chunk) + 1 + (ulong)round), value);
+                    map.WriteByte(A(((ulong)chunk * Chunk) + ((ulong)page * Page) + 1), value);
                 }
             }
         }
@@ -192,10 +212,14 @@ public sealed class PhysicalMemoryMapCopyOnWriteTests
         {
             Assert.Equal(0x10, parent.ReadByte(A((ulong)chunk * Chunk)));
             Assert.Equal(0x10, child.ReadByte(A((ulong)chunk * Chunk)));
-            Assert.Equal(0xAA, parent.ReadByte(A(((ulong)chunk * Chunk) + 4)));
-            Assert.Equal(0xBB, child.ReadByte(A(((ulong)chunk * Chunk) + 4)));
+            for (int page = 0; page < PagesPerChunk; page++)
+            {
+                Assert.Equal(0xAA, parent.ReadByte(A(((ulong)chunk * Chunk) + ((ulong)page * Page) + 1)));
+                Assert.Equal(0xBB, child.ReadByte(A(((ulong)chunk * Chunk) + ((ulong)page * Page) + 1)));
+            }
         }
 
         Assert.Equal(0, parent.SharedRamBytes);
+        Assert.Equal(0, child.SharedRamBytes);
     }
 }
