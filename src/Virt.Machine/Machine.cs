@@ -101,7 +101,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <summary>The guest physical memory map.</summary>
     public PhysicalMemoryMap Memory { get; }
 
-    /// <summary>Host hooks on port I/O, CPUID, MSRs, RDTSC and code addresses (none by default, at no cost).</summary>
+    /// <summary>Host hooks on port I/O, MMIO, CPUID, MSRs, RDTSC, code addresses and memory watches (none by default, at no cost).</summary>
     public MachineHooks Hooks { get; }
 
     /// <summary>The I/O port space.</summary>
@@ -226,6 +226,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         {
             (owned as IDisposable)?.Dispose();
         }
+
+        // RAM shared with forks is left to them, so the last holder of a chunk writes it without copying.
+        Memory.ReleaseRam();
     }
 
     /// <inheritdoc />

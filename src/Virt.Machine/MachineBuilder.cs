@@ -69,6 +69,40 @@ public sealed partial class MachineBuilder
     private bool _apic;
     private bool _hpet;
 
+    /// <summary>Creates a builder with the default configuration: 128 MiB of RAM, no boot image, deterministic clock.</summary>
+    public MachineBuilder()
+    {
+    }
+
+    /// <summary>A copy of <paramref name="other"/>'s configuration (the host's backends and factories are the same objects).</summary>
+    private MachineBuilder(MachineBuilder other)
+    {
+        other._serialBackends.CopyTo(_serialBackends, 0);
+        other._serialCaptureCapacities.CopyTo(_serialCaptureCapacities, 0);
+        _customDevices.AddRange(other._customDevices);
+        _customPortDevices.AddRange(other._customPortDevices);
+        _customMmioDevices.AddRange(other._customMmioDevices);
+        _memorySize = other._memorySize;
+        _cpuOptions = other._cpuOptions;
+        _clockOptions = other._clockOptions;
+        _loggerFactory = other._loggerFactory;
+        _resetBehavior = other._resetBehavior;
+        _debugConsole = other._debugConsole;
+        _debugConsolePort = other._debugConsolePort;
+        _debugExit = other._debugExit;
+        _strictMemory = other._strictMemory;
+        _boot = other._boot;
+        _rtcStartTime = other._rtcStartTime;
+        _trace = other._trace;
+        _firmwareConfig = other._firmwareConfig;
+        _acpi = other._acpi;
+        _acpiPlatform = other._acpiPlatform;
+        _apic = other._apic;
+        _hpet = other._hpet;
+        _pciBus = other._pciBus;
+        _pciDevices.AddRange(other._pciDevices);
+    }
+
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
     /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
     /// <returns>This builder.</returns>
@@ -407,7 +441,12 @@ public sealed partial class MachineBuilder
 
         try
         {
-            return BuildCore(boot, created, firmwareConfig, placeAcpi);
+            Machine machine = BuildCore(boot, created, firmwareConfig, placeAcpi, fork: null);
+
+            // A copy of the configuration, so Fork builds siblings as this machine was built even if the host goes on
+            // changing this builder; the checked boot source is kept as well (forks never read the boot files again).
+            machine.ForkTemplate = new ForkTemplate(new MachineBuilder(this), boot.ForFork(), firmwareConfig, placeAcpi);
+            return machine;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -564,7 +603,7 @@ public sealed partial class MachineBuilder
         }
     }
 
-    private Machine BuildCore(PreparedBoot boot, List<object> created, FwCfgContent? firmwareConfig, bool acpiBiosArea)
+    private Machine BuildCore(PreparedBoot boot, List<object> created, FwCfgContent? firmwareConfig, bool acpiBiosArea, ForkOptions? fork)
     {
         var ports = new IoPortSpace();
         var clock = new VirtualClock(_clockOptions, _loggerFactory.CreateLogger<VirtualClock>());
@@ -613,7 +652,11 @@ public sealed partial class MachineBuilder
                 captures[i] = new SerialCapture(capacity);
             }
 
-            if ((_serialBackends[i] ?? captures[i]) is { } backend)
+            // A fork cannot share the parent's host stream (two threads would write it): it gets the one the host gave, or none.
+            ISerialBackend? hostBackend = _serialBackends[i] is null || fork is null
+                ? _serialBackends[i]
+                : fork.SerialBackends.GetValueOrDefault(i) ?? new NullSerialBackend();
+            if ((hostBackend ?? captures[i]) is { } backend)
             {
                 (string name, ushort port, int irq) = s_comPorts[i];
                 var options = new UartOptions { Name = name, BasePort = port, Irq = irq };
@@ -660,7 +703,7 @@ public sealed partial class MachineBuilder
         devices.Add(new PostCodePort(clock: clock));
         if (_debugConsole is not null)
         {
-            devices.Add(new DebugConsole(_debugConsole, new DebugConsoleOptions { Port = _debugConsolePort }));
+            devices.Add(new DebugConsole(fork is null ? _debugConsole : fork.DebugConsole ?? new NullCharacterSink(), new DebugConsoleOptions { Port = _debugConsolePort }));
         }
 
         if (_debugExit is not null)
@@ -753,14 +796,16 @@ public sealed partial class MachineBuilder
             [.. created.Where(o => !devices.Contains(o))],
             new BoardWiring(irqs, apic, timedWindows),
             _resetBehavior,
-            pciBoard is not null && boot.Setting == MachineSetting.Kernel
-                ? machine =>
-                {
-                    // No firmware runs before a directly booted kernel: set up the chipset as SeaBIOS would.
-                    pciBoard.ConfigureAsFirmwareWould(machine.Ports);
-                    boot.Apply(machine);
-                }
-                : boot.Apply,
+            fork is not null
+                ? SkipFirstBoot(boot.Apply)
+                : pciBoard is not null && boot.Setting == MachineSetting.Kernel
+                    ? machine =>
+                    {
+                        // No firmware runs before a directly booted kernel: set up the chipset as SeaBIOS would.
+                        pciBoard.ConfigureAsFirmwareWould(machine.Ports);
+                        boot.Apply(machine);
+                    }
+                    : boot.Apply,
             _loggerFactory,
             apic?.Configure(_cpuOptions) ?? _cpuOptions,
             _trace,
@@ -782,6 +827,25 @@ public sealed partial class MachineBuilder
             });
         machine.AttachSerialCaptures(captures);
         return machine;
+    }
+
+    /// <summary>
+    /// A fork's boot action: nothing at its power-on (its RAM and CPU come from the parent, and loading the image again
+    /// would cost time and unshare pages), the parent's boot on every later reset, as the parent would.
+    /// </summary>
+    private static Action<Machine> SkipFirstBoot(Action<Machine> apply)
+    {
+        bool skip = true;
+        return machine =>
+        {
+            if (skip)
+            {
+                skip = false;
+                return;
+            }
+
+            apply(machine);
+        };
     }
 
     /// <summary>Reads and validates the boot files before anything is built, so a bad file leaves nothing half-built.</summary>
@@ -1043,6 +1107,14 @@ public sealed partial class MachineBuilder
             "Flat binary")
         {
             OwnedResource = file,
+
+            // A fork resets on its own thread: it opens the file for each boot rather than share the parent's stream.
+            IndependentApply = machine =>
+            {
+                using var own = new FileStream(b.Name, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+                BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, own, b.Name, address, entry, e820);
+                BootEntryApplier.Apply(machine, result.Entry);
+            },
         };
     }
 
@@ -1068,10 +1140,61 @@ public sealed partial class MachineBuilder
     private sealed record BootSource(BootKind Kind, string Name, byte[]? Image, string? InitrdPath, string? CommandLine, PhysicalAddress? LoadAddress, BootEntryState? Entry);
 
     /// <summary>The checked boot source: a firmware image to map, what every (re)boot does, and the option to name in errors.</summary>
-    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What)
+    internal sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What)
     {
         /// <summary>A host resource the boot action reads at every boot (an open image file), disposed with the machine.</summary>
         public IDisposable? OwnedResource { get; init; }
+
+        /// <summary>A boot action for forks that holds no host resource of the parent's (it opens the image file itself), or null when <see cref="Apply"/> holds none.</summary>
+        public Action<Machine>? IndependentApply { get; init; }
+
+        /// <summary>This boot for forks: the same checks done, no resource of the parent's shared.</summary>
+        public PreparedBoot ForFork() => IndependentApply is null ? this : this with { Apply = IndependentApply, OwnedResource = null, IndependentApply = null };
+    }
+
+    /// <summary>How to build a sibling of a machine for <see cref="Machine.Fork"/>: its configuration and checked boot source.</summary>
+    internal sealed class ForkTemplate
+    {
+        private readonly MachineBuilder _configuration;
+        private readonly PreparedBoot _boot;
+        private readonly FwCfgContent? _firmwareConfig;
+        private readonly bool _acpiBiosArea;
+
+        internal ForkTemplate(MachineBuilder configuration, PreparedBoot boot, FwCfgContent? firmwareConfig, bool acpiBiosArea)
+        {
+            _configuration = configuration;
+            _boot = boot;
+            _firmwareConfig = firmwareConfig;
+            _acpiBiosArea = acpiBiosArea;
+        }
+
+        /// <summary>Builds the sibling at power-on, without booting (the caller restores the parent's state into it).</summary>
+        /// <exception cref="MachineConfigurationException">When a host device factory fails; what was created is disposed.</exception>
+        public Machine Build(ForkOptions options)
+        {
+            foreach (int port in options.SerialBackends.Keys)
+            {
+                if (port is < 0 or > 3 || _configuration._serialBackends[port] is null)
+                {
+                    throw new ArgumentException(
+                        $"ForkOptions.SerialBackends[{port}]: the machine has no serial port {port} connected to a host backend (WithSerialPort); ports with a capture get a new capture.",
+                        nameof(options));
+                }
+            }
+
+            var created = new List<object>();
+            try
+            {
+                Machine machine = _configuration.BuildCore(_boot, created, _firmwareConfig, _acpiBiosArea, options);
+                machine.ForkTemplate = this;
+                return machine;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                DisposeCreated(created, e);
+                throw e is MachineConfigurationException configuration ? configuration : new MachineConfigurationException($"Fork: {e.GetType().Name}: {e.Message}", e);
+            }
+        }
     }
 
     private sealed class ForwardingPlatformControl : IPlatformControl
