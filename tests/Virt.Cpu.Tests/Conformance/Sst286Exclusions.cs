@@ -126,8 +126,8 @@ internal static class Sst286Exclusions
     /// Counted as excluded by the runner rather than listed here: an access through SS beyond its limit (a word at SS:FFFFh,
     /// a POP/POPA/RET with SP = FFFFh, [BP+...] addressing) is #SS(0) on the 386 and later (Intel SDM Vol. 2, "Real-Address
     /// Mode Exceptions": "#SS If a memory operand effective address is outside the SS segment limit"), while the 286 raises
-    /// #GP(13). The runner routes vector 12 to the expected handler and excludes the test when our CPU took #SS and
-    /// everything else matched.
+    /// #GP(13). The runner routes vector 12 to the expected handler and accepts #SS only when the access really went through SS
+    /// (<see cref="Sst286FaultModel.AccessGoesThroughSs"/>); a #GP where the access went through SS fails.
     /// </summary>
     public const string StackFaultVersusGeneralProtection = "ss-vs-gp";
 
