@@ -16,6 +16,7 @@ internal static partial class LinuxConsoleComparison
         (new Regex(@"\btsc\b|TSC"), "timing: the TSC frequency and its calibration against the PIT are measured in host time"),
         (new Regex(@"clocksource|sched_clock|clockevent|hpet|PIT|APIC timer|timekeeping|Switched to", RegexOptions.IgnoreCase), "timing: clock and timer selection and rating depend on the measured frequencies"),
         (new Regex(@"Unstable clock|trace_clock|local clock|on the kernel command line"), "timing: the kernel's clock-stability check compares clocks that run in host time"),
+        (new Regex(@"PM-Timer"), "timing: the kernel checks the ACPI PM timer's rate against the PIT in host time (QEMU under load reports an invalid rate)"),
         (new Regex(@"\bMHz\b|\bns\b|\busecs?\b|\bms\b|jiffies|took \d", RegexOptions.IgnoreCase), "timing: durations and frequencies"),
         (new Regex(@"^random:|crng|entropy", RegexOptions.IgnoreCase), "timing: the entropy pool fills with timing jitter"),
         (new Regex(@"^audit: type=2000"), "timing: the audit record carries the wall-clock time read from the RTC"),
