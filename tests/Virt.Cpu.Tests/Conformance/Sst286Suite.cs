@@ -31,8 +31,9 @@ internal sealed class Sst286Suite
         _revoked = File.Exists(revocation)
             ? [.. File.ReadAllLines(revocation).Select(l => l.Trim()).Where(l => l.Length > 0)]
             : [];
-        _memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), RamSize).Build();
-        _cpu = new Cpu(_memory, new IoPortSpace());
+        var machine = new CpuHarness(ramBytes: RamSize);
+        _memory = machine.Memory;
+        _cpu = machine.Cpu;
     }
 
     /// <summary>The data folder: <c>VIRT_SST286_DIR</c>, else <c>shared/conformance/80286-real</c> found walking up from the test assembly.</summary>
