@@ -44,6 +44,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private string _resetSource = string.Empty;
     private long _clockRetiredMark;
     private long _clockRetiredEpoch;
+
+    /// <summary>The deadline the running CPU slice was sized for; <see cref="long.MinValue"/> between slices.</summary>
+    private long _sliceDeadlineNanoseconds = long.MinValue;
     private RunBudget _runBudget;
     private bool _disposed;
 
@@ -75,6 +78,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         AttachTracer(tracer);
         Hooks = new MachineHooks(this);
         Cpu.BeforePortAccess = SynchronizeClockWithCpu;
+        Clock.EarliestDeadlineMovedEarlier += OnEarliestDeadlineMovedEarlier;
         var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
         Cpu.FerrChanged = fpuError.OnFerrChanged;
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
@@ -232,19 +236,36 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Brings guest time up to the CPU's current instruction (and, in real-time mode, up to the host's time) and runs the
-    /// timer callbacks that became due, in the middle of a slice: before port I/O and RDTSC, so devices and the TSC see
-    /// the time of the access. Without it a PIT counter read in a polling loop would repeat the value of the slice start
-    /// and then jump, which the Linux TSC calibration against PIT channel 2 rejects.
+    /// Brings guest time up to the CPU's current instruction and runs the timer callbacks that became due, in the middle
+    /// of a slice: before port I/O and RDTSC, so devices and the TSC see the time of the access. Without it a PIT counter
+    /// read in a polling loop would repeat the value of the slice start and then jump, which the Linux TSC calibration
+    /// against PIT channel 2 rejects.
     /// </summary>
+    /// <remarks>
+    /// The host clock is not consulted here, in either mode: within a slice guest time is a function of the retired
+    /// instructions alone (at the rate <see cref="VirtualClock.SlewTowardHost"/> chose for the slice), so the PIT and the
+    /// TSC, both read from it, advance in the fixed ratio of their rates between any two accesses and never show a host
+    /// stall as a jump. Real-time mode follows the host only through that rate and through idle waits.
+    /// </remarks>
     private void SynchronizeClockWithCpu()
     {
         CatchUpWithRetiredInstructions();
-
-        // Slew, not step: a step to host time between two reads of a polling loop would show the PIT and the TSC
-        // jumping by a host stall, which the Linux TSC calibration rejects.
-        Clock.SlewTowardHost();
         Clock.RunDueEvents();
+    }
+
+    /// <summary>
+    /// A device scheduled an event before every other deadline. Inside a CPU slice sized for a later deadline (the guest
+    /// programmed a timer with a port write), end the slice after the current instruction, so the run loop reaches the
+    /// new deadline on time instead of up to a whole slice late, which would merge the periods of a periodic PIT in
+    /// between into one interrupt.
+    /// </summary>
+    private void OnEarliestDeadlineMovedEarlier()
+    {
+        if (Clock.NextDeadlineNanoseconds < _sliceDeadlineNanoseconds)
+        {
+            _sliceDeadlineNanoseconds = Clock.NextDeadlineNanoseconds;
+            Cpu.RequestStop();
+        }
     }
 
     /// <summary>
@@ -333,6 +354,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return new MachineStopReason(MachineStopKind.BudgetExhausted, budget.Describe());
             }
 
+            // Real time: the rate at which this slice's instructions advance guest time (faster while it lags the host);
+            // guest time itself does not jump.
             Clock.SlewTowardHost();
             Clock.RunDueEvents();
             if (Clock.NowNanoseconds >= guestLimit)
@@ -361,7 +384,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
             long before = Cpu.RetiredInstructions;
             long epoch = Cpu.RetiredInstructionsEpoch;
+            _sliceDeadlineNanoseconds = Clock.NextDeadlineNanoseconds;
             StopReason reason = Cpu.Run(slice);
+            _sliceDeadlineNanoseconds = long.MinValue;
 
             // A hook that restored an earlier CPU state mid-slice leaves no meaningful difference: count nothing then.
             budget.Retired += Cpu.RetiredInstructionsEpoch == epoch ? Cpu.RetiredInstructions - before : 0;
@@ -486,8 +511,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         delay = Min(Min(delay, s_maxHaltedWait), Min(timeLeft, HostTimeOf(budget.Remaining)));
         if (delay > TimeSpan.Zero)
         {
+            // Not past the deadline, even if the host woke late: each timer period (each PIT interrupt) is delivered on
+            // its own, and the guest catches up with the rest deadline by deadline without waiting.
             SleepFor(delay, cancellationToken);
-            Clock.SynchronizeWithHost();
+            Clock.SynchronizeWithHost(target);
         }
         else if (target <= VirtualClock.MaxNanoseconds)
         {
