@@ -45,8 +45,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private long _clockRetiredMark;
     private long _clockRetiredEpoch;
 
-    /// <summary>The deadline the running CPU slice was sized for; <see cref="long.MinValue"/> between slices.</summary>
-    private long _sliceDeadlineNanoseconds = long.MinValue;
+    /// <summary>The deadline the running CPU slice was sized for (meaningful while <see cref="_inSlice"/>).</summary>
+    private long _sliceDeadlineNanoseconds;
+
+    /// <summary>Whether a CPU slice is running and no early end has been requested for it yet.</summary>
+    private bool _inSlice;
     private RunBudget _runBudget;
     private bool _disposed;
 
@@ -135,7 +138,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// for an interrupt) is charged against it at the clock's rate, <see cref="VirtualClock.InstructionsPerMicrosecond"/>
     /// instructions per microsecond of guest time (the rate at which deterministic mode turns instructions into time).
     /// So in deterministic mode <c>Run(maxInstructions: n)</c> never moves guest time on by more than
-    /// n × 1000 / rate nanoseconds, and a guest that sleeps with its only timer's interrupt masked still stops with
+    /// n × 1000 / rate nanoseconds plus 1 µs per access to the ISA-bus ports (the PIT, port 61h and port 80h take an ISA
+    /// bus cycle's time), and a guest that sleeps with its only timer's interrupt masked still stops with
     /// <see cref="MachineStopKind.BudgetExhausted"/>. Real-time mode charges the guest time that passed while halted in
     /// the same way.
     /// </para>
@@ -251,6 +255,13 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     {
         CatchUpWithRetiredInstructions();
         Clock.RunDueEvents();
+        if (_inSlice && Clock.NowNanoseconds >= _sliceDeadlineNanoseconds)
+        {
+            // Time charged for I/O (ISA bus cycles) reached the slice's deadline before its instructions ran out: end the
+            // slice here so the run loop sizes the next one from the new time.
+            _inSlice = false;
+            Cpu.RequestStop();
+        }
     }
 
     /// <summary>
@@ -261,9 +272,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// </summary>
     private void OnEarliestDeadlineMovedEarlier()
     {
-        if (Clock.NextDeadlineNanoseconds < _sliceDeadlineNanoseconds)
+        if (_inSlice && Clock.NextDeadlineNanoseconds < _sliceDeadlineNanoseconds)
         {
-            _sliceDeadlineNanoseconds = Clock.NextDeadlineNanoseconds;
+            _inSlice = false;
             Cpu.RequestStop();
         }
     }
@@ -385,8 +396,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             long before = Cpu.RetiredInstructions;
             long epoch = Cpu.RetiredInstructionsEpoch;
             _sliceDeadlineNanoseconds = Clock.NextDeadlineNanoseconds;
+            _inSlice = true;
             StopReason reason = Cpu.Run(slice);
-            _sliceDeadlineNanoseconds = long.MinValue;
+            _inSlice = false;
 
             // A hook that restored an earlier CPU state mid-slice leaves no meaningful difference: count nothing then.
             budget.Retired += Cpu.RetiredInstructionsEpoch == epoch ? Cpu.RetiredInstructions - before : 0;
