@@ -162,6 +162,41 @@ public sealed class MachineRealTimeClockTests
         Assert.True(expectedTicks > 1000, "the loop should run for more than a millisecond of guest time");
     }
 
+    [Theory]
+    [InlineData(VirtualClockMode.Deterministic)]
+    [InlineData(VirtualClockMode.RealTime)]
+    public void ACountWrittenToPitCounter2HasLoadedAfterOneReadBackAsLinuxExpects(VirtualClockMode mode)
+    {
+        // quick_pit_calibrate: gate counter 2, mode 0, write FFFFh, "read back the 16-bit counter once" to let the count
+        // load on the next input clock (838 ns), then expect MSB FFh. Two ISA bus cycles of 1 µs cover that clock.
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            a.cli();
+            a.@in(al, 0x61);
+            a.and(al, 0xFD);
+            a.or(al, 1);
+            a.@out(0x61, al);
+            a.mov(al, 0xB0);
+            a.@out(0x43, al);
+            a.mov(al, 0xFF);
+            a.@out(0x42, al);
+            a.@out(0x42, al);
+            a.@in(al, 0x42); // the read-back: LSB, MSB
+            a.@in(al, 0x42);
+            a.@in(al, 0x42); // then LSB, MSB again: the MSB must be FFh
+            a.@in(al, 0x42);
+            a.mov(bl, al);
+            a.hlt();
+        });
+        using Machine machine = new MachineBuilder()
+            .WithClock(new VirtualClockOptions { Mode = mode, TimeProvider = new JumpingTimeProvider(seed: 3) })
+            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
+
+        Assert.Equal(MachineStopKind.HaltedForGood, machine.Run(maxInstructions: 1_000).Kind);
+        Assert.Equal(0xFFu, machine.Cpu.GetRegister(GeneralRegister.Rbx) & 0xFF);
+    }
+
     /// <summary>Zeroes DS, SS:SP = 0:7000, BX = 0, the PICs with only IRQ 0 unmasked, IVT 8 at 0:7D00, PIT counter 0 mode 2, STI.</summary>
     private static void ProgramCounter0(Assembler a)
     {
