@@ -395,7 +395,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
             long before = Cpu.RetiredInstructions;
             long epoch = Cpu.RetiredInstructionsEpoch;
-            _sliceDeadlineNanoseconds = Clock.NextDeadlineNanoseconds;
+            _sliceDeadlineNanoseconds = Math.Min(Clock.NextDeadlineNanoseconds, guestLimit);
             _inSlice = true;
             StopReason reason = Cpu.Run(slice);
             _inSlice = false;
