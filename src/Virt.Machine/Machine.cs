@@ -46,6 +46,12 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private string _resetSource = string.Empty;
     private long _clockRetiredMark;
     private long _clockRetiredEpoch;
+
+    /// <summary>The deadline the running CPU slice was sized for (meaningful while <see cref="_inSlice"/>).</summary>
+    private long _sliceDeadlineNanoseconds;
+
+    /// <summary>Whether a CPU slice is running and no early end has been requested for it yet.</summary>
+    private bool _inSlice;
     private RunBudget _runBudget;
     private bool _disposed;
 
@@ -86,6 +92,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         AttachTracer(tracer);
         Hooks = new MachineHooks(this);
         Cpu.BeforePortAccess = SynchronizeClockWithCpu;
+        Clock.EarliestDeadlineMovedEarlier += OnEarliestDeadlineMovedEarlier;
         var fpuError = new FpuErrorLatch(board.Irqs.CreateLine(13, "x87 FERR#"));
         Cpu.FerrChanged = fpuError.OnFerrChanged;
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
@@ -142,7 +149,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// for an interrupt) is charged against it at the clock's rate, <see cref="VirtualClock.InstructionsPerMicrosecond"/>
     /// instructions per microsecond of guest time (the rate at which deterministic mode turns instructions into time).
     /// So in deterministic mode <c>Run(maxInstructions: n)</c> never moves guest time on by more than
-    /// n × 1000 / rate nanoseconds, and a guest that sleeps with its only timer's interrupt masked still stops with
+    /// n × 1000 / rate nanoseconds plus 1 µs per access to the ISA-bus ports (the PIT, port 61h and port 80h take an ISA
+    /// bus cycle's time), and a guest that sleeps with its only timer's interrupt masked still stops with
     /// <see cref="MachineStopKind.BudgetExhausted"/>. Real-time mode charges the guest time that passed while halted in
     /// the same way.
     /// </para>
@@ -246,19 +254,43 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// Brings guest time up to the CPU's current instruction (and, in real-time mode, up to the host's time) and runs the
-    /// timer callbacks that became due, in the middle of a slice: before port I/O and RDTSC, so devices and the TSC see
-    /// the time of the access. Without it a PIT counter read in a polling loop would repeat the value of the slice start
-    /// and then jump, which the Linux TSC calibration against PIT channel 2 rejects.
+    /// Brings guest time up to the CPU's current instruction and runs the timer callbacks that became due, in the middle
+    /// of a slice: before port I/O and RDTSC, so devices and the TSC see the time of the access. Without it a PIT counter
+    /// read in a polling loop would repeat the value of the slice start and then jump, which the Linux TSC calibration
+    /// against PIT channel 2 rejects.
     /// </summary>
+    /// <remarks>
+    /// The host clock is not consulted here, in either mode: within a slice guest time is a function of the retired
+    /// instructions alone (at the rate <see cref="VirtualClock.SlewTowardHost"/> chose for the slice), so the PIT and the
+    /// TSC, both read from it, advance in the fixed ratio of their rates between any two accesses and never show a host
+    /// stall as a jump. Real-time mode follows the host only through that rate and through idle waits.
+    /// </remarks>
     private void SynchronizeClockWithCpu()
     {
         CatchUpWithRetiredInstructions();
-
-        // Slew, not step: a step to host time between two reads of a polling loop would show the PIT and the TSC
-        // jumping by a host stall, which the Linux TSC calibration rejects.
-        Clock.SlewTowardHost();
         Clock.RunDueEvents();
+        if (_inSlice && Clock.NowNanoseconds >= _sliceDeadlineNanoseconds)
+        {
+            // Time charged for I/O (ISA bus cycles) reached the slice's deadline before its instructions ran out: end the
+            // slice here so the run loop sizes the next one from the new time.
+            _inSlice = false;
+            Cpu.RequestStop();
+        }
+    }
+
+    /// <summary>
+    /// A device scheduled an event before every other deadline. Inside a CPU slice sized for a later deadline (the guest
+    /// programmed a timer with a port write), end the slice after the current instruction, so the run loop reaches the
+    /// new deadline on time instead of up to a whole slice late, which would merge the periods of a periodic PIT in
+    /// between into one interrupt.
+    /// </summary>
+    private void OnEarliestDeadlineMovedEarlier()
+    {
+        if (_inSlice && Clock.NextDeadlineNanoseconds < _sliceDeadlineNanoseconds)
+        {
+            _inSlice = false;
+            Cpu.RequestStop();
+        }
     }
 
     /// <summary>
@@ -347,6 +379,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return new MachineStopReason(MachineStopKind.BudgetExhausted, budget.Describe());
             }
 
+            // Real time: the rate at which this slice's instructions advance guest time (faster while it lags the host);
+            // guest time itself does not jump.
             Clock.SlewTowardHost();
             Clock.RunDueEvents();
             if (Clock.NowNanoseconds >= guestLimit)
@@ -375,7 +409,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
             long before = Cpu.RetiredInstructions;
             long epoch = Cpu.RetiredInstructionsEpoch;
+            _sliceDeadlineNanoseconds = Math.Min(Clock.NextDeadlineNanoseconds, guestLimit);
+            _inSlice = true;
             StopReason reason = Cpu.Run(slice);
+            _inSlice = false;
 
             // A hook that restored an earlier CPU state mid-slice leaves no meaningful difference: count nothing then.
             budget.Retired += Cpu.RetiredInstructionsEpoch == epoch ? Cpu.RetiredInstructions - before : 0;
@@ -500,8 +537,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         delay = Min(Min(delay, s_maxHaltedWait), Min(timeLeft, HostTimeOf(budget.Remaining)));
         if (delay > TimeSpan.Zero)
         {
+            // Not past the deadline, even if the host woke late: each timer period (each PIT interrupt) is delivered on
+            // its own, and the guest catches up with the rest deadline by deadline without waiting.
             SleepFor(delay, cancellationToken);
-            Clock.SynchronizeWithHost();
+            Clock.SynchronizeWithHost(target);
         }
         else if (target <= VirtualClock.MaxNanoseconds)
         {

@@ -758,9 +758,13 @@ public sealed partial class MachineBuilder
         {
             if (device is IPortMappedDevice portMapped)
             {
+                // The 8254, port 61h and the POST port sit on the ISA (LPC) bus: their accesses take ISA time, which guests
+                // use as a delay (see IsaBusPortDevice).
+                bool isaTiming = device is Pit8254 or SystemControlPortB or PostCodePort;
                 foreach (PortBinding binding in portMapped.PortBindings)
                 {
-                    ports.Register(binding.Name, binding.FirstPort, binding.Count, binding.Device);
+                    IPortDevice target = isaTiming ? new IsaBusPortDevice(binding.Device, clock) : binding.Device;
+                    ports.Register(binding.Name, binding.FirstPort, binding.Count, target);
                 }
             }
         }

@@ -22,21 +22,35 @@ public sealed partial class VirtualClock : IVirtualClock
     public const long MaxNanoseconds = 1L << 62;
 
     /// <summary>
-    /// The most guest time may lag host time while <see cref="SlewTowardHost"/> catches up gradually: 50 ms. A larger lag (a
-    /// host stall, a CPU persistently too slow to catch up) is cut back to it by a step.
+    /// The most guest time may lag host time in real-time mode: 50 ms. A larger lag (a host stall, a CPU persistently too
+    /// slow to catch up) is forgiven: the host time beyond it is dropped (<see cref="ForgivenLagNanoseconds"/>), guest time
+    /// does not step, so a guest never sees a host stall as a jump of its timers and time-stamp counter.
     /// </summary>
     public const long MaxSlewLagNanoseconds = 50_000_000;
 
     /// <summary>
-    /// While guest time lags host time, <see cref="SlewTowardHost"/> adds at most this many times the time the retired
-    /// instructions took since the previous call: guest time runs at 1 to 4 times its instruction rate, never jumps.
+    /// While guest time lags host time, instructions advance it by up to 1 + this many times their nominal time
+    /// (<see cref="TimeRateMultiplier"/> from 1 to 4): guest time catches up at most 4 times as fast as the CPU runs and
+    /// never jumps.
     /// </summary>
     public const long SlewCatchUpFactor = 3;
+
+    /// <summary>
+    /// Each started interval of this much lag (1 ms) adds one to <see cref="TimeRateMultiplier"/>, up to
+    /// 1 + <see cref="SlewCatchUpFactor"/>, so a small lag is caught up gently and a large one at the full factor.
+    /// </summary>
+    public const long SlewRampNanoseconds = 1_000_000;
 
     private const long NanosecondsPerMicrosecond = 1000;
 
     /// <summary>A callback that keeps rescheduling itself in the past would never let <see cref="RunDueEvents"/> return.</summary>
     private const int MaxEventsPerBatch = 1_000_000;
+
+    /// <summary>
+    /// Up to this many instructions (2^40) <see cref="AdvanceByInstructions"/> converts in 64-bit arithmetic: times 1000
+    /// and the largest multiplier, plus a remainder, it stays far below <see cref="long.MaxValue"/>.
+    /// </summary>
+    private const long MaxInstructionsFor64BitConversion = 1L << 40;
 
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
@@ -49,7 +63,7 @@ public sealed partial class VirtualClock : IVirtualClock
     private long _instructionRemainder;
     private long _hostAnchorTimestamp;
     private long _hostAnchorGuestNanoseconds;
-    private long _slewMarkNanoseconds;
+    private long _rateMultiplier = 1;
 
     /// <summary>Creates a clock at guest time zero.</summary>
     /// <param name="options">The mode and rates; null for deterministic defaults.</param>
@@ -76,6 +90,13 @@ public sealed partial class VirtualClock : IVirtualClock
         ResynchronizeHost();
     }
 
+    /// <summary>
+    /// Raised when a timer is scheduled before every deadline pending until then (<see cref="NextDeadlineNanoseconds"/>
+    /// moved earlier), on the machine's thread, from inside the scheduling call. A run loop uses it to end a CPU slice that
+    /// was sized for a later deadline, for example when the guest programs a timer with a port write in the middle of it.
+    /// </summary>
+    public event Action? EarliestDeadlineMovedEarlier;
+
     /// <summary>The mode chosen at construction.</summary>
     public VirtualClockMode Mode { get; }
 
@@ -99,6 +120,19 @@ public sealed partial class VirtualClock : IVirtualClock
 
     /// <summary>The number of timer callbacks run since construction.</summary>
     public long EventsFired { get; private set; }
+
+    /// <summary>
+    /// How many times its nominal time (1000 / <see cref="InstructionsPerMicrosecond"/> ns) each retired instruction
+    /// advances guest time: always 1 in deterministic mode; in real-time mode 1 to 1 + <see cref="SlewCatchUpFactor"/>,
+    /// chosen by <see cref="SlewTowardHost"/> from how far guest time lags the host and constant until its next call.
+    /// </summary>
+    public long TimeRateMultiplier => _rateMultiplier;
+
+    /// <summary>
+    /// Real-time mode: the host time dropped since construction because guest time lagged by more than
+    /// <see cref="MaxSlewLagNanoseconds"/> (the guest runs that much behind the wall clock). A diagnostic, not state.
+    /// </summary>
+    public long ForgivenLagNanoseconds { get; private set; }
 
     /// <inheritdoc/>
     public IDeviceTimer CreateTimer(string name, Action callback)
@@ -145,25 +179,40 @@ public sealed partial class VirtualClock : IVirtualClock
             return maxInstructions;
         }
 
-        // After i instructions time advances by floor((remainder + i * 1000) / ipus); the smallest i reaching delta:
+        // After i instructions time advances by floor((remainder + i * 1000 * m) / ipus); the smallest i reaching delta:
         long needed = (delta * _instructionsPerMicrosecond) - _instructionRemainder;
-        long instructions = (needed + NanosecondsPerMicrosecond - 1) / NanosecondsPerMicrosecond;
+        long perInstruction = NanosecondsPerMicrosecond * _rateMultiplier;
+        long instructions = (needed + perInstruction - 1) / perInstruction;
         return Math.Clamp(instructions, 1, maxInstructions);
     }
 
     /// <summary>
-    /// Advances guest time by the time <paramref name="retiredInstructions"/> take at the nominal rate (keeping the
-    /// sub-nanosecond remainder, so the split into batches does not matter). In real-time mode guest time stops at the
-    /// lead limit over the host. Does not run callbacks: call <see cref="RunDueEvents"/>.
+    /// Advances guest time by the time <paramref name="retiredInstructions"/> take at the nominal rate times
+    /// <see cref="TimeRateMultiplier"/> (keeping the sub-nanosecond remainder, so the split into batches does not
+    /// matter). In real-time mode guest time stops at the lead limit over the host. Does not run callbacks: call
+    /// <see cref="RunDueEvents"/>.
     /// </summary>
     /// <param name="retiredInstructions">The instructions retired since the last call (0 or more).</param>
     public void AdvanceByInstructions(long retiredInstructions)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(retiredInstructions);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(retiredInstructions, long.MaxValue / NanosecondsPerMicrosecond / 2);
-        long total = _instructionRemainder + (retiredInstructions * NanosecondsPerMicrosecond);
-        _instructionRemainder = total % _instructionsPerMicrosecond;
-        AdvanceTo(SaturatingAdd(_now, total / _instructionsPerMicrosecond));
+        long nanoseconds;
+        if (retiredInstructions <= MaxInstructionsFor64BitConversion)
+        {
+            long total = _instructionRemainder + (retiredInstructions * NanosecondsPerMicrosecond * _rateMultiplier);
+            _instructionRemainder = total % _instructionsPerMicrosecond;
+            nanoseconds = total / _instructionsPerMicrosecond;
+        }
+        else
+        {
+            Int128 total = _instructionRemainder + ((Int128)retiredInstructions * NanosecondsPerMicrosecond * _rateMultiplier);
+            _instructionRemainder = (long)(total % _instructionsPerMicrosecond);
+            Int128 quotient = total / _instructionsPerMicrosecond;
+            nanoseconds = quotient > long.MaxValue ? long.MaxValue : (long)quotient;
+        }
+
+        AdvanceTo(SaturatingAdd(_now, nanoseconds));
     }
 
     /// <summary>
@@ -240,30 +289,41 @@ public sealed partial class VirtualClock : IVirtualClock
     }
 
     /// <summary>
-    /// Real-time mode: brings guest time up to host time when the guest has fallen behind (a slow CPU, an idle wait).
-    /// Deterministic mode: does nothing.
+    /// Real-time mode, after an idle wait (a halted CPU): brings guest time up to host time when the guest has fallen
+    /// behind. Deterministic mode: does nothing. A run loop with timers scheduled uses
+    /// <see cref="SynchronizeWithHost(long)"/> instead, so that no deadline is passed over.
     /// </summary>
-    public void SynchronizeWithHost()
+    public void SynchronizeWithHost() => SynchronizeWithHost(long.MaxValue);
+
+    /// <summary>
+    /// Real-time mode, after an idle wait (a halted CPU): brings guest time up to host time, but not past
+    /// <paramref name="notAfterNanoseconds"/> (the next timer deadline), so that every deadline is reached on its own and
+    /// its callback runs before time moves on: a periodic timer's interrupts are not merged when the host woke late.
+    /// The guest then catches up with the rest deadline by deadline. Deterministic mode: does nothing.
+    /// </summary>
+    /// <param name="notAfterNanoseconds">The latest guest time to move to, for example <see cref="NextDeadlineNanoseconds"/>.</param>
+    public void SynchronizeWithHost(long notAfterNanoseconds)
     {
         if (Mode == VirtualClockMode.RealTime)
         {
-            long target = Math.Min(HostTargetNanoseconds(), MaxNanoseconds);
+            long target = Math.Min(Math.Min(ForgiveExcessLag(), MaxNanoseconds), notAfterNanoseconds);
             if (target > _now)
             {
                 _now = target;
             }
-
-            _slewMarkNanoseconds = _now;
         }
     }
 
     /// <summary>
-    /// Real-time mode: moves guest time toward host time when the guest has fallen behind, without a step: it adds at
-    /// most <see cref="SlewCatchUpFactor"/> times the guest time the instructions retired since the previous call took,
-    /// so guest time stays monotonic and locally proportional to the instructions run (a polling loop that reads the PIT
-    /// and the TSC sees both move by about what its instructions take, as the Linux TSC calibration requires). Only a lag
-    /// beyond <see cref="MaxSlewLagNanoseconds"/> is cut back by a step. For use while the CPU runs (port I/O, RDTSC,
-    /// slice starts); after an idle wait use <see cref="SynchronizeWithHost"/>. Deterministic mode: does nothing.
+    /// Real-time mode, at the start of each CPU slice: chooses how fast the slice's instructions advance guest time
+    /// (<see cref="TimeRateMultiplier"/>): 1 when guest time is level with or ahead of the host, up to
+    /// 1 + <see cref="SlewCatchUpFactor"/> as it lags (one more per started <see cref="SlewRampNanoseconds"/> of lag).
+    /// Guest time itself does not move here: it moves only with the instructions the CPU retires (and through idle waits),
+    /// so between any two reads in a polling loop the PIT and the time-stamp counter advance by exactly what the
+    /// instructions between them take, whatever the host did meanwhile (the Linux TSC calibration against PIT channel 2
+    /// rejects a clock that steps by a host stall). A lag beyond <see cref="MaxSlewLagNanoseconds"/> is forgiven, not
+    /// stepped. Keep the multiplier constant within a slice: <see cref="InstructionsUntilNextEvent"/> sizes slices with it.
+    /// Deterministic mode: does nothing.
     /// </summary>
     public void SlewTowardHost()
     {
@@ -272,16 +332,8 @@ public sealed partial class VirtualClock : IVirtualClock
             return;
         }
 
-        long target = Math.Min(HostTargetNanoseconds(), MaxNanoseconds);
-        long lag = target - _now;
-        if (lag > 0)
-        {
-            long progress = Math.Max(0, _now - _slewMarkNanoseconds);
-            long catchUp = progress > lag / SlewCatchUpFactor ? lag : progress * SlewCatchUpFactor;
-            _now = Math.Max(_now + catchUp, target - MaxSlewLagNanoseconds);
-        }
-
-        _slewMarkNanoseconds = _now;
+        long lag = Math.Min(ForgiveExcessLag(), MaxNanoseconds) - _now;
+        _rateMultiplier = lag <= 0 ? 1 : 1 + Math.Min(SlewCatchUpFactor, ((lag - 1) / SlewRampNanoseconds) + 1);
     }
 
     /// <summary>
@@ -332,7 +384,7 @@ public sealed partial class VirtualClock : IVirtualClock
     {
         _hostAnchorTimestamp = _timeProvider.GetTimestamp();
         _hostAnchorGuestNanoseconds = _now;
-        _slewMarkNanoseconds = _now;
+        _rateMultiplier = 1;
     }
 
     /// <summary>Captures guest time.</summary>
@@ -382,6 +434,7 @@ public sealed partial class VirtualClock : IVirtualClock
 
     internal void Schedule(DeviceTimer timer, long deadlineNanoseconds)
     {
+        long earliestBefore = NextDeadlineNanoseconds;
         if (timer.IsScheduled)
         {
             long old = timer.DeadlineNanoseconds;
@@ -394,20 +447,25 @@ public sealed partial class VirtualClock : IVirtualClock
             {
                 SiftDown(timer.HeapIndex);
             }
-
-            return;
         }
-
-        if (_count == _heap.Length)
+        else
         {
-            Array.Resize(ref _heap, _heap.Length * 2);
+            if (_count == _heap.Length)
+            {
+                Array.Resize(ref _heap, _heap.Length * 2);
+            }
+
+            timer.DeadlineNanoseconds = deadlineNanoseconds;
+            _heap[_count] = timer;
+            timer.HeapIndex = _count;
+            _count++;
+            SiftUp(_count - 1);
         }
 
-        timer.DeadlineNanoseconds = deadlineNanoseconds;
-        _heap[_count] = timer;
-        timer.HeapIndex = _count;
-        _count++;
-        SiftUp(_count - 1);
+        if (deadlineNanoseconds < earliestBefore)
+        {
+            EarliestDeadlineMovedEarlier?.Invoke();
+        }
     }
 
     internal void Unschedule(DeviceTimer timer)
@@ -432,6 +490,24 @@ public sealed partial class VirtualClock : IVirtualClock
     {
         TimeSpan elapsed = _timeProvider.GetElapsedTime(_hostAnchorTimestamp);
         return SaturatingAdd(_hostAnchorGuestNanoseconds, elapsed.Ticks * 100);
+    }
+
+    /// <summary>
+    /// Host time in guest nanoseconds, after dropping the part of the lag beyond <see cref="MaxSlewLagNanoseconds"/>: the
+    /// anchor moves so that the host is at most that far ahead of guest time, which itself stays where it is.
+    /// </summary>
+    private long ForgiveExcessLag()
+    {
+        long target = HostTargetNanoseconds();
+        long excess = target - _now - MaxSlewLagNanoseconds;
+        if (excess > 0)
+        {
+            _hostAnchorGuestNanoseconds -= excess;
+            ForgivenLagNanoseconds += excess;
+            target -= excess;
+        }
+
+        return target;
     }
 
     private void RemoveAt(int index)

@@ -187,7 +187,7 @@ public sealed class VirtualClockTests
     }
 
     [Fact]
-    public void Slew_catches_up_with_the_host_in_proportion_to_the_instructions_run_never_by_a_step()
+    public void Slew_never_moves_guest_time_it_sets_how_fast_the_instructions_advance_it()
     {
         var host = new ManualTimeProvider();
         var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host, InstructionsPerMicrosecond = 1 });
@@ -196,66 +196,175 @@ public sealed class VirtualClockTests
         host.Advance(TimeSpan.FromMilliseconds(10));
         clock.SlewTowardHost();
         Assert.Equal(0, clock.NowNanoseconds);
+        Assert.Equal(1 + VirtualClock.SlewCatchUpFactor, clock.TimeRateMultiplier);
 
-        // 100 instructions take 100 µs of guest time; the slew adds at most 3 times that: 400 µs in all.
+        // 100 instructions take 100 µs of guest time at the nominal rate; while catching up, 4 times that.
         clock.AdvanceByInstructions(100);
-        clock.SlewTowardHost();
         Assert.Equal(100_000 * (1 + VirtualClock.SlewCatchUpFactor), clock.NowNanoseconds);
 
-        // A CPU at half the host's speed (500 µs of instructions per host millisecond) still catches up, each step at
-        // most 4 times its instruction time, and then follows the host exactly.
-        for (int round = 0; round < 20; round++)
-        {
-            long before = clock.NowNanoseconds;
-            host.Advance(TimeSpan.FromMilliseconds(1));
-            clock.AdvanceByInstructions(500);
-            clock.SlewTowardHost();
-            long advance = clock.NowNanoseconds - before;
-            Assert.InRange(advance, 500_000, 500_000 * (1 + VirtualClock.SlewCatchUpFactor));
-        }
+        // Level with the host again: the nominal rate.
+        clock.ResynchronizeHost();
+        Assert.Equal(1, clock.TimeRateMultiplier);
+        clock.SlewTowardHost();
+        Assert.Equal(1, clock.TimeRateMultiplier);
+    }
 
-        Assert.Equal(30_000_000, clock.NowNanoseconds); // 10 ms + 20 x 1 ms of host time: caught up
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 2)]
+    [InlineData(VirtualClock.SlewRampNanoseconds, 2)]
+    [InlineData(VirtualClock.SlewRampNanoseconds + 100, 3)]
+    [InlineData((2 * VirtualClock.SlewRampNanoseconds) + 100, 4)]
+    [InlineData(VirtualClock.MaxSlewLagNanoseconds, 4)]
+    public void The_rate_multiplier_grows_by_one_per_started_ramp_of_lag_up_to_the_factor(long lagNanoseconds, long expectedMultiplier)
+    {
+        // Expected from the definition: 1 + min(factor, ceil(lag / ramp)). The host's resolution is 100 ns (a tick).
+        var host = new ManualTimeProvider();
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host });
+        host.Advance(TimeSpan.FromTicks((lagNanoseconds + 99) / 100));
+        clock.SlewTowardHost();
+        Assert.Equal(expectedMultiplier, clock.TimeRateMultiplier);
     }
 
     [Fact]
-    public void Slew_steps_only_the_lag_beyond_its_window()
+    public void A_cpu_at_half_the_nominal_speed_catches_up_and_then_stays_close_to_the_host()
+    {
+        // Each round the host moves 1 ms and the CPU retires 500 instructions (500 µs at the nominal rate).
+        var host = new ManualTimeProvider();
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host, InstructionsPerMicrosecond = 1 });
+        host.Advance(TimeSpan.FromMilliseconds(10));
+        long hostNanoseconds = 10_000_000;
+        for (int round = 0; round < 100; round++)
+        {
+            clock.SlewTowardHost();
+            long before = clock.NowNanoseconds;
+            host.Advance(TimeSpan.FromMilliseconds(1));
+            hostNanoseconds += 1_000_000;
+            clock.AdvanceByInstructions(500);
+            Assert.Equal(500_000 * clock.TimeRateMultiplier, clock.NowNanoseconds - before);
+            if (round >= 20)
+            {
+                Assert.InRange(hostNanoseconds - clock.NowNanoseconds, 0, VirtualClock.SlewRampNanoseconds);
+            }
+        }
+
+        Assert.Equal(0, clock.ForgivenLagNanoseconds);
+    }
+
+    [Fact]
+    public void A_lag_beyond_the_window_is_forgiven_never_stepped()
     {
         var host = new ManualTimeProvider();
         var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host });
         host.Advance(TimeSpan.FromMilliseconds(200));
         clock.SlewTowardHost();
-        Assert.Equal(200_000_000 - VirtualClock.MaxSlewLagNanoseconds, clock.NowNanoseconds);
+        Assert.Equal(0, clock.NowNanoseconds);
+        Assert.Equal(200_000_000 - VirtualClock.MaxSlewLagNanoseconds, clock.ForgivenLagNanoseconds);
 
-        // After an idle wait the run loop steps on purpose: SynchronizeWithHost still catches up at once.
+        // What is left of the lag is exactly the window: the host is that far ahead of guest time.
+        Assert.Equal(TimeSpan.Zero, clock.GetHostDelayUntil(VirtualClock.MaxSlewLagNanoseconds));
+        Assert.Equal(TimeSpan.FromMicroseconds(1), clock.GetHostDelayUntil(VirtualClock.MaxSlewLagNanoseconds + 1_000));
+
+        // After an idle wait with nothing scheduled the run loop catches up at once with what is left.
         clock.SynchronizeWithHost();
-        Assert.Equal(200_000_000, clock.NowNanoseconds);
+        Assert.Equal(VirtualClock.MaxSlewLagNanoseconds, clock.NowNanoseconds);
     }
 
     [Fact]
-    public void Slew_keeps_guest_time_monotonic_bounded_and_locally_proportional_to_instructions()
+    public void Synchronizing_after_an_idle_wait_stops_at_the_next_deadline()
     {
-        // An irregular host (stalls up to 80 ms) and an irregular CPU, from a fixed seed: after every call guest time has
-        // not gone back, lags the host by at most the window, leads it by at most the lead bound, and moved by at most
-        // (1 + factor) x the instruction time unless it stepped to exactly the window's edge.
+        // The host woke 10 ms later but a timer was due after 3 ms: time goes to the deadline, the callback runs there,
+        // and only then on to the host (so a periodic timer's interrupts are delivered one by one, not merged).
         var host = new ManualTimeProvider();
-        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host, InstructionsPerMicrosecond = 10 });
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host });
+        var seen = new List<long>();
+        IDeviceTimer timer = clock.CreateTimer("t", () => seen.Add(clock.NowNanoseconds));
+        timer.ScheduleAt(3_000_000);
+        host.Advance(TimeSpan.FromMilliseconds(10));
+        clock.SynchronizeWithHost(clock.NextDeadlineNanoseconds);
+        Assert.Equal(3_000_000, clock.NowNanoseconds);
+        Assert.Equal(1, clock.RunDueEvents());
+        clock.SynchronizeWithHost(clock.NextDeadlineNanoseconds);
+        Assert.Equal(10_000_000, clock.NowNanoseconds);
+        Assert.Equal([3_000_000], seen);
+    }
+
+    [Fact]
+    public void Real_time_guest_time_is_a_function_of_the_instructions_alone_however_the_host_moves()
+    {
+        // An irregular host (stalls up to 80 ms) and an irregular CPU, from a fixed seed. Slices as a run loop makes them:
+        // SlewTowardHost, then instructions in several pieces (port I/O and RDTSC in the middle of a slice). Every piece
+        // advances guest time by exactly its instructions at the slice's multiplier (computed here from the definition,
+        // remainder carried); the host never shows through. Guest time lags by at most the window, leads by at most the
+        // lead bound, and host time = guest time + lag + forgiven lag.
+        var host = new ManualTimeProvider();
+        const int rate = 7;
+        const long LeadNanoseconds = 10_000_000;
+        var clock = new VirtualClock(new VirtualClockOptions
+        {
+            Mode = VirtualClockMode.RealTime,
+            TimeProvider = host,
+            InstructionsPerMicrosecond = rate,
+            MaxLeadOverHost = TimeSpan.FromTicks(LeadNanoseconds / 100),
+        });
         var random = new Random(12);
         long hostNanoseconds = 0;
-        for (int i = 0; i < 10_000; i++)
+        long remainder = 0;
+        long expectedNow = 0;
+        var multipliersSeen = new HashSet<long>();
+        for (int slice = 0; slice < 5_000; slice++)
         {
-            long hostStep = random.Next(4) == 0 ? random.Next(80_000_000) : random.Next(200_000);
-            host.Advance(TimeSpan.FromTicks(hostStep / 100));
-            hostNanoseconds += hostStep / 100 * 100;
-            long before = clock.NowNanoseconds;
-            clock.AdvanceByInstructions(random.Next(5_000));
-            long instructionTime = clock.NowNanoseconds - before;
-            long afterInstructions = clock.NowNanoseconds;
             clock.SlewTowardHost();
-            long now = clock.NowNanoseconds;
-            Assert.True(now >= afterInstructions);
-            Assert.True(hostNanoseconds - now <= VirtualClock.MaxSlewLagNanoseconds);
-            Assert.True(now - hostNanoseconds <= 10_000_000);
-            Assert.True(now - afterInstructions <= instructionTime * VirtualClock.SlewCatchUpFactor || now == hostNanoseconds - VirtualClock.MaxSlewLagNanoseconds);
+            Assert.Equal(expectedNow, clock.NowNanoseconds);
+            long lag = hostNanoseconds - clock.ForgivenLagNanoseconds - clock.NowNanoseconds;
+            Assert.True(lag <= VirtualClock.MaxSlewLagNanoseconds);
+            long multiplier = clock.TimeRateMultiplier;
+            Assert.Equal(lag <= 0 ? 1 : 1 + Math.Min(VirtualClock.SlewCatchUpFactor, (lag + VirtualClock.SlewRampNanoseconds - 1) / VirtualClock.SlewRampNanoseconds), multiplier);
+            multipliersSeen.Add(multiplier);
+            int pieces = 1 + random.Next(4);
+            for (int piece = 0; piece < pieces; piece++)
+            {
+                long hostStep = random.Next(50) == 0 ? random.Next(80_000_000) : random.Next(1_000_000);
+                host.Advance(TimeSpan.FromTicks(hostStep / 100));
+                hostNanoseconds += hostStep / 100 * 100;
+                long instructions = random.Next(3_000);
+                long total = remainder + (instructions * 1000 * multiplier);
+                remainder = total % rate;
+                long leadLimit = hostNanoseconds - clock.ForgivenLagNanoseconds + LeadNanoseconds;
+                expectedNow = Math.Max(expectedNow, Math.Min(expectedNow + (total / rate), leadLimit));
+                clock.AdvanceByInstructions(instructions);
+                Assert.Equal(expectedNow, clock.NowNanoseconds);
+            }
+        }
+
+        Assert.Equal(4, multipliersSeen.Count);
+        Assert.True(clock.ForgivenLagNanoseconds > 0);
+    }
+
+    [Fact]
+    public void A_slice_sized_at_the_current_rate_ends_exactly_on_the_deadline()
+    {
+        // For lags giving every multiplier and several rates: the budget InstructionsUntilNextEvent gives reaches the
+        // deadline, and one instruction fewer does not.
+        foreach (int rate in new[] { 1, 7, 13, 100 })
+        {
+            foreach (long lagMilliseconds in new long[] { 0, 1, 2, 3, 40 })
+            {
+                foreach (long deadline in new long[] { 1_001, 1_999, 1_000_001, 3_333_333 })
+                {
+                    (VirtualClock full, _) = CreateLaggingClock(rate, lagMilliseconds);
+                    (VirtualClock short_, _) = CreateLaggingClock(rate, lagMilliseconds);
+                    full.CreateTimer("t", () => { }).ScheduleAt(deadline);
+                    short_.CreateTimer("t", () => { }).ScheduleAt(deadline);
+                    long budget = full.InstructionsUntilNextEvent(long.MaxValue / 4);
+                    Assert.Equal(budget, short_.InstructionsUntilNextEvent(long.MaxValue / 4));
+                    full.AdvanceByInstructions(budget);
+                    short_.AdvanceByInstructions(budget - 1);
+                    Assert.True(full.HasDueEvents, $"rate {rate}, lag {lagMilliseconds} ms, deadline {deadline}");
+                    Assert.False(short_.HasDueEvents, $"rate {rate}, lag {lagMilliseconds} ms, deadline {deadline}");
+                    Assert.Equal(Math.Min(1 + VirtualClock.SlewCatchUpFactor, 1 + lagMilliseconds), full.TimeRateMultiplier);
+                }
+            }
         }
     }
 
@@ -266,6 +375,21 @@ public sealed class VirtualClockTests
         clock.AdvanceByInstructions(1_000);
         clock.SlewTowardHost();
         Assert.Equal(10_000, clock.NowNanoseconds);
+        Assert.Equal(1, clock.TimeRateMultiplier);
+        clock.SynchronizeWithHost(long.MaxValue);
+        Assert.Equal(10_000, clock.NowNanoseconds);
+    }
+
+    /// <summary>A real-time clock after 1 µs of guest time whose host is <paramref name="lagMilliseconds"/> ahead, slewed.</summary>
+    private static (VirtualClock Clock, ManualTimeProvider Host) CreateLaggingClock(int rate, long lagMilliseconds)
+    {
+        var host = new ManualTimeProvider();
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host, InstructionsPerMicrosecond = rate });
+        host.Advance(TimeSpan.FromMicroseconds(1));
+        clock.AdvanceByInstructions(rate); // 1 µs: leaves no remainder
+        host.Advance(TimeSpan.FromMilliseconds(lagMilliseconds));
+        clock.SlewTowardHost();
+        return (clock, host);
     }
 
     private static List<(long Time, string Name)> RunScenario()
