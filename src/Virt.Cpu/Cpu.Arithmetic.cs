@@ -21,7 +21,7 @@ public sealed partial class Cpu
         {
             bool carry = GetCarry();
             res = dst + src + (carry ? 1UL : 0);
-            _lazyCarryIn = carry;
+            _ctx.LazyCarryIn = carry;
             SetLazy(LazyOp.Adc, dst, src, res, size);
         }
         else
@@ -48,7 +48,7 @@ public sealed partial class Cpu
         {
             bool carry = GetCarry();
             res = dst - src - (carry ? 1UL : 0);
-            _lazyCarryIn = carry;
+            _ctx.LazyCarryIn = carry;
             SetLazy(LazyOp.Sbb, dst, src, res, size);
         }
         else
@@ -130,7 +130,7 @@ public sealed partial class Cpu
         uint f = ZeroSignParity(low, size);
         if (overflow)
         {
-            f |= FlagCf | FlagOf;
+            f |= EflagsBits.Cf | EflagsBits.Of;
         }
 
         SetStatusFlags(f);
@@ -338,12 +338,12 @@ public sealed partial class Cpu
     private void ExecuteDaa(bool subtract)
     {
         uint flags = GetFlags();
-        uint oldAl = (byte)_gpr[RegAx];
-        bool oldCf = (flags & FlagCf) != 0;
+        uint oldAl = (byte)_ctx.Gpr[RegAx];
+        bool oldCf = (flags & EflagsBits.Cf) != 0;
         uint al = oldAl;
         bool cf = false;
         bool af = false;
-        if ((al & 0xF) > 9 || (flags & FlagAf) != 0)
+        if ((al & 0xF) > 9 || (flags & EflagsBits.Af) != 0)
         {
             al = subtract ? al - 6 : al + 6;
             cf = oldCf || (subtract ? oldAl < 6 : al > 0xFF);
@@ -361,12 +361,12 @@ public sealed partial class Cpu
         uint f = ZeroSignParity(al, 1);
         if (cf)
         {
-            f |= FlagCf;
+            f |= EflagsBits.Cf;
         }
 
         if (af)
         {
-            f |= FlagAf;
+            f |= EflagsBits.Af;
         }
 
         // OF is undefined; the P6 computes it like the add/sub of the adjustment (left clear here, masked by tests).
@@ -377,18 +377,18 @@ public sealed partial class Cpu
     private void ExecuteAaa(bool subtract)
     {
         uint flags = GetFlags();
-        uint ax = (ushort)_gpr[RegAx];
-        uint f = flags & ~StatusMask;
-        if ((ax & 0xF) > 9 || (flags & FlagAf) != 0)
+        uint ax = (ushort)_ctx.Gpr[RegAx];
+        uint f = flags & ~EflagsBits.Status;
+        if ((ax & 0xF) > 9 || (flags & EflagsBits.Af) != 0)
         {
             ax = subtract ? (ax - 6 - 0x100) & 0xFFFF : ax + 0x106;
-            f |= FlagAf | FlagCf;
+            f |= EflagsBits.Af | EflagsBits.Cf;
         }
 
         ax = (ax & 0xFF0F) & 0xFFFF;
         WriteRegister(RegAx, 2, ax);
-        _lazyOp = LazyOp.None;
-        _eflags = (f & StatusMask) | (_eflags & ~StatusMask) | ZeroSignParity(ax, 1);
+        _ctx.LazyOp = LazyOp.None;
+        _ctx.Eflags = (f & EflagsBits.Status) | (_ctx.Eflags & ~EflagsBits.Status) | ZeroSignParity(ax, 1);
     }
 
     private void ExecuteAam(ref DecodedInstruction d)
@@ -400,7 +400,7 @@ public sealed partial class Cpu
             return;
         }
 
-        uint al = (byte)_gpr[RegAx];
+        uint al = (byte)_ctx.Gpr[RegAx];
         uint result = ((al / imm) << 8) | (al % imm);
         WriteRegister(RegAx, 2, result);
         SetStatusFlags(ZeroSignParity(result, 1));
@@ -409,7 +409,7 @@ public sealed partial class Cpu
     private void ExecuteAad(ref DecodedInstruction d)
     {
         uint imm = d.Imm & 0xFF;
-        uint ax = (ushort)_gpr[RegAx];
+        uint ax = (ushort)_ctx.Gpr[RegAx];
         uint al = ((ax & 0xFF) + ((ax >> 8) * imm)) & 0xFF;
         WriteRegister(RegAx, 2, al);
         SetStatusFlags(ZeroSignParity(al, 1));

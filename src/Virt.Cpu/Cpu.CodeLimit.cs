@@ -43,9 +43,9 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private (DecodedBlock Block, int Count) FitBlockToCodeSegment(DecodedBlock block, int count)
     {
-        ulong limit = _segLimit[Cs];
-        ulong ipMask = _code32 ? uint.MaxValue : 0xFFFF;
-        ulong ip = _eip;
+        ulong limit = _ctx.SegLimit[Cs];
+        ulong ipMask = _ctx.Code32 ? uint.MaxValue : 0xFFFF;
+        ulong ip = _ctx.Eip;
         int within = 0;
         DecodedInstruction[] instructions = block.Instructions;
         while (within < count)

@@ -15,13 +15,13 @@ public sealed partial class Cpu
             target &= 0xFFFF;
         }
 
-        if (target > _segLimit[Cs])
+        if (target > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
         }
 
-        _eip = target;
+        _ctx.Eip = target;
     }
 
     private void JumpFar(ushort selector, uint offset, int opSize = 4)
@@ -33,14 +33,14 @@ public sealed partial class Cpu
         }
 
         // Real mode: the new CS keeps its limit; an offset beyond it is #GP.
-        if (offset > _segLimit[Cs])
+        if (offset > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
         }
 
         LoadSegmentReal(Cs, selector);
-        _eip = offset;
+        _ctx.Eip = offset;
         _exitBlock = true;
     }
 
@@ -58,7 +58,7 @@ public sealed partial class Cpu
 
         if (taken)
         {
-            JumpNear(_eip + d.Imm, d.OpSize);
+            JumpNear(_ctx.Eip + d.Imm, d.OpSize);
         }
     }
 
@@ -101,22 +101,22 @@ public sealed partial class Cpu
     private void ExecuteCallRel(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint target = _eip + d.Imm;
+        uint target = _ctx.Eip + d.Imm;
         if (size == 2)
         {
             target &= 0xFFFF;
         }
 
-        if (target > _segLimit[Cs])
+        if (target > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
         }
 
-        Push(_eip, size);
+        Push(_ctx.Eip, size);
         if (!_faulted)
         {
-            _eip = target;
+            _ctx.Eip = target;
         }
     }
 
@@ -129,16 +129,16 @@ public sealed partial class Cpu
             return;
         }
 
-        if (target > _segLimit[Cs])
+        if (target > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
         }
 
-        Push(_eip, size);
+        Push(_ctx.Eip, size);
         if (!_faulted)
         {
-            _eip = target;
+            _ctx.Eip = target;
         }
     }
 
@@ -160,19 +160,19 @@ public sealed partial class Cpu
         uint mask = StackMask;
         uint sp1 = (sp - (uint)size) & mask;
         uint sp2 = (sp1 - (uint)size) & mask;
-        WriteMem(Ss, sp1, size, _segSelector[Cs]);
+        WriteMem(Ss, sp1, size, _ctx.SegSelector[Cs]);
         if (_faulted)
         {
             return;
         }
 
-        WriteMem(Ss, sp2, size, _eip);
+        WriteMem(Ss, sp2, size, _ctx.Eip);
         if (_faulted)
         {
             return;
         }
 
-        if (offset > _segLimit[Cs])
+        if (offset > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
@@ -180,7 +180,7 @@ public sealed partial class Cpu
 
         SetStackPointer(sp2);
         LoadSegmentReal(Cs, selector);
-        _eip = offset;
+        _ctx.Eip = offset;
         _exitBlock = true;
     }
 
@@ -194,14 +194,14 @@ public sealed partial class Cpu
             return;
         }
 
-        if (target > _segLimit[Cs])
+        if (target > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
         }
 
         SetStackPointer((sp + (uint)size + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & StackMask);
-        _eip = target;
+        _ctx.Eip = target;
     }
 
     private void ExecuteRetFar(ref DecodedInstruction d)
@@ -222,7 +222,7 @@ public sealed partial class Cpu
             return;
         }
 
-        if (offset > _segLimit[Cs])
+        if (offset > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
@@ -230,7 +230,7 @@ public sealed partial class Cpu
 
         SetStackPointer((sp + (uint)(2 * size) + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & mask);
         LoadSegmentReal(Cs, selector);
-        _eip = offset;
+        _ctx.Eip = offset;
         _exitBlock = true;
     }
 
@@ -259,7 +259,7 @@ public sealed partial class Cpu
             return;
         }
 
-        if (offset > _segLimit[Cs])
+        if (offset > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection);
             return;
@@ -267,11 +267,11 @@ public sealed partial class Cpu
 
         SetStackPointer((sp + (uint)(3 * size)) & mask);
         LoadSegmentReal(Cs, selector);
-        _eip = offset;
+        _ctx.Eip = offset;
         uint current = GetFlags();
 
         // Real-mode IRET (Intel SDM Vol. 2A, IRET): VM, VIF, VIP and RF are not loaded from the stack image.
-        uint writable = size == 4 ? 0x00247FD5u : 0x7FD5u;
+        uint writable = size == 4 ? EflagsBits.Popf32Writable : EflagsBits.Defined16;
         SetFlagsRaw((current & ~writable) | (flags & writable));
         _nmiBlocked = false;
         _exitBlock = true;
@@ -287,7 +287,7 @@ public sealed partial class Cpu
     private bool TryDeliverReal(int vector)
     {
         uint entry = (uint)vector * 4;
-        if (entry + 3 > _idtLimit)
+        if (entry + 3 > _ctx.IdtLimit)
         {
             return false;
         }
@@ -301,12 +301,12 @@ public sealed partial class Cpu
         WriteMem(Ss, sp1, 2, flags);
         if (!_faulted)
         {
-            WriteMem(Ss, sp2, 2, _segSelector[Cs]);
+            WriteMem(Ss, sp2, 2, _ctx.SegSelector[Cs]);
         }
 
         if (!_faulted)
         {
-            WriteMem(Ss, sp3, 2, _eip);
+            WriteMem(Ss, sp3, 2, _ctx.Eip);
         }
 
         if (_faulted)
@@ -314,12 +314,12 @@ public sealed partial class Cpu
             return false;
         }
 
-        ushort ip = (ushort)ReadLinear((uint)(_idtBase + entry), 2);
-        ushort cs = (ushort)ReadLinear((uint)(_idtBase + entry + 2), 2);
+        ushort ip = (ushort)ReadLinear((uint)(_ctx.IdtBase + entry), 2);
+        ushort cs = (ushort)ReadLinear((uint)(_ctx.IdtBase + entry + 2), 2);
         SetStackPointer(sp3);
-        _eflags &= ~(FlagIf | FlagTf | (uint)CpuFlags.AlignmentCheck);
+        _ctx.Eflags &= ~(EflagsBits.If | EflagsBits.Tf | EflagsBits.Ac);
         LoadSegmentReal(Cs, cs);
-        _eip = ip;
+        _ctx.Eip = ip;
         return true;
     }
 }

@@ -48,7 +48,7 @@ public sealed partial class Cpu
 
     private void ExecuteCpuid()
     {
-        uint leaf = (uint)_gpr[RegAx];
+        uint leaf = (uint)_ctx.Gpr[RegAx];
         uint requestedLeaf = leaf;
         CpuidModel model = Model;
         if (leaf > CpuidMaxBasicLeaf && (leaf < 0x8000_0000 || leaf > CpuidMaxExtendedLeaf))
@@ -98,7 +98,7 @@ public sealed partial class Cpu
                 break;
         }
 
-        CpuidHook?.Invoke(requestedLeaf, (uint)_gpr[RegCx], ref a, ref b, ref c, ref d);
+        CpuidHook?.Invoke(requestedLeaf, (uint)_ctx.Gpr[RegCx], ref a, ref b, ref c, ref d);
         WriteRegister(RegAx, 4, a);
         WriteRegister(RegBx, 4, b);
         WriteRegister(RegCx, 4, c);

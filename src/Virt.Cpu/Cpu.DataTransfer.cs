@@ -76,7 +76,7 @@ public sealed partial class Cpu
 
     private void ExecuteXlat(ref DecodedInstruction d)
     {
-        uint offset = (uint)ReadRegister(RegBx, d.AddrSize) + (byte)_gpr[RegAx];
+        uint offset = (uint)ReadRegister(RegBx, d.AddrSize) + (byte)_ctx.Gpr[RegAx];
         if (d.AddrSize == 2)
         {
             offset &= 0xFFFF;
@@ -95,7 +95,7 @@ public sealed partial class Cpu
         ulong value = d.Kind0 switch
         {
             OperandKind.Immediate => d.Imm,
-            OperandKind.Segment => _segSelector[d.Reg0],
+            OperandKind.Segment => _ctx.SegSelector[d.Reg0],
             _ => ReadOperand0(ref d, size),
         };
         if (!_faulted)
@@ -215,7 +215,7 @@ public sealed partial class Cpu
         uint current = GetFlags();
 
         // Real mode: every flag in the operand is writable except VM and RF (kept), and VIP/VIF (kept) (Intel SDM Vol. 2B, POPF).
-        uint writable = (size == 4 ? 0x00247FD5u : 0x7FD5u) & PopfPrivilegeMask();
+        uint writable = (size == 4 ? EflagsBits.Popf32Writable : EflagsBits.Defined16) & PopfPrivilegeMask();
         SetFlagsRaw((current & ~writable) | ((uint)value & writable));
         _exitBlock = true;
     }
@@ -253,7 +253,7 @@ public sealed partial class Cpu
         int level = (int)(d.Imm2 & 0x1F);
         uint mask = StackMask;
         uint sp = StackPointer;
-        uint bp = _stack32 ? (uint)_gpr[RegBp] : (ushort)_gpr[RegBp];
+        uint bp = _ctx.Stack32 ? (uint)_ctx.Gpr[RegBp] : (ushort)_ctx.Gpr[RegBp];
         sp = (sp - (uint)size) & mask;
         WriteMem(Ss, sp, size, ReadRegister(RegBp, size));
         if (_faulted)
@@ -285,7 +285,7 @@ public sealed partial class Cpu
         }
 
         sp = (sp - allocSize) & mask;
-        if (_stack32)
+        if (_ctx.Stack32)
         {
             WriteRegister(RegBp, size, frameTemp);
         }
@@ -300,10 +300,10 @@ public sealed partial class Cpu
     private void ExecuteLeave(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint bp = _stack32 ? (uint)_gpr[RegBp] : (ushort)_gpr[RegBp];
+        uint bp = _ctx.Stack32 ? (uint)_ctx.Gpr[RegBp] : (ushort)_ctx.Gpr[RegBp];
 
         // Intel SDM Vol. 2A, LEAVE, real-address mode exceptions: #GP (not #SS) when (E)BP points outside 0-FFFFh.
-        if ((ulong)bp + (uint)(size - 1) > _segLimit[Ss])
+        if ((ulong)bp + (uint)(size - 1) > _ctx.SegLimit[Ss])
         {
             RaiseFault(VectorGeneralProtection);
             return;
@@ -409,11 +409,11 @@ public sealed partial class Cpu
             return;
         }
 
-        ulong expected = ((ulong)(uint)_gpr[RegDx] << 32) | (uint)_gpr[RegAx];
+        ulong expected = ((ulong)(uint)_ctx.Gpr[RegDx] << 32) | (uint)_ctx.Gpr[RegAx];
         bool equal = value == expected;
         if (equal)
         {
-            WriteMem(d.Seg, ea, 8, ((ulong)(uint)_gpr[RegCx] << 32) | (uint)_gpr[RegBx]);
+            WriteMem(d.Seg, ea, 8, ((ulong)(uint)_ctx.Gpr[RegCx] << 32) | (uint)_ctx.Gpr[RegBx]);
         }
         else
         {
@@ -427,7 +427,7 @@ public sealed partial class Cpu
 
         if (!_faulted)
         {
-            SetFlag(FlagZf, equal);
+            SetFlag(EflagsBits.Zf, equal);
         }
     }
 

@@ -22,8 +22,6 @@ public sealed partial class Cpu
     private const uint Dr6Bd = 1u << 13;
     private const uint Dr6Bs = 1u << 14;
     private const uint Dr7Gd = 1u << 13;
-    private const ulong Cr4De = 1UL << 3;
-    private const uint FlagRf = (uint)CpuFlags.Resume;
 
     private readonly uint[] _debugAddress = new uint[4];
     private uint _dr6 = Dr6Fixed;
@@ -99,7 +97,7 @@ public sealed partial class Cpu
     /// <returns>Whether the move may go ahead.</returns>
     private bool CheckDebugRegisterAccess(int index)
     {
-        if (index is 4 or 5 && (_cr4 & Cr4De) != 0)
+        if (index is 4 or 5 && (_ctx.Cr4 & Cr4Bits.De) != 0)
         {
             RaiseFault(VectorInvalidOpcode);
             return false;
@@ -136,7 +134,7 @@ public sealed partial class Cpu
                     break;
                 case 2:
                     // R/W = 10 is an I/O breakpoint only with CR4.DE; without it the encoding is undefined and ignored here.
-                    io |= (_cr4 & Cr4De) != 0;
+                    io |= (_ctx.Cr4 & Cr4Bits.De) != 0;
                     break;
                 default:
                     data = true;
@@ -184,9 +182,9 @@ public sealed partial class Cpu
             return false;
         }
 
-        if ((_eflags & FlagRf) == 0 && _codeBreakpointsArmed)
+        if ((_ctx.Eflags & EflagsBits.Rf) == 0 && _codeBreakpointsArmed)
         {
-            uint linear = (uint)(_segBase[Cs] + _eip);
+            uint linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
             uint hits = 0;
             for (int n = 0; n < 4; n++)
             {
@@ -201,13 +199,13 @@ public sealed partial class Cpu
             if (hits != 0)
             {
                 _dr6 |= hits;
-                _instructionStart = _eip;
+                _ctx.InstructionStart = _ctx.Eip;
                 DeliverInterrupt(VectorDebug, isException: true);
                 return false;
             }
         }
 
-        _eflags &= ~FlagRf;
+        _ctx.Eflags &= ~EflagsBits.Rf;
         return true;
     }
 
@@ -283,9 +281,9 @@ public sealed partial class Cpu
             return _hostWatchHitCount != 0;
         }
 
-        if ((_cr0 & 1) != 0)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) != 0)
         {
-            _eflags |= FlagRf;
+            _ctx.Eflags |= EflagsBits.Rf;
         }
 
         return true;
@@ -339,9 +337,9 @@ public sealed partial class Cpu
         _debugTrapHeld = false;
         _hostWatchHitCount = 0;
         _debugSlowPath = _codeBreakpointsArmed || _hostBreakpointsArmed || _hostWatchesArmed;
-        if ((_cr0 & 1) != 0)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) != 0)
         {
-            _eflags |= FlagRf;
+            _ctx.Eflags |= EflagsBits.Rf;
         }
     }
 }

@@ -257,7 +257,7 @@ public sealed partial class Cpu
     /// <summary>The block starting at CS:EIP, from the cache or freshly decoded.</summary>
     private DecodedBlock FetchBlock()
     {
-        ulong linear = (uint)(_segBase[Cs] + _eip);
+        ulong linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
         DecodedBlock? previous = _currentBlock;
         if (previous is not null && previous.Valid && !_options.DisableDecodeCache)
         {
@@ -271,14 +271,14 @@ public sealed partial class Cpu
             }
 
             DecodedBlock? next = previous.Successor0;
-            if (next is not null && previous.Successor0Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_code32 ? CodeSize32Key : 0))
+            if (next is not null && previous.Successor0Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_ctx.Code32 ? CodeSize32Key : 0))
             {
                 _currentBlock = next;
                 return next;
             }
 
             next = previous.Successor1;
-            if (next is not null && previous.Successor1Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_code32 ? CodeSize32Key : 0))
+            if (next is not null && previous.Successor1Linear == linear && next.Valid && (next.Key & CodeSize32Key) == (_ctx.Code32 ? CodeSize32Key : 0))
             {
                 _currentBlock = next;
                 return next;
@@ -336,7 +336,7 @@ public sealed partial class Cpu
             return DecodeUncached(physical);
         }
 
-        ulong key = physical | (_code32 ? CodeSize32Key : 0);
+        ulong key = physical | (_ctx.Code32 ? CodeSize32Key : 0);
         int slot = (int)((physical ^ (physical >> 11)) & (LookupEntries - 1));
         DecodedBlock? block = _blockLookup[slot];
         if (block is null || block.Key != key || !block.Valid)
@@ -438,7 +438,7 @@ public sealed partial class Cpu
     /// <summary>Decodes the one instruction at CS:EIP without the cache (see <see cref="FitBlockToCodeSegment"/>).</summary>
     private DecodedBlock DecodeUncachedAtEip()
     {
-        ulong physical = _memory.ApplyA20(TranslateLinear((uint)(_segBase[Cs] + _eip))).Value;
+        ulong physical = _memory.ApplyA20(TranslateLinear((uint)(_ctx.SegBase[Cs] + _ctx.Eip))).Value;
         if (_fetchFaultPending)
         {
             _fetchFaultPending = false;
@@ -461,11 +461,11 @@ public sealed partial class Cpu
     /// </remarks>
     private int DecodeInto(DecodedBlock? target, ulong physical, int maxInstructions)
     {
-        bool code32 = _code32;
+        bool code32 = _ctx.Code32;
         uint ipMask = code32 ? 0xFFFFFFFF : 0xFFFF;
         Decoder decoder = code32 ? _decoder32 : _decoder16;
-        _codeReader.Start(_segBase[Cs], _eip, ipMask, physical);
-        uint ip = _eip;
+        _codeReader.Start(_ctx.SegBase[Cs], _ctx.Eip, ipMask, physical);
+        uint ip = _ctx.Eip;
         DecodedInstruction[] buffer = target is null ? _decodeBuffer : target.Instructions;
         BlocksDecoded++;
         _lastDecodeUncacheable = false;
@@ -526,7 +526,7 @@ public sealed partial class Cpu
             byteLength += (uint)instruction.Length;
             uint next = (ip + (uint)instruction.Length) & ipMask;
             if (buffer[count - 1].EndsBlock || count >= maxInstructions || next < ip || _codeReader.SpansPages
-                || ((uint)(_segBase[Cs] + next) >> PageShift) != ((uint)(_segBase[Cs] + ip) >> PageShift))
+                || ((uint)(_ctx.SegBase[Cs] + next) >> PageShift) != ((uint)(_ctx.SegBase[Cs] + ip) >> PageShift))
             {
                 break;
             }

@@ -21,52 +21,42 @@ public sealed partial class Cpu
     private const ushort AttrPresent = 0x80;
 
     // One past the last offset the fast segment check accepts for reads and for writes; 0 sends every access to the slow path.
-    private readonly ulong[] _segReadEnd = new ulong[6];
-    private readonly ulong[] _segWriteEnd = new ulong[6];
 
-    private ushort _ldtSelector;
-    private ulong _ldtBase;
-    private uint _ldtLimit;
-    private ushort _trSelector;
-    private ulong _trBase;
-    private uint _trLimit;
-    private ushort _trAttributes;
-    private int _cpl;
     private int _faultErrorCode;
 
     /// <summary>GDTR base (linear address of the global descriptor table).</summary>
     public ulong GdtBase
     {
-        get => _gdtBase;
-        set => _gdtBase = value;
+        get => _ctx.GdtBase;
+        set => _ctx.GdtBase = value;
     }
 
     /// <summary>GDTR limit (the last valid byte offset of the table).</summary>
     public ushort GdtLimit
     {
-        get => _gdtLimit;
-        set => _gdtLimit = value;
+        get => _ctx.GdtLimit;
+        set => _ctx.GdtLimit = value;
     }
 
     /// <summary>IDTR base (linear address of the interrupt descriptor table, or of the IVT in real mode).</summary>
     public ulong IdtBase
     {
-        get => _idtBase;
-        set => _idtBase = value;
+        get => _ctx.IdtBase;
+        set => _ctx.IdtBase = value;
     }
 
     /// <summary>IDTR limit (the last valid byte offset of the table).</summary>
     public ushort IdtLimit
     {
-        get => _idtLimit;
-        set => _idtLimit = value;
+        get => _ctx.IdtLimit;
+        set => _ctx.IdtLimit = value;
     }
 
     /// <summary>The LDTR: its selector and descriptor cache (attributes are those of the LDT descriptor).</summary>
-    public SegmentState Ldtr => new(_ldtSelector, _ldtBase, _ldtLimit, _ldtSelector == 0 ? (ushort)0 : (ushort)0x82);
+    public SegmentState Ldtr => new(_ctx.LdtSelector, _ctx.LdtBase, _ctx.LdtLimit, _ctx.LdtSelector == 0 ? (ushort)0 : (ushort)0x82);
 
     /// <summary>The task register: its selector and descriptor cache.</summary>
-    public SegmentState TaskRegister => new(_trSelector, _trBase, _trLimit, _trAttributes);
+    public SegmentState TaskRegister => new(_ctx.TrSelector, _ctx.TrBase, _ctx.TrLimit, _ctx.TrAttributes);
 
     /// <summary>
     /// Loads a segment register from a raw 8-byte descriptor as a protected-mode load would, without checks and without
@@ -80,13 +70,11 @@ public sealed partial class Cpu
         SetSegment(segment, SegmentState.FromDescriptor(selector, descriptor));
         if (segment == SegmentRegister.Cs && IsProtectedMode)
         {
-            _cpl = selector & 3;
+            _ctx.Cpl = selector & 3;
         }
     }
 
-    private bool IsProtectedNonV86 => (_cr0 & 1) != 0 && (_eflags & FlagVm) == 0;
-
-    private const uint FlagVm = 1u << 17;
+    private bool IsProtectedNonV86 => (_ctx.Cr0 & Cr0Bits.Pe) != 0 && (_ctx.Eflags & EflagsBits.Vm) == 0;
 
     /// <summary>Raises a fault that pushes an error code (Intel SDM Vol. 3A, 6.13).</summary>
     private void RaiseFault(int vector, int errorCode)
@@ -109,9 +97,9 @@ public sealed partial class Cpu
         uint tableLimit;
         if ((selector & 4) != 0)
         {
-            tableBase = _ldtBase;
-            tableLimit = _ldtSelector == 0 ? 0 : _ldtLimit;
-            if (_ldtSelector == 0)
+            tableBase = _ctx.LdtBase;
+            tableLimit = _ctx.LdtSelector == 0 ? 0 : _ctx.LdtLimit;
+            if (_ctx.LdtSelector == 0)
             {
                 descriptor = 0;
                 address = 0;
@@ -120,8 +108,8 @@ public sealed partial class Cpu
         }
         else
         {
-            tableBase = _gdtBase;
-            tableLimit = _gdtLimit;
+            tableBase = _ctx.GdtBase;
+            tableLimit = _ctx.GdtLimit;
         }
 
         if (index + 7 > tableLimit)
@@ -175,10 +163,10 @@ public sealed partial class Cpu
             }
 
             // A null selector loads an unusable segment; accessing it raises #GP(0) (Intel SDM Vol. 3A, 3.4.2).
-            _segSelector[segment] = selector;
-            _segBase[segment] = 0;
-            _segLimit[segment] = 0;
-            _segAttributes[segment] = 0;
+            _ctx.SegSelector[segment] = selector;
+            _ctx.SegBase[segment] = 0;
+            _ctx.SegLimit[segment] = 0;
+            _ctx.SegAttributes[segment] = 0;
             RefreshAccessBounds(segment);
             return true;
         }
@@ -195,7 +183,7 @@ public sealed partial class Cpu
         if (segment == Ss)
         {
             // SS: RPL = CPL, DPL = CPL, writable data segment.
-            if (rpl != _cpl || dpl != _cpl || (attributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
+            if (rpl != _ctx.Cpl || dpl != _ctx.Cpl || (attributes & (AttrSegment | AttrCode | AttrWritable)) != (AttrSegment | AttrWritable))
             {
                 RaiseFault(VectorGeneralProtection, errorCode);
                 return false;
@@ -218,7 +206,7 @@ public sealed partial class Cpu
             }
 
             bool conformingCode = code && (attributes & AttrConforming) != 0;
-            if (!conformingCode && (rpl > dpl || _cpl > dpl))
+            if (!conformingCode && (rpl > dpl || _ctx.Cpl > dpl))
             {
                 RaiseFault(VectorGeneralProtection, errorCode);
                 return false;
@@ -233,10 +221,10 @@ public sealed partial class Cpu
 
         SetAccessed(address, ref descriptor);
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
-        _segSelector[segment] = selector;
-        _segBase[segment] = state.Base;
-        _segLimit[segment] = state.Limit;
-        _segAttributes[segment] = state.Attributes;
+        _ctx.SegSelector[segment] = selector;
+        _ctx.SegBase[segment] = state.Base;
+        _ctx.SegLimit[segment] = state.Limit;
+        _ctx.SegAttributes[segment] = state.Attributes;
         RefreshAccessBounds(segment);
         if (segment == Ss)
         {
@@ -250,13 +238,13 @@ public sealed partial class Cpu
     private void LoadCodeSegment(ushort selector, ulong descriptor, int cpl)
     {
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
-        _segSelector[Cs] = (ushort)((selector & 0xFFFC) | cpl);
-        _segBase[Cs] = state.Base;
-        _segLimit[Cs] = state.Limit;
-        _segAttributes[Cs] = state.Attributes;
+        _ctx.SegSelector[Cs] = (ushort)((selector & 0xFFFC) | cpl);
+        _ctx.SegBase[Cs] = state.Base;
+        _ctx.SegLimit[Cs] = state.Limit;
+        _ctx.SegAttributes[Cs] = state.Attributes;
         RefreshAccessBounds(Cs);
         OnPrivilegeChange(cpl);
-        _cpl = cpl;
+        _ctx.Cpl = cpl;
         UpdateModeBits();
         _exitBlock = true;
     }
@@ -276,9 +264,9 @@ public sealed partial class Cpu
 
         if ((selector & 0xFFFC) == 0)
         {
-            _ldtSelector = 0;
-            _ldtBase = 0;
-            _ldtLimit = 0;
+            _ctx.LdtSelector = 0;
+            _ctx.LdtBase = 0;
+            _ctx.LdtLimit = 0;
             return;
         }
 
@@ -297,9 +285,9 @@ public sealed partial class Cpu
         }
 
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
-        _ldtSelector = selector;
-        _ldtBase = state.Base;
-        _ldtLimit = state.Limit;
+        _ctx.LdtSelector = selector;
+        _ctx.LdtBase = state.Base;
+        _ctx.LdtLimit = state.Limit;
     }
 
     private void ExecuteLtr(ref DecodedInstruction d)
@@ -348,10 +336,10 @@ public sealed partial class Cpu
         descriptor |= 2UL << 40;
         WriteSystem(address + 5, 1, (byte)(descriptor >> 40));
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
-        _trSelector = selector;
-        _trBase = state.Base;
-        _trLimit = state.Limit;
-        _trAttributes = state.Attributes;
+        _ctx.TrSelector = selector;
+        _ctx.TrBase = state.Base;
+        _ctx.TrLimit = state.Limit;
+        _ctx.TrAttributes = state.Attributes;
     }
 
     private void ExecuteStoreSystemSelector(ref DecodedInstruction d, ushort value)
@@ -381,7 +369,7 @@ public sealed partial class Cpu
             return false;
         }
 
-        if (privileged && _cpl != 0)
+        if (privileged && _ctx.Cpl != 0)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return false;
@@ -401,28 +389,28 @@ public sealed partial class Cpu
     /// <summary>Recomputes the fast-path bounds of a segment from its cache and the mode.</summary>
     private void RefreshAccessBounds(int segment)
     {
-        ulong end = (ulong)_segLimit[segment] + 1;
-        if ((_cr0 & 1) == 0)
+        ulong end = (ulong)_ctx.SegLimit[segment] + 1;
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0)
         {
             // Real mode: the limit alone (the cached type is not checked).
-            _segReadEnd[segment] = end;
-            _segWriteEnd[segment] = end;
+            _ctx.SegReadEnd[segment] = end;
+            _ctx.SegWriteEnd[segment] = end;
             return;
         }
 
-        ushort attributes = _segAttributes[segment];
+        ushort attributes = _ctx.SegAttributes[segment];
         bool usable = (attributes & (AttrPresent | AttrSegment)) == (AttrPresent | AttrSegment);
         bool code = (attributes & AttrCode) != 0;
         bool expandDown = !code && (attributes & AttrConforming) != 0;
         if (!usable || expandDown)
         {
-            _segReadEnd[segment] = 0;
-            _segWriteEnd[segment] = 0;
+            _ctx.SegReadEnd[segment] = 0;
+            _ctx.SegWriteEnd[segment] = 0;
             return;
         }
 
-        _segReadEnd[segment] = !code || (attributes & AttrWritable) != 0 ? end : 0;
-        _segWriteEnd[segment] = !code && (attributes & AttrWritable) != 0 ? end : 0;
+        _ctx.SegReadEnd[segment] = !code || (attributes & AttrWritable) != 0 ? end : 0;
+        _ctx.SegWriteEnd[segment] = !code && (attributes & AttrWritable) != 0 ? end : 0;
     }
 
     /// <summary>
@@ -434,9 +422,9 @@ public sealed partial class Cpu
     {
         int vector = segment == Ss ? VectorStackFault : VectorGeneralProtection;
         ulong last = (ulong)offset + (uint)(size - 1);
-        if ((_cr0 & 1) == 0)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0)
         {
-            if (last > _segLimit[segment])
+            if (last > _ctx.SegLimit[segment])
             {
                 RaiseFault(vector);
                 return false;
@@ -445,7 +433,7 @@ public sealed partial class Cpu
             return true;
         }
 
-        ushort attributes = _segAttributes[segment];
+        ushort attributes = _ctx.SegAttributes[segment];
         bool code = (attributes & AttrCode) != 0;
         if ((attributes & (AttrPresent | AttrSegment)) != (AttrPresent | AttrSegment)
             || (write && (code || (attributes & AttrWritable) == 0))
@@ -458,7 +446,7 @@ public sealed partial class Cpu
         if (!code && (attributes & AttrConforming) != 0)
         {
             ulong upper = (attributes & SegmentState.DefaultBigBit) != 0 ? 0xFFFF_FFFFUL : 0xFFFFUL;
-            if (offset <= _segLimit[segment] || last > upper)
+            if (offset <= _ctx.SegLimit[segment] || last > upper)
             {
                 RaiseFault(vector, 0);
                 return false;
@@ -467,7 +455,7 @@ public sealed partial class Cpu
             return true;
         }
 
-        if (last > _segLimit[segment])
+        if (last > _ctx.SegLimit[segment])
         {
             RaiseFault(vector, 0);
             return false;

@@ -173,25 +173,25 @@ public sealed partial class Cpu
             case Op.Cmpxchg8b: ExecuteCmpxchg8b(ref d); break;
             case Op.Cmovcc: ExecuteCmov(ref d); break;
             case Op.Setcc: WriteOperand0(ref d, 1, Condition(d.Cond) ? 1u : 0u); break;
-            case Op.Cbw: WriteRegister(RegAx, 2, (ulong)(long)(sbyte)_gpr[RegAx]); break;
-            case Op.Cwde: WriteRegister(RegAx, 4, (ulong)(long)(short)_gpr[RegAx]); break;
-            case Op.Cwd: WriteRegister(RegDx, 2, (short)_gpr[RegAx] < 0 ? 0xFFFFu : 0u); break;
-            case Op.Cdq: WriteRegister(RegDx, 4, (int)_gpr[RegAx] < 0 ? 0xFFFFFFFFu : 0u); break;
+            case Op.Cbw: WriteRegister(RegAx, 2, (ulong)(long)(sbyte)_ctx.Gpr[RegAx]); break;
+            case Op.Cwde: WriteRegister(RegAx, 4, (ulong)(long)(short)_ctx.Gpr[RegAx]); break;
+            case Op.Cwd: WriteRegister(RegDx, 2, (short)_ctx.Gpr[RegAx] < 0 ? 0xFFFFu : 0u); break;
+            case Op.Cdq: WriteRegister(RegDx, 4, (int)_ctx.Gpr[RegAx] < 0 ? 0xFFFFFFFFu : 0u); break;
             case Op.Lahf: WriteRegister(4, 1, GetFlags() & 0xD7); break;
-            case Op.Sahf: SetStatusFlags((GetFlags() & ~0xD5u) | ((uint)(_gpr[RegAx] >> 8) & 0xD5) | (_eflags & FlagOf)); break;
+            case Op.Sahf: SetStatusFlags((GetFlags() & ~0xD5u) | ((uint)(_ctx.Gpr[RegAx] >> 8) & 0xD5) | (_ctx.Eflags & EflagsBits.Of)); break;
             case Op.Xlat: ExecuteXlat(ref d); break;
             case Op.Push: ExecutePush(ref d); break;
             case Op.Pop: ExecutePop(ref d); break;
             case Op.Pusha: ExecutePusha(ref d); break;
             case Op.Popa: ExecutePopa(ref d); break;
             case Op.Pushf:
-                if ((_eflags & FlagVm) != 0)
+                if ((_ctx.Eflags & EflagsBits.Vm) != 0)
                 {
                     PushfVirtual8086(ref d);
                 }
                 else
                 {
-                    Push(d.OpSize == 4 ? GetFlags() & 0x00FCFFFF : GetFlags() & 0xFFFF, d.OpSize);
+                    Push(d.OpSize == 4 ? GetFlags() & EflagsBits.PushfdImage : GetFlags() & 0xFFFF, d.OpSize);
                 }
 
                 break;
@@ -200,11 +200,11 @@ public sealed partial class Cpu
             case Op.Enter: ExecuteEnter(ref d); break;
             case Op.Leave: ExecuteLeave(ref d); break;
             case Op.Bound: ExecuteBound(ref d); break;
-            case Op.JmpRel: JumpNear(_eip + d.Imm, d.OpSize); break;
+            case Op.JmpRel: JumpNear(_ctx.Eip + d.Imm, d.OpSize); break;
             case Op.Jcc:
                 if (Condition(d.Cond))
                 {
-                    JumpNear(_eip + d.Imm, d.OpSize);
+                    JumpNear(_ctx.Eip + d.Imm, d.OpSize);
                     _exitBlock = true;
                 }
 
@@ -212,7 +212,7 @@ public sealed partial class Cpu
             case Op.Jcxz:
                 if (ReadRegister(RegCx, d.AddrSize) == 0)
                 {
-                    JumpNear(_eip + d.Imm, d.OpSize);
+                    JumpNear(_ctx.Eip + d.Imm, d.OpSize);
                 }
 
                 break;
@@ -231,7 +231,7 @@ public sealed partial class Cpu
             case Op.RetNear: ExecuteRetNear(ref d); break;
             case Op.RetFar: ExecuteRetFar(ref d); break;
             case Op.Int:
-                if ((_eflags & FlagVm) != 0)
+                if ((_ctx.Eflags & EflagsBits.Vm) != 0)
                 {
                     IntVirtual8086((int)d.Imm);
                 }
@@ -261,11 +261,11 @@ public sealed partial class Cpu
                 break;
             case Op.Cli: ExecuteCli(); break;
             case Op.Sti: ExecuteSti(); break;
-            case Op.Clc: SetFlag(FlagCf, false); break;
-            case Op.Stc: SetFlag(FlagCf, true); break;
-            case Op.Cmc: SetFlag(FlagCf, !GetCarry()); break;
-            case Op.Cld: _eflags &= ~FlagDf; break;
-            case Op.Std: _eflags |= FlagDf; break;
+            case Op.Clc: SetFlag(EflagsBits.Cf, false); break;
+            case Op.Stc: SetFlag(EflagsBits.Cf, true); break;
+            case Op.Cmc: SetFlag(EflagsBits.Cf, !GetCarry()); break;
+            case Op.Cld: _ctx.Eflags &= ~EflagsBits.Df; break;
+            case Op.Std: _ctx.Eflags |= EflagsBits.Df; break;
             case Op.Cpuid: ExecuteCpuid(); break;
             case Op.Rdtsc: ExecuteRdtsc(); break;
             case Op.Wait: ExecuteWait(); break;
@@ -278,14 +278,14 @@ public sealed partial class Cpu
             case Op.Lods: ExecuteLods(ref d); break;
             case Op.Stos: ExecuteStos(ref d); break;
             case Op.Ins:
-                if (CheckIoPermission((ushort)_gpr[RegDx], d.OpSize))
+                if (CheckIoPermission((ushort)_ctx.Gpr[RegDx], d.OpSize))
                 {
                     ExecuteIns(ref d);
                 }
 
                 break;
             case Op.Outs:
-                if (CheckIoPermission((ushort)_gpr[RegDx], d.OpSize))
+                if (CheckIoPermission((ushort)_ctx.Gpr[RegDx], d.OpSize))
                 {
                     ExecuteOuts(ref d);
                 }
@@ -301,7 +301,7 @@ public sealed partial class Cpu
                 break;
             case Op.Sgdt: ExecuteStoreDescriptorTable(ref d, idt: false); break;
             case Op.Sidt: ExecuteStoreDescriptorTable(ref d, idt: true); break;
-            case Op.Smsw: WriteOperand0(ref d, d.Kind0 == OperandKind.Memory ? 2 : d.OpSize, _cr0 & (d.OpSize == 4 && d.Kind0 == OperandKind.Register ? 0xFFFFFFFF : 0xFFFF)); break;
+            case Op.Smsw: WriteOperand0(ref d, d.Kind0 == OperandKind.Memory ? 2 : d.OpSize, _ctx.Cr0 & (d.OpSize == 4 && d.Kind0 == OperandKind.Register ? 0xFFFFFFFF : 0xFFFF)); break;
             case Op.Lmsw:
             case Op.MovToCr:
             case Op.MovFromCr:
@@ -325,8 +325,8 @@ public sealed partial class Cpu
                 ExecuteDescriptorQuery(ref d);
                 break;
             case Op.Ltr: ExecuteLtr(ref d); break;
-            case Op.Sldt: ExecuteStoreSystemSelector(ref d, _ldtSelector); break;
-            case Op.Str: ExecuteStoreSystemSelector(ref d, _trSelector); break;
+            case Op.Sldt: ExecuteStoreSystemSelector(ref d, _ctx.LdtSelector); break;
+            case Op.Str: ExecuteStoreSystemSelector(ref d, _ctx.TrSelector); break;
             default:
                 RaiseFault(VectorInvalidOpcode);
                 break;

@@ -103,9 +103,9 @@ public sealed unsafe partial class Cpu
     private bool TryReadFast(int segment, uint offset, int size, out uint value)
     {
         // Segment numbers come from the decoder (0-5), so the arrays need no bounds checks.
-        if ((ulong)offset + (uint)size <= Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segReadEnd), segment))
+        if ((ulong)offset + (uint)size <= Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ctx.SegReadEnd), segment))
         {
-            uint linear = (uint)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segBase), segment) + offset);
+            uint linear = (uint)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ctx.SegBase), segment) + offset);
             uint page = linear >> PageShift;
             nint slot = (nint)(page & (TlbEntries - 1));
             uint inPage = linear & PageMask;
@@ -137,9 +137,9 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WriteFast(int segment, uint offset, int size, uint value)
     {
-        if ((ulong)offset + (uint)size <= Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segWriteEnd), segment))
+        if ((ulong)offset + (uint)size <= Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ctx.SegWriteEnd), segment))
         {
-            uint linear = (uint)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_segBase), segment) + offset);
+            uint linear = (uint)(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ctx.SegBase), segment) + offset);
             uint page = linear >> PageShift;
             nint slot = (nint)(page & (TlbEntries - 1));
             uint inPage = linear & PageMask;

@@ -69,10 +69,10 @@ public sealed partial class Cpu
         }
 
         // As SetShiftFlags, inline: CF and OF stored now, SF/ZF/PF lazy from the result, AF cleared (undefined).
-        _eflags = (_eflags & ~StatusMask) | (cf ? FlagCf : 0) | (of ? FlagOf : 0);
-        _lazyOp = LazyOp.Shift;
-        _lazyRes = res;
-        _lazySize = 4;
+        _ctx.Eflags = (_ctx.Eflags & ~EflagsBits.Status) | (cf ? EflagsBits.Cf : 0) | (of ? EflagsBits.Of : 0);
+        _ctx.LazyOp = LazyOp.Shift;
+        _ctx.LazyRes = res;
+        _ctx.LazySize = 4;
         r = res;
     }
 

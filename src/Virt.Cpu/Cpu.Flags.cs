@@ -6,170 +6,138 @@ namespace Virt.Cpu;
 /// <summary>Lazy flags: the last arithmetic operation's operands, result and width; a flag is derived only when read.</summary>
 public sealed partial class Cpu
 {
-    private const uint StatusMask = 0x8D5; // OF SF ZF AF PF CF
-    private const uint FlagCf = 1;
-    private const uint FlagPf = 4;
-    private const uint FlagAf = 0x10;
-    private const uint FlagZf = 0x40;
-    private const uint FlagSf = 0x80;
-    private const uint FlagTf = 0x100;
-    private const uint FlagIf = 0x200;
-    private const uint FlagDf = 0x400;
-    private const uint FlagOf = 0x800;
-
-    private LazyOp _lazyOp;
-    private ulong _lazyDst;
-    private ulong _lazySrc;
-    private ulong _lazyRes;
-    private int _lazySize;
-    private bool _lazyCarryIn;
-
-    private enum LazyOp : byte
-    {
-        None,
-        Add,
-        Adc,
-        Sub,
-        Sbb,
-        Logic,
-        Inc,
-        Dec,
-
-        /// <summary>SHL/SHR/SAR: SF, ZF, PF from the result; CF and OF already stored in EFLAGS; AF cleared.</summary>
-        Shift,
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetLazy(LazyOp op, ulong dst, ulong src, ulong res, int size)
     {
-        _lazyOp = op;
-        _lazyDst = dst;
-        _lazySrc = src;
-        _lazyRes = res;
-        _lazySize = size;
+        _ctx.LazyOp = op;
+        _ctx.LazyDst = dst;
+        _ctx.LazySrc = src;
+        _ctx.LazyRes = res;
+        _ctx.LazySize = size;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetLogicFlags(ulong res, int size)
     {
-        _lazyOp = LazyOp.Logic;
-        _lazyRes = res;
-        _lazySize = size;
+        _ctx.LazyOp = LazyOp.Logic;
+        _ctx.LazyRes = res;
+        _ctx.LazySize = size;
     }
 
     /// <summary>INC and DEC keep CF: fold the current CF into the stored flags before replacing the lazy state.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetIncDec(LazyOp op, ulong dst, ulong res, int size)
     {
-        uint cf = GetCarry() ? FlagCf : 0;
-        _eflags = (_eflags & ~FlagCf) | cf;
+        uint cf = GetCarry() ? EflagsBits.Cf : 0;
+        _ctx.Eflags = (_ctx.Eflags & ~EflagsBits.Cf) | cf;
         SetLazy(op, dst, 1, res, size);
     }
 
     /// <summary>Sets the six status flags from explicitly computed values (for instructions whose flags are not lazy).</summary>
     private void SetStatusFlags(uint flags)
     {
-        _lazyOp = LazyOp.None;
-        _eflags = (_eflags & ~StatusMask) | (flags & StatusMask);
+        _ctx.LazyOp = LazyOp.None;
+        _ctx.Eflags = (_ctx.Eflags & ~EflagsBits.Status) | (flags & EflagsBits.Status);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool GetCarry()
     {
-        ulong mask = SizeMask(_lazySize);
-        return _lazyOp switch
+        ulong mask = SizeMask(_ctx.LazySize);
+        return _ctx.LazyOp switch
         {
-            LazyOp.None or LazyOp.Inc or LazyOp.Dec or LazyOp.Shift => (_eflags & FlagCf) != 0,
-            LazyOp.Add => (_lazyRes & mask) < (_lazyDst & mask),
-            LazyOp.Adc => _lazyCarryIn ? (_lazyRes & mask) <= (_lazyDst & mask) : (_lazyRes & mask) < (_lazyDst & mask),
-            LazyOp.Sub => (_lazyDst & mask) < (_lazySrc & mask),
-            LazyOp.Sbb => _lazyCarryIn ? (_lazyDst & mask) <= (_lazySrc & mask) : (_lazyDst & mask) < (_lazySrc & mask),
+            LazyOp.None or LazyOp.Inc or LazyOp.Dec or LazyOp.Shift => (_ctx.Eflags & EflagsBits.Cf) != 0,
+            LazyOp.Add => (_ctx.LazyRes & mask) < (_ctx.LazyDst & mask),
+            LazyOp.Adc => _ctx.LazyCarryIn ? (_ctx.LazyRes & mask) <= (_ctx.LazyDst & mask) : (_ctx.LazyRes & mask) < (_ctx.LazyDst & mask),
+            LazyOp.Sub => (_ctx.LazyDst & mask) < (_ctx.LazySrc & mask),
+            LazyOp.Sbb => _ctx.LazyCarryIn ? (_ctx.LazyDst & mask) <= (_ctx.LazySrc & mask) : (_ctx.LazyDst & mask) < (_ctx.LazySrc & mask),
             _ => false,
         };
     }
 
     private uint ComputeStatusFlags()
     {
-        int size = _lazySize;
+        int size = _ctx.LazySize;
         ulong mask = SizeMask(size);
         ulong sign = SignBit(size);
-        ulong res = _lazyRes & mask;
-        ulong dst = _lazyDst & mask;
-        ulong src = _lazySrc & mask;
+        ulong res = _ctx.LazyRes & mask;
+        ulong dst = _ctx.LazyDst & mask;
+        ulong src = _ctx.LazySrc & mask;
         uint f = 0;
         if (res == 0)
         {
-            f |= FlagZf;
+            f |= EflagsBits.Zf;
         }
 
         if ((res & sign) != 0)
         {
-            f |= FlagSf;
+            f |= EflagsBits.Sf;
         }
 
         if ((BitOperations.PopCount((uint)res & 0xFF) & 1) == 0)
         {
-            f |= FlagPf;
+            f |= EflagsBits.Pf;
         }
 
-        switch (_lazyOp)
+        switch (_ctx.LazyOp)
         {
             case LazyOp.Add:
             case LazyOp.Adc:
                 if (GetCarry())
                 {
-                    f |= FlagCf;
+                    f |= EflagsBits.Cf;
                 }
 
                 if (((dst ^ res) & (src ^ res) & sign) != 0)
                 {
-                    f |= FlagOf;
+                    f |= EflagsBits.Of;
                 }
 
-                f |= (uint)((dst ^ src ^ res) & FlagAf);
+                f |= (uint)((dst ^ src ^ res) & EflagsBits.Af);
                 break;
             case LazyOp.Sub:
             case LazyOp.Sbb:
                 if (GetCarry())
                 {
-                    f |= FlagCf;
+                    f |= EflagsBits.Cf;
                 }
 
                 if (((dst ^ src) & (dst ^ res) & sign) != 0)
                 {
-                    f |= FlagOf;
+                    f |= EflagsBits.Of;
                 }
 
-                f |= (uint)((dst ^ src ^ res) & FlagAf);
+                f |= (uint)((dst ^ src ^ res) & EflagsBits.Af);
                 break;
             case LazyOp.Inc:
-                f |= _eflags & FlagCf;
+                f |= _ctx.Eflags & EflagsBits.Cf;
                 if (res == sign)
                 {
-                    f |= FlagOf;
+                    f |= EflagsBits.Of;
                 }
 
                 if ((res & 0xF) == 0)
                 {
-                    f |= FlagAf;
+                    f |= EflagsBits.Af;
                 }
 
                 break;
             case LazyOp.Dec:
-                f |= _eflags & FlagCf;
+                f |= _ctx.Eflags & EflagsBits.Cf;
                 if (res == sign - 1)
                 {
-                    f |= FlagOf;
+                    f |= EflagsBits.Of;
                 }
 
                 if ((res & 0xF) == 0xF)
                 {
-                    f |= FlagAf;
+                    f |= EflagsBits.Af;
                 }
 
                 break;
             case LazyOp.Shift:
-                f |= _eflags & (FlagCf | FlagOf);
+                f |= _ctx.Eflags & (EflagsBits.Cf | EflagsBits.Of);
                 break;
             default:
                 // Logic: CF = OF = 0; AF is undefined (Intel SDM Vol. 2, AND/OR/XOR/TEST); we clear it as the P6 does.
@@ -182,56 +150,56 @@ public sealed partial class Cpu
     /// <summary>EFLAGS with the lazily computed status flags folded in.</summary>
     private uint GetFlags()
     {
-        if (_lazyOp != LazyOp.None)
+        if (_ctx.LazyOp != LazyOp.None)
         {
-            _eflags = (_eflags & ~StatusMask) | ComputeStatusFlags();
-            _lazyOp = LazyOp.None;
+            _ctx.Eflags = (_ctx.Eflags & ~EflagsBits.Status) | ComputeStatusFlags();
+            _ctx.LazyOp = LazyOp.None;
         }
 
-        return _eflags;
+        return _ctx.Eflags;
     }
 
     /// <summary>Replaces EFLAGS, keeping the fixed bits (1 set; 3, 5, 15 clear) as the hardware does.</summary>
     private void SetFlagsRaw(uint value)
     {
-        _lazyOp = LazyOp.None;
-        _eflags = (value & 0x003F7FD5) | 2;
+        _ctx.LazyOp = LazyOp.None;
+        _ctx.Eflags = (value & EflagsBits.Defined) | 2;
     }
 
     /// <summary>Evaluates an x86 condition code (0-15: O NO B AE E NE BE A S NS P NP L GE LE G).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Condition(int cc)
     {
-        if (_lazyOp != LazyOp.None)
+        if (_ctx.LazyOp != LazyOp.None)
         {
             // ZF and SF come straight from the result whatever the operation.
             switch (cc)
             {
-                case 4: return (_lazyRes & SizeMask(_lazySize)) == 0;
-                case 5: return (_lazyRes & SizeMask(_lazySize)) != 0;
-                case 8: return (_lazyRes & SignBit(_lazySize)) != 0;
-                case 9: return (_lazyRes & SignBit(_lazySize)) == 0;
+                case 4: return (_ctx.LazyRes & SizeMask(_ctx.LazySize)) == 0;
+                case 5: return (_ctx.LazyRes & SizeMask(_ctx.LazySize)) != 0;
+                case 8: return (_ctx.LazyRes & SignBit(_ctx.LazySize)) != 0;
+                case 9: return (_ctx.LazyRes & SignBit(_ctx.LazySize)) == 0;
                 default: break;
             }
         }
 
-        if (_lazyOp == LazyOp.Sub)
+        if (_ctx.LazyOp == LazyOp.Sub)
         {
             // Fast paths for the common CMP/SUB + Jcc pair, straight from the operands.
-            int size = _lazySize;
+            int size = _ctx.LazySize;
             ulong mask = SizeMask(size);
             switch (cc)
             {
-                case 2: return (_lazyDst & mask) < (_lazySrc & mask);
-                case 3: return (_lazyDst & mask) >= (_lazySrc & mask);
-                case 4: return (_lazyRes & mask) == 0;
-                case 5: return (_lazyRes & mask) != 0;
-                case 6: return (_lazyDst & mask) <= (_lazySrc & mask);
-                case 7: return (_lazyDst & mask) > (_lazySrc & mask);
-                case 12: return SignExtend(_lazyDst, size) < SignExtend(_lazySrc, size);
-                case 13: return SignExtend(_lazyDst, size) >= SignExtend(_lazySrc, size);
-                case 14: return SignExtend(_lazyDst, size) <= SignExtend(_lazySrc, size);
-                case 15: return SignExtend(_lazyDst, size) > SignExtend(_lazySrc, size);
+                case 2: return (_ctx.LazyDst & mask) < (_ctx.LazySrc & mask);
+                case 3: return (_ctx.LazyDst & mask) >= (_ctx.LazySrc & mask);
+                case 4: return (_ctx.LazyRes & mask) == 0;
+                case 5: return (_ctx.LazyRes & mask) != 0;
+                case 6: return (_ctx.LazyDst & mask) <= (_ctx.LazySrc & mask);
+                case 7: return (_ctx.LazyDst & mask) > (_ctx.LazySrc & mask);
+                case 12: return SignExtend(_ctx.LazyDst, size) < SignExtend(_ctx.LazySrc, size);
+                case 13: return SignExtend(_ctx.LazyDst, size) >= SignExtend(_ctx.LazySrc, size);
+                case 14: return SignExtend(_ctx.LazyDst, size) <= SignExtend(_ctx.LazySrc, size);
+                case 15: return SignExtend(_ctx.LazyDst, size) > SignExtend(_ctx.LazySrc, size);
                 default: break;
             }
         }
@@ -239,14 +207,14 @@ public sealed partial class Cpu
         uint f = GetFlags();
         bool result = (cc >> 1) switch
         {
-            0 => (f & FlagOf) != 0,
-            1 => (f & FlagCf) != 0,
-            2 => (f & FlagZf) != 0,
-            3 => (f & (FlagCf | FlagZf)) != 0,
-            4 => (f & FlagSf) != 0,
-            5 => (f & FlagPf) != 0,
-            6 => ((f & FlagSf) != 0) != ((f & FlagOf) != 0),
-            _ => (f & FlagZf) != 0 || (((f & FlagSf) != 0) != ((f & FlagOf) != 0)),
+            0 => (f & EflagsBits.Of) != 0,
+            1 => (f & EflagsBits.Cf) != 0,
+            2 => (f & EflagsBits.Zf) != 0,
+            3 => (f & (EflagsBits.Cf | EflagsBits.Zf)) != 0,
+            4 => (f & EflagsBits.Sf) != 0,
+            5 => (f & EflagsBits.Pf) != 0,
+            6 => ((f & EflagsBits.Sf) != 0) != ((f & EflagsBits.Of) != 0),
+            _ => (f & EflagsBits.Zf) != 0 || (((f & EflagsBits.Sf) != 0) != ((f & EflagsBits.Of) != 0)),
         };
         return result ^ ((cc & 1) != 0);
     }
@@ -255,11 +223,11 @@ public sealed partial class Cpu
     private void SetFlag(uint flag, bool value)
     {
         GetFlags();
-        _eflags = value ? _eflags | flag : _eflags & ~flag;
+        _ctx.Eflags = value ? _ctx.Eflags | flag : _ctx.Eflags & ~flag;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Parity(ulong value) => (BitOperations.PopCount((uint)value & 0xFF) & 1) == 0 ? FlagPf : 0;
+    private static uint Parity(ulong value) => (BitOperations.PopCount((uint)value & 0xFF) & 1) == 0 ? EflagsBits.Pf : 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint ZeroSignParity(ulong res, int size)
@@ -268,12 +236,12 @@ public sealed partial class Cpu
         uint f = Parity(r);
         if (r == 0)
         {
-            f |= FlagZf;
+            f |= EflagsBits.Zf;
         }
 
         if ((r & SignBit(size)) != 0)
         {
-            f |= FlagSf;
+            f |= EflagsBits.Sf;
         }
 
         return f;

@@ -79,7 +79,7 @@ public sealed partial class Cpu
         {
             result = address;
         }
-        else if ((_cr4 & Cr4Pae) != 0)
+        else if ((_ctx.Cr4 & Cr4Bits.Pae) != 0)
         {
             if (!PeekPae(address, out result))
             {
@@ -99,13 +99,13 @@ public sealed partial class Cpu
     private bool Peek32(uint linear, out ulong physical)
     {
         physical = 0;
-        uint pde = _memory.ReadDoubleWord(new PhysicalAddress((uint)(_cr3 & 0xFFFF_F000) | ((linear >> 22) << 2)));
+        uint pde = _memory.ReadDoubleWord(new PhysicalAddress((uint)(_ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2)));
         if ((pde & PtePresent) == 0)
         {
             return false;
         }
 
-        if ((pde & PteLargePage) != 0 && (_cr4 & Cr4Pse) != 0)
+        if ((pde & PteLargePage) != 0 && (_ctx.Cr4 & Cr4Bits.Pse) != 0)
         {
             physical = (pde & 0xFFC0_0000) | (linear & 0x003F_FFFF);
             return true;
@@ -125,7 +125,7 @@ public sealed partial class Cpu
     private bool PeekPae(uint linear, out ulong physical)
     {
         physical = 0;
-        ulong pdpte = _pdpte[linear >> 30];
+        ulong pdpte = _ctx.Pdpte[linear >> 30];
         if ((pdpte & PtePresent) == 0)
         {
             return false;
@@ -174,7 +174,7 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool CheckHostBreakpoint()
     {
-        uint linear = (uint)(_segBase[Cs] + _eip);
+        uint linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
         if (_hostBreakpointResume)
         {
             _hostBreakpointResume = false;

@@ -90,7 +90,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CheckLimit(int segment, uint offset, int size)
     {
-        if ((ulong)offset + (uint)size > _segReadEnd[segment])
+        if ((ulong)offset + (uint)size > _ctx.SegReadEnd[segment])
         {
             return CheckAccessSlow(segment, offset, size, write: false);
         }
@@ -102,7 +102,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool CheckWriteLimit(int segment, uint offset, int size)
     {
-        if ((ulong)offset + (uint)size > _segWriteEnd[segment])
+        if ((ulong)offset + (uint)size > _ctx.SegWriteEnd[segment])
         {
             return CheckAccessSlow(segment, offset, size, write: true);
         }
@@ -118,7 +118,7 @@ public sealed unsafe partial class Cpu
             return 0;
         }
 
-        return ReadLinear((uint)(_segBase[segment] + offset), size);
+        return ReadLinear((uint)(_ctx.SegBase[segment] + offset), size);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -126,7 +126,7 @@ public sealed unsafe partial class Cpu
     {
         if (CheckWriteLimit(segment, offset, size))
         {
-            WriteLinear((uint)(_segBase[segment] + offset), size, value);
+            WriteLinear((uint)(_ctx.SegBase[segment] + offset), size, value);
         }
     }
 
@@ -303,22 +303,22 @@ public sealed unsafe partial class Cpu
         StoreToHost((byte*)_tlbWriteHost[i] + offset, size, value);
     }
 
-    private uint StackPointer => _stack32 ? (uint)_gpr[RegSp] : (ushort)_gpr[RegSp];
+    private uint StackPointer => _ctx.Stack32 ? (uint)_ctx.Gpr[RegSp] : (ushort)_ctx.Gpr[RegSp];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void SetStackPointer(uint value)
     {
-        if (_stack32)
+        if (_ctx.Stack32)
         {
-            _gpr[RegSp] = value;
+            _ctx.Gpr[RegSp] = value;
         }
         else
         {
-            _gpr[RegSp] = (_gpr[RegSp] & ~0xFFFFUL) | (ushort)value;
+            _ctx.Gpr[RegSp] = (_ctx.Gpr[RegSp] & ~0xFFFFUL) | (ushort)value;
         }
     }
 
-    private uint StackMask => _stack32 ? 0xFFFFFFFF : 0xFFFF;
+    private uint StackMask => _ctx.Stack32 ? 0xFFFFFFFF : 0xFFFF;
 
     /// <summary>Pushes a value; on a stack fault nothing changes and the fault is pending.</summary>
     private void Push(ulong value, int size)
@@ -355,7 +355,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>A general register without a bounds check: register numbers come from the decoder (0-15).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ref ulong Gpr(int register) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_gpr), (nint)(uint)register & 15);
+    private ref ulong Gpr(int register) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_ctx.Gpr), (nint)(uint)register & 15);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WriteRegister(int register, int size, ulong value)
@@ -440,7 +440,7 @@ public sealed unsafe partial class Cpu
         OperandKind.Register => ReadRegister(d.Reg1, size),
         OperandKind.Immediate => d.Imm,
         OperandKind.Memory => ReadMem(d.Seg, EffectiveAddress(ref d), size),
-        OperandKind.Segment => _segSelector[d.Reg1],
+        OperandKind.Segment => _ctx.SegSelector[d.Reg1],
         _ => 0,
     };
 
@@ -451,7 +451,7 @@ public sealed unsafe partial class Cpu
         OperandKind.Register => ReadRegister(d.Reg0, size),
         OperandKind.Immediate => d.Imm,
         OperandKind.Memory => ReadMem(d.Seg, EffectiveAddress(ref d), size),
-        OperandKind.Segment => _segSelector[d.Reg0],
+        OperandKind.Segment => _ctx.SegSelector[d.Reg0],
         _ => 0,
     };
 

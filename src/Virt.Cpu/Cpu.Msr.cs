@@ -10,13 +10,10 @@ public sealed partial class Cpu
 
     // CR4 features implemented: TSD (bit 2, RDTSC becomes CPL-0 only), PSE (bit 4, 4 MiB pages) and PGE (bit 7: global
     // pages; the software TLB drops every entry on a CR3 load, which the SDM allows, Vol. 3A, 4.10.4.1 and 4.10.2.4).
-    private const ulong Cr4Tsd = 1UL << 2;
-    private const ulong Cr4Pge = 1UL << 7;
 
     // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
     // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
-    private const ulong Cr4Osfxsr = 1UL << 9;
-    private const ulong Cr4Supported = Cr4Vme | Cr4Pvi | Cr4Tsd | Cr4De | Cr4Pse | Cr4Pae | Cr4Pge | Cr4Osfxsr;
+    private const ulong Cr4Supported = Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;
@@ -44,7 +41,7 @@ public sealed partial class Cpu
                 value = _sysenterEip;
                 return true;
             case MsrEfer:
-                value = _efer;
+                value = _ctx.Efer;
                 return true;
             default:
                 value = 0;
@@ -91,7 +88,7 @@ public sealed partial class Cpu
             return;
         }
 
-        bool implemented = TryReadMsr((uint)_gpr[RegCx], out ulong value);
+        bool implemented = TryReadMsr((uint)_ctx.Gpr[RegCx], out ulong value);
         if (MsrReadHook is { } hook)
         {
             if (!implemented)
@@ -99,7 +96,7 @@ public sealed partial class Cpu
                 value = 0;
             }
 
-            implemented = hook((uint)_gpr[RegCx], implemented, ref value);
+            implemented = hook((uint)_ctx.Gpr[RegCx], implemented, ref value);
         }
 
         if (!implemented)
@@ -119,14 +116,14 @@ public sealed partial class Cpu
             return;
         }
 
-        ulong value = ((ulong)(uint)_gpr[RegDx] << 32) | (uint)_gpr[RegAx];
-        if (MsrWriteHook is { } hook && !hook((uint)_gpr[RegCx], ref value))
+        ulong value = ((ulong)(uint)_ctx.Gpr[RegDx] << 32) | (uint)_ctx.Gpr[RegAx];
+        if (MsrWriteHook is { } hook && !hook((uint)_ctx.Gpr[RegCx], ref value))
         {
             _exitBlock = true;
             return;
         }
 
-        if (!TryWriteMsr((uint)_gpr[RegCx], value))
+        if (!TryWriteMsr((uint)_ctx.Gpr[RegCx], value))
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -141,46 +138,46 @@ public sealed partial class Cpu
     /// </summary>
     private void ExecuteSysenter()
     {
-        if ((_cr0 & 1) == 0 || (_sysenterCs & 0xFFFC) == 0)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || (_sysenterCs & 0xFFFC) == 0)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
         }
 
-        _eflags &= ~(FlagVm | FlagIf | (uint)CpuFlags.Resume);
+        _ctx.Eflags &= ~(EflagsBits.Vm | EflagsBits.If | EflagsBits.Rf);
         LoadFlatSegments((ushort)(_sysenterCs & 0xFFFC), 0);
-        _gpr[RegSp] = _sysenterEsp;
-        _eip = _sysenterEip;
+        _ctx.Gpr[RegSp] = _sysenterEsp;
+        _ctx.Eip = _sysenterEip;
     }
 
     /// <summary>SYSEXIT: to CPL 3 with CS = SYSENTER_CS + 16, SS = SYSENTER_CS + 24, ESP = ECX, EIP = EDX (Intel SDM Vol. 2B, SYSEXIT).</summary>
     private void ExecuteSysexit()
     {
-        if ((_cr0 & 1) == 0 || (_sysenterCs & 0xFFFC) == 0 || _cpl != 0)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || (_sysenterCs & 0xFFFC) == 0 || _ctx.Cpl != 0)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
         }
 
         LoadFlatSegments((ushort)((_sysenterCs + 16) | 3), 3);
-        _gpr[RegSp] = (uint)_gpr[RegCx];
-        _eip = (uint)_gpr[RegDx];
+        _ctx.Gpr[RegSp] = (uint)_ctx.Gpr[RegCx];
+        _ctx.Eip = (uint)_ctx.Gpr[RegDx];
     }
 
     /// <summary>Loads the fixed flat CS and SS (SS = CS + 8) that SYSENTER and SYSEXIT use, without reading descriptors.</summary>
     private void LoadFlatSegments(ushort codeSelector, int cpl)
     {
         ushort dpl = (ushort)(cpl << 5);
-        _segSelector[Cs] = codeSelector;
-        _segBase[Cs] = 0;
-        _segLimit[Cs] = 0xFFFF_FFFF;
-        _segAttributes[Cs] = (ushort)(0xC09B | dpl);
-        _segSelector[Ss] = (ushort)(codeSelector + 8);
-        _segBase[Ss] = 0;
-        _segLimit[Ss] = 0xFFFF_FFFF;
-        _segAttributes[Ss] = (ushort)(0xC093 | dpl);
+        _ctx.SegSelector[Cs] = codeSelector;
+        _ctx.SegBase[Cs] = 0;
+        _ctx.SegLimit[Cs] = 0xFFFF_FFFF;
+        _ctx.SegAttributes[Cs] = (ushort)(0xC09B | dpl);
+        _ctx.SegSelector[Ss] = (ushort)(codeSelector + 8);
+        _ctx.SegBase[Ss] = 0;
+        _ctx.SegLimit[Ss] = 0xFFFF_FFFF;
+        _ctx.SegAttributes[Ss] = (ushort)(0xC093 | dpl);
         OnPrivilegeChange(cpl);
-        _cpl = cpl;
+        _ctx.Cpl = cpl;
         RefreshAccessBounds(Cs);
         RefreshAccessBounds(Ss);
         UpdateModeBits();

@@ -9,9 +9,7 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed partial class Cpu
 {
-    private const ulong Cr4Pae = 1UL << 5;
     private const uint MsrEfer = 0xC000_0080;
-    private const ulong EferNxe = 1UL << 11;
 
     // Page-fault error code bits for reserved-bit violations and instruction fetches (Intel SDM Vol. 3A, 4.7).
     private const int PfReserved = 8;
@@ -31,11 +29,8 @@ public sealed partial class Cpu
     // A 2 MiB PDE reserves bits 20:13 (Intel SDM Vol. 3A, Table 4-9).
     private const ulong PaeLargePageReserved = 0x1F_E000;
 
-    private readonly ulong[] _pdpte = new ulong[4];
-    private ulong _efer;
-
     /// <summary>IA32_EFER: only NXE (bit 11) is implemented; there is no long mode and no SYSCALL.</summary>
-    public ulong Efer => _efer;
+    public ulong Efer => _ctx.Efer;
 
     /// <summary>The four page-directory-pointer-table entries as last loaded from CR3 (PAE paging).</summary>
     /// <param name="index">0-3.</param>
@@ -44,13 +39,13 @@ public sealed partial class Cpu
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(index, 3);
-        return _pdpte[index];
+        return _ctx.Pdpte[index];
     }
 
-    private bool IsPaeMode => (_cr4 & Cr4Pae) != 0;
+    private bool IsPaeMode => (_ctx.Cr4 & Cr4Bits.Pae) != 0;
 
     /// <summary>Bits 63 (when NXE is clear) and 62:36 of a PDE or PTE must be zero.</summary>
-    private ulong PaeEntryReserved => PaeHighReserved | ((_efer & EferNxe) == 0 ? PteExecuteDisable : 0);
+    private ulong PaeEntryReserved => PaeHighReserved | ((_ctx.Efer & EferBits.Nxe) == 0 ? PteExecuteDisable : 0);
 
     /// <summary>
     /// Loads the PDPTE registers from the 32-byte table CR3 points to, as MOV to CR3 (and to CR0/CR4 when they enable PAE
@@ -70,7 +65,7 @@ public sealed partial class Cpu
             }
         }
 
-        entries.CopyTo(_pdpte);
+        entries.CopyTo(_ctx.Pdpte);
         return true;
     }
 
@@ -79,21 +74,21 @@ public sealed partial class Cpu
     {
         if (PagingEnabled && IsPaeMode)
         {
-            LoadPdptes(_cr3, check: false);
+            LoadPdptes(_ctx.Cr3, check: false);
         }
     }
 
     /// <summary>Writes IA32_EFER: NXE only; any other bit is #GP(0) (LME and SCE need long mode, which is not implemented).</summary>
     private bool TryWriteEfer(ulong value)
     {
-        if ((value & ~EferNxe) != 0)
+        if ((value & ~EferBits.Nxe) != 0)
         {
             return false;
         }
 
-        if (value != _efer)
+        if (value != _ctx.Efer)
         {
-            _efer = value;
+            _ctx.Efer = value;
             FlushTlb();
         }
 
@@ -108,10 +103,10 @@ public sealed partial class Cpu
     private int WalkPae(uint linear, bool write, bool fetch, out ulong physical)
     {
         physical = 0;
-        bool user = _cpl == 3 && !_supervisorAccess;
-        bool nxe = (_efer & EferNxe) != 0;
+        bool user = _ctx.Cpl == 3 && !_supervisorAccess;
+        bool nxe = (_ctx.Efer & EferBits.Nxe) != 0;
         int baseError = (write ? PfWrite : 0) | (user ? PfUser : 0) | (fetch && nxe ? PfInstructionFetch : 0);
-        ulong pdpte = _pdpte[linear >> 30];
+        ulong pdpte = _ctx.Pdpte[linear >> 30];
         if ((pdpte & PtePresent) == 0)
         {
             return baseError;

@@ -10,9 +10,6 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed partial class Cpu
 {
-    private const ulong Cr0Pg = 1UL << 31;
-    private const ulong Cr0Wp = 1UL << 16;
-    private const ulong Cr4Pse = 1UL << 4;
     private const uint PtePresent = 1;
     private const uint PteWritable = 2;
     private const uint PteUser = 4;
@@ -35,7 +32,7 @@ public sealed partial class Cpu
     private uint _fetchFaultLinear;
     private int _fetchFaultError;
 
-    private bool PagingEnabled => (_cr0 & (Cr0Pg | 1)) == (Cr0Pg | 1);
+    private bool PagingEnabled => (_ctx.Cr0 & (Cr0Bits.Pg | Cr0Bits.Pe)) == (Cr0Bits.Pg | Cr0Bits.Pe);
 
     private static DecodedBlock CreateFetchFaultBlock()
     {
@@ -61,7 +58,7 @@ public sealed partial class Cpu
         {
             if (!_faulted)
             {
-                _cr2 = (uint)linear;
+                _ctx.Cr2 = (uint)linear;
             }
 
             RaiseFault(VectorPageFault, error);
@@ -114,7 +111,7 @@ public sealed partial class Cpu
     {
         if (!_faulted)
         {
-            _cr2 = _fetchFaultLinear;
+            _ctx.Cr2 = _fetchFaultLinear;
         }
 
         RaiseFault(VectorPageFault, _fetchFaultError);
@@ -126,7 +123,7 @@ public sealed partial class Cpu
     /// </summary>
     private int Walk(uint linear, bool write, bool fetch, out ulong physical)
     {
-        if ((_cr4 & Cr4Pae) != 0)
+        if ((_ctx.Cr4 & Cr4Bits.Pae) != 0)
         {
             return WalkPae(linear, write, fetch, out physical);
         }
@@ -140,16 +137,16 @@ public sealed partial class Cpu
     private int Walk32(uint linear, bool write, out uint physical)
     {
         physical = 0;
-        bool user = _cpl == 3 && !_supervisorAccess;
+        bool user = _ctx.Cpl == 3 && !_supervisorAccess;
         int baseError = (write ? PfWrite : 0) | (user ? PfUser : 0);
-        var pdeAddress = new PhysicalAddress((uint)(_cr3 & 0xFFFF_F000) | ((linear >> 22) << 2));
+        var pdeAddress = new PhysicalAddress((uint)(_ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2));
         uint pde = _memory.ReadDoubleWord(pdeAddress);
         if ((pde & PtePresent) == 0)
         {
             return baseError;
         }
 
-        bool large = (pde & PteLargePage) != 0 && (_cr4 & Cr4Pse) != 0;
+        bool large = (pde & PteLargePage) != 0 && (_ctx.Cr4 & Cr4Bits.Pse) != 0;
         uint pte = 0;
         PhysicalAddress pteAddress = default;
         uint rights = pde;
@@ -198,7 +195,7 @@ public sealed partial class Cpu
     /// accesses only when CR0.WP is set. Instruction fetches are reads (execute-disable is checked by the PAE walk).
     /// </summary>
     private bool AccessAllowed(ulong rights, bool write, bool user) =>
-        !((user && (rights & PteUser) == 0) || (write && (rights & PteWritable) == 0 && (user || (_cr0 & Cr0Wp) != 0)));
+        !((user && (rights & PteUser) == 0) || (write && (rights & PteWritable) == 0 && (user || (_ctx.Cr0 & Cr0Bits.Wp) != 0)));
 
     /// <summary>An implicit supervisor-mode read (descriptor tables, TSS), whatever the CPL (Intel SDM Vol. 3A, 4.6).</summary>
     private ulong ReadSystem(ulong linear, int size)
@@ -222,7 +219,7 @@ public sealed partial class Cpu
     /// <summary>A change of CPL between user and supervisor changes what the TLB may hand out: flush it under paging.</summary>
     private void OnPrivilegeChange(int newCpl)
     {
-        if (PagingEnabled && (newCpl == 3) != (_cpl == 3))
+        if (PagingEnabled && (newCpl == 3) != (_ctx.Cpl == 3))
         {
             FlushTlb();
         }
@@ -253,10 +250,10 @@ public sealed partial class Cpu
     /// </summary>
     internal int TranslateForTest(uint linear, bool write, bool user, out ulong physical, bool fetch = false)
     {
-        int savedCpl = _cpl;
-        _cpl = user ? 3 : 0;
+        int savedCpl = _ctx.Cpl;
+        _ctx.Cpl = user ? 3 : 0;
         int error = Walk(linear, write, fetch, out physical);
-        _cpl = savedCpl;
+        _ctx.Cpl = savedCpl;
         return error;
     }
 }

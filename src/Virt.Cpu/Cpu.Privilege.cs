@@ -16,7 +16,7 @@ public sealed partial class Cpu
     /// </summary>
     private bool CheckCodeDescriptor(ushort selector, ulong descriptor, bool viaGate, bool call, out int newCpl)
     {
-        newCpl = _cpl;
+        newCpl = _ctx.Cpl;
         int errorCode = selector & 0xFFFC;
         ushort attributes = DescriptorAttributes(descriptor);
         if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode))
@@ -29,7 +29,7 @@ public sealed partial class Cpu
         int rpl = selector & 3;
         if ((attributes & AttrConforming) != 0)
         {
-            if (dpl > _cpl)
+            if (dpl > _ctx.Cpl)
             {
                 RaiseFault(VectorGeneralProtection, errorCode);
                 return false;
@@ -38,7 +38,7 @@ public sealed partial class Cpu
         else if (viaGate)
         {
             // Through a call gate: DPL <= CPL; CALL may go to a more privileged non-conforming segment, JMP may not.
-            if (dpl > _cpl || (!call && dpl != _cpl))
+            if (dpl > _ctx.Cpl || (!call && dpl != _ctx.Cpl))
             {
                 RaiseFault(VectorGeneralProtection, errorCode);
                 return false;
@@ -46,7 +46,7 @@ public sealed partial class Cpu
 
             newCpl = dpl;
         }
-        else if (dpl != _cpl || rpl > _cpl)
+        else if (dpl != _ctx.Cpl || rpl > _ctx.Cpl)
         {
             RaiseFault(VectorGeneralProtection, errorCode);
             return false;
@@ -64,7 +64,7 @@ public sealed partial class Cpu
     /// <summary>Reads and checks the destination of a far JMP or CALL; resolves a call gate to its target.</summary>
     private bool ResolveFarTarget(ref ushort selector, ref uint offset, bool call, out ulong descriptor, out ulong address, out int newCpl, out ulong gate)
     {
-        newCpl = _cpl;
+        newCpl = _ctx.Cpl;
         gate = 0;
         if ((selector & 0xFFFC) == 0)
         {
@@ -102,7 +102,7 @@ public sealed partial class Cpu
 
         // Call gate (Intel SDM Vol. 3A, 5.8.4): gate DPL >= CPL and >= RPL; present; then the target code segment.
         int gateDpl = DescriptorDpl(descriptor);
-        if (gateDpl < _cpl || gateDpl < (selector & 3))
+        if (gateDpl < _ctx.Cpl || gateDpl < (selector & 3))
         {
             RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
             return false;
@@ -157,8 +157,8 @@ public sealed partial class Cpu
         }
 
         SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
+        LoadCodeSegment(selector, descriptor, _ctx.Cpl);
+        _ctx.Eip = offset;
     }
 
     private void CallFarProtected(ushort selector, uint offset, int opSize)
@@ -185,7 +185,7 @@ public sealed partial class Cpu
             opSize = ((gate >> 40) & 0xF) == 12 ? 4 : 2;
         }
 
-        if (newCpl < _cpl)
+        if (newCpl < _ctx.Cpl)
         {
             CallGateInner(selector, descriptor, address, offset, newCpl, gate, opSize);
             return;
@@ -194,10 +194,10 @@ public sealed partial class Cpu
         uint mask = StackMask;
         uint sp1 = (StackPointer - (uint)opSize) & mask;
         uint sp2 = (sp1 - (uint)opSize) & mask;
-        WriteMem(Ss, sp1, opSize, _segSelector[Cs]);
+        WriteMem(Ss, sp1, opSize, _ctx.SegSelector[Cs]);
         if (!_faulted)
         {
-            WriteMem(Ss, sp2, opSize, _eip);
+            WriteMem(Ss, sp2, opSize, _ctx.Eip);
         }
 
         if (_faulted)
@@ -207,8 +207,8 @@ public sealed partial class Cpu
 
         SetStackPointer(sp2);
         SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
+        LoadCodeSegment(selector, descriptor, _ctx.Cpl);
+        _ctx.Eip = offset;
     }
 
     /// <summary>
@@ -223,7 +223,7 @@ public sealed partial class Cpu
         }
 
         int parameters = (int)(gate >> 32) & 0x1F;
-        ushort oldSs = _segSelector[Ss];
+        ushort oldSs = _ctx.SegSelector[Ss];
         uint oldEsp = StackPointer;
         uint oldMask = StackMask;
         SegmentSnapshot saved = SaveSegment(Ss);
@@ -253,9 +253,9 @@ public sealed partial class Cpu
         }
 
         sp = (sp - (uint)size) & mask;
-        WriteMem(Ss, sp, size, _segSelector[Cs]);
+        WriteMem(Ss, sp, size, _ctx.SegSelector[Cs]);
         sp = (sp - (uint)size) & mask;
-        WriteMem(Ss, sp, size, _eip);
+        WriteMem(Ss, sp, size, _ctx.Eip);
         _supervisorAccess = false;
         if (_faulted)
         {
@@ -266,7 +266,7 @@ public sealed partial class Cpu
         SetStackPointer(sp);
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, newCpl);
-        _eip = offset;
+        _ctx.Eip = offset;
     }
 
     /// <summary>
@@ -279,24 +279,24 @@ public sealed partial class Cpu
         esp = 0;
         ssDescriptor = 0;
         ssAddress = 0;
-        bool tss32 = (_trAttributes & 0x8) != 0;
+        bool tss32 = (_ctx.TrAttributes & 0x8) != 0;
         uint position = tss32 ? (uint)((level * 8) + 4) : (uint)((level * 4) + 2);
         uint last = position + (tss32 ? 7u : 3u);
-        if (_trSelector == 0 || last > _trLimit)
+        if (_ctx.TrSelector == 0 || last > _ctx.TrLimit)
         {
-            RaiseFault(VectorInvalidTss, (_trSelector & 0xFFFC) + ext);
+            RaiseFault(VectorInvalidTss, (_ctx.TrSelector & 0xFFFC) + ext);
             return false;
         }
 
         if (tss32)
         {
-            esp = (uint)ReadSystem(_trBase + position, 4);
-            ss = (ushort)ReadSystem(_trBase + position + 4, 2);
+            esp = (uint)ReadSystem(_ctx.TrBase + position, 4);
+            ss = (ushort)ReadSystem(_ctx.TrBase + position + 4, 2);
         }
         else
         {
-            esp = (ushort)ReadSystem(_trBase + position, 2);
-            ss = (ushort)ReadSystem(_trBase + position + 2, 2);
+            esp = (ushort)ReadSystem(_ctx.TrBase + position, 2);
+            ss = (ushort)ReadSystem(_ctx.TrBase + position + 2, 2);
         }
 
         return CheckStackForLevel(ss, level, VectorInvalidTss, ext, out ssDescriptor, out ssAddress);
@@ -342,14 +342,14 @@ public sealed partial class Cpu
 
     private readonly record struct SegmentSnapshot(ushort Selector, ulong Base, uint Limit, ushort Attributes);
 
-    private SegmentSnapshot SaveSegment(int segment) => new(_segSelector[segment], _segBase[segment], _segLimit[segment], _segAttributes[segment]);
+    private SegmentSnapshot SaveSegment(int segment) => new(_ctx.SegSelector[segment], _ctx.SegBase[segment], _ctx.SegLimit[segment], _ctx.SegAttributes[segment]);
 
     private void RestoreSegment(int segment, SegmentSnapshot snapshot)
     {
-        _segSelector[segment] = snapshot.Selector;
-        _segBase[segment] = snapshot.Base;
-        _segLimit[segment] = snapshot.Limit;
-        _segAttributes[segment] = snapshot.Attributes;
+        _ctx.SegSelector[segment] = snapshot.Selector;
+        _ctx.SegBase[segment] = snapshot.Base;
+        _ctx.SegLimit[segment] = snapshot.Limit;
+        _ctx.SegAttributes[segment] = snapshot.Attributes;
         RefreshAccessBounds(segment);
         UpdateModeBits();
     }
@@ -358,10 +358,10 @@ public sealed partial class Cpu
     {
         SetAccessed(address, ref descriptor);
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
-        _segSelector[Ss] = selector;
-        _segBase[Ss] = state.Base;
-        _segLimit[Ss] = state.Limit;
-        _segAttributes[Ss] = state.Attributes;
+        _ctx.SegSelector[Ss] = selector;
+        _ctx.SegBase[Ss] = state.Base;
+        _ctx.SegLimit[Ss] = state.Limit;
+        _ctx.SegAttributes[Ss] = state.Attributes;
         RefreshAccessBounds(Ss);
         UpdateModeBits();
     }
@@ -392,7 +392,7 @@ public sealed partial class Cpu
 
         uint release = d.Kind0 == OperandKind.Immediate ? d.Imm : 0;
         int rpl = selector & 3;
-        if (rpl > _cpl)
+        if (rpl > _ctx.Cpl)
         {
             uint stackImage = (sp + (uint)(2 * size) + release) & mask;
             uint newEsp = (uint)ReadMem(Ss, stackImage, size);
@@ -408,8 +408,8 @@ public sealed partial class Cpu
 
         SetStackPointer((sp + (uint)(2 * size) + release) & mask);
         SetAccessed(address, ref descriptor);
-        LoadCodeSegment(selector, descriptor, _cpl);
-        _eip = offset;
+        LoadCodeSegment(selector, descriptor, _ctx.Cpl);
+        _ctx.Eip = offset;
     }
 
     /// <summary>The checks on the return CS of RETF and IRET: RPL &gt;= CPL; DPL by conforming or not; present.</summary>
@@ -434,7 +434,7 @@ public sealed partial class Cpu
         int rpl = selector & 3;
         int dpl = DescriptorDpl(descriptor);
         bool conforming = (attributes & AttrConforming) != 0;
-        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || rpl < _cpl
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || rpl < _ctx.Cpl
             || (conforming ? dpl > rpl : dpl != rpl))
         {
             RaiseFault(VectorGeneralProtection, errorCode);
@@ -464,7 +464,7 @@ public sealed partial class Cpu
 
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, rpl);
-        _eip = offset;
+        _ctx.Eip = offset;
         LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
         SetStackPointer(size == 2 ? (ushort)newEsp : newEsp);
         for (int s = 0; s < 6; s++)
@@ -474,14 +474,14 @@ public sealed partial class Cpu
                 continue;
             }
 
-            ushort attributes = _segAttributes[s];
+            ushort attributes = _ctx.SegAttributes[s];
             bool conformingCode = (attributes & (AttrCode | AttrConforming)) == (AttrCode | AttrConforming);
             if (!conformingCode && DescriptorDplFromAttributes(attributes) < rpl)
             {
-                _segSelector[s] = 0;
-                _segAttributes[s] = 0;
-                _segBase[s] = 0;
-                _segLimit[s] = 0;
+                _ctx.SegSelector[s] = 0;
+                _ctx.SegAttributes[s] = 0;
+                _ctx.SegBase[s] = 0;
+                _ctx.SegLimit[s] = 0;
                 RefreshAccessBounds(s);
             }
         }
@@ -495,7 +495,7 @@ public sealed partial class Cpu
     private void IretProtected(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        if ((_eflags & (uint)CpuFlags.NestedTask) != 0)
+        if ((_ctx.Eflags & EflagsBits.Nt) != 0)
         {
             // Nested-task return: a task switch back to the previous task (Cpu.TaskSwitch.cs).
             TaskReturn();
@@ -512,7 +512,7 @@ public sealed partial class Cpu
             return;
         }
 
-        if (size == 4 && (flags & FlagVm) != 0 && _cpl == 0)
+        if (size == 4 && (flags & EflagsBits.Vm) != 0 && _ctx.Cpl == 0)
         {
             IretToVirtual8086(sp, mask, offset, selector, flags);
             return;
@@ -530,9 +530,9 @@ public sealed partial class Cpu
         }
 
         // Writable: CF PF AF ZF SF TF DF OF NT, RF, AC, ID; IOPL only at CPL 0; IF only when CPL <= IOPL; VIF/VIP at CPL 0.
-        int oldCpl = _cpl;
+        int oldCpl = _ctx.Cpl;
         uint writable = 0x00254DD5u;
-        int iopl = (int)(_eflags >> 12) & 3;
+        int iopl = (int)(_ctx.Eflags >> EflagsBits.IoplShift) & 3;
         if (oldCpl == 0)
         {
             writable |= 0x3000u | 0x00180000u;
@@ -540,7 +540,7 @@ public sealed partial class Cpu
 
         if (oldCpl <= iopl)
         {
-            writable |= FlagIf;
+            writable |= EflagsBits.If;
         }
 
         if (size == 2)
@@ -548,7 +548,7 @@ public sealed partial class Cpu
             writable &= 0xFFFF;
         }
 
-        if ((selector & 3) > _cpl)
+        if ((selector & 3) > _ctx.Cpl)
         {
             uint newEsp = (uint)ReadMem(Ss, (sp + (uint)(3 * size)) & mask, size);
             ushort newSs = (ushort)ReadMem(Ss, (sp + (uint)(4 * size)) & mask, 2);
@@ -561,8 +561,8 @@ public sealed partial class Cpu
         {
             SetStackPointer((sp + (uint)(3 * size)) & mask);
             SetAccessed(address, ref descriptor);
-            LoadCodeSegment(selector, descriptor, _cpl);
-            _eip = offset;
+            LoadCodeSegment(selector, descriptor, _ctx.Cpl);
+            _ctx.Eip = offset;
         }
 
         uint current = GetFlags();
@@ -573,7 +573,7 @@ public sealed partial class Cpu
     /// <summary>Instructions reserved to CPL 0 raise #GP(0) elsewhere in protected mode (Intel SDM Vol. 3A, 5.9).</summary>
     private bool RequireCpl0()
     {
-        if (_cpl != 0 && (_cr0 & 1) != 0)
+        if (_ctx.Cpl != 0 && (_ctx.Cr0 & Cr0Bits.Pe) != 0)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return false;
@@ -585,7 +585,7 @@ public sealed partial class Cpu
     /// <summary>CLI and STI need CPL &lt;= IOPL in protected mode (Intel SDM Vol. 2A, CLI, without the PVI extension).</summary>
     private bool CheckIopl()
     {
-        if ((_cr0 & 1) != 0 && _cpl > (int)((_eflags >> 12) & 3))
+        if ((_ctx.Cr0 & Cr0Bits.Pe) != 0 && _ctx.Cpl > (int)((_ctx.Eflags >> EflagsBits.IoplShift) & 3))
         {
             RaiseFault(VectorGeneralProtection, 0);
             return false;
@@ -606,18 +606,18 @@ public sealed partial class Cpu
         }
 
         // Virtual-8086 mode always consults the bitmap, whatever IOPL (Intel SDM Vol. 1, 19.5.2; Vol. 3A, 20.2.8.1).
-        if ((_cr0 & 1) == 0 || (_cpl <= (int)((_eflags >> 12) & 3) && (_eflags & FlagVm) == 0))
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || (_ctx.Cpl <= (int)((_ctx.Eflags >> EflagsBits.IoplShift) & 3) && (_ctx.Eflags & EflagsBits.Vm) == 0))
         {
             return true;
         }
 
-        if (_trSelector != 0 && (_trAttributes & 0xF) is 9 or 11 && _trLimit >= 0x67)
+        if (_ctx.TrSelector != 0 && (_ctx.TrAttributes & 0xF) is 9 or 11 && _ctx.TrLimit >= 0x67)
         {
-            uint bitmap = (uint)ReadSystem(_trBase + 0x66, 2);
+            uint bitmap = (uint)ReadSystem(_ctx.TrBase + 0x66, 2);
             uint byteOffset = bitmap + (uint)(port >> 3);
-            if (byteOffset + 1 <= _trLimit)
+            if (byteOffset + 1 <= _ctx.TrLimit)
             {
-                uint bits = (uint)ReadSystem(_trBase + byteOffset, 2);
+                uint bits = (uint)ReadSystem(_ctx.TrBase + byteOffset, 2);
                 uint mask = ((1u << size) - 1) << (port & 7);
                 if ((bits & mask) == 0)
                 {
@@ -633,20 +633,20 @@ public sealed partial class Cpu
     /// <summary>POPF in protected mode: IOPL changes only at CPL 0 and IF only at CPL &lt;= IOPL (Intel SDM Vol. 2B, POPF).</summary>
     private uint PopfPrivilegeMask()
     {
-        if ((_cr0 & 1) == 0)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0)
         {
             return 0xFFFF_FFFF;
         }
 
         uint mask = 0xFFFF_FFFF;
-        if (_cpl > 0)
+        if (_ctx.Cpl > 0)
         {
             mask &= ~0x3000u;
         }
 
-        if (_cpl > (int)((_eflags >> 12) & 3))
+        if (_ctx.Cpl > (int)((_ctx.Eflags >> EflagsBits.IoplShift) & 3))
         {
-            mask &= ~FlagIf;
+            mask &= ~EflagsBits.If;
         }
 
         return mask;
@@ -695,10 +695,10 @@ public sealed partial class Cpu
 
                 break;
             case Op.Clts:
-                _cr0 &= ~8UL;
+                _ctx.Cr0 &= ~Cr0Bits.Ts;
                 break;
             case Op.Invlpg:
-                InvalidatePage((uint)(_segBase[d.Seg] + EffectiveAddress(ref d)));
+                InvalidatePage((uint)(_ctx.SegBase[d.Seg] + EffectiveAddress(ref d)));
                 break;
             default:
                 // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.
@@ -727,12 +727,12 @@ public sealed partial class Cpu
             WriteDestination(ref d, 2, ea, (destination & ~3UL) | (source & 3));
             if (!_faulted)
             {
-                SetFlag(FlagZf, true);
+                SetFlag(EflagsBits.Zf, true);
             }
         }
         else
         {
-            SetFlag(FlagZf, false);
+            SetFlag(EflagsBits.Zf, false);
         }
     }
 
@@ -757,7 +757,7 @@ public sealed partial class Cpu
 
         if ((selector & 0xFFFC) == 0 || !TryReadDescriptor(selector, out ulong descriptor, out _))
         {
-            SetFlag(FlagZf, false);
+            SetFlag(EflagsBits.Zf, false);
             return;
         }
 
@@ -774,12 +774,12 @@ public sealed partial class Cpu
             Op.Verr => segment && (!code || (attributes & AttrWritable) != 0),
             _ => segment && !code && (attributes & AttrWritable) != 0,
         };
-        if (valid && !conformingCode && (dpl < _cpl || dpl < (selector & 3)))
+        if (valid && !conformingCode && (dpl < _ctx.Cpl || dpl < (selector & 3)))
         {
             valid = false;
         }
 
-        SetFlag(FlagZf, valid);
+        SetFlag(EflagsBits.Zf, valid);
         if (!valid || verify)
         {
             return;

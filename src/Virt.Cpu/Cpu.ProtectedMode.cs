@@ -30,12 +30,12 @@ public sealed partial class Cpu
         _faulted = false;
 
         // CR2 as the event found it: a page fault while delivering overwrites it, and the shutdown chain reports both.
-        ulong cr2AtEvent = _cr2;
+        ulong cr2AtEvent = _ctx.Cr2;
         for (int attempt = 0; attempt < MaxNestedDeliveries; attempt++)
         {
             if (EventObserver is { } observer)
             {
-                observer.OnInterrupt(CaptureEvent(vector, errorCode, EventSource(isException, software), _cr2));
+                observer.OnInterrupt(CaptureEvent(vector, errorCode, EventSource(isException, software), _ctx.Cr2));
             }
 
             bool delivered = IsProtectedMode
@@ -58,13 +58,13 @@ public sealed partial class Cpu
             int secondError = _faulted || IsProtectedMode ? _faultErrorCode : 0;
             _faulted = false;
             _faultErrorCode = 0;
-            AppendToExceptionChain(second, HasErrorCode(second) ? secondError : -1, CpuEventSource.Exception, _cr2);
+            AppendToExceptionChain(second, HasErrorCode(second) ? secondError : -1, CpuEventSource.Exception, _ctx.Cr2);
             if (software)
             {
                 // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
                 // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it, and, being a fault, it pushes
                 // RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
-                _eip = _instructionStart;
+                _ctx.Eip = _ctx.InstructionStart;
                 PrepareFaultDelivery();
             }
 
@@ -81,7 +81,7 @@ public sealed partial class Cpu
                 errorCode = -1;
                 isException = true;
                 LastExceptionVector = vector;
-                AppendToExceptionChain(vector, errorCode, CpuEventSource.Exception, _cr2);
+                AppendToExceptionChain(vector, errorCode, CpuEventSource.Exception, _ctx.Cr2);
                 continue;
             }
 
@@ -95,7 +95,7 @@ public sealed partial class Cpu
             {
                 vector = VectorDoubleFault;
                 errorCode = 0;
-                AppendToExceptionChain(vector, errorCode, CpuEventSource.Exception, _cr2);
+                AppendToExceptionChain(vector, errorCode, CpuEventSource.Exception, _ctx.Cr2);
             }
             else
             {
@@ -127,13 +127,13 @@ public sealed partial class Cpu
         int ext = external ? 1 : 0;
         int gateError = (vector * 8) + 2 + ext;
         uint entry = (uint)vector * 8;
-        if (entry + 7 > _idtLimit)
+        if (entry + 7 > _ctx.IdtLimit)
         {
             RaiseFault(VectorGeneralProtection, gateError);
             return false;
         }
 
-        ulong gate = ReadSystem((uint)(_idtBase + entry), 8);
+        ulong gate = ReadSystem((uint)(_ctx.IdtBase + entry), 8);
         int type = (int)(gate >> 40) & 0x1F;
         if (type is not (0x05 or 0x06 or 0x07 or 0x0E or 0x0F))
         {
@@ -141,7 +141,7 @@ public sealed partial class Cpu
             return false;
         }
 
-        if (software && DescriptorDpl(gate) < _cpl)
+        if (software && DescriptorDpl(gate) < _ctx.Cpl)
         {
             RaiseFault(VectorGeneralProtection, gateError);
             return false;
@@ -181,7 +181,7 @@ public sealed partial class Cpu
 
         ushort attributes = DescriptorAttributes(descriptor);
         int dpl = DescriptorDpl(descriptor);
-        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || dpl > _cpl)
+        if ((attributes & (AttrSegment | AttrCode)) != (AttrSegment | AttrCode) || dpl > _ctx.Cpl)
         {
             RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
             return false;
@@ -193,7 +193,7 @@ public sealed partial class Cpu
             return false;
         }
 
-        bool fromV86 = (_eflags & FlagVm) != 0;
+        bool fromV86 = (_ctx.Eflags & EflagsBits.Vm) != 0;
         if (fromV86 && !IsVirtual8086HandlerSegment(attributes, dpl))
         {
             RaiseFault(VectorGeneralProtection, (selector & 0xFFFC) + ext);
@@ -210,20 +210,20 @@ public sealed partial class Cpu
         // inner level (non-conforming handler with DPL < CPL): first switch to SS:ESP for that level from the TSS and push
         // the old SS:ESP there (Intel SDM Vol. 3A, 6.12.1, Figure 6-4).
         int size = gate32 ? 4 : 2;
-        int newCpl = _cpl;
+        int newCpl = _ctx.Cpl;
         SegmentSnapshot savedSs = SaveSegment(Ss);
-        uint savedEsp = (uint)_gpr[RegSp];
+        uint savedEsp = (uint)_ctx.Gpr[RegSp];
         uint flags = GetFlags();
         uint sp;
         uint mask;
-        if ((attributes & AttrConforming) == 0 && dpl < _cpl)
+        if ((attributes & AttrConforming) == 0 && dpl < _ctx.Cpl)
         {
             if (!ReadInnerStack(dpl, ext, out ushort newSs, out uint newEsp, out ulong ssDescriptor, out ulong ssAddress))
             {
                 return false;
             }
 
-            ushort oldSs = _segSelector[Ss];
+            ushort oldSs = _ctx.SegSelector[Ss];
             uint oldEsp = StackPointer;
             newCpl = dpl;
             _supervisorAccess = true;
@@ -248,13 +248,13 @@ public sealed partial class Cpu
         if (!_faulted)
         {
             sp = (sp - (uint)size) & mask;
-            WriteMem(Ss, sp, size, _segSelector[Cs]);
+            WriteMem(Ss, sp, size, _ctx.SegSelector[Cs]);
         }
 
         if (!_faulted)
         {
             sp = (sp - (uint)size) & mask;
-            WriteMem(Ss, sp, size, _eip);
+            WriteMem(Ss, sp, size, _ctx.Eip);
         }
 
         if (!_faulted && errorCode >= 0)
@@ -267,14 +267,14 @@ public sealed partial class Cpu
         if (_faulted)
         {
             RestoreSegment(Ss, savedSs);
-            _gpr[RegSp] = savedEsp;
+            _ctx.Gpr[RegSp] = savedEsp;
             return false;
         }
 
-        if (newCpl != _cpl)
+        if (newCpl != _ctx.Cpl)
         {
             // The whole ESP is loaded from the TSS; a 16-bit new stack still only moves SP.
-            _gpr[RegSp] = _stack32 ? sp : (ushort)sp;
+            _ctx.Gpr[RegSp] = _ctx.Stack32 ? sp : (ushort)sp;
         }
         else
         {
@@ -283,17 +283,17 @@ public sealed partial class Cpu
 
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, newCpl);
-        _eip = offset;
+        _ctx.Eip = offset;
         if (fromV86)
         {
             NullDataSegmentsAfterVirtual8086();
         }
 
         // TF, NT, RF and VM are cleared; an interrupt gate also clears IF (Intel SDM Vol. 3A, 6.12.1.3).
-        _eflags &= ~(FlagTf | (uint)CpuFlags.NestedTask | (uint)CpuFlags.Resume | FlagVm);
+        _ctx.Eflags &= ~(EflagsBits.Tf | EflagsBits.Nt | EflagsBits.Rf | EflagsBits.Vm);
         if ((type & 1) == 0)
         {
-            _eflags &= ~FlagIf;
+            _ctx.Eflags &= ~EflagsBits.If;
         }
 
         return true;

@@ -25,7 +25,7 @@ public sealed partial class Cpu
         ulong mask = SizeMask(size);
         ulong sign = SignBit(size);
         uint flags = d.Op is Op.Shl or Op.Shr or Op.Sar ? 0 : GetFlags();
-        bool cf = (flags & FlagCf) != 0;
+        bool cf = (flags & EflagsBits.Cf) != 0;
         ulong res;
         bool of;
         switch (d.Op)
@@ -36,7 +36,7 @@ public sealed partial class Cpu
                     res = n == 0 ? value : ((value << n) | (value >> (bits - n))) & mask;
                     cf = (res & 1) != 0;
                     of = ((res & sign) != 0) != cf;
-                    SetStatusFlags((flags & ~(FlagCf | FlagOf)) | (cf ? FlagCf : 0) | (of ? FlagOf : 0));
+                    SetStatusFlags((flags & ~(EflagsBits.Cf | EflagsBits.Of)) | (cf ? EflagsBits.Cf : 0) | (of ? EflagsBits.Of : 0));
                     break;
                 }
 
@@ -46,7 +46,7 @@ public sealed partial class Cpu
                     res = n == 0 ? value : ((value >> n) | (value << (bits - n))) & mask;
                     cf = (res & sign) != 0;
                     of = ((res ^ (res << 1)) & sign) != 0;
-                    SetStatusFlags((flags & ~(FlagCf | FlagOf)) | (cf ? FlagCf : 0) | (of ? FlagOf : 0));
+                    SetStatusFlags((flags & ~(EflagsBits.Cf | EflagsBits.Of)) | (cf ? EflagsBits.Cf : 0) | (of ? EflagsBits.Of : 0));
                     break;
                 }
 
@@ -63,7 +63,7 @@ public sealed partial class Cpu
                     }
 
                     of = ((res & sign) != 0) != cf;
-                    SetStatusFlags((flags & ~(FlagCf | FlagOf)) | (cf ? FlagCf : 0) | (of ? FlagOf : 0));
+                    SetStatusFlags((flags & ~(EflagsBits.Cf | EflagsBits.Of)) | (cf ? EflagsBits.Cf : 0) | (of ? EflagsBits.Of : 0));
                     break;
                 }
 
@@ -79,7 +79,7 @@ public sealed partial class Cpu
                     }
 
                     of = ((res ^ (res << 1)) & sign) != 0;
-                    SetStatusFlags((flags & ~(FlagCf | FlagOf)) | (cf ? FlagCf : 0) | (of ? FlagOf : 0));
+                    SetStatusFlags((flags & ~(EflagsBits.Cf | EflagsBits.Of)) | (cf ? EflagsBits.Cf : 0) | (of ? EflagsBits.Of : 0));
                     break;
                 }
 
@@ -119,17 +119,17 @@ public sealed partial class Cpu
     {
         // AF is undefined after shifts (Intel SDM Vol. 2B); cleared here, masked by the conformance metadata.
         // SF, ZF and PF stay lazy (derived from the result when read); CF and OF are stored now.
-        _eflags = (_eflags & ~StatusMask) | (cf ? FlagCf : 0) | (of ? FlagOf : 0);
-        _lazyOp = LazyOp.Shift;
-        _lazyRes = res;
-        _lazySize = size;
+        _ctx.Eflags = (_ctx.Eflags & ~EflagsBits.Status) | (cf ? EflagsBits.Cf : 0) | (of ? EflagsBits.Of : 0);
+        _ctx.LazyOp = LazyOp.Shift;
+        _ctx.LazyRes = res;
+        _ctx.LazySize = size;
     }
 
     /// <summary>SHLD/SHRD (Intel SDM Vol. 2B): count masked to 5 bits; a count above the operand size leaves results undefined (we shift through the 2n-bit concatenation).</summary>
     private void ExecuteDoubleShift(ref DecodedInstruction d, bool left)
     {
         int size = d.OpSize;
-        int count = (int)((d.Kind2 == OperandKind.Immediate ? d.Imm : _gpr[RegCx]) & 0x1F);
+        int count = (int)((d.Kind2 == OperandKind.Immediate ? d.Imm : _ctx.Gpr[RegCx]) & 0x1F);
         ulong dst = ReadDestination(ref d, size, out uint ea);
         ulong src = ReadRegister(d.Reg1, size);
         if (_faulted || count == 0)
@@ -210,7 +210,7 @@ public sealed partial class Cpu
         }
 
         bool cf = ((value >> bit) & 1) != 0;
-        SetFlag(FlagCf, cf);
+        SetFlag(EflagsBits.Cf, cf);
         ulong res = d.Op switch
         {
             Op.Bts => value | (1UL << bit),
@@ -240,11 +240,11 @@ public sealed partial class Cpu
             return;
         }
 
-        uint flags = GetFlags() & ~FlagZf;
+        uint flags = GetFlags() & ~EflagsBits.Zf;
         if (src == 0)
         {
             // Destination undefined when the source is zero (Intel SDM Vol. 2A, BSF): the P6 leaves it unchanged.
-            SetStatusFlags(flags | FlagZf);
+            SetStatusFlags(flags | EflagsBits.Zf);
             return;
         }
 
@@ -257,7 +257,7 @@ public sealed partial class Cpu
     {
         if (d.OpSize == 4)
         {
-            WriteRegister(d.Reg0, 4, System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)_gpr[d.Reg0]));
+            WriteRegister(d.Reg0, 4, System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)_ctx.Gpr[d.Reg0]));
         }
         else
         {

@@ -32,7 +32,7 @@ public sealed partial class Cpu
     public ICpuEventObserver? EventObserver { get; set; }
 
     /// <summary>The mode the CPU is in now.</summary>
-    private CpuMode CurrentMode => !IsProtectedMode ? CpuMode.Real : (_eflags & FlagVm) != 0 ? CpuMode.Virtual8086 : _code32 ? CpuMode.Protected32 : CpuMode.Protected16;
+    private CpuMode CurrentMode => !IsProtectedMode ? CpuMode.Real : (_ctx.Eflags & EflagsBits.Vm) != 0 ? CpuMode.Virtual8086 : _ctx.Code32 ? CpuMode.Protected32 : CpuMode.Protected16;
 
     /// <summary>Describes an event with the CPU state it meets now.</summary>
     private CpuExceptionRecord CaptureEvent(int vector, int errorCode, CpuEventSource source, ulong cr2) => new()
@@ -40,14 +40,14 @@ public sealed partial class Cpu
         Vector = vector,
         ErrorCode = errorCode >= 0 && IsProtectedMode ? errorCode : null, // real-address mode pushes no error code
         Source = source,
-        CodeSelector = _segSelector[Cs],
-        Eip = _eip,
-        LinearAddress = _segBase[Cs] + _eip,
+        CodeSelector = _ctx.SegSelector[Cs],
+        Eip = _ctx.Eip,
+        LinearAddress = _ctx.SegBase[Cs] + _ctx.Eip,
         Mode = CurrentMode,
-        Cr0 = _cr0,
+        Cr0 = _ctx.Cr0,
         Cr2 = cr2,
-        Cr3 = _cr3,
-        Cr4 = _cr4,
+        Cr3 = _ctx.Cr3,
+        Cr4 = _ctx.Cr4,
         Eflags = GetFlags(),
     };
 

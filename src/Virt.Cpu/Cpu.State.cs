@@ -38,10 +38,10 @@ public sealed partial class Cpu
             throw new ArgumentException($"CPU state's x87 image has {state.X87Image.Count} bytes (expected {X87.X87State.FxsaveSizeInBytes}).", nameof(state));
         }
 
-        if (state.GeneralRegisters.Count != _gpr.Length || state.Segments.Count != 6)
+        if (state.GeneralRegisters.Count != _ctx.Gpr.Length || state.Segments.Count != 6)
         {
             throw new ArgumentException(
-                $"CPU state has {state.GeneralRegisters.Count} general registers and {state.Segments.Count} segments (expected {_gpr.Length} and 6).", nameof(state));
+                $"CPU state has {state.GeneralRegisters.Count} general registers and {state.Segments.Count} segments (expected {_ctx.Gpr.Length} and 6).", nameof(state));
         }
 
         if (state.RetiredInstructions < 0)
@@ -53,8 +53,8 @@ public sealed partial class Cpu
 
         // Without saved PDPTEs the restore loads them from the table CR3 points to (Intel SDM Vol. 3A, 4.4.1): read it
         // now, so a table outside the memory map fails here rather than half-way through the restore.
-        const ulong pagingAndProtection = Cr0Pg | 1;
-        if (state.Pdptes is null && (state.Cr0 & pagingAndProtection) == pagingAndProtection && (state.Cr4 & Cr4Pae) != 0)
+        const ulong pagingAndProtection = Cr0Bits.Pg | Cr0Bits.Pe;
+        if (state.Pdptes is null && (state.Cr0 & pagingAndProtection) == pagingAndProtection && (state.Cr4 & Cr4Bits.Pae) != 0)
         {
             ulong table = state.Cr3 & 0xFFFF_FFE0;
             try
@@ -74,17 +74,17 @@ public sealed partial class Cpu
     /// <summary>Rejects a state whose system fields cannot come from a real CPU, before anything is changed.</summary>
     private static void ValidateSystemState(CpuState state)
     {
-        if (state.Cpl is < 0 or > 3 || ((state.Cr0 & 1) == 0 && state.Cpl != 0))
+        if (state.Cpl is < 0 or > 3 || ((state.Cr0 & Cr0Bits.Pe) == 0 && state.Cpl != 0))
         {
             throw new ArgumentException($"CPU state has CPL {state.Cpl} (expected 0-3, and 0 with CR0.PE clear).", nameof(state));
         }
 
-        if ((state.Cr0 & 1) != 0 && (state.Eflags & FlagVm) != 0 && state.Cpl != 3)
+        if ((state.Cr0 & Cr0Bits.Pe) != 0 && (state.Eflags & EflagsBits.Vm) != 0 && state.Cpl != 3)
         {
             throw new ArgumentException($"CPU state has CPL {state.Cpl} in virtual-8086 mode (expected 3).", nameof(state));
         }
 
-        if ((state.Efer & ~EferNxe) != 0)
+        if ((state.Efer & ~EferBits.Nxe) != 0)
         {
             throw new ArgumentException($"CPU state has EFER {state.Efer:X} (only NXE can be set).", nameof(state));
         }
@@ -112,15 +112,15 @@ public sealed partial class Cpu
 
     private void RestoreSystemState(CpuState state)
     {
-        _ldtSelector = state.Ldtr.Selector;
-        _ldtBase = state.Ldtr.Base;
-        _ldtLimit = state.Ldtr.Limit;
-        _trSelector = state.TaskRegister.Selector;
-        _trBase = state.TaskRegister.Base;
-        _trLimit = state.TaskRegister.Limit;
-        _trAttributes = state.TaskRegister.Attributes;
+        _ctx.LdtSelector = state.Ldtr.Selector;
+        _ctx.LdtBase = state.Ldtr.Base;
+        _ctx.LdtLimit = state.Ldtr.Limit;
+        _ctx.TrSelector = state.TaskRegister.Selector;
+        _ctx.TrBase = state.TaskRegister.Base;
+        _ctx.TrLimit = state.TaskRegister.Limit;
+        _ctx.TrAttributes = state.TaskRegister.Attributes;
         _tscOffset = state.TscOffset;
-        _efer = state.Efer;
+        _ctx.Efer = state.Efer;
         _sysenterCs = state.SysenterCs;
         _sysenterEsp = state.SysenterEsp;
         _sysenterEip = state.SysenterEip;

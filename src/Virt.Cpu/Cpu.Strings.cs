@@ -83,7 +83,7 @@ public sealed partial class Cpu
             if (done >= max || EventPendingDuringRep(kind) || (watching && StopRepForDebugTrap()))
             {
                 // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left.
-                _eip = _instructionStart;
+                _ctx.Eip = _ctx.InstructionStart;
                 _exitBlock = true;
                 break;
             }
@@ -108,7 +108,7 @@ public sealed partial class Cpu
             return true;
         }
 
-        return kind is StringKind.Ins or StringKind.Outs && (_eflags & FlagIf) != 0 && InterruptController is { IsInterruptPending: true };
+        return kind is StringKind.Ins or StringKind.Outs && (_ctx.Eflags & EflagsBits.If) != 0 && InterruptController is { IsInterruptPending: true };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -117,7 +117,7 @@ public sealed partial class Cpu
         int size = d.OpSize;
         int addrSize = d.AddrSize;
         uint addrMask = addrSize == 2 ? 0xFFFFu : 0xFFFFFFFFu;
-        uint step = (_eflags & FlagDf) != 0 ? (uint)-size : (uint)size;
+        uint step = (_ctx.Eflags & EflagsBits.Df) != 0 ? (uint)-size : (uint)size;
         uint si = (uint)ReadRegister(RegSi, addrSize);
         uint di = (uint)ReadRegister(RegDi, addrSize);
         switch (kind)
@@ -200,7 +200,7 @@ public sealed partial class Cpu
                     }
 
                     BeforePortAccess?.Invoke();
-                    uint value = _ports.Read((ushort)_gpr[RegDx], size);
+                    uint value = _ports.Read((ushort)_ctx.Gpr[RegDx], size);
                     WriteMem(Es, di, size, value);
                     WriteRegister(RegDi, addrSize, (di + step) & addrMask);
                     break;
@@ -215,7 +215,7 @@ public sealed partial class Cpu
                     }
 
                     BeforePortAccess?.Invoke();
-                    _ports.Write((ushort)_gpr[RegDx], size, (uint)value);
+                    _ports.Write((ushort)_ctx.Gpr[RegDx], size, (uint)value);
                     WriteRegister(RegSi, addrSize, (si + step) & addrMask);
                     break;
                 }

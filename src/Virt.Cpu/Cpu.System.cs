@@ -19,10 +19,10 @@ public sealed partial class Cpu
         }
 
         uint flags = GetFlags();
-        if ((flags & FlagIf) == 0)
+        if ((flags & EflagsBits.If) == 0)
         {
             // Intel SDM Vol. 2B, STI: interrupts are recognised only after the next instruction.
-            _eflags |= FlagIf;
+            _ctx.Eflags |= EflagsBits.If;
             _inhibitInterrupts = true;
             _exitBlock = true;
         }
@@ -30,7 +30,7 @@ public sealed partial class Cpu
 
     private void ExecuteRdtsc()
     {
-        if ((_cr4 & Cr4Tsd) != 0 && !RequireCpl0())
+        if ((_ctx.Cr4 & Cr4Bits.Tsd) != 0 && !RequireCpl0())
         {
             return;
         }
@@ -48,7 +48,7 @@ public sealed partial class Cpu
     private void ExecuteWait()
     {
         // Intel SDM Vol. 2B, WAIT: #NM when CR0.MP and CR0.TS are both set.
-        if ((_cr0 & 0xA) == 0xA)
+        if ((_ctx.Cr0 & (Cr0Bits.Mp | Cr0Bits.Ts)) == (Cr0Bits.Mp | Cr0Bits.Ts))
         {
             RaiseFault(VectorDeviceNotAvailable);
             return;
@@ -59,7 +59,7 @@ public sealed partial class Cpu
 
     private void ExecuteIn(ref DecodedInstruction d)
     {
-        ushort port = d.Kind1 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        ushort port = d.Kind1 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_ctx.Gpr[RegDx];
         if (!CheckIoPermission(port, d.OpSize))
         {
             return;
@@ -72,7 +72,7 @@ public sealed partial class Cpu
 
     private void ExecuteOut(ref DecodedInstruction d)
     {
-        ushort port = d.Kind0 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_gpr[RegDx];
+        ushort port = d.Kind0 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_ctx.Gpr[RegDx];
         if (!CheckIoPermission(port, d.OpSize))
         {
             return;
@@ -101,24 +101,24 @@ public sealed partial class Cpu
 
         if (idt)
         {
-            _idtBase = baseAddress;
-            _idtLimit = limit;
+            _ctx.IdtBase = baseAddress;
+            _ctx.IdtLimit = limit;
         }
         else
         {
-            _gdtBase = baseAddress;
-            _gdtLimit = limit;
+            _ctx.GdtBase = baseAddress;
+            _ctx.GdtLimit = limit;
         }
     }
 
     private void ExecuteStoreDescriptorTable(ref DecodedInstruction d, bool idt)
     {
         uint ea = EffectiveAddress(ref d);
-        WriteMem(d.Seg, ea, 2, idt ? _idtLimit : _gdtLimit);
+        WriteMem(d.Seg, ea, 2, idt ? _ctx.IdtLimit : _ctx.GdtLimit);
         if (!_faulted)
         {
             // Since the 386 the full 32-bit base is stored whatever the operand size (Intel SDM Vol. 2B, SGDT).
-            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4, idt ? _idtBase : _gdtBase);
+            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4, idt ? _ctx.IdtBase : _ctx.GdtBase);
         }
     }
 
@@ -131,7 +131,7 @@ public sealed partial class Cpu
         }
 
         // LMSW loads PE, MP, EM and TS; it can set PE but not clear it (Intel SDM Vol. 2A, LMSW).
-        _cr0 = (_cr0 & ~0xEUL) | (value & 0xE) | (_cr0 & 1) | (value & 1);
+        _ctx.Cr0 = (_ctx.Cr0 & ~(Cr0Bits.Mp | Cr0Bits.Em | Cr0Bits.Ts)) | (value & Cr0Bits.LmswBits);
         RefreshAllAccessBounds();
         _exitBlock = true;
     }
@@ -142,14 +142,14 @@ public sealed partial class Cpu
         switch (d.Reg0)
         {
             case 0:
-                if ((value & (Cr0Pg | 1)) == Cr0Pg || (value & 0x6000_0000) == 0x2000_0000)
+                if ((value & (Cr0Bits.Pg | Cr0Bits.Pe)) == Cr0Bits.Pg || (value & (Cr0Bits.Cd | Cr0Bits.Nw)) == Cr0Bits.Nw)
                 {
                     // PG without PE, or NW without CD, is #GP(0) (Intel SDM Vol. 2B, MOV to CR0).
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                if ((value & Cr0Pg) != 0 && (_cr0 & Cr0Pg) == 0 && IsPaeMode && !LoadPdptes(_cr3))
+                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && IsPaeMode && !LoadPdptes(_ctx.Cr3))
                 {
                     // Enabling PAE paging loads the PDPTEs; a reserved bit in a present one is #GP(0) (Intel SDM Vol. 3A, 4.4.1).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -157,11 +157,11 @@ public sealed partial class Cpu
                 }
 
                 // CR0.ET is hardwired to 1 on the P6 family.
-                _cr0 = value | 0x10;
+                _ctx.Cr0 = value | Cr0Bits.Et;
                 if ((value & 1) == 0)
                 {
                     // Back to real mode: CPL is 0; the descriptor caches keep their contents (unreal mode).
-                    _cpl = 0;
+                    _ctx.Cpl = 0;
                 }
 
                 RefreshAllAccessBounds();
@@ -169,7 +169,7 @@ public sealed partial class Cpu
                 FlushTlb();
                 break;
             case 2:
-                _cr2 = value;
+                _ctx.Cr2 = value;
                 break;
             case 3:
                 if (PagingEnabled && IsPaeMode && !LoadPdptes(value))
@@ -178,7 +178,7 @@ public sealed partial class Cpu
                     return;
                 }
 
-                _cr3 = value;
+                _ctx.Cr3 = value;
                 FlushTlb();
                 break;
             case 4:
@@ -190,14 +190,14 @@ public sealed partial class Cpu
                 }
 
                 // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
-                if (PagingEnabled && (value & Cr4Pae) != 0 && ((value ^ _cr4) & (Cr4Pae | Cr4Pge | Cr4Pse)) != 0
-                    && !LoadPdptes(_cr3))
+                if (PagingEnabled && (value & Cr4Bits.Pae) != 0 && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
+                    && !LoadPdptes(_ctx.Cr3))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                _cr4 = value;
+                _ctx.Cr4 = value;
                 RecomputeBreakpoints();
                 break;
             default:
@@ -214,16 +214,16 @@ public sealed partial class Cpu
         switch (d.Reg1)
         {
             case 0:
-                value = _cr0;
+                value = _ctx.Cr0;
                 break;
             case 2:
-                value = _cr2;
+                value = _ctx.Cr2;
                 break;
             case 3:
-                value = _cr3;
+                value = _ctx.Cr3;
                 break;
             case 4:
-                value = _cr4;
+                value = _ctx.Cr4;
                 break;
             default:
                 RaiseFault(VectorInvalidOpcode);

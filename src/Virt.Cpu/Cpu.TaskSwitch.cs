@@ -9,7 +9,6 @@ namespace Virt.Cpu;
 public sealed partial class Cpu
 {
     private const ulong DescriptorBusyBit = 2UL << 40;
-    private const uint FlagNt = 1u << 14;
     private const uint Dr6TaskSwitch = 0x8000;
 
     /// <summary>What started a task switch; it decides the busy bits, the back link and NT (Intel SDM Vol. 3A, 8.3, Table 8-2).</summary>
@@ -33,7 +32,7 @@ public sealed partial class Cpu
         int dpl = DescriptorDpl(descriptor);
 
         // Data-access rules: the gate's or TSS descriptor's DPL must be >= CPL and >= RPL (Intel SDM Vol. 3A, 8.3 step 2).
-        if (dpl < _cpl || dpl < (selector & 3))
+        if (dpl < _ctx.Cpl || dpl < (selector & 3))
         {
             RaiseFault(VectorGeneralProtection, errorCode);
             return;
@@ -69,7 +68,7 @@ public sealed partial class Cpu
             return;
         }
 
-        ulong address = _gdtBase + (uint)(selector & 0xFFF8);
+        ulong address = _ctx.GdtBase + (uint)(selector & 0xFFF8);
         SwitchTask(selector, descriptor, address, source, ext: 0, errorCodeToPush: -1);
     }
 
@@ -95,7 +94,7 @@ public sealed partial class Cpu
     /// </summary>
     private void TaskReturn()
     {
-        ushort link = (ushort)ReadSystem(_trBase, 2);
+        ushort link = (ushort)ReadSystem(_ctx.TrBase, 2);
         if (_faulted)
         {
             return;
@@ -160,10 +159,10 @@ public sealed partial class Cpu
         }
 
         // The old TSS must hold its dynamic fields (up to GS, or DS in a 16-bit TSS) for the save.
-        bool oldTss32 = (_trAttributes & 8) != 0;
-        if (_trLimit < (oldTss32 ? 0x5Fu : 0x29u))
+        bool oldTss32 = (_ctx.TrAttributes & 8) != 0;
+        if (_ctx.TrLimit < (oldTss32 ? 0x5Fu : 0x29u))
         {
-            RaiseFault(VectorInvalidTss, (_trSelector & 0xFFFC) + ext);
+            RaiseFault(VectorInvalidTss, (_ctx.TrSelector & 0xFFFC) + ext);
             return false;
         }
 
@@ -222,36 +221,36 @@ public sealed partial class Cpu
         uint oldFlags = GetFlags();
         if (source == TaskSwitchSource.Iret)
         {
-            oldFlags &= ~FlagNt;
+            oldFlags &= ~EflagsBits.Nt;
         }
 
-        ulong ob = _trBase;
+        ulong ob = _ctx.TrBase;
         if (oldTss32)
         {
-            WriteSystem(ob + 0x20, 4, _eip);
+            WriteSystem(ob + 0x20, 4, _ctx.Eip);
             WriteSystem(ob + 0x24, 4, oldFlags);
             for (int i = 0; i < 8 && !_faulted; i++)
             {
-                WriteSystem(ob + 0x28 + (uint)(4 * i), 4, (uint)_gpr[i]);
+                WriteSystem(ob + 0x28 + (uint)(4 * i), 4, (uint)_ctx.Gpr[i]);
             }
 
             for (int s = 0; s < 6 && !_faulted; s++)
             {
-                WriteSystem(ob + 0x48 + (uint)(4 * s), 2, _segSelector[s]);
+                WriteSystem(ob + 0x48 + (uint)(4 * s), 2, _ctx.SegSelector[s]);
             }
         }
         else
         {
-            WriteSystem(ob + 0x0E, 2, (ushort)_eip);
+            WriteSystem(ob + 0x0E, 2, (ushort)_ctx.Eip);
             WriteSystem(ob + 0x10, 2, (ushort)oldFlags);
             for (int i = 0; i < 8 && !_faulted; i++)
             {
-                WriteSystem(ob + 0x12 + (uint)(2 * i), 2, (ushort)_gpr[i]);
+                WriteSystem(ob + 0x12 + (uint)(2 * i), 2, (ushort)_ctx.Gpr[i]);
             }
 
             for (int s = 0; s < 4 && !_faulted; s++)
             {
-                WriteSystem(ob + 0x22 + (uint)(2 * s), 2, _segSelector[s]);
+                WriteSystem(ob + 0x22 + (uint)(2 * s), 2, _ctx.SegSelector[s]);
             }
         }
 
@@ -261,17 +260,17 @@ public sealed partial class Cpu
         }
 
         // Busy bits and the back link (Intel SDM Vol. 3A, 8.3, Table 8-2; 8.4).
-        if (source is TaskSwitchSource.Jump or TaskSwitchSource.Iret && (_trSelector & 0xFFFC) != 0 && (_trSelector & 4) == 0)
+        if (source is TaskSwitchSource.Jump or TaskSwitchSource.Iret && (_ctx.TrSelector & 0xFFFC) != 0 && (_ctx.TrSelector & 4) == 0)
         {
-            ulong oldAddress = _gdtBase + (uint)(_trSelector & 0xFFF8);
+            ulong oldAddress = _ctx.GdtBase + (uint)(_ctx.TrSelector & 0xFFF8);
             byte access = (byte)ReadSystem(oldAddress + 5, 1);
             WriteSystem(oldAddress + 5, 1, (byte)(access & ~2));
         }
 
         if (source is TaskSwitchSource.Call or TaskSwitchSource.Interrupt)
         {
-            WriteSystem(b, 2, _trSelector);
-            eflags |= FlagNt;
+            WriteSystem(b, 2, _ctx.TrSelector);
+            eflags |= EflagsBits.Nt;
         }
 
         if (source != TaskSwitchSource.Iret)
@@ -286,13 +285,13 @@ public sealed partial class Cpu
         }
 
         // Step 7, the commit point: TR names the new task. From here on faults belong to the new task.
-        _trSelector = selector;
-        _trBase = newTss.Base;
-        _trLimit = newTss.Limit;
-        _trAttributes = (ushort)(newTss.Attributes | 2);
+        _ctx.TrSelector = selector;
+        _ctx.TrBase = newTss.Base;
+        _ctx.TrLimit = newTss.Limit;
+        _ctx.TrAttributes = (ushort)(newTss.Attributes | 2);
 
         // CR0.TS is set on every task switch so the first x87 instruction of the new task raises #NM (Intel SDM Vol. 3A, 2.5).
-        _cr0 |= 8;
+        _ctx.Cr0 |= Cr0Bits.Ts;
 
         // DR7.L0-L3, the local breakpoint enables, are cleared on every task switch (Intel SDM Vol. 3B, 17.2.4).
         if ((_dr7 & 0x55) != 0)
@@ -304,7 +303,7 @@ public sealed partial class Cpu
         // Step 8: CR3 from a 32-bit TSS only, and only under paging (otherwise it is read but not loaded).
         if (newTss32 && PagingEnabled)
         {
-            _cr3 = cr3;
+            _ctx.Cr3 = cr3;
             if (IsPaeMode && !LoadPdptes(cr3))
             {
                 // PAE: the PDPTEs load with CR3; a reserved bit in a present one is #GP(0), here in the new task.
@@ -314,18 +313,18 @@ public sealed partial class Cpu
             FlushTlb();
         }
 
-        _eip = eip;
+        _ctx.Eip = eip;
         SetFlagsRaw(eflags);
         for (int i = 0; i < 8; i++)
         {
             // Loading from a 16-bit TSS leaves the upper register halves undefined (Intel SDM Vol. 3A, 8.6); we zero them.
-            _gpr[i] = registers[i];
+            _ctx.Gpr[i] = registers[i];
         }
 
         // A fault from here on is reported at the new task's first instruction, not at the JMP/CALL/IRET.
-        _instructionStart = eip;
+        _ctx.InstructionStart = eip;
         _exitBlock = true;
-        bool loaded = LoadTaskSegments(selectors, ldt, ext, (eflags & FlagVm) != 0 && newTss32);
+        bool loaded = LoadTaskSegments(selectors, ldt, ext, (eflags & EflagsBits.Vm) != 0 && newTss32);
         RefreshAllAccessBounds();
         UpdateModeBits();
         if (!loaded)
@@ -347,7 +346,7 @@ public sealed partial class Cpu
             SetStackPointer(sp);
         }
 
-        if (_eip > _segLimit[Cs])
+        if (_ctx.Eip > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection, ext);
             return false;
@@ -377,17 +376,17 @@ public sealed partial class Cpu
         int newCpl = v86 ? 3 : selectors[Cs] & 3;
         for (int s = 0; s < 6; s++)
         {
-            _segSelector[s] = selectors[s];
-            _segBase[s] = 0;
-            _segLimit[s] = 0;
-            _segAttributes[s] = 0;
+            _ctx.SegSelector[s] = selectors[s];
+            _ctx.SegBase[s] = 0;
+            _ctx.SegLimit[s] = 0;
+            _ctx.SegAttributes[s] = 0;
         }
 
         OnPrivilegeChange(newCpl);
-        _cpl = newCpl;
-        _ldtSelector = 0;
-        _ldtBase = 0;
-        _ldtLimit = 0;
+        _ctx.Cpl = newCpl;
+        _ctx.LdtSelector = 0;
+        _ctx.LdtBase = 0;
+        _ctx.LdtLimit = 0;
         if ((ldt & 0xFFFC) != 0)
         {
             // The LDT selector must name a present LDT descriptor in the GDT; anything else is #TS(LDT selector).
@@ -399,9 +398,9 @@ public sealed partial class Cpu
             }
 
             SegmentState table = SegmentState.FromDescriptor(ldt, ldtDescriptor);
-            _ldtSelector = ldt;
-            _ldtBase = table.Base;
-            _ldtLimit = table.Limit;
+            _ctx.LdtSelector = ldt;
+            _ctx.LdtBase = table.Base;
+            _ctx.LdtLimit = table.Limit;
         }
 
         if (v86)
@@ -519,8 +518,8 @@ public sealed partial class Cpu
     {
         SetAccessed(address, ref descriptor);
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
-        _segBase[segment] = state.Base;
-        _segLimit[segment] = state.Limit;
-        _segAttributes[segment] = state.Attributes;
+        _ctx.SegBase[segment] = state.Base;
+        _ctx.SegLimit[segment] = state.Limit;
+        _ctx.SegAttributes[segment] = state.Attributes;
     }
 }

@@ -14,20 +14,15 @@ namespace Virt.Cpu;
 /// </remarks>
 public sealed partial class Cpu
 {
-    private const ulong Cr4Vme = 1UL << 0;
-    private const ulong Cr4Pvi = 1UL << 1;
-    private const uint FlagIopl = 0x3000;
-    private const uint FlagVif = 1u << 19;
-    private const uint FlagVip = 1u << 20;
 
     // The descriptor-cache attributes of every segment in virtual-8086 mode: present, DPL 3, read/write data, accessed,
     // 16-bit (the access rights the SDM requires of virtual-8086 guest state, Vol. 3C, 27.3.1.2: F3h).
     private const ushort V86SegmentAttributes = 0xF3;
 
     /// <summary>EFLAGS.VM with CR0.PE: the CPU executes virtual-8086 code at CPL 3.</summary>
-    private bool InVirtual8086 => (_eflags & FlagVm) != 0 && (_cr0 & 1) != 0;
+    private bool InVirtual8086 => (_ctx.Eflags & EflagsBits.Vm) != 0 && (_ctx.Cr0 & Cr0Bits.Pe) != 0;
 
-    private int Iopl => (int)(_eflags >> 12) & 3;
+    private int Iopl => (int)(_ctx.Eflags >> EflagsBits.IoplShift) & 3;
 
     /// <summary>
     /// Whether CLI and STI operate on VIF instead of faulting: CPL 3 with IOPL &lt; 3, and either virtual-8086 mode with
@@ -35,12 +30,12 @@ public sealed partial class Cpu
     /// </summary>
     private bool VirtualInterruptFlagActive()
     {
-        if ((_cr0 & 1) == 0 || _cpl != 3 || Iopl == 3)
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || _ctx.Cpl != 3 || Iopl == 3)
         {
             return false;
         }
 
-        return (_cr4 & ((_eflags & FlagVm) != 0 ? Cr4Vme : Cr4Pvi)) != 0;
+        return (_ctx.Cr4 & ((_ctx.Eflags & EflagsBits.Vm) != 0 ? Cr4Bits.Vme : Cr4Bits.Pvi)) != 0;
     }
 
     /// <summary>CLI: IF when CPL &lt;= IOPL (IOPL = 3 in virtual-8086 mode); VIF under VME/PVI; otherwise #GP(0).</summary>
@@ -48,26 +43,26 @@ public sealed partial class Cpu
     {
         if (VirtualInterruptFlagActive())
         {
-            _eflags &= ~FlagVif;
+            _ctx.Eflags &= ~EflagsBits.Vif;
             return;
         }
 
         if (CheckIopl())
         {
-            SetFlag(FlagIf, false);
+            SetFlag(EflagsBits.If, false);
         }
     }
 
     /// <summary>STI under VME/PVI sets VIF, unless an interrupt is pending (VIP): then #GP(0) so the monitor can deliver it (Intel SDM Vol. 2B, STI).</summary>
     private void ExecuteStiVirtual()
     {
-        if ((_eflags & FlagVip) != 0)
+        if ((_ctx.Eflags & EflagsBits.Vip) != 0)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
         }
 
-        _eflags |= FlagVif;
+        _ctx.Eflags |= EflagsBits.Vif;
     }
 
     /// <summary>
@@ -79,15 +74,15 @@ public sealed partial class Cpu
     {
         for (int s = 0; s < 6; s++)
         {
-            _segSelector[s] = selectors[s];
-            _segBase[s] = (ulong)selectors[s] << 4;
-            _segLimit[s] = 0xFFFF;
-            _segAttributes[s] = V86SegmentAttributes;
+            _ctx.SegSelector[s] = selectors[s];
+            _ctx.SegBase[s] = (ulong)selectors[s] << 4;
+            _ctx.SegLimit[s] = 0xFFFF;
+            _ctx.SegAttributes[s] = V86SegmentAttributes;
             RefreshAccessBounds(s);
         }
 
         OnPrivilegeChange(3);
-        _cpl = 3;
+        _ctx.Cpl = 3;
         UpdateModeBits();
         _exitBlock = true;
     }
@@ -111,10 +106,10 @@ public sealed partial class Cpu
         }
 
         // The pseudo-code keeps only the low 16 bits of EIP (tempEIP AND FFFFh) and the low word of each selector.
-        SetFlagsRaw(flags | FlagVm);
+        SetFlagsRaw(flags | EflagsBits.Vm);
         LoadVirtual8086Segments([(ushort)rest[2], selector, (ushort)rest[1], (ushort)rest[3], (ushort)rest[4], (ushort)rest[5]]);
-        _gpr[RegSp] = rest[0];
-        _eip = offset & 0xFFFF;
+        _ctx.Gpr[RegSp] = rest[0];
+        _ctx.Eip = offset & 0xFFFF;
         _nmiBlocked = false;
     }
 
@@ -127,7 +122,7 @@ public sealed partial class Cpu
     {
         int size = d.OpSize;
         bool iopl3 = Iopl == 3;
-        if (!iopl3 && ((_cr4 & Cr4Vme) == 0 || size == 4))
+        if (!iopl3 && ((_ctx.Cr4 & Cr4Bits.Vme) == 0 || size == 4))
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -143,7 +138,7 @@ public sealed partial class Cpu
             return;
         }
 
-        if (offset > _segLimit[Cs])
+        if (offset > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -156,12 +151,11 @@ public sealed partial class Cpu
 
         SetStackPointer((sp + (uint)(3 * size)) & mask);
         LoadSegmentReal(Cs, selector);
-        _eip = offset;
+        _ctx.Eip = offset;
         SetFlagsRaw(flags);
         _nmiBlocked = false;
         _exitBlock = true;
     }
-
 
     /// <summary>
     /// The EFLAGS an IRET (<paramref name="resume"/>: RF loads too) or POPF in virtual-8086 mode loads from
@@ -174,12 +168,12 @@ public sealed partial class Cpu
         uint current = GetFlags();
         if (iopl3)
         {
-            uint writable = (size == 4 ? 0x00247FD5u | (resume ? (uint)CpuFlags.Resume : 0) : 0x7FD5u) & ~FlagIopl;
+            uint writable = (size == 4 ? EflagsBits.Popf32Writable | (resume ? EflagsBits.Rf : 0) : EflagsBits.Defined16) & ~EflagsBits.Iopl;
             flags = (current & ~writable) | (image & writable);
             return true;
         }
 
-        if ((image & FlagTf) != 0 || ((image & FlagIf) != 0 && (current & FlagVip) != 0))
+        if ((image & EflagsBits.Tf) != 0 || ((image & EflagsBits.If) != 0 && (current & EflagsBits.Vip) != 0))
         {
             RaiseFault(VectorGeneralProtection, 0);
             flags = 0;
@@ -193,9 +187,9 @@ public sealed partial class Cpu
     /// <summary>FLAGS after a 16-bit POPF or IRET under VME with IOPL &lt; 3: IF and IOPL kept, the image's IF goes to VIF.</summary>
     private static uint VirtualFlagsFromImage(uint current, uint image)
     {
-        const uint writable = 0x7FD5u & ~(FlagIopl | FlagIf);
+        const uint writable = EflagsBits.Defined16 & ~(EflagsBits.Iopl | EflagsBits.If);
         uint flags = (current & ~writable) | (image & writable);
-        return (image & FlagIf) != 0 ? flags | FlagVif : flags & ~FlagVif;
+        return (image & EflagsBits.If) != 0 ? flags | EflagsBits.Vif : flags & ~EflagsBits.Vif;
     }
 
     /// <summary>
@@ -207,11 +201,11 @@ public sealed partial class Cpu
         uint flags = GetFlags();
         if (Iopl == 3)
         {
-            Push(d.OpSize == 4 ? flags & 0x00FCFFFF : flags & 0xFFFF, d.OpSize);
+            Push(d.OpSize == 4 ? flags & EflagsBits.PushfdImage : flags & 0xFFFF, d.OpSize);
             return;
         }
 
-        if ((_cr4 & Cr4Vme) == 0 || d.OpSize == 4)
+        if ((_ctx.Cr4 & Cr4Bits.Vme) == 0 || d.OpSize == 4)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -223,8 +217,8 @@ public sealed partial class Cpu
     /// <summary>The FLAGS image the VME forms of PUSHF and a redirected INT n push: IF replaced by VIF, IOPL = 3.</summary>
     private static uint VirtualFlagsImage(uint flags)
     {
-        uint image = (flags & 0xFFFF & ~FlagIf) | FlagIopl;
-        return (flags & FlagVif) != 0 ? image | FlagIf : image;
+        uint image = (flags & 0xFFFF & ~EflagsBits.If) | EflagsBits.Iopl;
+        return (flags & EflagsBits.Vif) != 0 ? image | EflagsBits.If : image;
     }
 
     /// <summary>
@@ -236,7 +230,7 @@ public sealed partial class Cpu
     {
         int size = d.OpSize;
         bool iopl3 = Iopl == 3;
-        if (!iopl3 && ((_cr4 & Cr4Vme) == 0 || size == 4))
+        if (!iopl3 && ((_ctx.Cr4 & Cr4Bits.Vme) == 0 || size == 4))
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -267,7 +261,7 @@ public sealed partial class Cpu
     /// </summary>
     private void IntVirtual8086(int vector)
     {
-        if ((_cr4 & Cr4Vme) != 0)
+        if ((_ctx.Cr4 & Cr4Bits.Vme) != 0)
         {
             if (!ReadRedirectionBit(vector, out bool intercepted))
             {
@@ -298,21 +292,21 @@ public sealed partial class Cpu
     private bool ReadRedirectionBit(int vector, out bool set)
     {
         set = true;
-        if (_trSelector == 0 || (_trAttributes & 0xF) is not (9 or 11) || _trLimit < 0x67)
+        if (_ctx.TrSelector == 0 || (_ctx.TrAttributes & 0xF) is not (9 or 11) || _ctx.TrLimit < 0x67)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return false;
         }
 
-        uint ioMapBase = (uint)ReadSystem(_trBase + 0x66, 2);
+        uint ioMapBase = (uint)ReadSystem(_ctx.TrBase + 0x66, 2);
         uint byteOffset = ioMapBase - 32 + (uint)(vector >> 3);
-        if (ioMapBase < 32 || byteOffset > _trLimit)
+        if (ioMapBase < 32 || byteOffset > _ctx.TrLimit)
         {
             RaiseFault(VectorGeneralProtection, 0);
             return false;
         }
 
-        set = (ReadSystem(_trBase + byteOffset, 1) & (1u << (vector & 7))) != 0;
+        set = (ReadSystem(_ctx.TrBase + byteOffset, 1) & (1u << (vector & 7))) != 0;
         return !_faulted;
     }
 
@@ -341,12 +335,12 @@ public sealed partial class Cpu
         WriteMem(Ss, sp1, 2, image);
         if (!_faulted)
         {
-            WriteMem(Ss, sp2, 2, _segSelector[Cs]);
+            WriteMem(Ss, sp2, 2, _ctx.SegSelector[Cs]);
         }
 
         if (!_faulted)
         {
-            WriteMem(Ss, sp3, 2, _eip);
+            WriteMem(Ss, sp3, 2, _ctx.Eip);
         }
 
         if (_faulted)
@@ -355,9 +349,9 @@ public sealed partial class Cpu
         }
 
         SetStackPointer(sp3);
-        _eflags &= ~(FlagTf | (iopl3 ? FlagIf : FlagVif));
+        _ctx.Eflags &= ~(EflagsBits.Tf | (iopl3 ? EflagsBits.If : EflagsBits.Vif));
         LoadSegmentReal(Cs, cs);
-        _eip = ip;
+        _ctx.Eip = ip;
         _exitBlock = true;
     }
 
@@ -377,7 +371,7 @@ public sealed partial class Cpu
         foreach (int s in order)
         {
             sp = (sp - (uint)size) & mask;
-            WriteMem(Ss, sp, size, _segSelector[s]);
+            WriteMem(Ss, sp, size, _ctx.SegSelector[s]);
         }
 
         return sp;
@@ -389,10 +383,10 @@ public sealed partial class Cpu
         ReadOnlySpan<int> order = [Es, Ds, 4, 5];
         foreach (int s in order)
         {
-            _segSelector[s] = 0;
-            _segBase[s] = 0;
-            _segLimit[s] = 0;
-            _segAttributes[s] = 0;
+            _ctx.SegSelector[s] = 0;
+            _ctx.SegBase[s] = 0;
+            _ctx.SegLimit[s] = 0;
+            _ctx.SegAttributes[s] = 0;
             RefreshAccessBounds(s);
         }
     }

@@ -322,7 +322,7 @@ public sealed partial class Cpu
     {
         // Intel SDM Vol. 1, 8.1.10: the layout follows the operand size and the operating mode (virtual-8086 uses the
         // protected-mode layout).
-        bool protectedLayout = (_cr0 & 1) != 0;
+        bool protectedLayout = (_ctx.Cr0 & Cr0Bits.Pe) != 0;
         return d.OpSize == 4
             ? (protectedLayout ? X87EnvironmentFormat.Protected32 : X87EnvironmentFormat.Real32)
             : (protectedLayout ? X87EnvironmentFormat.Protected16 : X87EnvironmentFormat.Real16);
@@ -388,7 +388,7 @@ public sealed partial class Cpu
     /// <summary>FXSAVE (reg 0) and FXRSTOR (reg 1), the x87 part (Intel SDM Vol. 2A, FXSAVE).</summary>
     private void ExecuteFxsr(ref DecodedInstruction d, int reg)
     {
-        if ((_cr0 & 0xC) != 0)
+        if ((_ctx.Cr0 & (Cr0Bits.Em | Cr0Bits.Ts)) != 0)
         {
             RaiseFault(VectorDeviceNotAvailable);
             return;
@@ -396,7 +396,7 @@ public sealed partial class Cpu
 
         int seg = d.Seg;
         uint ea = EffectiveAddress(ref d);
-        if (((_segBase[seg] + ea) & 15) != 0)
+        if (((_ctx.SegBase[seg] + ea) & 15) != 0)
         {
             RaiseFault(VectorGeneralProtection);
             return;

@@ -54,7 +54,7 @@ public sealed partial class Cpu
             return true;
         }
 
-        if ((_cr0 & 0x20) != 0)
+        if ((_ctx.Cr0 & Cr0Bits.Ne) != 0)
         {
             RaiseFault(VectorMathFault);
             return false;
@@ -82,7 +82,7 @@ public sealed partial class Cpu
         // An explicit WAIT in front (9B): Intel SDM Vol. 2B, WAIT: #NM when MP and TS are both set.
         if ((imm & X87WaitPrefix) != 0)
         {
-            if ((_cr0 & 0xA) == 0xA)
+            if ((_ctx.Cr0 & (Cr0Bits.Mp | Cr0Bits.Ts)) == (Cr0Bits.Mp | Cr0Bits.Ts))
             {
                 RaiseFault(VectorDeviceNotAvailable);
                 return;
@@ -95,7 +95,7 @@ public sealed partial class Cpu
         }
 
         // Intel SDM Vol. 3A, 2.5 and Table 2-2: EM or TS makes every escape #NM.
-        if ((_cr0 & 0xC) != 0)
+        if ((_ctx.Cr0 & (Cr0Bits.Em | Cr0Bits.Ts)) != 0)
         {
             RaiseFault(VectorDeviceNotAvailable);
             return;
@@ -118,13 +118,13 @@ public sealed partial class Cpu
         if (!control)
         {
             // Intel SDM Vol. 1, 8.1.8: the last non-control instruction's pointers and opcode.
-            _fpu.InstructionOffset = _instructionStart;
-            _fpu.InstructionSelector = _segSelector[Cs];
+            _fpu.InstructionOffset = _ctx.InstructionStart;
+            _fpu.InstructionSelector = _ctx.SegSelector[Cs];
             _fpu.Opcode = (ushort)fop;
             if (memory)
             {
                 _fpu.DataOffset = ea;
-                _fpu.DataSelector = _segSelector[d.Seg];
+                _fpu.DataSelector = _ctx.SegSelector[d.Seg];
             }
         }
 

@@ -48,25 +48,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private readonly PhysicalMemoryMap _memory;
     private IoPortSpace _ports;
     private readonly CpuOptions _options;
-    private readonly ulong[] _gpr = new ulong[16];
-    private readonly ushort[] _segSelector = new ushort[6];
-    private readonly ulong[] _segBase = new ulong[6];
-    private readonly uint[] _segLimit = new uint[6];
-    private readonly ushort[] _segAttributes = new ushort[6];
-
-    private uint _eip;
-    private uint _instructionStart;
-    private uint _eflags;
-    private ulong _cr0;
-    private ulong _cr2;
-    private ulong _cr3;
-    private ulong _cr4;
-    private ulong _gdtBase;
-    private ushort _gdtLimit;
-    private ulong _idtBase;
-    private ushort _idtLimit;
-    private bool _code32;
-    private bool _stack32;
+    private readonly CpuContext _ctx = new();
 
     private long _retired;
     private long _extraRetired;
@@ -137,8 +119,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>The instruction pointer (EIP; IP is its low 16 bits).</summary>
     public uint Eip
     {
-        get => _eip;
-        set => _eip = value;
+        get => _ctx.Eip;
+        set => _ctx.Eip = value;
     }
 
     /// <summary>
@@ -153,7 +135,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             SetFlagsRaw(value);
             if (IsProtectedMode)
             {
-                _cpl = (value & FlagVm) != 0 ? 3 : _segSelector[Cs] & 3;
+                _ctx.Cpl = (value & EflagsBits.Vm) != 0 ? 3 : _ctx.SegSelector[Cs] & 3;
             }
         }
     }
@@ -161,10 +143,10 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>CR0.</summary>
     public ulong Cr0
     {
-        get => _cr0;
+        get => _ctx.Cr0;
         set
         {
-            _cr0 = value;
+            _ctx.Cr0 = value;
             ReloadPdptesForHost();
             RefreshAllAccessBounds();
             FlushTlb();
@@ -174,17 +156,17 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>CR2 (page-fault linear address).</summary>
     public ulong Cr2
     {
-        get => _cr2;
-        set => _cr2 = value;
+        get => _ctx.Cr2;
+        set => _ctx.Cr2 = value;
     }
 
     /// <summary>CR3 (page-directory base).</summary>
     public ulong Cr3
     {
-        get => _cr3;
+        get => _ctx.Cr3;
         set
         {
-            _cr3 = value;
+            _ctx.Cr3 = value;
             ReloadPdptesForHost();
             FlushTlb();
         }
@@ -193,30 +175,30 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>CR4.</summary>
     public ulong Cr4
     {
-        get => _cr4;
+        get => _ctx.Cr4;
         set
         {
-            _cr4 = value;
+            _ctx.Cr4 = value;
             ReloadPdptesForHost();
             RecomputeBreakpoints();
         }
     }
 
     /// <summary>The current privilege level (always 0 in real mode).</summary>
-    public int Cpl => _cpl;
+    public int Cpl => _ctx.Cpl;
 
     /// <summary>Whether CR0.PE is set (protected mode).</summary>
-    public bool IsProtectedMode => (_cr0 & 1) != 0;
+    public bool IsProtectedMode => (_ctx.Cr0 & Cr0Bits.Pe) != 0;
 
     /// <summary>Reads a general-purpose register, all 64 bits.</summary>
     /// <param name="register">The register.</param>
     /// <returns>Its value.</returns>
-    public ulong GetRegister(GeneralRegister register) => _gpr[(int)register];
+    public ulong GetRegister(GeneralRegister register) => _ctx.Gpr[(int)register];
 
     /// <summary>Writes a general-purpose register, all 64 bits.</summary>
     /// <param name="register">The register.</param>
     /// <param name="value">The value.</param>
-    public void SetRegister(GeneralRegister register, ulong value) => _gpr[(int)register] = value;
+    public void SetRegister(GeneralRegister register, ulong value) => _ctx.Gpr[(int)register] = value;
 
     /// <summary>Reads a segment register with its hidden descriptor cache.</summary>
     /// <param name="segment">The segment register.</param>
@@ -224,7 +206,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public SegmentState GetSegment(SegmentRegister segment)
     {
         int s = (int)segment;
-        return new SegmentState(_segSelector[s], _segBase[s], _segLimit[s], _segAttributes[s]);
+        return new SegmentState(_ctx.SegSelector[s], _ctx.SegBase[s], _ctx.SegLimit[s], _ctx.SegAttributes[s]);
     }
 
     /// <summary>Writes a segment register including its hidden descriptor cache.</summary>
@@ -233,14 +215,14 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public void SetSegment(SegmentRegister segment, SegmentState state)
     {
         int s = (int)segment;
-        _segSelector[s] = state.Selector;
-        _segBase[s] = state.Base;
-        _segLimit[s] = state.Limit;
-        _segAttributes[s] = state.Attributes;
+        _ctx.SegSelector[s] = state.Selector;
+        _ctx.SegBase[s] = state.Base;
+        _ctx.SegLimit[s] = state.Limit;
+        _ctx.SegAttributes[s] = state.Attributes;
         RefreshAccessBounds(s);
         if (segment == SegmentRegister.Cs)
         {
-            _cpl = IsProtectedMode ? ((_eflags & FlagVm) != 0 ? 3 : state.Selector & 3) : 0;
+            _ctx.Cpl = IsProtectedMode ? ((_ctx.Eflags & EflagsBits.Vm) != 0 ? 3 : state.Selector & 3) : 0;
         }
 
         UpdateModeBits();
@@ -254,45 +236,45 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <summary>Puts the CPU into the architectural power-on/reset state (Intel SDM Vol. 3A, 10.1.1, Table 10-1).</summary>
     public void Reset()
     {
-        Array.Clear(_gpr);
-        _gpr[RegDx] = CpuidSignature;
+        Array.Clear(_ctx.Gpr);
+        _ctx.Gpr[RegDx] = CpuidSignature;
         for (int s = 0; s < 6; s++)
         {
-            _segSelector[s] = 0;
-            _segBase[s] = 0;
-            _segLimit[s] = 0xFFFF;
-            _segAttributes[s] = 0x93;
+            _ctx.SegSelector[s] = 0;
+            _ctx.SegBase[s] = 0;
+            _ctx.SegLimit[s] = 0xFFFF;
+            _ctx.SegAttributes[s] = 0x93;
         }
 
-        _segSelector[Cs] = 0xF000;
-        _segBase[Cs] = 0xFFFF0000;
-        _segAttributes[Cs] = 0x9B;
-        _eip = ResetEip;
-        _instructionStart = ResetEip;
-        _lazyOp = LazyOp.None;
-        _eflags = 2;
-        _cr0 = 0x60000010;
-        _cr2 = 0;
-        _cr3 = 0;
-        _cr4 = 0;
-        _gdtBase = 0;
-        _gdtLimit = 0xFFFF;
-        _idtBase = 0;
-        _idtLimit = 0xFFFF;
-        _ldtSelector = 0;
-        _ldtBase = 0;
-        _ldtLimit = 0xFFFF;
-        _trSelector = 0;
-        _trBase = 0;
-        _trLimit = 0xFFFF;
-        _trAttributes = 0x8B;
-        _cpl = 0;
+        _ctx.SegSelector[Cs] = 0xF000;
+        _ctx.SegBase[Cs] = 0xFFFF0000;
+        _ctx.SegAttributes[Cs] = 0x9B;
+        _ctx.Eip = ResetEip;
+        _ctx.InstructionStart = ResetEip;
+        _ctx.LazyOp = LazyOp.None;
+        _ctx.Eflags = EflagsBits.Reserved1;
+        _ctx.Cr0 = Cr0Bits.ResetValue;
+        _ctx.Cr2 = 0;
+        _ctx.Cr3 = 0;
+        _ctx.Cr4 = 0;
+        _ctx.GdtBase = 0;
+        _ctx.GdtLimit = 0xFFFF;
+        _ctx.IdtBase = 0;
+        _ctx.IdtLimit = 0xFFFF;
+        _ctx.LdtSelector = 0;
+        _ctx.LdtBase = 0;
+        _ctx.LdtLimit = 0xFFFF;
+        _ctx.TrSelector = 0;
+        _ctx.TrBase = 0;
+        _ctx.TrLimit = 0xFFFF;
+        _ctx.TrAttributes = 0x8B;
+        _ctx.Cpl = 0;
         _tscOffset = 0;
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
-        _efer = 0;
-        Array.Clear(_pdpte);
+        _ctx.Efer = 0;
+        Array.Clear(_ctx.Pdpte);
         X87Reset();
         ResetDebugRegisters();
         RefreshAllAccessBounds();
@@ -323,16 +305,16 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         }
 
         return new CpuState(
-            CpuState.CurrentVersion, [.. _gpr], segments, _eip, GetFlags(), _cr0, _cr2, _cr3, _cr4, _gdtBase, _gdtLimit,
-            _idtBase, _idtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
+            CpuState.CurrentVersion, [.. _ctx.Gpr], segments, _ctx.Eip, GetFlags(), _ctx.Cr0, _ctx.Cr2, _ctx.Cr3, _ctx.Cr4, _ctx.GdtBase, _ctx.GdtLimit,
+            _ctx.IdtBase, _ctx.IdtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
         {
             X87Image = X87SaveImage(),
             Ldtr = Ldtr,
             TaskRegister = TaskRegister,
-            Cpl = _cpl,
+            Cpl = _ctx.Cpl,
             TscOffset = _tscOffset,
-            Efer = _efer,
-            Pdptes = [.. _pdpte],
+            Efer = _ctx.Efer,
+            Pdptes = [.. _ctx.Pdpte],
             SysenterCs = _sysenterCs,
             SysenterEsp = _sysenterEsp,
             SysenterEip = _sysenterEip,
@@ -352,33 +334,33 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public void RestoreState(CpuState state)
     {
         ValidateState(state);
-        for (int r = 0; r < _gpr.Length; r++)
+        for (int r = 0; r < _ctx.Gpr.Length; r++)
         {
-            _gpr[r] = state.GeneralRegisters[r];
+            _ctx.Gpr[r] = state.GeneralRegisters[r];
         }
 
         for (int s = 0; s < 6; s++)
         {
             SegmentState segment = state.Segments[s];
-            _segSelector[s] = segment.Selector;
-            _segBase[s] = segment.Base;
-            _segLimit[s] = segment.Limit;
-            _segAttributes[s] = segment.Attributes;
+            _ctx.SegSelector[s] = segment.Selector;
+            _ctx.SegBase[s] = segment.Base;
+            _ctx.SegLimit[s] = segment.Limit;
+            _ctx.SegAttributes[s] = segment.Attributes;
         }
 
         RefreshAllAccessBounds();
 
-        _eip = state.Eip;
+        _ctx.Eip = state.Eip;
         SetFlagsRaw(state.Eflags);
-        _cr0 = state.Cr0;
-        _cr2 = state.Cr2;
-        _cr3 = state.Cr3;
-        _cr4 = state.Cr4;
+        _ctx.Cr0 = state.Cr0;
+        _ctx.Cr2 = state.Cr2;
+        _ctx.Cr3 = state.Cr3;
+        _ctx.Cr4 = state.Cr4;
         if (state.Pdptes is { } pdptes)
         {
             for (int i = 0; i < 4; i++)
             {
-                _pdpte[i] = pdptes[i];
+                _ctx.Pdpte[i] = pdptes[i];
             }
         }
         else
@@ -386,11 +368,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             ReloadPdptesForHost();
         }
 
-        _gdtBase = state.GdtBase;
-        _gdtLimit = state.GdtLimit;
-        _idtBase = state.IdtBase;
-        _idtLimit = state.IdtLimit;
-        _cpl = state.Cpl;
+        _ctx.GdtBase = state.GdtBase;
+        _ctx.GdtLimit = state.GdtLimit;
+        _ctx.IdtBase = state.IdtBase;
+        _ctx.IdtLimit = state.IdtLimit;
+        _ctx.Cpl = state.Cpl;
         RestoreSystemState(state);
         _halted = state.Halted;
         _shutdown = state.Shutdown;
@@ -426,6 +408,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StopReason Run(long maxInstructions)
     {
+        CpuContext ctx = _ctx;
         long remaining = maxInstructions;
         while (true)
         {
@@ -454,7 +437,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 _inhibitDebugTrap = false;
                 singleStep = true;
             }
-            else if ((_nmiPending || _halted || ((_eflags & FlagIf) != 0 && InterruptController is not null)) && !CheckInterrupts())
+            else if ((_nmiPending || _halted || ((ctx.Eflags & EflagsBits.If) != 0 && InterruptController is not null)) && !CheckInterrupts())
             {
                 return _shutdown ? StopReason.Shutdown : StopReason.Halted;
             }
@@ -466,7 +449,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
             bool trap = false;
             bool hostWatch = false;
-            if (((_eflags & (FlagTf | FlagRf)) != 0) | _debugSlowPath)
+            if (((ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) != 0) | _debugSlowPath)
             {
                 // Single-step, RF, instruction breakpoints or a pending breakpoint trap: one instruction at a time (see
                 // Cpu.Debug.cs).
@@ -484,14 +467,14 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                     continue;
                 }
 
-                trap = (_eflags & FlagTf) != 0;
+                trap = (ctx.Eflags & EflagsBits.Tf) != 0;
                 hostWatch = _hostWatchesArmed;
                 singleStep = true;
             }
 
             DecodedBlock block = FetchBlock();
             int count = singleStep ? 1 : block.Count;
-            if ((ulong)_eip + block.ByteLength > Math.Min((ulong)_segLimit[Cs] + 1, _code32 ? ulong.MaxValue : 0x10000UL))
+            if ((ulong)ctx.Eip + block.ByteLength > Math.Min((ulong)ctx.SegLimit[Cs] + 1, ctx.Code32 ? ulong.MaxValue : 0x10000UL))
             {
                 // The block runs past CS.limit or past offset FFFFh of 16-bit code: run only the instructions that lie within
                 // both, or the #GP(0) pseudo-instruction, or a fresh decode of an instruction that wraps (see Cpu.CodeLimit.cs).
@@ -509,13 +492,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             _budgetLeft = remaining;
             _extraRetired = 0;
             _exitBlock = false;
-            uint ipMask = _code32 ? 0xFFFFFFFF : 0xFFFF;
+            uint ipMask = ctx.Code32 ? 0xFFFFFFFF : 0xFFFF;
             int executed = 0;
             while (executed < count)
             {
                 ref DecodedInstruction d = ref instructions[executed];
-                _instructionStart = _eip;
-                _eip = (_eip + d.Length) & ipMask;
+                ctx.InstructionStart = ctx.Eip;
+                ctx.Eip = (ctx.Eip + d.Length) & ipMask;
                 Execute(ref d);
                 executed++;
                 if (_exitBlock)
@@ -524,7 +507,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                     if (_faulted)
                     {
                         _faulted = false;
-                        _eip = _instructionStart;
+                        ctx.Eip = ctx.InstructionStart;
                         PrepareFaultDelivery();
                         DeliverInterrupt(_faultVector, isException: true);
                         trap = false;
@@ -577,7 +560,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         }
 
         IInterruptController? pic = InterruptController;
-        if ((_eflags & (uint)CpuFlags.Interrupt) != 0 && pic is not null && pic.IsInterruptPending)
+        if ((_ctx.Eflags & EflagsBits.If) != 0 && pic is not null && pic.IsInterruptPending)
         {
             byte vector = pic.Acknowledge();
             if (HardwareInterruptHook is { } hook && !hook(vector))
@@ -609,13 +592,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
     private void UpdateModeBits()
     {
-        _code32 = (_segAttributes[Cs] & SegmentState.DefaultBigBit) != 0;
-        _stack32 = (_segAttributes[Ss] & SegmentState.DefaultBigBit) != 0;
+        _ctx.Code32 = (_ctx.SegAttributes[Cs] & SegmentState.DefaultBigBit) != 0;
+        _ctx.Stack32 = (_ctx.SegAttributes[Ss] & SegmentState.DefaultBigBit) != 0;
     }
 
     private void LoadSegmentReal(int segment, ushort selector)
     {
-        _segSelector[segment] = selector;
-        _segBase[segment] = (ulong)selector << 4;
+        _ctx.SegSelector[segment] = selector;
+        _ctx.SegBase[segment] = (ulong)selector << 4;
     }
 }
