@@ -146,7 +146,7 @@ public sealed partial class Cpu
         _debugSlowPath = code || _debugTrapBits != 0 || _hostBreakpointsArmed || _hostWatchesArmed;
         _dataBreakpointsArmed = data;
         _ioBreakpointsArmed = io;
-        FlushTlb();
+        _mmu.Flush();
     }
 
     /// <summary>Ln or Gn (DR7 bits 2n, 2n+1). Task switches do not clear the L bits here (no hardware task switching yet).</summary>

@@ -81,7 +81,7 @@ public sealed partial class Cpu
     /// <inheritdoc/>
     void IPhysicalMemoryObserver.OnTranslationsInvalidated(AddressRange range, bool contentChanged)
     {
-        FlushTlb();
+        _mmu.Flush();
         if (!contentChanged)
         {
             return;
@@ -111,7 +111,7 @@ public sealed partial class Cpu
         {
             for (ulong page = firstPage; page <= lastPage; page++)
             {
-                InvalidatePage(page, 0, ulong.MaxValue);
+                InvalidateCodeInPhysicalPage(page, 0, ulong.MaxValue);
             }
         }
     }
@@ -121,14 +121,14 @@ public sealed partial class Cpu
     {
         ulong start = address.Value;
         ulong end = start + (ulong)sizeInBytes;
-        InvalidatePage(start >> PageShift, start, end);
+        InvalidateCodeInPhysicalPage(start >> PageShift, start, end);
         if (((end - 1) >> PageShift) != (start >> PageShift))
         {
-            InvalidatePage((end - 1) >> PageShift, start, end);
+            InvalidateCodeInPhysicalPage((end - 1) >> PageShift, start, end);
         }
     }
 
-    private void InvalidatePage(ulong page, ulong start, ulong end)
+    private void InvalidateCodeInPhysicalPage(ulong page, ulong start, ulong end)
     {
         if (!_blocksByPage.TryGetValue(page, out List<DecodedBlock>? list))
         {
@@ -263,11 +263,11 @@ public sealed partial class Cpu
         {
             // Block chaining through the previous block's successor cache. The links are keyed by linear address, so they
             // hold only while the translations they were made under do: a TLB flush or INVLPG starts a new epoch.
-            if (previous.LinkEpoch != _translationEpoch)
+            if (previous.LinkEpoch != _mmu.TranslationEpoch)
             {
                 previous.Successor0 = null;
                 previous.Successor1 = null;
-                previous.LinkEpoch = _translationEpoch;
+                previous.LinkEpoch = _mmu.TranslationEpoch;
             }
 
             DecodedBlock? next = previous.Successor0;
@@ -322,7 +322,7 @@ public sealed partial class Cpu
     /// </summary>
     private DecodedBlock LookupBlock(ulong linear)
     {
-        ulong physical = _memory.ApplyA20(TranslateLinear(linear)).Value;
+        ulong physical = _memory.ApplyA20(TranslateFetch(linear)).Value;
         if (_fetchFaultPending)
         {
             // The first byte cannot be fetched: run the #PF pseudo-instruction, uncached.
@@ -354,7 +354,7 @@ public sealed partial class Cpu
             _blockLookup[slot] = block;
         }
 
-        if (block.SpansPages && PagingEnabled && !SecondPageStillMapped(block, linear))
+        if (block.SpansPages && _mmu.PagingEnabled && !SecondPageStillMapped(block, linear))
         {
             // Under paging the second page of a block that crosses a page boundary may have been remapped: decode afresh.
             InvalidateBlock(block);
@@ -438,7 +438,7 @@ public sealed partial class Cpu
     /// <summary>Decodes the one instruction at CS:EIP without the cache (see <see cref="FitBlockToCodeSegment"/>).</summary>
     private DecodedBlock DecodeUncachedAtEip()
     {
-        ulong physical = _memory.ApplyA20(TranslateLinear((uint)(_ctx.SegBase[Cs] + _ctx.Eip))).Value;
+        ulong physical = _memory.ApplyA20(TranslateFetch((uint)(_ctx.SegBase[Cs] + _ctx.Eip))).Value;
         if (_fetchFaultPending)
         {
             _fetchFaultPending = false;
@@ -517,7 +517,7 @@ public sealed partial class Cpu
             else if (buffer[count].Op is Op.Rdtsc or Op.In or Op.Out or Op.Ins or Op.Outs && count > 0)
             {
                 // RDTSC and port I/O start their own block, so RetiredInstructions includes every instruction before them
-                // when they read the time-stamp counter or a device reads the machine's clock (see BeforePortAccess).
+                // when they read the time-stamp counter or a device reads the machine's clock (see IPortAccessClock).
                 break;
             }
 
@@ -637,7 +637,7 @@ public sealed partial class Cpu
 
             _position++;
             ulong linear = (uint)(_csBase + ip);
-            PhysicalAddress physical = cpu._memory.ApplyA20(cpu.TranslateLinear(linear));
+            PhysicalAddress physical = cpu._memory.ApplyA20(cpu.TranslateFetch(linear));
             if (cpu._fetchFaultPending)
             {
                 return -1;

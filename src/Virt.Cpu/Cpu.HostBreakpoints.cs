@@ -73,89 +73,12 @@ public sealed partial class Cpu
             return false;
         }
 
-        uint address = (uint)linear;
-        ulong result;
-        if (!PagingEnabled)
-        {
-            result = address;
-        }
-        else if ((_ctx.Cr4 & Cr4Bits.Pae) != 0)
-        {
-            if (!PeekPae(address, out result))
-            {
-                return false;
-            }
-        }
-        else if (!Peek32(address, out result))
+        if (!_mmu.TryPeek((uint)linear, out ulong result))
         {
             return false;
         }
 
         physical = _memory.ApplyA20(new PhysicalAddress(result));
-        return true;
-    }
-
-    /// <summary>32-bit paging walk without side effects (Intel SDM Vol. 3A, 4.3).</summary>
-    private bool Peek32(uint linear, out ulong physical)
-    {
-        physical = 0;
-        uint pde = _memory.ReadDoubleWord(new PhysicalAddress((uint)(_ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2)));
-        if ((pde & PtePresent) == 0)
-        {
-            return false;
-        }
-
-        if ((pde & PteLargePage) != 0 && (_ctx.Cr4 & Cr4Bits.Pse) != 0)
-        {
-            physical = (pde & 0xFFC0_0000) | (linear & 0x003F_FFFF);
-            return true;
-        }
-
-        uint pte = _memory.ReadDoubleWord(new PhysicalAddress((pde & 0xFFFF_F000) | (((linear >> 12) & 0x3FF) << 2)));
-        if ((pte & PtePresent) == 0)
-        {
-            return false;
-        }
-
-        physical = (pte & 0xFFFF_F000) | (linear & 0xFFF);
-        return true;
-    }
-
-    /// <summary>PAE paging walk without side effects (Intel SDM Vol. 3A, 4.4), using the PDPTE registers as loaded.</summary>
-    private bool PeekPae(uint linear, out ulong physical)
-    {
-        physical = 0;
-        ulong pdpte = _ctx.Pdpte[linear >> 30];
-        if ((pdpte & PtePresent) == 0)
-        {
-            return false;
-        }
-
-        ulong reserved = PaeEntryReserved;
-        ulong pde = _memory.ReadQuadWord(new PhysicalAddress((pdpte & PaeFrameMask) + (((linear >> 21) & 0x1FF) * 8)));
-        if ((pde & PtePresent) == 0)
-        {
-            return false;
-        }
-
-        if ((pde & PteLargePage) != 0)
-        {
-            if ((pde & (reserved | PaeLargePageReserved)) != 0)
-            {
-                return false;
-            }
-
-            physical = (pde & PaeLargeFrameMask) | (linear & 0x1F_FFFF);
-            return true;
-        }
-
-        ulong pte = _memory.ReadQuadWord(new PhysicalAddress((pde & PaeFrameMask) + (((linear >> 12) & 0x1FF) * 8)));
-        if ((pte & PtePresent) == 0 || ((pde | pte) & reserved) != 0)
-        {
-            return false;
-        }
-
-        physical = (pte & PaeFrameMask) | (linear & 0xFFF);
         return true;
     }
 

@@ -8,61 +8,16 @@ namespace Virt.Cpu;
 /// <summary>Memory access: segment checks, the linear-address translation point and the software TLB.</summary>
 public sealed unsafe partial class Cpu
 {
-    private const int TlbEntries = 256;
-    private const int PageShift = 12;
-    private const uint PageMask = 0xFFF;
+    private const int TlbEntries = Mmu.TlbEntries;
+    private const int PageShift = Mmu.PageShift;
+    private const uint PageMask = Mmu.PageMask;
 
-    // Tags hold linear page number + 1 so that zero means "empty".
-    private readonly ulong[] _tlbReadTag = new ulong[TlbEntries];
-    private readonly nint[] _tlbReadHost = new nint[TlbEntries];
-    private readonly ulong[] _tlbWriteTag = new ulong[TlbEntries];
-    private readonly nint[] _tlbWriteHost = new nint[TlbEntries];
-
-    // Whether a translation from a large page (4 MiB or 2 MiB) may be cached: INVLPG must then drop every 4 KiB slice of
-    // it, which a full flush does (Intel SDM Vol. 3A, 4.10.4.1: INVLPG invalidates all entries for the page).
-    private bool _tlbHoldsLargePages;
-
-    // Counts TLB invalidations. Block chaining links record it: a link made under another set of translations is stale
-    // (Intel SDM Vol. 3A, 4.10.4: software must invalidate after changing a mapping, so no other event can make it so).
-    private uint _translationEpoch;
-
-    private void FlushTlb()
-    {
-        Array.Clear(_tlbReadTag);
-        Array.Clear(_tlbWriteTag);
-        Array.Clear(_tlbFetchTag);
-        _tlbHoldsLargePages = false;
-        _translationEpoch++;
-    }
-
-    /// <summary>INVLPG: drops the cached translations of one linear page (all of them when a large page may be cached).</summary>
-    private void InvalidatePage(ulong linear)
-    {
-        if (_tlbHoldsLargePages)
-        {
-            FlushTlb();
-            return;
-        }
-
-        ulong tag = (linear >> PageShift) + 1;
-        int slot = (int)(linear >> PageShift) & (TlbEntries - 1);
-        if (_tlbReadTag[slot] == tag)
-        {
-            _tlbReadTag[slot] = 0;
-        }
-
-        if (_tlbWriteTag[slot] == tag)
-        {
-            _tlbWriteTag[slot] = 0;
-        }
-
-        if (_tlbFetchTag[slot] == tag)
-        {
-            _tlbFetchTag[slot] = 0;
-        }
-
-        _translationEpoch++;
-    }
+    // The MMU's data TLB (see Paging/Mmu.cs), referenced here so that the inlined fast path reads a tag and a host pointer
+    // without going through the MMU object. Tags hold linear page number + 1 so that zero means "empty".
+    private readonly ulong[] _tlbReadTag;
+    private readonly nint[] _tlbReadHost;
+    private readonly ulong[] _tlbWriteTag;
+    private readonly nint[] _tlbWriteHost;
 
     /// <summary>The effective address of the instruction's memory operand, masked to its address size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -190,7 +145,7 @@ public sealed unsafe partial class Cpu
 
             bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: false);
             watched |= _hostWatchesArmed && HostWatchOnPage(linear);
-            if (watched || (_supervisorAccess && PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: false, out nint host))
+            if (watched || (_mmu.SupervisorAccess && _mmu.PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: false, out nint host))
             {
                 return _memory.Read(physical, size);
             }
@@ -289,7 +244,7 @@ public sealed unsafe partial class Cpu
 
             bool watched = _dataBreakpointsArmed && CheckDataBreakpoints((uint)linear, size, write: true);
             watched |= _hostWatchesArmed && HostWatchOnPage(linear);
-            if (watched || (_supervisorAccess && PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: true, out nint host))
+            if (watched || (_mmu.SupervisorAccess && _mmu.PagingEnabled) || !_memory.TryGetHostPage(physical, forWrite: true, out nint host))
             {
                 // MMIO, ROM, unmapped or a page holding decoded code: the map dispatches and reports code writes to us.
                 _memory.Write(physical, size, value);

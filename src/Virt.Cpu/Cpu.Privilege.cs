@@ -238,7 +238,7 @@ public sealed partial class Cpu
             return;
         }
 
-        _supervisorAccess = true;
+        _mmu.SupervisorAccess = true;
         LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
         uint sp = newEsp;
         uint mask = StackMask;
@@ -256,7 +256,7 @@ public sealed partial class Cpu
         WriteMem(Ss, sp, size, _ctx.SegSelector[Cs]);
         sp = (sp - (uint)size) & mask;
         WriteMem(Ss, sp, size, _ctx.Eip);
-        _supervisorAccess = false;
+        _mmu.SupervisorAccess = false;
         if (_faulted)
         {
             RestoreSegment(Ss, saved);
@@ -698,7 +698,7 @@ public sealed partial class Cpu
                 _ctx.Cr0 &= ~Cr0Bits.Ts;
                 break;
             case Op.Invlpg:
-                InvalidatePage((uint)(_ctx.SegBase[d.Seg] + EffectiveAddress(ref d)));
+                _mmu.InvalidateLinearPage(new LinearAddress((uint)(_ctx.SegBase[d.Seg] + EffectiveAddress(ref d))));
                 break;
             default:
                 // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.

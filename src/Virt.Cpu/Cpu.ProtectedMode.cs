@@ -226,7 +226,7 @@ public sealed partial class Cpu
             ushort oldSs = _ctx.SegSelector[Ss];
             uint oldEsp = StackPointer;
             newCpl = dpl;
-            _supervisorAccess = true;
+            _mmu.SupervisorAccess = true;
             LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
             mask = StackMask;
 
@@ -263,7 +263,7 @@ public sealed partial class Cpu
             WriteMem(Ss, sp, size, (uint)errorCode);
         }
 
-        _supervisorAccess = false;
+        _mmu.SupervisorAccess = false;
         if (_faulted)
         {
             RestoreSegment(Ss, savedSs);

@@ -199,7 +199,7 @@ public sealed partial class Cpu
                         return;
                     }
 
-                    BeforePortAccess?.Invoke();
+                    _portAccessClock?.BeforePortAccess();
                     uint value = _ports.Read((ushort)_ctx.Gpr[RegDx], size);
                     WriteMem(Es, di, size, value);
                     WriteRegister(RegDi, addrSize, (di + step) & addrMask);
@@ -214,7 +214,7 @@ public sealed partial class Cpu
                         return;
                     }
 
-                    BeforePortAccess?.Invoke();
+                    _portAccessClock?.BeforePortAccess();
                     _ports.Write((ushort)_ctx.Gpr[RegDx], size, (uint)value);
                     WriteRegister(RegSi, addrSize, (si + step) & addrMask);
                     break;

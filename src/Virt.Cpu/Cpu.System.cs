@@ -65,7 +65,7 @@ public sealed partial class Cpu
             return;
         }
 
-        BeforePortAccess?.Invoke();
+        _portAccessClock?.BeforePortAccess();
         WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
         _exitBlock = true;
     }
@@ -78,7 +78,7 @@ public sealed partial class Cpu
             return;
         }
 
-        BeforePortAccess?.Invoke();
+        _portAccessClock?.BeforePortAccess();
         _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
         _exitBlock = true;
     }
@@ -149,7 +149,7 @@ public sealed partial class Cpu
                     return;
                 }
 
-                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && IsPaeMode && !LoadPdptes(_ctx.Cr3))
+                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && _mmu.IsPaeMode && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     // Enabling PAE paging loads the PDPTEs; a reserved bit in a present one is #GP(0) (Intel SDM Vol. 3A, 4.4.1).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -166,20 +166,20 @@ public sealed partial class Cpu
 
                 RefreshAllAccessBounds();
 
-                FlushTlb();
+                _mmu.Flush();
                 break;
             case 2:
                 _ctx.Cr2 = value;
                 break;
             case 3:
-                if (PagingEnabled && IsPaeMode && !LoadPdptes(value))
+                if (_mmu.PagingEnabled && _mmu.IsPaeMode && !_mmu.LoadPdptes(value))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
                 _ctx.Cr3 = value;
-                FlushTlb();
+                _mmu.Flush();
                 break;
             case 4:
                 if ((value & ~Cr4Writable) != 0)
@@ -190,8 +190,8 @@ public sealed partial class Cpu
                 }
 
                 // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
-                if (PagingEnabled && (value & Cr4Bits.Pae) != 0 && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
-                    && !LoadPdptes(_ctx.Cr3))
+                if (_mmu.PagingEnabled && (value & Cr4Bits.Pae) != 0 && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
+                    && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;

@@ -301,16 +301,16 @@ public sealed partial class Cpu
         }
 
         // Step 8: CR3 from a 32-bit TSS only, and only under paging (otherwise it is read but not loaded).
-        if (newTss32 && PagingEnabled)
+        if (newTss32 && _mmu.PagingEnabled)
         {
             _ctx.Cr3 = cr3;
-            if (IsPaeMode && !LoadPdptes(cr3))
+            if (_mmu.IsPaeMode && !_mmu.LoadPdptes(cr3))
             {
                 // PAE: the PDPTEs load with CR3; a reserved bit in a present one is #GP(0), here in the new task.
                 RaiseFault(VectorGeneralProtection, 0);
             }
 
-            FlushTlb();
+            _mmu.Flush();
         }
 
         _ctx.Eip = eip;

@@ -24,24 +24,16 @@ public sealed partial class Cpu
 
     /// <summary>
     /// The legacy FERR# output (CR0.NE = 0): true while an unmasked x87 exception is pending and a waiting x87 instruction
-    /// has reported it. A PC routes FERR# to IRQ13 through the chipset; see <see cref="FerrChanged"/>.
+    /// has reported it. A PC routes FERR# to IRQ13 through the chipset; see <see cref="IFpuErrorOutput"/>.
     /// </summary>
     public bool FerrAsserted => _ferr;
-
-    /// <summary>
-    /// Called with true when FERR# is asserted (CR0.NE = 0 and a waiting x87 instruction or WAIT finds an unmasked exception
-    /// pending, Intel SDM Vol. 1, 8.7) and with false when it is deasserted (FNINIT, FNCLEX, FLDENV/FRSTOR/FLDCW clearing
-    /// the error). The machine wires it to IRQ13. Execution continues after the assertion (as with IGNNE# asserted by the
-    /// chipset once the IRQ13 handler has written port F0h); the interrupt is taken at the next instruction boundary.
-    /// </summary>
-    public Action<bool>? FerrChanged { get; set; }
 
     private void SetFerr(bool asserted)
     {
         if (_ferr != asserted)
         {
             _ferr = asserted;
-            FerrChanged?.Invoke(asserted);
+            _fpuError?.OnFerrChanged(asserted);
         }
     }
 

@@ -46,9 +46,12 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private const int RegDi = 7;
 
     private readonly PhysicalMemoryMap _memory;
+    private readonly IPortAccessClock? _portAccessClock;
+    private readonly IFpuErrorOutput? _fpuError;
     private IoPortSpace _ports;
     private readonly CpuOptions _options;
     private readonly CpuContext _ctx = new();
+    private readonly Mmu _mmu;
 
     private long _retired;
     private long _extraRetired;
@@ -71,17 +74,33 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// <param name="timeSource">The time-stamp counter source for RDTSC, or null to count retired instructions.</param>
     /// <param name="options">Options, or null for the defaults.</param>
     public Cpu(PhysicalMemoryMap memory, IoPortSpace ports, IInterruptController? interruptController = null, ITimeSource? timeSource = null, CpuOptions? options = null)
+        : this(new CpuBus { Memory = memory, Ports = ports, InterruptController = interruptController, TimeSource = timeSource }, options)
     {
-        ArgumentNullException.ThrowIfNull(memory);
-        ArgumentNullException.ThrowIfNull(ports);
-        _memory = memory;
-        _ports = ports;
+    }
+
+    /// <summary>Creates a CPU connected to everything in <paramref name="bus"/>, in the architectural reset state.</summary>
+    /// <param name="bus">What the CPU is connected to.</param>
+    /// <param name="options">Options, or null for the defaults.</param>
+    public Cpu(CpuBus bus, CpuOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        ArgumentNullException.ThrowIfNull(bus.Memory, nameof(bus));
+        ArgumentNullException.ThrowIfNull(bus.Ports, nameof(bus));
+        _memory = bus.Memory;
+        _ports = bus.Ports;
+        _portAccessClock = bus.PortAccessClock;
+        _fpuError = bus.FpuError;
         _options = options ?? new CpuOptions();
         ArgumentNullException.ThrowIfNull(_options.Cpuid, nameof(options));
+        _mmu = new Mmu(_ctx, _memory);
+        _tlbReadTag = _mmu.ReadTag;
+        _tlbReadHost = _mmu.ReadHost;
+        _tlbWriteTag = _mmu.WriteTag;
+        _tlbWriteHost = _mmu.WriteHost;
         _options.Cpuid.Validate();
 
-        InterruptController = interruptController;
-        TimeSource = timeSource;
+        InterruptController = bus.InterruptController;
+        TimeSource = bus.TimeSource;
         _codeReader = new GuestCodeReader(this);
         _decoder16 = Iced.Intel.Decoder.Create(16, _codeReader);
         _decoder32 = Iced.Intel.Decoder.Create(32, _codeReader);
@@ -91,18 +110,14 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         Reset();
     }
 
-    /// <summary>The interrupt controller asked for maskable interrupts (null: none).</summary>
+    /// <summary>
+    /// The interrupt controller asked for maskable interrupts (null: none). Given at construction; a host may interpose a
+    /// controller that forwards to it (interrupt hooks).
+    /// </summary>
     public IInterruptController? InterruptController { get; set; }
 
     /// <summary>The RDTSC source (null: the retired-instruction count).</summary>
     public ITimeSource? TimeSource { get; set; }
-
-    /// <summary>
-    /// Called just before an IN, OUT, INS or OUTS (each iteration of a REP form) reaches the port space, with
-    /// <see cref="RetiredInstructions"/> counting every instruction before it. A machine brings its clock up to date
-    /// here so that devices (a PIT counter read, say) see the time of the access rather than of the last timer slice.
-    /// </summary>
-    public Action? BeforePortAccess { get; set; }
 
     /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
     public long RetiredInstructions => _retired;
@@ -147,9 +162,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _ctx.Cr0 = value;
-            ReloadPdptesForHost();
+            _mmu.ReloadPdptesForHost();
             RefreshAllAccessBounds();
-            FlushTlb();
+            _mmu.Flush();
         }
     }
 
@@ -167,8 +182,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _ctx.Cr3 = value;
-            ReloadPdptesForHost();
-            FlushTlb();
+            _mmu.ReloadPdptesForHost();
+            _mmu.Flush();
         }
     }
 
@@ -179,7 +194,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         set
         {
             _ctx.Cr4 = value;
-            ReloadPdptesForHost();
+            _mmu.ReloadPdptesForHost();
             RecomputeBreakpoints();
         }
     }
@@ -291,7 +306,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _exitBlock = false;
         ClearExceptionChain();
         UpdateModeBits();
-        FlushTlb();
+        _mmu.Flush();
     }
 
     /// <summary>Captures the architectural state (for snapshots and determinism checks).</summary>
@@ -365,7 +380,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         }
         else
         {
-            ReloadPdptesForHost();
+            _mmu.ReloadPdptesForHost();
         }
 
         _ctx.GdtBase = state.GdtBase;
@@ -543,7 +558,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public void FlushDecodeCache()
     {
         InvalidateAllBlocks();
-        FlushTlb();
+        _mmu.Flush();
     }
 
     /// <summary>Takes a pending NMI or maskable interrupt if allowed.</summary>

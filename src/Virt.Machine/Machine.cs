@@ -71,12 +71,20 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         _platform = new PlatformControl(this);
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
-        Cpu = new X86Cpu(memory, cpuPorts, new PicInterruptController(pic), new ClockTimeSource(this), cpuOptions);
+        var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
+        var timeSource = new ClockTimeSource(this);
+        var bus = new CpuBus
+        {
+            Memory = memory,
+            Ports = cpuPorts,
+            InterruptController = new PicInterruptController(pic),
+            TimeSource = timeSource,
+            PortAccessClock = timeSource,
+            FpuError = fpuError,
+        };
+        Cpu = new X86Cpu(bus, cpuOptions);
         AttachTracer(tracer);
         Hooks = new MachineHooks(this);
-        Cpu.BeforePortAccess = SynchronizeClockWithCpu;
-        var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
-        Cpu.FerrChanged = fpuError.OnFerrChanged;
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
         _resetControl = wire(this, _platform);
         _devices = devices;
@@ -630,8 +638,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         }
     }
 
-    private sealed class ClockTimeSource(Machine machine) : ITimeSource
+    private sealed class ClockTimeSource(Machine machine) : ITimeSource, IPortAccessClock
     {
+        // Devices reached through a port see the clock brought up to the accessing instruction.
+        public void BeforePortAccess() => machine.SynchronizeClockWithCpu();
+
         // The TSC ticks once per guest nanosecond (a 1 GHz TSC), derived from the virtual clock, so it is
         // deterministic in deterministic mode and monotonic across batches.
         public ulong ReadTimestampCounter()

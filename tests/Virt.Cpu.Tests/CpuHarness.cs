@@ -8,11 +8,11 @@ internal sealed class CpuHarness
 {
     public const ushort CodeOffset = 0x1000;
 
-    public CpuHarness(CpuOptions? options = null)
+    public CpuHarness(CpuOptions? options = null, IFpuErrorOutput? fpuError = null)
     {
         Memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
         Ports = new IoPortSpace();
-        Cpu = new Cpu(Memory, Ports, options: options);
+        Cpu = new Cpu(new CpuBus { Memory = Memory, Ports = Ports, FpuError = fpuError }, options);
     }
 
     public PhysicalMemoryMap Memory { get; }

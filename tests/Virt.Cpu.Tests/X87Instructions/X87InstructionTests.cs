@@ -215,10 +215,10 @@ public sealed class X87InstructionTests
     [Fact]
     public void Without_ne_a_pending_exception_asserts_ferr_instead()
     {
-        _m.Memory.WriteWord(new PhysicalAddress(0x2000), 0x037B);
         var changes = new List<bool>();
-        _m.Cpu.FerrChanged = changes.Add;
-        _m.Run(a =>
+        var m = new CpuHarness(fpuError: new FerrRecorder(changes));
+        m.Memory.WriteWord(new PhysicalAddress(0x2000), 0x037B);
+        m.Run(a =>
         {
             a.fninit();
             a.fldcw(__word_ptr[0x2000]);
@@ -230,9 +230,9 @@ public sealed class X87InstructionTests
             a.fnclex(); // deasserted
             a.hlt();
         });
-        Assert.Equal(1UL, _m.Reg(GeneralRegister.Rbx) & 0xFFFF);
+        Assert.Equal(1UL, m.Reg(GeneralRegister.Rbx) & 0xFFFF);
         Assert.Equal([true, false], changes);
-        Assert.False(_m.Cpu.FerrAsserted);
+        Assert.False(m.Cpu.FerrAsserted);
     }
 
     [Fact]
@@ -373,5 +373,11 @@ public sealed class X87InstructionTests
         Assert.Equal(0x4200UL, _m.Reg(GeneralRegister.Rbx) & 0x4700); // C3 = Q1, C1 = Q0, C0 = Q2 = 0, C2 = 0
         Assert.Equal(0x0400UL, _m.Reg(GeneralRegister.Rcx) & 0x4700); // normal: C2
         Assert.Equal(0x4100UL, _m.Reg(GeneralRegister.Rax) & 0x4500); // empty: C3 and C0
+    }
+
+    /// <summary>Records every FERR# level the CPU reports.</summary>
+    private sealed class FerrRecorder(List<bool> changes) : IFpuErrorOutput
+    {
+        public void OnFerrChanged(bool asserted) => changes.Add(asserted);
     }
 }
