@@ -13,7 +13,6 @@ namespace Virt.Cpu;
 public sealed partial class Cpu
 {
     private readonly DecodedBlock _codeLimitFaultBlock = CreateCodeLimitFaultBlock();
-    private uint _lastDecodeByteLength;
 
     private static DecodedBlock CreateCodeLimitFaultBlock()
     {

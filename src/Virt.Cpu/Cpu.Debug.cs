@@ -16,7 +16,7 @@ namespace Virt.Cpu;
 /// </remarks>
 public sealed partial class Cpu
 {
-    private const int DebugRegisterBase = 8;
+    internal const int DebugRegisterBase = 8;
     private const uint Dr6Fixed = 0xFFFF_0FF0;
     private const uint Dr7Fixed = 0x0000_0400;
     private const uint Dr6Bd = 1u << 13;

@@ -16,66 +16,6 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed unsafe partial class Cpu
 {
-    /// <summary>Picks the specialised form for a translated instruction, when one applies (after the register forms).</summary>
-    private static void SelectMemoryFastForm(ref DecodedInstruction d, in Instruction ins)
-    {
-        if (ins.HasLockPrefix || d.AddrSize != 4)
-        {
-            return;
-        }
-
-        if (d.OpSize != 4)
-        {
-            // Byte and word moves: MOV r8, m8 and MOV m8/m16, r/imm (LZMA's literal bytes and 16-bit probabilities).
-            if (d.Op == Op.Mov && d.OpSize is 1 or 2)
-            {
-                if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory && d.OpSize == 1)
-                {
-                    d.Op = Op.Load8;
-                }
-                else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
-                {
-                    d.Op = d.OpSize == 1 ? Op.Store8 : Op.Store16;
-                }
-            }
-
-            return;
-        }
-
-        if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory)
-        {
-            d.Op = d.Op switch
-            {
-                Op.Mov => Op.Load32,
-                Op.Movzx when d.Size1 == 1 => Op.LoadZx8,
-                Op.Movzx when d.Size1 == 2 => Op.LoadZx16,
-                Op.Movsx when d.Size1 == 1 => Op.LoadSx8,
-                Op.Movsx when d.Size1 == 2 => Op.LoadSx16,
-                Op.Add => Op.AddLoad32,
-                Op.Sub => Op.SubLoad32,
-                Op.Cmp => Op.CmpLoad32,
-                Op.And => Op.AndLoad32,
-                Op.Or => Op.OrLoad32,
-                Op.Xor => Op.XorLoad32,
-                _ => d.Op,
-            };
-        }
-        else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
-        {
-            d.Op = d.Op switch
-            {
-                Op.Mov => Op.Store32,
-                Op.Cmp => Op.CmpMem32,
-                Op.Add => Op.AddMem32,
-                Op.Sub => Op.SubMem32,
-                _ => d.Op,
-            };
-        }
-        else if (d.Kind0 == OperandKind.Memory && d.Op is Op.Inc or Op.Dec)
-        {
-            d.Op = d.Op == Op.Inc ? Op.IncMem32 : Op.DecMem32;
-        }
-    }
 
     /// <summary>The effective address of a 32-bit-address-size memory operand (the translation picks fast forms only for those).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -11,26 +11,6 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed partial class Cpu
 {
-    /// <summary>Picks a register-only shift or multiply form for a translated instruction, when one applies.</summary>
-    private static void SelectRegisterFastForm(ref DecodedInstruction d, in Instruction ins)
-    {
-        if (d.Kind0 != OperandKind.Register || d.OpSize != 4 || ins.HasLockPrefix)
-        {
-            return;
-        }
-
-        // The count operand: an immediate or CL (Iced reports CL as an 8-bit register operand, number 1).
-        bool countOk = d.Kind1 == OperandKind.Immediate || (d.Kind1 == OperandKind.Register && d.Reg1 == RegCx && d.Size1 == 1);
-        d.Op = d.Op switch
-        {
-            Op.Shl when countOk => Op.ShlRegister32,
-            Op.Shr when countOk => Op.ShrRegister32,
-            Op.Sar when countOk => Op.SarRegister32,
-            Op.Imul2 when d.Kind1 == OperandKind.Register => Op.ImulRegister32,
-            Op.Imul3 when d.Kind1 == OperandKind.Register => Op.ImulRegister32,
-            _ => d.Op,
-        };
-    }
 
     /// <summary>
     /// SHL/SHR/SAR r32, imm8/CL: count masked to 5 bits, a count of 0 changes nothing (Intel SDM Vol. 2B, SAL/SAR/SHL/SHR).

@@ -722,56 +722,6 @@ public sealed partial class Cpu
         _ferr = false;
     }
 
-    /// <summary>
-    /// Translate's hook for D8-DF (with or without a folded 9B) and 0F AE /0 /1: <see cref="Op.Esc"/> with the 11-bit FOP in
-    /// <see cref="DecodedInstruction.Imm"/>; the memory operand's recipe was already filled in by the operand loop.
-    /// </summary>
-    /// <returns>True when the instruction was an x87 one.</returns>
-    private static bool TranslateX87(in Iced.Intel.Instruction ins, ref DecodedInstruction d, ReadOnlySpan<byte> bytes, int opSize)
-    {
-        Iced.Intel.Mnemonic mnemonic = ins.Mnemonic;
-        if (ins.HasLockPrefix && (mnemonic is Iced.Intel.Mnemonic.Fxsave or Iced.Intel.Mnemonic.Fxrstor || (ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)))
-        {
-            // Intel SDM Vol. 2A, LOCK: #UD on any instruction that cannot be locked.
-            SetInvalid(ref d);
-            return true;
-        }
-
-        if (mnemonic is Iced.Intel.Mnemonic.Fxsave or Iced.Intel.Mnemonic.Fxrstor)
-        {
-            d.Op = Op.Esc;
-            d.Imm = X87Fxsr | (mnemonic == Iced.Intel.Mnemonic.Fxsave ? 0u : 1u);
-            d.OpSize = (byte)opSize;
-            return true;
-        }
-
-        bool wait = false;
-        int i = 0;
-        for (; i < bytes.Length; i++)
-        {
-            byte b = bytes[i];
-            if (b == 0x9B && mnemonic != Iced.Intel.Mnemonic.Wait)
-            {
-                wait = true;
-            }
-            else if (b is not (0x26 or 0x2E or 0x36 or 0x3E or 0x64 or 0x65 or 0x66 or 0x67 or 0xF0 or 0xF2 or 0xF3))
-            {
-                break;
-            }
-        }
-
-        if (i + 1 >= bytes.Length || bytes[i] is < 0xD8 or > 0xDF)
-        {
-            return false;
-        }
-
-        d.Op = Op.Esc;
-        d.Imm = (uint)(((bytes[i] & 7) << 8) | bytes[i + 1]) | (wait ? X87WaitPrefix : 0);
-        d.OpSize = (byte)opSize;
-        d.Kind1 = OperandKind.None;
-        return true;
-    }
-
     private byte[] X87SaveImage()
     {
         byte[] image = new byte[X87State.FxsaveSizeInBytes];

@@ -52,6 +52,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private readonly CpuOptions _options;
     private readonly CpuContext _ctx = new();
     private readonly Mmu _mmu;
+    private readonly DecodeCache _decodeCache;
+    private readonly BlockDecoder _decoder;
 
     private long _retired;
     private long _extraRetired;
@@ -93,6 +95,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _options = options ?? new CpuOptions();
         ArgumentNullException.ThrowIfNull(_options.Cpuid, nameof(options));
         _mmu = new Mmu(_ctx, _memory);
+        _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _tlbReadTag = _mmu.ReadTag;
         _tlbReadHost = _mmu.ReadHost;
         _tlbWriteTag = _mmu.WriteTag;
@@ -101,9 +104,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
         InterruptController = bus.InterruptController;
         TimeSource = bus.TimeSource;
-        _codeReader = new GuestCodeReader(this);
-        _decoder16 = Iced.Intel.Decoder.Create(16, _codeReader);
-        _decoder32 = Iced.Intel.Decoder.Create(32, _codeReader);
+        _decoder = new BlockDecoder(_ctx, _mmu, _memory);
         _scratchBlock = new DecodedBlock(1);
         _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first
         _memory.AddObserver(this);

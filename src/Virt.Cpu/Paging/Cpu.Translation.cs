@@ -14,9 +14,6 @@ public sealed partial class Cpu
 
     private readonly DecodedBlock _fetchFaultBlock = CreateFetchFaultBlock();
 
-    private bool _fetchFaultPending;
-    private uint _fetchFaultLinear;
-    private int _fetchFaultError;
 
     private static DecodedBlock CreateFetchFaultBlock()
     {
@@ -59,10 +56,10 @@ public sealed partial class Cpu
     {
         if (!_faulted)
         {
-            _ctx.Cr2 = _fetchFaultLinear;
+            _ctx.Cr2 = _decoder.FetchFaultLinear;
         }
 
-        RaiseFault(VectorPageFault, _fetchFaultError);
+        RaiseFault(VectorPageFault, _decoder.FetchFaultError);
     }
 
     /// <summary>An implicit supervisor-mode read (descriptor tables, TSS), whatever the CPL (Intel SDM Vol. 3A, 4.6).</summary>
@@ -102,36 +99,14 @@ public sealed partial class Cpu
     private bool SecondPageStillMapped(DecodedBlock block, ulong linear)
     {
         ulong nextPage = (uint)(((linear >> PageShift) + 1) << PageShift);
-        PhysicalAddress physical = _memory.ApplyA20(TranslateFetch(nextPage));
-        if (_fetchFaultPending)
+        PhysicalAddress physical = _memory.ApplyA20(_decoder.TranslateFetch(nextPage));
+        if (_decoder.FetchFaultPending)
         {
-            _fetchFaultPending = false;
+            _decoder.FetchFaultPending = false;
             return false;
         }
 
         return physical.Value >> PageShift == block.Page1;
-    }
-
-    /// <summary>
-    /// Translation for instruction fetch (through the MMU's fetch TLB): on a fault it records a pending fetch fault, taken
-    /// when the instruction would start (<see cref="ExecuteFetchFault"/>), and returns address 0.
-    /// </summary>
-    private PhysicalAddress TranslateFetch(ulong linear)
-    {
-        int error = _mmu.TranslateFetch(new LinearAddress(linear), out PhysicalAddress physical);
-        if (error < 0)
-        {
-            return physical;
-        }
-
-        if (!_fetchFaultPending)
-        {
-            _fetchFaultPending = true;
-            _fetchFaultLinear = (uint)linear;
-            _fetchFaultError = error;
-        }
-
-        return new PhysicalAddress(0);
     }
 
     /// <summary>

@@ -1,40 +1,40 @@
 using Iced.Intel;
-using Virt.Cpu.Decoding;
 
-namespace Virt.Cpu;
+namespace Virt.Cpu.Decoding;
 
-/// <summary>Translation of Iced's <see cref="Instruction"/> into the executor's <see cref="DecodedInstruction"/>, once per decode.</summary>
-public sealed partial class Cpu
+/// <summary>
+/// Translation of Iced's <see cref="Instruction"/> into the executor's <see cref="DecodedInstruction"/>, once per decode:
+/// operand kinds, registers, the effective-address recipe, immediates, the <see cref="Op"/> handler index, and the
+/// specialised fast form when one applies (register-only ALU, shift and multiply forms, 32-bit-addressed memory forms).
+/// x87 instructions keep their opcode and ModRM bytes (with the WAIT prefix folded in) for the x87 executor.
+/// </summary>
+internal static class InstructionTranslator
 {
-    private void Translate(in Instruction ins, ref DecodedInstruction d, bool code32)
+    private const int Es = 0;
+    private const int Cs = 1;
+    private const int Ss = 2;
+    private const int Ds = 3;
+    private const int RegCx = 1;
+    private const int DebugRegisterBase = Cpu.DebugRegisterBase;
+
+    /// <summary>Translates one decoded instruction into the executor's form.</summary>
+    /// <param name="ins">Iced's decoded instruction.</param>
+    /// <param name="bytes">The instruction's bytes (for the legacy prefixes and the x87 opcode and ModRM bytes).</param>
+    /// <param name="d">The executor's instruction to fill.</param>
+    /// <param name="code32">Whether the code segment is 32-bit.</param>
+    public static void Translate(in Instruction ins, ReadOnlySpan<byte> bytes, ref DecodedInstruction d, bool code32)
     {
         d = default;
         d.Length = (byte)ins.Length;
         d.Base = DecodedInstruction.NoRegister;
         d.Index = DecodedInstruction.NoRegister;
 
-        // Operand and address size from the raw prefixes (Intel SDM Vol. 2A, 2.1.1: 66h and 67h toggle the default).
-        ReadOnlySpan<byte> bytes = _codeReader.InstructionBytes;
-        bool has66 = false;
-        bool has67 = false;
-        byte opcode = 0;
-        foreach (byte b in bytes)
-        {
-            if (b == 0x66)
-            {
-                has66 = true;
-            }
-            else if (b == 0x67)
-            {
-                has67 = true;
-            }
-            else if (b is not (0x26 or 0x2E or 0x36 or 0x3E or 0x64 or 0x65 or 0xF0 or 0xF2 or 0xF3))
-            {
-                opcode = b;
-                break;
-            }
-        }
-
+        // Operand and address size from the raw prefixes (Intel SDM Vol. 2A, 2.1.1: 66h and 67h toggle the default). Iced
+        // folds them into its Code values but does not expose them as such, so the legacy prefixes are read here, once per
+        // decode, and the result is shared with the x87 translation.
+        LegacyPrefixes prefixes = LegacyPrefixes.Scan(bytes, ins.Mnemonic == Mnemonic.Wait);
+        bool has66 = prefixes.OperandSize;
+        bool has67 = prefixes.AddressSize;
         int opSize = code32 != has66 ? 4 : 2;
         d.OpSize = (byte)opSize;
         d.AddrSize = (byte)(code32 != has67 ? 4 : 2);
@@ -196,7 +196,7 @@ public sealed partial class Cpu
             }
         }
 
-        if (TranslateX87(in ins, ref d, bytes, opSize))
+        if (TranslateX87(in ins, ref d, bytes, in prefixes, opSize))
         {
             return;
         }
@@ -632,4 +632,123 @@ public sealed partial class Cpu
         Mnemonic.Movsw or Mnemonic.Cmpsw or Mnemonic.Scasw or Mnemonic.Lodsw or Mnemonic.Stosw or Mnemonic.Insw or Mnemonic.Outsw => 2,
         _ => 4,
     };
+
+    /// <summary>
+    /// Translate's hook for D8-DF (with or without a folded 9B) and 0F AE /0 /1: <see cref="Op.Esc"/> with the 11-bit FOP in
+    /// <see cref="DecodedInstruction.Imm"/>; the memory operand's recipe was already filled in by the operand loop.
+    /// </summary>
+    /// <returns>True when the instruction was an x87 one.</returns>
+    private static bool TranslateX87(in Instruction ins, ref DecodedInstruction d, ReadOnlySpan<byte> bytes, in LegacyPrefixes prefixes, int opSize)
+    {
+        Iced.Intel.Mnemonic mnemonic = ins.Mnemonic;
+        if (ins.HasLockPrefix && (mnemonic is Mnemonic.Fxsave or Mnemonic.Fxrstor || (ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)))
+        {
+            // Intel SDM Vol. 2A, LOCK: #UD on any instruction that cannot be locked.
+            SetInvalid(ref d);
+            return true;
+        }
+
+        if (mnemonic is Mnemonic.Fxsave or Mnemonic.Fxrstor)
+        {
+            d.Op = Op.Esc;
+            d.Imm = Cpu.X87Fxsr | (mnemonic == Mnemonic.Fxsave ? 0u : 1u);
+            d.OpSize = (byte)opSize;
+            return true;
+        }
+
+        int i = prefixes.OpcodeIndex;
+        bool wait = prefixes.Wait;
+        if (i + 1 >= bytes.Length || bytes[i] is < 0xD8 or > 0xDF)
+        {
+            return false;
+        }
+
+        d.Op = Op.Esc;
+        d.Imm = (uint)(((bytes[i] & 7) << 8) | bytes[i + 1]) | (wait ? Cpu.X87WaitPrefix : 0);
+        d.OpSize = (byte)opSize;
+        d.Kind1 = OperandKind.None;
+        return true;
+    }
+
+    /// <summary>Picks the specialised form for a translated instruction, when one applies (after the register forms).</summary>
+    private static void SelectMemoryFastForm(ref DecodedInstruction d, in Instruction ins)
+    {
+        if (ins.HasLockPrefix || d.AddrSize != 4)
+        {
+            return;
+        }
+
+        if (d.OpSize != 4)
+        {
+            // Byte and word moves: MOV r8, m8 and MOV m8/m16, r/imm (LZMA's literal bytes and 16-bit probabilities).
+            if (d.Op == Op.Mov && d.OpSize is 1 or 2)
+            {
+                if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory && d.OpSize == 1)
+                {
+                    d.Op = Op.Load8;
+                }
+                else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
+                {
+                    d.Op = d.OpSize == 1 ? Op.Store8 : Op.Store16;
+                }
+            }
+
+            return;
+        }
+
+        if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Mov => Op.Load32,
+                Op.Movzx when d.Size1 == 1 => Op.LoadZx8,
+                Op.Movzx when d.Size1 == 2 => Op.LoadZx16,
+                Op.Movsx when d.Size1 == 1 => Op.LoadSx8,
+                Op.Movsx when d.Size1 == 2 => Op.LoadSx16,
+                Op.Add => Op.AddLoad32,
+                Op.Sub => Op.SubLoad32,
+                Op.Cmp => Op.CmpLoad32,
+                Op.And => Op.AndLoad32,
+                Op.Or => Op.OrLoad32,
+                Op.Xor => Op.XorLoad32,
+                _ => d.Op,
+            };
+        }
+        else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Mov => Op.Store32,
+                Op.Cmp => Op.CmpMem32,
+                Op.Add => Op.AddMem32,
+                Op.Sub => Op.SubMem32,
+                _ => d.Op,
+            };
+        }
+        else if (d.Kind0 == OperandKind.Memory && d.Op is Op.Inc or Op.Dec)
+        {
+            d.Op = d.Op == Op.Inc ? Op.IncMem32 : Op.DecMem32;
+        }
+    }
+
+    /// <summary>Picks a register-only shift or multiply form for a translated instruction, when one applies.</summary>
+    private static void SelectRegisterFastForm(ref DecodedInstruction d, in Instruction ins)
+    {
+        if (d.Kind0 != OperandKind.Register || d.OpSize != 4 || ins.HasLockPrefix)
+        {
+            return;
+        }
+
+        // The count operand: an immediate or CL (Iced reports CL as an 8-bit register operand, number 1).
+        bool countOk = d.Kind1 == OperandKind.Immediate || (d.Kind1 == OperandKind.Register && d.Reg1 == RegCx && d.Size1 == 1);
+        d.Op = d.Op switch
+        {
+            Op.Shl when countOk => Op.ShlRegister32,
+            Op.Shr when countOk => Op.ShrRegister32,
+            Op.Sar when countOk => Op.SarRegister32,
+            Op.Imul2 when d.Kind1 == OperandKind.Register => Op.ImulRegister32,
+            Op.Imul3 when d.Kind1 == OperandKind.Register => Op.ImulRegister32,
+            _ => d.Op,
+        };
+    }
 }
