@@ -3,9 +3,36 @@ using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
 
-/// <summary>The dispatch switch from <see cref="Op"/> to the handler families.</summary>
+/// <summary>The interpreter's block loop and its dispatch switch from <see cref="Op"/> to the instruction families.</summary>
 public sealed partial class Cpu
 {
+    /// <summary>
+    /// The interpreter's loop (see <see cref="Interpreter"/> and the <see cref="IExecutionEngine"/> contract): each
+    /// instruction records its start, advances EIP and runs through the dispatch switch, until the count or a block exit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int InterpretBlock(DecodedBlock block, int count)
+    {
+        ref CpuContext ctx = ref _ctx;
+        DecodedInstruction[] instructions = block.Instructions;
+        uint ipMask = ctx.Code32 ? 0xFFFFFFFF : 0xFFFF;
+        int executed = 0;
+        while (executed < count)
+        {
+            ref DecodedInstruction d = ref instructions[executed];
+            ctx.InstructionStart = ctx.Eip;
+            ctx.Eip = (ctx.Eip + d.Length) & ipMask;
+            Execute(ref d);
+            executed++;
+            if (_exitBlock)
+            {
+                break;
+            }
+        }
+
+        return executed;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.AggressiveInlining)]
     private void Execute(ref DecodedInstruction d)
     {

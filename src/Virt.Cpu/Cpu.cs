@@ -50,10 +50,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private readonly IFpuErrorOutput? _fpuError;
     private IoPortSpace _ports;
     private readonly CpuOptions _options;
-    private readonly CpuContext _ctx = new();
+    private CpuContext _ctx = new();
     private readonly Mmu _mmu;
     private readonly DecodeCache _decodeCache;
     private readonly BlockDecoder _decoder;
+    private readonly Interpreter _interpreter;
 
     private long _retired;
     private long _extraRetired;
@@ -94,7 +95,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _fpuError = bus.FpuError;
         _options = options ?? new CpuOptions();
         ArgumentNullException.ThrowIfNull(_options.Cpuid, nameof(options));
-        _mmu = new Mmu(_ctx, _memory);
+        _mmu = new Mmu(this, _memory);
         _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _tlbReadTag = _mmu.ReadTag;
         _tlbReadHost = _mmu.ReadHost;
@@ -104,7 +105,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
         InterruptController = bus.InterruptController;
         TimeSource = bus.TimeSource;
-        _decoder = new BlockDecoder(_ctx, _mmu, _memory);
+        _decoder = new BlockDecoder(this, _mmu, _memory);
+        _interpreter = new Interpreter(this);
         _scratchBlock = new DecodedBlock(1);
         _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first
         _memory.AddObserver(this);
@@ -119,6 +121,12 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
     /// <summary>The RDTSC source (null: the retired-instruction count).</summary>
     public ITimeSource? TimeSource { get; set; }
+
+    /// <summary>The architectural state, by reference (for the MMU, the decoder and the engines).</summary>
+    internal ref CpuContext Context => ref _ctx;
+
+    /// <summary>The interpreter as an <see cref="IExecutionEngine"/>, for a compiling tier that hands a block back to it.</summary>
+    internal IExecutionEngine InterpreterEngine => _interpreter;
 
     /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
     public long RetiredInstructions => _retired;
@@ -424,7 +432,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StopReason Run(long maxInstructions)
     {
-        CpuContext ctx = _ctx;
+        ref CpuContext ctx = ref _ctx;
         long remaining = maxInstructions;
         while (true)
         {
@@ -497,7 +505,6 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 (block, count) = FitBlockToCodeSegment(block, count);
             }
 
-            DecodedInstruction[] instructions = block.Instructions;
             if (count > remaining)
             {
                 count = (int)remaining;
@@ -508,28 +515,22 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             _budgetLeft = remaining;
             _extraRetired = 0;
             _exitBlock = false;
-            uint ipMask = ctx.Code32 ? 0xFFFFFFFF : 0xFFFF;
-            int executed = 0;
-            while (executed < count)
+            // The block's entry slot: a compiled tier's engine when it took the block over, else the interpreter, whose loop
+            // is inlined here (InterpretBlock is what Interpreter.Execute runs; a call per block would cost about 10% of
+            // the ALU loop's speed).
+            block.HitCount++;
+            IExecutionEngine? compiled = block.CompiledEntry;
+            int executed = compiled is null ? InterpretBlock(block, count) : compiled.Execute(block, count);
+            if (_exitBlock)
             {
-                ref DecodedInstruction d = ref instructions[executed];
-                ctx.InstructionStart = ctx.Eip;
-                ctx.Eip = (ctx.Eip + d.Length) & ipMask;
-                Execute(ref d);
-                executed++;
-                if (_exitBlock)
+                _exitBlock = false;
+                if (_faulted)
                 {
-                    _exitBlock = false;
-                    if (_faulted)
-                    {
-                        _faulted = false;
-                        ctx.Eip = ctx.InstructionStart;
-                        PrepareFaultDelivery();
-                        DeliverInterrupt(_faultVector, isException: true);
-                        trap = false;
-                    }
-
-                    break;
+                    _faulted = false;
+                    ctx.Eip = ctx.InstructionStart;
+                    PrepareFaultDelivery();
+                    DeliverInterrupt(_faultVector, isException: true);
+                    trap = false;
                 }
             }
 

@@ -19,7 +19,7 @@ internal sealed class BlockDecoder
     private const int PageShift = Mmu.PageShift;
     private const ulong PageMask = Mmu.PageMask;
 
-    private readonly CpuContext _ctx;
+    private readonly Cpu _cpu;
     private readonly Mmu _mmu;
     private readonly PhysicalMemoryMap _memory;
     private readonly GuestCodeReader _codeReader;
@@ -27,18 +27,21 @@ internal sealed class BlockDecoder
     private readonly Decoder _decoder32;
 
     /// <summary>Creates the decoder of one CPU.</summary>
-    /// <param name="context">The CPU state (CS base, EIP, CS.D).</param>
+    /// <param name="cpu">The CPU whose state (CS base, EIP, CS.D) says where and how to decode.</param>
     /// <param name="mmu">The MMU, for fetch translation.</param>
     /// <param name="memory">Guest physical memory.</param>
-    public BlockDecoder(CpuContext context, Mmu mmu, PhysicalMemoryMap memory)
+    public BlockDecoder(Cpu cpu, Mmu mmu, PhysicalMemoryMap memory)
     {
-        _ctx = context;
+        _cpu = cpu;
         _mmu = mmu;
         _memory = memory;
         _codeReader = new GuestCodeReader(this);
         _decoder16 = Decoder.Create(16, _codeReader);
         _decoder32 = Decoder.Create(32, _codeReader);
     }
+
+    /// <summary>The CPU's architectural state.</summary>
+    private ref CpuContext Ctx => ref _cpu.Context;
 
     /// <summary>The scratch buffer <see cref="DecodeInto"/> fills when it is given no target block.</summary>
     public DecodedInstruction[] Buffer { get; } = new DecodedInstruction[MaxBlockInstructions];
@@ -110,11 +113,11 @@ internal sealed class BlockDecoder
     /// </remarks>
     public int DecodeInto(DecodedBlock? target, ulong physical, int maxInstructions)
     {
-        bool code32 = _ctx.Code32;
+        bool code32 = Ctx.Code32;
         uint ipMask = code32 ? 0xFFFFFFFF : 0xFFFF;
         Decoder decoder = code32 ? _decoder32 : _decoder16;
-        _codeReader.Start(_ctx.SegBase[CsIndex], _ctx.Eip, ipMask, physical);
-        uint ip = _ctx.Eip;
+        _codeReader.Start(Ctx.SegBase[CsIndex], Ctx.Eip, ipMask, physical);
+        uint ip = Ctx.Eip;
         DecodedInstruction[] buffer = target is null ? Buffer : target.Instructions;
         BlocksDecoded++;
         LastDecodeUncacheable = false;
@@ -175,7 +178,7 @@ internal sealed class BlockDecoder
             byteLength += (uint)instruction.Length;
             uint next = (ip + (uint)instruction.Length) & ipMask;
             if (buffer[count - 1].EndsBlock || count >= maxInstructions || next < ip || _codeReader.SpansPages
-                || ((uint)(_ctx.SegBase[CsIndex] + next) >> PageShift) != ((uint)(_ctx.SegBase[CsIndex] + ip) >> PageShift))
+                || ((uint)(Ctx.SegBase[CsIndex] + next) >> PageShift) != ((uint)(Ctx.SegBase[CsIndex] + ip) >> PageShift))
             {
                 break;
             }

@@ -27,8 +27,8 @@ internal sealed class DecodeCache
     private const int ArrayHeaderBytes = 24;
     private const int ReferenceBytes = 8;
 
-    /// <summary>A <see cref="DecodedBlock"/> object: header, ten 8-byte fields (references included), three 4-byte fields and two flags, padded to 8 bytes.</summary>
-    private const int BlockObjectBytes = ObjectHeaderBytes + (10 * 8) + (3 * 4) + 4;
+    /// <summary>A <see cref="DecodedBlock"/> object: header, eleven 8-byte fields (references included), four 4-byte fields and two flags, padded to 8 bytes.</summary>
+    private const int BlockObjectBytes = ObjectHeaderBytes + (11 * 8) + (4 * 4) + 4;
 
     /// <summary>
     /// One <see cref="_blocks"/> entry: hash code, next index, key and value (24 bytes) plus its bucket (4 bytes), doubled
@@ -216,6 +216,7 @@ internal sealed class DecodeCache
         // An invalid block is never run or followed again; dropping its links keeps it from holding other blocks alive.
         block.Successor0 = null;
         block.Successor1 = null;
+        block.CompiledEntry = null;
         _blocks.Remove(block.Key);
         _bytes -= EstimateBlockBytes(block.Count, block.SpansPages);
         RemoveFromPage(block, block.Page0);
@@ -233,6 +234,7 @@ internal sealed class DecodeCache
             block.Valid = false;
             block.Successor0 = null;
             block.Successor1 = null;
+            block.CompiledEntry = null;
         }
 
         _blocks.Clear();

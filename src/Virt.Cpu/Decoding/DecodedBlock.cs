@@ -52,4 +52,17 @@ internal sealed class DecodedBlock
     public uint ByteLength;
 
     public DecodedInstruction[] Instructions;
+
+    /// <summary>
+    /// How many times the run loop entered this block (wrapping is harmless: a tier compares it with a threshold once). A
+    /// compiling tier reads it to find hot blocks; the interpreter never does.
+    /// </summary>
+    public int HitCount;
+
+    /// <summary>
+    /// The entry slot for a compiled form of this block: null while the interpreter runs it; a compiling tier sets it to
+    /// an engine bound to the compiled code, and the run loop then calls that engine instead (same contract, see
+    /// <see cref="IExecutionEngine"/>). Dropped with the block on invalidation, so compiled code never outlives its bytes.
+    /// </summary>
+    public IExecutionEngine? CompiledEntry;
 }

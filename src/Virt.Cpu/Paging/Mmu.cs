@@ -61,7 +61,7 @@ internal sealed class Mmu
     // A 2 MiB PDE reserves bits 20:13 (Intel SDM Vol. 3A, Table 4-9).
     internal const ulong PaeLargePageReserved = 0x1F_E000;
 
-    private readonly CpuContext _ctx;
+    private readonly Cpu _cpu;
     private readonly PhysicalMemoryMap _memory;
 
     // Instruction-fetch translations (linear page + 1 -> physical page), flushed with the data TLB.
@@ -73,13 +73,16 @@ internal sealed class Mmu
     private bool _holdsLargePages;
 
     /// <summary>Creates the MMU of one CPU.</summary>
-    /// <param name="context">The CPU's architectural state (CR0, CR3, CR4, EFER, PDPTEs, CPL).</param>
+    /// <param name="cpu">The CPU whose state (CR0, CR3, CR4, EFER, PDPTEs, CPL) selects the paging mode.</param>
     /// <param name="memory">Guest physical memory, where the paging structures live.</param>
-    public Mmu(CpuContext context, PhysicalMemoryMap memory)
+    public Mmu(Cpu cpu, PhysicalMemoryMap memory)
     {
-        _ctx = context;
+        _cpu = cpu;
         _memory = memory;
     }
+
+    /// <summary>The CPU's architectural state.</summary>
+    private ref CpuContext Ctx => ref _cpu.Context;
 
     /// <summary>Data-read TLB tags: linear page number + 1 (zero means empty).</summary>
     public ulong[] ReadTag { get; } = new ulong[TlbEntries];
@@ -106,13 +109,13 @@ internal sealed class Mmu
     public bool SupervisorAccess;
 
     /// <summary>Whether CR0.PG and CR0.PE are both set: linear addresses go through the page walk.</summary>
-    public bool PagingEnabled => (_ctx.Cr0 & (Cr0Bits.Pg | Cr0Bits.Pe)) == (Cr0Bits.Pg | Cr0Bits.Pe);
+    public bool PagingEnabled => (Ctx.Cr0 & (Cr0Bits.Pg | Cr0Bits.Pe)) == (Cr0Bits.Pg | Cr0Bits.Pe);
 
     /// <summary>Whether CR4.PAE selects PAE paging (when paging is on).</summary>
-    public bool IsPaeMode => (_ctx.Cr4 & Cr4Bits.Pae) != 0;
+    public bool IsPaeMode => (Ctx.Cr4 & Cr4Bits.Pae) != 0;
 
     /// <summary>Bits 63 (when NXE is clear) and 62:36 of a PDE or PTE must be zero.</summary>
-    public ulong PaeEntryReserved => PaeHighReserved | ((_ctx.Efer & EferBits.Nxe) == 0 ? PteExecuteDisable : 0);
+    public ulong PaeEntryReserved => PaeHighReserved | ((Ctx.Efer & EferBits.Nxe) == 0 ? PteExecuteDisable : 0);
 
     /// <summary>Drops every cached translation and starts a new translation epoch.</summary>
     public void Flush()
@@ -214,7 +217,7 @@ internal sealed class Mmu
     /// </summary>
     public int Walk(uint linear, bool write, bool fetch, out ulong physical)
     {
-        if ((_ctx.Cr4 & Cr4Bits.Pae) != 0)
+        if ((Ctx.Cr4 & Cr4Bits.Pae) != 0)
         {
             return WalkPae(linear, write, fetch, out physical);
         }
@@ -228,16 +231,16 @@ internal sealed class Mmu
     private int Walk32(uint linear, bool write, out uint physical)
     {
         physical = 0;
-        bool user = _ctx.Cpl == 3 && !SupervisorAccess;
+        bool user = Ctx.Cpl == 3 && !SupervisorAccess;
         int baseError = (write ? PfWrite : 0) | (user ? PfUser : 0);
-        var pdeAddress = new PhysicalAddress((uint)(_ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2));
+        var pdeAddress = new PhysicalAddress((uint)(Ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2));
         uint pde = _memory.ReadDoubleWord(pdeAddress);
         if ((pde & PtePresent) == 0)
         {
             return baseError;
         }
 
-        bool large = (pde & PteLargePage) != 0 && (_ctx.Cr4 & Cr4Bits.Pse) != 0;
+        bool large = (pde & PteLargePage) != 0 && (Ctx.Cr4 & Cr4Bits.Pse) != 0;
         uint pte = 0;
         PhysicalAddress pteAddress = default;
         uint rights = pde;
@@ -289,10 +292,10 @@ internal sealed class Mmu
     private int WalkPae(uint linear, bool write, bool fetch, out ulong physical)
     {
         physical = 0;
-        bool user = _ctx.Cpl == 3 && !SupervisorAccess;
-        bool nxe = (_ctx.Efer & EferBits.Nxe) != 0;
+        bool user = Ctx.Cpl == 3 && !SupervisorAccess;
+        bool nxe = (Ctx.Efer & EferBits.Nxe) != 0;
         int baseError = (write ? PfWrite : 0) | (user ? PfUser : 0) | (fetch && nxe ? PfInstructionFetch : 0);
-        ulong pdpte = _ctx.Pdpte[linear >> 30];
+        ulong pdpte = Ctx.Pdpte[linear >> 30];
         if ((pdpte & PtePresent) == 0)
         {
             return baseError;
@@ -369,7 +372,7 @@ internal sealed class Mmu
     /// accesses only when CR0.WP is set. Instruction fetches are reads (execute-disable is checked by the PAE walk).
     /// </summary>
     private bool AccessAllowed(ulong rights, bool write, bool user) =>
-        !((user && (rights & PteUser) == 0) || (write && (rights & PteWritable) == 0 && (user || (_ctx.Cr0 & Cr0Bits.Wp) != 0)));
+        !((user && (rights & PteUser) == 0) || (write && (rights & PteWritable) == 0 && (user || (Ctx.Cr0 & Cr0Bits.Wp) != 0)));
 
     /// <summary>
     /// Loads the PDPTE registers from the 32-byte table CR3 points to, as MOV to CR3 (and to CR0/CR4 when they enable PAE
@@ -389,7 +392,7 @@ internal sealed class Mmu
             }
         }
 
-        entries.CopyTo(_ctx.Pdpte);
+        entries.CopyTo(Ctx.Pdpte);
         return true;
     }
 
@@ -398,7 +401,7 @@ internal sealed class Mmu
     {
         if (PagingEnabled && IsPaeMode)
         {
-            LoadPdptes(_ctx.Cr3, check: false);
+            LoadPdptes(Ctx.Cr3, check: false);
         }
     }
 
@@ -406,13 +409,13 @@ internal sealed class Mmu
     private bool Peek32(uint linear, out ulong physical)
     {
         physical = 0;
-        uint pde = _memory.ReadDoubleWord(new PhysicalAddress((uint)(_ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2)));
+        uint pde = _memory.ReadDoubleWord(new PhysicalAddress((uint)(Ctx.Cr3 & 0xFFFF_F000) | ((linear >> 22) << 2)));
         if ((pde & PtePresent) == 0)
         {
             return false;
         }
 
-        if ((pde & PteLargePage) != 0 && (_ctx.Cr4 & Cr4Bits.Pse) != 0)
+        if ((pde & PteLargePage) != 0 && (Ctx.Cr4 & Cr4Bits.Pse) != 0)
         {
             physical = (pde & 0xFFC0_0000) | (linear & 0x003F_FFFF);
             return true;
@@ -432,7 +435,7 @@ internal sealed class Mmu
     private bool PeekPae(uint linear, out ulong physical)
     {
         physical = 0;
-        ulong pdpte = _ctx.Pdpte[linear >> 30];
+        ulong pdpte = Ctx.Pdpte[linear >> 30];
         if ((pdpte & PtePresent) == 0)
         {
             return false;
@@ -472,10 +475,10 @@ internal sealed class Mmu
     /// </summary>
     public int TranslateForTest(uint linear, bool write, bool user, out ulong physical, bool fetch = false)
     {
-        int savedCpl = _ctx.Cpl;
-        _ctx.Cpl = user ? 3 : 0;
+        int savedCpl = Ctx.Cpl;
+        Ctx.Cpl = user ? 3 : 0;
         int error = Walk(linear, write, fetch, out physical);
-        _ctx.Cpl = savedCpl;
+        Ctx.Cpl = savedCpl;
         return error;
     }
 }

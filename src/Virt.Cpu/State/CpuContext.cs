@@ -7,9 +7,11 @@ namespace Virt.Cpu;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Every part of the core (the MMU, the decoder, the execution engines, the system files) reads and writes this one object;
-/// none of them keeps a copy. Plain fields, not properties: the interpreter's hot paths read them on every instruction, and
-/// a field load is what the JIT turns into one instruction.
+/// Every part of the core (the MMU, the decoder, the execution engines, the system files) reads and writes this one state,
+/// by reference (<see cref="Cpu.Context"/>); none of them keeps a copy. It is a struct embedded in the <see cref="Cpu"/>
+/// object, with plain fields, so that the interpreter's hot paths reach a register or a flag with one load from the CPU
+/// object, exactly as if the fields were the CPU's own (a separate object cost about 10% on the mixed benchmark). Never copy
+/// it: take it with <c>ref</c>.
 /// </para>
 /// <para>
 /// The status flags (CF, PF, AF, ZF, SF, OF) are not in <see cref="Eflags"/> while <see cref="LazyOp"/> is not
@@ -17,10 +19,15 @@ namespace Virt.Cpu;
 /// <see cref="LazySrc"/>, <see cref="LazyRes"/>, <see cref="LazySize"/>) when read (see Cpu.Flags.cs).
 /// </para>
 /// </remarks>
-internal sealed class CpuContext
+internal struct CpuContext
 {
     /// <summary>The number of segment registers (ES, CS, SS, DS, FS, GS).</summary>
     public const int SegmentCount = 6;
+
+    /// <summary>Creates the state with its register arrays allocated (all zero).</summary>
+    public CpuContext()
+    {
+    }
 
     /// <summary>RAX..R15 (only the low 32 bits of the first eight are reachable without long mode).</summary>
     public readonly ulong[] Gpr = new ulong[16];
