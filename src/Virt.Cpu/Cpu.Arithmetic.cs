@@ -3,101 +3,96 @@ using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
 
-/// <summary>Integer arithmetic and logic: ADD..CMP, INC/DEC/NEG/NOT, MUL/IMUL/DIV/IDIV, BCD adjusts.</summary>
+/// <summary>Integer arithmetic: ADD, ADC, SUB, SBB, CMP (once for every operand form), INC/DEC/NEG, MUL/IMUL/DIV/IDIV, BCD adjusts.</summary>
 public sealed partial class Cpu
 {
-    private void ExecuteAdd(ref DecodedInstruction d, bool withCarry)
+
+    /// <summary>
+    /// A two-operand ALU instruction over any operand form: read the destination and the source, compute
+    /// (<typeparamref name="TOperation"/>, the semantics), write back unless CMP or TEST. <typeparamref name="TDestination"/>
+    /// and <typeparamref name="TSource"/> choose the operand access (see Cpu.OperandAccess.cs); on a fault nothing is
+    /// written and the fault stays pending. All three are structs, so the JIT compiles one specialised body per form with
+    /// no switch left in it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExecuteAlu<TDestination, TSource, TOperation>(ref DecodedInstruction d, int size)
+        where TDestination : struct, IDestinationAccess
+        where TSource : struct, ISourceAccess
+        where TOperation : struct, IAluOperation
     {
-        int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
-        ulong src = ReadOperand1(ref d, size);
-        if (_faulted)
+        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out uint ea) || !TSource.TryRead(this, ref d, size, out ulong src))
         {
             return;
         }
 
-        ulong res;
-        if (withCarry)
-        {
-            bool carry = GetCarry();
-            res = dst + src + (carry ? 1UL : 0);
-            _ctx.LazyCarryIn = carry;
-            SetLazy(LazyOp.Adc, dst, src, res, size);
-        }
-        else
-        {
-            res = dst + src;
-            SetLazy(LazyOp.Add, dst, src, res, size);
-        }
-
-        WriteDestination(ref d, size, ea, res);
-    }
-
-    private void ExecuteSub(ref DecodedInstruction d, bool withBorrow, bool writeBack)
-    {
-        int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
-        ulong src = ReadOperand1(ref d, size);
-        if (_faulted)
+        if ((TDestination.ChecksFaultState || TSource.ChecksFaultState) && _faulted)
         {
             return;
         }
 
-        ulong res;
-        if (withBorrow)
+        ulong res = TOperation.Compute(this, dst, src, size);
+        if (TOperation.WritesBack)
         {
-            bool carry = GetCarry();
-            res = dst - src - (carry ? 1UL : 0);
-            _ctx.LazyCarryIn = carry;
-            SetLazy(LazyOp.Sbb, dst, src, res, size);
-        }
-        else
-        {
-            res = dst - src;
-            SetLazy(LazyOp.Sub, dst, src, res, size);
-        }
-
-        if (writeBack)
-        {
-            WriteDestination(ref d, size, ea, res);
+            TDestination.Write(this, ref d, size, ea, res);
         }
     }
 
-    private void ExecuteLogic(ref DecodedInstruction d, Op op, bool writeBack)
+    /// <summary>
+    /// The register forms of ADD..TEST (register destination, register or immediate source), inlined into the run loop.
+    /// The same semantics (<typeparamref name="TOperation"/>) as every other form; the register access is spelled out
+    /// rather than taken through the accessor structs because each inlining level spends the JIT's inlining budget for the
+    /// run loop, and past it the JIT stops inlining the branch helpers every loop needs (measured: JumpNear and Condition
+    /// became calls).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExecuteAluRegister<TOperation>(ref DecodedInstruction d)
+        where TOperation : struct, IAluOperation
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
-        ulong src = ReadOperand1(ref d, size);
-        if (_faulted)
+        ulong dst = ReadRegister(d.Reg0, size);
+        ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size);
+        ulong res = TOperation.Compute(this, dst, src, size);
+        if (TOperation.WritesBack)
         {
-            return;
-        }
-
-        ulong res = op switch
-        {
-            Op.And => dst & src,
-            Op.Or => dst | src,
-            _ => dst ^ src,
-        };
-        SetLogicFlags(res, size);
-        if (writeBack)
-        {
-            WriteDestination(ref d, size, ea, res);
+            WriteRegister(d.Reg0, size, res);
         }
     }
 
-    private void ExecuteIncDec(ref DecodedInstruction d, bool increment)
+    /// <summary>INC and DEC of a register, inlined into the run loop (see <see cref="ExecuteAluRegister"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExecuteIncDecRegister(ref DecodedInstruction d, bool increment)
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
-        if (_faulted)
+        ulong dst = ReadRegister(d.Reg0, size);
+        ulong res = increment ? dst + 1 : dst - 1;
+        SetIncDec(increment ? LazyOp.Inc : LazyOp.Dec, dst, res, size);
+        WriteRegister(d.Reg0, size, res);
+    }
+
+    /// <summary>ADD..TEST with any operands (LOCK forms, 8/16-bit memory, 16-bit addressing): out of line, one body per operation.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteAluGeneric<TOperation>(ref DecodedInstruction d)
+        where TOperation : struct, IAluOperation =>
+        ExecuteAlu<GenericDestination, GenericSource, TOperation>(ref d, d.OpSize);
+
+    /// <summary>INC and DEC with any operand (out of line).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteIncDecGeneric(ref DecodedInstruction d, bool increment) =>
+        ExecuteIncDec<GenericDestination>(ref d, increment, d.OpSize);
+
+    /// <summary>INC and DEC over any destination form: CF is kept (see <see cref="SetIncDec"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void ExecuteIncDec<TDestination>(ref DecodedInstruction d, bool increment, int size)
+        where TDestination : struct, IDestinationAccess
+    {
+        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out uint ea) || (TDestination.ChecksFaultState && _faulted))
         {
             return;
         }
 
         ulong res = increment ? dst + 1 : dst - 1;
         SetIncDec(increment ? LazyOp.Inc : LazyOp.Dec, dst, res, size);
-        WriteDestination(ref d, size, ea, res);
+        TDestination.Write(this, ref d, size, ea, res);
     }
 
     private void ExecuteNeg(ref DecodedInstruction d)
@@ -112,16 +107,6 @@ public sealed partial class Cpu
         ulong res = 0 - src;
         SetLazy(LazyOp.Sub, 0, src, res, size);
         WriteDestination(ref d, size, ea, res);
-    }
-
-    private void ExecuteNot(ref DecodedInstruction d)
-    {
-        int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
-        if (!_faulted)
-        {
-            WriteDestination(ref d, size, ea, ~dst);
-        }
     }
 
     /// <summary>Flags after MUL/IMUL: CF = OF = upper half significant; SF, ZF, PF from the low result as the P6 leaves them, AF cleared (all undefined per the SDM).</summary>

@@ -41,77 +41,26 @@ public sealed partial class Cpu
             case Op.MovRegister:
                 WriteRegister(d.Reg0, d.OpSize, d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, d.OpSize));
                 break;
-            case Op.AddRegister:
+            // Branches come first: the JIT inlines in this order until its budget for the run loop is spent, and a taken
+            // branch must not pay a call for JumpNear or Condition.
+            case Op.JmpRel: JumpNear(_ctx.Eip + d.Imm, d.OpSize); break;
+            case Op.Jcc:
+                if (Condition(d.Cond))
                 {
-                    int size = d.OpSize;
-                    ulong dst = ReadRegister(d.Reg0, size);
-                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size);
-                    ulong res = dst + src;
-                    SetLazy(LazyOp.Add, dst, src, res, size);
-                    WriteRegister(d.Reg0, size, res);
-                    break;
+                    JumpNear(_ctx.Eip + d.Imm, d.OpSize);
+                    _exitBlock = true;
                 }
 
-            case Op.SubRegister:
-            case Op.CmpRegister:
-                {
-                    int size = d.OpSize;
-                    ulong dst = ReadRegister(d.Reg0, size);
-                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size);
-                    ulong res = dst - src;
-                    SetLazy(LazyOp.Sub, dst, src, res, size);
-                    if (d.Op == Op.SubRegister)
-                    {
-                        WriteRegister(d.Reg0, size, res);
-                    }
-
-                    break;
-                }
-
-            case Op.AndRegister:
-            case Op.TestRegister:
-                {
-                    int size = d.OpSize;
-                    ulong res = ReadRegister(d.Reg0, size) & (d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size));
-                    SetLogicFlags(res, size);
-                    if (d.Op == Op.AndRegister)
-                    {
-                        WriteRegister(d.Reg0, size, res);
-                    }
-
-                    break;
-                }
-
-            case Op.OrRegister:
-                {
-                    int size = d.OpSize;
-                    ulong res = ReadRegister(d.Reg0, size) | (d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size));
-                    SetLogicFlags(res, size);
-                    WriteRegister(d.Reg0, size, res);
-                    break;
-                }
-
-            case Op.XorRegister:
-                {
-                    int size = d.OpSize;
-                    ulong res = ReadRegister(d.Reg0, size) ^ (d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size));
-                    SetLogicFlags(res, size);
-                    WriteRegister(d.Reg0, size, res);
-                    break;
-                }
-
-            case Op.IncRegister:
-            case Op.DecRegister:
-                {
-                    int size = d.OpSize;
-                    ulong dst = ReadRegister(d.Reg0, size);
-                    bool increment = d.Op == Op.IncRegister;
-                    ulong res = increment ? dst + 1 : dst - 1;
-                    SetIncDec(increment ? LazyOp.Inc : LazyOp.Dec, dst, res, size);
-                    WriteRegister(d.Reg0, size, res);
-                    break;
-                }
-
+                break;
+            case Op.AddRegister: ExecuteAluRegister<AddOperation>(ref d); break;
+            case Op.SubRegister: ExecuteAluRegister<SubOperation>(ref d); break;
+            case Op.CmpRegister: ExecuteAluRegister<CmpOperation>(ref d); break;
+            case Op.AndRegister: ExecuteAluRegister<AndOperation>(ref d); break;
+            case Op.TestRegister: ExecuteAluRegister<TestOperation>(ref d); break;
+            case Op.OrRegister: ExecuteAluRegister<OrOperation>(ref d); break;
+            case Op.XorRegister: ExecuteAluRegister<XorOperation>(ref d); break;
+            case Op.IncRegister: ExecuteIncDecRegister(ref d, increment: true); break;
+            case Op.DecRegister: ExecuteIncDecRegister(ref d, increment: false); break;
             case Op.Load32: ExecuteLoad(ref d, 4, signExtend: false); break;
             case Op.LoadZx8: ExecuteLoad(ref d, 1, signExtend: false); break;
             case Op.LoadZx16: ExecuteLoad(ref d, 2, signExtend: false); break;
@@ -131,13 +80,13 @@ public sealed partial class Cpu
             case Op.DecMem32:
                 ExecuteRmw32(ref d, d.Op);
                 break;
-            case Op.AddLoad32: ExecuteAluLoad32(ref d, Op.AddLoad32); break;
-            case Op.SubLoad32: ExecuteAluLoad32(ref d, Op.SubLoad32); break;
-            case Op.CmpLoad32: ExecuteAluLoad32(ref d, Op.CmpLoad32); break;
-            case Op.AndLoad32: ExecuteAluLoad32(ref d, Op.AndLoad32); break;
-            case Op.OrLoad32: ExecuteAluLoad32(ref d, Op.OrLoad32); break;
-            case Op.XorLoad32: ExecuteAluLoad32(ref d, Op.XorLoad32); break;
-            case Op.CmpMem32: ExecuteCmpMem32(ref d); break;
+            case Op.AddLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, AddOperation>(ref d, 4); break;
+            case Op.SubLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, SubOperation>(ref d, 4); break;
+            case Op.CmpLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, CmpOperation>(ref d, 4); break;
+            case Op.AndLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, AndOperation>(ref d, 4); break;
+            case Op.OrLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, OrOperation>(ref d, 4); break;
+            case Op.XorLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, XorOperation>(ref d, 4); break;
+            case Op.CmpMem32: ExecuteAlu<FlatMemoryDestination, RegisterOrImmediateSource, CmpOperation>(ref d, 4); break;
             case Op.ShlRegister32: ExecuteShiftRegister32(ref d, Op.ShlRegister32); break;
             case Op.ShrRegister32: ExecuteShiftRegister32(ref d, Op.ShrRegister32); break;
             case Op.SarRegister32: ExecuteShiftRegister32(ref d, Op.SarRegister32); break;
@@ -149,17 +98,17 @@ public sealed partial class Cpu
             case Op.Movsx: ExecuteMovzx(ref d, signExtend: true); break;
             case Op.Lea: WriteRegister(d.Reg0, d.OpSize, EffectiveAddress(ref d)); break;
             case Op.Xchg: ExecuteXchg(ref d); break;
-            case Op.Add: ExecuteAdd(ref d, withCarry: false); break;
-            case Op.Adc: ExecuteAdd(ref d, withCarry: true); break;
-            case Op.Sub: ExecuteSub(ref d, withBorrow: false, writeBack: true); break;
-            case Op.Sbb: ExecuteSub(ref d, withBorrow: true, writeBack: true); break;
-            case Op.Cmp: ExecuteSub(ref d, withBorrow: false, writeBack: false); break;
-            case Op.And: ExecuteLogic(ref d, Op.And, writeBack: true); break;
-            case Op.Or: ExecuteLogic(ref d, Op.Or, writeBack: true); break;
-            case Op.Xor: ExecuteLogic(ref d, Op.Xor, writeBack: true); break;
-            case Op.Test: ExecuteLogic(ref d, Op.And, writeBack: false); break;
-            case Op.Inc: ExecuteIncDec(ref d, increment: true); break;
-            case Op.Dec: ExecuteIncDec(ref d, increment: false); break;
+            case Op.Add: ExecuteAluGeneric<AddOperation>(ref d); break;
+            case Op.Adc: ExecuteAluGeneric<AdcOperation>(ref d); break;
+            case Op.Sub: ExecuteAluGeneric<SubOperation>(ref d); break;
+            case Op.Sbb: ExecuteAluGeneric<SbbOperation>(ref d); break;
+            case Op.Cmp: ExecuteAluGeneric<CmpOperation>(ref d); break;
+            case Op.And: ExecuteAluGeneric<AndOperation>(ref d); break;
+            case Op.Or: ExecuteAluGeneric<OrOperation>(ref d); break;
+            case Op.Xor: ExecuteAluGeneric<XorOperation>(ref d); break;
+            case Op.Test: ExecuteAluGeneric<TestOperation>(ref d); break;
+            case Op.Inc: ExecuteIncDecGeneric(ref d, increment: true); break;
+            case Op.Dec: ExecuteIncDecGeneric(ref d, increment: false); break;
             case Op.Neg: ExecuteNeg(ref d); break;
             case Op.Not: ExecuteNot(ref d); break;
             case Op.Mul: ExecuteMul(ref d); break;
@@ -227,15 +176,6 @@ public sealed partial class Cpu
             case Op.Enter: ExecuteEnter(ref d); break;
             case Op.Leave: ExecuteLeave(ref d); break;
             case Op.Bound: ExecuteBound(ref d); break;
-            case Op.JmpRel: JumpNear(_ctx.Eip + d.Imm, d.OpSize); break;
-            case Op.Jcc:
-                if (Condition(d.Cond))
-                {
-                    JumpNear(_ctx.Eip + d.Imm, d.OpSize);
-                    _exitBlock = true;
-                }
-
-                break;
             case Op.Jcxz:
                 if (ReadRegister(RegCx, d.AddrSize) == 0)
                 {

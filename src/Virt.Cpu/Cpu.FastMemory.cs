@@ -17,7 +17,11 @@ namespace Virt.Cpu;
 public sealed unsafe partial class Cpu
 {
 
-    /// <summary>The effective address of a 32-bit-address-size memory operand (the translation picks fast forms only for those).</summary>
+    /// <summary>
+    /// The effective address before the address-size mask: base + index * scale + displacement, wrapping at 32 bits. The
+    /// whole address of a 32-bit-address-size operand (fast forms exist only for those); <see cref="EffectiveAddress"/> masks
+    /// it for 16-bit addressing.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint EffectiveAddress32(ref DecodedInstruction d)
     {
@@ -122,7 +126,7 @@ public sealed unsafe partial class Cpu
         WriteFast(d.Seg, EffectiveAddress32(ref d), size, value);
     }
 
-    /// <summary>MOV r8, m8 (AH-BH are the high bytes of registers 0-3). Out of line, see <see cref="ExecuteAluLoad32"/>.</summary>
+    /// <summary>MOV r8, m8 (AH-BH are the high bytes of registers 0-3). Out of line, see <see cref="ExecuteRmw32"/>.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExecuteLoad8(ref DecodedInstruction d)
     {
@@ -132,110 +136,7 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>
-    /// ADD/SUB/CMP/AND/OR/XOR r32, m32, inlined into the run loop. Each inlined form spends the JIT's inlining budget for
-    /// the run loop; past it the JIT stops inlining the small helpers (JumpNear, WriteRegister) that every instruction
-    /// needs, so the less frequent fast forms (byte/word moves, MOVSX, read-modify-write) stay out of line.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ExecuteAluLoad32(ref DecodedInstruction d, Op op)
-    {
-        if (!TryReadFast(d.Seg, EffectiveAddress32(ref d), 4, out uint src))
-        {
-            return;
-        }
-
-        ref ulong r = ref Gpr(d.Reg0);
-        ulong dst = (uint)r;
-        ulong res;
-        switch (op)
-        {
-            case Op.AddLoad32:
-                res = dst + src;
-                SetLazy(LazyOp.Add, dst, src, res, 4);
-                r = (uint)res;
-                break;
-            case Op.SubLoad32:
-                res = dst - src;
-                SetLazy(LazyOp.Sub, dst, src, res, 4);
-                r = (uint)res;
-                break;
-            case Op.CmpLoad32:
-                SetLazy(LazyOp.Sub, dst, src, dst - src, 4);
-                break;
-            case Op.AndLoad32:
-                res = dst & src;
-                SetLogicFlags(res, 4);
-                r = res;
-                break;
-            case Op.OrLoad32:
-                res = dst | src;
-                SetLogicFlags(res, 4);
-                r = res;
-                break;
-            default:
-                res = dst ^ src;
-                SetLogicFlags(res, 4);
-                r = res;
-                break;
-        }
-    }
-
-    /// <summary>CMP m32, r32/imm32.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ExecuteCmpMem32(ref DecodedInstruction d)
-    {
-        if (TryReadFast(d.Seg, EffectiveAddress32(ref d), 4, out uint dst))
-        {
-            ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
-            SetLazy(LazyOp.Sub, dst, src, (ulong)dst - src, 4);
-        }
-    }
-
-    /// <summary>ADD/SUB m32, r32/imm and INC/DEC m32 (read-modify-write; LOCK forms keep the generic handlers). Out of line, see <see cref="ExecuteAluLoad32"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void ExecuteRmw32(ref DecodedInstruction d, Op op)
-    {
-        uint ea = EffectiveAddress32(ref d);
-        if (!TryReadFast(d.Seg, ea, 4, out uint value))
-        {
-            return;
-        }
-
-        ulong dst = value;
-        ulong res;
-        switch (op)
-        {
-            case Op.AddMem32:
-                {
-                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
-                    res = dst + src;
-                    SetLazy(LazyOp.Add, dst, src, res, 4);
-                    break;
-                }
-
-            case Op.SubMem32:
-                {
-                    ulong src = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)Gpr(d.Reg1);
-                    res = dst - src;
-                    SetLazy(LazyOp.Sub, dst, src, res, 4);
-                    break;
-                }
-
-            case Op.IncMem32:
-                res = dst + 1;
-                SetIncDec(LazyOp.Inc, dst, res, 4);
-                break;
-            default:
-                res = dst - 1;
-                SetIncDec(LazyOp.Dec, dst, res, 4);
-                break;
-        }
-
-        WriteFast(d.Seg, ea, 4, (uint)res);
-    }
-
-    /// <summary>MOVSX r32, m8/m16 (out of line, see <see cref="ExecuteAluLoad32"/>).</summary>
+    /// <summary>MOVSX r32, m8/m16 (out of line, see <see cref="ExecuteRmw32"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExecuteLoadSignExtend(ref DecodedInstruction d)
     {
@@ -249,7 +150,7 @@ public sealed unsafe partial class Cpu
         }
     }
 
-    /// <summary>MOV m8/m16, r/imm (out of line, see <see cref="ExecuteAluLoad32"/>).</summary>
+    /// <summary>MOV m8/m16, r/imm (out of line, see <see cref="ExecuteRmw32"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ExecuteStoreNarrow(ref DecodedInstruction d)
     {
@@ -260,6 +161,23 @@ public sealed unsafe partial class Cpu
         else
         {
             ExecuteStore(ref d, 2);
+        }
+    }
+
+    /// <summary>
+    /// ADD/SUB m32, r32/imm and INC/DEC m32 (read-modify-write; LOCK forms keep the generic handlers). Out of line: each
+    /// inlined form spends the JIT's inlining budget for the run loop; past it the JIT stops inlining the small helpers
+    /// (JumpNear, WriteRegister) that every instruction needs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteRmw32(ref DecodedInstruction d, Op op)
+    {
+        switch (op)
+        {
+            case Op.AddMem32: ExecuteAlu<FlatMemoryDestination, RegisterOrImmediateSource, AddOperation>(ref d, 4); break;
+            case Op.SubMem32: ExecuteAlu<FlatMemoryDestination, RegisterOrImmediateSource, SubOperation>(ref d, 4); break;
+            case Op.IncMem32: ExecuteIncDec<FlatMemoryDestination>(ref d, increment: true, 4); break;
+            default: ExecuteIncDec<FlatMemoryDestination>(ref d, increment: false, 4); break;
         }
     }
 }

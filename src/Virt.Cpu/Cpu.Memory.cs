@@ -23,17 +23,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint EffectiveAddress(ref DecodedInstruction d)
     {
-        uint ea = d.Disp;
-        if (d.Base != DecodedInstruction.NoRegister)
-        {
-            ea += (uint)Gpr(d.Base);
-        }
-
-        if (d.Index != DecodedInstruction.NoRegister)
-        {
-            ea += (uint)Gpr(d.Index) << d.Scale;
-        }
-
+        uint ea = EffectiveAddress32(ref d);
         return d.AddrSize == 2 ? ea & 0xFFFF : ea;
     }
 
