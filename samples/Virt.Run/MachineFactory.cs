@@ -65,6 +65,8 @@ public static class MachineFactory
             .WithCpu(new CpuOptions { Cpuid = CpuidFor(options.CpuModel) })
             .WithLoggerFactory(new ConsoleLoggerFactory(level, options.Trace == MachineTraceEvents.None ? null : MachineLogCategories.TracePrefix))
             .WithTrace(options.Trace)
+            .WithPciBus(options.MachineType == "pc")
+            .WithAcpi(!options.NoAcpi)
             .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : options.AllowResetLoop ? ResetBehavior.ResetAlways : ResetBehavior.Reset)
             .WithClock(options.Deterministic
                 ? new VirtualClockOptions { Mode = VirtualClockMode.Deterministic }

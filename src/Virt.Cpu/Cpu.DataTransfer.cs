@@ -118,13 +118,17 @@ public sealed partial class Cpu
         switch (d.Kind0)
         {
             case OperandKind.Segment:
+                // The increment follows the stack size at the start of the instruction: POP SS loading a segment with
+                // another B bit still moves SP only (ESP[31:16] kept) when the old SS was 16-bit, all of ESP when it was
+                // 32-bit (Intel SDM Vol. 2B, POP: "IF StackAddrSize = 32 ... ELSE SP <- SP + 4").
+                bool stack32 = _ctx.Stack32;
                 uint newSp = (sp + (uint)size) & StackMask;
                 if (!LoadSegment(d.Reg0, (ushort)value))
                 {
                     return;
                 }
 
-                SetStackPointer(newSp);
+                _ctx.Gpr[RegSp] = stack32 ? newSp : (_ctx.Gpr[RegSp] & ~0xFFFFUL) | (ushort)newSp;
                 if (d.Reg0 == Ss)
                 {
                     _inhibitInterrupts = true;
@@ -261,7 +265,9 @@ public sealed partial class Cpu
             return;
         }
 
-        uint frameTemp = sp;
+        // FrameTemp is the whole ESP after the push: on a 16-bit stack o32 ENTER moves SP only, so EBP and the pushed
+        // frame pointer keep ESP[31:16] (Intel SDM Vol. 2A, ENTER, "EBP <- FrameTemp" with a 32-bit operand size).
+        uint frameTemp = _ctx.Stack32 || size == 2 ? sp : ((uint)_ctx.Gpr[RegSp] & ~0xFFFFu) | sp;
         if (level > 0)
         {
             for (int i = 1; i < level; i++)
@@ -285,16 +291,32 @@ public sealed partial class Cpu
         }
 
         sp = (sp - allocSize) & mask;
-        if (_ctx.Stack32)
+
+        // #SS or #PF when a write at the final stack pointer would fault (Intel SDM Vol. 2A, ENTER, Protected Mode
+        // Exceptions): the location is checked, not written, and nothing is committed on a fault.
+        if (!ProbeStackWrite(sp, size))
         {
-            WriteRegister(RegBp, size, frameTemp);
-        }
-        else
-        {
-            WriteRegister(RegBp, size == 4 ? 4 : 2, frameTemp);
+            return;
         }
 
+        WriteRegister(RegBp, size, frameTemp);
         SetStackPointer(sp);
+    }
+
+    /// <summary>
+    /// Checks that a write of <paramref name="size"/> bytes at SS:<paramref name="offset"/> would pass the segment and page
+    /// checks, without writing; false with the pending #SS or #PF.
+    /// </summary>
+    private bool ProbeStackWrite(uint offset, int size)
+    {
+        if (!CheckWriteLimit(Ss, offset, size))
+        {
+            return false;
+        }
+
+        ulong first = (uint)(_ctx.SegBase[Ss] + offset);
+        ulong last = (uint)(first + (uint)size - 1);
+        return TranslateData(first, write: true, out _) && ((last >> PageShift) == (first >> PageShift) || TranslateData(last, write: true, out _));
     }
 
     private void ExecuteLeave(ref DecodedInstruction d)

@@ -9,7 +9,11 @@ public sealed partial class Cpu
     private const int MaxNestedDeliveries = 4;
 
     /// <summary>INT n, INT3 and INTO: software interrupts, which check the gate DPL against CPL in protected mode.</summary>
-    private void DeliverSoftwareInterrupt(int vector) => DeliverEvent(vector, isException: false, software: true);
+    private void DeliverSoftwareInterrupt(int vector)
+    {
+        _softwareInterruptTaken = true;
+        DeliverEvent(vector, isException: false, software: true);
+    }
 
     /// <summary>
     /// Delivers an interrupt or exception. A fault while delivering is handled by Intel SDM Vol. 3A, 6.15, Table 6-5:

@@ -51,7 +51,10 @@ public sealed partial class Cpu
             return;
         }
 
-        long max = Math.Max(1, _budgetLeft);
+        // While single-stepping, one iteration per dispatch: the single-step trap follows every iteration and returns to
+        // the instruction, which resumes with the registers as left (Intel SDM Vol. 3B, 17.3.1.4).
+        bool singleStep = (_ctx.Eflags & EflagsBits.Tf) != 0;
+        long max = singleStep ? 1 : Math.Max(1, _budgetLeft);
 
         // With data or I/O breakpoints armed, stop after the iteration that hits one so its trap follows it; the pushed RF
         // is then 1 because the instruction resumes (Intel SDM Vol. 3B, 17.3.1.1).
@@ -82,8 +85,14 @@ public sealed partial class Cpu
 
             if (done >= max || EventPendingDuringRep(kind) || (watching && StopRepForDebugTrap()))
             {
-                // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left.
+                // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left. A trap
+                // after an iteration but the last pushes RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
                 _ctx.Eip = _ctx.InstructionStart;
+                if (singleStep && (_ctx.Cr0 & Cr0Bits.Pe) != 0)
+                {
+                    _ctx.Eflags |= EflagsBits.Rf;
+                }
+
                 _exitBlock = true;
                 break;
             }

@@ -270,6 +270,7 @@ public sealed partial class Cpu
 
             if (!intercepted)
             {
+                _softwareInterruptTaken = true;
                 RedirectToVirtual8086Handler(vector);
                 return;
             }

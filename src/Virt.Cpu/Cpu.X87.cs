@@ -576,7 +576,9 @@ public sealed partial class Cpu
 
                     if (incomplete)
                     {
-                        _fpu.C2 = true;
+                        // A partial remainder sets C2 and clears C0, C3 and C1 on Intel and AMD processors (the
+                        // SDM leaves them undefined; the AMD manuals specify the clearing).
+                        _fpu.SetConditionCodes(X87StatusBits.C2);
                     }
                     else
                     {

@@ -66,6 +66,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private bool _nmiBlocked;
     private bool _inhibitInterrupts;
     private bool _inhibitDebugTrap;
+
+    /// <summary>Set when the instruction just run was INT n, INT3 or INTO entering its handler (no single-step trap follows).</summary>
+    private bool _softwareInterruptTaken;
     private bool _exitBlock;
     private bool _faulted;
     private int _faultVector;
@@ -492,6 +495,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 }
 
                 trap = (ctx.Eflags & EflagsBits.Tf) != 0;
+                _softwareInterruptTaken = false;
                 hostWatch = _hostWatchesArmed;
                 singleStep = true;
             }
@@ -539,6 +543,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             remaining -= retiredNow;
             if (trap | hostWatch | (_debugTrapBits != 0))
             {
+                // INT n, INT3 and INTO clear TF on the way into their handler and no single-step trap follows them: the
+                // handler starts with TF clear (Intel SDM Vol. 3B, 17.3.1.4).
+                trap &= !_softwareInterruptTaken;
                 if (trap | (_debugTrapBits != 0))
                 {
                     // Intel SDM Vol. 3B, 17.3.1.4 and 17.3.1.2: single-step and data/I-O breakpoint traps after the

@@ -248,7 +248,10 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private void SynchronizeClockWithCpu()
     {
         CatchUpWithRetiredInstructions();
-        Clock.SynchronizeWithHost();
+
+        // Slew, not step: a step to host time between two reads of a polling loop would show the PIT and the TSC
+        // jumping by a host stall, which the Linux TSC calibration rejects.
+        Clock.SlewTowardHost();
         Clock.RunDueEvents();
     }
 
@@ -338,7 +341,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
                 return new MachineStopReason(MachineStopKind.BudgetExhausted, budget.Describe());
             }
 
-            Clock.SynchronizeWithHost();
+            Clock.SlewTowardHost();
             Clock.RunDueEvents();
             if (Clock.NowNanoseconds >= guestLimit)
             {
@@ -634,6 +637,12 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         public void RequestExit(int exitCode, string source)
         {
             machine._pendingStop ??= new MachineStopReason(MachineStopKind.DebugExit, source, exitCode);
+            machine.Cpu.RequestStop();
+        }
+
+        public void RequestPowerOff(string source)
+        {
+            machine._pendingStop ??= new MachineStopReason(MachineStopKind.PoweredOff, source);
             machine.Cpu.RequestStop();
         }
     }

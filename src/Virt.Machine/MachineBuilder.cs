@@ -25,7 +25,7 @@ namespace Virt.Machine;
 /// MachineStopReason stop = machine.Run(maxInstructions: 10_000_000);
 /// </code>
 /// </example>
-public sealed class MachineBuilder
+public sealed partial class MachineBuilder
 {
     /// <summary>The smallest guest RAM accepted (1 MiB: a PC needs its conventional memory).</summary>
     public const ulong MinimumMemorySizeInBytes = 1UL << 20;
@@ -462,7 +462,15 @@ public sealed class MachineBuilder
         var mapBuilder = new PhysicalMemoryMapBuilder(new MemoryMapOptions { Strict = _strictMemory });
         IReadOnlyList<AddressRange> ramRanges = AddPcRam(mapBuilder);
 
-        boot.Firmware?.AddTo(mapBuilder);
+        if (_pciBus)
+        {
+            // The PCI board's BIOS area is PAM-controlled shadow ROM instead of a plain alias of the firmware.
+            PciBoard.AddBiosArea(mapBuilder, boot.Firmware);
+        }
+        else
+        {
+            boot.Firmware?.AddTo(mapBuilder);
+        }
 
         // The platform control needs the machine, and devices need the platform control before the machine exists:
         // the machine hands it over through this forwarder once constructed.
@@ -508,7 +516,23 @@ public sealed class MachineBuilder
             devices.Add(new IsaDebugExit(platform, _debugExit));
         }
 
+        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, pic, clock, platform, context, created);
+        if (pciBoard is not null)
+        {
+            devices.AddRange(pciBoard.ChipsetDevices);
+            if ((_trace & MachineTraceEvents.Pci) != 0)
+            {
+                pciBoard.Bus.Observer = new PciTraceObserver(_loggerFactory);
+            }
+        }
+
         int builtInDevices = devices.Count;
+        int pciCards = pciBoard is null ? 0 : pciBoard.Bus.Devices.Count - 3;
+        if (pciBoard is not null)
+        {
+            devices.AddRange(pciBoard.Bus.Devices.Skip(3));
+        }
+
         for (int i = 0; i < _customDevices.Count; i++)
         {
             devices.Add(CreateCustomDevice($"AddDevice (device {i + 1})", _customDevices[i], context, created));
@@ -526,7 +550,7 @@ public sealed class MachineBuilder
             customMmioDevices.Add(CreateCustomDevice($"AddMmioDevice '{name}'", factory, context, created));
         }
 
-        CheckUniqueNames(devices.Select((d, i) => (d.Name, i < builtInDevices ? "the board" : $"AddDevice (device {i - builtInDevices + 1})"))
+        CheckUniqueNames(devices.Select((d, i) => (d.Name, i < builtInDevices ? "the board" : i < builtInDevices + pciCards ? $"AddPciDevice (card {i - builtInDevices + 1})" : $"AddDevice (device {i - builtInDevices - pciCards + 1})"))
             .Concat(_customPortDevices.Select(d => (d.Name, $"AddPortDevice '{d.Name}'")))
             .Concat(_customMmioDevices.Select(d => (d.Name, $"AddMmioDevice '{d.Name}'"))));
 
@@ -553,8 +577,10 @@ public sealed class MachineBuilder
             mapBuilder.AddMmio(name, new PhysicalAddress(address), size, customMmioDevices[i]);
         }
 
+        pciBoard?.AddBarRegions(mapBuilder);
         PhysicalMemoryMap memory = mapBuilder.Build();
         memoryProxy.Bind(memory);
+        pciBoard?.Bind(memory);
         // The CMOS counts extended memory from 1 MiB: with only conventional RAM (a 1 MiB guest) there is none, and the
         // top of low RAM is 1 MiB (the 384 KiB between 640 KiB and 1 MiB are the VGA window and ROMs, as on a PC).
         ulong lowRam = Math.Max(ramRanges.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1, E820Map.ExtendedMemoryStart);
@@ -569,7 +595,14 @@ public sealed class MachineBuilder
             devices,
             [.. created.Where(o => !devices.Contains(o))],
             _resetBehavior,
-            boot.Apply,
+            pciBoard is not null && boot.Setting == MachineSetting.Kernel
+                ? machine =>
+                {
+                    // No firmware runs before a directly booted kernel: set up the chipset as SeaBIOS would.
+                    pciBoard.ConfigureAsFirmwareWould(machine.Ports);
+                    boot.Apply(machine);
+                }
+                : boot.Apply,
             _loggerFactory,
             _cpuOptions,
             _trace,
@@ -577,7 +610,16 @@ public sealed class MachineBuilder
             {
                 platform.Target = machinePlatform;
                 var resetControl = new ResetControlRegister(machinePlatform);
-                ports.Register("reset control", 0xCF9, 1, resetControl);
+                if (pciBoard is not null)
+                {
+                    // CF9h sits inside the PCI CONFIG_ADDRESS range CF8h-CFBh: the bus passes byte accesses there on.
+                    pciBoard.Bus.ResetControlPort = resetControl;
+                }
+                else
+                {
+                    ports.Register("reset control", 0xCF9, 1, resetControl);
+                }
+
                 return resetControl;
             });
         machine.AttachSerialCaptures(captures);
@@ -807,5 +849,7 @@ public sealed class MachineBuilder
         public void RequestReset(string source) => Target?.RequestReset(source);
 
         public void RequestExit(int exitCode, string source) => Target?.RequestExit(exitCode, source);
+
+        public void RequestPowerOff(string source) => Target?.RequestPowerOff(source);
     }
 }

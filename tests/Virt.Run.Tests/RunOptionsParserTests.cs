@@ -66,11 +66,39 @@ public sealed class RunOptionsParserTests
     [Fact]
     public void TraceItemsCombine()
     {
-        RunOptions o = RunOptionsParser.Parse(["-d", "int,ioport", "-d", "cpu_reset"]);
+        RunOptions o = RunOptionsParser.Parse(["-d", "int,ioport", "-d", "cpu_reset", "-d", "pci"]);
         Assert.Equal(Virt.Machine.MachineTraceEvents.All, o.Trace);
         Assert.False(o.ShowTraceHelp);
         Assert.True(RunOptionsParser.Parse(["-d", "help"]).ShowTraceHelp);
         Assert.Equal(Virt.Machine.MachineTraceEvents.None, RunOptionsParser.Parse([]).Trace);
+    }
+
+    [Theory]
+    [InlineData("pc")]
+    [InlineData("isapc")]
+    [InlineData("type=pc")]
+    public void MachineTypesParse(string value)
+    {
+        RunOptions o = RunOptionsParser.Parse(["-M", value]);
+        Assert.Equal(value.Replace("type=", string.Empty, StringComparison.Ordinal), o.MachineType);
+        Assert.Equal(o.MachineType, RunOptionsParser.Parse(["-machine", value]).MachineType);
+        Assert.Null(RunOptionsParser.Parse([]).MachineType);
+    }
+
+    [Theory]
+    [InlineData("q35", "'q35' is not a supported machine (supported: pc, isapc")]
+    [InlineData("pc,accel=kvm", "machine properties ('accel=kvm') are not supported")]
+    public void OtherMachinesAreRefusedClearly(string value, string message)
+    {
+        RunOptionsException e = Assert.Throws<RunOptionsException>(() => RunOptionsParser.Parse(["-M", value]));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NoAcpiParses()
+    {
+        Assert.True(RunOptionsParser.Parse(["-no-acpi"]).NoAcpi);
+        Assert.False(RunOptionsParser.Parse([]).NoAcpi);
     }
 
     [Fact]

@@ -156,6 +156,31 @@ internal static class TestRoms
         a.hlt();
     });
 
+    /// <summary>
+    /// Powers off through ACPI as a guest of QEMU's <c>pc</c> machine does: places the PIIX4 PM block (00:01.3) at 600h,
+    /// enables it, and writes SLP_TYP 0 (QEMU's <c>_S5</c>) with SLP_EN to PM1a_CNT; then spins, so a board without
+    /// the PIIX4 runs into the caller's limit.
+    /// </summary>
+    public static byte[] AcpiPowerOff() => Rom(a =>
+    {
+        Label spin = a.CreateLabel();
+        foreach ((uint register, uint value) in new (uint, uint)[] { (0x40, 0x600), (0x80, 0x01) })
+        {
+            a.mov(dx, 0xCF8);
+            a.mov(eax, 0x8000_0B00u | register); // bus 0, device 1, function 3
+            a.@out(dx, eax);
+            a.mov(dx, 0xCFC);
+            a.mov(eax, value);
+            a.@out(dx, eax);
+        }
+
+        a.mov(dx, 0x604);
+        a.mov(ax, 0x2000);
+        a.@out(dx, ax);
+        a.Label(ref spin);
+        a.jmp(spin);
+    });
+
     /// <summary>Spins forever (JMP $).</summary>
     public static byte[] Spin() => Rom(a =>
     {

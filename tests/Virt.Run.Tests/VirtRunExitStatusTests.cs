@@ -41,6 +41,16 @@ public sealed class VirtRunExitStatusTests
         Assert.Contains("ResetRequested", err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AcpiPowerOffOnThePcMachineExitsZero()
+    {
+        (int code, _, string err) = RunRom(TestRoms.AcpiPowerOff(), "-M", "pc", "--timeout", "30");
+        Assert.Equal(ProcessExitStatuses.Success, code);
+        Assert.Equal(string.Empty, err);
+        (int isaCode, _, _) = RunRom(TestRoms.AcpiPowerOff(), "-M", "isapc", "--max-instructions", "100000");
+        Assert.Equal(ProcessExitStatuses.LimitReached, isaCode); // no PIIX4 there: the guest spins
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]

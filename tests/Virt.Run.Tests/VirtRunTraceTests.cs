@@ -21,6 +21,15 @@ public sealed class VirtRunTraceTests
     }
 
     [Fact]
+    public void PciTraceShowsConfigurationWrites()
+    {
+        (int code, _, string err) = VirtRunExitStatusTests.RunRom(TestRoms.AcpiPowerOff(), "-M", "pc", "-d", "pci", "--timeout", "30");
+        Assert.Equal(0, code);
+        Assert.Contains("[Trace] Virt.Machine.Trace.Pci: pci config write 00:01.3 register 0x40 width 4 value 0x600", err, StringComparison.Ordinal);
+        Assert.Contains("[Trace] Virt.Machine.Trace.Pci: pci config write 00:01.3 register 0x80 width 4 value 0x1", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void WithoutTraceNothingIsTraced()
     {
         (_, _, string err) = VirtRunExitStatusTests.RunRom(TestRoms.TripleFault(), "--timeout", "30");
@@ -32,7 +41,7 @@ public sealed class VirtRunTraceTests
     {
         (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-d", "int,exec");
         Assert.Equal(2, code);
-        Assert.Equal("Virt.Run: -d: 'exec' is not a trace item (use int, ioport, reset, cpu_reset, or -d help)", err.Trim());
+        Assert.Equal("Virt.Run: -d: 'exec' is not a trace item (use int, ioport, reset, cpu_reset, pci, or -d help)", err.Trim());
     }
 
     [Fact]

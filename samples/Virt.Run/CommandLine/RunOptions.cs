@@ -35,6 +35,15 @@ public sealed record RunOptions
     /// <summary>Size in ports of the isa-debug-exit device.</summary>
     public int DebugExitSize { get; init; } = 2;
 
+    /// <summary>
+    /// The board (<c>-M</c>/<c>-machine</c>): <c>"pc"</c>, QEMU's PCI PC (i440FX, PIIX3, PIIX4 power management), or
+    /// <c>"isapc"</c>, the ISA-only PC; null for the default, which is the ISA PC for now.
+    /// </summary>
+    public string? MachineType { get; init; }
+
+    /// <summary>The guest gets no ACPI tables (<c>-no-acpi</c>).</summary>
+    public bool NoAcpi { get; init; }
+
     /// <summary>A guest reset stops the machine instead of restarting it (<c>-no-reboot</c>).</summary>
     public bool NoReboot { get; init; }
 

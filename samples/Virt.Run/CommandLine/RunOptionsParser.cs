@@ -28,6 +28,14 @@ public static class RunOptionsParser
         ("ioport", "port I/O: direction, port, width, value", MachineTraceEvents.PortIo),
         ("reset", "guest resets: source, count, CS:EIP", MachineTraceEvents.Resets),
         ("cpu_reset", "the same as reset (QEMU's name)", MachineTraceEvents.Resets),
+        ("pci", "PCI configuration accesses (CF8h/CFCh): function, register, width, value", MachineTraceEvents.Pci),
+    ];
+
+    /// <summary>The boards <c>-M</c> accepts: name and description.</summary>
+    public static IReadOnlyList<(string Name, string Description)> MachineTypes { get; } =
+    [
+        ("pc", "QEMU's PC: PCI bus with i440FX host bridge, PIIX3 ISA bridge, PIIX4 power management"),
+        ("isapc", "ISA-only PC without PCI (the default for now)"),
     ];
 
     /// <summary>The help text printed by <c>--help</c>: every option, every accepted value, the <c>-d</c> items and the exit statuses.</summary>
@@ -50,9 +58,13 @@ public static class RunOptionsParser
                                   where serial port 1 goes
           -debugcon stdio|file:PATH|null
                                   port E9h debug console
+          -M pc|isapc, -machine pc|isapc
+                                  the board: pc = PCI (i440FX, PIIX3, PIIX4 PM: ACPI power-off),
+                                  isapc = ISA only (the default for now)
           -device isa-debug-exit[,iobase=N][,iosize=1|2|4]
                                   a write of v to the port exits with status (v << 1) | 1
-                                  (defaults: iobase=0x501, iosize=2)
+                                  (defaults: iobase=0x501, iosize=2); Virt has no PCI cards for -device yet
+          -no-acpi                no ACPI tables for the guest
           -no-reboot              a guest reset or triple fault stops the machine
           -cpu {string.Join('|', MachineFactory.CpuModels),-18} CPU model: max = everything implemented (default);
                                   pentium-pro = what a Pentium Pro has (no FXSR, SYSENTER, NX)
@@ -155,6 +167,12 @@ public static class RunOptionsParser
                     break;
                 case "-no-reboot":
                     options = options with { NoReboot = true };
+                    break;
+                case "-M" or "-machine":
+                    options = options with { MachineType = ParseMachine(arg, Value(args, ref i)) };
+                    break;
+                case "-no-acpi":
+                    options = options with { NoAcpi = true };
                     break;
                 case "-cpu":
                     options = options with { CpuModel = Value(args, ref i) };
@@ -435,6 +453,25 @@ public static class RunOptionsParser
         $"-m: '{text}' {problem}; guest RAM must be a multiple of 4 KiB from {FormatSize(MachineBuilder.MinimumMemorySizeInBytes)} "
         + $"to {FormatSize(MachineBuilder.MaximumMemorySizeInBytes)} (for example 2048, 512M or 1.5G)");
 
+    /// <summary>Parses <c>-M TYPE</c>: <c>pc</c> or <c>isapc</c>, optionally as <c>type=TYPE</c>; machine properties are not supported.</summary>
+    private static string ParseMachine(string option, string value)
+    {
+        string[] parts = value.Split(',');
+        string name = parts[0].StartsWith("type=", StringComparison.Ordinal) ? parts[0]["type=".Length..] : parts[0];
+        if (!MachineTypes.Any(m => m.Name == name))
+        {
+            throw new RunOptionsException(
+                $"{option}: '{name}' is not a supported machine (supported: {string.Join(", ", MachineTypes.Select(m => m.Name))}; QEMU's q35, microvm and others are not emulated)");
+        }
+
+        if (parts.Length > 1)
+        {
+            throw new RunOptionsException($"{option}: machine properties ('{string.Join(",", parts.Skip(1))}') are not supported; give only the machine type");
+        }
+
+        return name;
+    }
+
     /// <summary>Parses <c>-d ITEM[,ITEM...]</c>; <c>-d help</c> asks for the list of items.</summary>
     private static RunOptions ParseTrace(RunOptions options, string items)
     {
@@ -465,7 +502,7 @@ public static class RunOptionsParser
         string[] parts = spec.Split(',');
         if (parts[0] != "isa-debug-exit")
         {
-            throw new RunOptionsException($"-device: '{parts[0]}' is not a supported device (supported: isa-debug-exit)");
+            throw new RunOptionsException($"-device: '{parts[0]}' is not a supported device (supported: isa-debug-exit; Virt has no PCI cards for -device yet)");
         }
 
         ushort port = 0x501;

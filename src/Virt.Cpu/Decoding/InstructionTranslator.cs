@@ -17,6 +17,12 @@ internal static class InstructionTranslator
     private const int RegCx = 1;
     private const int DebugRegisterBase = Cpu.DebugRegisterBase;
 
+    /// <summary>First opcode (after 0Fh) of the hint-NOP space.</summary>
+    private const uint HintNopFirstOpcode = 0x18;
+
+    /// <summary>Last opcode (after 0Fh) of the hint-NOP space.</summary>
+    private const uint HintNopLastOpcode = 0x1F;
+
     /// <summary>Translates one decoded instruction into the executor's form.</summary>
     /// <param name="ins">Iced's decoded instruction.</param>
     /// <param name="bytes">The instruction's bytes (for the legacy prefixes and the x87 opcode and ModRM bytes).</param>
@@ -42,6 +48,19 @@ internal static class InstructionTranslator
         if (ins.IsInvalid)
         {
             SetInvalid(ref d);
+            return;
+        }
+
+        // 0F 18-0F 1F with a ModRM byte is the hint-NOP space (Intel SDM Vol. 2D, Table A-3: PREFETCHh, the reserved NOPs
+        // and NOP r/m). The forms later features put there (ENDBR32/ENDBR64 and RDSSP of CET, the BND* forms of MPX,
+        // CLDEMOTE) are NOPs on a processor without those features, which is the CPU modelled. NOP r/m does not access
+        // memory (Vol. 2B, NOP), so the operand is neither translated nor checked: no #GP, #SS or #PF from its address.
+        // (Iced folds a fixed ModRM byte into the opcode, as for ENDBR32 = 0F 1E FB: keep the first byte.)
+        OpCodeInfo opCodeInfo = ins.Code.ToOpCode();
+        uint opcodeByte = opCodeInfo.OpCodeLength == 2 ? opCodeInfo.OpCode >> 8 : opCodeInfo.OpCode;
+        if (opCodeInfo.Table == OpCodeTableKind.T0F && opcodeByte is >= HintNopFirstOpcode and <= HintNopLastOpcode)
+        {
+            d.Op = Op.Nop;
             return;
         }
 

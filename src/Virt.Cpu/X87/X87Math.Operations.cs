@@ -174,16 +174,19 @@ internal static partial class X87Math
     /// <summary>
     /// FPREM (<paramref name="ieee"/> false: quotient truncated) and FPREM1 (true: quotient rounded to
     /// nearest-even, the IEEE remainder). <paramref name="quotientBits"/> holds Q2..Q0 for C0, C3, C1
-    /// when the reduction is complete; when the exponent difference is 64 or more the reduction is
-    /// partial (<paramref name="incomplete"/>, C2 = 1): the exponent drops by at least 61 and, as in the
-    /// SDM pseudo-code, the quotient bits are not defined (the core leaves C0/C3/C1 alone).
+    /// when the reduction is complete; when the exponent difference D is 64 or more the reduction is
+    /// partial (<paramref name="incomplete"/>, C2 = 1): ST(0) is reduced by a truncated multiple of
+    /// ST(1) * 2^(D - N) with N = 32 + (D mod 32), for FPREM1 too, and the core clears C0/C3/C1.
     /// </summary>
     public static Float80 Remainder(in Float80 st0, in Float80 st1, bool ieee, ref X87Context ctx, out int quotientBits, out bool incomplete)
     {
-        // The partial-reduction step size N of the SDM pseudo-code (an implementation choice, 32..63). With
-        // N = 61 every partial step removes a multiple of 8 * ST(1) (D - N >= 3), so the quotient bits of
-        // the final, complete step are the low bits of the whole quotient, as trig reduction loops expect.
-        const int PartialReductionBits = 61;
+        // The partial-reduction step size N of the SDM pseudo-code (Intel SDM Vol. 2A, FPREM/FPREM1: "an
+        // implementation-dependent number between 32 and 63"). Intel hardware uses N = 32 + (D mod 32), as the
+        // AMD manuals specify (measured: D = 64, 95, 96, 100 leave exponent differences 32, 29, 64, 64). D - N
+        // is then a multiple of 32, so every partial step removes a multiple of 8 * ST(1) and the quotient bits
+        // of the final, complete step are the low bits of the whole quotient, as trig reduction loops expect.
+        const int PartialReductionBase = 32;
+        const int PartialReductionMask = 31;
         ctx.RoundedUp = false;
         quotientBits = 0;
         incomplete = false;
@@ -230,7 +233,7 @@ internal static partial class X87Math
             if (d >= 64)
             {
                 incomplete = true;
-                shift = PartialReductionBits;
+                shift = PartialReductionBase + (d & PartialReductionMask);
             }
 
             UInt128 dividend = (UInt128)sa << shift;

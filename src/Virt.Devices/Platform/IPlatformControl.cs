@@ -22,4 +22,11 @@ public interface IPlatformControl
     /// <param name="exitCode">The code the host sees, for example <c>(v &lt;&lt; 1) | 1</c> for isa-debug-exit.</param>
     /// <param name="source">What asked.</param>
     void RequestExit(int exitCode, string source);
+
+    /// <summary>
+    /// Asks the machine to power off after the current instruction, as an ACPI sleep to S5 does (PIIX4 PM1a_CNT
+    /// SLP_EN); the run ends as a power-off, which a QEMU-like front end reports with exit status 0.
+    /// </summary>
+    /// <param name="source">What asked, for the stop reason.</param>
+    void RequestPowerOff(string source);
 }

@@ -21,6 +21,18 @@ public sealed partial class VirtualClock : IVirtualClock
     /// </summary>
     public const long MaxNanoseconds = 1L << 62;
 
+    /// <summary>
+    /// The most guest time may lag host time while <see cref="SlewTowardHost"/> catches up gradually: 50 ms. A larger lag (a
+    /// host stall, a CPU persistently too slow to catch up) is cut back to it by a step.
+    /// </summary>
+    public const long MaxSlewLagNanoseconds = 50_000_000;
+
+    /// <summary>
+    /// While guest time lags host time, <see cref="SlewTowardHost"/> adds at most this many times the time the retired
+    /// instructions took since the previous call: guest time runs at 1 to 4 times its instruction rate, never jumps.
+    /// </summary>
+    public const long SlewCatchUpFactor = 3;
+
     private const long NanosecondsPerMicrosecond = 1000;
 
     /// <summary>A callback that keeps rescheduling itself in the past would never let <see cref="RunDueEvents"/> return.</summary>
@@ -37,6 +49,7 @@ public sealed partial class VirtualClock : IVirtualClock
     private long _instructionRemainder;
     private long _hostAnchorTimestamp;
     private long _hostAnchorGuestNanoseconds;
+    private long _slewMarkNanoseconds;
 
     /// <summary>Creates a clock at guest time zero.</summary>
     /// <param name="options">The mode and rates; null for deterministic defaults.</param>
@@ -239,7 +252,36 @@ public sealed partial class VirtualClock : IVirtualClock
             {
                 _now = target;
             }
+
+            _slewMarkNanoseconds = _now;
         }
+    }
+
+    /// <summary>
+    /// Real-time mode: moves guest time toward host time when the guest has fallen behind, without a step: it adds at
+    /// most <see cref="SlewCatchUpFactor"/> times the guest time the instructions retired since the previous call took,
+    /// so guest time stays monotonic and locally proportional to the instructions run (a polling loop that reads the PIT
+    /// and the TSC sees both move by about what its instructions take, as the Linux TSC calibration requires). Only a lag
+    /// beyond <see cref="MaxSlewLagNanoseconds"/> is cut back by a step. For use while the CPU runs (port I/O, RDTSC,
+    /// slice starts); after an idle wait use <see cref="SynchronizeWithHost"/>. Deterministic mode: does nothing.
+    /// </summary>
+    public void SlewTowardHost()
+    {
+        if (Mode != VirtualClockMode.RealTime)
+        {
+            return;
+        }
+
+        long target = Math.Min(HostTargetNanoseconds(), MaxNanoseconds);
+        long lag = target - _now;
+        if (lag > 0)
+        {
+            long progress = Math.Max(0, _now - _slewMarkNanoseconds);
+            long catchUp = progress > lag / SlewCatchUpFactor ? lag : progress * SlewCatchUpFactor;
+            _now = Math.Max(_now + catchUp, target - MaxSlewLagNanoseconds);
+        }
+
+        _slewMarkNanoseconds = _now;
     }
 
     /// <summary>
@@ -290,6 +332,7 @@ public sealed partial class VirtualClock : IVirtualClock
     {
         _hostAnchorTimestamp = _timeProvider.GetTimestamp();
         _hostAnchorGuestNanoseconds = _now;
+        _slewMarkNanoseconds = _now;
     }
 
     /// <summary>Captures guest time.</summary>

@@ -560,8 +560,11 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
 
     private void UpdateInterrupt()
     {
+        // PC16550D 8.8 says loopback forces the OUT pins inactive, which on a PC board would also cut the IRQ driver
+        // that OUT2 gates. QEMU and Bochs keep the line driven from OUT2 in loopback, and guests probe the IRQ of a
+        // port that way (Linux's autoconfig_irq, DOS diagnostics): a looped-back byte with OUT2 set raises the IRQ.
         bool level = CurrentInterruptId() != IirNone &&
-            (!_options.InterruptRequiresOut2 || ((_mcr & McrOut2) != 0 && !Loopback));
+            (!_options.InterruptRequiresOut2 || (_mcr & McrOut2) != 0);
         if (level != _irq.IsAsserted)
         {
             _irq.SetLevel(level);

@@ -25,8 +25,9 @@ public sealed record UartOptions
     public long PollIntervalNanoseconds { get; init; } = 1_000_000;
 
     /// <summary>
-    /// Whether the interrupt line is driven only while MCR OUT2 is set and loopback is off, as on PC
-    /// boards where OUT2 enables the IRQ driver (default true).
+    /// Whether the interrupt line is driven only while MCR OUT2 is set, as on PC boards where OUT2 enables the
+    /// IRQ driver (default true). In loopback mode OUT2 keeps gating the line, as under QEMU and Bochs, so a
+    /// looped-back byte raises the IRQ when OUT2 is set (the PC16550D datasheet would force OUT2 inactive).
     /// </summary>
     public bool InterruptRequiresOut2 { get; init; } = true;
 

@@ -17,4 +17,7 @@ public static class MachineLogCategories
 
     /// <summary><see cref="MachineTraceEvents.Resets"/>.</summary>
     public const string TraceResets = TracePrefix + ".Resets";
+
+    /// <summary><see cref="MachineTraceEvents.Pci"/>.</summary>
+    public const string TracePci = TracePrefix + ".Pci";
 }

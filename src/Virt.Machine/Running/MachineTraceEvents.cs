@@ -20,6 +20,9 @@ public enum MachineTraceEvents
     /// <summary>Every reset of the guest: its source, the reset count and where the CPU was (QEMU's <c>cpu_reset</c>).</summary>
     Resets = 4,
 
+    /// <summary>Every PCI configuration access through CF8h/CFCh: function, register, width, value (QEMU's <c>pci</c> trace events).</summary>
+    Pci = 8,
+
     /// <summary>All of the above.</summary>
-    All = Interrupts | PortIo | Resets,
+    All = Interrupts | PortIo | Resets | Pci,
 }

@@ -10,6 +10,7 @@ internal sealed class MemoryRegion
         Range = definition.Range;
         Device = definition.Device;
         AliasOffset = definition.AliasOffset;
+        Enabled = definition.Enabled;
     }
 
     public string Name { get; }
@@ -18,7 +19,7 @@ internal sealed class MemoryRegion
 
     public AddressRange Range { get; set; }
 
-    public bool Enabled { get; set; } = true;
+    public bool Enabled { get; set; }
 
     /// <summary>RAM of a RAM region, or the shadow RAM of a shadowable ROM.</summary>
     public RamBacking? Ram { get; set; }

@@ -10,4 +10,7 @@ internal sealed record MemoryRegionDefinition(string Name, MemoryRegionKind Kind
     public string? AliasTarget { get; init; }
 
     public ulong AliasOffset { get; init; }
+
+    /// <summary>Whether the region is mapped when the map is built (false for windows placed later, such as PCI BARs).</summary>
+    public bool Enabled { get; init; } = true;
 }

@@ -4,7 +4,7 @@ namespace Virt.Memory;
 /// Builds a <see cref="PhysicalMemoryMap"/>. Every argument is validated when added and the whole
 /// layout when <see cref="Build"/> runs: overlapping regions fail there with a message naming both.
 /// </summary>
-public sealed class PhysicalMemoryMapBuilder
+public sealed partial class PhysicalMemoryMapBuilder
 {
     private readonly List<MemoryRegionDefinition> _definitions = [];
     private readonly MemoryMapOptions _options;
@@ -105,7 +105,8 @@ public sealed class PhysicalMemoryMapBuilder
     /// <exception cref="InvalidOperationException">When two regions overlap or an alias target is missing or unsuitable.</exception>
     public PhysicalMemoryMap Build()
     {
-        var sorted = _definitions.OrderBy(d => d.Range.Start.Value).ToList();
+        // Regions added unmapped (AddUnmappedMmio) take no room until they are enabled at run time.
+        var sorted = _definitions.Where(d => d.Enabled).OrderBy(d => d.Range.Start.Value).ToList();
         // Sorted by start, a region overlaps an earlier one exactly when it starts at or below the
         // highest last address seen so far.
         MemoryRegionDefinition? widest = null;

@@ -572,4 +572,108 @@ public sealed class DebugExceptionTests
         Assert.Equal(0x10000UL, m.Reg(GeneralRegister.Rsi) & 0x10000);
         Assert.Equal(0u, m.Cpu.Flags & 0x10000); // the handler runs with RF clear
     }
+
+    [Fact]
+    public void Single_step_traps_after_every_iteration_of_a_rep_string_instruction()
+    {
+        // Intel SDM Vol. 3B, 17.3.1.4: a single-step trap after each iteration; the instruction resumes with ECX/EDI as
+        // left, and the trap after an iteration but the last pushes RF = 1 (17.3.1.1). The handler logs, indexed by EBX,
+        // the return EIP, the pushed EFLAGS and EDI.
+        var m = new H();
+        InstallHandler(m, 1, a =>
+        {
+            a.mov(eax, __dword_ptr[esp]);
+            a.mov(__dword_ptr[(ebx * 4) + (int)LogEip], eax);
+            a.mov(eax, __dword_ptr[esp + 8]);
+            a.mov(__dword_ptr[(ebx * 4) + (int)LogFlags], eax);
+            a.mov(__dword_ptr[(ebx * 4) + (int)LogAddress], edi);
+            a.inc(ebx);
+            a.iretd();
+        });
+        uint after = LoadWithLabel(m, a =>
+        {
+            Label repLabel = a.CreateLabel();
+            Label afterLabel = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.mov(edi, 0x30000);
+            a.mov(ecx, 3);
+            a.xor(eax, eax);
+            a.cld();
+            a.pushfd();
+            a.or(__dword_ptr[esp], 0x100);
+            a.popfd(); // TF = 1: the first trap comes after the next instruction
+            a.Label(ref repLabel);
+            a.rep.stosd();
+            a.Label(ref afterLabel);
+            a.hlt();
+            return afterLabel;
+        });
+        uint rep = after - 2; // F3 AB
+
+        m.Cpu.Run(1000);
+
+        Assert.True(m.Cpu.IsHalted);
+        Assert.Equal(3UL, m.Reg(GeneralRegister.Rbx));
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(i < 2 ? rep : after, LoggedEip(m, i));
+            Assert.Equal(0x30004u + (uint)(4 * i), m.Dword(LogAddress + ((uint)i * 4))); // EDI after iteration i + 1
+            Assert.Equal(i < 2 ? 0x10000u : 0u, LoggedFlags(m, i) & 0x10000);
+            Assert.Equal(0x100u, LoggedFlags(m, i) & 0x100);
+        }
+
+        Assert.Equal(0UL, m.Reg(GeneralRegister.Rcx));
+    }
+
+    [Theory]
+    [InlineData(0x40)] // INT 40h
+    [InlineData(3)] // INT3
+    [InlineData(4)] // INTO with OF = 1
+    public void Software_interrupt_taken_with_tf_set_is_not_followed_by_a_single_step_trap(int vector)
+    {
+        // Intel SDM Vol. 3B, 17.3.1.4: INT n, INT3 and INTO clear TF on entry to the handler and no single-step trap
+        // follows them; IRETD restores TF = 1, and the next trap comes after the first instruction back (the NOP).
+        var m = new H();
+        InstallLoggingDebugHandler(m);
+        InstallHandler(m, vector, a =>
+        {
+            a.pushfd();
+            a.pop(esi); // the handler's EFLAGS
+            a.iretd();
+        }, address: 0x21000);
+        uint afterNop = LoadWithLabel(m, a =>
+        {
+            Label l = a.CreateLabel();
+            a.xor(ecx, ecx);
+            a.mov(al, 0x7F);
+            a.add(al, 1); // OF = 1 for INTO
+            a.pushfd();
+            a.or(__dword_ptr[esp], 0x100);
+            a.popfd();
+            switch (vector)
+            {
+                case 3:
+                    a.int3();
+                    break;
+                case 4:
+                    a.into();
+                    break;
+                default:
+                    a.@int((sbyte)vector);
+                    break;
+            }
+
+            a.nop();
+            a.Label(ref l);
+            a.hlt();
+            return l;
+        });
+        m.Cpu.Run(1000);
+
+        Assert.True(m.Cpu.IsHalted);
+        Assert.Equal(0UL, m.Reg(GeneralRegister.Rsi) & 0x100); // the handler ran with TF clear
+        Assert.Equal(1u, Count(m));
+        Assert.Equal(afterNop, LoggedEip(m, 0));
+        Assert.Equal(0x4000u, LoggedDr6(m, 0) & 0x400F);
+    }
 }

@@ -382,6 +382,26 @@ public sealed class SpecialCaseTests
         Assert.Equal(X87Exceptions.None, ctx.Flags);
     }
 
+    // Exponent differences of 64 or more: one partial step (C2 = 1) with N = 32 + (D mod 32) (Intel SDM Vol. 2A,
+    // FPREM/FPREM1 "Operation": the quotient QQ is truncated for FPREM1 too). Expected patterns were measured on an
+    // Intel Xeon (FLD/FPREM/FSTP of the same 80-bit patterns); QEMU and Bochs give the same.
+    [Theory]
+    [InlineData(0x4063, 0x9A2B3C4D5E6F7809UL, false, 0x403F, 0xDF009ABAE466E440UL)] // D = 100, N = 36
+    [InlineData(0x4063, 0x9A2B3C4D5E6F7809UL, true, 0x403F, 0xDF009ABAE466E440UL)]
+    [InlineData(0x403F, 0x9A2B3C4D5E6F7809UL, false, 0x401F, 0x8DA73851CBDB7AC8UL)] // D = 64, N = 32
+    [InlineData(0x403F, 0x9A2B3C4D5E6F7809UL, true, 0x401F, 0x8DA73851CBDB7AC8UL)]
+    [InlineData(0x405E, 0x9A2B3C4D5E6F7809UL, false, 0x401C, 0xA011C22A293FB7C0UL)] // D = 95, N = 63
+    [InlineData(0xC05F, 0x9A2B3C4D5E6F7809UL, true, 0xC03F, 0x8DA73851CBDB7AC8UL)] // D = 96, N = 32, negative
+    public void Fprem_with_exponent_difference_over_63_reduces_like_hardware(int dividendSignExponent, ulong dividendSignificand, bool ieee, int expectedSignExponent, ulong expectedSignificand)
+    {
+        X87Context ctx = Masked();
+        var divisor = new Float80(0x3FFF, 0xFF6E5D4C3B2A1908);
+        Float80 r = X87Math.Remainder(new Float80((ushort)dividendSignExponent, dividendSignificand), divisor, ieee, ref ctx, out _, out bool incomplete);
+        Assert.True(incomplete);
+        Assert.Equal(new Float80((ushort)expectedSignExponent, expectedSignificand), r);
+        Assert.Equal(X87Exceptions.None, ctx.Flags);
+    }
+
     [Fact]
     public void Fprem_of_infinity_or_by_zero_is_invalid()
     {

@@ -375,6 +375,42 @@ public sealed class X87InstructionTests
         Assert.Equal(0x4100UL, _m.Reg(GeneralRegister.Rax) & 0x4500); // empty: C3 and C0
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Fprem_with_exponent_difference_100_is_partial_and_clears_the_quotient_bits(bool ieee)
+    {
+        // 1.3456789ABCDEF012h * 2^100 rem 1.FEDCBA9876543210h: N = 32 + (100 mod 32) = 36 (Intel SDM Vol. 2A, FPREM);
+        // result and status measured on an Intel Xeon: C2 = 1, C0 = C3 = C1 = 0.
+        _m.Memory.WriteQuadWord(new PhysicalAddress(0x2000), 0x9A2B3C4D5E6F7809);
+        _m.Memory.WriteWord(new PhysicalAddress(0x2008), 0x4063);
+        _m.Memory.WriteQuadWord(new PhysicalAddress(0x2010), 0xFF6E5D4C3B2A1908);
+        _m.Memory.WriteWord(new PhysicalAddress(0x2018), 0x3FFF);
+        _m.Run(a =>
+        {
+            a.fninit();
+            a.fldz();
+            a.ftst(); // C3 = 1: the partial remainder must clear it
+            a.fstp(st0);
+            a.fld(__tword_ptr[0x2010]);
+            a.fld(__tword_ptr[0x2000]);
+            if (ieee)
+            {
+                a.fprem1();
+            }
+            else
+            {
+                a.fprem();
+            }
+
+            a.fnstsw(ax);
+            a.fstp(__tword_ptr[0x2020]);
+            a.hlt();
+        });
+        Assert.Equal("403F DF009ABAE466E440", Tword(0x2020));
+        Assert.Equal(0x0400UL, _m.Reg(GeneralRegister.Rax) & 0x4700);
+    }
+
     /// <summary>Records every FERR# level the CPU reports.</summary>
     private sealed class FerrRecorder(List<bool> changes) : IFpuErrorOutput
     {

@@ -21,5 +21,9 @@ public sealed class RecordingPlatformControl : IPlatformControl
 
     public void RequestReset(string source) => ResetRequests.Add(source);
 
+    public List<string> PowerOffRequests { get; } = [];
+
     public void RequestExit(int exitCode, string source) => ExitRequests.Add((exitCode, source));
+
+    public void RequestPowerOff(string source) => PowerOffRequests.Add(source);
 }

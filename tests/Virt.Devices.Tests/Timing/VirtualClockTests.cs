@@ -186,6 +186,88 @@ public sealed class VirtualClockTests
         Assert.Equal(500, clock.InstructionsUntilNextEvent(100_000));
     }
 
+    [Fact]
+    public void Slew_catches_up_with_the_host_in_proportion_to_the_instructions_run_never_by_a_step()
+    {
+        var host = new ManualTimeProvider();
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host, InstructionsPerMicrosecond = 1 });
+
+        // The host moves 10 ms while the CPU runs nothing (a host stall): guest time does not jump.
+        host.Advance(TimeSpan.FromMilliseconds(10));
+        clock.SlewTowardHost();
+        Assert.Equal(0, clock.NowNanoseconds);
+
+        // 100 instructions take 100 µs of guest time; the slew adds at most 3 times that: 400 µs in all.
+        clock.AdvanceByInstructions(100);
+        clock.SlewTowardHost();
+        Assert.Equal(100_000 * (1 + VirtualClock.SlewCatchUpFactor), clock.NowNanoseconds);
+
+        // A CPU at half the host's speed (500 µs of instructions per host millisecond) still catches up, each step at
+        // most 4 times its instruction time, and then follows the host exactly.
+        for (int round = 0; round < 20; round++)
+        {
+            long before = clock.NowNanoseconds;
+            host.Advance(TimeSpan.FromMilliseconds(1));
+            clock.AdvanceByInstructions(500);
+            clock.SlewTowardHost();
+            long advance = clock.NowNanoseconds - before;
+            Assert.InRange(advance, 500_000, 500_000 * (1 + VirtualClock.SlewCatchUpFactor));
+        }
+
+        Assert.Equal(30_000_000, clock.NowNanoseconds); // 10 ms + 20 x 1 ms of host time: caught up
+    }
+
+    [Fact]
+    public void Slew_steps_only_the_lag_beyond_its_window()
+    {
+        var host = new ManualTimeProvider();
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host });
+        host.Advance(TimeSpan.FromMilliseconds(200));
+        clock.SlewTowardHost();
+        Assert.Equal(200_000_000 - VirtualClock.MaxSlewLagNanoseconds, clock.NowNanoseconds);
+
+        // After an idle wait the run loop steps on purpose: SynchronizeWithHost still catches up at once.
+        clock.SynchronizeWithHost();
+        Assert.Equal(200_000_000, clock.NowNanoseconds);
+    }
+
+    [Fact]
+    public void Slew_keeps_guest_time_monotonic_bounded_and_locally_proportional_to_instructions()
+    {
+        // An irregular host (stalls up to 80 ms) and an irregular CPU, from a fixed seed: after every call guest time has
+        // not gone back, lags the host by at most the window, leads it by at most the lead bound, and moved by at most
+        // (1 + factor) x the instruction time unless it stepped to exactly the window's edge.
+        var host = new ManualTimeProvider();
+        var clock = new VirtualClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = host, InstructionsPerMicrosecond = 10 });
+        var random = new Random(12);
+        long hostNanoseconds = 0;
+        for (int i = 0; i < 10_000; i++)
+        {
+            long hostStep = random.Next(4) == 0 ? random.Next(80_000_000) : random.Next(200_000);
+            host.Advance(TimeSpan.FromTicks(hostStep / 100));
+            hostNanoseconds += hostStep / 100 * 100;
+            long before = clock.NowNanoseconds;
+            clock.AdvanceByInstructions(random.Next(5_000));
+            long instructionTime = clock.NowNanoseconds - before;
+            long afterInstructions = clock.NowNanoseconds;
+            clock.SlewTowardHost();
+            long now = clock.NowNanoseconds;
+            Assert.True(now >= afterInstructions);
+            Assert.True(hostNanoseconds - now <= VirtualClock.MaxSlewLagNanoseconds);
+            Assert.True(now - hostNanoseconds <= 10_000_000);
+            Assert.True(now - afterInstructions <= instructionTime * VirtualClock.SlewCatchUpFactor || now == hostNanoseconds - VirtualClock.MaxSlewLagNanoseconds);
+        }
+    }
+
+    [Fact]
+    public void Slew_does_nothing_in_deterministic_mode()
+    {
+        var clock = new VirtualClock();
+        clock.AdvanceByInstructions(1_000);
+        clock.SlewTowardHost();
+        Assert.Equal(10_000, clock.NowNanoseconds);
+    }
+
     private static List<(long Time, string Name)> RunScenario()
     {
         var clock = new VirtualClock(new VirtualClockOptions { InstructionsPerMicrosecond = 13 });

@@ -74,6 +74,49 @@ public sealed class Uart16550Tests
     }
 
     [Fact]
+    public void Loopback_WithOut2_ReceivedByteRaisesTheIrq()
+    {
+        // QEMU and Bochs: in loopback with OUT2 set, the looped-back byte's received-data interrupt reaches the IRQ line.
+        var uart = Create();
+        Out(uart, Ier, 0x01); // ERBFI
+        Out(uart, Mcr, 0x10 | 0x08); // loop, OUT2
+        Assert.False(_irq.IsAsserted);
+        Out(uart, Thr, 0x5A);
+        Assert.Equal(0x04, In(uart, Iir) & 0x0F); // received data available
+        Assert.True(_irq.IsAsserted);
+        Assert.Equal(0x5A, In(uart, Rbr));
+        Assert.False(_irq.IsAsserted); // reading the byte clears the request
+    }
+
+    [Fact]
+    public void Loopback_WithoutOut2_KeepsTheIrqLow()
+    {
+        var uart = Create();
+        Out(uart, Ier, 0x01);
+        Out(uart, Mcr, 0x10); // loop, OUT2 clear: the board's IRQ driver stays off
+        Out(uart, Thr, 0x5A);
+        Assert.Equal(0x04, In(uart, Iir) & 0x0F);
+        Assert.False(_irq.IsAsserted);
+        Out(uart, Mcr, 0x10 | 0x08); // setting OUT2 now connects the pending request
+        Assert.True(_irq.IsAsserted);
+    }
+
+    [Fact]
+    public void Loopback_WithOut2_DeliversIrq4ThroughThePic()
+    {
+        var pic = new Pic8259Pair();
+        var uart = new Virt.Devices.Uart16550(UartOptions.Com1, pic.CreateInputLine(4, "COM1"), _clock, _backend);
+        Virt.Memory.IPortDevice master = pic.PortBindings[0].Device;
+        master.Write(1, 1, 0xEF); // OCW1: unmask IRQ 4 only
+        Out(uart, Ier, 0x01);
+        Out(uart, Mcr, 0x10 | 0x08);
+        Assert.False(pic.HasPendingInterrupt);
+        Out(uart, Thr, 0x41);
+        Assert.True(pic.HasPendingInterrupt);
+        Assert.Equal(new Pic8259Options().MasterPowerOnVectorBase + 4, pic.AcknowledgeInterrupt());
+    }
+
+    [Fact]
     public void Fifo_TriggerLevelAndIirFifoBits()
     {
         var uart = Create();

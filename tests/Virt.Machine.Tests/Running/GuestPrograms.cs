@@ -16,6 +16,16 @@ internal static class GuestPrograms
         return stream.ToArray();
     }
 
+    /// <summary>Assembles 32-bit code for a fixed origin.</summary>
+    public static byte[] Assemble32(ulong origin, Action<Assembler> emit)
+    {
+        var a = new Assembler(32);
+        emit(a);
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), origin);
+        return stream.ToArray();
+    }
+
     /// <summary>Real-mode code that writes <paramref name="text"/> to the debug console port and then <paramref name="exitValue"/> to isa-debug-exit at 501h.</summary>
     public static byte[] PrintAndExit(string text, byte exitValue) => Assemble16(0x7C00, a =>
     {

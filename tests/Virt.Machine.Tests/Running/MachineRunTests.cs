@@ -355,6 +355,47 @@ public sealed class MachineRunTests
         Assert.InRange(ticks, (long)Math.Floor(expected) - 1, (long)Math.Ceiling(expected) + 1);
     }
 
+    [Fact]
+    public void RdtscInRealTimeModeMovesByTheInstructionsRunNotByHostStalls()
+    {
+        // A host on which every look at the clock finds 100 µs gone (a busy, preempted host). Between two RDTSCs the guest
+        // runs 103 instructions (RDTSC, two MOVs, 100 LOOPs: 1.03 µs at 100 per µs); the clock slews toward the host by at
+        // most VirtualClock.SlewCatchUpFactor times that instead of stepping by the host's 100 µs.
+        byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
+        {
+            var spin = a.CreateLabel();
+            a.cli();
+            a.rdtsc();
+            a.mov(Iced.Intel.AssemblerRegisters.ebp, Iced.Intel.AssemblerRegisters.eax);
+            a.mov(Iced.Intel.AssemblerRegisters.cx, 100);
+            a.Label(ref spin);
+            a.loop(spin);
+            a.rdtsc();
+            a.sub(Iced.Intel.AssemblerRegisters.eax, Iced.Intel.AssemblerRegisters.ebp);
+            a.mov(Iced.Intel.AssemblerRegisters.ebp, Iced.Intel.AssemblerRegisters.eax);
+            a.hlt();
+        });
+        using Machine machine = new MachineBuilder()
+            .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.RealTime, TimeProvider = new SteppingTimeProvider(TimeSpan.FromMicroseconds(100)) })
+            .WithFlatBinary(code, new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
+        machine.Run(maxInstructions: 1_000);
+
+        long instructionTime = 103 * 1000 / machine.Clock.InstructionsPerMicrosecond;
+        long tscDelta = (long)(machine.Cpu.GetRegister(GeneralRegister.Rbp) & 0xFFFF_FFFF);
+        Assert.InRange(tscDelta, instructionTime - 1, (instructionTime * (1 + VirtualClock.SlewCatchUpFactor)) + 1);
+    }
+
+    /// <summary>A host clock that moves on by a fixed step each time it is read.</summary>
+    private sealed class SteppingTimeProvider(TimeSpan step) : TimeProvider
+    {
+        private long _ticks;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks += step.Ticks;
+    }
+
     private static void ReadCounter2(Iced.Intel.Assembler a)
     {
         a.mov(Iced.Intel.AssemblerRegisters.al, 0x80); // latch counter 2

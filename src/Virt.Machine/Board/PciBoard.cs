@@ -1,0 +1,214 @@
+using Microsoft.Extensions.Logging;
+using Virt.Devices;
+using Virt.Machine.Boot;
+using Virt.Memory;
+
+namespace Virt.Machine;
+
+/// <summary>
+/// The PCI part of the PC board, laid out as QEMU's <c>pc</c> machine: bus 0 with the i440FX host bridge at 00.0, the
+/// PIIX3 ISA bridge at 01.0 and the PIIX4 power-management function at 01.3, then the host's cards from device 2 on;
+/// the BIOS area C0000h-FFFFFh as 13 shadowable segments under the PAM registers; the SCI on IRQ 9.
+/// </summary>
+internal sealed class PciBoard
+{
+    /// <summary>The device number of the host's first card when none is given (QEMU's first free slot).</summary>
+    public const int FirstCardSlot = 2;
+
+    /// <summary>Where SeaBIOS puts the PIIX4 PM block (its <c>PORT_ACPI_PM_BASE</c>), which QEMU's ACPI tables assume.</summary>
+    public const ushort FirmwarePmBase = 0x600;
+
+    /// <summary>Where SeaBIOS puts the SMBus base: 100h above the PM block.</summary>
+    public const ushort FirmwareSmbusBase = FirmwarePmBase + 0x100;
+
+    /// <summary>What SeaBIOS writes to SMBHSTCFG (host enable, SMI off).</summary>
+    private const byte FirmwareSmbusHostConfiguration = 0x09;
+
+    private const ushort ElcrPort = 0x4D0;
+    private const int HostBridgeSlot = 0;
+    private const int ChipsetSlot = 1;
+    private const int PowerManagementFunction = 3;
+
+    /// <summary>The ISA IRQs SeaBIOS routes PIRQA-D to on QEMU's <c>pc</c> machine.</summary>
+    private static ReadOnlySpan<byte> FirmwarePirqIrqs => [10, 10, 11, 11];
+
+    private readonly PciWindowMapper _mapper;
+    private readonly LateBoundShadowControl _shadow;
+
+    private PciBoard(PciWindowMapper mapper, LateBoundShadowControl shadow, PciBus bus, I440fxHostBridge hostBridge, Piix3IsaBridge isaBridge, Piix4PowerManagement powerManagement)
+    {
+        _mapper = mapper;
+        _shadow = shadow;
+        Bus = bus;
+        HostBridge = hostBridge;
+        IsaBridge = isaBridge;
+        PowerManagement = powerManagement;
+    }
+
+    public PciBus Bus { get; }
+
+    public I440fxHostBridge HostBridge { get; }
+
+    public Piix3IsaBridge IsaBridge { get; }
+
+    public Piix4PowerManagement PowerManagement { get; }
+
+    /// <summary>The board's functions, in address order, for the machine's device list.</summary>
+    public IEnumerable<IDevice> ChipsetDevices => [Bus, HostBridge, IsaBridge, PowerManagement];
+
+    /// <summary>
+    /// Maps the firmware for a PCI board: the whole image at the top of 4 GiB as ROM, and the BIOS area as one
+    /// shadowable ROM region per PAM segment, holding the image's last 128 KiB where <see cref="FirmwareImage.LowAliasRange"/>
+    /// puts them (zeros elsewhere, and everywhere without firmware), so the PAM registers can shadow it.
+    /// </summary>
+    public static void AddBiosArea(PhysicalMemoryMapBuilder builder, FirmwareImage? firmware)
+    {
+        ReadOnlySpan<byte> image = default;
+        AddressRange alias = default;
+        if (firmware is not null)
+        {
+            builder.AddRom(FirmwareImage.DefaultRegionName, firmware.HighRange.Start, (ulong)firmware.SizeInBytes, firmware.Image);
+            image = firmware.Image;
+            alias = firmware.LowAliasRange;
+        }
+
+        foreach (PamSegment segment in I440fxHostBridge.PamSegments)
+        {
+            ReadOnlySpan<byte> contents = default;
+            if (firmware is not null && segment.Start >= alias.Start.Value && segment.Start <= alias.LastAddress.Value)
+            {
+                ulong aliasSize = alias.SizeInBytesMinusOne + 1;
+                int offset = (int)((ulong)image.Length - aliasSize + (segment.Start - alias.Start.Value));
+                contents = image.Slice(offset, (int)segment.SizeInBytes);
+            }
+
+            builder.AddShadowableRom(segment.RegionName, new PhysicalAddress(segment.Start), segment.SizeInBytes, contents);
+        }
+    }
+
+    /// <summary>Creates the chipset functions and attaches them and the host's cards to bus 0.</summary>
+    public static PciBoard Create(
+        IoPortSpace ports,
+        IGuestMemory memory,
+        Pic8259Pair pic,
+        IVirtualClock clock,
+        IPlatformControl platform,
+        ILoggerFactory loggerFactory,
+        IReadOnlyList<(PciDevice Device, int? Slot, string Option)> cards)
+    {
+        var mapper = new PciWindowMapper(ports);
+        var shadow = new LateBoundShadowControl();
+        var hostBridge = new I440fxHostBridge(shadow);
+        var isaBridge = new Piix3IsaBridge(irq => pic.CreateInputLine(irq, "PIIX3 PIRQ"));
+        var powerManagement = new Piix4PowerManagement(pic.CreateInputLine(Piix4PowerManagement.SciIrq, "PIIX4 SCI"), clock, platform);
+        var bus = new PciBus(mapper, memory, isaBridge, loggerFactory.CreateLogger<PciBus>());
+        bus.Attach(hostBridge, HostBridgeSlot);
+        bus.Attach(isaBridge, ChipsetSlot);
+        bus.Attach(powerManagement, ChipsetSlot, PowerManagementFunction);
+        foreach ((PciDevice card, int? slot, string option) in cards.Where(c => c.Slot is not null))
+        {
+            AttachCard(bus, card, slot!.Value, option);
+        }
+
+        int next = FirstCardSlot;
+        foreach ((PciDevice card, _, string option) in cards.Where(c => c.Slot is null))
+        {
+            while (next < PciFunctionAddress.DevicesPerBus && bus.Find(next) is not null)
+            {
+                next++;
+            }
+
+            if (next == PciFunctionAddress.DevicesPerBus)
+            {
+                throw new MachineConfigurationException($"{option}: PCI bus 0 has no free device number left for '{card.Name}'.");
+            }
+
+            AttachCard(bus, card, next, option);
+        }
+
+        return new PciBoard(mapper, shadow, bus, hostBridge, isaBridge, powerManagement);
+    }
+
+    /// <summary>Adds an unmapped memory region for every memory BAR and expansion ROM on the bus.</summary>
+    public void AddBarRegions(PhysicalMemoryMapBuilder builder)
+    {
+        foreach (PciDevice device in Bus.Devices)
+        {
+            foreach (PciBar bar in device.Bars.Where(b => b.IsMemory))
+            {
+                builder.AddUnmappedMmio(bar.RegionName, bar.SizeInBytes, bar.MmioHandler!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sets up the chipset as SeaBIOS does on QEMU's <c>pc</c> machine, for kernels booted directly (no firmware runs
+    /// before them, yet their ACPI tables and IRQ routing assume it): the PIIX4 PM block at
+    /// <see cref="FirmwarePmBase"/> and enabled, the SMBus base at <see cref="FirmwareSmbusBase"/>, PIRQA-D routed to
+    /// IRQs 10, 10, 11, 11 and those marked level-triggered in the ELCR, and every function's interrupt line register
+    /// set to the IRQ its pin reaches, except the PM function's, which says 9: its SCI is wired to IRQ 9. BARs are left
+    /// for the kernel to assign.
+    /// </summary>
+    /// <param name="ports">The machine's port space (for the ELCR).</param>
+    public void ConfigureAsFirmwareWould(IoPortSpace ports)
+    {
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.PmBaseAddress, 4, FirmwarePmBase);
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.PmRegisterMisc, 1, 1);
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.SmbusBaseAddress, 4, FirmwareSmbusBase);
+        PowerManagement.WriteConfiguration(Piix4PowerManagement.SmbusHostConfiguration, 1, FirmwareSmbusHostConfiguration);
+        int elcr = 0;
+        for (int link = 0; link < Piix3IsaBridge.PirqLinkCount; link++)
+        {
+            IsaBridge.WriteConfiguration(Piix3IsaBridge.PirqRouteControl + link, 1, FirmwarePirqIrqs[link]);
+            elcr |= 1 << FirmwarePirqIrqs[link];
+        }
+
+        ports.WriteByte(ElcrPort, (byte)(ports.ReadByte(ElcrPort) | elcr));
+        ports.WriteByte(ElcrPort + 1, (byte)(ports.ReadByte(ElcrPort + 1) | (elcr >> 8)));
+        foreach (PciDevice device in Bus.Devices)
+        {
+            if (device.Identity.InterruptPin != PciInterruptPin.None)
+            {
+                int link = Piix3IsaBridge.GetPirqLink(device.Address.Device, device.Identity.InterruptPin);
+                device.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, FirmwarePirqIrqs[link]);
+            }
+        }
+
+        PowerManagement.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, Piix4PowerManagement.SciIrq);
+    }
+
+    /// <summary>Binds the built memory map: BARs and PAM segments can be changed from now on.</summary>
+    public void Bind(PhysicalMemoryMap memory)
+    {
+        _mapper.BindMemory(memory);
+        _shadow.Bind(memory);
+    }
+
+    private static void AttachCard(PciBus bus, PciDevice card, int slot, string option)
+    {
+        if (slot is < FirstCardSlot or >= PciFunctionAddress.DevicesPerBus)
+        {
+            throw new MachineConfigurationException($"{option}: device number {slot} for '{card.Name}' is not free for cards (2-31; 0 and 1 are the chipset).");
+        }
+
+        try
+        {
+            bus.Attach(card, slot);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new MachineConfigurationException($"{option}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The PAM target: the memory map, once built.</summary>
+    private sealed class LateBoundShadowControl : IShadowMemoryControl
+    {
+        private PhysicalMemoryMap? _map;
+
+        public void Bind(PhysicalMemoryMap map) => _map = map;
+
+        public void SetShadowMode(string regionName, ShadowMode mode) =>
+            (_map ?? throw new InvalidOperationException("The memory map is not built yet.")).SetShadowMode(regionName, mode);
+    }
+}
