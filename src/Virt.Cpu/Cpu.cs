@@ -5,57 +5,47 @@ using Virt.Memory;
 namespace Virt.Cpu;
 
 /// <summary>
-/// An x86 CPU core (real mode today; protected mode, paging and long mode slot into the same state and access paths).
+/// An x86 CPU core (a P6-class 32-bit processor): the facade over its parts. This file holds the public entry points and
+/// the run loop; the parts each own one thing (see docs/architecture.md, "The CPU core"):
+/// <list type="bullet">
+/// <item>State/: the architectural state in one <see cref="CpuContext"/>, lazy flags, register access, reset and snapshots.</item>
+/// <item>Bus/: the interfaces the CPU consumes, given at construction in a <see cref="CpuBus"/>.</item>
+/// <item>MemoryAccess/: the <see cref="Mmu"/> (TLB and page walks) and segmented access with its inlined fast path.</item>
+/// <item>Decoding/: the <see cref="BlockDecoder"/>, the <see cref="InstructionTranslator"/> and the <see cref="DecodeCache"/>.</item>
+/// <item>Execution/: the <see cref="IExecutionEngine"/> contract and the <see cref="Interpreter"/>, whose instruction
+/// semantics are grouped by family in Execution/Interpreter/.</item>
+/// <item>System/: interrupt and exception delivery, segmentation, far transfers, task switching, virtual-8086 mode, debug
+/// registers, MSRs, CPUID.</item>
+/// <item>Debugging/ and Hooks/: host breakpoints, memory watches and the host's hooks.</item>
+/// </list>
 /// </summary>
 /// <remarks>
 /// <para>
 /// Execution model: instructions are decoded once with Iced into blocks of <see cref="DecodedInstruction"/> (the
-/// executor's compact form) cached by A20-applied physical address and decoding mode; a switch dispatches each one.
-/// Flags are computed lazily from the last arithmetic operation. Memory is reached through one linear-address
-/// translation point and a software TLB of host page pointers. Guest faults are CPU state, never .NET exceptions.
+/// executor's compact form) cached by A20-applied physical address and decoding mode; the run loop enters a block through
+/// its entry slot (a compiled tier's engine, else the interpreter). Flags are computed lazily from the last arithmetic
+/// operation. Memory is reached through one linear-address translation point and a software TLB of host page pointers.
+/// Guest faults are CPU state, never .NET exceptions.
 /// </para>
 /// <para>Not thread-safe: a CPU belongs to one machine, which runs on one thread. <see cref="RequestStop"/> may be called from any thread.</para>
 /// </remarks>
 public sealed partial class Cpu : IPhysicalMemoryObserver
 {
-    private const uint ResetEip = 0xFFF0;
-    private const int VectorDivideError = 0;
-    private const int VectorDebug = 1;
-    private const int VectorNmi = 2;
-    private const int VectorBreakpoint = 3;
-    private const int VectorOverflow = 4;
-    private const int VectorBound = 5;
-    private const int VectorInvalidOpcode = 6;
-    private const int VectorDeviceNotAvailable = 7;
-    private const int VectorDoubleFault = 8;
-    private const int VectorStackFault = 12;
-    private const int VectorGeneralProtection = 13;
-
-    private const int Es = 0;
-    private const int Cs = 1;
-    private const int Ss = 2;
-    private const int Ds = 3;
-
-    private const int RegAx = 0;
-    private const int RegCx = 1;
-    private const int RegDx = 2;
-    private const int RegBx = 3;
-    private const int RegSp = 4;
-    private const int RegBp = 5;
-    private const int RegSi = 6;
-    private const int RegDi = 7;
-
+    // What the CPU is connected to (Bus/).
     private readonly PhysicalMemoryMap _memory;
     private readonly IPortAccessClock? _portAccessClock;
     private readonly IFpuErrorOutput? _fpuError;
-    private IoPortSpace _ports;
     private readonly CpuOptions _options;
-    private CpuContext _ctx = new();
+    private IoPortSpace _ports;
+
+    // The parts. The state is a struct inside this object (see CpuContext for why); the others hold this CPU.
     private readonly Mmu _mmu;
     private readonly DecodeCache _decodeCache;
     private readonly BlockDecoder _decoder;
     private readonly Interpreter _interpreter;
+    private CpuContext _ctx = new();
 
+    // The run loop's own state: budget, retired count, pending events and the per-instruction exit and fault flags.
     private long _retired;
     private long _extraRetired;
     private long _budgetLeft;
@@ -98,16 +88,16 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _fpuError = bus.FpuError;
         _options = options ?? new CpuOptions();
         ArgumentNullException.ThrowIfNull(_options.Cpuid, nameof(options));
+        _options.Cpuid.Validate();
+        InterruptController = bus.InterruptController;
+        TimeSource = bus.TimeSource;
+
         _mmu = new Mmu(this, _memory);
-        _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _tlbReadTag = _mmu.ReadTag;
         _tlbReadHost = _mmu.ReadHost;
         _tlbWriteTag = _mmu.WriteTag;
         _tlbWriteHost = _mmu.WriteHost;
-        _options.Cpuid.Validate();
-
-        InterruptController = bus.InterruptController;
-        TimeSource = bus.TimeSource;
+        _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _decoder = new BlockDecoder(this, _mmu, _memory);
         _interpreter = new Interpreter(this);
         _scratchBlock = new DecodedBlock(1);
@@ -142,279 +132,6 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
     /// <summary>Whether the CPU is shut down after a triple fault.</summary>
     public bool IsShutdown => _shutdown;
-
-    /// <summary>The instruction pointer (EIP; IP is its low 16 bits).</summary>
-    public uint Eip
-    {
-        get => _ctx.Eip;
-        set => _ctx.Eip = value;
-    }
-
-    /// <summary>
-    /// EFLAGS (reading derives the lazily computed status flags; bit 1 always reads as set). In protected mode, setting or
-    /// clearing VM moves the CPU into or out of virtual-8086 mode: CPL becomes 3, or CS.RPL again.
-    /// </summary>
-    public uint Flags
-    {
-        get => GetFlags();
-        set
-        {
-            SetFlagsRaw(value);
-            if (IsProtectedMode)
-            {
-                _ctx.Cpl = (value & EflagsBits.Vm) != 0 ? 3 : _ctx.SegSelector[Cs] & 3;
-            }
-        }
-    }
-
-    /// <summary>CR0.</summary>
-    public ulong Cr0
-    {
-        get => _ctx.Cr0;
-        set
-        {
-            _ctx.Cr0 = value;
-            _mmu.ReloadPdptesForHost();
-            RefreshAllAccessBounds();
-            _mmu.Flush();
-        }
-    }
-
-    /// <summary>CR2 (page-fault linear address).</summary>
-    public ulong Cr2
-    {
-        get => _ctx.Cr2;
-        set => _ctx.Cr2 = value;
-    }
-
-    /// <summary>CR3 (page-directory base).</summary>
-    public ulong Cr3
-    {
-        get => _ctx.Cr3;
-        set
-        {
-            _ctx.Cr3 = value;
-            _mmu.ReloadPdptesForHost();
-            _mmu.Flush();
-        }
-    }
-
-    /// <summary>CR4.</summary>
-    public ulong Cr4
-    {
-        get => _ctx.Cr4;
-        set
-        {
-            _ctx.Cr4 = value;
-            _mmu.ReloadPdptesForHost();
-            RecomputeBreakpoints();
-        }
-    }
-
-    /// <summary>The current privilege level (always 0 in real mode).</summary>
-    public int Cpl => _ctx.Cpl;
-
-    /// <summary>Whether CR0.PE is set (protected mode).</summary>
-    public bool IsProtectedMode => (_ctx.Cr0 & Cr0Bits.Pe) != 0;
-
-    /// <summary>Reads a general-purpose register, all 64 bits.</summary>
-    /// <param name="register">The register.</param>
-    /// <returns>Its value.</returns>
-    public ulong GetRegister(GeneralRegister register) => _ctx.Gpr[(int)register];
-
-    /// <summary>Writes a general-purpose register, all 64 bits.</summary>
-    /// <param name="register">The register.</param>
-    /// <param name="value">The value.</param>
-    public void SetRegister(GeneralRegister register, ulong value) => _ctx.Gpr[(int)register] = value;
-
-    /// <summary>Reads a segment register with its hidden descriptor cache.</summary>
-    /// <param name="segment">The segment register.</param>
-    /// <returns>Its state.</returns>
-    public SegmentState GetSegment(SegmentRegister segment)
-    {
-        int s = (int)segment;
-        return new SegmentState(_ctx.SegSelector[s], _ctx.SegBase[s], _ctx.SegLimit[s], _ctx.SegAttributes[s]);
-    }
-
-    /// <summary>Writes a segment register including its hidden descriptor cache.</summary>
-    /// <param name="segment">The segment register.</param>
-    /// <param name="state">The new state.</param>
-    public void SetSegment(SegmentRegister segment, SegmentState state)
-    {
-        int s = (int)segment;
-        _ctx.SegSelector[s] = state.Selector;
-        _ctx.SegBase[s] = state.Base;
-        _ctx.SegLimit[s] = state.Limit;
-        _ctx.SegAttributes[s] = state.Attributes;
-        RefreshAccessBounds(s);
-        if (segment == SegmentRegister.Cs)
-        {
-            _ctx.Cpl = IsProtectedMode ? ((_ctx.Eflags & EflagsBits.Vm) != 0 ? 3 : state.Selector & 3) : 0;
-        }
-
-        UpdateModeBits();
-    }
-
-    /// <summary>Loads a segment register as a real-mode MOV would: selector and base = selector * 16; limit and attributes kept.</summary>
-    /// <param name="segment">The segment register.</param>
-    /// <param name="selector">The selector.</param>
-    public void LoadSegmentRealMode(SegmentRegister segment, ushort selector) => LoadSegmentReal((int)segment, selector);
-
-    /// <summary>Puts the CPU into the architectural power-on/reset state (Intel SDM Vol. 3A, 10.1.1, Table 10-1).</summary>
-    public void Reset()
-    {
-        Array.Clear(_ctx.Gpr);
-        _ctx.Gpr[RegDx] = CpuidSignature;
-        for (int s = 0; s < 6; s++)
-        {
-            _ctx.SegSelector[s] = 0;
-            _ctx.SegBase[s] = 0;
-            _ctx.SegLimit[s] = 0xFFFF;
-            _ctx.SegAttributes[s] = 0x93;
-        }
-
-        _ctx.SegSelector[Cs] = 0xF000;
-        _ctx.SegBase[Cs] = 0xFFFF0000;
-        _ctx.SegAttributes[Cs] = 0x9B;
-        _ctx.Eip = ResetEip;
-        _ctx.InstructionStart = ResetEip;
-        _ctx.LazyOp = LazyOp.None;
-        _ctx.Eflags = EflagsBits.Reserved1;
-        _ctx.Cr0 = Cr0Bits.ResetValue;
-        _ctx.Cr2 = 0;
-        _ctx.Cr3 = 0;
-        _ctx.Cr4 = 0;
-        _ctx.GdtBase = 0;
-        _ctx.GdtLimit = 0xFFFF;
-        _ctx.IdtBase = 0;
-        _ctx.IdtLimit = 0xFFFF;
-        _ctx.LdtSelector = 0;
-        _ctx.LdtBase = 0;
-        _ctx.LdtLimit = 0xFFFF;
-        _ctx.TrSelector = 0;
-        _ctx.TrBase = 0;
-        _ctx.TrLimit = 0xFFFF;
-        _ctx.TrAttributes = 0x8B;
-        _ctx.Cpl = 0;
-        _tscOffset = 0;
-        _sysenterCs = 0;
-        _sysenterEsp = 0;
-        _sysenterEip = 0;
-        _ctx.Efer = 0;
-        Array.Clear(_ctx.Pdpte);
-        X87Reset();
-        ResetDebugRegisters();
-        RefreshAllAccessBounds();
-        _retired = 0;
-        _retiredEpoch++;
-        LastExceptionVector = -1;
-        _halted = false;
-        _shutdown = false;
-        _nmiPending = false;
-        _nmiBlocked = false;
-        _inhibitInterrupts = false;
-        _inhibitDebugTrap = false;
-        _faulted = false;
-        _exitBlock = false;
-        ClearExceptionChain();
-        UpdateModeBits();
-        _mmu.Flush();
-    }
-
-    /// <summary>Captures the architectural state (for snapshots and determinism checks).</summary>
-    /// <returns>The state record.</returns>
-    public CpuState SaveState()
-    {
-        var segments = new SegmentState[6];
-        for (int s = 0; s < 6; s++)
-        {
-            segments[s] = GetSegment((SegmentRegister)s);
-        }
-
-        return new CpuState(
-            CpuState.CurrentVersion, [.. _ctx.Gpr], segments, _ctx.Eip, GetFlags(), _ctx.Cr0, _ctx.Cr2, _ctx.Cr3, _ctx.Cr4, _ctx.GdtBase, _ctx.GdtLimit,
-            _ctx.IdtBase, _ctx.IdtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
-        {
-            X87Image = X87SaveImage(),
-            Ldtr = Ldtr,
-            TaskRegister = TaskRegister,
-            Cpl = _ctx.Cpl,
-            TscOffset = _tscOffset,
-            Efer = _ctx.Efer,
-            Pdptes = [.. _ctx.Pdpte],
-            SysenterCs = _sysenterCs,
-            SysenterEsp = _sysenterEsp,
-            SysenterEip = _sysenterEip,
-            DebugAddresses = [.. _debugAddress],
-            Dr6 = _dr6,
-            Dr7 = _dr7,
-            PendingDebugTraps = _debugTrapBits,
-        };
-    }
-
-    /// <summary>Restores a state captured by <see cref="SaveState"/>, flushing the decode cache and TLB.</summary>
-    /// <param name="state">The state.</param>
-    /// <exception cref="ArgumentException">
-    /// When the version is unknown, a list is missing or has the wrong length, or a field cannot come from a real CPU; the
-    /// whole record is checked before anything is changed, so the CPU is then exactly as before.
-    /// </exception>
-    public void RestoreState(CpuState state)
-    {
-        ValidateState(state);
-        for (int r = 0; r < _ctx.Gpr.Length; r++)
-        {
-            _ctx.Gpr[r] = state.GeneralRegisters[r];
-        }
-
-        for (int s = 0; s < 6; s++)
-        {
-            SegmentState segment = state.Segments[s];
-            _ctx.SegSelector[s] = segment.Selector;
-            _ctx.SegBase[s] = segment.Base;
-            _ctx.SegLimit[s] = segment.Limit;
-            _ctx.SegAttributes[s] = segment.Attributes;
-        }
-
-        RefreshAllAccessBounds();
-
-        _ctx.Eip = state.Eip;
-        SetFlagsRaw(state.Eflags);
-        _ctx.Cr0 = state.Cr0;
-        _ctx.Cr2 = state.Cr2;
-        _ctx.Cr3 = state.Cr3;
-        _ctx.Cr4 = state.Cr4;
-        if (state.Pdptes is { } pdptes)
-        {
-            for (int i = 0; i < 4; i++)
-            {
-                _ctx.Pdpte[i] = pdptes[i];
-            }
-        }
-        else
-        {
-            _mmu.ReloadPdptesForHost();
-        }
-
-        _ctx.GdtBase = state.GdtBase;
-        _ctx.GdtLimit = state.GdtLimit;
-        _ctx.IdtBase = state.IdtBase;
-        _ctx.IdtLimit = state.IdtLimit;
-        _ctx.Cpl = state.Cpl;
-        RestoreSystemState(state);
-        _halted = state.Halted;
-        _shutdown = state.Shutdown;
-        _nmiPending = state.NmiPending;
-        _nmiBlocked = state.NmiBlocked;
-        _inhibitInterrupts = state.InterruptShadow;
-        _inhibitDebugTrap = state.DebugTrapShadow;
-        _retired = state.RetiredInstructions;
-        _retiredEpoch++;
-        X87RestoreImage(state.X87Image);
-        _faulted = false;
-        ClearExceptionChain();
-        UpdateModeBits();
-        FlushDecodeCache();
-    }
 
     /// <summary>Asks <see cref="Run"/> to return <see cref="StopReason.StopRequested"/> at the next instruction boundary. Safe from callbacks and other threads.</summary>
     public void RequestStop() => _stopRequested = true;
@@ -570,37 +287,6 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _mmu.Flush();
     }
 
-    /// <summary>Takes a pending NMI or maskable interrupt if allowed.</summary>
-    /// <returns>False when the CPU stays halted.</returns>
-    private bool CheckInterrupts()
-    {
-        if (_nmiPending && !_nmiBlocked)
-        {
-            _nmiPending = false;
-            _nmiBlocked = true;
-            _halted = false;
-            DeliverInterrupt(VectorNmi, isException: false);
-            return true;
-        }
-
-        IInterruptController? pic = InterruptController;
-        if ((_ctx.Eflags & EflagsBits.If) != 0 && pic is not null && pic.IsInterruptPending)
-        {
-            byte vector = pic.Acknowledge();
-            if (HardwareInterruptHook is { } hook && !hook(vector))
-            {
-                // Dropped by the host: a halted CPU stays halted, a running one goes on.
-                return !_halted;
-            }
-
-            _halted = false;
-            DeliverInterrupt(vector, isException: false);
-            return true;
-        }
-
-        return !_halted;
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void RaiseFault(int vector)
     {
@@ -614,15 +300,4 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _exitBlock = true;
     }
 
-    private void UpdateModeBits()
-    {
-        _ctx.Code32 = (_ctx.SegAttributes[Cs] & SegmentState.DefaultBigBit) != 0;
-        _ctx.Stack32 = (_ctx.SegAttributes[Ss] & SegmentState.DefaultBigBit) != 0;
-    }
-
-    private void LoadSegmentReal(int segment, ushort selector)
-    {
-        _ctx.SegSelector[segment] = selector;
-        _ctx.SegBase[segment] = (ulong)selector << 4;
-    }
 }

@@ -2,7 +2,10 @@ using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
 
-/// <summary>Flag control, CPUID, RDTSC, port I/O, descriptor-table and control-register instructions.</summary>
+/// <summary>
+/// System instructions: STI, RDTSC, WAIT, LGDT/LIDT/SGDT/SIDT, LMSW, MOV to and from control registers, CLTS, INVLPG,
+/// HLT and the other control instructions, ARPL, and the descriptor queries LAR/LSL/VERR/VERW.
+/// </summary>
 public sealed partial class Cpu
 {
     private void ExecuteSti()
@@ -55,32 +58,6 @@ public sealed partial class Cpu
         }
 
         X87CheckPendingError();
-    }
-
-    private void ExecuteIn(ref DecodedInstruction d)
-    {
-        ushort port = d.Kind1 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_ctx.Gpr[RegDx];
-        if (!CheckIoPermission(port, d.OpSize))
-        {
-            return;
-        }
-
-        _portAccessClock?.BeforePortAccess();
-        WriteRegister(RegAx, d.OpSize, _ports.Read(port, d.OpSize));
-        _exitBlock = true;
-    }
-
-    private void ExecuteOut(ref DecodedInstruction d)
-    {
-        ushort port = d.Kind0 == OperandKind.Immediate ? (ushort)d.Imm : (ushort)_ctx.Gpr[RegDx];
-        if (!CheckIoPermission(port, d.OpSize))
-        {
-            return;
-        }
-
-        _portAccessClock?.BeforePortAccess();
-        _ports.Write(port, d.OpSize, (uint)ReadRegister(RegAx, d.OpSize));
-        _exitBlock = true;
     }
 
     private void ExecuteLoadDescriptorTable(ref DecodedInstruction d, bool idt)
@@ -231,5 +208,148 @@ public sealed partial class Cpu
         }
 
         WriteRegister(d.Reg0, 4, value);
+    }
+
+    /// <summary>LMSW, MOV to and from control and debug registers, CLTS, INVLPG, INVD and WBINVD: CPL 0 only.</summary>
+    private void ExecuteControlInstruction(ref DecodedInstruction d)
+    {
+        if (!RequireCpl0())
+        {
+            return;
+        }
+
+        switch (d.Op)
+        {
+            case Op.Lmsw:
+                ExecuteLmsw(ref d);
+                break;
+            case Op.MovToCr:
+                if (d.Reg0 >= DebugRegisterBase)
+                {
+                    if (CheckDebugRegisterAccess(d.Reg0 - DebugRegisterBase))
+                    {
+                        WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, 4));
+                        _exitBlock = true;
+                    }
+                }
+                else
+                {
+                    ExecuteMovToCr(ref d);
+                }
+
+                break;
+            case Op.MovFromCr:
+                if (d.Reg1 >= DebugRegisterBase)
+                {
+                    if (CheckDebugRegisterAccess(d.Reg1 - DebugRegisterBase))
+                    {
+                        WriteRegister(d.Reg0, 4, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
+                    }
+                }
+                else
+                {
+                    ExecuteMovFromCr(ref d);
+                }
+
+                break;
+            case Op.Clts:
+                _ctx.Cr0 &= ~Cr0Bits.Ts;
+                break;
+            case Op.Invlpg:
+                _mmu.InvalidateLinearPage(new LinearAddress((uint)(_ctx.SegBase[d.Seg] + EffectiveAddress(ref d))));
+                break;
+            default:
+                // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.
+                break;
+        }
+    }
+
+    /// <summary>ARPL: raise the destination selector's RPL to the source's, ZF = 1 when it changed (Intel SDM Vol. 2A, ARPL).</summary>
+    private void ExecuteArpl(ref DecodedInstruction d)
+    {
+        if (!IsProtectedNonV86)
+        {
+            RaiseFault(VectorInvalidOpcode);
+            return;
+        }
+
+        ulong destination = ReadDestination(ref d, 2, out uint ea);
+        uint source = (uint)ReadRegister(d.Reg1, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((destination & 3) < (source & 3))
+        {
+            WriteDestination(ref d, 2, ea, (destination & ~3UL) | (source & 3));
+            if (!_faulted)
+            {
+                SetFlag(EflagsBits.Zf, true);
+            }
+        }
+        else
+        {
+            SetFlag(EflagsBits.Zf, false);
+        }
+    }
+
+    /// <summary>
+    /// LAR, LSL, VERR and VERW: look a selector up without loading it; ZF reports whether it is valid and visible at the
+    /// current CPL and the selector's RPL (Intel SDM Vol. 2A, LAR, LSL; Vol. 2B, VERR/VERW). Never faults on the selector.
+    /// </summary>
+    private void ExecuteDescriptorQuery(ref DecodedInstruction d)
+    {
+        if (!IsProtectedNonV86)
+        {
+            RaiseFault(VectorInvalidOpcode);
+            return;
+        }
+
+        bool verify = d.Op is Op.Verr or Op.Verw;
+        ushort selector = (ushort)(verify ? ReadOperand0(ref d, 2) : ReadOperand1(ref d, 2));
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((selector & 0xFFFC) == 0 || !TryReadDescriptor(selector, out ulong descriptor, out _))
+        {
+            SetFlag(EflagsBits.Zf, false);
+            return;
+        }
+
+        ushort attributes = DescriptorAttributes(descriptor);
+        int dpl = DescriptorDpl(descriptor);
+        bool segment = (attributes & AttrSegment) != 0;
+        bool code = segment && (attributes & AttrCode) != 0;
+        bool conformingCode = code && (attributes & AttrConforming) != 0;
+        int type = attributes & 0xF;
+        bool valid = d.Op switch
+        {
+            Op.Lar => segment || type is 1 or 2 or 3 or 4 or 5 or 9 or 11 or 12,
+            Op.Lsl => segment || type is 1 or 2 or 3 or 9 or 11,
+            Op.Verr => segment && (!code || (attributes & AttrWritable) != 0),
+            _ => segment && !code && (attributes & AttrWritable) != 0,
+        };
+        if (valid && !conformingCode && (dpl < _ctx.Cpl || dpl < (selector & 3)))
+        {
+            valid = false;
+        }
+
+        SetFlag(EflagsBits.Zf, valid);
+        if (!valid || verify)
+        {
+            return;
+        }
+
+        if (d.Op == Op.Lar)
+        {
+            WriteRegister(d.Reg0, d.OpSize, (uint)(descriptor >> 32) & 0x00FF_FF00);
+        }
+        else
+        {
+            WriteRegister(d.Reg0, d.OpSize, SegmentState.FromDescriptor(selector, descriptor).Limit);
+        }
     }
 }

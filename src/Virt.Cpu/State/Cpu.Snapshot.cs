@@ -2,7 +2,10 @@ using Virt.Memory;
 
 namespace Virt.Cpu;
 
-/// <summary>The parts of a <see cref="CpuState"/> beyond registers and segments: LDTR, TR, MSRs, debug registers, CPL.</summary>
+/// <summary>
+/// Reset and snapshots: the architectural reset state, <see cref="SaveState"/> and <see cref="RestoreState"/>, and the
+/// validation of a <see cref="CpuState"/> before anything is changed.
+/// </summary>
 public sealed partial class Cpu
 {
     private long _retiredEpoch;
@@ -138,5 +141,161 @@ public sealed partial class Cpu
 
         // After CR4 (CR4.DE decides whether R/W = 10 is an I/O breakpoint).
         RecomputeBreakpoints();
+    }
+
+    /// <summary>Puts the CPU into the architectural power-on/reset state (Intel SDM Vol. 3A, 10.1.1, Table 10-1).</summary>
+    public void Reset()
+    {
+        Array.Clear(_ctx.Gpr);
+        _ctx.Gpr[RegDx] = CpuidSignature;
+        for (int s = 0; s < 6; s++)
+        {
+            _ctx.SegSelector[s] = 0;
+            _ctx.SegBase[s] = 0;
+            _ctx.SegLimit[s] = 0xFFFF;
+            _ctx.SegAttributes[s] = 0x93;
+        }
+
+        _ctx.SegSelector[Cs] = 0xF000;
+        _ctx.SegBase[Cs] = 0xFFFF0000;
+        _ctx.SegAttributes[Cs] = 0x9B;
+        _ctx.Eip = ResetEip;
+        _ctx.InstructionStart = ResetEip;
+        _ctx.LazyOp = LazyOp.None;
+        _ctx.Eflags = EflagsBits.Reserved1;
+        _ctx.Cr0 = Cr0Bits.ResetValue;
+        _ctx.Cr2 = 0;
+        _ctx.Cr3 = 0;
+        _ctx.Cr4 = 0;
+        _ctx.GdtBase = 0;
+        _ctx.GdtLimit = 0xFFFF;
+        _ctx.IdtBase = 0;
+        _ctx.IdtLimit = 0xFFFF;
+        _ctx.LdtSelector = 0;
+        _ctx.LdtBase = 0;
+        _ctx.LdtLimit = 0xFFFF;
+        _ctx.TrSelector = 0;
+        _ctx.TrBase = 0;
+        _ctx.TrLimit = 0xFFFF;
+        _ctx.TrAttributes = 0x8B;
+        _ctx.Cpl = 0;
+        _tscOffset = 0;
+        _sysenterCs = 0;
+        _sysenterEsp = 0;
+        _sysenterEip = 0;
+        _ctx.Efer = 0;
+        Array.Clear(_ctx.Pdpte);
+        X87Reset();
+        ResetDebugRegisters();
+        RefreshAllAccessBounds();
+        _retired = 0;
+        _retiredEpoch++;
+        LastExceptionVector = -1;
+        _halted = false;
+        _shutdown = false;
+        _nmiPending = false;
+        _nmiBlocked = false;
+        _inhibitInterrupts = false;
+        _inhibitDebugTrap = false;
+        _faulted = false;
+        _exitBlock = false;
+        ClearExceptionChain();
+        UpdateModeBits();
+        _mmu.Flush();
+    }
+
+    /// <summary>Captures the architectural state (for snapshots and determinism checks).</summary>
+    /// <returns>The state record.</returns>
+    public CpuState SaveState()
+    {
+        var segments = new SegmentState[6];
+        for (int s = 0; s < 6; s++)
+        {
+            segments[s] = GetSegment((SegmentRegister)s);
+        }
+
+        return new CpuState(
+            CpuState.CurrentVersion, [.. _ctx.Gpr], segments, _ctx.Eip, GetFlags(), _ctx.Cr0, _ctx.Cr2, _ctx.Cr3, _ctx.Cr4, _ctx.GdtBase, _ctx.GdtLimit,
+            _ctx.IdtBase, _ctx.IdtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
+        {
+            X87Image = X87SaveImage(),
+            Ldtr = Ldtr,
+            TaskRegister = TaskRegister,
+            Cpl = _ctx.Cpl,
+            TscOffset = _tscOffset,
+            Efer = _ctx.Efer,
+            Pdptes = [.. _ctx.Pdpte],
+            SysenterCs = _sysenterCs,
+            SysenterEsp = _sysenterEsp,
+            SysenterEip = _sysenterEip,
+            DebugAddresses = [.. _debugAddress],
+            Dr6 = _dr6,
+            Dr7 = _dr7,
+            PendingDebugTraps = _debugTrapBits,
+        };
+    }
+
+    /// <summary>Restores a state captured by <see cref="SaveState"/>, flushing the decode cache and TLB.</summary>
+    /// <param name="state">The state.</param>
+    /// <exception cref="ArgumentException">
+    /// When the version is unknown, a list is missing or has the wrong length, or a field cannot come from a real CPU; the
+    /// whole record is checked before anything is changed, so the CPU is then exactly as before.
+    /// </exception>
+    public void RestoreState(CpuState state)
+    {
+        ValidateState(state);
+        for (int r = 0; r < _ctx.Gpr.Length; r++)
+        {
+            _ctx.Gpr[r] = state.GeneralRegisters[r];
+        }
+
+        for (int s = 0; s < 6; s++)
+        {
+            SegmentState segment = state.Segments[s];
+            _ctx.SegSelector[s] = segment.Selector;
+            _ctx.SegBase[s] = segment.Base;
+            _ctx.SegLimit[s] = segment.Limit;
+            _ctx.SegAttributes[s] = segment.Attributes;
+        }
+
+        RefreshAllAccessBounds();
+
+        _ctx.Eip = state.Eip;
+        SetFlagsRaw(state.Eflags);
+        _ctx.Cr0 = state.Cr0;
+        _ctx.Cr2 = state.Cr2;
+        _ctx.Cr3 = state.Cr3;
+        _ctx.Cr4 = state.Cr4;
+        if (state.Pdptes is { } pdptes)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                _ctx.Pdpte[i] = pdptes[i];
+            }
+        }
+        else
+        {
+            _mmu.ReloadPdptesForHost();
+        }
+
+        _ctx.GdtBase = state.GdtBase;
+        _ctx.GdtLimit = state.GdtLimit;
+        _ctx.IdtBase = state.IdtBase;
+        _ctx.IdtLimit = state.IdtLimit;
+        _ctx.Cpl = state.Cpl;
+        RestoreSystemState(state);
+        _halted = state.Halted;
+        _shutdown = state.Shutdown;
+        _nmiPending = state.NmiPending;
+        _nmiBlocked = state.NmiBlocked;
+        _inhibitInterrupts = state.InterruptShadow;
+        _inhibitDebugTrap = state.DebugTrapShadow;
+        _retired = state.RetiredInstructions;
+        _retiredEpoch++;
+        X87RestoreImage(state.X87Image);
+        _faulted = false;
+        ClearExceptionChain();
+        UpdateModeBits();
+        FlushDecodeCache();
     }
 }

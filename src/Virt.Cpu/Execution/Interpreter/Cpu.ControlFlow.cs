@@ -3,7 +3,10 @@ using Virt.Cpu.Decoding;
 
 namespace Virt.Cpu;
 
-/// <summary>Jumps, calls, returns, loops, and real-mode interrupt delivery.</summary>
+/// <summary>
+/// Control flow: near and far JMP, CALL and RET, IRET, LOOP/JCXZ (Intel SDM Vol. 2). Protected-mode far transfers are in
+/// System/Cpu.FarTransfers.cs, interrupt and exception delivery in System/Cpu.InterruptDelivery.cs.
+/// </summary>
 public sealed partial class Cpu
 {
     /// <summary>Transfers to <paramref name="target"/> within CS, masked to the operand size; beyond the CS limit it is #GP (Intel SDM Vol. 2A, JMP).</summary>
@@ -277,49 +280,4 @@ public sealed partial class Cpu
         _exitBlock = true;
     }
 
-    /// <summary>Delivers an external interrupt, NMI or exception in the current mode (see <see cref="DeliverEvent"/>).</summary>
-    private void DeliverInterrupt(int vector, bool isException) => DeliverEvent(vector, isException, software: false);
-
-    /// <summary>
-    /// Delivers through the real-mode IVT (Intel SDM Vol. 3A, 20.1.4): push FLAGS, CS, IP; clear IF, TF and AC; load CS:IP
-    /// from the vector. False when the vector is beyond the IVT limit or the pushes fault.
-    /// </summary>
-    private bool TryDeliverReal(int vector)
-    {
-        uint entry = (uint)vector * 4;
-        if (entry + 3 > _ctx.IdtLimit)
-        {
-            return false;
-        }
-
-        uint flags = GetFlags();
-        uint sp = StackPointer;
-        uint mask = StackMask;
-        uint sp1 = (sp - 2) & mask;
-        uint sp2 = (sp1 - 2) & mask;
-        uint sp3 = (sp2 - 2) & mask;
-        WriteMem(Ss, sp1, 2, flags);
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp2, 2, _ctx.SegSelector[Cs]);
-        }
-
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp3, 2, _ctx.Eip);
-        }
-
-        if (_faulted)
-        {
-            return false;
-        }
-
-        ushort ip = (ushort)ReadLinear((uint)(_ctx.IdtBase + entry), 2);
-        ushort cs = (ushort)ReadLinear((uint)(_ctx.IdtBase + entry + 2), 2);
-        SetStackPointer(sp3);
-        _ctx.Eflags &= ~(EflagsBits.If | EflagsBits.Tf | EflagsBits.Ac);
-        LoadSegmentReal(Cs, cs);
-        _ctx.Eip = ip;
-        return true;
-    }
 }

@@ -1,8 +1,9 @@
 namespace Virt.Cpu;
 
 /// <summary>
-/// Interrupt and exception delivery in both modes: the double-fault rules, the triple fault, and protected-mode dispatch
-/// through interrupt and trap gates of the IDT (Intel SDM Vol. 3A, chapter 6).
+/// Interrupt and exception delivery in every mode: the real-mode IVT, protected-mode dispatch through interrupt, trap and
+/// task gates of the IDT, virtual-8086 redirection, the double-fault rules and the triple fault (Intel SDM Vol. 3A,
+/// chapter 6; Vol. 3A, 20.1.4 for real mode).
 /// </summary>
 public sealed partial class Cpu
 {
@@ -301,5 +302,82 @@ public sealed partial class Cpu
         }
 
         return true;
+    }
+
+    /// <summary>Delivers an external interrupt, NMI or exception in the current mode (see <see cref="DeliverEvent"/>).</summary>
+    private void DeliverInterrupt(int vector, bool isException) => DeliverEvent(vector, isException, software: false);
+
+    /// <summary>
+    /// Delivers through the real-mode IVT (Intel SDM Vol. 3A, 20.1.4): push FLAGS, CS, IP; clear IF, TF and AC; load CS:IP
+    /// from the vector. False when the vector is beyond the IVT limit or the pushes fault.
+    /// </summary>
+    private bool TryDeliverReal(int vector)
+    {
+        uint entry = (uint)vector * 4;
+        if (entry + 3 > _ctx.IdtLimit)
+        {
+            return false;
+        }
+
+        uint flags = GetFlags();
+        uint sp = StackPointer;
+        uint mask = StackMask;
+        uint sp1 = (sp - 2) & mask;
+        uint sp2 = (sp1 - 2) & mask;
+        uint sp3 = (sp2 - 2) & mask;
+        WriteMem(Ss, sp1, 2, flags);
+        if (!_faulted)
+        {
+            WriteMem(Ss, sp2, 2, _ctx.SegSelector[Cs]);
+        }
+
+        if (!_faulted)
+        {
+            WriteMem(Ss, sp3, 2, _ctx.Eip);
+        }
+
+        if (_faulted)
+        {
+            return false;
+        }
+
+        ushort ip = (ushort)ReadLinear((uint)(_ctx.IdtBase + entry), 2);
+        ushort cs = (ushort)ReadLinear((uint)(_ctx.IdtBase + entry + 2), 2);
+        SetStackPointer(sp3);
+        _ctx.Eflags &= ~(EflagsBits.If | EflagsBits.Tf | EflagsBits.Ac);
+        LoadSegmentReal(Cs, cs);
+        _ctx.Eip = ip;
+        return true;
+    }
+
+    /// <summary>Takes a pending NMI or maskable interrupt if allowed.</summary>
+    /// <returns>False when the CPU stays halted.</returns>
+    private bool CheckInterrupts()
+    {
+        if (_nmiPending && !_nmiBlocked)
+        {
+            _nmiPending = false;
+            _nmiBlocked = true;
+            _halted = false;
+            DeliverInterrupt(VectorNmi, isException: false);
+            return true;
+        }
+
+        IInterruptController? pic = InterruptController;
+        if ((_ctx.Eflags & EflagsBits.If) != 0 && pic is not null && pic.IsInterruptPending)
+        {
+            byte vector = pic.Acknowledge();
+            if (HardwareInterruptHook is { } hook && !hook(vector))
+            {
+                // Dropped by the host: a halted CPU stays halted, a running one goes on.
+                return !_halted;
+            }
+
+            _halted = false;
+            DeliverInterrupt(vector, isException: false);
+            return true;
+        }
+
+        return !_halted;
     }
 }
