@@ -683,7 +683,8 @@ internal static class InstructionTranslator
         }
 
         d.Op = Op.Esc;
-        d.Imm = (uint)(((bytes[i] & 7) << 8) | bytes[i + 1]) | (wait ? Cpu.X87WaitPrefix : 0);
+        int fop = ((bytes[i] & 7) << 8) | bytes[i + 1];
+        d.Imm = (uint)fop | (wait ? Cpu.X87WaitPrefix : 0) | Cpu.X87FormBits(fop);
         d.OpSize = (byte)opSize;
         d.Kind1 = OperandKind.None;
         return true;

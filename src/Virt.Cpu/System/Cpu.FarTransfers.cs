@@ -191,15 +191,7 @@ public sealed partial class Cpu
             return;
         }
 
-        uint mask = StackMask;
-        uint sp1 = (StackPointer - (uint)opSize) & mask;
-        uint sp2 = (sp1 - (uint)opSize) & mask;
-        WriteMem(Ss, sp1, opSize, _ctx.SegSelector[Cs]);
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp2, opSize, _ctx.Eip);
-        }
-
+        uint sp2 = PushReturnAddress(StackPointer, StackMask, opSize);
         if (_faulted)
         {
             return;
@@ -252,10 +244,7 @@ public sealed partial class Cpu
             WriteMem(Ss, sp, size, copied[i]);
         }
 
-        sp = (sp - (uint)size) & mask;
-        WriteMem(Ss, sp, size, _ctx.SegSelector[Cs]);
-        sp = (sp - (uint)size) & mask;
-        WriteMem(Ss, sp, size, _ctx.Eip);
+        sp = PushReturnAddress(sp, mask, size);
         _mmu.SupervisorAccess = false;
         if (_faulted)
         {

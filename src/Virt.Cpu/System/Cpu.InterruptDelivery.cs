@@ -248,20 +248,7 @@ public sealed partial class Cpu
             sp = StackPointer;
         }
 
-        sp = (sp - (uint)size) & mask;
-        WriteMem(Ss, sp, size, flags);
-        if (!_faulted)
-        {
-            sp = (sp - (uint)size) & mask;
-            WriteMem(Ss, sp, size, _ctx.SegSelector[Cs]);
-        }
-
-        if (!_faulted)
-        {
-            sp = (sp - (uint)size) & mask;
-            WriteMem(Ss, sp, size, _ctx.Eip);
-        }
-
+        sp = PushInterruptFrame(sp, mask, size, flags);
         if (!_faulted && errorCode >= 0)
         {
             sp = (sp - (uint)size) & mask;
@@ -319,23 +306,7 @@ public sealed partial class Cpu
             return false;
         }
 
-        uint flags = GetFlags();
-        uint sp = StackPointer;
-        uint mask = StackMask;
-        uint sp1 = (sp - 2) & mask;
-        uint sp2 = (sp1 - 2) & mask;
-        uint sp3 = (sp2 - 2) & mask;
-        WriteMem(Ss, sp1, 2, flags);
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp2, 2, _ctx.SegSelector[Cs]);
-        }
-
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp3, 2, _ctx.Eip);
-        }
-
+        uint sp3 = PushInterruptFrame(StackPointer, StackMask, 2, GetFlags());
         if (_faulted)
         {
             return false;
@@ -379,5 +350,36 @@ public sealed partial class Cpu
         }
 
         return !_halted;
+    }
+
+    /// <summary>
+    /// Pushes the return frame of an interrupt or exception: the FLAGS image, CS and (E)IP, each <paramref name="size"/>
+    /// bytes, from <paramref name="sp"/> down (Intel SDM Vol. 3A, 6.12.1, Figure 6-4; 20.1.4 for real mode). Stops at the
+    /// first fault, which stays pending; the caller commits the stack pointer only when none was raised.
+    /// </summary>
+    /// <returns>The stack pointer below the frame.</returns>
+    private uint PushInterruptFrame(uint sp, uint mask, int size, uint flags)
+    {
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, flags);
+        return _faulted ? sp : PushReturnAddress(sp, mask, size);
+    }
+
+    /// <summary>
+    /// Pushes CS and (E)IP, each <paramref name="size"/> bytes, from <paramref name="sp"/> down: the return address of a far
+    /// CALL and the lower part of an interrupt frame. Stops at the first fault, which stays pending.
+    /// </summary>
+    /// <returns>The stack pointer below the return address.</returns>
+    private uint PushReturnAddress(uint sp, uint mask, int size)
+    {
+        sp = (sp - (uint)size) & mask;
+        WriteMem(Ss, sp, size, _ctx.SegSelector[Cs]);
+        if (!_faulted)
+        {
+            sp = (sp - (uint)size) & mask;
+            WriteMem(Ss, sp, size, _ctx.Eip);
+        }
+
+        return sp;
     }
 }

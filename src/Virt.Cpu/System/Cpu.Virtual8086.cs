@@ -329,21 +329,7 @@ public sealed partial class Cpu
         bool iopl3 = Iopl == 3;
         uint flags = GetFlags();
         uint image = iopl3 ? flags & 0xFFFF : VirtualFlagsImage(flags);
-        uint mask = StackMask;
-        uint sp1 = (StackPointer - 2) & mask;
-        uint sp2 = (sp1 - 2) & mask;
-        uint sp3 = (sp2 - 2) & mask;
-        WriteMem(Ss, sp1, 2, image);
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp2, 2, _ctx.SegSelector[Cs]);
-        }
-
-        if (!_faulted)
-        {
-            WriteMem(Ss, sp3, 2, _ctx.Eip);
-        }
-
+        uint sp3 = PushInterruptFrame(StackPointer, StackMask, 2, image);
         if (_faulted)
         {
             return;

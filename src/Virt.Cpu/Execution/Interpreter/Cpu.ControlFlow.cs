@@ -159,17 +159,7 @@ public sealed partial class Cpu
             offset &= 0xFFFF;
         }
 
-        uint sp = StackPointer;
-        uint mask = StackMask;
-        uint sp1 = (sp - (uint)size) & mask;
-        uint sp2 = (sp1 - (uint)size) & mask;
-        WriteMem(Ss, sp1, size, _ctx.SegSelector[Cs]);
-        if (_faulted)
-        {
-            return;
-        }
-
-        WriteMem(Ss, sp2, size, _ctx.Eip);
+        uint sp2 = PushReturnAddress(StackPointer, StackMask, size);
         if (_faulted)
         {
             return;

@@ -6,8 +6,8 @@ namespace Virt.Cpu;
 /// <summary>
 /// x87 FPU instruction execution (Intel SDM Vol. 1 ch. 8, Vol. 2 instruction pages). The numeric work is done by
 /// <see cref="X87Math"/> on the register file in <see cref="X87State"/>; this file decodes the escape opcode (D8-DF plus the
-/// ModR/M byte, the 11-bit FOP that Translate stores in <see cref="DecodedInstruction.Imm"/>), applies CR0.EM/MP/TS/NE and
-/// keeps FIP/FDP/FOP.
+/// ModR/M byte, the 11-bit FOP that the translation stores in <see cref="DecodedInstruction.Imm"/> together with the form
+/// bits it classified once: WAIT prefix, control, no-wait), applies CR0.EM/MP/TS/NE and keeps FIP/FDP/FOP.
 /// </summary>
 public sealed partial class Cpu
 {
@@ -16,6 +16,34 @@ public sealed partial class Cpu
 
     /// <summary>Imm bit: 0F AE /0 (FXSAVE) or /1 (FXRSTOR); the low bits hold the ModR/M reg field.</summary>
     internal const uint X87Fxsr = 1u << 17;
+
+    /// <summary>
+    /// Imm bit, set at translation: a control instruction (FLDENV, FLDCW, FSTENV, FSTCW, FRSTOR, FSAVE, FSTSW, FCLEX,
+    /// FINIT), which leaves FIP, FDP and FOP alone (Intel SDM Vol. 1, 8.1.8).
+    /// </summary>
+    internal const uint X87ControlForm = 1u << 18;
+
+    /// <summary>Imm bit, set at translation: a no-wait form (FNSTENV, FNSTCW, FNSAVE, FNSTSW, FNCLEX, FNINIT), which does not report a pending exception first (Vol. 1, 8.6).</summary>
+    internal const uint X87NoWaitForm = 1u << 19;
+
+    /// <summary>
+    /// Classifies an escape opcode once, at translation: the <see cref="X87ControlForm"/> and <see cref="X87NoWaitForm"/>
+    /// bits for the 11-bit FOP <paramref name="fop"/> (the low three bits of the escape byte, then ModR/M).
+    /// </summary>
+    internal static uint X87FormBits(int fop)
+    {
+        int group = fop >> 8;
+        int modrm = fop & 0xFF;
+        bool memory = modrm < 0xC0;
+        int reg = (modrm >> 3) & 7;
+        bool control = memory
+            ? (group == 1 && reg >= 4) || (group == 5 && reg is 4 or 6 or 7)
+            : (group == 3 && modrm is >= 0xE0 and <= 0xE7) || (group == 7 && modrm == 0xE0);
+        bool noWait = memory
+            ? (group == 1 && reg is 6 or 7) || (group == 5 && reg is 6 or 7)
+            : (group == 3 && modrm is >= 0xE0 and <= 0xE7) || (group == 7 && modrm == 0xE0);
+        return (control ? X87ControlForm : 0) | (noWait ? X87NoWaitForm : 0);
+    }
 
     private const int VectorMathFault = 16;
 
@@ -93,12 +121,8 @@ public sealed partial class Cpu
             return;
         }
 
-        bool control = memory
-            ? (group == 1 && reg >= 4) || (group == 5 && reg is 4 or 6 or 7)
-            : (group == 3 && modrm is >= 0xE0 and <= 0xE7) || (group == 7 && modrm == 0xE0);
-        bool noWait = memory
-            ? (group == 1 && reg is 6 or 7) || (group == 5 && reg is 6 or 7)
-            : (group == 3 && modrm is >= 0xE0 and <= 0xE7) || (group == 7 && modrm == 0xE0);
+        bool control = (imm & X87ControlForm) != 0;
+        bool noWait = (imm & X87NoWaitForm) != 0;
 
         // Intel SDM Vol. 1, 8.6: a waiting instruction first reports a pending unmasked exception.
         if (!noWait && !X87CheckPendingError())
