@@ -66,11 +66,18 @@ public static class MachineFactory
             .WithLoggerFactory(new ConsoleLoggerFactory(level, options.Trace == MachineTraceEvents.None ? null : MachineLogCategories.TracePrefix))
             .WithTrace(options.Trace)
             .WithPciBus(options.MachineType == "pc")
-            .WithAcpi(!options.NoAcpi)
+            .WithApic(options.Apic || options.MachineType == "pc")
+            .WithHpet(options.Hpet || options.MachineType == "pc")
             .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : options.AllowResetLoop ? ResetBehavior.ResetAlways : ResetBehavior.Reset)
             .WithClock(options.Deterministic
                 ? new VirtualClockOptions { Mode = VirtualClockMode.Deterministic }
                 : new VirtualClockOptions { Mode = VirtualClockMode.RealTime });
+
+        if (options.MachineType == "pc")
+        {
+            // QEMU's pc machine: fw_cfg for the firmware, and ACPI tables unless -no-acpi.
+            builder.WithFirmwareConfig().WithAcpi(!options.NoAcpi);
+        }
 
         CharacterTarget serial = options.Serial;
         if (serial.Kind == CharacterTargetKind.Default)

@@ -19,6 +19,9 @@ public sealed record CpuOptions
     /// </summary>
     public bool DisableDecodeCache { get; init; }
 
+    /// <summary>The MSRs implemented outside the CPU (a board's local APIC), asked for every MSR the CPU does not implement; null for none.</summary>
+    public IMsrHandler? MsrHandler { get; init; }
+
     /// <summary>The default of <see cref="DecodeCacheBudgetInBytes"/>: 64 MiB.</summary>
     public const long DefaultDecodeCacheBudgetInBytes = 64L * 1024 * 1024;
 

@@ -34,6 +34,11 @@ public sealed partial class Machine
         {
             Cpu.EventObserver = tracer;
         }
+
+        if (tracer is not null && (tracer.Events & MachineTraceEvents.Apic) != 0)
+        {
+            _apic?.Observe(tracer);
+        }
     }
 
     /// <summary>

@@ -38,6 +38,8 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     private readonly PlatformControl _platform;
     private readonly ResetControlRegister _resetControl;
     private readonly CpuOptions _cpuOptions;
+    private readonly IInterruptController _interruptController;
+    private readonly ApicBoard? _apic;
     private volatile bool _pauseRequested;
     private MachineStopReason? _pendingStop;
     private bool _resetPending;
@@ -54,6 +56,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         Pic8259Pair pic,
         IReadOnlyList<IDevice> devices,
         IReadOnlyList<object> ownedObjects,
+        BoardWiring board,
         ResetBehavior resetBehavior,
         Action<Machine> boot,
         ILoggerFactory loggerFactory,
@@ -71,18 +74,26 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         _platform = new PlatformControl(this);
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
-        var fpuError = new FpuErrorLatch(pic.CreateInputLine(13, "x87 FERR#"));
+        _interruptController = board.Apic?.InterruptController ?? new PicInterruptController(pic);
+        _apic = board.Apic;
+        var fpuError = new FpuErrorLatch(board.Irqs.CreateLine(13, "x87 FERR#"));
         var timeSource = new ClockTimeSource(this);
         var bus = new CpuBus
         {
             Memory = memory,
             Ports = cpuPorts,
-            InterruptController = new PicInterruptController(pic),
+            InterruptController = _interruptController,
             TimeSource = timeSource,
             PortAccessClock = timeSource,
             FpuError = fpuError,
         };
         Cpu = new X86Cpu(bus, cpuOptions);
+        board.Apic?.Attach(this, SynchronizeClockWithCpu);
+        foreach (ClockSynchronizingMmioDevice window in board.TimedWindows)
+        {
+            window.BeforeAccess = SynchronizeClockWithCpu;
+        }
+
         AttachTracer(tracer);
         Hooks = new MachineHooks(this);
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
@@ -98,7 +109,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <summary>The guest physical memory map.</summary>
     public PhysicalMemoryMap Memory { get; }
 
-    /// <summary>Host hooks on port I/O, CPUID, MSRs, RDTSC and code addresses (none by default, at no cost).</summary>
+    /// <summary>Host hooks on port I/O, MMIO, CPUID, MSRs, RDTSC, code addresses and memory watches (none by default, at no cost).</summary>
     public MachineHooks Hooks { get; }
 
     /// <summary>The I/O port space.</summary>
@@ -223,6 +234,9 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         {
             (owned as IDisposable)?.Dispose();
         }
+
+        // RAM shared with forks is left to them, so the last holder of a chunk writes it without copying.
+        Memory.ReleaseRam();
     }
 
     /// <inheritdoc />
@@ -433,7 +447,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
             return new MachineStopReason(MachineStopKind.HaltedForGood, $"HLT with interrupts disabled at {Cpu.GetSegment(SegmentRegister.Cs).Selector:X4}:{Cpu.Eip:X8}");
         }
 
-        if (Pic.HasPendingInterrupt)
+        if (_interruptController.IsInterruptPending)
         {
             return null;
         }

@@ -7,13 +7,9 @@ public sealed partial class MachineBuilder
 {
     private readonly List<(Func<MachineDeviceContext, PciDevice> Factory, int? Slot)> _pciDevices = [];
     private bool _pciBus;
-    private bool _acpi = true;
 
     /// <summary>Whether the machine gets the PCI board (<see cref="WithPciBus"/>).</summary>
     internal bool PciBusEnabled => _pciBus;
-
-    /// <summary>Whether the guest should get ACPI tables (<see cref="WithAcpi"/>); read by the ACPI table builder.</summary>
-    internal bool AcpiEnabled => _acpi;
 
     /// <summary>
     /// Gives the machine the PCI board of QEMU's <c>pc</c> machine (off by default for now): PCI configuration mechanism
@@ -49,20 +45,8 @@ public sealed partial class MachineBuilder
         return this;
     }
 
-    /// <summary>
-    /// Chooses whether the guest gets ACPI tables once the board provides them (QEMU's <c>-no-acpi</c> is
-    /// <c>WithAcpi(false)</c>). Default: on.
-    /// </summary>
-    /// <param name="enabled">Whether to provide ACPI tables.</param>
-    /// <returns>This builder.</returns>
-    public MachineBuilder WithAcpi(bool enabled = true)
-    {
-        _acpi = enabled;
-        return this;
-    }
-
     /// <summary>Creates the PCI board and the host's cards, or returns null without the PCI bus.</summary>
-    private PciBoard? CreatePciBoard(Virt.Memory.IoPortSpace ports, Virt.Memory.IGuestMemory memory, Pic8259Pair pic, IVirtualClock clock, IPlatformControl platform, MachineDeviceContext context, List<object> created)
+    private PciBoard? CreatePciBoard(Virt.Memory.IoPortSpace ports, Virt.Memory.IGuestMemory memory, IsaInterruptRouting irqs, ApicBoard? apic, IVirtualClock clock, IPlatformControl platform, MachineDeviceContext context, List<object> created)
     {
         if (!_pciBus)
         {
@@ -87,6 +71,6 @@ public sealed partial class MachineBuilder
             cards.Add((card, _pciDevices[i].Slot, option));
         }
 
-        return PciBoard.Create(ports, memory, pic, clock, platform, _loggerFactory, cards);
+        return PciBoard.Create(ports, memory, irqs, apic, clock, platform, _loggerFactory, cards);
     }
 }

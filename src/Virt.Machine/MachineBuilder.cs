@@ -2,7 +2,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Virt.Cpu;
 using Virt.Devices;
+using Virt.Devices.FwCfg;
+using Virt.Machine.Acpi;
 using Virt.Machine.Boot;
+using Virt.Machine.Smbios;
 using Virt.Memory;
 
 namespace Virt.Machine;
@@ -33,6 +36,14 @@ public sealed partial class MachineBuilder
     /// <summary>The largest guest RAM accepted (1 TiB).</summary>
     public const ulong MaximumMemorySizeInBytes = 1UL << 40;
 
+    /// <summary>The fw_cfg file with the RAM map (QEMU's <c>etc/e820</c>: 64-bit address, 64-bit length, 32-bit type).</summary>
+    private const string FirmwareConfigE820File = "etc/e820";
+
+    /// <summary>The fw_cfg file with the boot order.</summary>
+    private const string FirmwareConfigBootOrderFile = "bootorder";
+
+    private const int FirmwareConfigE820EntrySize = 20;
+
     private static readonly (string Name, ushort Port, int Irq)[] s_comPorts = [("COM1", 0x3F8, 4), ("COM2", 0x2F8, 3), ("COM3", 0x3E8, 4), ("COM4", 0x2E8, 3)];
 
     private readonly ISerialBackend?[] _serialBackends = new ISerialBackend?[4];
@@ -52,6 +63,45 @@ public sealed partial class MachineBuilder
     private BootSource? _boot;
     private DateTimeOffset _rtcStartTime = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private MachineTraceEvents _trace;
+    private FirmwareConfigOptions? _firmwareConfig;
+    private bool _acpi;
+    private AcpiPlatformDescription? _acpiPlatform;
+    private bool _apic;
+    private bool _hpet;
+
+    /// <summary>Creates a builder with the default configuration: 128 MiB of RAM, no boot image, deterministic clock.</summary>
+    public MachineBuilder()
+    {
+    }
+
+    /// <summary>A copy of <paramref name="other"/>'s configuration (the host's backends and factories are the same objects).</summary>
+    private MachineBuilder(MachineBuilder other)
+    {
+        other._serialBackends.CopyTo(_serialBackends, 0);
+        other._serialCaptureCapacities.CopyTo(_serialCaptureCapacities, 0);
+        _customDevices.AddRange(other._customDevices);
+        _customPortDevices.AddRange(other._customPortDevices);
+        _customMmioDevices.AddRange(other._customMmioDevices);
+        _memorySize = other._memorySize;
+        _cpuOptions = other._cpuOptions;
+        _clockOptions = other._clockOptions;
+        _loggerFactory = other._loggerFactory;
+        _resetBehavior = other._resetBehavior;
+        _debugConsole = other._debugConsole;
+        _debugConsolePort = other._debugConsolePort;
+        _debugExit = other._debugExit;
+        _strictMemory = other._strictMemory;
+        _boot = other._boot;
+        _rtcStartTime = other._rtcStartTime;
+        _trace = other._trace;
+        _firmwareConfig = other._firmwareConfig;
+        _acpi = other._acpi;
+        _acpiPlatform = other._acpiPlatform;
+        _apic = other._apic;
+        _hpet = other._hpet;
+        _pciBus = other._pciBus;
+        _pciDevices.AddRange(other._pciDevices);
+    }
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
     /// <param name="sizeInBytes">1 MiB to 1 TiB, a multiple of 4 KiB.</param>
@@ -167,6 +217,33 @@ public sealed partial class MachineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds the local APIC (xAPIC at FEE00000h, the CPU's interrupt controller, with the 8259A pair behind LINT0) and the
+    /// I/O APIC (FEC00000h, 24 pins: ISA IRQ n on pin n, IRQ0 on pin 2), and reports the APIC and TSC-deadline in CPUID.
+    /// Every ISA IRQ then reaches both the PIC and the I/O APIC; a guest that never enables the APIC sees the PIC as
+    /// before. Off by default. See docs/apic.md.
+    /// </summary>
+    /// <param name="enabled">Whether to add them.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithApic(bool enabled = true)
+    {
+        _apic = enabled;
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the HPET (FED00000h, 100 MHz, three timers) with legacy replacement routing: timer 0 on IRQ0 and timer 1 on
+    /// IRQ8 instead of the PIT and the RTC while the guest sets LEG_RT_CNF. Its other routes go to the I/O APIC's pins
+    /// 20-23 (<see cref="WithApic"/>). Off by default. See docs/apic.md.
+    /// </summary>
+    /// <param name="enabled">Whether to add it.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithHpet(bool enabled = true)
+    {
+        _hpet = enabled;
+        return this;
+    }
+
     /// <summary>Sets the wall-clock time the RTC shows at power-on (default 2025-01-01 00:00:00 UTC, so deterministic runs are identical).</summary>
     /// <param name="startTime">The time.</param>
     /// <returns>This builder.</returns>
@@ -254,6 +331,36 @@ public sealed partial class MachineBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds QEMU's firmware configuration device (fw_cfg: selector 510h, data 511h, DMA 514h) with the items firmware
+    /// such as SeaBIOS reads: the signature and DMA feature, RAM size, CPU count, the <c>etc/e820</c> RAM map, the boot
+    /// order, SMBIOS tables (<c>etc/smbios/smbios-anchor</c> and <c>etc/smbios/smbios-tables</c>), optionally a kernel,
+    /// and the ACPI tables through <c>etc/table-loader</c> when <see cref="WithAcpi"/> is on. Default: off.
+    /// </summary>
+    /// <param name="options">The options (null for the defaults).</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithFirmwareConfig(FirmwareConfigOptions? options = null)
+    {
+        _firmwareConfig = options ?? new FirmwareConfigOptions();
+        return this;
+    }
+
+    /// <summary>
+    /// Generates ACPI tables (RSDP, RSDT/XSDT, FADT, FACS, MADT, HPET, DSDT) for the board. With firmware they travel
+    /// through fw_cfg (so <see cref="WithFirmwareConfig"/> is needed); with a kernel, flat binary or nothing to boot the
+    /// machine places them itself: the tables at the top of RAM below the PCI hole (e820 type ACPI) and the RSDP at
+    /// F0000h. Default: off, because the tables describe the PCI, APIC and power-management devices of the pc board.
+    /// </summary>
+    /// <param name="enabled">Whether to generate the tables.</param>
+    /// <param name="platform">The board description; null for QEMU's pc layout with the PCI hole at the top of low RAM.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithAcpi(bool enabled = true, AcpiPlatformDescription? platform = null)
+    {
+        _acpi = enabled;
+        _acpiPlatform = platform;
+        return this;
+    }
+
     /// <summary>Adds a host-defined port device (created when the machine is built, with access to its clock, IRQs and memory).</summary>
     /// <param name="name">A unique name.</param>
     /// <param name="firstPort">The first port.</param>
@@ -301,7 +408,31 @@ public sealed partial class MachineBuilder
     public Machine Build()
     {
         ValidateOptions();
-        PreparedBoot boot = PrepareBoot();
+        AcpiTableSet? acpiTables = PrepareAcpi();
+        bool placeAcpi = acpiTables is not null && _boot?.Kind != BootKind.Firmware;
+        ulong acpiAddress = 0;
+        IReadOnlyList<E820Entry> e820 = E820Map.CreatePc(_memorySize);
+        if (placeAcpi)
+        {
+            (e820, acpiAddress) = AcpiDirectPlacement.Reserve(e820, acpiTables!);
+        }
+
+        // Read the fw_cfg files (a kernel for the firmware) before the boot source opens any file it keeps.
+        FwCfgContent? firmwareConfig = _firmwareConfig is null ? null : PrepareFirmwareConfig(_firmwareConfig, acpiTables);
+        PreparedBoot boot = PrepareBoot(e820);
+        if (placeAcpi)
+        {
+            Action<Machine> load = boot.Apply;
+            boot = boot with
+            {
+                Apply = machine =>
+                {
+                    load(machine);
+                    AcpiDirectPlacement.Write(machine.Memory, acpiTables!, acpiAddress);
+                },
+            };
+        }
+
         var created = new List<object>();
         if (boot.OwnedResource is { } resource)
         {
@@ -310,7 +441,12 @@ public sealed partial class MachineBuilder
 
         try
         {
-            return BuildCore(boot, created);
+            Machine machine = BuildCore(boot, created, firmwareConfig, placeAcpi, fork: null);
+
+            // A copy of the configuration, so Fork builds siblings as this machine was built even if the host goes on
+            // changing this builder; the checked boot source is kept as well (forks never read the boot files again).
+            machine.ForkTemplate = new ForkTemplate(new MachineBuilder(this), boot.ForFork(), firmwareConfig, placeAcpi);
+            return machine;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -383,6 +519,21 @@ public sealed partial class MachineBuilder
             }
         }
 
+        if (_acpi && _boot?.Kind == BootKind.Firmware && _firmwareConfig is null)
+        {
+            throw new MachineConfigurationException("WithAcpi: firmware gets the ACPI tables through fw_cfg; add WithFirmwareConfig() as well.");
+        }
+
+        if (_acpi && _boot?.Kind != BootKind.Firmware && _memorySize < 2 * MinimumMemorySizeInBytes)
+        {
+            throw new MachineConfigurationException(MachineSetting.MemorySize, "WithAcpi: the machine places the ACPI tables in RAM above 1 MiB; give the guest at least 2 MiB.");
+        }
+
+        if (_firmwareConfig is { } fwCfg && (fwCfg.Device is null || fwCfg.Smbios is null || fwCfg.BootOrder is null || fwCfg.CommandLine is null))
+        {
+            throw new MachineConfigurationException("WithFirmwareConfig: Device, Smbios, BootOrder and CommandLine must not be null.");
+        }
+
         if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
         {
             throw new MachineConfigurationException(
@@ -452,7 +603,7 @@ public sealed partial class MachineBuilder
         }
     }
 
-    private Machine BuildCore(PreparedBoot boot, List<object> created)
+    private Machine BuildCore(PreparedBoot boot, List<object> created, FwCfgContent? firmwareConfig, bool acpiBiosArea, ForkOptions? fork)
     {
         var ports = new IoPortSpace();
         var clock = new VirtualClock(_clockOptions, _loggerFactory.CreateLogger<VirtualClock>());
@@ -472,10 +623,26 @@ public sealed partial class MachineBuilder
             boot.Firmware?.AddTo(mapBuilder);
         }
 
+        if (acpiBiosArea)
+        {
+            // Without firmware nothing backs E0000h-FFFFFh; the RSDP must be found there, so RAM stands in for the BIOS ROM.
+            mapBuilder.AddRam("acpi-bios-area", new PhysicalAddress(AcpiDirectPlacement.BiosAreaStart), AcpiDirectPlacement.BiosAreaSizeInBytes);
+        }
+
+        ApicBoard? apic = _apic ? new ApicBoard(clock, pic, _loggerFactory) : null;
+        var irqs = new IsaInterruptRouting(pic, apic?.IoApic);
+        var timedWindows = new List<ClockSynchronizingMmioDevice>();
+        if (apic is not null)
+        {
+            devices.Add(apic.LocalApic);
+            devices.Add(apic.IoApic);
+            apic.AddTo(mapBuilder);
+        }
+
         // The platform control needs the machine, and devices need the platform control before the machine exists:
         // the machine hands it over through this forwarder once constructed.
         var platform = new ForwardingPlatformControl();
-        var context = new MachineDeviceContext(clock, pic, memoryProxy, platform, _loggerFactory);
+        var context = new MachineDeviceContext(clock, irqs, memoryProxy, platform, _loggerFactory);
 
         var captures = new SerialCapture?[4];
         for (int i = 0; i < 4; i++)
@@ -485,30 +652,58 @@ public sealed partial class MachineBuilder
                 captures[i] = new SerialCapture(capacity);
             }
 
-            if ((_serialBackends[i] ?? captures[i]) is { } backend)
+            // A fork cannot share the parent's host stream (two threads would write it): it gets the one the host gave, or none.
+            ISerialBackend? hostBackend = _serialBackends[i] is null || fork is null
+                ? _serialBackends[i]
+                : fork.SerialBackends.GetValueOrDefault(i) ?? new NullSerialBackend();
+            if ((hostBackend ?? captures[i]) is { } backend)
             {
                 (string name, ushort port, int irq) = s_comPorts[i];
                 var options = new UartOptions { Name = name, BasePort = port, Irq = irq };
-                devices.Add(new Uart16550(options, pic.CreateInputLine(irq, name), clock, backend, _loggerFactory.CreateLogger<Uart16550>()));
+                devices.Add(new Uart16550(options, irqs.CreateLine(irq, name), clock, backend, _loggerFactory.CreateLogger<Uart16550>()));
             }
         }
 
         // The PC board (IBM PC/AT compatible): PIT on IRQ0 with port 61h, RTC/CMOS on IRQ8, VGA text memory.
-        var pit = new Pit8254(clock, pic.CreateInputLine(0, "PIT"), _loggerFactory.CreateLogger<Pit8254>());
+        IInterruptLine pitLine = irqs.CreateLine(0, "PIT");
+        IInterruptLine rtcLine = irqs.CreateLine(8, "RTC");
+        if (_hpet)
+        {
+            // The HPET's legacy replacement mode takes IRQ0 and IRQ8 from the PIT and the RTC (HPET spec 2.3.5).
+            var pitSwitch = new SwitchableInterruptLine(pitLine);
+            var rtcSwitch = new SwitchableInterruptLine(rtcLine);
+            pitLine = pitSwitch;
+            rtcLine = rtcSwitch;
+            IInterruptLine?[] hpetPins = apic is null ? [] : [.. Enumerable.Range(0, IoApic.PinCount).Select(p => (IInterruptLine?)apic.IoApic.CreateInputLine(p, "HPET"))];
+            var hpet = new Hpet(clock, hpetPins, irqs.CreateLine(0, "HPET timer 0"), irqs.CreateLine(8, "HPET timer 1"))
+            {
+                LegacyReplacementChanged = legacy =>
+                {
+                    pitSwitch.Connected = !legacy;
+                    rtcSwitch.Connected = !legacy;
+                },
+            };
+            devices.Add(hpet);
+            var hpetWindow = new ClockSynchronizingMmioDevice(hpet);
+            timedWindows.Add(hpetWindow);
+            mapBuilder.AddMmio("HPET", new PhysicalAddress(Hpet.DefaultBaseAddress), Hpet.WindowSizeInBytes, hpetWindow);
+        }
+
+        var pit = new Pit8254(clock, pitLine, _loggerFactory.CreateLogger<Pit8254>());
         devices.Add(pit);
         devices.Add(new SystemControlPortB(clock, pit));
-        var rtc = new Rtc146818(clock, pic.CreateInputLine(8, "RTC"), new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
+        var rtc = new Rtc146818(clock, rtcLine, new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
         devices.Add(rtc);
         var vga = new VgaAdapter(logger: _loggerFactory.CreateLogger<VgaAdapter>());
         devices.Add(vga);
         mapBuilder.AddMmio("vga-text", new PhysicalAddress(VgaAdapter.TextMemoryBase), VgaAdapter.TextMemorySizeInBytes, vga.MemoryWindow);
 
-        devices.Add(new KeyboardController8042(pic.CreateInputLine(1, "i8042 keyboard"), pic.CreateInputLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
+        devices.Add(new KeyboardController8042(irqs.CreateLine(1, "i8042 keyboard"), irqs.CreateLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
         devices.Add(new SystemControlPortA(platform));
         devices.Add(new PostCodePort(clock: clock));
         if (_debugConsole is not null)
         {
-            devices.Add(new DebugConsole(_debugConsole, new DebugConsoleOptions { Port = _debugConsolePort }));
+            devices.Add(new DebugConsole(fork is null ? _debugConsole : fork.DebugConsole ?? new NullCharacterSink(), new DebugConsoleOptions { Port = _debugConsolePort }));
         }
 
         if (_debugExit is not null)
@@ -516,7 +711,12 @@ public sealed partial class MachineBuilder
             devices.Add(new IsaDebugExit(platform, _debugExit));
         }
 
-        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, pic, clock, platform, context, created);
+        if (firmwareConfig is not null)
+        {
+            devices.Add(new FwCfgDevice(firmwareConfig, memoryProxy, _firmwareConfig!.Device, _loggerFactory.CreateLogger<FwCfgDevice>()));
+        }
+
+        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, irqs, apic, clock, platform, context, created);
         if (pciBoard is not null)
         {
             devices.AddRange(pciBoard.ChipsetDevices);
@@ -594,17 +794,20 @@ public sealed partial class MachineBuilder
             pic,
             devices,
             [.. created.Where(o => !devices.Contains(o))],
+            new BoardWiring(irqs, apic, timedWindows),
             _resetBehavior,
-            pciBoard is not null && boot.Setting == MachineSetting.Kernel
-                ? machine =>
-                {
-                    // No firmware runs before a directly booted kernel: set up the chipset as SeaBIOS would.
-                    pciBoard.ConfigureAsFirmwareWould(machine.Ports);
-                    boot.Apply(machine);
-                }
-                : boot.Apply,
+            fork is not null
+                ? SkipFirstBoot(boot.Apply)
+                : pciBoard is not null && boot.Setting == MachineSetting.Kernel
+                    ? machine =>
+                    {
+                        // No firmware runs before a directly booted kernel: set up the chipset as SeaBIOS would.
+                        pciBoard.ConfigureAsFirmwareWould(machine.Ports);
+                        boot.Apply(machine);
+                    }
+                    : boot.Apply,
             _loggerFactory,
-            _cpuOptions,
+            apic?.Configure(_cpuOptions) ?? _cpuOptions,
             _trace,
             (machine, machinePlatform) =>
             {
@@ -626,10 +829,28 @@ public sealed partial class MachineBuilder
         return machine;
     }
 
-    /// <summary>Reads and validates the boot files before anything is built, so a bad file leaves nothing half-built.</summary>
-    private PreparedBoot PrepareBoot()
+    /// <summary>
+    /// A fork's boot action: nothing at its power-on (its RAM and CPU come from the parent, and loading the image again
+    /// would cost time and unshare pages), the parent's boot on every later reset, as the parent would.
+    /// </summary>
+    private static Action<Machine> SkipFirstBoot(Action<Machine> apply)
     {
-        IReadOnlyList<E820Entry> e820 = E820Map.CreatePc(_memorySize);
+        bool skip = true;
+        return machine =>
+        {
+            if (skip)
+            {
+                skip = false;
+                return;
+            }
+
+            apply(machine);
+        };
+    }
+
+    /// <summary>Reads and validates the boot files before anything is built, so a bad file leaves nothing half-built.</summary>
+    private PreparedBoot PrepareBoot(IReadOnlyList<E820Entry> e820)
+    {
         if (_boot is null)
         {
             return new PreparedBoot(null, _ => { }, MachineSetting.None, "Boot");
@@ -706,6 +927,85 @@ public sealed partial class MachineBuilder
                 return new PreparedBoot(null, machine => BootEntryApplier.Apply(machine, load(machine.Memory)), MachineSetting.Kernel, "Kernel image");
             }
         }
+    }
+
+    /// <summary>Generates the ACPI tables when they are on; a bad description is the host's mistake, reported as such.</summary>
+    private AcpiTableSet? PrepareAcpi()
+    {
+        if (!_acpi)
+        {
+            return null;
+        }
+
+        IReadOnlyList<AddressRange> ram = E820Map.CreatePcRamRanges(_memorySize);
+        ulong lowTop = ram.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1;
+        AcpiPlatformDescription platform = _acpiPlatform ?? new AcpiPlatformDescription { PciHoleStart = (uint)Math.Max(lowTop, E820Map.ExtendedMemoryStart) };
+        try
+        {
+            return AcpiTableBuilder.Build(platform);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"WithAcpi: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The fw_cfg items: what QEMU's pc machine gives SeaBIOS, derived from this configuration.</summary>
+    private FwCfgContent PrepareFirmwareConfig(FirmwareConfigOptions options, AcpiTableSet? acpi)
+    {
+        IReadOnlyList<AddressRange> ram = E820Map.CreatePcRamRanges(_memorySize);
+        ulong lowTop = ram.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1;
+        ulong high = ram.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
+        var content = new FwCfgContent()
+            .SetUInt64(FwCfgKeys.RamSize, _memorySize)
+            .SetUInt16(FwCfgKeys.NumberOfCpus, 1)
+            .SetUInt16(FwCfgKeys.MaxCpus, 1)
+            .SetUInt32(FwCfgKeys.Irq0Override, 1);
+
+        // etc/e820 lists RAM only, as QEMU's does: the firmware reserves its own areas (the EBDA, the BIOS, its tables).
+        var e820 = new List<byte>();
+        foreach ((ulong start, ulong size) in new[] { (0UL, lowTop), (E820Map.FourGigabytes, high) }.Where(r => r.Item2 > 0))
+        {
+            byte[] entry = new byte[FirmwareConfigE820EntrySize];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(entry, start);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(8), size);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(16), (uint)E820EntryType.Ram);
+            e820.AddRange(entry);
+        }
+
+        content.AddFile(FirmwareConfigE820File, [.. e820]);
+        if (options.BootOrder.Length > 0)
+        {
+            content.AddTextFile(FirmwareConfigBootOrderFile, options.BootOrder);
+        }
+
+        if (options.SmbiosEnabled)
+        {
+            CpuidModel cpuid = _cpuOptions.Cpuid;
+            SmbiosTables smbios = SmbiosBuilder.Build(options.Smbios, lowTop, high, 1, cpuid.Signature, cpuid.FeaturesEdx);
+            content.AddFile(SmbiosTables.AnchorFile, smbios.Anchor);
+            content.AddFile(SmbiosTables.TablesFile, smbios.Tables);
+        }
+
+        if (acpi is not null)
+        {
+            content.AddFile(AcpiTableSet.TablesFile, acpi.Tables);
+            content.AddFile(AcpiTableSet.RsdpFile, acpi.Rsdp);
+            content.AddFile(AcpiTableLoader.FileName, AcpiTableLoader.Build(acpi));
+        }
+
+        if (options.KernelPath is { } kernelPath)
+        {
+            byte[] kernel = ReadFile(MachineSetting.Kernel, "kernel image", kernelPath);
+            byte[]? initrd = options.InitrdPath is null ? null : ReadFile(MachineSetting.Initrd, "initial ramdisk", options.InitrdPath);
+            Wrap(MachineSetting.Kernel, "Kernel image", () =>
+            {
+                FirmwareConfigKernel.Add(content, kernel, initrd, options.CommandLine, lowTop, kernelPath);
+                return true;
+            });
+        }
+
+        return content;
     }
 
     /// <summary>Adds the PC's RAM regions for the configured size (below 640 KiB, from 1 MiB, above 4 GiB).</summary>
@@ -807,6 +1107,14 @@ public sealed partial class MachineBuilder
             "Flat binary")
         {
             OwnedResource = file,
+
+            // A fork resets on its own thread: it opens the file for each boot rather than share the parent's stream.
+            IndependentApply = machine =>
+            {
+                using var own = new FileStream(b.Name, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+                BootLoadResult result = FlatBinaryLoader.Load(machine.Memory, own, b.Name, address, entry, e820);
+                BootEntryApplier.Apply(machine, result.Entry);
+            },
         };
     }
 
@@ -832,10 +1140,61 @@ public sealed partial class MachineBuilder
     private sealed record BootSource(BootKind Kind, string Name, byte[]? Image, string? InitrdPath, string? CommandLine, PhysicalAddress? LoadAddress, BootEntryState? Entry);
 
     /// <summary>The checked boot source: a firmware image to map, what every (re)boot does, and the option to name in errors.</summary>
-    private sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What)
+    internal sealed record PreparedBoot(FirmwareImage? Firmware, Action<Machine> Apply, MachineSetting Setting, string What)
     {
         /// <summary>A host resource the boot action reads at every boot (an open image file), disposed with the machine.</summary>
         public IDisposable? OwnedResource { get; init; }
+
+        /// <summary>A boot action for forks that holds no host resource of the parent's (it opens the image file itself), or null when <see cref="Apply"/> holds none.</summary>
+        public Action<Machine>? IndependentApply { get; init; }
+
+        /// <summary>This boot for forks: the same checks done, no resource of the parent's shared.</summary>
+        public PreparedBoot ForFork() => IndependentApply is null ? this : this with { Apply = IndependentApply, OwnedResource = null, IndependentApply = null };
+    }
+
+    /// <summary>How to build a sibling of a machine for <see cref="Machine.Fork"/>: its configuration and checked boot source.</summary>
+    internal sealed class ForkTemplate
+    {
+        private readonly MachineBuilder _configuration;
+        private readonly PreparedBoot _boot;
+        private readonly FwCfgContent? _firmwareConfig;
+        private readonly bool _acpiBiosArea;
+
+        internal ForkTemplate(MachineBuilder configuration, PreparedBoot boot, FwCfgContent? firmwareConfig, bool acpiBiosArea)
+        {
+            _configuration = configuration;
+            _boot = boot;
+            _firmwareConfig = firmwareConfig;
+            _acpiBiosArea = acpiBiosArea;
+        }
+
+        /// <summary>Builds the sibling at power-on, without booting (the caller restores the parent's state into it).</summary>
+        /// <exception cref="MachineConfigurationException">When a host device factory fails; what was created is disposed.</exception>
+        public Machine Build(ForkOptions options)
+        {
+            foreach (int port in options.SerialBackends.Keys)
+            {
+                if (port is < 0 or > 3 || _configuration._serialBackends[port] is null)
+                {
+                    throw new ArgumentException(
+                        $"ForkOptions.SerialBackends[{port}]: the machine has no serial port {port} connected to a host backend (WithSerialPort); ports with a capture get a new capture.",
+                        nameof(options));
+                }
+            }
+
+            var created = new List<object>();
+            try
+            {
+                Machine machine = _configuration.BuildCore(_boot, created, _firmwareConfig, _acpiBiosArea, options);
+                machine.ForkTemplate = this;
+                return machine;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                DisposeCreated(created, e);
+                throw e is MachineConfigurationException configuration ? configuration : new MachineConfigurationException($"Fork: {e.GetType().Name}: {e.Message}", e);
+            }
+        }
     }
 
     private sealed class ForwardingPlatformControl : IPlatformControl

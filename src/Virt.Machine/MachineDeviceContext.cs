@@ -11,12 +11,12 @@ namespace Virt.Machine;
 /// </summary>
 public sealed class MachineDeviceContext
 {
-    private readonly Pic8259Pair _pic;
+    private readonly IsaInterruptRouting _irqs;
 
-    internal MachineDeviceContext(IVirtualClock clock, Pic8259Pair pic, IGuestMemory memory, IPlatformControl platform, ILoggerFactory loggerFactory)
+    internal MachineDeviceContext(IVirtualClock clock, IsaInterruptRouting irqs, IGuestMemory memory, IPlatformControl platform, ILoggerFactory loggerFactory)
     {
         Clock = clock;
-        _pic = pic;
+        _irqs = irqs;
         Memory = memory;
         Platform = platform;
         LoggerFactory = loggerFactory;
@@ -34,14 +34,22 @@ public sealed class MachineDeviceContext
     /// <summary>The machine's logger factory.</summary>
     public ILoggerFactory LoggerFactory { get; }
 
-    /// <summary>Creates an interrupt line into ISA IRQ <paramref name="irq"/> of the interrupt controller (shareable).</summary>
-    /// <param name="irq">0 to 15.</param>
+    /// <summary>
+    /// Creates an interrupt line into ISA IRQ <paramref name="irq"/> (shareable): the 8259A input, and on a board with an
+    /// I/O APIC (<see cref="MachineBuilder.WithApic"/>) its pin as well.
+    /// </summary>
+    /// <param name="irq">0 to 15, except 2 (the cascade; ISA IRQ 2 devices use 9).</param>
     /// <param name="owner">The device's name, for logs.</param>
     /// <returns>The line.</returns>
     public IInterruptLine CreateInterruptLine(int irq, string owner)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(irq);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(irq, 15);
-        return _pic.CreateInputLine(irq, owner);
+        if (irq == 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(irq), irq, "IRQ 2 is the cascade from the slave PIC (use IRQ 9 for ISA IRQ 2 devices).");
+        }
+
+        return _irqs.CreateLine(irq, owner);
     }
 }

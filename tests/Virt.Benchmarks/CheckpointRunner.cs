@@ -8,8 +8,8 @@ using Virt.Memory;
 namespace Virt.Benchmarks;
 
 /// <summary>
-/// The <c>checkpoints</c> console mode: checkpoint, rewind and snapshot save/restore times against RAM size and pages
-/// dirtied (docs/snapshots.md records a run). Each machine has all of its RAM written once before the first checkpoint.
+/// The <c>checkpoints</c> console mode: checkpoint, rewind, fork and snapshot save/restore times against RAM size and
+/// pages dirtied (docs/snapshots.md records a run). Each machine has all of its RAM written once before the first checkpoint.
 /// </summary>
 public static class CheckpointRunner
 {
@@ -30,6 +30,9 @@ public static class CheckpointRunner
     private static readonly ulong[] s_ramSizes = [64UL << 20, 256UL << 20, 1UL << 30];
     private static readonly int[] s_dirtyPages = [1, 16, 256, 4096];
 
+    /// <summary>Pages the fork rows dirty in the fork after forking (0: the fork alone).</summary>
+    private static readonly int[] s_forkDirtyPages = [0, 1, 16, 256, 4096];
+
     /// <summary>Guest code: CLI, HLT. The guest never runs in this benchmark; the host writes RAM as a guest would.</summary>
     private static readonly byte[] s_haltImage = [0xFA, 0xF4];
 
@@ -40,10 +43,17 @@ public static class CheckpointRunner
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Virt checkpoint/snapshot benchmark (.NET {Environment.Version}, {Environment.ProcessorCount} cores, median of {Repetitions} rewinds, {SnapshotRepetitions} saves/restores)"));
         var rewindRows = new List<string>();
         var snapshotRows = new List<string>();
+        var forkRows = new List<string>();
         foreach (ulong size in s_ramSizes.Where(s => largestMiB is null || s <= (ulong)largestMiB.Value << 20))
         {
+            MeasureForks(size, forkRows);
             Measure(size, rewindRows, snapshotRows);
         }
+
+        Console.WriteLine();
+        Console.WriteLine("| RAM | pages dirtied in the fork | Fork (median) | dirtying them (median) | pages copied | Dispose of the fork (median) |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        forkRows.ForEach(Console.WriteLine);
 
         Console.WriteLine();
         Console.WriteLine("| RAM | pages dirtied | Rewind (median) | pages put back | incremental Checkpoint (median) |");
@@ -120,6 +130,49 @@ public static class CheckpointRunner
         Console.Error.WriteLine(snapshotRows[^1]);
     }
 
+    /// <summary>
+    /// Forks a machine whose RAM is all in use, then dirties N pages in the fork (each write to a shared 64 KiB chunk
+    /// copies it) and disposes the fork; the parent is never written, so every fork shares all of its RAM.
+    /// </summary>
+    private static void MeasureForks(ulong size, List<string> rows)
+    {
+        string ram = $"{size >> 20} MiB";
+        using Virt.Machine.Machine machine = Build(size);
+        Touch(machine, size);
+        long pages = (long)(size / PageSize);
+        foreach (int dirty in s_forkDirtyPages)
+        {
+            var forks = new List<double>();
+            var writes = new List<double>();
+            var disposals = new List<double>();
+            long copied = 0;
+            for (int rep = -WarmUpRepetitions; rep < Repetitions; rep++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                Virt.Machine.Machine fork = machine.Fork();
+                double forkTime = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+
+                start = Stopwatch.GetTimestamp();
+                Dirty(fork, pages, dirty, (byte)rep);
+                double writeTime = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                copied = fork.Memory.CopiedOnWritePageCount;
+
+                start = Stopwatch.GetTimestamp();
+                fork.Dispose();
+                double disposeTime = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (rep >= 0)
+                {
+                    forks.Add(forkTime);
+                    writes.Add(writeTime);
+                    disposals.Add(disposeTime);
+                }
+            }
+
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"| {ram} | {dirty} ({dirty * PageSize / 1024} KiB) | {Median(forks):0.000} ms | {Median(writes):0.000} ms | {copied} | {Median(disposals):0.000} ms |"));
+            Console.Error.WriteLine(rows[^1]);
+        }
+    }
+
     private static Virt.Machine.Machine Build(ulong size) => new MachineBuilder()
         .WithMemorySize(size)
         .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
@@ -153,6 +206,11 @@ public static class CheckpointRunner
     /// <summary>Writes one byte into each of <paramref name="count"/> pages spread evenly over RAM from 1 MiB up.</summary>
     private static void Dirty(Virt.Machine.Machine machine, long pages, int count, byte value)
     {
+        if (count == 0)
+        {
+            return;
+        }
+
         long first = (1L << 20) / PageSize;
         long stride = (pages - first) / count;
         ReadOnlySpan<byte> one = [value];

@@ -3,14 +3,19 @@ using Virt.Memory;
 
 namespace Virt.Cpu.Tests;
 
-/// <summary>A 1 MiB real-mode machine for tests: assembles guest code with Iced at 0000:1000 and runs it to HLT.</summary>
+/// <summary>
+/// The one place the CPU tests build a CPU over RAM (1 MiB unless told) and an empty port space. For real-mode guest code it
+/// assembles with Iced at 0000:1000 and runs to HLT; the protected-mode, paging and decode-cache harnesses build on it.
+/// </summary>
 internal sealed class CpuHarness
 {
     public const ushort CodeOffset = 0x1000;
+    public const ulong DefaultRamBytes = 1024 * 1024;
 
-    public CpuHarness(CpuOptions? options = null, IFpuErrorOutput? fpuError = null)
+    public CpuHarness(CpuOptions? options = null, ulong ramBytes = DefaultRamBytes, MemoryMapOptions? memoryOptions = null, IFpuErrorOutput? fpuError = null)
     {
-        Memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
+        Memory = (memoryOptions is null ? new PhysicalMemoryMapBuilder() : new PhysicalMemoryMapBuilder(memoryOptions))
+            .AddRam("ram", new PhysicalAddress(0), ramBytes).Build();
         Ports = new IoPortSpace();
         Cpu = new Cpu(new CpuBus { Memory = Memory, Ports = Ports, FpuError = fpuError }, options);
     }

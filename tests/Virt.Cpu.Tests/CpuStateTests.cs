@@ -16,8 +16,8 @@ public sealed class CpuStateTests
     [MemberData(nameof(BadRecords))]
     public void RefusedRecordLeavesTheCpuUnchanged(string fault)
     {
-        var memory = new PhysicalMemoryMapBuilder(new MemoryMapOptions { Strict = true }).AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
-        var cpu = new Cpu(memory, new IoPortSpace());
+        var machine = new CpuHarness(memoryOptions: new MemoryMapOptions { Strict = true });
+        (PhysicalMemoryMap memory, Cpu cpu) = (machine.Memory, machine.Cpu);
         memory.Write(new PhysicalAddress(0x1000), [0x40, 0x43, 0xEB, 0xFC]); // inc ax; inc bx; jmp $-2
         cpu.SetSegment(SegmentRegister.Cs, SegmentState.RealMode(0));
         cpu.Eip = 0x1000;

@@ -148,8 +148,9 @@ public sealed class DecodeCacheBudgetTests
 
         public SledGuest(CpuOptions options, int sledBytes, int rounds, uint program = DefaultProgram)
         {
-            Memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 4 * 1024 * 1024).Build();
-            Cpu = new Cpu(Memory, new IoPortSpace(), options: options);
+            var machine = new CpuHarness(options, ramBytes: 4 * 1024 * 1024);
+            Memory = machine.Memory;
+            Cpu = machine.Cpu;
             _rounds = rounds;
             _sled = new byte[sledBytes];
             uint seed = 12345;

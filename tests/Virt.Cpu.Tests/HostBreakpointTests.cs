@@ -71,24 +71,24 @@ public sealed class HostBreakpointTests
     /// present (rights do not matter to a debugger), fails where it is not, and never sets accessed or dirty bits.
     /// </summary>
     [Property(MaxTest = 200)]
-    public void TranslationMatchesTheWalkAndLeavesEntriesAlone(byte pdeFlags, byte pteFlags, bool pse, ushort offset)
+    public void TranslationMatchesTheWalkAndLeavesEntriesAlone(byte pdeFlags, byte pteFlags, bool pse, uint linear)
     {
         const uint pageDirectory = 0x10000;
         const uint pageTable = 0x11000;
-        var memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
-        var cpu = new Cpu(memory, new IoPortSpace());
+        var machine = new CpuHarness();
+        (PhysicalMemoryMap memory, Cpu cpu) = (machine.Memory, machine.Cpu);
         uint pde = (pdeFlags & 0xC7u) | (pse && (pdeFlags & 0x80) != 0 ? 0u : pageTable); // A (0x20) and D (0x40) clear
         uint pte = (pteFlags & 0x07u) | 0x5_0000;
-        uint linear = (offset & 0xFFFu) | (((uint)offset >> 12) << 12);
         var pteAddress = new PhysicalAddress(pageTable + (((linear >> 12) & 0x3FF) * 4));
-        memory.WriteDoubleWord(new PhysicalAddress(pageDirectory), pde);
+        var pdeAddress = new PhysicalAddress(pageDirectory + ((linear >> 22) * 4));
+        memory.WriteDoubleWord(pdeAddress, pde);
         memory.WriteDoubleWord(pteAddress, pte);
         cpu.Cr3 = pageDirectory;
         cpu.Cr4 = pse ? 1u << 4 : 0;
         cpu.Cr0 = 0x8000_0011;
 
         bool translated = cpu.TryTranslateLinear(linear, out PhysicalAddress physical);
-        Assert.Equal(pde, memory.ReadDoubleWord(new PhysicalAddress(pageDirectory)));
+        Assert.Equal(pde, memory.ReadDoubleWord(pdeAddress));
         Assert.Equal(pte, memory.ReadDoubleWord(pteAddress));
 
         bool large = pse && (pde & 0x80) != 0;

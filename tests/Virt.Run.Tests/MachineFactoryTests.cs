@@ -1,4 +1,6 @@
+using Virt.Devices;
 using Virt.Machine;
+using Virt.Run.CommandLine;
 using Xunit;
 
 namespace Virt.Run.Tests;
@@ -21,5 +23,19 @@ public sealed class MachineFactoryTests
     {
         var e = new MachineConfigurationException("Device layout: overlap");
         Assert.Equal("Device layout: overlap", MachineFactory.DescribeConfigurationError(e));
+    }
+
+    [Fact]
+    public void ApicAndHpetOptionsAddTheDevices()
+    {
+        using var disposables = new DisposableList();
+        using Virt.Machine.Machine plain = MachineFactory.Create(RunOptionsParser.Parse(["-display", "none", "-serial", "null"]), disposables);
+        Assert.Null(plain.FindDevice<LocalApic>());
+        Assert.Null(plain.FindDevice<Hpet>());
+
+        using Virt.Machine.Machine apic = MachineFactory.Create(RunOptionsParser.Parse(["-display", "none", "-serial", "null", "--apic", "--hpet"]), disposables);
+        Assert.NotNull(apic.FindDevice<LocalApic>());
+        Assert.NotNull(apic.FindDevice<IoApic>());
+        Assert.NotNull(apic.FindDevice<Hpet>());
     }
 }

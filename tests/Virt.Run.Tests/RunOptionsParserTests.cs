@@ -66,8 +66,9 @@ public sealed class RunOptionsParserTests
     [Fact]
     public void TraceItemsCombine()
     {
-        RunOptions o = RunOptionsParser.Parse(["-d", "int,ioport", "-d", "cpu_reset", "-d", "pci"]);
-        Assert.Equal(Virt.Machine.MachineTraceEvents.All, o.Trace);
+        RunOptions o = RunOptionsParser.Parse(["-d", "int,ioport", "-d", "cpu_reset"]);
+        Assert.Equal(Virt.Machine.MachineTraceEvents.Interrupts | Virt.Machine.MachineTraceEvents.PortIo | Virt.Machine.MachineTraceEvents.Resets, o.Trace);
+        Assert.Equal(Virt.Machine.MachineTraceEvents.All, RunOptionsParser.Parse(["-d", "int,ioport,reset,pci,apic"]).Trace);
         Assert.False(o.ShowTraceHelp);
         Assert.True(RunOptionsParser.Parse(["-d", "help"]).ShowTraceHelp);
         Assert.Equal(Virt.Machine.MachineTraceEvents.None, RunOptionsParser.Parse([]).Trace);
@@ -99,6 +100,19 @@ public sealed class RunOptionsParserTests
     {
         Assert.True(RunOptionsParser.Parse(["-no-acpi"]).NoAcpi);
         Assert.False(RunOptionsParser.Parse([]).NoAcpi);
+    }
+
+    [Fact]
+    public void ApicAndHpetParse()
+    {
+        RunOptions o = RunOptionsParser.Parse(["--apic", "--hpet", "-d", "apic"]);
+        Assert.True(o.Apic);
+        Assert.True(o.Hpet);
+        Assert.Equal(Virt.Machine.MachineTraceEvents.Apic, o.Trace);
+        Assert.False(RunOptionsParser.Parse([]).Apic);
+        Assert.False(RunOptionsParser.Parse([]).Hpet);
+        Assert.Contains("--apic", RunOptionsParser.HelpText, StringComparison.Ordinal);
+        Assert.Contains("--hpet", RunOptionsParser.HelpText, StringComparison.Ordinal);
     }
 
     [Fact]

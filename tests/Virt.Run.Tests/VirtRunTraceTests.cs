@@ -41,7 +41,7 @@ public sealed class VirtRunTraceTests
     {
         (int code, _, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), "-d", "int,exec");
         Assert.Equal(2, code);
-        Assert.Equal("Virt.Run: -d: 'exec' is not a trace item (use int, ioport, reset, cpu_reset, pci, or -d help)", err.Trim());
+        Assert.Equal("Virt.Run: -d: 'exec' is not a trace item (use int, ioport, reset, cpu_reset, apic, pci, or -d help)", err.Trim());
     }
 
     [Fact]

@@ -74,6 +74,12 @@ public sealed record RunOptions
     /// <summary>What to trace (<c>-d</c>), logged at Trace level whatever <see cref="LogLevel"/> says.</summary>
     public MachineTraceEvents Trace { get; init; }
 
+    /// <summary>Add the local APIC and the I/O APIC to the board (<c>--apic</c>).</summary>
+    public bool Apic { get; init; }
+
+    /// <summary>Add the HPET to the board (<c>--hpet</c>).</summary>
+    public bool Hpet { get; init; }
+
     /// <summary>Keep resetting a guest caught in a reset loop instead of stopping it (<c>--allow-reset-loop</c>).</summary>
     public bool AllowResetLoop { get; init; }
 

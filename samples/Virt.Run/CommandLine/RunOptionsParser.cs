@@ -28,6 +28,7 @@ public static class RunOptionsParser
         ("ioport", "port I/O: direction, port, width, value", MachineTraceEvents.PortIo),
         ("reset", "guest resets: source, count, CS:EIP", MachineTraceEvents.Resets),
         ("cpu_reset", "the same as reset (QEMU's name)", MachineTraceEvents.Resets),
+        ("apic", "local APIC and I/O APIC register writes, messages, deliveries, EOIs (with --apic)", MachineTraceEvents.Apic),
         ("pci", "PCI configuration accesses (CF8h/CFCh): function, register, width, value", MachineTraceEvents.Pci),
     ];
 
@@ -82,6 +83,9 @@ public static class RunOptionsParser
           --timeout SECONDS       stop after SECONDS of wall-clock time (exit status 124)
           --max-guest-time SECONDS  stop after SECONDS of guest time (exit status 124)
           --deterministic         virtual time advances with retired instructions
+          --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
+                                  board; guests that never enable the APIC still see the 8259A PIC
+          --hpet                  add the HPET (FED00000h, 100 MHz, legacy replacement routing)
           --allow-reset-loop      keep resetting a guest that triple-faults at the same place again and
                                   again, as QEMU does (by default the 8th such crash in a row stops it)
           --save-snapshot FILE    with --snapshot-at N: after N guest instructions (counted as
@@ -227,6 +231,12 @@ public static class RunOptionsParser
                     break;
                 case "--allow-reset-loop":
                     options = options with { AllowResetLoop = true };
+                    break;
+                case "--apic":
+                    options = options with { Apic = true };
+                    break;
+                case "--hpet":
+                    options = options with { Hpet = true };
                     break;
                 case "--save-snapshot":
                     options = options with { SaveSnapshotPath = Value(args, ref i) };

@@ -43,7 +43,7 @@ internal sealed class DecodedBlock
 
     public ulong Successor1Linear;
 
-    /// <summary>The translation epoch the successor links were made in (see Cpu.FlushTlb).</summary>
+    /// <summary>The translation epoch the successor links were made in (see Mmu.Flush).</summary>
     public uint LinkEpoch;
 
     public int Count;

@@ -5,6 +5,11 @@ public sealed partial class Cpu
 {
     private const uint MsrTimeStampCounter = 0x10;
     private const uint MsrSysenterCs = 0x174;
+
+    // IA32_BIOS_SIGN_ID (Intel SDM Vol. 4, Table 2-2, since the P6 family): the microcode update signature. Vol. 3A, 10.11.7.1
+    // has software write 0, execute CPUID(1) and read EDX; Linux does so in early_init_intel. No update is ever loaded, so
+    // writes are accepted and the signature reads 0.
+    private const uint MsrBiosSignId = 0x8B;
     private const uint MsrSysenterEsp = 0x175;
     private const uint MsrSysenterEip = 0x176;
 
@@ -31,6 +36,9 @@ public sealed partial class Cpu
             case MsrTimeStampCounter:
                 value = ReadTimestampCounter();
                 return true;
+            case MsrBiosSignId:
+                value = 0;
+                return true;
             case MsrSysenterCs:
                 value = _sysenterCs;
                 return true;
@@ -45,7 +53,7 @@ public sealed partial class Cpu
                 return true;
             default:
                 value = 0;
-                return false;
+                return _options.MsrHandler?.TryRead(index, out value) ?? false;
         }
     }
 
@@ -61,6 +69,8 @@ public sealed partial class Cpu
                 // Writing the TSC sets the value it reads from now on (Intel SDM Vol. 3B, 18.17).
                 _tscOffset = value - RawTimestampCounter();
                 return true;
+            case MsrBiosSignId:
+                return true;
             case MsrSysenterCs:
                 _sysenterCs = (ushort)value;
                 return true;
@@ -73,7 +83,7 @@ public sealed partial class Cpu
             case MsrEfer:
                 return TryWriteEfer(value);
             default:
-                return false;
+                return _options.MsrHandler?.TryWrite(index, value) ?? false;
         }
     }
 

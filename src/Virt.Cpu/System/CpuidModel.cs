@@ -13,6 +13,12 @@ public sealed record CpuidModel
     public const uint DefaultFeaturesEdx =
         (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
 
+    /// <summary>CPUID.1:EDX bit 9, APIC: an on-chip local APIC (a board with one adds it to the model it gives the CPU).</summary>
+    public const uint ApicFeatureEdx = 1u << 9;
+
+    /// <summary>CPUID.1:ECX bit 24, TSC-deadline: the local APIC timer supports the IA32_TSC_DEADLINE mode (Intel SDM Vol. 3A, 10.5.4.1).</summary>
+    public const uint TscDeadlineFeatureEcx = 1u << 24;
+
     /// <summary>CPUID.80000001h:EDX bits of the default model: NX (bit 20), the execute-disable bit of PAE paging.</summary>
     public const uint DefaultExtendedFeaturesEdx = 1u << 20;
 

@@ -86,11 +86,17 @@ internal sealed class PciBoard
         }
     }
 
+    /// <summary>The I/O APIC pin of PIRQA (PIRQB-D follow).</summary>
+    public const int FirstPirqIoApicPin = 16;
+
+    private const int PirqIoApicPinCount = 4;
+
     /// <summary>Creates the chipset functions and attaches them and the host's cards to bus 0.</summary>
     public static PciBoard Create(
         IoPortSpace ports,
         IGuestMemory memory,
-        Pic8259Pair pic,
+        IsaInterruptRouting irqs,
+        ApicBoard? apic,
         IVirtualClock clock,
         IPlatformControl platform,
         ILoggerFactory loggerFactory,
@@ -99,9 +105,16 @@ internal sealed class PciBoard
         var mapper = new PciWindowMapper(ports);
         var shadow = new LateBoundShadowControl();
         var hostBridge = new I440fxHostBridge(shadow);
-        var isaBridge = new Piix3IsaBridge(irq => pic.CreateInputLine(irq, "PIIX3 PIRQ"));
-        var powerManagement = new Piix4PowerManagement(pic.CreateInputLine(Piix4PowerManagement.SciIrq, "PIIX4 SCI"), clock, platform);
+        var isaBridge = new Piix3IsaBridge(irq => irqs.CreateLine(irq, "PIIX3 PIRQ"));
+        var powerManagement = new Piix4PowerManagement(irqs.CreateLine(Piix4PowerManagement.SciIrq, "PIIX4 SCI"), clock, platform);
         var bus = new PciBus(mapper, memory, isaBridge, loggerFactory.CreateLogger<PciBus>());
+        if (apic is not null)
+        {
+            // QEMU's pc machine wires PIRQA-D to I/O APIC pins 16-19 as well, whatever 60h-63h say, and MSI to the local APIC.
+            isaBridge.ConnectApicInputs([.. Enumerable.Range(0, PirqIoApicPinCount).Select(i => (IInterruptLine)apic.IoApic.CreateInputLine(FirstPirqIoApicPin + i, "PIIX3 PIRQ"))]);
+            bus.MsiTarget = new LocalApicMsiTarget(apic.LocalApic);
+        }
+
         bus.Attach(hostBridge, HostBridgeSlot);
         bus.Attach(isaBridge, ChipsetSlot);
         bus.Attach(powerManagement, ChipsetSlot, PowerManagementFunction);

@@ -16,7 +16,8 @@ internal sealed class GuestMemoryPlan
 
     private readonly List<Piece> _pieces = [];
 
-    public IReadOnlyList<BootRegion> Regions => [.. _pieces.OrderBy(p => p.Start).Select(p => new BootRegion(p.Name, AddressRange.FromStartAndSize(new PhysicalAddress(p.Start), p.SizeInBytes)))];
+    /// <summary>The regions the pieces occupy, by address; an empty piece (a zero-byte module file) occupies none.</summary>
+    public IReadOnlyList<BootRegion> Regions => [.. _pieces.Where(p => p.SizeInBytes > 0).OrderBy(p => p.Start).Select(p => new BootRegion(p.Name, AddressRange.FromStartAndSize(new PhysicalAddress(p.Start), p.SizeInBytes)))];
 
     /// <summary>Writes <paramref name="data"/> at <paramref name="start"/>, then zeros up to <paramref name="sizeInBytes"/> (bss).</summary>
     public void Write(string name, ulong start, ReadOnlyMemory<byte> data, ulong sizeInBytes)

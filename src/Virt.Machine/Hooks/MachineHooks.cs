@@ -6,8 +6,8 @@ using X86Cpu = Virt.Cpu.Cpu;
 namespace Virt.Machine;
 
 /// <summary>
-/// Host hooks that observe and may change what the guest sees: port reads and writes, CPUID, RDMSR, WRMSR, RDTSC, and the
-/// execution of an instruction at a given address (<see cref="Machine.Hooks"/>).
+/// Host hooks that observe and may change what the guest sees: port reads and writes, MMIO reads and writes, CPUID, RDMSR,
+/// WRMSR, RDTSC, and the execution of an instruction at a given address (<see cref="Machine.Hooks"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,7 +15,8 @@ namespace Virt.Machine;
 /// added, each seeing the previous one's result. An addition or removal takes effect at the next instruction.
 /// </para>
 /// <para>
-/// Cost when none is set: nothing. The CPU's port space is replaced by a dispatcher only while a port hook exists; the
+/// Cost when none is set: nothing. The CPU's port space is replaced by a dispatcher only while a port hook exists, and the
+/// memory map gets an MMIO interceptor only while an MMIO hook exists (RAM accesses never look at it); the
 /// CPUID, MSR and RDTSC hooks are one null check inside those instructions; a code hook is a host breakpoint
 /// (<see cref="Virt.Cpu.Cpu.AddHostBreakpoint"/>), which keeps the CPU on its one-instruction-at-a-time debug path only
 /// while at least one is set.
@@ -33,6 +34,9 @@ public sealed class MachineHooks
     private readonly Dictionary<uint, CodeHookSite> _codeHooks = [];
     private PortHook<PortReadHook>[] _portReads = [];
     private PortHook<PortWriteHook>[] _portWrites = [];
+    private MmioHook<MmioReadHook>[] _mmioReads = [];
+    private MmioHook<MmioWriteHook>[] _mmioWrites = [];
+    private HookedMmio? _mmioDispatcher;
     private CpuidHook[] _cpuid = [];
     private MsrReadHook[] _msrReads = [];
     private MsrWriteHook[] _msrWrites = [];
@@ -145,6 +149,58 @@ public sealed class MachineHooks
         {
             _portWrites = Without(_portWrites, entry);
             UpdatePortDispatch();
+        });
+    }
+
+    /// <summary>
+    /// Adds a hook called after a device answered a read that overlaps the physical range
+    /// <paramref name="firstAddress"/>..<paramref name="lastAddress"/> of any MMIO region (a device added with
+    /// <see cref="MachineBuilder.AddMmioDevice"/>, the VGA window, any later memory-mapped device), with the value the
+    /// device returned; what it returns is what the guest receives. RAM and ROM reads are not hooked.
+    /// </summary>
+    /// <param name="firstAddress">The first physical address of the range.</param>
+    /// <param name="lastAddress">The last physical address of the range (inclusive).</param>
+    /// <param name="hook">The hook.</param>
+    /// <returns>The registration: dispose it to remove the hook.</returns>
+    /// <remarks>
+    /// The hook sees the access as the guest made it (address and width), before the memory map splits it for the device;
+    /// an access that crosses the end of the region reaches it a byte at a time. Costs nothing while no MMIO hook is set:
+    /// the map then has no interceptor, and RAM never consults it.
+    /// </remarks>
+    public IDisposable AddMmioReadHook(PhysicalAddress firstAddress, PhysicalAddress lastAddress, MmioReadHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        CheckRange(firstAddress, lastAddress);
+        var entry = new MmioHook<MmioReadHook>(firstAddress.Value, lastAddress.Value, hook);
+        _mmioReads = [.. _mmioReads, entry];
+        UpdateMmioDispatch();
+        return new Registration(() =>
+        {
+            _mmioReads = Without(_mmioReads, entry);
+            UpdateMmioDispatch();
+        });
+    }
+
+    /// <summary>
+    /// Adds a hook called before a guest write that overlaps the physical range
+    /// <paramref name="firstAddress"/>..<paramref name="lastAddress"/> of any MMIO region reaches the device; it may replace
+    /// the value or suppress the write (see <see cref="AddMmioReadHook"/> for which accesses are hooked).
+    /// </summary>
+    /// <param name="firstAddress">The first physical address of the range.</param>
+    /// <param name="lastAddress">The last physical address of the range (inclusive).</param>
+    /// <param name="hook">The hook; when it returns false, later hooks are not called and the device sees nothing.</param>
+    /// <returns>The registration: dispose it to remove the hook.</returns>
+    public IDisposable AddMmioWriteHook(PhysicalAddress firstAddress, PhysicalAddress lastAddress, MmioWriteHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        CheckRange(firstAddress, lastAddress);
+        var entry = new MmioHook<MmioWriteHook>(firstAddress.Value, lastAddress.Value, hook);
+        _mmioWrites = [.. _mmioWrites, entry];
+        UpdateMmioDispatch();
+        return new Registration(() =>
+        {
+            _mmioWrites = Without(_mmioWrites, entry);
+            UpdateMmioDispatch();
         });
     }
 
@@ -296,6 +352,39 @@ public sealed class MachineHooks
         if (lastPort < firstPort)
         {
             throw new ArgumentOutOfRangeException(nameof(lastPort), lastPort, $"lastPort must not be below firstPort ({firstPort:X4}h).");
+        }
+    }
+
+    private static void CheckRange(PhysicalAddress firstAddress, PhysicalAddress lastAddress)
+    {
+        if (lastAddress.Value < firstAddress.Value)
+        {
+            throw new ArgumentOutOfRangeException(nameof(lastAddress), lastAddress, $"lastAddress must not be below firstAddress ({firstAddress}).");
+        }
+    }
+
+    /// <summary>
+    /// Installs the interceptor in the memory map while an MMIO hook exists and takes it out when none is left; an
+    /// interceptor the host set on the map itself before stays in the chain (it runs first on reads, last on writes).
+    /// </summary>
+    private void UpdateMmioDispatch()
+    {
+        PhysicalMemoryMap memory = _machine.Memory;
+        if (_mmioReads.Length == 0 && _mmioWrites.Length == 0)
+        {
+            if (_mmioDispatcher is not null && memory.MmioInterceptor == _mmioDispatcher)
+            {
+                memory.MmioInterceptor = _mmioDispatcher.Inner;
+            }
+
+            _mmioDispatcher = null;
+            return;
+        }
+
+        if (_mmioDispatcher is null)
+        {
+            _mmioDispatcher = new HookedMmio(this, memory.MmioInterceptor);
+            memory.MmioInterceptor = _mmioDispatcher;
         }
     }
 
@@ -453,6 +542,16 @@ public sealed class MachineHooks
         public T Hook { get; } = hook;
     }
 
+    /// <summary>An MMIO hook and its physical range (a class: removal is by identity).</summary>
+    private sealed class MmioHook<T>(ulong firstAddress, ulong lastAddress, T hook)
+        where T : Delegate
+    {
+        public T Hook { get; } = hook;
+
+        /// <summary>Whether the access of <paramref name="width"/> bytes at <paramref name="address"/> overlaps the range.</summary>
+        public bool Overlaps(ulong address, int width) => address <= lastAddress && address + (ulong)(width - 1) >= firstAddress;
+    }
+
     /// <summary>The code hooks at one address.</summary>
     private sealed class CodeHookSite(bool ownsBreakpoint)
     {
@@ -483,6 +582,53 @@ public sealed class MachineHooks
             owner._beforeAcknowledge = owner._machine.Pic.SaveState();
             return inner.Acknowledge();
         }
+    }
+
+    /// <summary>The memory map's MMIO interceptor while MMIO hooks exist: runs the hooks in the order they were added.</summary>
+    private sealed class HookedMmio(MachineHooks owner, IMmioAccessInterceptor? inner) : IMmioAccessInterceptor
+    {
+        public IMmioAccessInterceptor? Inner => inner;
+
+        public ulong AfterRead(string region, PhysicalAddress address, int sizeInBytes, ulong value)
+        {
+            if (inner is not null)
+            {
+                value = inner.AfterRead(region, address, sizeInBytes, value);
+            }
+
+            ulong mask = MmioWidthMask(sizeInBytes);
+            value &= mask;
+            foreach (MmioHook<MmioReadHook> entry in owner._mmioReads)
+            {
+                if (entry.Overlaps(address.Value, sizeInBytes))
+                {
+                    value = entry.Hook(address, sizeInBytes, value) & mask;
+                }
+            }
+
+            return value;
+        }
+
+        public bool BeforeWrite(string region, PhysicalAddress address, int sizeInBytes, ref ulong value)
+        {
+            ulong mask = MmioWidthMask(sizeInBytes);
+            foreach (MmioHook<MmioWriteHook> entry in owner._mmioWrites)
+            {
+                if (entry.Overlaps(address.Value, sizeInBytes))
+                {
+                    if (!entry.Hook(address, sizeInBytes, ref value))
+                    {
+                        return false;
+                    }
+
+                    value &= mask;
+                }
+            }
+
+            return inner is null || inner.BeforeWrite(region, address, sizeInBytes, ref value);
+        }
+
+        private static ulong MmioWidthMask(int sizeInBytes) => sizeInBytes >= 8 ? ulong.MaxValue : (1UL << (sizeInBytes * 8)) - 1;
     }
 
     /// <summary>The dispatcher the CPU uses while port hooks exist: registered at port 0, so offsets are ports.</summary>

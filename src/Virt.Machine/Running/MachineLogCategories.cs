@@ -20,4 +20,7 @@ public static class MachineLogCategories
 
     /// <summary><see cref="MachineTraceEvents.Pci"/>.</summary>
     public const string TracePci = TracePrefix + ".Pci";
+
+    /// <summary><see cref="MachineTraceEvents.Apic"/>.</summary>
+    public const string TraceApic = TracePrefix + ".Apic";
 }

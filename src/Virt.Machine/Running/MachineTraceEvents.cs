@@ -23,6 +23,12 @@ public enum MachineTraceEvents
     /// <summary>Every PCI configuration access through CF8h/CFCh: function, register, width, value (QEMU's <c>pci</c> trace events).</summary>
     Pci = 8,
 
+    /// <summary>
+    /// Local APIC and I/O APIC activity (a board with <see cref="MachineBuilder.WithApic"/>): register writes, interrupt
+    /// messages, acceptance, delivery to the CPU and EOIs.
+    /// </summary>
+    Apic = 16,
+
     /// <summary>All of the above.</summary>
-    All = Interrupts | PortIo | Resets | Pci,
+    All = Interrupts | PortIo | Resets | Pci | Apic,
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Virt.Cpu;
+using Virt.Devices;
 using Virt.Memory;
 
 namespace Virt.Machine;
@@ -8,16 +9,18 @@ namespace Virt.Machine;
 /// The machine's trace points (<see cref="MachineTraceEvents"/>), each logged at Trace level under its own category.
 /// Created only when some tracing is on; the parts that are off install nothing.
 /// </summary>
-internal sealed partial class MachineTracer : ICpuEventObserver
+internal sealed partial class MachineTracer : ICpuEventObserver, IApicEventObserver
 {
     private readonly ILogger _interrupts;
     private readonly ILogger _resets;
+    private readonly ILogger _apic;
 
     public MachineTracer(MachineTraceEvents events, ILoggerFactory loggerFactory)
     {
         Events = events;
         _interrupts = loggerFactory.CreateLogger(MachineLogCategories.TraceInterrupts);
         _resets = loggerFactory.CreateLogger(MachineLogCategories.TraceResets);
+        _apic = loggerFactory.CreateLogger(MachineLogCategories.TraceApic);
         PortLogger = loggerFactory.CreateLogger(MachineLogCategories.TracePortIo);
     }
 
@@ -63,6 +66,30 @@ internal sealed partial class MachineTracer : ICpuEventObserver
             LogReset(_resets, resetCount, source, cpu.GetSegment(SegmentRegister.Cs).Selector, cpu.Eip, cpu.RetiredInstructions);
         }
     }
+
+    /// <inheritdoc />
+    public void OnRegisterWrite(string device, string register, ulong value)
+    {
+        if (_apic.IsEnabled(LogLevel.Trace))
+        {
+            LogApicWrite(_apic, device, register, value);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnInterruptEvent(string device, string description)
+    {
+        if (_apic.IsEnabled(LogLevel.Trace))
+        {
+            LogApicEvent(_apic, device, description);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "{Device} write {Register} = 0x{Value:X}")]
+    private static partial void LogApicWrite(ILogger logger, string device, string register, ulong value);
+
+    [LoggerMessage(Level = LogLevel.Trace, Message = "{Device} {Description}")]
+    private static partial void LogApicEvent(ILogger logger, string device, string description);
 
     [LoggerMessage(Level = LogLevel.Trace, Message = "{Event} at {Cs:X4}:{Eip:X8} ({Mode}) CR2={Cr2:X8} EFLAGS={Eflags:X8}")]
     private static partial void LogInterrupt(ILogger logger, string @event, ushort cs, uint eip, string mode, ulong cr2, uint eflags);

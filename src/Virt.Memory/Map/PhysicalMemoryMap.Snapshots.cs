@@ -31,6 +31,13 @@ public sealed partial class PhysicalMemoryMap
         RamBacking ram = GetRam(regionName);
         ArgumentOutOfRangeException.ThrowIfNegative(chunkIndex);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(chunkIndex, ram.ChunkCount);
+
+        // A chunk partly copied out of a share with a fork is two arrays: make it one (its pages move).
+        if (ram.MakeChunkContiguous(chunkIndex))
+        {
+            InvalidateBackingPages(ram, chunkIndex * RamBacking.PagesInChunk, RamBacking.PagesInChunk, contentChanged: false);
+        }
+
         return ram.PeekChunk(chunkIndex);
     }
 
@@ -59,7 +66,7 @@ public sealed partial class PhysicalMemoryMap
         {
             if (!chunks.ContainsKey(index))
             {
-                Array.Clear(ram.PeekChunk(index)!);
+                Array.Clear(ram.EnsureChunk(index));     // a chunk shared with a fork is copied (then cleared), not cleared for both
                 MarkChunkDirty(ram, index);
             }
         }
@@ -84,7 +91,7 @@ public sealed partial class PhysicalMemoryMap
     /// <param name="pageIndex">The page index from the start of the region.</param>
     /// <param name="contents"><see cref="PageSizeInBytes"/> bytes, or empty for a page of zeros.</param>
     /// <exception cref="ArgumentException">When the page is outside the region or <paramref name="contents"/> has another length.</exception>
-    public void RestoreRamPage(string regionName, long pageIndex, ReadOnlySpan<byte> contents)
+    public unsafe void RestoreRamPage(string regionName, long pageIndex, ReadOnlySpan<byte> contents)
     {
         RamBacking ram = GetRam(regionName);
         ArgumentOutOfRangeException.ThrowIfNegative(pageIndex);
@@ -101,9 +108,8 @@ public sealed partial class PhysicalMemoryMap
             return;     // never written: already zeros
         }
 
-        bool allocating = chunk is null;
-        chunk ??= ram.EnsureChunk(chunkIndex);
-        Span<byte> page = chunk.AsSpan((int)(pageIndex % RamBacking.PagesInChunk) * PageSizeInBytes, PageSizeInBytes);
+        nint host = ram.EnsureWritablePage(pageIndex, out PageMove moved);
+        var page = new Span<byte>((void*)host, PageSizeInBytes);
         if (contents.IsEmpty)
         {
             page.Clear();
@@ -113,8 +119,10 @@ public sealed partial class PhysicalMemoryMap
             contents.CopyTo(page);
         }
 
-        // A newly allocated chunk may be cached as the shared zero page for reads: then drop the whole chunk's translations.
-        InvalidateBackingPages(ram, allocating ? chunkIndex * RamBacking.PagesInChunk : pageIndex, allocating ? RamBacking.PagesInChunk : 1, contentChanged: true);
+        // A newly allocated chunk may be cached as the shared zero page for reads, and a chunk taken back from a share with
+        // a fork may have moved pages: then drop the whole chunk's translations (a page copied out of a share is this page).
+        bool chunkMoved = moved == PageMove.Chunk;
+        InvalidateBackingPages(ram, chunkMoved ? chunkIndex * RamBacking.PagesInChunk : pageIndex, chunkMoved ? RamBacking.PagesInChunk : 1, contentChanged: true);
     }
 
     private static void MarkChunkDirty(RamBacking ram, long chunkIndex)

@@ -21,7 +21,11 @@ namespace Virt.Memory;
 /// <see cref="IPhysicalMemoryObserver"/>s about writes to code pages, counts ignored ROM writes and
 /// dispatches MMIO. So dirty tracking and code invalidation cost nothing on pages that need neither.
 /// </para>
-/// <para>Not thread-safe: a map belongs to one machine, which runs on one thread.</para>
+/// <para>
+/// A map's RAM may share chunks with forked maps (<see cref="ShareRamInto"/>): such a chunk gets no write pointer, so the
+/// first write on either side copies it (copy-on-write) and neither map sees the other's writes.
+/// </para>
+/// <para>Not thread-safe: a map belongs to one machine, which runs on one thread (maps that share RAM may run on different threads).</para>
 /// </remarks>
 public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
 {
@@ -53,6 +57,7 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
     private readonly nint _zeroPagePointer;
     private readonly bool _strict;
     private MemoryRegion[] _sorted = [];
+    private IMmioAccessInterceptor? _mmioInterceptor;
     private ulong _a20Mask;
 
     internal PhysicalMemoryMap(IReadOnlyList<MemoryRegionDefinition> definitions, MemoryMapOptions options)
@@ -113,6 +118,17 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
                 NotifyObservers(new AddressRange(default, new PhysicalAddress(ulong.MaxValue)), contentChanged: true);
             }
         }
+    }
+
+    /// <summary>
+    /// Sees and may change every access to an MMIO region (any region added with <see cref="PhysicalMemoryMapBuilder.AddMmio"/>),
+    /// or null (the default) for none. Set it between accesses, from the thread that uses the map; RAM and ROM accesses
+    /// never consult it, so it costs nothing there.
+    /// </summary>
+    public IMmioAccessInterceptor? MmioInterceptor
+    {
+        get => _mmioInterceptor;
+        set => _mmioInterceptor = value;
     }
 
     /// <summary>The bytes of RAM (and shadow RAM) actually allocated on the host so far.</summary>
@@ -576,7 +592,12 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 if (last <= r.Range.LastAddress.Value)
                 {
-                    return MmioRead(r.Device!, a - r.Range.Start.Value, size);
+                    ulong read = MmioRead(r.Device!, a - r.Range.Start.Value, size);
+
+                    // Only MMIO accesses pay for the check: RAM and ROM never come here once their page is cached.
+                    return _mmioInterceptor is { } interceptor
+                        ? interceptor.AfterRead(r.Name, new PhysicalAddress(a), size, read) & SizeMask(size)
+                        : read;
                 }
             }
             else if ((a & PageOffsetMask) + (ulong)size <= PageSizeInBytes)
@@ -616,6 +637,15 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 if (last <= r.Range.LastAddress.Value)
                 {
+                    if (_mmioInterceptor is { } interceptor)
+                    {
+                        value &= SizeMask(size);
+                        if (!interceptor.BeforeWrite(r.Name, new PhysicalAddress(a), size, ref value))
+                        {
+                            return;
+                        }
+                    }
+
                     MmioWrite(r.Device!, a - r.Range.Start.Value, size, value);
                     return;
                 }
@@ -650,12 +680,8 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             return;
         }
 
-        nint p = ram!.EnsurePage(page, out bool allocated);
-        if (allocated)
-        {
-            // Pages of this chunk may be cached as the shared zero page: drop those translations.
-            InvalidateBackingPages(ram, ram.FirstPageOfChunk(page), RamBacking.PagesInChunk, contentChanged: false);
-        }
+        nint p = ram!.EnsureWritablePage(page, out PageMove moved);
+        InvalidateMoved(ram, page, moved);
 
         ram.Dirty.Set(page);
         int offsetInPage = (int)(maskedAddress & PageOffsetMask);
@@ -694,16 +720,14 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
         {
             if (forWrite && !ram!.IsCode(page))
             {
-                ram.EnsurePage(page, out bool allocated);
-                if (allocated)
-                {
-                    InvalidateBackingPages(ram, ram.FirstPageOfChunk(page), RamBacking.PagesInChunk, contentChanged: false);
-                }
+                ram.EnsureWritablePage(page, out PageMove moved);
+                InvalidateMoved(ram, page, moved);
 
                 ram.Dirty.Set(page);
             }
 
-            if (!ram!.IsCode(page) && ram.Dirty.IsDirtyUnchecked(page))
+            // A chunk shared with a forked map is written only through the slow path, which copies it first.
+            if (!ram!.IsCode(page) && ram.Dirty.IsDirtyUnchecked(page) && !ram.IsShared(page))
             {
                 write = ram.PeekPage(page);
             }
@@ -808,6 +832,22 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 observer.OnCodeWrite(physical, size);
             }
+        }
+    }
+
+    /// <summary>
+    /// Drops the translations of what <see cref="RamBacking.EnsureWritablePage"/> moved: a new chunk (its pages may be
+    /// cached as the shared zero page), a chunk taken back from a share, or one page copied out of a shared chunk.
+    /// </summary>
+    private void InvalidateMoved(RamBacking ram, long page, PageMove moved)
+    {
+        if (moved == PageMove.Chunk)
+        {
+            InvalidateBackingPages(ram, ram.FirstPageOfChunk(page), RamBacking.PagesInChunk, contentChanged: false);
+        }
+        else if (moved == PageMove.Page)
+        {
+            InvalidateBackingPages(ram, page, 1, contentChanged: false);
         }
     }
 

@@ -12,4 +12,7 @@ internal sealed class OpcodeResult(string key)
     public int Failed { get; set; }
 
     public int Excluded { get; set; }
+
+    /// <summary>Failures listed in the known-failure list (not counted in <see cref="Failed"/>).</summary>
+    public int KnownFailures { get; set; }
 }

@@ -30,11 +30,12 @@ public sealed class Sst286Tests(ITestOutputHelper output)
         var results = new List<OpcodeResult>();
         foreach (string key in suite.Files())
         {
-            results.Add(suite.RunFile(key, stride, failures, maxFailureMessages: failures.Count + 3));
+            results.Add(suite.RunFile(key, stride, failures, maxFailureMessages: 2000));
         }
 
         string report = Sst286Suite.FormatReport(results, out OpcodeResult total);
         report += "\nExcluded by reason: " + string.Join(", ", suite.ExclusionCounts.Select(p => $"{p.Key}={p.Value}")) + "\n";
+        report += "Run against the modelled CPU's expectation: " + string.Join(", ", suite.ModelledCounts.Select(p => $"{p.Key}={p.Value}")) + "\n";
         output.WriteLine(report);
         Console.WriteLine(report.Split('\n').Last(l => l.StartsWith("SST286", StringComparison.Ordinal)));
         foreach (string failure in failures)
@@ -45,11 +46,20 @@ public sealed class Sst286Tests(ITestOutputHelper output)
         string? reportPath = Environment.GetEnvironmentVariable("VIRT_SST286_REPORT");
         if (writeReport && !string.IsNullOrEmpty(reportPath))
         {
-            File.WriteAllText(reportPath, report);
+            File.WriteAllText(reportPath, report + string.Join('\n', failures) + "\n");
         }
 
-        int run = total.Passed + total.Failed;
+        int run = total.Passed + total.Failed + total.KnownFailures;
         Assert.True(run > 0, $"no SST286 test ran from {directory}");
-        Assert.True(total.Passed >= 0.995 * run, $"pass rate {100.0 * total.Passed / Math.Max(run, 1):F2}% below 99.5%; first failures:\n{string.Join('\n', failures.Take(30))}");
+
+        // Every applicable test passes except the listed ones, each with its reason (TestData/Sst286KnownFailures.txt).
+        Assert.True(total.Failed == 0, $"{total.Failed} failures not in {Sst286Suite.KnownFailuresFile} (or listed tests that pass now):\n{string.Join('\n', failures.Take(40))}");
+        if (stride == 1)
+        {
+            string[] unseen = [.. suite.UnseenKnownFailures];
+            Assert.True(unseen.Length == 0, $"{Sst286Suite.KnownFailuresFile} names tests the suite does not hold: {string.Join(", ", unseen)}");
+        }
+
+        Assert.True(total.Passed >= 0.995 * run, $"pass rate {100.0 * total.Passed / run:F2}% below 99.5%");
     }
 }

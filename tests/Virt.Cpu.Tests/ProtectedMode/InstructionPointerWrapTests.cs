@@ -289,7 +289,7 @@ public sealed class InstructionPointerWrapTests
             v.Cpu.Step();
         }
 
-        Assert.NotEqual(0u, v.Cpu.Flags & FlagVm);
+        Assert.Equal(FlagVm, v.Cpu.Flags & FlagVm);
         return v.Cpu.RetiredInstructions;
     }
 }

@@ -19,10 +19,10 @@ public sealed class PaePageWalkPropertyTests
     /// </summary>
     [Property(MaxTest = 400)]
     public void Pae_walk_matches_the_reference(
-        byte pdeFlags, byte pteFlags, bool pdeXd, bool pteXd, byte reservedChoice, bool nxe, bool wp, byte access, ushort offset, bool highFrame)
+        byte pdeFlags, byte pteFlags, bool pdeXd, bool pteXd, byte reservedChoice, bool nxe, bool wp, byte access, uint linear, bool highFrame)
     {
-        var memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
-        var cpu = new Cpu(memory, new IoPortSpace());
+        var machine = new CpuHarness();
+        (PhysicalMemoryMap memory, Cpu cpu) = (machine.Memory, machine.Cpu);
         bool write = (access & 3) == 1;
         bool fetch = (access & 3) == 2;
         bool user = (access & 4) != 0;
@@ -47,9 +47,10 @@ public sealed class PaePageWalkPropertyTests
                 break;
         }
 
-        uint linear = 0x4000_0000u | ((uint)offset << 4 & 0x1F_FFFF); // PDPTE 1, PDE 0, PTE index from the offset
-        memory.WriteQuadWord(new PhysicalAddress(Pdpt + 8), PageDirectory | 1);
-        memory.WriteQuadWord(new PhysicalAddress(PageDirectory), pde);
+        // Any linear address: the PDPTE, PDE and PTE go where bits 31:30, 29:21 and 20:12 select (Vol. 3A, 4.4.2).
+        var pdeAddress = new PhysicalAddress(PageDirectory + (((linear >> 21) & 0x1FF) * 8));
+        memory.WriteQuadWord(new PhysicalAddress(Pdpt + ((linear >> 30) * 8)), PageDirectory | 1);
+        memory.WriteQuadWord(pdeAddress, pde);
         memory.WriteQuadWord(new PhysicalAddress(PageTable + (((linear >> 12) & 0x1FF) * 8)), pte);
         if (nxe)
         {
@@ -69,7 +70,7 @@ public sealed class PaePageWalkPropertyTests
             Assert.Equal(expectedPhysical, physical);
         }
 
-        Assert.Equal(expectedPde, memory.ReadQuadWord(new PhysicalAddress(PageDirectory)));
+        Assert.Equal(expectedPde, memory.ReadQuadWord(pdeAddress));
         Assert.Equal(expectedPte, memory.ReadQuadWord(new PhysicalAddress(PageTable + (((linear >> 12) & 0x1FF) * 8))));
     }
 

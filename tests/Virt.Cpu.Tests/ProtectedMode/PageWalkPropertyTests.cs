@@ -16,14 +16,15 @@ public sealed class PageWalkPropertyTests
     /// #PF error code, and the A/D bits it leaves must equal the reference model's.
     /// </summary>
     [Property(MaxTest = 300)]
-    public void Page_walk_matches_the_reference(byte pdeFlags, byte pteFlags, bool write, bool user, bool wp, bool pse, ushort offset)
+    public void Page_walk_matches_the_reference(byte pdeFlags, byte pteFlags, bool write, bool user, bool wp, bool pse, uint linear)
     {
-        var memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
-        var cpu = new Cpu(memory, new IoPortSpace());
+        var machine = new CpuHarness();
+        (PhysicalMemoryMap memory, Cpu cpu) = (machine.Memory, machine.Cpu);
         uint pde = (pdeFlags & 0xE7u) | (pse && (pdeFlags & 0x80) != 0 ? 0u : PageTable); // a large page maps frame 0; without PSE, PS is ignored
         uint pte = (pteFlags & 0x67u) | 0x5_0000;
-        uint linear = 0x0000_0000u | (offset & 0xFFFu) | (((uint)offset >> 12) << 12);
-        memory.WriteDoubleWord(new PhysicalAddress(PageDirectory), pde);
+        // Any linear address: the PDE and PTE go where its directory and table indexes (bits 31:22 and 21:12) select.
+        var pdeAddress = new PhysicalAddress(PageDirectory + ((linear >> 22) * 4));
+        memory.WriteDoubleWord(pdeAddress, pde);
         memory.WriteDoubleWord(new PhysicalAddress(PageTable + ((linear >> 12) & 0x3FF) * 4), pte);
         cpu.Cr3 = PageDirectory;
         cpu.Cr4 = pse ? 1u << 4 : 0;
@@ -38,7 +39,7 @@ public sealed class PageWalkPropertyTests
             Assert.Equal(expectedPhysical, physical);
         }
 
-        Assert.Equal(expectedPde, memory.ReadDoubleWord(new PhysicalAddress(PageDirectory)));
+        Assert.Equal(expectedPde, memory.ReadDoubleWord(pdeAddress));
         Assert.Equal(expectedPte, memory.ReadDoubleWord(new PhysicalAddress(PageTable + ((linear >> 12) & 0x3FF) * 4)));
     }
 

@@ -31,8 +31,9 @@ internal sealed class ProtectedModeHarness
 
     public ProtectedModeHarness()
     {
-        Memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
-        Cpu = new Cpu(Memory, new IoPortSpace());
+        var machine = new CpuHarness();
+        Memory = machine.Memory;
+        Cpu = machine.Cpu;
         SetDescriptor(FlatCode, 0x00CF_9A00_0000_FFFF);
         SetDescriptor(FlatData, 0x00CF_9200_0000_FFFF);
         SetDescriptor(Code16, 0x0000_9A00_0000_FFFF);

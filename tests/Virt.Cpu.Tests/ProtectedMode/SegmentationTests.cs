@@ -67,8 +67,8 @@ public sealed class SegmentationTests
         Assert.Equal(-1, m.Cpu.LastExceptionVector);
 
         // The loads set the accessed bits of the descriptors in the GDT (Intel SDM Vol. 3A, 3.4.5.1).
-        Assert.NotEqual(0UL, m.Descriptor(H.FlatCode) & (1UL << 40));
-        Assert.NotEqual(0UL, m.Descriptor(H.FlatData) & (1UL << 40));
+        Assert.Equal(1UL << 40, m.Descriptor(H.FlatCode) & (1UL << 40));
+        Assert.Equal(1UL << 40, m.Descriptor(H.FlatData) & (1UL << 40));
     }
 
     [Fact]

@@ -125,6 +125,29 @@ public sealed class MultibootLoaderTests
         Assert.All(result.Modules, m => Assert.Equal(0UL, m!.Value.Start.Value & 0xFFF));
     }
 
+    /// <summary>
+    /// A zero-byte module file (found by the placement property once its seed covered the full int range): the load succeeds,
+    /// the module entry has mod_start = mod_end on a page boundary, and the next module still gets its own page.
+    /// </summary>
+    [Fact]
+    public void EmptyModuleLoadsAsAnEmptyRange()
+    {
+        var memory = new SparseGuestMemory();
+        byte[] second = TestImages.Pattern(123, 50);
+        Load(memory, ThreeSegmentKernel(), modules:
+        [
+            new MultibootModuleSource(new MemoryStream([]), "empty.img", "empty.img"),
+            new MultibootModuleSource(new MemoryStream(second), "fonts.bin", "fonts.bin"),
+        ]);
+        ulong mods = memory.U32(0x9000 + 24);
+        Assert.Equal(2u, memory.U32(0x9000 + 20));
+        Assert.Equal(0x10_8000u, memory.U32(mods));
+        Assert.Equal(0x10_8000u, memory.U32(mods + 4));
+        Assert.Equal("empty.img", memory.CString(memory.U32(mods + 8)));
+        Assert.Equal(0u, memory.U32(mods + 16) & 0xFFF);
+        Assert.Equal(second, memory.ReadBytes(memory.U32(mods + 16), second.Length));
+    }
+
     [Fact]
     public void HigherHalfEntryPointIsTranslatedToItsPhysicalAddress()
     {

@@ -117,7 +117,7 @@ public sealed class GdbStubTests
         gdb.Send("s");
         Assert.StartsWith("T05", gdb.ReadPacket(), StringComparison.Ordinal);
         Assert.Equal(ebx + 2, Register(gdb.Request("g"), 3));
-        Assert.NotEqual(LoopAddress, Eip(gdb.Request("g")));
+        Assert.Equal(LoopAddress + 1, Eip(gdb.Request("g"))); // one step over INC EBX (one byte)
 
         Assert.Equal("OK", gdb.Request($"z0,{LoopAddress:x},1"));
         Assert.Equal("OK", gdb.Request($"Z1,{LoopAddress:x},1"));

@@ -121,6 +121,49 @@ public sealed class LinuxBootAcceptanceTests
         }
     }
 
+    /// <summary>
+    /// Virt's console equals QEMU's (TCG) for the same kernel, initramfs and command line, line by line, once both are
+    /// normalised: printk timestamps stripped and the timing- and board-dependent lines dropped, each pattern with its
+    /// reason in <see cref="LinuxConsoleComparison.ExpectedDifferences"/>. Both must reach the initramfs marker.
+    /// </summary>
+    [Fact]
+    public void VirtAndQemuPrintTheSameTimingIndependentConsoleLines()
+    {
+        (string kernel, string busybox) = DebianGuests.EnsureI386KernelAndBusybox();
+        string initrd = WriteTemp(DebianGuests.BuildInitramfs(busybox), "initramfs.cpio.gz");
+        try
+        {
+            // One CPU, the same RAM and command line for both; quiet=off so that every printk line is compared.
+            string[] guest = ["-m", "256M", "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0"];
+            (int code, string virtOutput, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(15), [.. guest, "--timeout", "840"]);
+            Assert.True(code == 0, $"Virt.Run exited {code}: {err}");
+            string qemu = VirtRunProcess.EnsureProgram("qemu-system-i386", "qemu-system-x86");
+            (int qemuCode, string qemuOutput, string qemuErr) = VirtRunProcess.Run(qemu, [.. guest, "-no-reboot", "-accel", "tcg"], TimeSpan.FromMinutes(5));
+            Assert.True(qemuCode == 0, $"QEMU exited {qemuCode}: {qemuErr}");
+            if (Environment.GetEnvironmentVariable("VIRT_CONSOLE_DUMP") is { Length: > 0 } dump)
+            {
+                File.WriteAllText(dump + ".virt", virtOutput);
+                File.WriteAllText(dump + ".qemu", qemuOutput);
+            }
+
+            IReadOnlyList<string> virtLines = LinuxConsoleComparison.Normalise(virtOutput, DebianGuests.Marker);
+            IReadOnlyList<string> qemuLines = LinuxConsoleComparison.Normalise(qemuOutput, DebianGuests.Marker);
+            Assert.Contains(DebianGuests.Marker, virtLines[^1], StringComparison.Ordinal);
+            Assert.Contains(DebianGuests.Marker, qemuLines[^1], StringComparison.Ordinal);
+            Assert.True(virtLines.Count > 40, $"only {virtLines.Count} lines left to compare");
+            int first = Enumerable.Range(0, Math.Min(virtLines.Count, qemuLines.Count)).FirstOrDefault(i => virtLines[i] != qemuLines[i], -1);
+            Assert.True(
+                first < 0 && virtLines.Count == qemuLines.Count,
+                first < 0
+                    ? $"Virt printed {virtLines.Count} compared lines, QEMU {qemuLines.Count}"
+                    : $"line {first} differs:\n  virt: {virtLines[first]}\n  qemu: {qemuLines[first]}");
+        }
+        finally
+        {
+            File.Delete(initrd);
+        }
+    }
+
     private static string WriteTemp(byte[] bytes, string name)
     {
         string path = Path.Combine(Path.GetTempPath(), $"virt-{Guid.NewGuid():N}-{name}");

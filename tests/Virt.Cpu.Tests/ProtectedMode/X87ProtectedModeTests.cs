@@ -3,7 +3,7 @@ using Xunit;
 using static Iced.Intel.AssemblerRegisters;
 using H = Virt.Cpu.Tests.ProtectedMode.ProtectedModeHarness;
 
-namespace Virt.Cpu.Tests.X87Instructions;
+namespace Virt.Cpu.Tests.ProtectedMode;
 
 /// <summary>x87 instructions in 32-bit protected mode (flat segments from <see cref="H"/>).</summary>
 public sealed class X87ProtectedModeTests

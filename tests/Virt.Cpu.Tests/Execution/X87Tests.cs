@@ -2,10 +2,10 @@ using Virt.Memory;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
 
-namespace Virt.Cpu.Tests.X87Instructions;
+namespace Virt.Cpu.Tests.Execution;
 
-/// <summary>x87 instructions run as real-mode guest programs (Iced's assembler); results are read back from guest memory.</summary>
-public sealed class X87InstructionTests
+/// <summary>The x87 family run as real-mode guest programs (Iced's assembler); results are read back from guest memory.</summary>
+public sealed class X87Tests
 {
     private readonly CpuHarness _m = new();
 

@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Virt.Machine.Boot;
+using Xunit;
+
+namespace Virt.Run.Tests.Acceptance;
+
+/// <summary>
+/// Debian's 686 kernel on the board with <c>--apic --hpet</c>. With <c>lapic</c> on its command line (there are no MP
+/// or ACPI tables yet to announce the APIC) it finds and software-enables the local APIC in virtual-wire mode: the PIT's
+/// IRQ0 then reaches it from the 8259A through LINT0 in ExtINT mode, and /proc/interrupts shows the timer on XT-PIC
+/// with no APIC errors and no spurious interrupts. Linux sets up its local APIC timer only when MP or ACPI tables
+/// describe the APIC (native_smp_prepare_cpus skips it in APIC_VIRTUAL_WIRE_NO_CONFIG mode), so local timer
+/// interrupts ("LOC") are for the board with the MADT.
+/// </summary>
+[Trait("Category", "Acceptance")]
+public sealed partial class ApicLinuxAcceptanceTests
+{
+    private const string InterruptsBegin = "VIRT-INTERRUPTS-BEGIN";
+
+    [Fact]
+    public void DebianKernelEnablesTheLocalApicAndKeepsThePicThroughLint0()
+    {
+        (string kernel, string busybox) = DebianGuests.EnsureI386KernelAndBusybox();
+        string initrd = Path.Combine(Path.GetTempPath(), $"virt-{Guid.NewGuid():N}-apic-initramfs.cpio.gz");
+        File.WriteAllBytes(initrd, BuildInitramfs(busybox));
+        try
+        {
+            (int code, string output, string err) = VirtRunProcess.RunVirt(
+                TimeSpan.FromMinutes(15),
+                "-m", "256M", "-nographic", "--apic", "--hpet", "-kernel", kernel, "-initrd", initrd,
+                "-append", "console=ttyS0 lapic", "--timeout", "840");
+            Assert.True(code == 0, $"Virt.Run exited {code}: {err}");
+            Assert.Contains("Found and enabled local APIC!", output, StringComparison.Ordinal);
+            Assert.Contains("Enabling APIC mode:  Flat.", output, StringComparison.Ordinal);
+            Assert.Contains(DebianGuests.Marker, output, StringComparison.Ordinal);
+            string interrupts = output[output.IndexOf(InterruptsBegin, StringComparison.Ordinal)..];
+            Assert.True(Count(TimerLine(), interrupts) > 0, $"no timer interrupts:\n{interrupts}");
+            Assert.Equal(0, Count(ErrorLine(), interrupts));
+            Assert.Equal(0, Count(SpuriousLine(), interrupts));
+        }
+        finally
+        {
+            File.Delete(initrd);
+        }
+    }
+
+    /// <summary>The initramfs of <see cref="DebianGuests.BuildInitramfs"/>, with /proc/interrupts printed before the marker.</summary>
+    private static byte[] BuildInitramfs(string busyboxPath)
+    {
+        const string init = "#!/bin/busybox sh\n"
+            + "/bin/busybox mount -t proc proc /proc\n"
+            + "/bin/busybox echo '" + InterruptsBegin + "'\n"
+            + "/bin/busybox cat /proc/interrupts\n"
+            + "/bin/busybox echo '" + DebianGuests.Marker + "'\n"
+            + "/bin/busybox poweroff -f\n";
+        return new CpioArchiveBuilder()
+            .AddDirectory("bin")
+            .AddDirectory("dev")
+            .AddDirectory("proc")
+            .AddCharacterDevice("dev/console", 5, 1)
+            .AddFile("bin/busybox", File.ReadAllBytes(busyboxPath), permissions: 0x1ED)
+            .AddSymlink("bin/sh", "busybox")
+            .AddTextFile("init", init, permissions: 0x1ED)
+            .ToGzipArray();
+    }
+
+    private static long Count(Regex line, string interrupts)
+    {
+        Match match = line.Match(interrupts);
+        Assert.True(match.Success, $"/proc/interrupts has no line for {line}:\n{interrupts}");
+        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"\s0:\s+(\d+)\s+XT-PIC\s+timer")]
+    private static partial Regex TimerLine();
+
+    [GeneratedRegex(@"ERR:\s+(\d+)")]
+    private static partial Regex ErrorLine();
+
+    [GeneratedRegex(@"SPU:\s+(\d+)")]
+    private static partial Regex SpuriousLine();
+}
