@@ -10,10 +10,8 @@ namespace Virt.Cpu;
 public readonly record struct CpuExceptionRecord
 {
     /// <summary>CR0.PG: paging enabled (Intel SDM Vol. 3A, 2.5).</summary>
-    private const ulong Cr0Paging = 1UL << 31;
 
     /// <summary>CR4.PAE: physical-address extension (Intel SDM Vol. 3A, 2.5).</summary>
-    private const ulong Cr4Pae = 1UL << 5;
 
     /// <summary>The vector (0-255).</summary>
     public int Vector { get; init; }
@@ -52,10 +50,10 @@ public readonly record struct CpuExceptionRecord
     public uint Eflags { get; init; }
 
     /// <summary>Whether paging was enabled (CR0.PG, which only counts with CR0.PE).</summary>
-    public bool IsPagingEnabled => (Cr0 & Cr0Paging) != 0 && Mode != CpuMode.Real;
+    public bool IsPagingEnabled => (Cr0 & Cr0Bits.Pg) != 0 && Mode != CpuMode.Real;
 
     /// <summary>Whether paging used PAE tables (CR4.PAE with paging enabled).</summary>
-    public bool IsPaeEnabled => IsPagingEnabled && (Cr4 & Cr4Pae) != 0;
+    public bool IsPaeEnabled => IsPagingEnabled && (Cr4 & Cr4Bits.Pae) != 0;
 
     /// <summary>The mode in words, for example <c>32-bit protected, paging, PAE</c>.</summary>
     public string ModeDescription

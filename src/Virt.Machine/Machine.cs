@@ -82,7 +82,18 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         IoPortSpace cpuPorts = CreateTracer(trace, loggerFactory, ports, out MachineTracer? tracer);
         _interruptController = board.Apic?.InterruptController ?? new PicInterruptController(pic);
         _apic = board.Apic;
-        Cpu = new X86Cpu(memory, cpuPorts, _interruptController, new ClockTimeSource(this), cpuOptions);
+        var fpuError = new FpuErrorLatch(board.Irqs.CreateLine(13, "x87 FERR#"));
+        var timeSource = new ClockTimeSource(this);
+        var bus = new CpuBus
+        {
+            Memory = memory,
+            Ports = cpuPorts,
+            InterruptController = _interruptController,
+            TimeSource = timeSource,
+            PortAccessClock = timeSource,
+            FpuError = fpuError,
+        };
+        Cpu = new X86Cpu(bus, cpuOptions);
         board.Apic?.Attach(this, SynchronizeClockWithCpu);
         foreach (ClockSynchronizingMmioDevice window in board.TimedWindows)
         {
@@ -91,10 +102,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
 
         AttachTracer(tracer);
         Hooks = new MachineHooks(this);
-        Cpu.BeforePortAccess = SynchronizeClockWithCpu;
         Clock.EarliestDeadlineMovedEarlier += OnEarliestDeadlineMovedEarlier;
-        var fpuError = new FpuErrorLatch(board.Irqs.CreateLine(13, "x87 FERR#"));
-        Cpu.FerrChanged = fpuError.OnFerrChanged;
         ports.Register("x87 error latch", 0xF0, 1, fpuError);
         _resetControl = wire(this, _platform);
         _devices = devices;
@@ -692,8 +700,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         }
     }
 
-    private sealed class ClockTimeSource(Machine machine) : ITimeSource
+    private sealed class ClockTimeSource(Machine machine) : ITimeSource, IPortAccessClock
     {
+        // Devices reached through a port see the clock brought up to the accessing instruction.
+        public void BeforePortAccess() => machine.SynchronizeClockWithCpu();
+
         // The TSC ticks once per guest nanosecond (a 1 GHz TSC), derived from the virtual clock, so it is
         // deterministic in deterministic mode and monotonic across batches.
         public ulong ReadTimestampCounter()

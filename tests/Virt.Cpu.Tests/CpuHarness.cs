@@ -12,12 +12,12 @@ internal sealed class CpuHarness
     public const ushort CodeOffset = 0x1000;
     public const ulong DefaultRamBytes = 1024 * 1024;
 
-    public CpuHarness(CpuOptions? options = null, ulong ramBytes = DefaultRamBytes, MemoryMapOptions? memoryOptions = null)
+    public CpuHarness(CpuOptions? options = null, ulong ramBytes = DefaultRamBytes, MemoryMapOptions? memoryOptions = null, IFpuErrorOutput? fpuError = null)
     {
         Memory = (memoryOptions is null ? new PhysicalMemoryMapBuilder() : new PhysicalMemoryMapBuilder(memoryOptions))
             .AddRam("ram", new PhysicalAddress(0), ramBytes).Build();
         Ports = new IoPortSpace();
-        Cpu = new Cpu(Memory, Ports, options: options);
+        Cpu = new Cpu(new CpuBus { Memory = Memory, Ports = Ports, FpuError = fpuError }, options);
     }
 
     public PhysicalMemoryMap Memory { get; }

@@ -43,7 +43,7 @@ internal sealed class DecodedBlock
 
     public ulong Successor1Linear;
 
-    /// <summary>The translation epoch the successor links were made in (see Cpu.FlushTlb).</summary>
+    /// <summary>The translation epoch the successor links were made in (see Mmu.Flush).</summary>
     public uint LinkEpoch;
 
     public int Count;
@@ -52,4 +52,18 @@ internal sealed class DecodedBlock
     public uint ByteLength;
 
     public DecodedInstruction[] Instructions;
+
+    /// <summary>
+    /// How many times the run loop entered this block (wrapping is harmless: a tier compares it with a threshold once). A
+    /// compiling tier reads it to find hot blocks; the interpreter never does.
+    /// </summary>
+    public int HitCount;
+
+    /// <summary>
+    /// The entry slot for a compiled form of this block: null while the interpreter runs it. A compiling tier sets it to an
+    /// engine bound to the compiled code (same contract, see <see cref="IExecutionEngine"/>) and adds the run loop's
+    /// dispatch on it (Cpu.Run notes why the interpreter-only loop does not test it yet). Cleared with the block on
+    /// invalidation, so compiled code never outlives its bytes.
+    /// </summary>
+    public IExecutionEngine? CompiledEntry;
 }

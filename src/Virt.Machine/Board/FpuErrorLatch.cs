@@ -1,3 +1,4 @@
+using Virt.Cpu;
 using Virt.Devices;
 using Virt.Memory;
 
@@ -8,7 +9,7 @@ namespace Virt.Machine;
 /// error handler clears it by writing any value to port F0h (IBM PC AT Technical Reference, "Math Coprocessor";
 /// Intel SDM Vol. 1, D.2.1). The CPU deasserting FERR# (FNCLEX, FNINIT) also lowers the line.
 /// </summary>
-internal sealed class FpuErrorLatch(IInterruptLine irq13) : IPortDevice
+internal sealed class FpuErrorLatch(IInterruptLine irq13) : IPortDevice, IFpuErrorOutput
 {
     public AccessWidths SupportedWidths => AccessWidths.Byte;
 

@@ -215,10 +215,10 @@ public sealed class X87Tests
     [Fact]
     public void Without_ne_a_pending_exception_asserts_ferr_instead()
     {
-        _m.Memory.WriteWord(new PhysicalAddress(0x2000), 0x037B);
         var changes = new List<bool>();
-        _m.Cpu.FerrChanged = changes.Add;
-        _m.Run(a =>
+        var m = new CpuHarness(fpuError: new FerrRecorder(changes));
+        m.Memory.WriteWord(new PhysicalAddress(0x2000), 0x037B);
+        m.Run(a =>
         {
             a.fninit();
             a.fldcw(__word_ptr[0x2000]);
@@ -230,9 +230,9 @@ public sealed class X87Tests
             a.fnclex(); // deasserted
             a.hlt();
         });
-        Assert.Equal(1UL, _m.Reg(GeneralRegister.Rbx) & 0xFFFF);
+        Assert.Equal(1UL, m.Reg(GeneralRegister.Rbx) & 0xFFFF);
         Assert.Equal([true, false], changes);
-        Assert.False(_m.Cpu.FerrAsserted);
+        Assert.False(m.Cpu.FerrAsserted);
     }
 
     [Fact]
@@ -409,5 +409,11 @@ public sealed class X87Tests
         });
         Assert.Equal("403F DF009ABAE466E440", Tword(0x2020));
         Assert.Equal(0x0400UL, _m.Reg(GeneralRegister.Rax) & 0x4700);
+    }
+
+    /// <summary>Records every FERR# level the CPU reports.</summary>
+    private sealed class FerrRecorder(List<bool> changes) : IFpuErrorOutput
+    {
+        public void OnFerrChanged(bool asserted) => changes.Add(asserted);
     }
 }

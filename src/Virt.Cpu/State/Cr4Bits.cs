@@ -1,0 +1,29 @@
+namespace Virt.Cpu;
+
+/// <summary>The bits of CR4 (Intel SDM Vol. 3A, 2.5, Figure 2-7).</summary>
+internal static class Cr4Bits
+{
+    /// <summary>Virtual-8086 mode extensions.</summary>
+    public const ulong Vme = 1UL << 0;
+
+    /// <summary>Protected-mode virtual interrupts.</summary>
+    public const ulong Pvi = 1UL << 1;
+
+    /// <summary>Time stamp disable: RDTSC is privileged.</summary>
+    public const ulong Tsd = 1UL << 2;
+
+    /// <summary>Debugging extensions: I/O breakpoints, DR4/DR5 undefined.</summary>
+    public const ulong De = 1UL << 3;
+
+    /// <summary>Page size extensions: 4 MiB pages in 32-bit paging.</summary>
+    public const ulong Pse = 1UL << 4;
+
+    /// <summary>Physical address extension: PAE paging.</summary>
+    public const ulong Pae = 1UL << 5;
+
+    /// <summary>Page global enable.</summary>
+    public const ulong Pge = 1UL << 7;
+
+    /// <summary>FXSAVE/FXRSTOR support by the operating system.</summary>
+    public const ulong Osfxsr = 1UL << 9;
+}

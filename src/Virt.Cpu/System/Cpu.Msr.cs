@@ -1,0 +1,196 @@
+namespace Virt.Cpu;
+
+/// <summary>Model-specific registers (RDMSR/WRMSR), the time-stamp counter MSR and SYSENTER/SYSEXIT (Intel SDM Vol. 4; Vol. 2B).</summary>
+public sealed partial class Cpu
+{
+    private const uint MsrTimeStampCounter = 0x10;
+    private const uint MsrSysenterCs = 0x174;
+
+    // IA32_BIOS_SIGN_ID (Intel SDM Vol. 4, Table 2-2, since the P6 family): the microcode update signature. Vol. 3A, 10.11.7.1
+    // has software write 0, execute CPUID(1) and read EDX; Linux does so in early_init_intel. No update is ever loaded, so
+    // writes are accepted and the signature reads 0.
+    private const uint MsrBiosSignId = 0x8B;
+    private const uint MsrSysenterEsp = 0x175;
+    private const uint MsrSysenterEip = 0x176;
+
+    // CR4 features implemented: TSD (bit 2, RDTSC becomes CPL-0 only), PSE (bit 4, 4 MiB pages) and PGE (bit 7: global
+    // pages; the software TLB drops every entry on a CR3 load, which the SDM allows, Vol. 3A, 4.10.4.1 and 4.10.2.4).
+
+    // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
+    // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
+    private const ulong Cr4Supported = Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr;
+
+    private ulong _tscOffset;
+    private ushort _sysenterCs;
+    private uint _sysenterEsp;
+    private uint _sysenterEip;
+
+    /// <summary>Reads a model-specific register as RDMSR would.</summary>
+    /// <param name="index">The MSR number (ECX).</param>
+    /// <param name="value">The value.</param>
+    /// <returns>False when the MSR does not exist (RDMSR would raise #GP(0)).</returns>
+    public bool TryReadMsr(uint index, out ulong value)
+    {
+        switch (index)
+        {
+            case MsrTimeStampCounter:
+                value = ReadTimestampCounter();
+                return true;
+            case MsrBiosSignId:
+                value = 0;
+                return true;
+            case MsrSysenterCs:
+                value = _sysenterCs;
+                return true;
+            case MsrSysenterEsp:
+                value = _sysenterEsp;
+                return true;
+            case MsrSysenterEip:
+                value = _sysenterEip;
+                return true;
+            case MsrEfer:
+                value = _ctx.Efer;
+                return true;
+            default:
+                value = 0;
+                return _options.MsrHandler?.TryRead(index, out value) ?? false;
+        }
+    }
+
+    /// <summary>Writes a model-specific register as WRMSR would.</summary>
+    /// <param name="index">The MSR number (ECX).</param>
+    /// <param name="value">The value (EDX:EAX).</param>
+    /// <returns>False when the MSR does not exist (WRMSR would raise #GP(0)).</returns>
+    public bool TryWriteMsr(uint index, ulong value)
+    {
+        switch (index)
+        {
+            case MsrTimeStampCounter:
+                // Writing the TSC sets the value it reads from now on (Intel SDM Vol. 3B, 18.17).
+                _tscOffset = value - RawTimestampCounter();
+                return true;
+            case MsrBiosSignId:
+                return true;
+            case MsrSysenterCs:
+                _sysenterCs = (ushort)value;
+                return true;
+            case MsrSysenterEsp:
+                _sysenterEsp = (uint)value;
+                return true;
+            case MsrSysenterEip:
+                _sysenterEip = (uint)value;
+                return true;
+            case MsrEfer:
+                return TryWriteEfer(value);
+            default:
+                return _options.MsrHandler?.TryWrite(index, value) ?? false;
+        }
+    }
+
+    private ulong RawTimestampCounter() => TimeSource?.ReadTimestampCounter() ?? (ulong)(_retired + _extraRetired);
+
+    private ulong ReadTimestampCounter() => RawTimestampCounter() + _tscOffset;
+
+    private void ExecuteRdmsr()
+    {
+        if (!RequireCpl0())
+        {
+            return;
+        }
+
+        bool implemented = TryReadMsr((uint)_ctx.Gpr[RegCx], out ulong value);
+        if (MsrReadHook is { } hook)
+        {
+            if (!implemented)
+            {
+                value = 0;
+            }
+
+            implemented = hook((uint)_ctx.Gpr[RegCx], implemented, ref value);
+        }
+
+        if (!implemented)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        WriteRegister(RegAx, 4, (uint)value);
+        WriteRegister(RegDx, 4, value >> 32);
+    }
+
+    private void ExecuteWrmsr()
+    {
+        if (!RequireCpl0())
+        {
+            return;
+        }
+
+        ulong value = ((ulong)(uint)_ctx.Gpr[RegDx] << 32) | (uint)_ctx.Gpr[RegAx];
+        if (MsrWriteHook is { } hook && !hook((uint)_ctx.Gpr[RegCx], ref value))
+        {
+            _exitBlock = true;
+            return;
+        }
+
+        if (!TryWriteMsr((uint)_ctx.Gpr[RegCx], value))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        _exitBlock = true;
+    }
+
+    /// <summary>
+    /// SYSENTER: to CPL 0 with flat CS = SYSENTER_CS and SS = SYSENTER_CS + 8, ESP and EIP from their MSRs; clears VM, IF and RF.
+    /// #GP(0) in real mode or when SYSENTER_CS is null (Intel SDM Vol. 2B, SYSENTER).
+    /// </summary>
+    private void ExecuteSysenter()
+    {
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || (_sysenterCs & 0xFFFC) == 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        _ctx.Eflags &= ~(EflagsBits.Vm | EflagsBits.If | EflagsBits.Rf);
+        LoadFlatSegments((ushort)(_sysenterCs & 0xFFFC), 0);
+        _ctx.Gpr[RegSp] = _sysenterEsp;
+        _ctx.Eip = _sysenterEip;
+    }
+
+    /// <summary>SYSEXIT: to CPL 3 with CS = SYSENTER_CS + 16, SS = SYSENTER_CS + 24, ESP = ECX, EIP = EDX (Intel SDM Vol. 2B, SYSEXIT).</summary>
+    private void ExecuteSysexit()
+    {
+        if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || (_sysenterCs & 0xFFFC) == 0 || _ctx.Cpl != 0)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        LoadFlatSegments((ushort)((_sysenterCs + 16) | 3), 3);
+        _ctx.Gpr[RegSp] = (uint)_ctx.Gpr[RegCx];
+        _ctx.Eip = (uint)_ctx.Gpr[RegDx];
+    }
+
+    /// <summary>Loads the fixed flat CS and SS (SS = CS + 8) that SYSENTER and SYSEXIT use, without reading descriptors.</summary>
+    private void LoadFlatSegments(ushort codeSelector, int cpl)
+    {
+        ushort dpl = (ushort)(cpl << 5);
+        _ctx.SegSelector[Cs] = codeSelector;
+        _ctx.SegBase[Cs] = 0;
+        _ctx.SegLimit[Cs] = 0xFFFF_FFFF;
+        _ctx.SegAttributes[Cs] = (ushort)(0xC09B | dpl);
+        _ctx.SegSelector[Ss] = (ushort)(codeSelector + 8);
+        _ctx.SegBase[Ss] = 0;
+        _ctx.SegLimit[Ss] = 0xFFFF_FFFF;
+        _ctx.SegAttributes[Ss] = (ushort)(0xC093 | dpl);
+        OnPrivilegeChange(cpl);
+        _ctx.Cpl = cpl;
+        RefreshAccessBounds(Cs);
+        RefreshAccessBounds(Ss);
+        UpdateModeBits();
+        _exitBlock = true;
+    }
+}
