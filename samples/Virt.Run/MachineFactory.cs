@@ -12,6 +12,9 @@ namespace Virt.Run;
 /// <summary>Turns parsed command-line options into a <see cref="Machine"/>.</summary>
 public static class MachineFactory
 {
+    /// <summary>COM1, where SeaBIOS's serial console goes under <c>-nographic</c> (QEMU's choice).</summary>
+    private const ushort SerialConsolePort = 0x3F8;
+
     /// <summary>
     /// The CPU models <c>-cpu</c> accepts: <c>max</c>, everything implemented (the default <see cref="CpuidModel"/>), and
     /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no FXSR, no SYSENTER, no NX.
@@ -76,7 +79,9 @@ public static class MachineFactory
         if (options.MachineType == "pc")
         {
             // QEMU's pc machine: fw_cfg for the firmware, and ACPI tables unless -no-acpi.
-            builder.WithFirmwareConfig().WithAcpi(!options.NoAcpi);
+            // With no display (-nographic), SeaBIOS mirrors its screen to COM1 through its serial console, as under QEMU.
+            builder.WithFirmwareConfig(new FirmwareConfigOptions { SerialConsolePort = options.NoGraphic ? SerialConsolePort : null })
+                .WithAcpi(!options.NoAcpi);
         }
 
         CharacterTarget serial = options.Serial;
@@ -108,7 +113,7 @@ public static class MachineFactory
                 CharacterTargetKind.File => disposables.Add(new StreamCharacterSink(OpenOutput("-debugcon", debugcon.Path!, disposables))),
                 _ => new NullCharacterSink(),
             };
-            builder.WithDebugConsole(sink);
+            builder.WithDebugConsole(sink, options.DebugConsolePort);
         }
 
         if (options.DebugExitPort is { } exitPort)

@@ -42,6 +42,15 @@ public sealed partial class MachineBuilder
     /// <summary>The fw_cfg file with the boot order.</summary>
     private const string FirmwareConfigBootOrderFile = "bootorder";
 
+    /// <summary>The fw_cfg file with SeaBIOS's serial console port.</summary>
+    private const string FirmwareConfigSerialConsoleFile = "etc/sercon-port";
+
+    /// <summary>The fw_cfg file with SeaBIOS's wait before it retries booting.</summary>
+    private const string FirmwareConfigBootFailWaitFile = "etc/boot-fail-wait";
+
+    /// <summary>The <c>etc/boot-fail-wait</c> value for "never retry".</summary>
+    private const uint BootFailWaitForever = uint.MaxValue;
+
     private const int FirmwareConfigE820EntrySize = 20;
 
     private static readonly (string Name, ushort Port, int Irq)[] s_comPorts = [("COM1", 0x3F8, 4), ("COM2", 0x2F8, 3), ("COM3", 0x3E8, 4), ("COM4", 0x2E8, 3)];
@@ -529,9 +538,21 @@ public sealed partial class MachineBuilder
             throw new MachineConfigurationException(MachineSetting.MemorySize, "WithAcpi: the machine places the ACPI tables in RAM above 1 MiB; give the guest at least 2 MiB.");
         }
 
-        if (_firmwareConfig is { } fwCfg && (fwCfg.Device is null || fwCfg.Smbios is null || fwCfg.BootOrder is null || fwCfg.CommandLine is null))
+        if (_firmwareConfig is { } fwCfg && (fwCfg.Device is null || fwCfg.Smbios is null || fwCfg.BootOrder is null || fwCfg.CommandLine is null || fwCfg.LegacyBootOrder is null))
         {
-            throw new MachineConfigurationException("WithFirmwareConfig: Device, Smbios, BootOrder and CommandLine must not be null.");
+            throw new MachineConfigurationException("WithFirmwareConfig: Device, Smbios, BootOrder, LegacyBootOrder and CommandLine must not be null.");
+        }
+
+        if (_firmwareConfig is { } checkedFwCfg)
+        {
+            try
+            {
+                _ = CmosBootOrder.Encode(checkedFwCfg.LegacyBootOrder);
+            }
+            catch (ArgumentException e)
+            {
+                throw new MachineConfigurationException($"WithFirmwareConfig: LegacyBootOrder: {e.Message}", e);
+            }
         }
 
         if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
@@ -791,6 +812,12 @@ public sealed partial class MachineBuilder
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
         rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
+        if (_firmwareConfig is { } firmwareOptions)
+        {
+            (byte first, byte third) = CmosBootOrder.Encode(firmwareOptions.LegacyBootOrder);
+            rtc.WriteCmos(CmosBootOrder.FirstAndSecondOffset, first);
+            rtc.WriteCmos(CmosBootOrder.ThirdOffset, third);
+        }
         var machine = new Machine(
             memory,
             ports,
@@ -982,6 +1009,17 @@ public sealed partial class MachineBuilder
         {
             content.AddTextFile(FirmwareConfigBootOrderFile, options.BootOrder);
         }
+
+        if (options.SerialConsolePort is { } serialConsole)
+        {
+            byte[] port = new byte[sizeof(ushort)];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(port, serialConsole);
+            content.AddFile(FirmwareConfigSerialConsoleFile, port);
+        }
+
+        byte[] bootFailWait = new byte[sizeof(uint)];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bootFailWait, options.BootFailWaitMilliseconds ?? BootFailWaitForever);
+        content.AddFile(FirmwareConfigBootFailWaitFile, bootFailWait);
 
         if (options.SmbiosEnabled)
         {

@@ -152,8 +152,28 @@ public sealed class RunOptionsParserTests
         Assert.Equal(2, d.DebugExitSize);
     }
 
+    [Fact]
+    public void DebugconDeviceMovesTheDebugconPort()
+    {
+        Assert.Equal((ushort)0xE9, RunOptionsParser.Parse(["-debugcon", "stdio"]).DebugConsolePort);
+        RunOptions o = RunOptionsParser.Parse(["-debugcon", "stdio", "-device", "isa-debugcon,iobase=0x402"]);
+        Assert.Equal((ushort)0x402, o.DebugConsolePort);
+    }
+
+    [Fact]
+    public void NographicIsNotTheSameAsDisplayNone()
+    {
+        // Only -nographic takes graphics away altogether (QEMU's graphics=off), which is when SeaBIOS gets a serial console.
+        Assert.True(RunOptionsParser.Parse(["-nographic"]).NoGraphic);
+        RunOptions none = RunOptionsParser.Parse(["-display", "none"]);
+        Assert.False(none.NoGraphic);
+        Assert.False(none.Display);
+    }
+
     [Theory]
     [InlineData(new[] { "-frobnicate" }, "unknown option '-frobnicate'")]
+    [InlineData(new[] { "-device", "isa-debugcon,iobase=0x10000" }, "is beyond port 0xFFFF")]
+    [InlineData(new[] { "-device", "isa-debugcon,chardev=x" }, "unknown property 'chardev'")]
     [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]
     [InlineData(new[] { "-m" }, "-m needs a value")]
     [InlineData(new[] { "-serial", "tcp:1234" }, "-serial: 'tcp:1234' is not a supported backend")]

@@ -43,6 +43,72 @@ internal static class VirtRunProcess
         return (process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// Runs a program until its standard output contains <paramref name="marker"/>, it exits, or
+    /// <paramref name="timeout"/> passes, then kills it if it is still running. For guests that print their last line and
+    /// then wait for ever, such as SeaBIOS after "No bootable device.".
+    /// </summary>
+    /// <returns>Whether the marker appeared, whether the program exited by itself (and its status), and its output.</returns>
+    public static (bool Found, int? ExitCode, string Stdout, string Stderr) RunUntil(string fileName, IEnumerable<string> args, string marker, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+        process.StandardInput.Close();
+        var stdout = new System.Text.StringBuilder();
+        var stderr = new System.Text.StringBuilder();
+        using var markerSeen = new ManualResetEventSlim();
+        var readOut = Task.Run(() =>
+        {
+            char[] buffer = new char[4096];
+            int n;
+            while ((n = process.StandardOutput.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                lock (stdout)
+                {
+                    stdout.Append(buffer, 0, n);
+                    if (stdout.ToString().Contains(marker, StringComparison.Ordinal))
+                    {
+                        markerSeen.Set();
+                    }
+                }
+            }
+
+            markerSeen.Set();
+        });
+        Task<string> readErr = process.StandardError.ReadToEndAsync();
+        markerSeen.Wait(timeout);
+        int? exitCode = null;
+        if (process.HasExited)
+        {
+            exitCode = process.ExitCode;
+        }
+        else
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        process.WaitForExit();
+        readOut.Wait(TimeSpan.FromSeconds(10));
+        string output;
+        lock (stdout)
+        {
+            output = stdout.ToString();
+        }
+
+        return (output.Contains(marker, StringComparison.Ordinal), exitCode, output, readErr.Wait(TimeSpan.FromSeconds(10)) ? readErr.Result : string.Empty);
+    }
+
     /// <summary>Finds a program on PATH.</summary>
     public static string? Which(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':')

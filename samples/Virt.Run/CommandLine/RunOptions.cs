@@ -23,11 +23,20 @@ public sealed record RunOptions
     /// <summary>Whether a display is shown; <c>-nographic</c> and <c>-display none</c> turn it off.</summary>
     public bool Display { get; init; } = true;
 
+    /// <summary>
+    /// Whether <c>-nographic</c> was given: the machine has no graphics at all (QEMU's <c>graphics=off</c>), so with
+    /// <c>-M pc</c> SeaBIOS is told to use COM1 as its console; <c>-display none</c> alone does not do that.
+    /// </summary>
+    public bool NoGraphic { get; init; }
+
     /// <summary>Where serial port 1 goes (<c>-serial</c>; <c>-nographic</c> implies stdio).</summary>
     public CharacterTarget Serial { get; init; } = CharacterTarget.Default;
 
     /// <summary>Where the port E9h debug console goes (<c>-debugcon</c>); none when null.</summary>
     public CharacterTarget? DebugConsole { get; init; }
+
+    /// <summary>The port of the <c>-debugcon</c> console (<c>-device isa-debugcon,iobase=N</c>; E9h by default).</summary>
+    public ushort DebugConsolePort { get; init; } = 0xE9;
 
     /// <summary>isa-debug-exit device (<c>-device isa-debug-exit</c>): base port, or null when absent.</summary>
     public ushort? DebugExitPort { get; init; }

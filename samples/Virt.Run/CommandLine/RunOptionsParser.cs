@@ -16,6 +16,9 @@ public static class RunOptionsParser
     private const ulong GiB = 1UL << 30;
     private const ulong TiB = 1UL << 40;
 
+    /// <summary>The Bochs/QEMU debug console port, E9h, used unless <c>-device isa-debugcon,iobase=N</c> moves it.</summary>
+    private const ushort DefaultDebugConsolePort = 0xE9;
+
     /// <summary>Guest RAM is mapped in 4 KiB pages, so its size must be a multiple of this.</summary>
     private const ulong MemoryGranularityInBytes = 4 * KiB;
 
@@ -59,6 +62,8 @@ public static class RunOptionsParser
                                   where serial port 1 goes
           -debugcon stdio|file:PATH|null
                                   port E9h debug console
+          -device isa-debugcon,iobase=N
+                                  move the -debugcon port (SeaBIOS writes its log to 0x402)
           -M pc|isapc, -machine pc|isapc
                                   the board: pc = PCI (i440FX, PIIX3, PIIX4 PM: ACPI power-off),
                                   isapc = ISA only (the default for now)
@@ -146,7 +151,7 @@ public static class RunOptionsParser
                     break;
                 case "-nographic":
                     nographic = true;
-                    options = options with { Display = false };
+                    options = options with { Display = false, NoGraphic = true };
                     break;
                 case "-display":
                 {
@@ -510,9 +515,14 @@ public static class RunOptionsParser
     private static RunOptions ParseDevice(RunOptions options, string spec)
     {
         string[] parts = spec.Split(',');
+        if (parts[0] == "isa-debugcon")
+        {
+            return ParseDebugConsoleDevice(options, parts);
+        }
+
         if (parts[0] != "isa-debug-exit")
         {
-            throw new RunOptionsException($"-device: '{parts[0]}' is not a supported device (supported: isa-debug-exit; Virt has no PCI cards for -device yet)");
+            throw new RunOptionsException($"-device: '{parts[0]}' is not a supported device (supported: isa-debug-exit, isa-debugcon; Virt has no PCI cards for -device yet)");
         }
 
         ushort port = 0x501;
@@ -553,6 +563,35 @@ public static class RunOptionsParser
         }
 
         return options with { DebugExitPort = port, DebugExitSize = size };
+    }
+
+    /// <summary>
+    /// <c>-device isa-debugcon[,iobase=N]</c>: moves the <c>-debugcon</c> port, as QEMU's device property does.
+    /// SeaBIOS as QEMU ships it writes its debug log to port 402h, not E9h.
+    /// </summary>
+    private static RunOptions ParseDebugConsoleDevice(RunOptions options, string[] parts)
+    {
+        ushort port = DefaultDebugConsolePort;
+        foreach (string property in parts.Skip(1))
+        {
+            int eq = property.IndexOf('=', StringComparison.Ordinal);
+            string key = eq < 0 ? property : property[..eq];
+            string value = eq < 0 ? string.Empty : property[(eq + 1)..];
+            if (key != "iobase")
+            {
+                throw new RunOptionsException($"-device isa-debugcon: unknown property '{key}' (supported: iobase)");
+            }
+
+            ulong p = ParseNumber("-device isa-debugcon,iobase", value);
+            if (p > ushort.MaxValue)
+            {
+                throw new RunOptionsException($"-device isa-debugcon,iobase: '{value}' is beyond port 0xFFFF");
+            }
+
+            port = (ushort)p;
+        }
+
+        return options with { DebugConsolePort = port };
     }
 
     /// <summary>Parses a number as QEMU does: decimal, or hexadecimal with a 0x prefix.</summary>

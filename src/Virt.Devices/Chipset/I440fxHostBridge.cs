@@ -31,6 +31,15 @@ public sealed class I440fxHostBridge : PciDevice, IStatefulDevice<I440fxHostBrid
     /// <summary>The 82441FX PMC's device ID.</summary>
     public const ushort PmcDeviceId = 0x1237;
 
+    /// <summary>
+    /// The subsystem vendor ID QEMU gives every function of its <c>pc</c> board (Red Hat/Qumranet). SeaBIOS reads it
+    /// from the host bridge to decide that it runs under QEMU and may trust fw_cfg and the paravirtual interfaces.
+    /// </summary>
+    public const ushort QemuSubsystemVendorId = 0x1AF4;
+
+    /// <summary>The subsystem ID that goes with <see cref="QemuSubsystemVendorId"/> ("QEMU virtual machine").</summary>
+    public const ushort QemuSubsystemId = 0x1100;
+
     /// <summary>The first PAM register (PAM0).</summary>
     public const int Pam0 = 0x59;
 
@@ -88,7 +97,7 @@ public sealed class I440fxHostBridge : PciDevice, IStatefulDevice<I440fxHostBrid
     /// <summary>Creates the host bridge in its reset state (every PAM field 0: the whole BIOS area reads ROM).</summary>
     /// <param name="shadow">The board's control of the shadowable segments (see <see cref="PamSegments"/>).</param>
     public I440fxHostBridge(IShadowMemoryControl shadow)
-        : base("i440FX host bridge", new PciDeviceIdentity(IntelVendorId, PmcDeviceId, HostBridgeClass, RevisionId) { Command = PowerOnCommand, Status = PowerOnStatus })
+        : base("i440FX host bridge", new PciDeviceIdentity(IntelVendorId, PmcDeviceId, HostBridgeClass, RevisionId) { Command = PowerOnCommand, Status = PowerOnStatus, SubsystemVendorId = QemuSubsystemVendorId, SubsystemId = QemuSubsystemId })
     {
         _shadow = shadow ?? throw new ArgumentNullException(nameof(shadow));
         Span<byte> c = Configuration;

@@ -62,7 +62,7 @@ public sealed class Piix3IsaBridge : PciDevice, IStatefulDevice<Piix3IsaBridgeSt
     /// the guest routes the link there).
     /// </param>
     public Piix3IsaBridge(Func<int, IInterruptLine> isaIrqLine)
-        : base("PIIX3 ISA bridge", new PciDeviceIdentity(I440fxHostBridge.IntelVendorId, IsaBridgeDeviceId, IsaBridgeClass) { Command = PowerOnCommand })
+        : base("PIIX3 ISA bridge", new PciDeviceIdentity(I440fxHostBridge.IntelVendorId, IsaBridgeDeviceId, IsaBridgeClass) { Command = PowerOnCommand, SubsystemVendorId = I440fxHostBridge.QemuSubsystemVendorId, SubsystemId = I440fxHostBridge.QemuSubsystemId })
     {
         _isaLineFactory = isaIrqLine ?? throw new ArgumentNullException(nameof(isaIrqLine));
         for (int i = 0; i < PirqLinkCount; i++)

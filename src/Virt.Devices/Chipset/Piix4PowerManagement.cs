@@ -40,6 +40,17 @@ public sealed class Piix4PowerManagement : PciDevice, IPortMappedDevice, IStatef
     /// <summary>PMREGMISC: bit 0 (PMIOSE) enables the PM I/O block.</summary>
     public const int PmRegisterMisc = 0x80;
 
+    /// <summary>Device activity B register (DEVACTB, 58h-5Bh; PIIX4 datasheet 3.3.14).</summary>
+    public const int DeviceActivityB = 0x58;
+
+    /// <summary>
+    /// DEVACTB bit 25, APMC_EN: a write to the APM control port (B2h) raises an SMI. Virt's CPU has no System Management
+    /// Mode, so the function comes out of reset with this bit already set, as QEMU's does when SMM is off: firmware
+    /// (SeaBIOS) reads it as "SMM already set up" and skips relocating SMBASE, which would wait forever on port B3h for
+    /// an SMI handler that never runs.
+    /// </summary>
+    public const uint ApmcSmiEnable = 1u << 25;
+
     /// <summary>SMBBA: the SMBus base address (plain register).</summary>
     public const int SmbusBaseAddress = 0x90;
 
@@ -149,7 +160,7 @@ public sealed class Piix4PowerManagement : PciDevice, IPortMappedDevice, IStatef
     /// <param name="clock">The virtual clock the PM timer counts on.</param>
     /// <param name="platform">Receives the power-off request.</param>
     public Piix4PowerManagement(IInterruptLine sci, IVirtualClock clock, IPlatformControl platform)
-        : base("PIIX4 power management", new PciDeviceIdentity(I440fxHostBridge.IntelVendorId, PowerManagementDeviceId, BridgeOtherClass, RevisionId) { InterruptPin = PciInterruptPin.IntA })
+        : base("PIIX4 power management", new PciDeviceIdentity(I440fxHostBridge.IntelVendorId, PowerManagementDeviceId, BridgeOtherClass, RevisionId) { InterruptPin = PciInterruptPin.IntA, SubsystemVendorId = I440fxHostBridge.QemuSubsystemVendorId, SubsystemId = I440fxHostBridge.QemuSubsystemId })
     {
         _sci = sci ?? throw new ArgumentNullException(nameof(sci));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
@@ -159,6 +170,7 @@ public sealed class Piix4PowerManagement : PciDevice, IPortMappedDevice, IStatef
         BinaryPrimitives.WriteUInt32LittleEndian(Configuration[PmBaseAddress..], PmBaseIoIndicator);
         SetWritableMask(PmBaseAddress, 4, PmBaseWritable);
         SetWritableMask(PmRegisterMisc, 1, PmIoSpaceEnable);
+        BinaryPrimitives.WriteUInt32LittleEndian(Configuration[DeviceActivityB..], ApmcSmiEnable);
         BinaryPrimitives.WriteUInt32LittleEndian(Configuration[SmbusBaseAddress..], PmBaseIoIndicator);
         SetWritableMask(SmbusBaseAddress, 4, SmbusBaseWritable);
         SetWritableMask(SmbusHostConfiguration, 1, 0xFF);

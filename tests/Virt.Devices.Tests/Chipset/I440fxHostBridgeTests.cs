@@ -25,6 +25,7 @@ public sealed class I440fxHostBridgeTests
         Assert.Equal(0x0280u, _bridge.ReadConfiguration(0x06, 2));
         Assert.Equal(0x02u, _bridge.ReadConfiguration(I440fxHostBridge.SmramControl, 1));
         Assert.Equal(0x0101_0101u, _bridge.ReadConfiguration(0x60, 4)); // DRB0-3
+        Assert.Equal(0x1100_1AF4u, _bridge.ReadConfiguration(0x2C, 4)); // QEMU's subsystem: SeaBIOS's "Running on QEMU"
         for (int i = 0; i < I440fxHostBridge.PamRegisterCount; i++)
         {
             Assert.Equal(0u, _bridge.ReadConfiguration(I440fxHostBridge.Pam0 + i, 1));

@@ -24,6 +24,7 @@ public sealed class Piix3IsaBridgeTests
         Assert.Equal(0x8080_8080u, _bridge.ReadConfiguration(Piix3IsaBridge.PirqRouteControl, 4));
         Assert.Equal(0x4Du, _bridge.ReadConfiguration(0x4C, 1));
         Assert.Equal(0x0003u, _bridge.ReadConfiguration(0x4E, 2));
+        Assert.Equal(0x1100_1AF4u, _bridge.ReadConfiguration(0x2C, 4)); // QEMU's subsystem (Red Hat, QEMU virtual machine)
     }
 
     [Theory]

@@ -47,6 +47,23 @@ public sealed class Piix4PowerManagementTests
     }
 
     [Fact]
+    public void Devactb_ComesOutOfResetWithApmcEnSet_SoFirmwareSkipsSmmSetUp()
+    {
+        // Virt has no SMM: APMC_EN (bit 25) set at reset tells SeaBIOS that SMM is already set up (QEMU with SMM off).
+        Assert.Equal(Piix4PowerManagement.ApmcSmiEnable, _rig.ReadConfig(1, 3, Piix4PowerManagement.DeviceActivityB, 4));
+        _rig.WriteConfig(1, 3, Piix4PowerManagement.DeviceActivityB, 4, 0);
+        Assert.Equal(0u, _rig.ReadConfig(1, 3, Piix4PowerManagement.DeviceActivityB, 4));
+        _pm.Reset();
+        Assert.Equal(Piix4PowerManagement.ApmcSmiEnable, _rig.ReadConfig(1, 3, Piix4PowerManagement.DeviceActivityB, 4));
+    }
+
+    [Fact]
+    public void Subsystem_IsQemus_AsEveryFunctionOfItsPcBoard()
+    {
+        Assert.Equal(((uint)I440fxHostBridge.QemuSubsystemId << 16) | I440fxHostBridge.QemuSubsystemVendorId, _rig.ReadConfig(1, 3, 0x2C, 4));
+    }
+
+    [Fact]
     public void PmBlock_IsDecodedAtPmbaOnlyWhilePmiose()
     {
         _rig.WriteConfig(1, 3, 0x40, 4, PmBase);

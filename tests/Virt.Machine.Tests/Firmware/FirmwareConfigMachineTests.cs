@@ -45,7 +45,7 @@ public sealed class FirmwareConfigMachineTests
         Assert.Equal(viaPorts, viaDma);
         int count = (int)BinaryPrimitives.ReadUInt32BigEndian(viaPorts);
         string[] names = [.. Enumerable.Range(0, count).Select(i => Encoding.ASCII.GetString(viaPorts, 4 + (i * 64) + 8, 56).TrimEnd('\0'))];
-        Assert.Equal(["bootorder", "etc/acpi/rsdp", "etc/acpi/tables", "etc/e820", "etc/smbios/smbios-anchor", "etc/smbios/smbios-tables", "etc/table-loader"], names);
+        Assert.Equal(["bootorder", "etc/acpi/rsdp", "etc/acpi/tables", "etc/boot-fail-wait", "etc/e820", "etc/smbios/smbios-anchor", "etc/smbios/smbios-tables", "etc/table-loader"], names);
     }
 
     [Fact]
@@ -62,6 +62,41 @@ public sealed class FirmwareConfigMachineTests
         Assert.Equal(64UL << 20, BinaryPrimitives.ReadUInt64LittleEndian(e820.AsSpan(8)));
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(e820.AsSpan(16)));
         Assert.DoesNotContain(device.Files, f => f.Name.StartsWith("etc/acpi", StringComparison.Ordinal)); // ACPI is off by default
+    }
+
+    [Fact]
+    public void Seabios_settings_go_to_fw_cfg_files_and_the_cmos_boot_order()
+    {
+        using Machine machine = new MachineBuilder()
+            .WithFirmwareConfig(new FirmwareConfigOptions { SerialConsolePort = 0x3F8, LegacyBootOrder = "dc" })
+            .Build();
+        FwCfgDevice device = Assert.Single(machine.Devices.OfType<FwCfgDevice>());
+        byte[] sercon = device.GetItem(device.Files.Single(f => f.Name == "etc/sercon-port").Key)!;
+        Assert.Equal(0x3F8, BinaryPrimitives.ReadUInt16LittleEndian(sercon));
+        byte[] wait = device.GetItem(device.Files.Single(f => f.Name == "etc/boot-fail-wait").Key)!;
+        Assert.Equal(uint.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(wait)); // wait for ever, as QEMU by default
+        Virt.Devices.Rtc146818 rtc = Assert.Single(machine.Devices.OfType<Virt.Devices.Rtc146818>());
+        Assert.Equal("dc", CmosBootOrder.Decode(rtc.ReadCmos(CmosBootOrder.FirstAndSecondOffset), rtc.ReadCmos(CmosBootOrder.ThirdOffset)));
+    }
+
+    [Fact]
+    public void Without_a_serial_console_there_is_no_sercon_file_and_the_default_order_is_qemus()
+    {
+        using Machine machine = new MachineBuilder().WithFirmwareConfig(new FirmwareConfigOptions { BootFailWaitMilliseconds = 5000 }).Build();
+        FwCfgDevice device = Assert.Single(machine.Devices.OfType<FwCfgDevice>());
+        Assert.DoesNotContain(device.Files, f => f.Name == "etc/sercon-port");
+        Assert.Equal(5000u, BinaryPrimitives.ReadUInt32LittleEndian(device.GetItem(device.Files.Single(f => f.Name == "etc/boot-fail-wait").Key)));
+        Virt.Devices.Rtc146818 rtc = Assert.Single(machine.Devices.OfType<Virt.Devices.Rtc146818>());
+        Assert.Equal(0x12, rtc.ReadCmos(CmosBootOrder.FirstAndSecondOffset));
+        Assert.Equal(0x30, rtc.ReadCmos(CmosBootOrder.ThirdOffset));
+    }
+
+    [Fact]
+    public void A_bad_legacy_boot_order_is_refused_naming_the_option()
+    {
+        MachineConfigurationException e = Assert.Throws<MachineConfigurationException>(() =>
+            new MachineBuilder().WithFirmwareConfig(new FirmwareConfigOptions { LegacyBootOrder = "cx" }).Build());
+        Assert.Contains("LegacyBootOrder", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
