@@ -61,6 +61,12 @@ public sealed partial class PcLinuxAcceptanceTests
             string qemu = VirtRunProcess.EnsureProgram("qemu-system-i386", "qemu-system-x86");
             (int qemuCode, string qemuOutput, string qemuErr) = VirtRunProcess.Run(qemu, [.. guest, "-accel", "tcg"], TimeSpan.FromMinutes(5));
             Assert.True(qemuCode == 0, $"QEMU exited {qemuCode}: {qemuErr}");
+            if (Environment.GetEnvironmentVariable("VIRT_CONSOLE_DUMP") is { Length: > 0 } dump)
+            {
+                File.WriteAllText(dump + ".virt", output);
+                File.WriteAllText(dump + ".qemu", qemuOutput);
+            }
+
             IReadOnlyList<string> virtBoard = BoardLines(output);
             IReadOnlyList<string> qemuBoard = BoardLines(qemuOutput);
             Assert.True(virtBoard.Count >= 15, $"only {virtBoard.Count} board lines:\n{string.Join('\n', virtBoard)}");
@@ -75,6 +81,8 @@ public sealed partial class PcLinuxAcceptanceTests
     /// <summary>
     /// The console lines that describe the interrupt and timer hardware, which do not depend on timing: the MADT entries,
     /// the I/O APIC, the APIC mode and timer pin, the ACPI interrupt routing and PCI links, the HPET and the S5 entry.
+    /// Not "hpet: Lost n RTC interrupts": the kernel prints it when its HPET-emulated RTC tick comes late, which depends
+    /// on how busy the host is (the real-time clock catches up in steps).
     /// </summary>
     private static List<string> BoardLines(string console)
     {
@@ -118,7 +126,7 @@ public sealed partial class PcLinuxAcceptanceTests
         return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
-    [GeneratedRegex(@"^(ACPI: (PM-Timer IO Port|LAPIC_NMI|INT_SRC_OVR|HPET id|Using IOAPIC|PCI: Interrupt link|PM: Preparing)|IOAPIC\[|Using APIC driver|APIC: Switch|Enabling APIC mode|\.\.TIMER|hpet0?: |reboot: Power down)")]
+    [GeneratedRegex(@"^(ACPI: (PM-Timer IO Port|LAPIC_NMI|INT_SRC_OVR|HPET id|Using IOAPIC|PCI: Interrupt link|PM: Preparing)|IOAPIC\[|Using APIC driver|APIC: Switch|Enabling APIC mode|\.\.TIMER|hpet: \d+ channels|hpet0: |reboot: Power down)")]
     private static partial Regex BoardLine();
 
     [GeneratedRegex(@"^.*?\[\s*\d+\.\d+\]\s?")]
