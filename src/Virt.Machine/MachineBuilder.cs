@@ -437,7 +437,14 @@ public sealed partial class MachineBuilder
                 Apply = machine =>
                 {
                     load(machine);
-                    AcpiDirectPlacement.Write(machine.Memory, acpiTables!, acpiAddress);
+                    if (machine.Devices.OfType<I440fxHostBridge>().FirstOrDefault() is { } hostBridge)
+                    {
+                        AcpiDirectPlacement.Write(machine.Memory, hostBridge, acpiTables!, acpiAddress);
+                    }
+                    else
+                    {
+                        AcpiDirectPlacement.Write(machine.Memory, acpiTables!, acpiAddress);
+                    }
                 },
             };
         }
@@ -644,9 +651,10 @@ public sealed partial class MachineBuilder
             boot.Firmware?.AddTo(mapBuilder);
         }
 
-        if (acpiBiosArea)
+        if (acpiBiosArea && !_pciBus)
         {
             // Without firmware nothing backs E0000h-FFFFFh; the RSDP must be found there, so RAM stands in for the BIOS ROM.
+            // (On the PCI board the PAM segments' shadow RAM holds it: AcpiDirectPlacement opens them as firmware would.)
             mapBuilder.AddRam("acpi-bios-area", new PhysicalAddress(AcpiDirectPlacement.BiosAreaStart), AcpiDirectPlacement.BiosAreaSizeInBytes);
         }
 

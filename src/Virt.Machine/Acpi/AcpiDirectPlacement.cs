@@ -1,3 +1,4 @@
+using Virt.Devices;
 using Virt.Machine.Boot;
 using Virt.Memory;
 
@@ -21,6 +22,15 @@ public static class AcpiDirectPlacement
     public const ulong BiosAreaSizeInBytes = 0x2_0000;
 
     private const ulong PageSize = 4096;
+
+    // PAM fields for E0000h-FFFFFh (82441FX datasheet, 3.2.18): PAM5 and PAM6 hold E0000h-EFFFFh in four 16 KiB
+    // segments (low nibble first), PAM0 bits 5:4 hold F0000h-FFFFFh. 11b: reads and writes to DRAM; 01b: reads only.
+    private const int Pam5 = I440fxHostBridge.Pam0 + 5;
+    private const int Pam6 = I440fxHostBridge.Pam0 + 6;
+    private const uint PamBothSegmentsReadWrite = 0x33;
+    private const uint PamBothSegmentsReadOnly = 0x11;
+    private const uint Pam0HighSegmentReadWrite = 0x30;
+    private const uint Pam0HighSegmentReadOnly = 0x10;
 
     /// <summary>
     /// Takes the space for the tables from the top of the RAM entry that starts at 1 MiB and marks it as ACPI memory.
@@ -58,5 +68,28 @@ public static class AcpiDirectPlacement
         (byte[] linkedTables, byte[] rsdp) = tables.Link(tablesAddress, RsdpAddress);
         memory.Write(new PhysicalAddress(tablesAddress), linkedTables);
         memory.Write(new PhysicalAddress(RsdpAddress), rsdp);
+    }
+
+    /// <summary>
+    /// <see cref="Write(IGuestMemory, AcpiTableSet, ulong)"/> for the PCI board, where E0000h-FFFFFh is shadowable ROM
+    /// under the 440FX's PAM registers and no firmware backs it: does what SeaBIOS does at the end of its POST (it
+    /// copies itself into the shadow, then makes the BIOS area read-only): opens the shadow RAM of E0000h-FFFFFh for
+    /// reading and writing, writes the tables and the RSDP, and leaves the area read-only shadow RAM, so the OS finds the
+    /// RSDP there and cannot overwrite it.
+    /// </summary>
+    /// <param name="memory">Guest memory.</param>
+    /// <param name="hostBridge">The board's host bridge, whose PAM registers route the BIOS area.</param>
+    /// <param name="tables">The tables.</param>
+    /// <param name="tablesAddress">The address <see cref="Reserve"/> gave.</param>
+    public static void Write(IGuestMemory memory, I440fxHostBridge hostBridge, AcpiTableSet tables, ulong tablesAddress)
+    {
+        ArgumentNullException.ThrowIfNull(hostBridge);
+        hostBridge.WriteConfiguration(Pam5, 1, PamBothSegmentsReadWrite);
+        hostBridge.WriteConfiguration(Pam6, 1, PamBothSegmentsReadWrite);
+        hostBridge.WriteConfiguration(I440fxHostBridge.Pam0, 1, Pam0HighSegmentReadWrite);
+        Write(memory, tables, tablesAddress);
+        hostBridge.WriteConfiguration(Pam5, 1, PamBothSegmentsReadOnly);
+        hostBridge.WriteConfiguration(Pam6, 1, PamBothSegmentsReadOnly);
+        hostBridge.WriteConfiguration(I440fxHostBridge.Pam0, 1, Pam0HighSegmentReadOnly);
     }
 }

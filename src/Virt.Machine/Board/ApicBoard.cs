@@ -18,6 +18,9 @@ internal sealed partial class ApicBoard
     /// <summary>The memory-map region of the I/O APIC's window.</summary>
     public const string IoApicRegion = "I/O APIC";
 
+    /// <summary>CPUID.1:EDX bit 26, SSE2 (Intel SDM Vol. 2A, CPUID, Table 3-11): MFENCE and LFENCE are there.</summary>
+    internal const uint Sse2FeatureEdx = 1u << 26;
+
     private readonly ClockSynchronizingMmioDevice _localApicWindow;
     private readonly ILogger _logger;
     private ApicMsrHandler? _msrHandler;
@@ -50,14 +53,25 @@ internal sealed partial class ApicBoard
         map.AddMmio(IoApicRegion, new PhysicalAddress(IoApic.DefaultBaseAddress), IoApic.WindowSizeInBytes, IoApic);
     }
 
-    /// <summary>The CPU options with the APIC's MSRs and its CPUID bits (APIC, TSC-deadline) added to the host's.</summary>
+    /// <summary>
+    /// The CPU options with the APIC's MSRs and its CPUID bits added to the host's: APIC always, TSC-deadline only when
+    /// the model reports SSE2.
+    /// </summary>
+    /// <remarks>
+    /// Every processor with the TSC-deadline timer has SSE2, and software relies on it: Linux fences the switch to
+    /// TSC-deadline mode with MFENCE (an SSE2 instruction, #UD without it; Intel SDM Vol. 3A, 11.5.4.1 asks for a
+    /// serialising step between the LVT write and the IA32_TSC_DEADLINE write), so a model without SSE2 that claimed the
+    /// feature would crash the kernel when it starts its local APIC timer. Without the bit the OS uses one-shot or
+    /// periodic mode, as under QEMU's default 32-bit CPU.
+    /// </remarks>
     public CpuOptions Configure(CpuOptions options)
     {
         _msrHandler = new ApicMsrHandler(LocalApic, options.MsrHandler);
+        uint tscDeadline = (options.Cpuid.FeaturesEdx & Sse2FeatureEdx) != 0 ? CpuidModel.TscDeadlineFeatureEcx : 0;
         CpuidModel cpuid = options.Cpuid with
         {
             FeaturesEdx = options.Cpuid.FeaturesEdx | CpuidModel.ApicFeatureEdx,
-            FeaturesEcx = options.Cpuid.FeaturesEcx | CpuidModel.TscDeadlineFeatureEcx,
+            FeaturesEcx = options.Cpuid.FeaturesEcx | tscDeadline,
         };
         return options with { Cpuid = cpuid, MsrHandler = _msrHandler };
     }

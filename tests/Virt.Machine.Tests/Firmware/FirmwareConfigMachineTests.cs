@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Iced.Intel;
+using Virt.Devices;
 using Virt.Devices.FwCfg;
 using Virt.Machine.Acpi;
 using Virt.Machine.Boot;
@@ -169,6 +170,35 @@ public sealed class FirmwareConfigMachineTests
         Assert.Equal(0, Sum(table));
         ulong fadt = BinaryPrimitives.ReadUInt64LittleEndian(table.AsSpan(36));
         Assert.Equal("FACP", Encoding.ASCII.GetString(Read(machine, (uint)fadt, 4)));
+    }
+
+    [Fact]
+    public void Direct_boot_on_the_pci_board_puts_the_rsdp_in_read_only_shadow_ram()
+    {
+        // The PCI board's BIOS area is PAM-controlled shadow ROM (no plain RAM can overlap it): the machine opens the
+        // shadow as firmware would, writes the RSDP and leaves E0000h-FFFFFh read-only shadow RAM, at every boot.
+        using Machine machine = new MachineBuilder()
+            .WithMemorySize(32UL << 20)
+            .WithPciBus()
+            .WithAcpi()
+            .WithFlatBinary(GuestPrograms.PrintAndExit(string.Empty, 0), new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "test"))
+            .Build();
+        I440fxHostBridge hostBridge = machine.Devices.OfType<I440fxHostBridge>().Single();
+        for (int segment = 0; segment < I440fxHostBridge.PamSegments.Count; segment++)
+        {
+            bool biosArea = I440fxHostBridge.PamSegments[segment].Start >= AcpiDirectPlacement.BiosAreaStart;
+            Assert.Equal(biosArea ? ShadowMode.ReadFromRam : ShadowMode.ReadRomWriteIgnored, hostBridge.GetShadowMode(segment));
+        }
+
+        for (int boot = 0; boot < 2; boot++)
+        {
+            byte[] rsdp = Read(machine, (uint)AcpiDirectPlacement.RsdpAddress, 36);
+            Assert.Equal("RSD PTR ", Encoding.ASCII.GetString(rsdp, 0, 8));
+            Assert.Equal(0, Sum(rsdp));
+            machine.Memory.Write(new PhysicalAddress(AcpiDirectPlacement.RsdpAddress), [0x00]);
+            Assert.Equal((byte)'R', Read(machine, (uint)AcpiDirectPlacement.RsdpAddress, 1)[0]);
+            machine.Reset();
+        }
     }
 
     [Fact]
