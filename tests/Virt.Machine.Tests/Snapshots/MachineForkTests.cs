@@ -46,6 +46,33 @@ public sealed class MachineForkTests
     }
 
     [Fact]
+    public void AForkOfThePcBoardKeepsItsChipsetApicFirmwareConfigAndAcpi()
+    {
+        var parentSerial = new BufferCharacterSink();
+        using Machine parent = SnapshotGuest.Builder(parentSerial)
+            .WithPciBus()
+            .WithApic()
+            .WithHpet()
+            .WithFirmwareConfig()
+            .WithAcpi()
+            .Build();
+        parent.Run(maxInstructions: 200_000);
+        int printed = parentSerial.GetText().Length;
+
+        var childSerial = new BufferCharacterSink();
+        using Machine child = parent.Fork(SerialTo(childSerial));
+        Assert.Equal(
+            parent.Devices.Select(d => d.Name).Order(StringComparer.Ordinal),
+            child.Devices.Select(d => d.Name).Order(StringComparer.Ordinal));
+        parent.Run(maxInstructions: 300_000);
+        child.Run(maxInstructions: 300_000);
+        Assert.NotEmpty(childSerial.GetText());
+        Assert.Equal(parentSerial.GetText()[printed..], childSerial.GetText());
+        Assert.Equal(SnapshotGuest.RamHash(parent), SnapshotGuest.RamHash(child));
+        Assert.Equal(SnapshotGuest.Snapshot(parent), SnapshotGuest.Snapshot(child));
+    }
+
+    [Fact]
     public void TheGuestsWritesOnEitherSideAreInvisibleToTheOther()
     {
         using Machine parent = SnapshotGuest.Builder(new BufferCharacterSink()).Build();
