@@ -154,6 +154,12 @@ public sealed partial class VgaAdapter
         WriteVbeRegister(_vbeIndex, value);
     }
 
+    /// <summary>A DISPI register read through the std VGA's MMIO window.</summary>
+    internal ushort ReadVbeRegisterForMmio(int index) => ReadVbeRegister(index);
+
+    /// <summary>A DISPI register write through the std VGA's MMIO window.</summary>
+    internal void WriteVbeRegisterForMmio(int index, ushort value) => WriteVbeRegister(index, value);
+
     /// <summary>A DISPI register as the guest reads it (with GETCAPS, the maxima).</summary>
     private ushort ReadVbeRegister(int index)
     {
