@@ -21,6 +21,9 @@ public static class MachineFactory
     /// </summary>
     public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro"];
 
+    /// <summary>Where Debian's <c>seabios</c> package puts the std VGA's BIOS: the default for <c>--vga-rom</c>.</summary>
+    public const string DefaultVgaRomPath = "/usr/share/seabios/vgabios-stdvga.bin";
+
     /// <summary>The CPUID model for a <c>-cpu</c> name (null: the default).</summary>
     /// <param name="model">A name from <see cref="CpuModels"/>, or null.</param>
     /// <returns>The model.</returns>
@@ -84,6 +87,7 @@ public static class MachineFactory
                 .WithAcpi(!options.NoAcpi);
         }
 
+        ConfigureVga(builder, options);
         CharacterTarget serial = options.Serial;
         if (serial.Kind == CharacterTargetKind.Default)
         {
@@ -157,6 +161,47 @@ public static class MachineFactory
         };
         string message = exception.Message.ReplaceLineEndings(" ");
         return option is null ? message : $"{option}: {message}";
+    }
+
+    /// <summary>
+    /// <c>-vga</c>: std needs <c>-M pc</c> and the VGA BIOS (<c>--vga-rom</c> or the Debian path), and says which file
+    /// is missing; without <c>-vga</c>, <c>-M pc</c> gets std when the BIOS is installed and the ISA VGA otherwise.
+    /// </summary>
+    private static void ConfigureVga(MachineBuilder builder, RunOptions options)
+    {
+        bool pc = options.MachineType == "pc";
+        string rom = options.VgaRomPath ?? DefaultVgaRomPath;
+        switch (options.Vga)
+        {
+            case "none":
+                builder.WithVga(VgaKind.None);
+                return;
+            case "std":
+                if (!pc)
+                {
+                    throw new RunOptionsException("-vga std: the std VGA is a PCI card; add -M pc");
+                }
+
+                if (!File.Exists(rom))
+                {
+                    throw new RunOptionsException($"-vga std: the VGA BIOS '{rom}' does not exist (install Debian's seabios package, or give --vga-rom FILE)");
+                }
+
+                builder.WithVga(VgaKind.Standard, rom);
+                return;
+            default:
+                if (options.VgaRomPath is not null && !pc)
+                {
+                    throw new RunOptionsException("--vga-rom: the VGA BIOS is for -vga std on -M pc");
+                }
+
+                if (pc && (options.VgaRomPath is not null || File.Exists(rom)))
+                {
+                    builder.WithVga(VgaKind.Standard, rom);
+                }
+
+                return;
+        }
     }
 
     private static FileStream OpenOutput(string option, string path, DisposableList disposables)

@@ -87,6 +87,23 @@ using (machine)
         ScreenPrinter.Print(vga, Console.Out);
     }
 
+    if (options.ScreenshotPath is { } screenshot)
+    {
+        try
+        {
+            using var png = new FileStream(screenshot, FileMode.Create, FileAccess.Write, FileShare.Read);
+            if (!machine.SaveScreenshot(png))
+            {
+                Console.Error.WriteLine("Virt.Run: --screenshot: the machine has no display adapter (-vga none)");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"Virt.Run: --screenshot: cannot write '{screenshot}': {e.Message}");
+            return ProcessExitStatuses.BadInput;
+        }
+    }
+
     if (options.LogLevel is "information" or "debug" or "trace" || stop.Kind is not (MachineStopKind.HaltedForGood or MachineStopKind.DebugExit or MachineStopKind.PoweredOff))
     {
         Console.Error.WriteLine($"Virt.Run: stopped: {stop}");

@@ -12,6 +12,13 @@ public static class ScreenPrinter
     {
         ArgumentNullException.ThrowIfNull(vga);
         ArgumentNullException.ThrowIfNull(output);
+        if (vga.DisplayMode != VgaDisplayMode.Text)
+        {
+            VgaFrame frame = vga.Render();
+            output.WriteLine($"[{vga.DisplayMode} {frame.Width}x{frame.Height}: no text to print; --screenshot FILE.png saves the picture]");
+            return;
+        }
+
         string[] lines = vga.GetScreenText();
         int last = Array.FindLastIndex(lines, l => !string.IsNullOrWhiteSpace(l));
         string rule = "+" + new string('-', vga.TextColumns) + "+";

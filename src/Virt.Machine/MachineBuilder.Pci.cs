@@ -46,7 +46,7 @@ public sealed partial class MachineBuilder
     }
 
     /// <summary>Creates the PCI board and the host's cards, or returns null without the PCI bus.</summary>
-    private PciBoard? CreatePciBoard(Virt.Memory.IoPortSpace ports, Virt.Memory.IGuestMemory memory, IsaInterruptRouting irqs, ApicBoard? apic, IVirtualClock clock, IPlatformControl platform, MachineDeviceContext context, List<object> created)
+    private PciBoard? CreatePciBoard(Virt.Memory.IoPortSpace ports, Virt.Memory.IGuestMemory memory, IsaInterruptRouting irqs, ApicBoard? apic, IVirtualClock clock, IPlatformControl platform, MachineDeviceContext context, List<object> created, (PciDevice Device, int? Slot, string Option)? vgaCard)
     {
         if (!_pciBus)
         {
@@ -59,6 +59,11 @@ public sealed partial class MachineBuilder
         }
 
         var cards = new List<(PciDevice Device, int? Slot, string Option)>();
+        if (vgaCard is { } vga)
+        {
+            cards.Add(vga);
+        }
+
         for (int i = 0; i < _pciDevices.Count; i++)
         {
             string option = $"AddPciDevice (card {i + 1})";

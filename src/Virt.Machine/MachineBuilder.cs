@@ -110,6 +110,7 @@ public sealed partial class MachineBuilder
         _hpet = other._hpet;
         _pciBus = other._pciBus;
         _pciDevices.AddRange(other._pciDevices);
+        CopyVgaConfiguration(other);
     }
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
@@ -417,6 +418,7 @@ public sealed partial class MachineBuilder
     public Machine Build()
     {
         ValidateOptions();
+        PrepareVga();
         AcpiTableSet? acpiTables = PrepareAcpi();
         bool placeAcpi = acpiTables is not null && _boot?.Kind != BootKind.Firmware;
         ulong acpiAddress = 0;
@@ -723,9 +725,7 @@ public sealed partial class MachineBuilder
         devices.Add(new SystemControlPortB(clock, pit));
         var rtc = new Rtc146818(clock, rtcLine, new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
         devices.Add(rtc);
-        var vga = new VgaAdapter(logger: _loggerFactory.CreateLogger<VgaAdapter>());
-        devices.Add(vga);
-        mapBuilder.AddMmio("vga-text", new PhysicalAddress(VgaAdapter.TextMemoryBase), VgaAdapter.TextMemorySizeInBytes, vga.MemoryWindow);
+        VgaAdapter? vga = CreateVga(devices, mapBuilder);
 
         devices.Add(new KeyboardController8042(irqs.CreateLine(1, "i8042 keyboard"), irqs.CreateLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
         devices.Add(new SystemControlPortA(platform));
@@ -745,7 +745,7 @@ public sealed partial class MachineBuilder
             devices.Add(new FwCfgDevice(firmwareConfig, memoryProxy, _firmwareConfig!.Device, _loggerFactory.CreateLogger<FwCfgDevice>()));
         }
 
-        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, irqs, apic, clock, platform, context, created);
+        PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, irqs, apic, clock, platform, context, created, CreateVgaCard(vga));
         if (pciBoard is not null)
         {
             devices.AddRange(pciBoard.ChipsetDevices);

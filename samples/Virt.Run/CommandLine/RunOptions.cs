@@ -50,6 +50,15 @@ public sealed record RunOptions
     /// </summary>
     public string? MachineType { get; init; }
 
+    /// <summary>The display adapter (<c>-vga</c>): <c>"std"</c>, <c>"none"</c>, or null for the board's default.</summary>
+    public string? Vga { get; init; }
+
+    /// <summary>The VGA BIOS for <c>-vga std</c> (<c>--vga-rom</c>), or null for the Debian path.</summary>
+    public string? VgaRomPath { get; init; }
+
+    /// <summary>Where to write a PNG of the screen when the run ends (<c>--screenshot</c>), or null.</summary>
+    public string? ScreenshotPath { get; init; }
+
     /// <summary>The guest gets no ACPI tables (<c>-no-acpi</c>).</summary>
     public bool NoAcpi { get; init; }
 

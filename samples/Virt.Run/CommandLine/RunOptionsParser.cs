@@ -71,6 +71,9 @@ public static class RunOptionsParser
                                   a write of v to the port exits with status (v << 1) | 1
                                   (defaults: iobase=0x501, iosize=2); Virt has no PCI cards for -device yet
           -no-acpi                no ACPI tables for the guest
+          -vga std|none           std = QEMU's std VGA, a PCI card with Bochs VBE and a linear framebuffer
+                                  (-M pc only; the default there when its VGA BIOS is installed, see
+                                  --vga-rom); none = no display adapter. Without -vga: the ISA VGA
           -no-reboot              a guest reset or triple fault stops the machine
           -cpu {string.Join('|', MachineFactory.CpuModels),-18} CPU model: max = everything implemented (default);
                                   pentium-pro = what a Pentium Pro has (no FXSR, SYSENTER, NX)
@@ -91,6 +94,8 @@ public static class RunOptionsParser
           --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
                                   board; guests that never enable the APIC still see the 8259A PIC
           --hpet                  add the HPET (FED00000h, 100 MHz, legacy replacement routing)
+          --vga-rom FILE          the VGA BIOS for -vga std (default {MachineFactory.DefaultVgaRomPath})
+          --screenshot FILE.png   when the guest stops, write the screen (any mode) as a PNG image
           --allow-reset-loop      keep resetting a guest that triple-faults at the same place again and
                                   again, as QEMU does (by default the 8th such crash in a row stops it)
           --save-snapshot FILE    with --snapshot-at N: after N guest instructions (counted as
@@ -183,6 +188,17 @@ public static class RunOptionsParser
                 case "-no-acpi":
                     options = options with { NoAcpi = true };
                     break;
+                case "-vga":
+                {
+                    string v = Value(args, ref i);
+                    if (v is not ("std" or "none"))
+                    {
+                        throw new RunOptionsException($"-vga: '{v}' is not supported (std, none)");
+                    }
+
+                    options = options with { Vga = v };
+                    break;
+                }
                 case "-cpu":
                     options = options with { CpuModel = Value(args, ref i) };
                     break;
@@ -242,6 +258,12 @@ public static class RunOptionsParser
                     break;
                 case "--hpet":
                     options = options with { Hpet = true };
+                    break;
+                case "--vga-rom":
+                    options = options with { VgaRomPath = Value(args, ref i) };
+                    break;
+                case "--screenshot":
+                    options = options with { ScreenshotPath = Value(args, ref i) };
                     break;
                 case "--save-snapshot":
                     options = options with { SaveSnapshotPath = Value(args, ref i) };

@@ -6,19 +6,15 @@ using Virt.Memory;
 namespace Virt.Devices;
 
 /// <summary>
-/// An IBM VGA (IBM "VGA Technical Reference"; FreeVGA register documentation) as far as colour and
-/// monochrome text modes need: 256 KiB of video memory in four planes, the CRT controller, sequencer,
-/// graphics controller, attribute controller and DAC registers, and the text memory window at B8000h.
-/// Reset leaves it in mode 03h (80x25, 16 colours, 9x16 cells). The host reads the screen as text
-/// (<see cref="GetScreenText"/>) or as an image (<see cref="Render"/>, <see cref="SavePng"/>).
+/// An IBM VGA (IBM "VGA Technical Reference"; FreeVGA register documentation) with the Bochs VBE
+/// extensions (DISPI, ports 1CEh/1CFh): 256 KiB of planar video memory in four planes, the CRT
+/// controller, sequencer, graphics controller, attribute controller and DAC registers, the A0000h-BFFFFh
+/// window with every write and read mode, chain-4 and odd/even addressing, and a linear framebuffer for
+/// the VBE modes. Reset leaves it in mode 03h (80x25, 16 colours, 9x16 cells). The host reads the screen
+/// as text (<see cref="GetScreenText"/>) or as an image (<see cref="Render"/>, <see cref="SavePng"/>) in
+/// any mode. See docs/vga.md.
 /// </summary>
-/// <remarks>
-/// The adapter owns the planes and all registers, so graphics modes (a later issue) add a renderer and
-/// the A0000h window without changing the state. CPU memory accesses honour odd/even addressing, the
-/// sequencer map mask and the graphics controller's read map select and memory map; write modes 1-3,
-/// set/reset, rotation and the logical operations are not implemented (text mode does not use them).
-/// </remarks>
-public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
+public sealed partial class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
 {
     /// <summary>The physical address of the text memory window.</summary>
     public const uint TextMemoryBase = 0xB8000;
@@ -28,6 +24,12 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
 
     /// <summary>The size of one plane.</summary>
     public const int PlaneSizeInBytes = 0x10000;
+
+    /// <summary>The physical address of the legacy video memory window (A0000h-BFFFFh).</summary>
+    public const uint LegacyMemoryBase = 0xA0000;
+
+    /// <summary>The size of the legacy video memory window (128 KiB).</summary>
+    public const int LegacyMemorySizeInBytes = 0x20000;
 
     private const int CrtcRegisterCount = 0x19;
     private const int SequencerRegisterCount = 5;
@@ -80,17 +82,34 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
     {
         options ??= new VgaOptions();
         ArgumentException.ThrowIfNullOrEmpty(options.Name);
+        ulong vram = options.VideoMemorySizeInBytes;
+        if (vram < MinimumVideoMemorySizeInBytes || vram > MaximumVideoMemorySizeInBytes || (vram & (vram - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"VgaOptions.VideoMemorySizeInBytes: {vram} bytes is not a power of two from 1 MiB to 256 MiB.");
+        }
+
         Name = options.Name;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        MemoryWindow = new VgaMemoryWindow(this);
-        _bindings =
-        [
+        _vram = new VgaLinearMemory((int)vram);
+        MemoryWindow = new VgaMemoryWindow(this, TextMemoryBase - LegacyMemoryBase, TextMemorySizeInBytes);
+        LegacyMemoryWindow = new VgaMemoryWindow(this, 0, LegacyMemorySizeInBytes);
+        LinearFramebuffer = new VgaLinearFramebufferWindow(this);
+        BochsVbeEnabled = options.BochsVbe;
+        var bindings = new List<PortBinding>
+        {
             new PortBinding(Name + " CRTC (mono)", 0x3B4, 2, new VgaPortHandler(this, 0x3B4)),
             new PortBinding(Name + " status (mono)", 0x3BA, 1, new VgaPortHandler(this, 0x3BA)),
             new PortBinding(Name, 0x3C0, 16, new VgaPortHandler(this, 0x3C0)),
             new PortBinding(Name + " CRTC (colour)", 0x3D4, 2, new VgaPortHandler(this, 0x3D4)),
             new PortBinding(Name + " status (colour)", 0x3DA, 1, new VgaPortHandler(this, 0x3DA)),
-        ];
+        };
+        if (options.BochsVbe)
+        {
+            bindings.Add(new PortBinding(Name + " VBE (DISPI)", VbeIndexPort, VbePortCount, new VgaVbePortHandler(this)));
+        }
+
+        _bindings = [.. bindings];
+        LoadBuiltInFont();
         Reset();
     }
 
@@ -100,8 +119,27 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
     /// <inheritdoc/>
     public IReadOnlyList<PortBinding> PortBindings => _bindings;
 
-    /// <summary>The text memory window: register it at <see cref="TextMemoryBase"/> with <see cref="TextMemorySizeInBytes"/> bytes.</summary>
+    /// <summary>
+    /// The text memory window alone: register it at <see cref="TextMemoryBase"/> with <see cref="TextMemorySizeInBytes"/>
+    /// bytes. It is the last 32 KiB of <see cref="LegacyMemoryWindow"/>; register one or the other.
+    /// </summary>
     public IMmioDevice MemoryWindow { get; }
+
+    /// <summary>
+    /// The whole legacy window A0000h-BFFFFh, decoded as the graphics controller's memory map select says (and as the
+    /// VBE bank window at A0000h while a VBE mode is on): register it at <see cref="LegacyMemoryBase"/> with
+    /// <see cref="LegacyMemorySizeInBytes"/> bytes.
+    /// </summary>
+    public IMmioDevice LegacyMemoryWindow { get; }
+
+    /// <summary>The linear framebuffer (all of the VBE video memory, <see cref="VideoMemorySizeInBytes"/>): a PCI BAR or a fixed MMIO window.</summary>
+    public IMmioDevice LinearFramebuffer { get; }
+
+    /// <summary>The size of the VBE video memory (the linear framebuffer).</summary>
+    public int VideoMemorySizeInBytes => _vram.SizeInBytes;
+
+    /// <summary>Whether the Bochs VBE ports (1CEh/1CFh) exist.</summary>
+    public bool BochsVbeEnabled { get; }
 
     /// <summary>The number of guest accesses that made no sense (register indexes out of range), counted, never thrown.</summary>
     public long GuestMisuseCount { get; private set; }
@@ -201,92 +239,22 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
         }
 
         dacIndex |= (colorSelect & 0x0C) << 4;
-        dacIndex &= _dacPixelMask;
-        return (Expand6(_dac[dacIndex * 3]) << 16) | (Expand6(_dac[(dacIndex * 3) + 1]) << 8) | Expand6(_dac[(dacIndex * 3) + 2]);
+        return DacRgb(dacIndex);
     }
 
-    /// <summary>
-    /// Renders the text screen with the built-in font: <see cref="TextColumns"/> cells of 8 or 9 pixels
-    /// (sequencer clocking mode) by <see cref="TextRows"/> cells of the CRTC character height. Blinking
-    /// characters are drawn in their visible phase; the cursor, when enabled, is drawn over its scan lines.
-    /// </summary>
-    /// <param name="drawCursor">Whether to draw the cursor.</param>
-    /// <returns>The frame.</returns>
-    public VgaFrame Render(bool drawCursor = true)
+    /// <summary>The RGB colour (0xRRGGBB) of a DAC entry after the pixel mask, components expanded from 6 bits (or taken as 8 bits with the VBE 8-bit DAC).</summary>
+    /// <param name="dacIndex">0-255.</param>
+    /// <returns>The colour.</returns>
+    public int DacRgb(int dacIndex)
     {
-        int columns = TextColumns;
-        int rows = TextRows;
-        int cellWidth = CharacterWidth;
-        int cellHeight = CharacterHeight;
-        int width = columns * cellWidth;
-        int height = rows * cellHeight;
-        byte[] pixels = new byte[width * height * 4];
-        Span<int> palette = stackalloc int[16];
-        for (int i = 0; i < 16; i++)
+        int i = (dacIndex & _dacPixelMask & 0xFF) * 3;
+        if (DacIsEightBit)
         {
-            palette[i] = GetTextColorRgb(i);
+            return (_dac[i] << 16) | (_dac[i + 1] << 8) | _dac[i + 2];
         }
 
-        bool screenOff = (_sequencer[0x01] & 0x20) != 0 || (_attributeIndex & 0x20) == 0;
-        if (screenOff)
-        {
-            // Sequencer "screen off", or palette address source clear: the display shows no video.
-            int border = screenOff && (_sequencer[0x01] & 0x20) == 0 ? OverscanRgb() : 0;
-            for (int i = 0; i < pixels.Length; i += 4)
-            {
-                SetPixel(pixels, i, border);
-            }
-
-            return new VgaFrame(width, height, pixels);
-        }
-
-        bool blinkEnabled = (_attribute[0x10] & 0x08) != 0;
-        bool lineGraphics = (_attribute[0x10] & 0x04) != 0;
-        (int cursorRow, int cursorColumn) = CursorPosition;
-        int cursorStart = _crtc[0x0A] & 0x1F;
-        int cursorEnd = _crtc[0x0B] & 0x1F;
-        bool showCursor = drawCursor && CursorVisible;
-        for (int row = 0; row < rows; row++)
-        {
-            for (int column = 0; column < columns; column++)
-            {
-                int address = CellAddress(row, column);
-                byte code = _planes[address];
-                byte attribute = _planes[PlaneSizeInBytes + address];
-                int foreground = palette[attribute & 0x0F];
-                int background = palette[(attribute >> 4) & (blinkEnabled ? 0x07 : 0x0F)];
-                ReadOnlySpan<byte> glyph = VgaFont.Glyph(code);
-                bool cursorHere = showCursor && row == cursorRow && column == cursorColumn;
-                for (int y = 0; y < cellHeight; y++)
-                {
-                    int bits = y < VgaFont.GlyphHeight ? glyph[y] : 0;
-                    if (cursorHere && y >= cursorStart && y <= cursorEnd)
-                    {
-                        bits = 0x1FF;
-                    }
-                    else if (cellWidth == 9)
-                    {
-                        // Line graphics (attribute mode bit 2): the ninth column repeats the eighth for C0h-DFh.
-                        bits = (bits << 1) | (lineGraphics && code is >= 0xC0 and <= 0xDF ? bits & 1 : 0);
-                    }
-
-                    int pixel = ((((row * cellHeight) + y) * width) + (column * cellWidth)) * 4;
-                    for (int x = 0; x < cellWidth; x++)
-                    {
-                        bool on = (bits & (1 << (cellWidth - 1 - x))) != 0;
-                        SetPixel(pixels, pixel + (x * 4), on ? foreground : background);
-                    }
-                }
-            }
-        }
-
-        return new VgaFrame(width, height, pixels);
+        return (Expand6(_dac[i]) << 16) | (Expand6(_dac[i + 1]) << 8) | Expand6(_dac[i + 2]);
     }
-
-    /// <summary>Renders the screen (<see cref="Render"/>) and writes it as a PNG image.</summary>
-    /// <param name="destination">The stream.</param>
-    /// <param name="drawCursor">Whether to draw the cursor.</param>
-    public void SavePng(Stream destination, bool drawCursor = true) => Render(drawCursor).SavePng(destination);
 
     /// <summary>Puts the adapter in mode 03h: registers as the BIOS sets them, the default EGA palette in the DAC. Video memory is kept, as a reset keeps DRAM.</summary>
     public void Reset()
@@ -313,6 +281,8 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
         }
 
         _retraceCounter = 0;
+        _latches = 0;
+        ResetVbe();
     }
 
     /// <summary>Clears video memory to blank cells (space on light grey over black, attribute 07h), as the BIOS does on a mode set.</summary>
@@ -330,7 +300,13 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
         VgaState.CurrentVersion, (byte[])_planes.Clone(), _miscOutput, _sequencerIndex, (byte[])_sequencer.Clone(),
         _crtcIndex, (byte[])_crtc.Clone(), _graphicsIndex, (byte[])_graphics.Clone(), _attributeIndex,
         _attributeFlipFlopData, (byte[])_attribute.Clone(), _dacPixelMask, _dacReadIndex, _dacWriteIndex,
-        _dacComponent, _dacReadMode, (byte[])_dacLatch.Clone(), (byte[])_dac.Clone(), _retraceCounter);
+        _dacComponent, _dacReadMode, (byte[])_dacLatch.Clone(), (byte[])_dac.Clone(), _retraceCounter)
+    {
+        Latches = _latches,
+        VbeIndex = _vbeIndex,
+        VbeRegisters = (ushort[])_vbe.Clone(),
+        VideoMemoryChunks = _vram.SaveChunks(),
+    };
 
     /// <inheritdoc/>
     public void RestoreState(VgaState state)
@@ -340,7 +316,8 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
             state.VideoMemory?.Length != _planes.Length || state.Sequencer?.Length != _sequencer.Length ||
             state.Crtc?.Length != _crtc.Length || state.Graphics?.Length != _graphics.Length ||
             state.Attribute?.Length != _attribute.Length || state.DacLatch?.Length != _dacLatch.Length ||
-            state.DacPalette?.Length != _dac.Length || state.DacComponent > 2)
+            state.DacPalette?.Length != _dac.Length || state.DacComponent > 2 ||
+            state.VbeRegisters?.Length != _vbe.Length || !_vram.CanRestore(state.VideoMemoryChunks))
         {
             throw new ArgumentException($"{Name}: invalid VgaState (version {state.Version}, expected {VgaState.CurrentVersion}, or an array of the wrong length).", nameof(state));
         }
@@ -364,56 +341,10 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
         state.DacLatch.CopyTo(_dacLatch, 0);
         state.DacPalette.CopyTo(_dac, 0);
         _retraceCounter = state.RetraceCounter;
-    }
-
-    /// <summary>Reads a byte of the text window (offset from B8000h).</summary>
-    internal byte ReadMemory(uint offset)
-    {
-        if (!TryMapCpuAddress(offset, out uint address))
-        {
-            return 0xFF; // outside the graphics controller's memory map: open bus
-        }
-
-        if ((_sequencer[0x04] & 0x04) == 0)
-        {
-            // Odd/even: address bit 0 selects plane 0 or 1 (2 or 3 with read map select bit 1).
-            int plane = (_graphics[0x04] & 0x02) | (int)(address & 1);
-            return _planes[(plane * PlaneSizeInBytes) + (int)(address & 0xFFFE)];
-        }
-
-        return _planes[((_graphics[0x04] & 0x03) * PlaneSizeInBytes) + (int)(address & 0xFFFF)];
-    }
-
-    /// <summary>Writes a byte of the text window (offset from B8000h).</summary>
-    internal void WriteMemory(uint offset, byte value)
-    {
-        if (!TryMapCpuAddress(offset, out uint address))
-        {
-            return;
-        }
-
-        byte mapMask = _sequencer[0x02];
-        if ((_sequencer[0x04] & 0x04) == 0)
-        {
-            int plane = (int)(address & 1);
-            for (int p = plane; p < 4; p += 2)
-            {
-                if ((mapMask & (1 << p)) != 0)
-                {
-                    _planes[(p * PlaneSizeInBytes) + (int)(address & 0xFFFE)] = value;
-                }
-            }
-
-            return;
-        }
-
-        for (int p = 0; p < 4; p++)
-        {
-            if ((mapMask & (1 << p)) != 0)
-            {
-                _planes[(p * PlaneSizeInBytes) + (int)(address & 0xFFFF)] = value;
-            }
-        }
+        _latches = state.Latches;
+        _vbeIndex = state.VbeIndex;
+        state.VbeRegisters.CopyTo(_vbe, 0);
+        _vram.RestoreChunks(state.VideoMemoryChunks);
     }
 
     internal byte ReadPort(ushort port)
@@ -557,34 +488,13 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
 
     private int OverscanRgb() => GetTextColorRgbFromDacIndex(_attribute[0x11]);
 
-    private int GetTextColorRgbFromDacIndex(int dacIndex)
-    {
-        dacIndex &= _dacPixelMask;
-        return (Expand6(_dac[dacIndex * 3]) << 16) | (Expand6(_dac[(dacIndex * 3) + 1]) << 8) | Expand6(_dac[(dacIndex * 3) + 2]);
-    }
+    private int GetTextColorRgbFromDacIndex(int dacIndex) => DacRgb(dacIndex);
 
     private int CellAddress(int row, int column)
     {
         // The CRTC in word mode scans every other byte: cell n lives at plane address 2n.
         int cell = StartAddress + (row * RowPitch) + column;
         return (cell * 2) & 0xFFFF;
-    }
-
-    private bool TryMapCpuAddress(uint windowOffset, out uint address)
-    {
-        // Graphics controller miscellaneous register bits 2-3 (memory map select); the window is B8000h-BFFFFh.
-        switch ((_graphics[0x06] >> 2) & 3)
-        {
-            case 0: // A0000h-BFFFFh, 128 KiB
-                address = 0x18000 + windowOffset;
-                return true;
-            case 3: // B8000h-BFFFFh, 32 KiB
-                address = windowOffset;
-                return true;
-            default: // A0000h-AFFFFh or B0000h-B7FFFh: B8000h is not decoded
-                address = 0;
-                return false;
-        }
     }
 
     private bool IsActiveCrtcPort(ushort port) => ColourAddressing ? (port & 0xFFF0) == 0x3D0 : (port & 0xFFF0) == 0x3B0;
@@ -663,7 +573,8 @@ public sealed class VgaAdapter : IPortMappedDevice, IStatefulDevice<VgaState>
 
     private void WriteDacData(byte value)
     {
-        _dacLatch[_dacComponent] = (byte)(value & 0x3F);
+        // With the VBE 8-bit DAC on (DISPI ENABLE bit 5) the components keep all 8 bits; a VGA DAC keeps 6.
+        _dacLatch[_dacComponent] = DacIsEightBit ? value : (byte)(value & 0x3F);
         if (++_dacComponent == 3)
         {
             _dacComponent = 0;

@@ -5,7 +5,8 @@ namespace Virt.Devices;
 /// printable ASCII (20h-7Eh) is a hand-drawn 5x8 bitmap (5x7 body plus one descender row) doubled
 /// vertically and placed in columns 1-5 of the cell; block, shade and box-drawing characters
 /// (B0h-DFh) are generated from their line structure; other codes render as a hollow box.
-/// The guest's font in plane 2 is not used (see docs/devices-io.md).
+/// The adapter copies it into font slot 0 of plane 2 when it is created, as a BIOS does at a mode set; text is then
+/// always rendered from plane 2, so a guest that loads its own font sees it (see docs/vga.md).
 /// </summary>
 internal static class VgaFont
 {

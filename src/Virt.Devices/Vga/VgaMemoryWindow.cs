@@ -2,27 +2,27 @@ using Virt.Memory;
 
 namespace Virt.Devices;
 
-/// <summary>The CPU's view of video memory at B8000h-BFFFFh.</summary>
-internal sealed class VgaMemoryWindow(VgaAdapter adapter) : IMmioDevice
+/// <summary>The CPU's view of a part of the legacy window A0000h-BFFFFh, starting <paramref name="firstOffset"/> bytes into it.</summary>
+internal sealed class VgaMemoryWindow(VgaAdapter adapter, uint firstOffset, int sizeInBytes) : IMmioDevice
 {
     public AccessWidths SupportedWidths => AccessWidths.All;
 
-    public ulong Read(RegionOffset offset, int sizeInBytes)
+    public ulong Read(RegionOffset offset, int accessSizeInBytes)
     {
         ulong value = 0;
-        for (int i = 0; i < sizeInBytes; i++)
+        for (int i = 0; i < accessSizeInBytes; i++)
         {
-            value |= (ulong)adapter.ReadMemory((uint)((offset.Value + (ulong)i) & (VgaAdapter.TextMemorySizeInBytes - 1))) << (8 * i);
+            value |= (ulong)adapter.ReadLegacy(firstOffset + (uint)((offset.Value + (ulong)i) & (ulong)(sizeInBytes - 1))) << (8 * i);
         }
 
         return value;
     }
 
-    public void Write(RegionOffset offset, int sizeInBytes, ulong value)
+    public void Write(RegionOffset offset, int accessSizeInBytes, ulong value)
     {
-        for (int i = 0; i < sizeInBytes; i++)
+        for (int i = 0; i < accessSizeInBytes; i++)
         {
-            adapter.WriteMemory((uint)((offset.Value + (ulong)i) & (VgaAdapter.TextMemorySizeInBytes - 1)), (byte)(value >> (8 * i)));
+            adapter.WriteLegacy(firstOffset + (uint)((offset.Value + (ulong)i) & (ulong)(sizeInBytes - 1)), (byte)(value >> (8 * i)));
         }
     }
 }

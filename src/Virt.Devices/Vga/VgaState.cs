@@ -1,6 +1,6 @@
 namespace Virt.Devices;
 
-/// <summary>The saved state of a <see cref="VgaAdapter"/>: video memory and every register.</summary>
+/// <summary>The saved state of a <see cref="VgaAdapter"/>: video memory, the latches, every VGA and VBE register.</summary>
 /// <param name="Version">The record version, <see cref="CurrentVersion"/>.</param>
 /// <param name="VideoMemory">The four 64 KiB planes, plane 0 first (262,144 bytes).</param>
 /// <param name="MiscOutput">Miscellaneous output register.</param>
@@ -43,8 +43,20 @@ public sealed record VgaState(
     byte[] DacPalette,
     int RetraceCounter)
 {
-    /// <summary>The version this build writes.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>The version this build writes (2: latches, VBE registers and VBE video memory).</summary>
+    public const int CurrentVersion = 2;
+
+    /// <summary>The four graphics controller latches, plane 0 in bits 0-7.</summary>
+    public uint Latches { get; init; }
+
+    /// <summary>The DISPI index register.</summary>
+    public ushort VbeIndex { get; init; }
+
+    /// <summary>The DISPI registers 0-0Ah.</summary>
+    public ushort[] VbeRegisters { get; init; } = [];
+
+    /// <summary>The VBE video memory in 64 KiB chunks, null where the guest never wrote.</summary>
+    public byte[]?[] VideoMemoryChunks { get; init; } = [];
 
     /// <summary>Compares every field, arrays by value.</summary>
     /// <param name="other">The other record.</param>
@@ -57,7 +69,9 @@ public sealed record VgaState(
         AttributeFlipFlopData == other.AttributeFlipFlopData && Attribute.AsSpan().SequenceEqual(other.Attribute) &&
         DacPixelMask == other.DacPixelMask && DacReadIndex == other.DacReadIndex && DacWriteIndex == other.DacWriteIndex &&
         DacComponent == other.DacComponent && DacReadMode == other.DacReadMode && DacLatch.AsSpan().SequenceEqual(other.DacLatch) &&
-        DacPalette.AsSpan().SequenceEqual(other.DacPalette) && RetraceCounter == other.RetraceCounter;
+        DacPalette.AsSpan().SequenceEqual(other.DacPalette) && RetraceCounter == other.RetraceCounter &&
+        Latches == other.Latches && VbeIndex == other.VbeIndex && VbeRegisters.AsSpan().SequenceEqual(other.VbeRegisters) &&
+        ChunksEqual(VideoMemoryChunks, other.VideoMemoryChunks);
 
     /// <summary>A hash over the registers (video memory is compared, not hashed).</summary>
     /// <returns>The hash.</returns>
@@ -68,6 +82,25 @@ public sealed record VgaState(
         hash.AddBytes(Crtc);
         hash.AddBytes(Attribute);
         hash.AddBytes(Sequencer);
+        hash.Add(Latches);
         return hash.ToHashCode();
+    }
+
+    private static bool ChunksEqual(byte[]?[] a, byte[]?[] b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] is null != b[i] is null || (a[i] is { } x && !x.AsSpan().SequenceEqual(b[i])))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

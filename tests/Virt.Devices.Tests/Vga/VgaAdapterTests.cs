@@ -260,7 +260,7 @@ public sealed class VgaAdapterTests
     }
 
     /// <summary>A minimal PNG reader for the encoder's output: checks signature, chunk CRCs, IHDR, inflates IDAT.</summary>
-    private static (int Width, int Height, byte[] Rgb) DecodePng(byte[] file)
+    internal static (int Width, int Height, byte[] Rgb) DecodePng(byte[] file)
     {
         Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, file[..8]);
         int position = 8;
