@@ -16,14 +16,13 @@ namespace Virt.Run.Tests.Acceptance;
 [Trait("Category", "Acceptance")]
 public sealed partial class ApicLinuxAcceptanceTests
 {
-    private const string InterruptsBegin = "VIRT-INTERRUPTS-BEGIN";
 
     [Fact]
     public void DebianKernelEnablesTheLocalApicAndKeepsThePicThroughLint0()
     {
         (string kernel, string busybox) = DebianGuests.EnsureI386KernelAndBusybox();
         string initrd = Path.Combine(Path.GetTempPath(), $"virt-{Guid.NewGuid():N}-apic-initramfs.cpio.gz");
-        File.WriteAllBytes(initrd, BuildInitramfs(busybox));
+        File.WriteAllBytes(initrd, InterruptsInitramfs.Build(busybox));
         try
         {
             (int code, string output, string err) = VirtRunProcess.RunVirt(
@@ -34,42 +33,15 @@ public sealed partial class ApicLinuxAcceptanceTests
             Assert.Contains("Found and enabled local APIC!", output, StringComparison.Ordinal);
             Assert.Contains("Enabling APIC mode:  Flat.", output, StringComparison.Ordinal);
             Assert.Contains(DebianGuests.Marker, output, StringComparison.Ordinal);
-            string interrupts = output[output.IndexOf(InterruptsBegin, StringComparison.Ordinal)..];
-            Assert.True(Count(TimerLine(), interrupts) > 0, $"no timer interrupts:\n{interrupts}");
-            Assert.Equal(0, Count(ErrorLine(), interrupts));
-            Assert.Equal(0, Count(SpuriousLine(), interrupts));
+            string interrupts = output[output.IndexOf(InterruptsInitramfs.Begin, StringComparison.Ordinal)..];
+            Assert.True(InterruptsInitramfs.Count(TimerLine(), interrupts) > 0, $"no timer interrupts:\n{interrupts}");
+            Assert.Equal(0, InterruptsInitramfs.Count(ErrorLine(), interrupts));
+            Assert.Equal(0, InterruptsInitramfs.Count(SpuriousLine(), interrupts));
         }
         finally
         {
             File.Delete(initrd);
         }
-    }
-
-    /// <summary>The initramfs of <see cref="DebianGuests.BuildInitramfs"/>, with /proc/interrupts printed before the marker.</summary>
-    private static byte[] BuildInitramfs(string busyboxPath)
-    {
-        const string init = "#!/bin/busybox sh\n"
-            + "/bin/busybox mount -t proc proc /proc\n"
-            + "/bin/busybox echo '" + InterruptsBegin + "'\n"
-            + "/bin/busybox cat /proc/interrupts\n"
-            + "/bin/busybox echo '" + DebianGuests.Marker + "'\n"
-            + "/bin/busybox poweroff -f\n";
-        return new CpioArchiveBuilder()
-            .AddDirectory("bin")
-            .AddDirectory("dev")
-            .AddDirectory("proc")
-            .AddCharacterDevice("dev/console", 5, 1)
-            .AddFile("bin/busybox", File.ReadAllBytes(busyboxPath), permissions: 0x1ED)
-            .AddSymlink("bin/sh", "busybox")
-            .AddTextFile("init", init, permissions: 0x1ED)
-            .ToGzipArray();
-    }
-
-    private static long Count(Regex line, string interrupts)
-    {
-        Match match = line.Match(interrupts);
-        Assert.True(match.Success, $"/proc/interrupts has no line for {line}:\n{interrupts}");
-        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
     [GeneratedRegex(@"\s0:\s+(\d+)\s+XT-PIC\s+timer")]

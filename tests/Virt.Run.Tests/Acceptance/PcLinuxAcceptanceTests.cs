@@ -16,7 +16,6 @@ namespace Virt.Run.Tests.Acceptance;
 [Trait("Category", "Acceptance")]
 public sealed partial class PcLinuxAcceptanceTests
 {
-    private const string InterruptsBegin = "VIRT-INTERRUPTS-BEGIN";
 
     /// <summary>Rewrites applied to both consoles' board lines before they are compared, each with its reason.</summary>
     private static readonly (Regex Pattern, string Replacement, string Reason)[] BoardDifferences =
@@ -29,7 +28,7 @@ public sealed partial class PcLinuxAcceptanceTests
     {
         (string kernel, string busybox) = DebianGuests.EnsureI386KernelAndBusybox();
         string initrd = Path.Combine(Path.GetTempPath(), $"virt-{Guid.NewGuid():N}-pc-initramfs.cpio.gz");
-        File.WriteAllBytes(initrd, BuildInitramfs(busybox));
+        File.WriteAllBytes(initrd, InterruptsInitramfs.Build(busybox));
         try
         {
             string[] guest = ["-M", "pc", "-m", "256M", "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", "console=ttyS0", "-no-reboot"];
@@ -49,10 +48,10 @@ public sealed partial class PcLinuxAcceptanceTests
             Assert.Contains("ACPI: PM-Timer IO Port: 0x608", output, StringComparison.Ordinal);
             Assert.Contains(DebianGuests.Marker, output, StringComparison.Ordinal);
 
-            string interrupts = output[output.IndexOf(InterruptsBegin, StringComparison.Ordinal)..output.IndexOf(DebianGuests.Marker, StringComparison.Ordinal)];
-            Assert.True(Count(LocalTimerLine(), interrupts) > 0, $"the local APIC timer did not interrupt:\n{interrupts}");
+            string interrupts = output[output.IndexOf(InterruptsInitramfs.Begin, StringComparison.Ordinal)..output.IndexOf(DebianGuests.Marker, StringComparison.Ordinal)];
+            Assert.True(InterruptsInitramfs.Count(LocalTimerLine(), interrupts) > 0, $"the local APIC timer did not interrupt:\n{interrupts}");
             Assert.Matches(IoApicTimerLine(), interrupts);
-            Assert.Equal(0, Count(ErrorLine(), interrupts));
+            Assert.Equal(0, InterruptsInitramfs.Count(ErrorLine(), interrupts));
 
             // poweroff -f: the kernel enters S5 through the FADT's PM1a_CNT (SLP_TYP from \_S5, then SLP_EN).
             Assert.Contains("ACPI: PM: Preparing to enter system sleep state S5", output, StringComparison.Ordinal);
@@ -97,33 +96,6 @@ public sealed partial class PcLinuxAcceptanceTests
         }
 
         return lines;
-    }
-
-    /// <summary>The initramfs of <see cref="DebianGuests.BuildInitramfs"/>, with /proc/interrupts printed before the marker.</summary>
-    private static byte[] BuildInitramfs(string busyboxPath)
-    {
-        const string init = "#!/bin/busybox sh\n"
-            + "/bin/busybox mount -t proc proc /proc\n"
-            + "/bin/busybox echo '" + InterruptsBegin + "'\n"
-            + "/bin/busybox cat /proc/interrupts\n"
-            + "/bin/busybox echo '" + DebianGuests.Marker + "'\n"
-            + "/bin/busybox poweroff -f\n";
-        return new CpioArchiveBuilder()
-            .AddDirectory("bin")
-            .AddDirectory("dev")
-            .AddDirectory("proc")
-            .AddCharacterDevice("dev/console", 5, 1)
-            .AddFile("bin/busybox", File.ReadAllBytes(busyboxPath), permissions: 0x1ED)
-            .AddSymlink("bin/sh", "busybox")
-            .AddTextFile("init", init, permissions: 0x1ED)
-            .ToGzipArray();
-    }
-
-    private static long Count(Regex line, string interrupts)
-    {
-        Match match = line.Match(interrupts);
-        Assert.True(match.Success, $"/proc/interrupts has no line for {line}:\n{interrupts}");
-        return long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
     }
 
     [GeneratedRegex(@"^(ACPI: (PM-Timer IO Port|LAPIC_NMI|INT_SRC_OVR|HPET id|Using IOAPIC|PCI: Interrupt link|PM: Preparing)|IOAPIC\[|Using APIC driver|APIC: Switch|Enabling APIC mode|\.\.TIMER|hpet: \d+ channels|hpet0: |reboot: Power down)")]
