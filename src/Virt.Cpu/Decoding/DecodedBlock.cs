@@ -60,9 +60,10 @@ internal sealed class DecodedBlock
     public int HitCount;
 
     /// <summary>
-    /// The entry slot for a compiled form of this block: null while the interpreter runs it; a compiling tier sets it to
-    /// an engine bound to the compiled code, and the run loop then calls that engine instead (same contract, see
-    /// <see cref="IExecutionEngine"/>). Dropped with the block on invalidation, so compiled code never outlives its bytes.
+    /// The entry slot for a compiled form of this block: null while the interpreter runs it. A compiling tier sets it to an
+    /// engine bound to the compiled code (same contract, see <see cref="IExecutionEngine"/>) and adds the run loop's
+    /// dispatch on it (Cpu.Run notes why the interpreter-only loop does not test it yet). Cleared with the block on
+    /// invalidation, so compiled code never outlives its bytes.
     /// </summary>
     public IExecutionEngine? CompiledEntry;
 }

@@ -5,7 +5,7 @@ namespace Virt.Cpu;
 /// <summary>
 /// The contract of an execution engine: run the first instructions of a decoded block against the CPU's state. The
 /// interpreter (<see cref="Interpreter"/>) is the first engine; a compiling tier attaches a second one to hot blocks through
-/// <see cref="DecodedBlock.CompiledEntry"/>.
+/// <see cref="DecodedBlock.CompiledEntry"/>, chosen by <see cref="DecodedBlock.HitCount"/>.
 /// </summary>
 /// <remarks>
 /// What every engine must do, so that tiers can be mixed block by block and determinism holds across them:
