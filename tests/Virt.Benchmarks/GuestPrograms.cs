@@ -379,6 +379,54 @@ public static class GuestPrograms
         return cpu;
     }
 
+    /// <summary>Bytes each iteration of the REP MOVS loop copies (64 KiB, from 20000h to 40000h).</summary>
+    public const uint RepMovsBytesPerIteration = 0x10000;
+
+    /// <summary>Instructions outside the REP MOVS loop (setup and HLT).</summary>
+    public const long RepMovsOverheadInstructions = 3;
+
+    /// <summary>
+    /// Instructions the REP MOVS loop retires: per iteration three moves, the REP MOVS (one per element), DEC and JNZ; plus
+    /// the setup and HLT.
+    /// </summary>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <param name="elementSize">1 for MOVSB, 4 for MOVSD.</param>
+    /// <returns>The exact count.</returns>
+    public static long RepMovsInstructions(uint iterations, int elementSize) =>
+        (iterations * (5L + (RepMovsBytesPerIteration / (uint)elementSize))) + RepMovsOverheadInstructions;
+
+    /// <summary>
+    /// Flat 32-bit protected mode: copies 64 KiB of RAM with REP MOVSB or REP MOVSD, <paramref name="iterations"/> times
+    /// (the memcpy of a kernel or a C library).
+    /// </summary>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <param name="elementSize">1 for MOVSB, 4 for MOVSD.</param>
+    /// <returns>The machine code, to load at <see cref="CodeOffset"/> and run with <see cref="CreateProtectedMachine"/>.</returns>
+    public static byte[] ProtectedRepMovsLoop(uint iterations, int elementSize)
+    {
+        var a = new Assembler(32);
+        Label loop = a.CreateLabel();
+        a.mov(ebp, iterations);
+        a.cld();
+        a.Label(ref loop);
+        a.mov(esi, 0x20000);
+        a.mov(edi, 0x40000);
+        a.mov(ecx, RepMovsBytesPerIteration / (uint)elementSize);
+        if (elementSize == 1)
+        {
+            a.rep.movsb();
+        }
+        else
+        {
+            a.rep.movsd();
+        }
+
+        a.dec(ebp);
+        a.jnz(loop);
+        a.hlt();
+        return Assemble(a);
+    }
+
     /// <summary>Builds a 1 MiB machine with <paramref name="code"/> at 0000:<see cref="CodeOffset"/> and a CPU about to run it.</summary>
     /// <param name="code">The guest code.</param>
     /// <param name="options">CPU options.</param>

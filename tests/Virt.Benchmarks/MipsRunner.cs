@@ -30,6 +30,45 @@ public static class MipsRunner
 
         // The Linux XZ decompressor's kind of code: flat 32-bit protected mode, paging off.
         MeasureProtected(only, "pm-decode", (uint)(4_000_000 * scale));
+
+        // Block copies over RAM (flat 32-bit protected mode, paging off): bytes per second.
+        MeasureRepMovs(only, "rep-movsb", 1, (uint)Math.Max(1, 2048 * scale));
+        MeasureRepMovs(only, "rep-movsd", 4, (uint)Math.Max(1, 2048 * scale));
+    }
+
+    /// <summary>
+    /// Runs the REP MOVS loop to its HLT in 1 M-instruction slices (each element counts as one instruction, so a slice
+    /// usually stops mid-copy and resumes) and reports the copy rate in GB/s and whether the retired count is exact.
+    /// </summary>
+    private static void MeasureRepMovs(string? only, string workload, int elementSize, uint iterations)
+    {
+        if (only is not null && !workload.StartsWith(only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        Cpu.Cpu warm = GuestPrograms.CreateProtectedMachine(GuestPrograms.ProtectedRepMovsLoop(Math.Max(1, iterations / 8), elementSize), new CpuOptions(), paging: false);
+        while (warm.Run(1_000_000) == StopReason.BudgetExhausted)
+        {
+        }
+
+        Cpu.Cpu cpu = GuestPrograms.CreateProtectedMachine(GuestPrograms.ProtectedRepMovsLoop(iterations, elementSize), new CpuOptions(), paging: false);
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var stopwatch = Stopwatch.StartNew();
+        StopReason stop;
+        do
+        {
+            stop = cpu.Run(1_000_000);
+        }
+        while (stop == StopReason.BudgetExhausted);
+
+        stopwatch.Stop();
+        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+        double bytes = (double)iterations * GuestPrograms.RepMovsBytesPerIteration;
+        long expected = GuestPrograms.RepMovsInstructions(iterations, elementSize);
+        string check = cpu.RetiredInstructions == expected ? "ok" : string.Create(CultureInfo.InvariantCulture, $"MISMATCH expected {expected}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{workload,-11} flat      bytes={bytes,12:F0} seconds={stopwatch.Elapsed.TotalSeconds,7:F3} GB/s={bytes / stopwatch.Elapsed.TotalSeconds / 1e9,7:F2} cpu-seconds={cpuSeconds,7:F3} GB/s-per-cpu-second={bytes / Math.Max(cpuSeconds, 1e-9) / 1e9,7:F2} MIPS={cpu.RetiredInstructions / stopwatch.Elapsed.TotalSeconds / 1e6,8:F1} stop={stop} count={check}"));
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Virt.Cpu.Decoding;
+using Virt.Memory;
 
 namespace Virt.Cpu;
 
@@ -9,7 +10,7 @@ namespace Virt.Cpu;
 /// (E)CX, (E)SI and (E)DI describing the remaining work and EIP still on the instruction, so it resumes exactly (and an
 /// interrupt can be taken in between, Intel SDM Vol. 2B, REP).
 /// </summary>
-public sealed partial class Cpu
+public sealed unsafe partial class Cpu
 {
     private enum StringKind
     {
@@ -61,17 +62,26 @@ public sealed partial class Cpu
         bool watching = _dataBreakpointsArmed | _ioBreakpointsArmed | _hostWatchesArmed;
         long done = 0;
         bool compare = kind is StringKind.Cmps or StringKind.Scas;
+
+        // Whole runs within a page at once for MOVS/STOS forwards when nothing needs to see single iterations.
+        bool spans = !singleStep && !watching && (kind is StringKind.Movs or StringKind.Stos) && (_ctx.Eflags & EflagsBits.Df) == 0;
         while (true)
         {
-            StringIteration(ref d, kind);
-            if (_faulted)
+            long n = spans ? StringSpan(ref d, kind, count, max - done) : 0;
+            if (n == 0)
             {
-                break;
+                StringIteration(ref d, kind);
+                if (_faulted)
+                {
+                    break;
+                }
+
+                n = 1;
             }
 
-            count--;
+            count -= (ulong)n;
             WriteRegister(RegCx, addrSize, count);
-            done++;
+            done += n;
             if (count == 0)
             {
                 break;
@@ -118,6 +128,99 @@ public sealed partial class Cpu
         }
 
         return kind is StringKind.Ins or StringKind.Outs && (_ctx.Eflags & EflagsBits.If) != 0 && InterruptController is { IsInterruptPending: true };
+    }
+
+    /// <summary>
+    /// The span path of REP MOVS/STOS (forwards): performs as many whole iterations as lie, for both operands, within the
+    /// segment bounds, within one page whose host pointer the TLB already holds (RAM that holds no decoded code and has no
+    /// watch, so no iteration could fault, hit a breakpoint or modify code), and within <paramref name="limit"/>;
+    /// advances (E)SI/(E)DI by them and returns their number. Returns 0 when the next iteration is not such a one (a TLB
+    /// miss, a page or segment boundary, a possible fault): the caller then runs it alone, which fills the TLB or raises the
+    /// fault with the registers at that iteration, exactly as without spans.
+    /// </summary>
+    private long StringSpan(ref DecodedInstruction d, StringKind kind, ulong count, long limit)
+    {
+        int size = d.OpSize;
+        int addrSize = d.AddrSize;
+        ulong addressEnd = addrSize == 2 ? 0x1_0000UL : 0x1_0000_0000UL;
+        uint di = (uint)ReadRegister(RegDi, addrSize);
+        ulong n = Math.Min(count, (ulong)limit);
+
+        // Destination: within ES's write bound and the address-size wrap, and within the page.
+        ulong writeEnd = Math.Min(_ctx.SegWriteEnd[Es], addressEnd);
+        if ((ulong)di + (uint)size > writeEnd)
+        {
+            return 0;
+        }
+
+        n = Math.Min(n, (writeEnd - di) / (uint)size);
+        uint dstLinear = (uint)(_ctx.SegBase[Es] + di);
+        uint dstOffset = dstLinear & PageMask;
+        n = Math.Min(n, (PhysicalMemoryMap.PageSizeInBytes - dstOffset) / (uint)size);
+        int dstSlot = (int)(dstLinear >> PageShift) & (TlbEntries - 1);
+        if (n == 0 || _tlbWriteTag[dstSlot] != (dstLinear >> PageShift) + 1)
+        {
+            return 0;
+        }
+
+        byte* dst = (byte*)_tlbWriteHost[dstSlot] + dstOffset;
+        if (kind == StringKind.Stos)
+        {
+            int bytes = (int)n * size;
+            switch (size)
+            {
+                case 1:
+                    new Span<byte>(dst, bytes).Fill((byte)_ctx.Gpr[RegAx]);
+                    break;
+                case 2:
+                    new Span<ushort>(dst, bytes / 2).Fill((ushort)_ctx.Gpr[RegAx]);
+                    break;
+                default:
+                    new Span<uint>(dst, bytes / 4).Fill((uint)_ctx.Gpr[RegAx]);
+                    break;
+            }
+
+            WriteRegister(RegDi, addrSize, di + (uint)bytes);
+            return (long)n;
+        }
+
+        // Source: within the read bound of its segment and the wrap, and within its page.
+        int seg = d.Seg;
+        uint si = (uint)ReadRegister(RegSi, addrSize);
+        ulong readEnd = Math.Min(_ctx.SegReadEnd[seg], addressEnd);
+        if ((ulong)si + (uint)size > readEnd)
+        {
+            return 0;
+        }
+
+        n = Math.Min(n, (readEnd - si) / (uint)size);
+        uint srcLinear = (uint)(_ctx.SegBase[seg] + si);
+        uint srcOffset = srcLinear & PageMask;
+        n = Math.Min(n, (PhysicalMemoryMap.PageSizeInBytes - srcOffset) / (uint)size);
+        int srcSlot = (int)(srcLinear >> PageShift) & (TlbEntries - 1);
+        if (n == 0 || _tlbReadTag[srcSlot] != (srcLinear >> PageShift) + 1)
+        {
+            return 0;
+        }
+
+        byte* src = (byte*)_tlbReadHost[srcSlot] + srcOffset;
+        int length = (int)n * size;
+        if (dst >= src + length || dst + length <= src)
+        {
+            Buffer.MemoryCopy(src, dst, length, length);
+        }
+        else
+        {
+            // Overlapping forwards (a pattern fill such as DI = SI + 1): element by element, as the instruction does.
+            for (int i = 0; i < length; i += size)
+            {
+                StoreToHost(dst + i, size, LoadFromHost(src + i, size));
+            }
+        }
+
+        WriteRegister(RegSi, addrSize, si + (uint)length);
+        WriteRegister(RegDi, addrSize, di + (uint)length);
+        return (long)n;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
