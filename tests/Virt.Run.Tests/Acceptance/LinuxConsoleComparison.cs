@@ -35,9 +35,8 @@ internal static partial class LinuxConsoleComparison
     {
         var lines = new List<string>();
         bool started = false;
-        foreach (string raw in console.Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n'))
+        foreach (string line in KernelLines(console))
         {
-            string line = Timestamp().Replace(raw, string.Empty).TrimEnd();
             started |= line.Contains("Linux version", StringComparison.Ordinal);
             if (!started)
             {
@@ -57,6 +56,12 @@ internal static partial class LinuxConsoleComparison
 
         return lines;
     }
+
+    /// <summary>The lines of a serial console without their carriage returns, printk timestamps and trailing blanks.</summary>
+    /// <param name="console">The console output.</param>
+    /// <returns>The lines, in order.</returns>
+    public static IEnumerable<string> KernelLines(string console) =>
+        console.Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n').Select(raw => Timestamp().Replace(raw, string.Empty).TrimEnd());
 
     /// <summary>A printk timestamp such as "[    0.123456] ", with whatever the firmware printed before it on that line.</summary>
     [GeneratedRegex(@"^.*?\[\s*\d+\.\d+\]\s?")]

@@ -86,9 +86,8 @@ public sealed partial class PcLinuxAcceptanceTests
     private static List<string> BoardLines(string console)
     {
         var lines = new List<string>();
-        foreach (string raw in console.Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n'))
+        foreach (string line in LinuxConsoleComparison.KernelLines(console))
         {
-            string line = Timestamp().Replace(raw, string.Empty).TrimEnd();
             if (BoardLine().IsMatch(line))
             {
                 lines.Add(BoardDifferences.Aggregate(line, (l, d) => d.Pattern.Replace(l, d.Replacement)));
@@ -100,9 +99,6 @@ public sealed partial class PcLinuxAcceptanceTests
 
     [GeneratedRegex(@"^(ACPI: (PM-Timer IO Port|LAPIC_NMI|INT_SRC_OVR|HPET id|Using IOAPIC|PCI: Interrupt link|PM: Preparing)|IOAPIC\[|Using APIC driver|APIC: Switch|Enabling APIC mode|\.\.TIMER|hpet: \d+ channels|hpet0: |reboot: Power down)")]
     private static partial Regex BoardLine();
-
-    [GeneratedRegex(@"^.*?\[\s*\d+\.\d+\]\s?")]
-    private static partial Regex Timestamp();
 
     [GeneratedRegex(@"LOC:\s+(\d+)")]
     private static partial Regex LocalTimerLine();
