@@ -4,8 +4,10 @@ namespace Virt.Fuzz;
 
 /// <summary>
 /// Random port and MMIO traffic (random widths, values, reads and writes) against every device of the default board
-/// (<see cref="GuestRunner.DefaultBoard"/>: PIC, PIT, port 61h, RTC, two UARTs, 8042 and port 92h, VGA ports and its
-/// text-memory window, POST and debug console ports, isa-debug-exit, the reset control register, the x87 error latch),
+/// (<see cref="GuestRunner.DefaultBoard"/>: PIC, PIT, port 61h, RTC, two UARTs, 8042 and port 92h, the std VGA's ports,
+/// memory window and PCI BARs, POST and debug console ports, isa-debug-exit, the reset control register, the x87 error
+/// latch, the PCI configuration ports and the i440FX/PIIX3/PIIX4 functions, the local APIC, I/O APIC and HPET windows,
+/// and fw_cfg's ports and DMA interface),
 /// interleaved with guest time passing so timers, UART transmit and keyboard events fire in between. Accesses come from
 /// the host side (the port space and memory map the CPU uses), so every device sees every width. A .NET exception is a
 /// finding; the traffic goes on after it.

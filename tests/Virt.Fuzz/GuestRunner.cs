@@ -41,6 +41,12 @@ public static class GuestRunner
             .WithDebugExit()
             .WithResetBehavior(ResetBehavior.Stop)
             .WithRtcStartTime(new DateTimeOffset(2026, 12, 5, 0, 0, 0, TimeSpan.Zero))
+            .WithPciBus()
+            .WithApic()
+            .WithHpet()
+            .WithFirmwareConfig()
+            .WithAcpi()
+            .WithVga(VgaKind.Standard)
             .WithFlatBinary([0xF4], new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "fuzz"));
 
     private static GuestOutcome RunOnCpu(FuzzCase guest, GuestControl? control, bool fingerprint, CpuOptions cpuOptions)
