@@ -97,7 +97,8 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool CheckHostBreakpoint()
     {
-        uint linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
+        // Host breakpoints are 32-bit linear addresses (the public API's type); in 64-bit mode the low half is compared.
+        uint linear = (uint)CodeLinear;
         if (_hostBreakpointResume)
         {
             _hostBreakpointResume = false;

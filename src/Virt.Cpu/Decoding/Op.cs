@@ -62,6 +62,12 @@ internal enum Op : ushort
     Cwde,
     Cwd,
     Cdq,
+
+    /// <summary>CDQE (REX.W 98h): RAX = sign-extended EAX.</summary>
+    Cdqe,
+
+    /// <summary>CQO (REX.W 99h): RDX = the sign of RAX.</summary>
+    Cqo,
     Lahf,
     Sahf,
     Xlat,
@@ -139,6 +145,13 @@ internal enum Op : ushort
     Wrmsr,
     Sysenter,
     Sysexit,
+
+    // Long mode (Intel SDM Vol. 2; System/Cpu.LongMode.cs).
+    Cmpxchg16b,
+    Swapgs,
+    Syscall,
+    Sysret,
+    Rdtscp,
     FetchFault,
     CsLimitFault,
     Wbinvd,

@@ -132,7 +132,7 @@ public sealed partial class Cpu
     /// <summary>Writes IA32_EFER: NXE only; any other bit is #GP(0) (LME and SCE need long mode, which is not implemented).</summary>
     private bool TryWriteEfer(ulong value)
     {
-        if ((value & ~EferBits.Nxe) != 0)
+        if ((value & ~(EferWritable | EferBits.Lma)) != 0)
         {
             return false;
         }

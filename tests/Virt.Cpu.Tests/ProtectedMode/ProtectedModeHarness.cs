@@ -29,9 +29,9 @@ internal sealed class ProtectedModeHarness
     public const ushort CallGate = 0x60;
     public const ushort Code3 = 0x68;
 
-    public ProtectedModeHarness()
+    public ProtectedModeHarness(CpuOptions? options = null)
     {
-        var machine = new CpuHarness();
+        var machine = options is null ? new CpuHarness() : new CpuHarness(options);
         Memory = machine.Memory;
         Cpu = machine.Cpu;
         SetDescriptor(FlatCode, 0x00CF_9A00_0000_FFFF);

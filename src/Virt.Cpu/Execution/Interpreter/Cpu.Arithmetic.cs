@@ -20,7 +20,7 @@ public sealed partial class Cpu
         where TSource : struct, ISourceAccess
         where TOperation : struct, IAluOperation
     {
-        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out uint ea) || !TSource.TryRead(this, ref d, size, out ulong src))
+        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out ulong ea) || !TSource.TryRead(this, ref d, size, out ulong src))
         {
             return;
         }
@@ -85,7 +85,7 @@ public sealed partial class Cpu
     private void ExecuteIncDec<TDestination>(ref DecodedInstruction d, bool increment, int size)
         where TDestination : struct, IDestinationAccess
     {
-        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out uint ea) || (TDestination.ChecksFaultState && _faulted))
+        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out ulong ea) || (TDestination.ChecksFaultState && _faulted))
         {
             return;
         }
@@ -98,7 +98,7 @@ public sealed partial class Cpu
     private void ExecuteNeg(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong src = ReadDestination(ref d, size, out uint ea);
+        ulong src = ReadDestination(ref d, size, out ulong ea);
         if (_faulted)
         {
             return;
@@ -378,7 +378,7 @@ public sealed partial class Cpu
 
     private void ExecuteAam(ref DecodedInstruction d)
     {
-        uint imm = d.Imm & 0xFF;
+        uint imm = (uint)d.Imm & 0xFF;
         if (imm == 0)
         {
             RaiseFault(VectorDivideError);
@@ -393,7 +393,7 @@ public sealed partial class Cpu
 
     private void ExecuteAad(ref DecodedInstruction d)
     {
-        uint imm = d.Imm & 0xFF;
+        uint imm = (uint)d.Imm & 0xFF;
         uint ax = (ushort)_ctx.Gpr[RegAx];
         uint al = ((ax & 0xFF) + ((ax >> 8) * imm)) & 0xFF;
         WriteRegister(RegAx, 2, al);

@@ -60,7 +60,7 @@ public sealed partial class Cpu
 
         // One operand is memory (Iced puts it first); the other a register.
         int reg = d.Kind0 == OperandKind.Register ? d.Reg0 : d.Reg1;
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ulong mem = ReadMem(d.Seg, ea, size);
         if (_faulted)
         {
@@ -227,9 +227,9 @@ public sealed partial class Cpu
     private void ExecuteLoadFarPointer(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ulong offset = ReadMem(d.Seg, ea, size);
-        uint selectorOffset = ea + (uint)size;
+        ulong selectorOffset = ea + (uint)size;
         if (d.AddrSize == 2)
         {
             selectorOffset &= 0xFFFF;
@@ -253,7 +253,7 @@ public sealed partial class Cpu
     private void ExecuteEnter(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint allocSize = d.Imm & 0xFFFF;
+        uint allocSize = (uint)d.Imm & 0xFFFF;
         int level = (int)(d.Imm2 & 0x1F);
         uint mask = StackMask;
         uint sp = StackPointer;
@@ -344,8 +344,8 @@ public sealed partial class Cpu
     private void ExecuteBound(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint ea = EffectiveAddress(ref d);
-        uint upperOffset = ea + (uint)size;
+        ulong ea = EffectiveAddress(ref d);
+        ulong upperOffset = ea + (uint)size;
         if (d.AddrSize == 2)
         {
             upperOffset &= 0xFFFF;
@@ -368,7 +368,7 @@ public sealed partial class Cpu
     private void ExecuteXadd(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         if (_faulted)
         {
             return;
@@ -393,7 +393,7 @@ public sealed partial class Cpu
     private void ExecuteCmpxchg(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         if (_faulted)
         {
             return;
@@ -424,7 +424,7 @@ public sealed partial class Cpu
             return;
         }
 
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ulong value = ReadMem(d.Seg, ea, 8);
         if (_faulted)
         {

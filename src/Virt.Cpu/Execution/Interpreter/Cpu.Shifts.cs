@@ -15,7 +15,7 @@ public sealed partial class Cpu
     {
         int size = d.OpSize;
         int count = (int)(ReadOperand1(ref d, 1) & 0x1F);
-        ulong value = ReadDestination(ref d, size, out uint ea);
+        ulong value = ReadDestination(ref d, size, out ulong ea);
         if (_faulted || count == 0)
         {
             return;
@@ -130,7 +130,7 @@ public sealed partial class Cpu
     {
         int size = d.OpSize;
         int count = (int)((d.Kind2 == OperandKind.Immediate ? d.Imm : _ctx.Gpr[RegCx]) & 0x1F);
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         ulong src = ReadRegister(d.Reg1, size);
         if (_faulted || count == 0)
         {
@@ -183,7 +183,7 @@ public sealed partial class Cpu
         int bits = size * 8;
         ulong bitOffset = ReadOperand1(ref d, size);
         ulong value;
-        uint ea = 0;
+        ulong ea = 0;
         int bit;
         if (d.Kind0 == OperandKind.Register || d.Kind1 == OperandKind.Immediate)
         {
@@ -194,7 +194,7 @@ public sealed partial class Cpu
         {
             // Memory with a register bit offset: the offset is signed and may address outside the operand (Intel SDM Vol. 2A, BT).
             long offset = SignExtend(bitOffset, size);
-            ea = EffectiveAddress(ref d) + (uint)((offset >> (size == 2 ? 4 : 5)) * size);
+            ea = EffectiveAddress(ref d) + (ulong)((offset >> (size switch { 2 => 4, 4 => 5, _ => 6 })) * size);
             if (d.AddrSize == 2)
             {
                 ea &= 0xFFFF;

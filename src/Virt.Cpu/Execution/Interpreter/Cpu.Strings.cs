@@ -97,7 +97,7 @@ public sealed unsafe partial class Cpu
             {
                 // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left. A trap
                 // after an iteration but the last pushes RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
-                _ctx.Eip = _ctx.InstructionStart;
+                _ctx.Rip = _ctx.InstructionStart;
                 if (singleStep && (_ctx.Cr0 & Cr0Bits.Pe) != 0)
                 {
                     _ctx.Eflags |= EflagsBits.Rf;
