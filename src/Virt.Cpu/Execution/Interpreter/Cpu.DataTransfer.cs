@@ -76,11 +76,7 @@ public sealed partial class Cpu
 
     private void ExecuteXlat(ref DecodedInstruction d)
     {
-        uint offset = (uint)ReadRegister(RegBx, d.AddrSize) + (byte)_ctx.Gpr[RegAx];
-        if (d.AddrSize == 2)
-        {
-            offset &= 0xFFFF;
-        }
+        ulong offset = (ReadRegister(RegBx, d.AddrSize) + (byte)_ctx.Gpr[RegAx]) & SizeMask(d.AddrSize);
 
         ulong value = ReadMem(d.Seg, offset, 1);
         if (!_faulted)
@@ -107,6 +103,12 @@ public sealed partial class Cpu
 
     private void ExecutePop(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            ExecutePop64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint sp = StackPointer;
         ulong value = ReadMem(Ss, sp, size);
@@ -219,7 +221,7 @@ public sealed partial class Cpu
         uint current = GetFlags();
 
         // Real mode: every flag in the operand is writable except VM and RF (kept), and VIP/VIF (kept) (Intel SDM Vol. 2B, POPF).
-        uint writable = (size == 4 ? EflagsBits.Popf32Writable : EflagsBits.Defined16) & PopfPrivilegeMask();
+        uint writable = (size >= 4 ? EflagsBits.Popf32Writable : EflagsBits.Defined16) & PopfPrivilegeMask();
         SetFlagsRaw((current & ~writable) | ((uint)value & writable));
         _exitBlock = true;
     }
@@ -252,6 +254,12 @@ public sealed partial class Cpu
     /// <summary>ENTER with every nesting level, following the pseudo-code of Intel SDM Vol. 2A, ENTER.</summary>
     private void ExecuteEnter(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            ExecuteEnter64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint allocSize = (uint)d.Imm & 0xFFFF;
         int level = (int)(d.Imm2 & 0x1F);
@@ -321,6 +329,12 @@ public sealed partial class Cpu
 
     private void ExecuteLeave(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            ExecuteLeave64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint bp = _ctx.Stack32 ? (uint)_ctx.Gpr[RegBp] : (ushort)_ctx.Gpr[RegBp];
 
@@ -467,6 +481,12 @@ public sealed partial class Cpu
         if (Condition(d.Cond))
         {
             WriteRegister(d.Reg0, size, value);
+        }
+        else if (size == 4)
+        {
+            // A 32-bit CMOV writes its destination even when the condition fails: the upper half is cleared in 64-bit mode
+            // (Intel SDM Vol. 2A, CMOVcc; outside it the upper half is undefined and we zero-extend as everywhere).
+            Gpr(d.Reg0) = (uint)Gpr(d.Reg0);
         }
     }
 }

@@ -64,7 +64,9 @@ public sealed unsafe partial class Cpu
         bool compare = kind is StringKind.Cmps or StringKind.Scas;
 
         // Whole runs within a page at once for MOVS/STOS forwards when nothing needs to see single iterations.
-        bool spans = !singleStep && !watching && (kind is StringKind.Movs or StringKind.Stos) && (_ctx.Eflags & EflagsBits.Df) == 0;
+        // (Not in 64-bit mode yet: the span path computes 32-bit linear addresses against the legacy segment bounds.)
+        bool spans = !singleStep && !watching && (kind is StringKind.Movs or StringKind.Stos) && (_ctx.Eflags & EflagsBits.Df) == 0
+            && !_ctx.Code64;
         while (true)
         {
             long n = spans ? StringSpan(ref d, kind, count, max - done) : 0;
@@ -228,10 +230,11 @@ public sealed unsafe partial class Cpu
     {
         int size = d.OpSize;
         int addrSize = d.AddrSize;
-        uint addrMask = addrSize == 2 ? 0xFFFFu : 0xFFFFFFFFu;
-        uint step = (_ctx.Eflags & EflagsBits.Df) != 0 ? (uint)-size : (uint)size;
-        uint si = (uint)ReadRegister(RegSi, addrSize);
-        uint di = (uint)ReadRegister(RegDi, addrSize);
+        // RSI/RDI/RCX with a 64-bit address size (Intel SDM Vol. 1, 3.3.7: REP counts in RCX, ECX with 67h).
+        ulong addrMask = SizeMask(addrSize);
+        ulong step = (_ctx.Eflags & EflagsBits.Df) != 0 ? (ulong)-size : (ulong)size;
+        ulong si = ReadRegister(RegSi, addrSize);
+        ulong di = ReadRegister(RegDi, addrSize);
         switch (kind)
         {
             case StringKind.Movs:

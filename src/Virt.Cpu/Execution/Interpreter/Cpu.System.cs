@@ -64,9 +64,17 @@ public sealed partial class Cpu
     {
         ulong ea = EffectiveAddress(ref d);
         ushort limit = (ushort)ReadMem(d.Seg, ea, 2);
-        uint baseAddress = (uint)ReadMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4);
+
+        // In 64-bit mode the base is 8 bytes (a 10-byte operand), and must be canonical (Intel SDM Vol. 2A, LGDT/LIDT).
+        ulong baseAddress = d.OpSize == 8 ? ReadMem(d.Seg, ea + 2, 8) : (uint)ReadMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4);
         if (_faulted)
         {
+            return;
+        }
+
+        if (!IsCanonical(baseAddress))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
             return;
         }
 
@@ -95,7 +103,7 @@ public sealed partial class Cpu
         if (!_faulted)
         {
             // Since the 386 the full 32-bit base is stored whatever the operand size (Intel SDM Vol. 2B, SGDT).
-            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4, idt ? _ctx.IdtBase : _ctx.GdtBase);
+            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, d.OpSize == 8 ? 8 : 4, idt ? _ctx.IdtBase : _ctx.GdtBase);
         }
     }
 
