@@ -74,7 +74,7 @@ internal sealed class BlockDecoder
     public bool FetchFaultPending;
 
     /// <summary>The linear address of the byte that could not be fetched (for CR2).</summary>
-    public uint FetchFaultLinear;
+    public ulong FetchFaultLinear;
 
     /// <summary>The #PF error code of the failed fetch.</summary>
     public int FetchFaultError;
@@ -94,7 +94,7 @@ internal sealed class BlockDecoder
         if (!FetchFaultPending)
         {
             FetchFaultPending = true;
-            FetchFaultLinear = (uint)linear;
+            FetchFaultLinear = linear;
             FetchFaultError = error;
         }
 

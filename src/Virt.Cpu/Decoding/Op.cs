@@ -126,6 +126,7 @@ internal enum Op : ushort
     MovFromCr,
     Clts,
     Invlpg,
+    Invpcid,
     Lldt,
     Sldt,
     Ltr,

@@ -42,6 +42,12 @@ public sealed partial class Cpu
                 }
             }
 
+            // PCIDE belongs to CPUID.1:ECX.PCID (bit 17).
+            if ((Model.FeaturesEcx & CpuidModel.PcidFeatureEcx) == 0)
+            {
+                writable &= ~Cr4Bits.Pcide;
+            }
+
             return writable;
         }
     }

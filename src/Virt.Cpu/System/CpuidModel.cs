@@ -19,8 +19,26 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:ECX bit 24, TSC-deadline: the local APIC timer supports the IA32_TSC_DEADLINE mode (Intel SDM Vol. 3A, 10.5.4.1).</summary>
     public const uint TscDeadlineFeatureEcx = 1u << 24;
 
-    /// <summary>CPUID.80000001h:EDX bits of the default model: NX (bit 20), the execute-disable bit of PAE paging.</summary>
-    public const uint DefaultExtendedFeaturesEdx = 1u << 20;
+    /// <summary>CPUID.80000001h:EDX bit 26, Page1GB: 1-GByte pages in 4-level paging (Intel SDM Vol. 3A, 4.5.4).</summary>
+    public const uint Page1GbFeatureEdx = 1u << 26;
+
+    /// <summary>CPUID.80000001h:EDX bits of the default model: NX (bit 20), the execute-disable bit, and Page1GB (bit 26).</summary>
+    public const uint DefaultExtendedFeaturesEdx = (1u << 20) | Page1GbFeatureEdx;
+
+    /// <summary>CPUID.1:ECX bit 17, PCID: CR4.PCIDE and process-context identifiers (Intel SDM Vol. 3A, 4.10.1).</summary>
+    public const uint PcidFeatureEcx = 1u << 17;
+
+    /// <summary>CPUID.(EAX=07h,ECX=0):EBX bit 10, INVPCID (Intel SDM Vol. 2B, INVPCID).</summary>
+    public const uint InvpcidFeatureEbx = 1u << 10;
+
+    /// <summary>The physical-address width (MAXPHYADDR) of the default model, as CPUID.80000008h:EAX[7:0] reports it.</summary>
+    public const int DefaultPhysicalAddressBits = 40;
+
+    /// <summary>The smallest MAXPHYADDR: 36 bits, what a CPU with PAE and no leaf 80000008h has (Intel SDM Vol. 3A, 4.1.4).</summary>
+    public const int MinPhysicalAddressBits = 36;
+
+    /// <summary>The largest MAXPHYADDR the paging-structure formats allow: 52 bits (Intel SDM Vol. 3A, 4.1.4).</summary>
+    public const int MaxPhysicalAddressBits = 52;
 
     /// <summary>The model the CPU uses unless told otherwise: a P6-class (family 6, model 1, stepping 9) "GenuineIntel".</summary>
     public static CpuidModel Default { get; } = new();
@@ -43,14 +61,23 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:EDX feature flags.</summary>
     public uint FeaturesEdx { get; init; } = DefaultFeaturesEdx;
 
-    /// <summary>CPUID.1:ECX feature flags (none by default: no SSE3 or later).</summary>
-    public uint FeaturesEcx { get; init; }
+    /// <summary>CPUID.1:ECX feature flags (by default PCID only: no SSE3 or later).</summary>
+    public uint FeaturesEcx { get; init; } = PcidFeatureEcx;
 
     /// <summary>CPUID.80000001h:EDX extended feature flags.</summary>
     public uint ExtendedFeaturesEdx { get; init; } = DefaultExtendedFeaturesEdx;
 
     /// <summary>CPUID.80000001h:ECX extended feature flags.</summary>
     public uint ExtendedFeaturesEcx { get; init; }
+
+    /// <summary>CPUID.(EAX=07h,ECX=0):EBX structured extended feature flags (INVPCID by default).</summary>
+    public uint StructuredExtendedFeaturesEbx { get; init; } = InvpcidFeatureEbx;
+
+    /// <summary>
+    /// MAXPHYADDR, the physical-address width (CPUID.80000008h:EAX[7:0]): paging-structure entry bits from it up to bit 51
+    /// are reserved, and a set one is a #PF with RSVD (Intel SDM Vol. 3A, 4.1.4 and 4.7). 36-52.
+    /// </summary>
+    public int PhysicalAddressBits { get; init; } = DefaultPhysicalAddressBits;
 
     /// <summary>
     /// The signature of CPUID.1:EAX (and EDX after reset): stepping in bits 0-3, model 4-7, family 8-11, extended model
@@ -88,6 +115,12 @@ public sealed record CpuidModel
         if (Model < 0 || Model > (Family is 6 or >= 15 ? 255 : 15))
         {
             throw new ArgumentException($"The CPUID model must be 0-15 (0-255 for family 6 or 15 and above), got {Model}.", nameof(Model));
+        }
+
+        if (PhysicalAddressBits is < MinPhysicalAddressBits or > MaxPhysicalAddressBits)
+        {
+            throw new ArgumentException(
+                $"The CPUID physical-address width must be {MinPhysicalAddressBits}-{MaxPhysicalAddressBits} bits, got {PhysicalAddressBits}.", nameof(PhysicalAddressBits));
         }
 
         if (Stepping is < 0 or > 15)

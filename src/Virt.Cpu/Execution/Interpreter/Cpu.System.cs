@@ -119,14 +119,16 @@ public sealed partial class Cpu
         switch (d.Reg0)
         {
             case 0:
-                if ((value & (Cr0Bits.Pg | Cr0Bits.Pe)) == Cr0Bits.Pg || (value & (Cr0Bits.Cd | Cr0Bits.Nw)) == Cr0Bits.Nw)
+                if ((value & (Cr0Bits.Pg | Cr0Bits.Pe)) == Cr0Bits.Pg || (value & (Cr0Bits.Cd | Cr0Bits.Nw)) == Cr0Bits.Nw
+                    || !Cr0PagingWriteAllowed(value))
                 {
                     // PG without PE, or NW without CD, is #GP(0) (Intel SDM Vol. 2B, MOV to CR0).
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && _mmu.IsPaeMode && !_mmu.LoadPdptes(_ctx.Cr3))
+                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && _mmu.IsPaeMode && (_ctx.Efer & EferBits.Lme) == 0
+                    && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     // Enabling PAE paging loads the PDPTEs; a reserved bit in a present one is #GP(0) (Intel SDM Vol. 3A, 4.4.1).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -149,17 +151,15 @@ public sealed partial class Cpu
                 _ctx.Cr2 = value;
                 break;
             case 3:
-                if (_mmu.PagingEnabled && _mmu.IsPaeMode && !_mmu.LoadPdptes(value))
+                if (!TryLoadCr3(value))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                _ctx.Cr3 = value;
-                _mmu.Flush();
                 break;
             case 4:
-                if ((value & ~Cr4Writable) != 0)
+                if ((value & ~Cr4Writable) != 0 || !Cr4PagingWriteAllowed(value))
                 {
                     // Setting a CR4 bit for a feature the CPU does not have is #GP(0) (Intel SDM Vol. 2B, MOV to CR4).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -167,7 +167,9 @@ public sealed partial class Cpu
                 }
 
                 // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
-                if (_mmu.PagingEnabled && (value & Cr4Bits.Pae) != 0 && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
+                // 4-level paging has no PDPTE registers (EFER.LMA).
+                if (_mmu.PagingEnabled && (value & Cr4Bits.Pae) != 0 && !IsLongModeActive
+                    && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
                     && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
