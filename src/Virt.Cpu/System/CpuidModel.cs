@@ -22,8 +22,8 @@ public sealed record CpuidModel
     /// <summary>CPUID.80000001h:EDX bit 26, Page1GB: 1-GByte pages in 4-level paging (Intel SDM Vol. 3A, 4.5.4).</summary>
     public const uint Page1GbFeatureEdx = 1u << 26;
 
-    /// <summary>CPUID.80000001h:EDX bits of the default model: NX (bit 20), the execute-disable bit, and Page1GB (bit 26).</summary>
-    public const uint DefaultExtendedFeaturesEdx = (1u << 20) | Page1GbFeatureEdx;
+    /// <summary>CPUID.80000001h:EDX bits of the default model: NX (bit 20), the execute-disable bit of PAE paging.</summary>
+    public const uint DefaultExtendedFeaturesEdx = 1u << 20;
 
     /// <summary>CPUID.1:ECX bit 17, PCID: CR4.PCIDE and process-context identifiers (Intel SDM Vol. 3A, 4.10.1).</summary>
     public const uint PcidFeatureEcx = 1u << 17;
@@ -61,8 +61,8 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:EDX feature flags.</summary>
     public uint FeaturesEdx { get; init; } = DefaultFeaturesEdx;
 
-    /// <summary>CPUID.1:ECX feature flags (by default PCID only: no SSE3 or later).</summary>
-    public uint FeaturesEcx { get; init; } = PcidFeatureEcx;
+    /// <summary>CPUID.1:ECX feature flags (none by default: no SSE3 or later).</summary>
+    public uint FeaturesEcx { get; init; }
 
     /// <summary>CPUID.80000001h:EDX extended feature flags.</summary>
     public uint ExtendedFeaturesEdx { get; init; } = DefaultExtendedFeaturesEdx;
@@ -70,8 +70,11 @@ public sealed record CpuidModel
     /// <summary>CPUID.80000001h:ECX extended feature flags.</summary>
     public uint ExtendedFeaturesEcx { get; init; }
 
-    /// <summary>CPUID.(EAX=07h,ECX=0):EBX structured extended feature flags (INVPCID by default).</summary>
-    public uint StructuredExtendedFeaturesEbx { get; init; } = InvpcidFeatureEbx;
+    /// <summary>
+    /// CPUID.(EAX=07h,ECX=0):EBX structured extended feature flags (none by default). INVPCID (<see cref="InvpcidFeatureEbx"/>)
+    /// raises #UD unless this advertises it.
+    /// </summary>
+    public uint StructuredExtendedFeaturesEbx { get; init; }
 
     /// <summary>
     /// MAXPHYADDR, the physical-address width (CPUID.80000008h:EAX[7:0]): paging-structure entry bits from it up to bit 51
