@@ -125,6 +125,9 @@ public sealed partial class Cpu
     internal int TranslateForTest(ulong linear, bool write, bool user, out ulong physical, bool fetch = false) =>
         _mmu.TranslateForTest(linear, write, user, out physical, fetch);
 
+    /// <summary>A data read through the TLB, as an instruction's operand read makes it (for tests of the TLB's contents).</summary>
+    internal ulong ReadLinearForTest(ulong linear, int size) => ReadLinear(linear, size);
+
     /// <summary>IA32_EFER: only NXE (bit 11) is implemented; there is no long mode and no SYSCALL.</summary>
     public ulong Efer => _ctx.Efer;
 

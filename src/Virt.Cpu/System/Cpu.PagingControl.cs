@@ -23,7 +23,7 @@ public sealed partial class Cpu
     /// </summary>
     /// <param name="value">The new CR0.</param>
     /// <returns>False when the write raises #GP(0).</returns>
-    private bool Cr0PagingWriteAllowed(ulong value) => (value & Cr0Bits.Pg) != 0 || (_ctx.Cr4 & Cr4Bits.Pcide) == 0;
+    internal bool Cr0PagingWriteAllowed(ulong value) => (value & Cr0Bits.Pg) != 0 || (_ctx.Cr4 & Cr4Bits.Pcide) == 0;
 
     /// <summary>
     /// The paging checks of MOV to CR4 (Intel SDM Vol. 2B, MOV to CR4; Vol. 3A, 4.10.1): clearing PAE in IA-32e mode is
@@ -31,7 +31,7 @@ public sealed partial class Cpu
     /// </summary>
     /// <param name="value">The new CR4 (already checked against the writable bits).</param>
     /// <returns>False when the write raises #GP(0).</returns>
-    private bool Cr4PagingWriteAllowed(ulong value)
+    internal bool Cr4PagingWriteAllowed(ulong value)
     {
         bool longMode = IsLongModeActive;
         if (longMode && (value & Cr4Bits.Pae) == 0)
@@ -50,7 +50,7 @@ public sealed partial class Cpu
     /// </summary>
     /// <param name="value">The source operand.</param>
     /// <returns>False when the write raises #GP(0); CR3 is then unchanged.</returns>
-    private bool TryLoadCr3(ulong value)
+    internal bool TryLoadCr3(ulong value)
     {
         if (IsLongModeActive)
         {
