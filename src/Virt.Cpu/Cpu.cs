@@ -92,7 +92,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         InterruptController = bus.InterruptController;
         TimeSource = bus.TimeSource;
 
-        _mmu = new Mmu(this, _memory);
+        _mmu = new Mmu(this, _memory, _options.Cpuid);
         _tlbReadTag = _mmu.ReadTag;
         _tlbReadHost = _mmu.ReadHost;
         _tlbWriteTag = _mmu.WriteTag;

@@ -117,9 +117,10 @@ public sealed class CpuidTests
         // 40000000h is above the maximum basic leaf: the data of leaf 7 (all zero: no structured extended feature).
         Assert.Equal([0u, 0, 0, 0], r[4]);
 
-        // 80000000h: maximum extended leaf 80000008h. 80000001h: LAHF (ECX 0); SYSCALL (11), NX (20), RDTSCP (27), LM (29).
+        // 80000000h: maximum extended leaf 80000008h. 80000001h: LAHF (ECX 0); SYSCALL (11), NX (20), Page1GB (26),
+        // RDTSCP (27), LM (29).
         Assert.Equal(0x8000_0008u, r[5][0]);
-        Assert.Equal([0u, 0, 1, (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29)], r[6]);
+        Assert.Equal([0u, 0, 1, (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29)], r[6]);
         Assert.True(model.HasLongMode);
 
         // 80000005h: reserved on Intel, all zero.

@@ -700,6 +700,7 @@ internal static class InstructionTranslator
                 return Op.Lmsw;
             case Mnemonic.Clts: return Op.Clts;
             case Mnemonic.Invlpg: return Op.Invlpg;
+            case Mnemonic.Invpcid: return Op.Invpcid;
             case Mnemonic.Lldt: return Op.Lldt;
             case Mnemonic.Sldt: return Op.Sldt;
             case Mnemonic.Ltr: return Op.Ltr;

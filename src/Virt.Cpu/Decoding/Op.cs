@@ -132,6 +132,7 @@ internal enum Op : ushort
     MovFromCr,
     Clts,
     Invlpg,
+    Invpcid,
     Lldt,
     Sldt,
     Ltr,

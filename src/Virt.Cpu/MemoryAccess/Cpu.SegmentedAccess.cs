@@ -196,7 +196,7 @@ public sealed unsafe partial class Cpu
             ulong value = 0;
             for (int b = 0; b < size; b++)
             {
-                value |= ReadLinearInPage((uint)(linear + (ulong)b), 1) << (8 * b);
+                value |= ReadLinearInPage(NextLinear(linear, b), 1) << (8 * b);
             }
 
             return value;
@@ -295,7 +295,7 @@ public sealed unsafe partial class Cpu
         {
             for (int b = 0; b < size; b++)
             {
-                WriteLinearInPage((uint)(linear + (ulong)b), 1, (byte)(value >> (8 * b)));
+                WriteLinearInPage(NextLinear(linear, b), 1, (byte)(value >> (8 * b)));
             }
 
             return;

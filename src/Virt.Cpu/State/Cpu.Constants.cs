@@ -26,9 +26,6 @@ public sealed partial class Cpu
     /// <summary>The implemented linear-address width of IA-32e mode (CPUID 80000008h EAX[15:8]).</summary>
     internal const int LinearAddressBits = 48;
 
-    /// <summary>The implemented physical-address width (CPUID 80000008h EAX[7:0]).</summary>
-    internal const int PhysicalAddressBits = 40;
-
     private const int RegAx = 0;
     private const int RegCx = 1;
     private const int RegDx = 2;

@@ -42,6 +42,12 @@ public sealed partial class Cpu
                 }
             }
 
+            // PCIDE belongs to CPUID.1:ECX.PCID (bit 17).
+            if ((Model.FeaturesEcx & CpuidModel.PcidFeatureEcx) == 0)
+            {
+                writable &= ~Cr4Bits.Pcide;
+            }
+
             return writable;
         }
     }
@@ -91,9 +97,10 @@ public sealed partial class Cpu
                 a = 0;
                 break;
             case 7:
-                // Structured extended features, sub-leaf 0: EAX = 0 (no further sub-leaves); none of EBX/ECX/EDX's features
-                // (FSGSBASE, SMEP, BMI, ...) is implemented. Other sub-leaves are all zero as well.
+                // Structured extended features, sub-leaf 0: EAX = 0 (no further sub-leaves), EBX from the model (INVPCID when
+                // advertised; FSGSBASE, SMEP, BMI ... are not implemented). Other sub-leaves are all zero.
                 a = 0;
+                b = (uint)_ctx.Gpr[RegCx] == 0 ? model.StructuredExtendedFeaturesEbx : 0;
                 break;
 
             // Leaf 0Dh (XSAVE state components) belongs to the XSAVE implementation (SSE helpers): add it here and raise
@@ -114,7 +121,7 @@ public sealed partial class Cpu
                 break;
             case 0x8000_0008:
                 // Address widths (Intel SDM Vol. 2A, CPUID, leaf 80000008h): physical in bits 7:0, linear in bits 15:8.
-                a = PhysicalAddressBits | (LinearAddressBits << LinearWidthShift);
+                a = (uint)model.PhysicalAddressBits | (LinearAddressBits << LinearWidthShift);
                 break;
             default:
                 // 80000002h-80000004h: 16 characters of the brand string each, in EAX, EBX, ECX, EDX order.

@@ -20,9 +20,6 @@ public sealed partial class Cpu
     /// <summary>The EFER bits WRMSR may change (LMA is read-only: the processor sets it, Intel SDM Vol. 3A, 2.2.1).</summary>
     private const ulong EferWritable = EferBits.Sce | EferBits.Lme | EferBits.Nxe;
 
-    /// <summary>CR3 bit 63: with CR4.PCIDE, "do not flush" on MOV to CR3 (Intel SDM Vol. 3A, 4.10.4.1); never stored.</summary>
-    private const ulong Cr3NoFlushBit = 1UL << 63;
-
     /// <summary>The writable bits of CR8 (the task-priority class, Intel SDM Vol. 3A, 10.8.6.1).</summary>
     private const ulong Cr8Writable = 0xF;
 
@@ -59,9 +56,7 @@ public sealed partial class Cpu
     private ulong _cr8;
 
     /// <summary>Whether IA-32e mode is active (EFER.LMA): 64-bit or compatibility mode.</summary>
-    public bool IsLongModeActive => LongModeActive;
-
-    private bool LongModeActive => (_ctx.Efer & EferBits.Lma) != 0;
+    private bool LongModeActive => IsLongModeActive;
 
     /// <summary>Whether LAHF and SAHF may run: always outside 64-bit mode, in it only when the model advertises them.</summary>
     private bool LahfAvailable => !_ctx.Code64 || (Model.ExtendedFeaturesEcx & CpuidModel.LahfFeatureEcx) != 0;

@@ -53,8 +53,27 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:ECX bit 24, TSC-deadline: the local APIC timer supports the IA32_TSC_DEADLINE mode (Intel SDM Vol. 3A, 10.5.4.1).</summary>
     public const uint TscDeadlineFeatureEcx = 1u << 24;
 
-    /// <summary>CPUID.80000001h:EDX bits of the default model: SYSCALL, NX, RDTSCP and LM.</summary>
-    public const uint DefaultExtendedFeaturesEdx = SyscallFeatureEdx | NxFeatureEdx | RdtscpFeatureEdx | LongModeFeatureEdx;
+    /// <summary>CPUID.80000001h:EDX bit 26, Page1GB: 1-GByte pages in 4-level paging (Intel SDM Vol. 3A, 4.5.4).</summary>
+    public const uint Page1GbFeatureEdx = 1u << 26;
+
+    /// <summary>CPUID.1:ECX bit 17, PCID: CR4.PCIDE and process-context identifiers (Intel SDM Vol. 3A, 4.10.1).</summary>
+    public const uint PcidFeatureEcx = 1u << 17;
+
+    /// <summary>CPUID.(EAX=07h,ECX=0):EBX bit 10, INVPCID (Intel SDM Vol. 2B, INVPCID).</summary>
+    public const uint InvpcidFeatureEbx = 1u << 10;
+
+    /// <summary>The physical-address width (MAXPHYADDR) of the default model, as CPUID.80000008h:EAX[7:0] reports it.</summary>
+    public const int DefaultPhysicalAddressBits = 40;
+
+    /// <summary>The smallest MAXPHYADDR: 36 bits, what a CPU with PAE and no leaf 80000008h has (Intel SDM Vol. 3A, 4.1.4).</summary>
+    public const int MinPhysicalAddressBits = 36;
+
+    /// <summary>The largest MAXPHYADDR the paging-structure formats allow: 52 bits (Intel SDM Vol. 3A, 4.1.4).</summary>
+    public const int MaxPhysicalAddressBits = 52;
+
+
+    /// <summary>CPUID.80000001h:EDX bits of the default model: SYSCALL, NX, Page1GB, RDTSCP and LM.</summary>
+    public const uint DefaultExtendedFeaturesEdx = SyscallFeatureEdx | NxFeatureEdx | Page1GbFeatureEdx | RdtscpFeatureEdx | LongModeFeatureEdx;
 
     /// <summary>CPUID.80000001h:ECX bits of the default model: LAHF/SAHF in 64-bit mode.</summary>
     public const uint DefaultExtendedFeaturesEcx = LahfFeatureEcx;
@@ -121,6 +140,18 @@ public sealed record CpuidModel
     public bool HasLongMode => (ExtendedFeaturesEdx & LongModeFeatureEdx) != 0;
 
     /// <summary>
+    /// CPUID.(EAX=07h,ECX=0):EBX structured extended feature flags (none by default). INVPCID (<see cref="InvpcidFeatureEbx"/>)
+    /// raises #UD unless this advertises it.
+    /// </summary>
+    public uint StructuredExtendedFeaturesEbx { get; init; }
+
+    /// <summary>
+    /// MAXPHYADDR, the physical-address width (CPUID.80000008h:EAX[7:0]): paging-structure entry bits from it up to bit 51
+    /// are reserved, and a set one is a #PF with RSVD (Intel SDM Vol. 3A, 4.1.4 and 4.7). 36-52.
+    /// </summary>
+    public int PhysicalAddressBits { get; init; } = DefaultPhysicalAddressBits;
+
+    /// <summary>
     /// The signature of CPUID.1:EAX (and EDX after reset): stepping in bits 0-3, model 4-7, family 8-11, extended model
     /// 16-19, extended family 20-27 (Intel SDM Vol. 2A, CPUID, Figure 3-6).
     /// </summary>
@@ -156,6 +187,12 @@ public sealed record CpuidModel
         if (Model < 0 || Model > (Family is 6 or >= 15 ? 255 : 15))
         {
             throw new ArgumentException($"The CPUID model must be 0-15 (0-255 for family 6 or 15 and above), got {Model}.", nameof(Model));
+        }
+
+        if (PhysicalAddressBits is < MinPhysicalAddressBits or > MaxPhysicalAddressBits)
+        {
+            throw new ArgumentException(
+                $"The CPUID physical-address width must be {MinPhysicalAddressBits}-{MaxPhysicalAddressBits} bits, got {PhysicalAddressBits}.", nameof(PhysicalAddressBits));
         }
 
         if (Stepping is < 0 or > 15)

@@ -156,7 +156,7 @@ public sealed class PaePagingTests
     [Fact]
     public void Efer_accepts_nxe_and_rejects_long_mode_enable_on_a_32_bit_model()
     {
-        var m = new H(new CpuOptions { Cpuid = CpuidModel.P6 });
+        var m = new H(CpuidModel.P6);
         m.InstallGate(13);
         m.Run(a =>
         {

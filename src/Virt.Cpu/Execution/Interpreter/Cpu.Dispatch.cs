@@ -284,6 +284,7 @@ public sealed partial class Cpu
             case Op.Wbinvd:
                 ExecuteControlInstruction(ref d);
                 break;
+            case Op.Invpcid: ExecuteInvpcid(ref d); break;
             case Op.Lldt: ExecuteLldt(ref d); break;
             case Op.Arpl: ExecuteArpl(ref d); break;
             case Op.Rdmsr: ExecuteRdmsr(); break;

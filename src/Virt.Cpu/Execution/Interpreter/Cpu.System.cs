@@ -128,7 +128,7 @@ public sealed partial class Cpu
         {
             case 0:
                 if ((value & (Cr0Bits.Pg | Cr0Bits.Pe)) == Cr0Bits.Pg || (value & (Cr0Bits.Cd | Cr0Bits.Nw)) == Cr0Bits.Nw
-                    || (value >> 32) != 0)
+                    || (value >> 32) != 0 || !Cr0PagingWriteAllowed(value))
                 {
                     // PG without PE, or NW without CD, is #GP(0); so is a set bit in 63:32 (Intel SDM Vol. 2B, MOV to CR0).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -165,30 +165,26 @@ public sealed partial class Cpu
                 _ctx.Cr2 = value;
                 break;
             case 3:
-                // In IA-32e mode the PML4 address must lie within MAXPHYADDR (Intel SDM Vol. 2B, MOV to CR3; bit 63 is the
-                // no-flush bit of PCID, not stored); otherwise PAE paging loads the PDPTEs.
-                if (LongModeActive ? ((value & ~Cr3NoFlushBit) >> PhysicalAddressBits) != 0
-                    : _mmu.PagingEnabled && _mmu.IsPaeMode && !_mmu.LoadPdptes(value))
+                if (!TryLoadCr3(value))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                _ctx.Cr3 = value;
-                _mmu.Flush();
                 break;
             case 4:
-                if ((value & ~Cr4Writable) != 0 || (LongModeActive && (value & Cr4Bits.Pae) == 0))
+                if ((value & ~Cr4Writable) != 0 || !Cr4PagingWriteAllowed(value))
                 {
-                    // Clearing PAE while IA-32e mode is active is #GP(0) too (Intel SDM Vol. 3A, 10.8.5).
                     // Setting a CR4 bit for a feature the CPU does not have is #GP(0) (Intel SDM Vol. 2B, MOV to CR4).
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
                 // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
-                if (_mmu.PagingEnabled && !LongModeActive && (value & Cr4Bits.Pae) != 0
-                    && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0 && !_mmu.LoadPdptes(_ctx.Cr3))
+                // 4-level paging has no PDPTE registers (EFER.LMA).
+                if (_mmu.PagingEnabled && (value & Cr4Bits.Pae) != 0 && !IsLongModeActive
+                    && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
+                    && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
