@@ -43,9 +43,9 @@ public sealed partial class Cpu
                 observer.OnInterrupt(CaptureEvent(vector, errorCode, EventSource(isException, software), _ctx.Cr2));
             }
 
-            bool delivered = IsProtectedMode
-                ? TryDeliverProtected(vector, errorCode, software, external: !software)
-                : TryDeliverReal(vector);
+            bool delivered = !IsProtectedMode ? TryDeliverReal(vector)
+                : IsLongModeActive ? TryDeliverLongMode(vector, errorCode, software, external: !software)
+                : TryDeliverProtected(vector, errorCode, software, external: !software);
             if (delivered)
             {
                 return;

@@ -265,6 +265,12 @@ public sealed partial class Cpu
             return;
         }
 
+        if (IsLongModeActive)
+        {
+            IretLongMode(ref d);
+            return;
+        }
+
         if (IsProtectedNonV86)
         {
             IretProtected(ref d);
