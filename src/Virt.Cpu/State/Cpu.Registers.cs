@@ -40,13 +40,14 @@ public sealed partial class Cpu
         }
     }
 
-    /// <summary>CR0.</summary>
+    /// <summary>CR0 (setting PG with EFER.LME activates IA-32e mode, clearing it deactivates it; no checks are made).</summary>
     public ulong Cr0
     {
         get => _ctx.Cr0;
         set
         {
             _ctx.Cr0 = value;
+            UpdateLongModeActive();
             _mmu.ReloadPdptesForHost();
             RefreshAllAccessBounds();
             _mmu.Flush();
