@@ -304,6 +304,10 @@ internal static class InstructionTranslator
             // The flat fast forms compute 32-bit linear addresses against the legacy segment bounds.
             SelectMemoryFastForm(ref d, in ins);
         }
+        else
+        {
+            SelectLongMemoryFastForm(ref d, in ins);
+        }
 
         SelectRegisterFastForm(ref d, in ins);
 
@@ -831,6 +835,41 @@ internal static class InstructionTranslator
         else if (d.Kind0 == OperandKind.Memory && d.Op is Op.Inc or Op.Dec)
         {
             d.Op = d.Op == Op.Inc ? Op.IncMem32 : Op.DecMem32;
+        }
+    }
+
+    /// <summary>Picks the 64-bit-mode memory fast form (64-bit addressing, operand size 4 or 8), when one applies.</summary>
+    private static void SelectLongMemoryFastForm(ref DecodedInstruction d, in Instruction ins)
+    {
+        if (ins.HasLockPrefix || d.AddrSize != 8 || d.OpSize is not (4 or 8))
+        {
+            return;
+        }
+
+        if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Mov => Op.LoadLong,
+                Op.Add => Op.AddLoadLong,
+                Op.Sub => Op.SubLoadLong,
+                Op.Cmp => Op.CmpLoadLong,
+                Op.And => Op.AndLoadLong,
+                Op.Or => Op.OrLoadLong,
+                Op.Xor => Op.XorLoadLong,
+                _ => d.Op,
+            };
+        }
+        else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Mov => Op.StoreLong,
+                Op.Cmp => Op.CmpMemLong,
+                Op.Add => Op.AddMemLong,
+                Op.Sub => Op.SubMemLong,
+                _ => d.Op,
+            };
         }
     }
 

@@ -191,6 +191,20 @@ internal enum Op : ushort
     IncMem32,
     DecMem32,
 
+    // 64-bit mode: 32- and 64-bit operands with a 64-bit-addressed memory operand and the inline TLB fast path
+    // (Cpu.FastMemory64.cs).
+    LoadLong,
+    StoreLong,
+    AddLoadLong,
+    SubLoadLong,
+    CmpLoadLong,
+    AndLoadLong,
+    OrLoadLong,
+    XorLoadLong,
+    AddMemLong,
+    SubMemLong,
+    CmpMemLong,
+
     // 32-bit register-only shifts and multiplies (Cpu.FastRegister.cs).
     ShlRegister32,
     ShrRegister32,

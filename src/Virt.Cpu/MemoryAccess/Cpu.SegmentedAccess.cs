@@ -36,7 +36,7 @@ public sealed unsafe partial class Cpu
     /// The effective address in 64-bit mode: base (a register or RIP) + index * scale + displacement, wrapping at 64 bits,
     /// or at 32 with the 67h prefix (Intel SDM Vol. 1, 3.3.7: the upper 32 bits of a 32-bit address are zero).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong EffectiveAddress64(ref DecodedInstruction d)
     {
         ulong ea = d.Disp;

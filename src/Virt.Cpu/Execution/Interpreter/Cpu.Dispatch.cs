@@ -87,6 +87,19 @@ public sealed partial class Cpu
             case Op.OrLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, OrOperation>(ref d, 4); break;
             case Op.XorLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, XorOperation>(ref d, 4); break;
             case Op.CmpMem32: ExecuteAlu<FlatMemoryDestination, RegisterOrImmediateSource, CmpOperation>(ref d, 4); break;
+            case Op.LoadLong: ExecuteLoadLong(ref d); break;
+            case Op.StoreLong: ExecuteStoreLong(ref d); break;
+            case Op.AddLoadLong:
+            case Op.SubLoadLong:
+            case Op.CmpLoadLong:
+            case Op.AndLoadLong:
+            case Op.OrLoadLong:
+            case Op.XorLoadLong:
+            case Op.AddMemLong:
+            case Op.SubMemLong:
+            case Op.CmpMemLong:
+                ExecuteAluLong(ref d);
+                break;
             case Op.ShlRegister32: ExecuteShiftRegister32(ref d, Op.ShlRegister32); break;
             case Op.ShrRegister32: ExecuteShiftRegister32(ref d, Op.ShrRegister32); break;
             case Op.SarRegister32: ExecuteShiftRegister32(ref d, Op.SarRegister32); break;
