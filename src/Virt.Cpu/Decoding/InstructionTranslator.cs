@@ -386,6 +386,7 @@ internal static class InstructionTranslator
                 d.EndsBlock = true;
                 return Op.Syscall;
             case Mnemonic.Sysret:
+            case Mnemonic.Sysretq:
                 d.EndsBlock = true;
                 d.OpSize = (byte)opSize;
                 return Op.Sysret;
@@ -722,6 +723,7 @@ internal static class InstructionTranslator
                 d.EndsBlock = true;
                 return Op.Sysenter;
             case Mnemonic.Sysexit:
+            case Mnemonic.Sysexitq:
                 d.EndsBlock = true;
                 d.OpSize = (byte)opSize;
                 return Op.Sysexit;
