@@ -185,6 +185,13 @@ public sealed partial class Cpu
         int errorCode = selector & 0xFFFC;
         if ((selector & 0xFFFC) == 0)
         {
+            if (segment == Ss && _ctx.Code64 && _ctx.Cpl < 3 && (selector & 3) == _ctx.Cpl)
+            {
+                // 64-bit mode allows a null SS at CPL 0-2 with RPL = CPL (Intel SDM Vol. 2B, MOV, 64-bit mode exceptions).
+                LoadNullStackSegment64(_ctx.Cpl);
+                return true;
+            }
+
             if (segment == Ss)
             {
                 RaiseFault(VectorGeneralProtection, 0);

@@ -212,6 +212,23 @@ public sealed class LongModeSystemTests
     }
 
     [Fact]
+    public void A_null_ss_loads_in_64_bit_mode_at_cpl0_and_the_stack_still_works()
+    {
+        var m = new H();
+        m.Run(a =>
+        {
+            a.xor(eax, eax);
+            a.mov(ss, ax);
+            a.push(0x55);
+            a.pop(rbx);
+            a.hlt();
+        });
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        Assert.Equal(0, m.Cpu.GetSegment(SegmentRegister.Ss).Selector);
+        Assert.Equal(0x55UL, m.Reg(GeneralRegister.Rbx));
+    }
+
+    [Fact]
     public void Swapgs_exchanges_gs_base_with_kernel_gs_base()
     {
         var m = new H();
