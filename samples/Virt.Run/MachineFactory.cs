@@ -16,10 +16,11 @@ public static class MachineFactory
     private const ushort SerialConsolePort = 0x3F8;
 
     /// <summary>
-    /// The CPU models <c>-cpu</c> accepts: <c>max</c>, everything implemented (the default <see cref="CpuidModel"/>), and
+    /// The CPU models <c>-cpu</c> accepts: <c>max</c>, everything implemented (the default, x86-64 <see cref="CpuidModel"/>),
+    /// <c>p6</c>, the 32-bit model of earlier versions (<see cref="CpuidModel.P6"/>), and
     /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no FXSR, no SYSENTER, no NX.
     /// </summary>
-    public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro"];
+    public static IReadOnlyList<string> CpuModels { get; } = ["max", "p6", "pentium-pro"];
 
     /// <summary>Where Debian's <c>seabios</c> package puts the std VGA's BIOS: the default for <c>--vga-rom</c>.</summary>
     public const string DefaultVgaRomPath = "/usr/share/seabios/vgabios-stdvga.bin";
@@ -32,12 +33,13 @@ public static class MachineFactory
         // The Pentium Pro (family 6, model 1) predates FXSAVE and the extended CPUID leaves; it sets CPUID.SEP although
         // SYSENTER does not work on it (Intel SDM Vol. 2B, SYSENTER, "Operating system must check family/model"), so
         // the flag is left clear here.
-        "pentium-pro" => CpuidModel.Default with
+        "pentium-pro" => CpuidModel.P6 with
         {
             Brand = string.Empty,
-            FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | (1u << 24)),
+            FeaturesEdx = CpuidModel.P6FeaturesEdx & ~((1u << 11) | (1u << 24)),
             ExtendedFeaturesEdx = 0,
         },
+        "p6" => CpuidModel.P6,
         _ => CpuidModel.Default,
     };
 

@@ -92,7 +92,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         InterruptController = bus.InterruptController;
         TimeSource = bus.TimeSource;
 
-        _mmu = new Mmu(this, _memory);
+        _mmu = new Mmu(this, _memory, _options.Cpuid);
         _tlbReadTag = _mmu.ReadTag;
         _tlbReadHost = _mmu.ReadHost;
         _tlbWriteTag = _mmu.WriteTag;
@@ -219,7 +219,8 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
 
             DecodedBlock block = FetchBlock();
             int count = singleStep ? 1 : block.Count;
-            if ((ulong)ctx.Eip + block.ByteLength > Math.Min((ulong)ctx.SegLimit[Cs] + 1, ctx.Code32 ? ulong.MaxValue : 0x10000UL))
+            // 64-bit mode has no code-segment limit (Intel SDM Vol. 3A, 5.3.1).
+            if (ctx.Rip + block.ByteLength > Math.Min((ulong)ctx.SegLimit[Cs] + 1, ctx.Code32 ? ulong.MaxValue : 0x10000UL) && !ctx.Code64)
             {
                 // The block runs past CS.limit or past offset FFFFh of 16-bit code: run only the instructions that lie within
                 // both, or the #GP(0) pseudo-instruction, or a fresh decode of an instruction that wraps (see Cpu.CodeLimit.cs).
@@ -248,7 +249,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 if (_faulted)
                 {
                     _faulted = false;
-                    ctx.Eip = ctx.InstructionStart;
+                    ctx.Rip = ctx.InstructionStart;
                     PrepareFaultDelivery();
                     DeliverInterrupt(_faultVector, isException: true);
                     trap = false;

@@ -73,11 +73,20 @@ public sealed record CpuState(
     /// <summary>The IA32_SYSENTER_CS MSR.</summary>
     public ushort SysenterCs { get; init; }
 
-    /// <summary>The IA32_SYSENTER_ESP MSR.</summary>
-    public uint SysenterEsp { get; init; }
+    /// <summary>The IA32_SYSENTER_ESP MSR (64 bits wide on an x86-64 CPU).</summary>
+    public ulong SysenterEsp { get; init; }
 
-    /// <summary>The IA32_SYSENTER_EIP MSR.</summary>
-    public uint SysenterEip { get; init; }
+    /// <summary>The IA32_SYSENTER_EIP MSR (64 bits wide on an x86-64 CPU).</summary>
+    public ulong SysenterEip { get; init; }
+
+    /// <summary>Bits 63:32 of RIP (<see cref="Eip"/> holds the low half); zero outside 64-bit mode.</summary>
+    public uint RipHigh { get; init; }
+
+    /// <summary>
+    /// The long-mode MSRs: STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE and TSC_AUX, in that order, plus CR8 (null: all zero).
+    /// FS_BASE and GS_BASE are the bases in <see cref="Segments"/>.
+    /// </summary>
+    public IReadOnlyList<ulong>? LongModeRegisters { get; init; }
 
     /// <summary>DR0-DR3, 4 entries (null: all zero).</summary>
     public IReadOnlyList<uint>? DebugAddresses { get; init; }

@@ -13,6 +13,9 @@ public readonly record struct SegmentState(ushort Selector, ulong Base, uint Lim
     /// <summary>The D/B bit in <see cref="Attributes"/>: 32-bit code segment or 32-bit stack.</summary>
     public const ushort DefaultBigBit = 1 << 14;
 
+    /// <summary>The L bit in <see cref="Attributes"/>: a 64-bit code segment (Intel SDM Vol. 3A, 3.4.5).</summary>
+    public const ushort LongModeBit = 1 << 13;
+
     /// <summary>The segment state a real-mode load of <paramref name="selector"/> gives with the architectural reset limit and attributes.</summary>
     /// <param name="selector">The selector.</param>
     /// <returns>Base selector * 16, limit FFFFh, present read/write data attributes.</returns>

@@ -164,6 +164,117 @@ public static class GuestPrograms
         return Assemble(a);
     }
 
+    /// <summary>
+    /// The ALU/branch loop as 64-bit code: the same instructions as <see cref="ProtectedAluBranchLoop"/> on 64-bit registers
+    /// (REX.W forms, 11.5 instructions per iteration), for the 32-bit versus 64-bit comparison.
+    /// </summary>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <returns>The machine code, to load at <see cref="CodeOffset"/>.</returns>
+    public static byte[] LongAluBranchLoop(uint iterations)
+    {
+        var a = new Assembler(64);
+        Label loop = a.CreateLabel();
+        Label skip = a.CreateLabel();
+        a.mov(rcx, iterations);
+        a.xor(rax, rax);
+        a.mov(rbx, 0x1234);
+        a.mov(rdx, 7);
+        a.Label(ref loop);
+        a.add(rax, rbx);
+        a.xor(rdx, rax);
+        a.sub(rbx, 3);
+        a.inc(rsi);
+        a.and(rdi, 0x7FFF);
+        a.test(rsi, 1);
+        a.jz(skip);
+        a.or(rdi, 1);
+        a.Label(ref skip);
+        a.shl(rax, 1);
+        a.adc(rdx, 0);
+        a.dec(rcx);
+        a.jnz(loop);
+        a.hlt();
+        return Assemble(a);
+    }
+
+    /// <summary>The mixed loop as 64-bit code: the instructions of <see cref="ProtectedMixedLoop"/> with 64-bit registers and addresses.</summary>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <returns>The machine code, to load at <see cref="CodeOffset"/>.</returns>
+    public static byte[] LongMixedLoop(uint iterations)
+    {
+        var a = new Assembler(64);
+        Label loop = a.CreateLabel();
+        Label function = a.CreateLabel();
+        a.mov(rbp, iterations);
+        a.mov(rsp, 0x60000);
+        a.xor(ebx, ebx);
+        a.cld();
+        a.Label(ref loop);
+        a.mov(__dword_ptr[rbx + 0x20100], eax);
+        a.mov(edx, __dword_ptr[rbx + 0x20102]);
+        a.add(eax, edx);
+        a.push(rax);
+        a.call(function);
+        a.pop(rax);
+        a.mov(esi, 0x30000);
+        a.mov(edi, 0x40400);
+        a.mov(ecx, 16);
+        a.rep.movsd();
+        a.add(rbx, 2);
+        a.and(rbx, 0xFE);
+        a.dec(rbp);
+        a.jnz(loop);
+        a.hlt();
+        a.Label(ref function);
+        a.inc(__dword_ptr[0x50200]);
+        a.ret();
+        return Assemble(a);
+    }
+
+    /// <summary>
+    /// Builds a 1 MiB machine with 64-bit code at <see cref="CodeOffset"/> and a CPU in 64-bit mode at CPL 0: 4-level paging
+    /// with 4 KiB pages identity-mapping the first MiB (the same leaf tables as the 32-bit paged machine), EFER.LME/LMA,
+    /// a 64-bit CS.
+    /// </summary>
+    /// <param name="code">The guest code.</param>
+    /// <param name="options">CPU options.</param>
+    /// <returns>The CPU.</returns>
+    public static Cpu.Cpu CreateLongModeMachine(byte[] code, CpuOptions options)
+    {
+        PhysicalMemoryMap memory = new PhysicalMemoryMapBuilder().AddRam("ram", new PhysicalAddress(0), 1024 * 1024).Build();
+        memory.Write(new PhysicalAddress(CodeOffset), code);
+        const uint pml4 = PageDirectory;
+        const uint pdpt = PageDirectory + 0x1000;
+        const uint directory = PageDirectory + 0x2000;
+        const uint pageTable = PageDirectory + 0x3000;
+        memory.WriteQuadWord(new PhysicalAddress(pml4), pdpt | 3);
+        memory.WriteQuadWord(new PhysicalAddress(pdpt), directory | 3);
+        memory.WriteQuadWord(new PhysicalAddress(directory), pageTable | 3);
+        for (uint page = 0; page < 256; page++)
+        {
+            memory.WriteQuadWord(new PhysicalAddress(pageTable + (page * 8)), ((ulong)page << 12) | 3);
+        }
+
+        var cpu = new Cpu.Cpu(memory, new IoPortSpace(), options: options);
+        const uint efer = 0xC000_0080;
+        if (!cpu.TryWriteMsr(efer, 1UL << 8))
+        {
+            throw new InvalidOperationException("The CPU model has no long mode.");
+        }
+
+        cpu.Cr4 |= 1 << 5;
+        cpu.Cr3 = pml4;
+        cpu.Cr0 |= 0x8000_0001;
+        cpu.SetSegment(SegmentRegister.Cs, new SegmentState(0x08, 0, 0xFFFF_FFFF, 0xA09B));
+        foreach (SegmentRegister segment in new[] { SegmentRegister.Ds, SegmentRegister.Es, SegmentRegister.Ss, SegmentRegister.Fs, SegmentRegister.Gs })
+        {
+            cpu.SetSegment(segment, new SegmentState(0x10, 0, 0xFFFF_FFFF, 0xC093));
+        }
+
+        cpu.Eip = CodeOffset;
+        return cpu;
+    }
+
     /// <summary>Where pm-decode's compressed input (4 KiB of pseudo-random bytes, read with wrap-around) lives.</summary>
     public const uint DecodeInput = 0x20000;
 

@@ -28,6 +28,10 @@ public static class MipsRunner
         MeasurePagingCost(only, "pm-alu", GuestPrograms.ProtectedAluBranchLoop(uint.MaxValue), scale);
         MeasurePagingCost(only, "pm-mixed", GuestPrograms.ProtectedMixedLoop(uint.MaxValue), scale);
 
+        // The same loops as 64-bit code (4-level paging) against 32-bit protected mode with paging, interleaved.
+        MeasureLongMode(only, "lm-alu", GuestPrograms.ProtectedAluBranchLoop(uint.MaxValue), GuestPrograms.LongAluBranchLoop(uint.MaxValue), scale);
+        MeasureLongMode(only, "lm-mixed", GuestPrograms.ProtectedMixedLoop(uint.MaxValue), GuestPrograms.LongMixedLoop(uint.MaxValue), scale);
+
         // The Linux XZ decompressor's kind of code: flat 32-bit protected mode, paging off.
         MeasureProtected(only, "pm-decode", (uint)(4_000_000 * scale));
 
@@ -148,6 +152,43 @@ public static class MipsRunner
         double pagedMedian = pagedTimes[slices / 2];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{workload,-11} paging    slices={slices}x{slice} flat-median-MIPS={slice / flatMedian / 1e6,8:F1} paged-median-MIPS={slice / pagedMedian / 1e6,8:F1} flat-best-MIPS={slice / flatTimes[0] / 1e6,8:F1} paged-best-MIPS={slice / pagedTimes[0] / 1e6,8:F1} paged/flat-time={pagedMedian / flatMedian:F3} (overhead {((pagedMedian / flatMedian) - 1) * 100:F1}%, goal < 20%) decodedBlocks={paged.BlocksDecoded}"));
+    }
+
+    /// <summary>
+    /// Runs a 32-bit loop (protected mode, paging on) and its 64-bit version (64-bit mode, 4-level paging) alternately in
+    /// 1 M-instruction slices and reports the median slice speed of each and the 64-bit/32-bit time ratio (goal: within 10%).
+    /// </summary>
+    private static void MeasureLongMode(string? only, string workload, byte[] code32, byte[] code64, double scale)
+    {
+        if (only is not null && !workload.StartsWith(only, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        const long slice = 1_000_000;
+        int slices = Math.Max(5, (int)(60 * scale));
+        Cpu.Cpu legacy = GuestPrograms.CreateProtectedMachine(code32, new CpuOptions(), paging: true);
+        Cpu.Cpu longMode = GuestPrograms.CreateLongModeMachine(code64, new CpuOptions());
+        for (int i = 0; i < 5; i++)
+        {
+            legacy.Run(slice);
+            longMode.Run(slice);
+        }
+
+        var legacyTimes = new double[slices];
+        var longTimes = new double[slices];
+        for (int i = 0; i < slices; i++)
+        {
+            legacyTimes[i] = TimeSlice(legacy, slice);
+            longTimes[i] = TimeSlice(longMode, slice);
+        }
+
+        Array.Sort(legacyTimes);
+        Array.Sort(longTimes);
+        double legacyMedian = legacyTimes[slices / 2];
+        double longMedian = longTimes[slices / 2];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{workload,-11} 64-bit    slices={slices}x{slice} 32-bit-paged-median-MIPS={slice / legacyMedian / 1e6,8:F1} 64-bit-median-MIPS={slice / longMedian / 1e6,8:F1} 64/32-time={longMedian / legacyMedian:F3} (goal <= 1.10)"));
     }
 
     private static double TimeSlice(Cpu.Cpu cpu, long instructions)

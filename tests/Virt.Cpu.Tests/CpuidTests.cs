@@ -54,11 +54,13 @@ public sealed class CpuidTests
         return BitConverter.ToUInt32(bytes, offset);
     }
 
+    /// <summary>The leaves of a model whose maximum leaves are 2 and 80000004h (the 32-bit models).</summary>
     private static void AssertLeaves(CpuidModel model, uint expectedSignature)
     {
         uint[][] r = ReadLeaves(model);
         uint[] leaf2 = [1, 0, 0, 0]; // one iteration, all null descriptors
 
+        Assert.Equal(2u, model.MaxBasicLeaf);
         Assert.Equal([2, Chars(model.Vendor, 0), Chars(model.Vendor, 8), Chars(model.Vendor, 4)], r[0]); // EBX, EDX, ECX order of the string
         Assert.Equal([expectedSignature, 0, model.FeaturesEcx, model.FeaturesEdx], r[1]);
         Assert.Equal(leaf2, r[2]);
@@ -78,21 +80,64 @@ public sealed class CpuidTests
     }
 
     [Fact]
-    public void Default_model_leaves()
+    public void P6_model_leaves()
     {
-        CpuidModel model = CpuidModel.Default;
+        CpuidModel model = CpuidModel.P6;
         AssertLeaves(model, 0x0619); // family 6, model 1, stepping 9
 
-        // Implemented: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR; NX in 80000001h.
+        // FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR; NX in 80000001h; no long mode.
         Assert.Equal(0x0100_A97Fu, model.FeaturesEdx);
         Assert.Equal(1u << 20, model.ExtendedFeaturesEdx);
+        Assert.False(model.HasLongMode);
 
-        // Not implemented, so not advertised: MCE (7), APIC (9), MTRR (12), MCA (14), PAT (16), PSE-36 (17), CLFSH (19),
-        // MMX (23), SSE (25), SSE2 (26), HTT (28).
+        // Not advertised: MCE (7), APIC (9), MTRR (12), MCA (14), PAT (16), PSE-36 (17), CLFSH (19), MMX (23), SSE (25),
+        // SSE2 (26), HTT (28).
         foreach (int bit in new[] { 7, 9, 12, 14, 16, 17, 19, 23, 25, 26, 28 })
         {
             Assert.Equal(0u, model.FeaturesEdx & (1u << bit));
         }
+    }
+
+    [Fact]
+    public void Default_model_is_x86_64()
+    {
+        CpuidModel model = CpuidModel.Default;
+        uint[][] r = ReadLeaves(model);
+
+        // Leaf 0: maximum basic leaf 7. Leaf 1: family 6, model 15 (extended model 0), stepping 11.
+        Assert.Equal(7u, r[0][0]);
+        Assert.Equal(0x06FBu, r[1][0]);
+
+        // x86-64 requires FXSR, SSE and SSE2 on top of the P6 set (CMOV, CX8, PAE, MSR, TSC, FPU, ...).
+        Assert.Equal(CpuidModel.P6FeaturesEdx | (1u << 25) | (1u << 26), r[1][3]);
+
+        // Leaf 3 (no serial number): all zero, and ECX overwritten.
+        Assert.Equal([0u, 0, 0, 0], r[2 + 1]);
+
+        // 40000000h is above the maximum basic leaf: the data of leaf 7 (all zero: no structured extended feature).
+        Assert.Equal([0u, 0, 0, 0], r[4]);
+
+        // 80000000h: maximum extended leaf 80000008h. 80000001h: LAHF (ECX 0); SYSCALL (11), NX (20), Page1GB (26),
+        // RDTSCP (27), LM (29).
+        Assert.Equal(0x8000_0008u, r[5][0]);
+        Assert.Equal([0u, 0, 1, (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29)], r[6]);
+        Assert.True(model.HasLongMode);
+
+        // 80000005h: reserved on Intel, all zero.
+        Assert.Equal([0u, 0, 0, 0], r[10]);
+    }
+
+    [Fact]
+    public void Leaf_80000008_reports_40_physical_and_48_linear_address_bits()
+    {
+        var m = new CpuHarness();
+        m.Run(a =>
+        {
+            a.mov(eax, 0x8000_0008);
+            a.cpuid();
+            a.hlt();
+        });
+        Assert.Equal(40UL | (48UL << 8), m.Cpu.GetRegister(GeneralRegister.Rax));
     }
 
     [Fact]
@@ -109,6 +154,8 @@ public sealed class CpuidTests
             FeaturesEcx = 0x8000_0001,
             ExtendedFeaturesEdx = 0x0010_0800,
             ExtendedFeaturesEcx = 1,
+            MaxBasicLeaf = 2,
+            MaxExtendedLeaf = 0x8000_0004,
         };
         Assert.Equal(48, model.Brand.Length);
         AssertLeaves(model, 3u | (2u << 4) | (15u << 8) | (4u << 16) | (0x10u << 20));

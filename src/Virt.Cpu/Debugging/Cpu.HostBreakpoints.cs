@@ -62,18 +62,18 @@ public sealed partial class Cpu
     /// Translates a linear address as the current paging mode would for a supervisor read, without setting accessed or
     /// dirty bits, filling the TLB or raising a fault (for debuggers and diagnostics). A20 masking is applied.
     /// </summary>
-    /// <param name="linear">The linear address (above 4 GiB never translates: there is no long mode).</param>
+    /// <param name="linear">The linear address (above 4 GiB it translates only in IA-32e mode).</param>
     /// <param name="physical">The physical address when the result is true.</param>
-    /// <returns>False when the address is beyond 4 GiB or its page is not present (a reserved bit set in a present entry counts as not present).</returns>
+    /// <returns>False when the address is beyond 4 GiB outside IA-32e mode or its page is not present (a reserved bit set in a present entry counts as not present).</returns>
     public bool TryTranslateLinear(ulong linear, out PhysicalAddress physical)
     {
         physical = default;
-        if (linear > uint.MaxValue)
+        if (linear > uint.MaxValue && (_ctx.Efer & EferBits.Lma) == 0)
         {
             return false;
         }
 
-        if (!_mmu.TryPeek((uint)linear, out ulong result))
+        if (!_mmu.TryPeek(linear, out ulong result))
         {
             return false;
         }
@@ -97,7 +97,8 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool CheckHostBreakpoint()
     {
-        uint linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
+        // Host breakpoints are 32-bit linear addresses (the public API's type); in 64-bit mode the low half is compared.
+        uint linear = (uint)CodeLinear;
         if (_hostBreakpointResume)
         {
             _hostBreakpointResume = false;

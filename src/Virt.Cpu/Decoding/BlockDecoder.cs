@@ -25,6 +25,7 @@ internal sealed class BlockDecoder
     private readonly GuestCodeReader _codeReader;
     private readonly Decoder _decoder16;
     private readonly Decoder _decoder32;
+    private readonly Decoder _decoder64;
 
     /// <summary>Creates the decoder of one CPU.</summary>
     /// <param name="cpu">The CPU whose state (CS base, EIP, CS.D) says where and how to decode.</param>
@@ -38,6 +39,7 @@ internal sealed class BlockDecoder
         _codeReader = new GuestCodeReader(this);
         _decoder16 = Decoder.Create(16, _codeReader);
         _decoder32 = Decoder.Create(32, _codeReader);
+        _decoder64 = Decoder.Create(64, _codeReader);
     }
 
     /// <summary>The CPU's architectural state.</summary>
@@ -74,7 +76,7 @@ internal sealed class BlockDecoder
     public bool FetchFaultPending;
 
     /// <summary>The linear address of the byte that could not be fetched (for CR2).</summary>
-    public uint FetchFaultLinear;
+    public ulong FetchFaultLinear;
 
     /// <summary>The #PF error code of the failed fetch.</summary>
     public int FetchFaultError;
@@ -94,7 +96,7 @@ internal sealed class BlockDecoder
         if (!FetchFaultPending)
         {
             FetchFaultPending = true;
-            FetchFaultLinear = (uint)linear;
+            FetchFaultLinear = linear;
             FetchFaultError = error;
         }
 
@@ -114,10 +116,12 @@ internal sealed class BlockDecoder
     public int DecodeInto(DecodedBlock? target, ulong physical, int maxInstructions)
     {
         bool code32 = Ctx.Code32;
-        uint ipMask = code32 ? 0xFFFFFFFF : 0xFFFF;
-        Decoder decoder = code32 ? _decoder32 : _decoder16;
-        _codeReader.Start(Ctx.SegBase[CsIndex], Ctx.Eip, ipMask, physical);
-        uint ip = Ctx.Eip;
+        bool code64 = Ctx.Code64;
+        ulong ipMask = Ctx.IpMask;
+        Decoder decoder = code64 ? _decoder64 : code32 ? _decoder32 : _decoder16;
+        ulong csBase = code64 ? 0 : Ctx.SegBase[CsIndex];
+        _codeReader.Start(csBase, Ctx.Rip, ipMask, physical, code64);
+        ulong ip = Ctx.Rip;
         DecodedInstruction[] buffer = target is null ? Buffer : target.Instructions;
         BlocksDecoded++;
         LastDecodeUncacheable = false;
@@ -149,13 +153,13 @@ internal sealed class BlockDecoder
                 }
 
                 LastDecodeUncacheable = true;
-                InstructionTranslator.Translate(in instruction, _codeReader.InstructionBytes, ref buffer[0], code32);
+                InstructionTranslator.Translate(in instruction, _codeReader.InstructionBytes, ref buffer[0], code32, code64);
                 count = 1;
                 byteLength = (uint)instruction.Length;
                 break;
             }
 
-            InstructionTranslator.Translate(in instruction, _codeReader.InstructionBytes, ref buffer[count], code32);
+            InstructionTranslator.Translate(in instruction, _codeReader.InstructionBytes, ref buffer[count], code32, code64);
             if (buffer[count].Rep != 0 && buffer[count].Op is Op.Movs or Op.Cmps or Op.Scas or Op.Lods or Op.Stos or Op.Ins or Op.Outs)
             {
                 // REP string instructions run alone in their own block (so their iteration budget is exact).
@@ -176,9 +180,9 @@ internal sealed class BlockDecoder
             _codeReader.CommitInstruction();
             count++;
             byteLength += (uint)instruction.Length;
-            uint next = (ip + (uint)instruction.Length) & ipMask;
+            ulong next = (ip + (uint)instruction.Length) & ipMask;
             if (buffer[count - 1].EndsBlock || count >= maxInstructions || next < ip || _codeReader.SpansPages
-                || ((uint)(Ctx.SegBase[CsIndex] + next) >> PageShift) != ((uint)(Ctx.SegBase[CsIndex] + ip) >> PageShift))
+                || (_codeReader.LinearOf(next) >> PageShift) != (_codeReader.LinearOf(ip) >> PageShift))
             {
                 break;
             }
@@ -205,8 +209,9 @@ private sealed class GuestCodeReader(BlockDecoder owner) : CodeReader
 {
     private readonly byte[] _bytes = new byte[16];
     private ulong _csBase;
-    private uint _ipMask;
-    private uint _ip;
+    private ulong _ipMask;
+    private ulong _ip;
+    private bool _code64;
     private int _position;
 
     // The state after the last committed instruction, and the state including the instruction being read.
@@ -239,8 +244,9 @@ private sealed class GuestCodeReader(BlockDecoder owner) : CodeReader
 
     public ReadOnlySpan<byte> InstructionBytes => _bytes.AsSpan(0, Math.Min(InstructionByteCount, _bytes.Length));
 
-    public void Start(ulong csBase, uint ip, uint ipMask, ulong physical)
+    public void Start(ulong csBase, ulong ip, ulong ipMask, ulong physical, bool code64)
     {
+        _code64 = code64;
         _csBase = csBase;
         _ipMask = ipMask;
         FirstPage = physical >> PageShift;
@@ -251,7 +257,10 @@ private sealed class GuestCodeReader(BlockDecoder owner) : CodeReader
         _ip = ip;
     }
 
-    public void BeginInstruction(uint ip)
+    /// <summary>The linear address of code offset <paramref name="ip"/>: 64 bits wide in 64-bit mode, else wrapping at 4 GiB.</summary>
+    public ulong LinearOf(ulong ip) => _code64 ? ip : (uint)(_csBase + ip);
+
+    public void BeginInstruction(ulong ip)
     {
         _ip = ip;
         _position = 0;
@@ -279,16 +288,16 @@ private sealed class GuestCodeReader(BlockDecoder owner) : CodeReader
             return -1;
         }
 
-        ulong unmasked = (ulong)_ip + (uint)_position;
-        uint ip = (uint)unmasked & _ipMask;
-        if (unmasked > _ipMask)
+        ulong unmasked = _ip + (uint)_position;
+        ulong ip = unmasked & _ipMask;
+        if (unmasked > _ipMask || (_code64 && unmasked < _ip))
         {
             // The bytes wrap from the top of the offset space to CS:0000 (or CS:00000000 in 32-bit code).
             InstructionIrregular = true;
         }
 
         _position++;
-        ulong linear = (uint)(_csBase + ip);
+        ulong linear = LinearOf(ip);
         PhysicalAddress physical = owner._memory.ApplyA20(owner.TranslateFetch(linear));
         if (owner.FetchFaultPending)
         {

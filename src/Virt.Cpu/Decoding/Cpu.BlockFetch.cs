@@ -82,7 +82,7 @@ public sealed partial class Cpu
     /// <summary>The block starting at CS:EIP, from the cache or freshly decoded.</summary>
     private DecodedBlock FetchBlock()
     {
-        ulong linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
+        ulong linear = CodeLinear;
         DecodedBlock? previous = _currentBlock;
         if (previous is not null && previous.Valid && !_options.DisableDecodeCache)
         {
@@ -96,14 +96,14 @@ public sealed partial class Cpu
             }
 
             DecodedBlock? next = previous.Successor0;
-            if (next is not null && previous.Successor0Linear == linear && next.Valid && (next.Key & DecodeCache.CodeSize32Key) == (_ctx.Code32 ? DecodeCache.CodeSize32Key : 0))
+            if (next is not null && previous.Successor0Linear == linear && next.Valid && (next.Key & DecodeCache.CodeSizeKeyMask) == _ctx.CodeSizeKey)
             {
                 _currentBlock = next;
                 return next;
             }
 
             next = previous.Successor1;
-            if (next is not null && previous.Successor1Linear == linear && next.Valid && (next.Key & DecodeCache.CodeSize32Key) == (_ctx.Code32 ? DecodeCache.CodeSize32Key : 0))
+            if (next is not null && previous.Successor1Linear == linear && next.Valid && (next.Key & DecodeCache.CodeSizeKeyMask) == _ctx.CodeSizeKey)
             {
                 _currentBlock = next;
                 return next;
@@ -161,7 +161,7 @@ public sealed partial class Cpu
             return DecodeUncached(physical);
         }
 
-        ulong key = physical | (_ctx.Code32 ? DecodeCache.CodeSize32Key : 0);
+        ulong key = physical | _ctx.CodeSizeKey;
         int slot = DecodeCache.SlotOf(physical);
         DecodedBlock? block = _decodeCache.Find(slot, key);
         if (block is null)
@@ -264,7 +264,7 @@ public sealed partial class Cpu
     /// <summary>Decodes the one instruction at CS:EIP without the cache (see <see cref="FitBlockToCodeSegment"/>).</summary>
     private DecodedBlock DecodeUncachedAtEip()
     {
-        ulong physical = _memory.ApplyA20(_decoder.TranslateFetch((uint)(_ctx.SegBase[Cs] + _ctx.Eip))).Value;
+        ulong physical = _memory.ApplyA20(_decoder.TranslateFetch(CodeLinear)).Value;
         if (_decoder.FetchFaultPending)
         {
             _decoder.FetchFaultPending = false;

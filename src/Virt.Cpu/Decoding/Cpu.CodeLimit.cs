@@ -44,7 +44,7 @@ public sealed partial class Cpu
     {
         ulong limit = _ctx.SegLimit[Cs];
         ulong ipMask = _ctx.Code32 ? uint.MaxValue : 0xFFFF;
-        ulong ip = _ctx.Eip;
+        ulong ip = _ctx.Rip;
         int within = 0;
         DecodedInstruction[] instructions = block.Instructions;
         while (within < count)

@@ -18,6 +18,12 @@ internal sealed class DecodeCache
     /// <summary>The key bit for blocks decoded as 32-bit code.</summary>
     public const ulong CodeSize32Key = 1UL << 63;
 
+    /// <summary>The key bit for blocks decoded as 64-bit code (the same bytes decode differently in each size).</summary>
+    public const ulong CodeSize64Key = 1UL << 62;
+
+    /// <summary>All code-size key bits.</summary>
+    public const ulong CodeSizeKeyMask = CodeSize32Key | CodeSize64Key;
+
     private const int LookupEntries = 4096;
     private const int PageShift = 12;
 

@@ -13,13 +13,26 @@ internal struct DecodedInstruction
     /// <summary>No register in <see cref="Base"/> or <see cref="Index"/>.</summary>
     public const byte NoRegister = 0xFF;
 
+    /// <summary>
+    /// <see cref="Base"/> of a RIP-relative operand: the displacement is relative to the next instruction's RIP, which the
+    /// executor already holds (Intel SDM Vol. 2A, 2.2.1.6). Relative, not Iced's absolute target, because a cached block is
+    /// keyed by its physical address and may run at more than one linear address.
+    /// </summary>
+    public const byte RipRegister = 0xFE;
+
+    /// <summary>
+    /// Byte registers SPL, BPL, SIL and DIL (REX present) are numbered <c>ByteRegisterRexBase + 4..7</c>, so that 4-7 keep
+    /// meaning AH-BH; every register number is masked to 0-15 when it reaches the register file.
+    /// </summary>
+    public const byte ByteRegisterRexBase = 16;
+
     public Op Op;
     public byte Length;
 
     /// <summary>Operand size in bytes (1, 2, 4 or 8) of the main operand.</summary>
     public byte OpSize;
 
-    /// <summary>Address size in bytes (2 or 4).</summary>
+    /// <summary>Address size in bytes (2, 4 or 8).</summary>
     public byte AddrSize;
 
     /// <summary>Segment of the memory operand (or the source of a string instruction), after overrides.</summary>
@@ -46,10 +59,14 @@ internal struct DecodedInstruction
     /// <summary>Whether the instruction ends its block (any control transfer, or something that changes how code is decoded).</summary>
     public bool EndsBlock;
 
-    public uint Disp;
+    /// <summary>The displacement (sign-extended to 64 bits in 64-bit addressing; callers with narrower addresses truncate).</summary>
+    public ulong Disp;
 
-    /// <summary>Immediate operand (masked to its size), relative branch displacement or far offset.</summary>
-    public uint Imm;
+    /// <summary>
+    /// Immediate operand (masked to its size; sign-extended to 64 bits for the imm32 forms of 64-bit operand size), relative
+    /// branch displacement (sign-extended) or far offset.
+    /// </summary>
+    public ulong Imm;
 
     /// <summary>Second immediate: ENTER's nesting level or a far pointer's selector.</summary>
     public uint Imm2;

@@ -28,7 +28,8 @@ internal static class InstructionTranslator
     /// <param name="bytes">The instruction's bytes (for the legacy prefixes and the x87 opcode and ModRM bytes).</param>
     /// <param name="d">The executor's instruction to fill.</param>
     /// <param name="code32">Whether the code segment is 32-bit.</param>
-    public static void Translate(in Instruction ins, ReadOnlySpan<byte> bytes, ref DecodedInstruction d, bool code32)
+    /// <param name="code64">Whether the CPU is in 64-bit mode (the instruction was decoded with bitness 64).</param>
+    public static void Translate(in Instruction ins, ReadOnlySpan<byte> bytes, ref DecodedInstruction d, bool code32, bool code64 = false)
     {
         d = default;
         d.Length = (byte)ins.Length;
@@ -38,12 +39,15 @@ internal static class InstructionTranslator
         // Operand and address size from the raw prefixes (Intel SDM Vol. 2A, 2.1.1: 66h and 67h toggle the default). Iced
         // folds them into its Code values but does not expose them as such, so the legacy prefixes are read here, once per
         // decode, and the result is shared with the x87 translation.
-        LegacyPrefixes prefixes = LegacyPrefixes.Scan(bytes, ins.Mnemonic == Mnemonic.Wait);
+        LegacyPrefixes prefixes = LegacyPrefixes.Scan(bytes, ins.Mnemonic == Mnemonic.Wait, code64);
         bool has66 = prefixes.OperandSize;
         bool has67 = prefixes.AddressSize;
-        int opSize = code32 != has66 ? 4 : 2;
+
+        // 64-bit mode (Intel SDM Vol. 1, 3.6.1, Table 3-4): REX.W gives 64 bits whatever 66h says, 66h gives 16, the default
+        // is 32; addresses are 64-bit, 32 with 67h.
+        int opSize = code64 ? (prefixes.RexW ? 8 : has66 ? 2 : 4) : code32 != has66 ? 4 : 2;
         d.OpSize = (byte)opSize;
-        d.AddrSize = (byte)(code32 != has67 ? 4 : 2);
+        d.AddrSize = (byte)(code64 ? (has67 ? 4 : 8) : code32 != has67 ? 4 : 2);
         d.Seg = Ds;
         if (ins.IsInvalid)
         {
@@ -75,7 +79,13 @@ internal static class InstructionTranslator
             {
                 case OpKind.Register:
                     Register r = ins.GetOpRegister(i);
-                    if (r.IsGPR8() || r.IsGPR16() || r.IsGPR32())
+                    if (r.IsGPR8())
+                    {
+                        kind = OperandKind.Register;
+                        reg = ByteRegisterNumber(r);
+                        size = 1;
+                    }
+                    else if (r.IsGPR16() || r.IsGPR32() || r.IsGPR64())
                     {
                         kind = OperandKind.Register;
                         reg = (byte)r.GetNumber();
@@ -91,14 +101,14 @@ internal static class InstructionTranslator
                     {
                         kind = OperandKind.Control;
                         reg = (byte)(r - Register.CR0);
-                        size = 4;
+                        size = (byte)(code64 ? 8 : 4);
                     }
                     else if (r.IsDR())
                     {
                         // Debug registers share the control-register form; numbers 8-15 stand for DR0-DR7.
                         kind = OperandKind.Control;
                         reg = (byte)(DebugRegisterBase + (r - Register.DR0));
-                        size = 4;
+                        size = (byte)(code64 ? 8 : 4);
                     }
                     else
                     {
@@ -109,7 +119,12 @@ internal static class InstructionTranslator
                 case OpKind.Memory:
                     kind = OperandKind.Memory;
                     size = (byte)ins.MemorySize.GetSize();
-                    if (ins.MemoryBase != Register.None)
+                    if (ins.IsIPRelativeMemoryOperand)
+                    {
+                        // RIP-relative (Intel SDM Vol. 2A, 2.2.1.6): kept relative to the next instruction, see RipRegister.
+                        d.Base = DecodedInstruction.RipRegister;
+                    }
+                    else if (ins.MemoryBase != Register.None)
                     {
                         if (!ins.MemoryBase.IsGPR())
                         {
@@ -130,7 +145,8 @@ internal static class InstructionTranslator
                         d.Scale = (byte)System.Numerics.BitOperations.Log2((uint)ins.MemoryIndexScale);
                     }
 
-                    d.Disp = (uint)ins.MemoryDisplacement64;
+                    d.Disp = ins.IsIPRelativeMemoryOperand ? ins.IPRelativeMemoryAddress - ins.NextIP
+                        : d.AddrSize == 8 ? ins.MemoryDisplacement64 : (uint)ins.MemoryDisplacement64;
                     d.Seg = (byte)(ins.MemorySegment - Register.ES);
                     break;
                 case OpKind.Immediate8:
@@ -158,14 +174,31 @@ internal static class InstructionTranslator
                     size = 4;
                     d.Imm = (uint)ins.Immediate8to32;
                     break;
+                case OpKind.Immediate8to64:
+                    kind = OperandKind.Immediate;
+                    size = 8;
+                    d.Imm = (ulong)ins.Immediate8to64;
+                    break;
+                case OpKind.Immediate32to64:
+                    kind = OperandKind.Immediate;
+                    size = 8;
+                    d.Imm = (ulong)ins.Immediate32to64;
+                    break;
+                case OpKind.Immediate64:
+                    kind = OperandKind.Immediate;
+                    size = 8;
+                    d.Imm = ins.Immediate64;
+                    break;
                 case OpKind.Immediate8_2nd:
                     d.Imm2 = ins.Immediate8_2nd;
                     break;
                 case OpKind.NearBranch16:
                 case OpKind.NearBranch32:
+                case OpKind.NearBranch64:
+                    // The displacement, sign-extended: RIP + Imm wraps to the operand size in JumpNear.
                     kind = OperandKind.Immediate;
                     size = (byte)opSize;
-                    d.Imm = (uint)(ins.NearBranchTarget - ins.NextIP);
+                    d.Imm = ins.NearBranchTarget - ins.NextIP;
                     break;
                 case OpKind.FarBranch16:
                     kind = OperandKind.Immediate;
@@ -179,12 +212,15 @@ internal static class InstructionTranslator
                     break;
                 case OpKind.MemorySegSI:
                 case OpKind.MemorySegESI:
+                case OpKind.MemorySegRSI:
                 case OpKind.MemorySegDI:
                 case OpKind.MemorySegEDI:
+                case OpKind.MemorySegRDI:
                     d.Seg = (byte)(ins.MemorySegment - Register.ES);
                     break;
                 case OpKind.MemoryESDI:
                 case OpKind.MemoryESEDI:
+                case OpKind.MemoryESRDI:
                     break;
                 default:
                     unsupported = true;
@@ -236,7 +272,7 @@ internal static class InstructionTranslator
         }
 
         d.Cond = (byte)(ins.ConditionCode == ConditionCode.None ? 0 : (int)ins.ConditionCode - 1);
-        Op op = MapMnemonic(in ins, ref d, opSize);
+        Op op = MapMnemonic(in ins, ref d, opSize, code64);
         d.Op = op;
         if (op == Op.Invalid)
         {
@@ -263,15 +299,34 @@ internal static class InstructionTranslator
             };
         }
 
-        SelectMemoryFastForm(ref d, in ins);
+        if (!code64)
+        {
+            // The flat fast forms compute 32-bit linear addresses against the legacy segment bounds.
+            SelectMemoryFastForm(ref d, in ins);
+        }
+        else
+        {
+            SelectLongMemoryFastForm(ref d, in ins);
+        }
+
         SelectRegisterFastForm(ref d, in ins);
 
         // Intel SDM Vol. 2A, LOCK: only these instructions with a memory destination accept the prefix, else #UD.
         if (ins.HasLockPrefix && !(d.Kind0 == OperandKind.Memory && op is Op.Add or Op.Adc or Op.And or Op.Btc or Op.Btr or Op.Bts
-            or Op.Cmpxchg or Op.Cmpxchg8b or Op.Dec or Op.Inc or Op.Neg or Op.Not or Op.Or or Op.Sbb or Op.Sub or Op.Xor or Op.Xadd or Op.Xchg))
+            or Op.Cmpxchg or Op.Cmpxchg8b or Op.Cmpxchg16b or Op.Dec or Op.Inc or Op.Neg or Op.Not or Op.Or or Op.Sbb or Op.Sub or Op.Xor or Op.Xadd or Op.Xchg))
         {
             SetInvalid(ref d);
         }
+    }
+
+    /// <summary>
+    /// The executor's number of a byte register: AL-BL 0-3, AH-BH 4-7, R8L-R15L 8-15, and SPL-DIL (REX only)
+    /// <see cref="DecodedInstruction.ByteRegisterRexBase"/> + 4..7.
+    /// </summary>
+    private static byte ByteRegisterNumber(Register r)
+    {
+        int n = r - Register.AL; // Iced's order: AL CL DL BL AH CH DH BH SPL BPL SIL DIL R8L..R15L
+        return (byte)(n < 8 ? n : n < 12 ? DecodedInstruction.ByteRegisterRexBase + n - 4 : n - 4);
     }
 
     private static void SetInvalid(ref DecodedInstruction d)
@@ -280,8 +335,12 @@ internal static class InstructionTranslator
         d.EndsBlock = true;
     }
 
-    private static Op MapMnemonic(in Instruction ins, ref DecodedInstruction d, int opSize)
+    private static Op MapMnemonic(in Instruction ins, ref DecodedInstruction d, int opSize, bool code64)
     {
+        // Near branches and stack operations default to 64 bits in 64-bit mode (Intel SDM Vol. 1, 3.6.1; Intel's
+        // processors ignore 66h on near branches there, as Iced's default decoding does).
+        int branchSize = code64 ? 8 : opSize;
+        int stackSize = code64 ? (opSize == 2 ? 2 : 8) : opSize;
         switch (ins.Mnemonic)
         {
             case Mnemonic.Mov:
@@ -316,6 +375,22 @@ internal static class InstructionTranslator
                 return Op.Mov;
             case Mnemonic.Movzx: return Op.Movzx;
             case Mnemonic.Movsx: return Op.Movsx;
+            case Mnemonic.Movsxd: return Op.Movsx;
+            case Mnemonic.Cdqe: return Op.Cdqe;
+            case Mnemonic.Cqo: return Op.Cqo;
+            case Mnemonic.Cmpxchg16b: return d.Kind0 == OperandKind.Memory ? Op.Cmpxchg16b : Op.Invalid;
+            case Mnemonic.Swapgs:
+                d.EndsBlock = true;
+                return Op.Swapgs;
+            case Mnemonic.Syscall:
+                d.EndsBlock = true;
+                return Op.Syscall;
+            case Mnemonic.Sysret:
+            case Mnemonic.Sysretq:
+                d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
+                return Op.Sysret;
+            case Mnemonic.Rdtscp: return Op.Rdtscp;
             case Mnemonic.Lea: return Op.Lea;
             case Mnemonic.Xchg: return Op.Xchg;
             case Mnemonic.Nop:
@@ -441,11 +516,13 @@ internal static class InstructionTranslator
                 return Op.Popa;
             case Mnemonic.Pushf:
             case Mnemonic.Pushfd:
-                d.OpSize = (byte)opSize;
+            case Mnemonic.Pushfq:
+                d.OpSize = (byte)stackSize;
                 return Op.Pushf;
             case Mnemonic.Popf:
             case Mnemonic.Popfd:
-                d.OpSize = (byte)opSize;
+            case Mnemonic.Popfq:
+                d.OpSize = (byte)stackSize;
                 d.EndsBlock = true;
                 return Op.Popf;
             case Mnemonic.Lds:
@@ -456,15 +533,15 @@ internal static class InstructionTranslator
                 d.Reg2 = (byte)(ins.Mnemonic switch { Mnemonic.Lds => Ds, Mnemonic.Les => Es, Mnemonic.Lss => Ss, Mnemonic.Lfs => 4, _ => 5 });
                 return d.Kind1 == OperandKind.Memory ? Op.LoadFarPointer : Op.Invalid;
             case Mnemonic.Enter:
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)stackSize;
                 return Op.Enter;
             case Mnemonic.Leave:
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)stackSize;
                 return Op.Leave;
             case Mnemonic.Bound: return d.Kind1 == OperandKind.Memory ? Op.Bound : Op.Invalid;
             case Mnemonic.Jmp:
                 d.EndsBlock = true;
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)(ins.IsJmpFarIndirect ? opSize : branchSize);
                 if (ins.IsJmpFar)
                 {
                     return Op.JmpFar;
@@ -478,7 +555,7 @@ internal static class InstructionTranslator
                 return d.Kind0 == OperandKind.Immediate ? Op.JmpRel : Op.JmpIndirect;
             case Mnemonic.Call:
                 d.EndsBlock = true;
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)(ins.IsCallFarIndirect ? opSize : branchSize);
                 if (ins.IsCallFar)
                 {
                     return Op.CallFar;
@@ -508,23 +585,24 @@ internal static class InstructionTranslator
             case Mnemonic.Jg:
                 // Conditional branches do not end a block: decoding continues on the fall-through path and a taken branch
                 // leaves the block (a trace with side exits), so loops with an if inside run in fewer blocks.
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)branchSize;
                 return Op.Jcc;
             case Mnemonic.Jcxz:
             case Mnemonic.Jecxz:
+            case Mnemonic.Jrcxz:
                 d.EndsBlock = true;
-                d.OpSize = (byte)opSize;
-                d.AddrSize = (byte)(ins.Mnemonic == Mnemonic.Jcxz ? 2 : 4);
+                d.OpSize = (byte)branchSize;
+                d.AddrSize = (byte)(ins.Mnemonic switch { Mnemonic.Jcxz => 2, Mnemonic.Jecxz => 4, _ => 8 });
                 return Op.Jcxz;
             case Mnemonic.Loop:
             case Mnemonic.Loope:
             case Mnemonic.Loopne:
                 d.EndsBlock = true;
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)branchSize;
                 return ins.Mnemonic == Mnemonic.Loop ? Op.Loop : ins.Mnemonic == Mnemonic.Loope ? Op.Loope : Op.Loopne;
             case Mnemonic.Ret:
                 d.EndsBlock = true;
-                d.OpSize = (byte)opSize;
+                d.OpSize = (byte)branchSize;
                 return Op.RetNear;
             case Mnemonic.Retf:
                 d.EndsBlock = true;
@@ -544,6 +622,7 @@ internal static class InstructionTranslator
                 return Op.Int1;
             case Mnemonic.Iret:
             case Mnemonic.Iretd:
+            case Mnemonic.Iretq:
                 d.EndsBlock = true;
                 d.OpSize = (byte)opSize;
                 return Op.Iret;
@@ -572,26 +651,31 @@ internal static class InstructionTranslator
             case Mnemonic.Movsb:
             case Mnemonic.Movsw:
             case Mnemonic.Movsd:
+            case Mnemonic.Movsq:
                 d.OpSize = StringSize(ins.Mnemonic);
                 return ins.Mnemonic == Mnemonic.Movsd && ins.Code != Code.Movsd_m32_m32 ? Op.Invalid : Op.Movs;
             case Mnemonic.Cmpsb:
             case Mnemonic.Cmpsw:
             case Mnemonic.Cmpsd:
+            case Mnemonic.Cmpsq:
                 d.OpSize = StringSize(ins.Mnemonic);
                 return ins.Mnemonic == Mnemonic.Cmpsd && ins.Code != Code.Cmpsd_m32_m32 ? Op.Invalid : Op.Cmps;
             case Mnemonic.Scasb:
             case Mnemonic.Scasw:
             case Mnemonic.Scasd:
+            case Mnemonic.Scasq:
                 d.OpSize = StringSize(ins.Mnemonic);
                 return Op.Scas;
             case Mnemonic.Lodsb:
             case Mnemonic.Lodsw:
             case Mnemonic.Lodsd:
+            case Mnemonic.Lodsq:
                 d.OpSize = StringSize(ins.Mnemonic);
                 return Op.Lods;
             case Mnemonic.Stosb:
             case Mnemonic.Stosw:
             case Mnemonic.Stosd:
+            case Mnemonic.Stosq:
                 d.OpSize = StringSize(ins.Mnemonic);
                 return Op.Stos;
             case Mnemonic.Insb:
@@ -611,7 +695,8 @@ internal static class InstructionTranslator
             case Mnemonic.Sgdt:
             case Mnemonic.Sidt:
                 // The operand is a 6-byte pseudo-descriptor whatever the operand size; the size only decides how much base loads.
-                d.OpSize = (byte)opSize;
+                // In 64-bit mode it is 10 bytes, an 8-byte base (Intel SDM Vol. 2A, LGDT/LIDT).
+                d.OpSize = (byte)(code64 ? 8 : opSize);
                 return d.Kind0 != OperandKind.Memory ? Op.Invalid
                     : ins.Mnemonic switch { Mnemonic.Lgdt => Op.Lgdt, Mnemonic.Lidt => Op.Lidt, Mnemonic.Sgdt => Op.Sgdt, _ => Op.Sidt };
             case Mnemonic.Smsw: return Op.Smsw;
@@ -620,6 +705,7 @@ internal static class InstructionTranslator
                 return Op.Lmsw;
             case Mnemonic.Clts: return Op.Clts;
             case Mnemonic.Invlpg: return Op.Invlpg;
+            case Mnemonic.Invpcid: return Op.Invpcid;
             case Mnemonic.Lldt: return Op.Lldt;
             case Mnemonic.Sldt: return Op.Sldt;
             case Mnemonic.Ltr: return Op.Ltr;
@@ -637,7 +723,9 @@ internal static class InstructionTranslator
                 d.EndsBlock = true;
                 return Op.Sysenter;
             case Mnemonic.Sysexit:
+            case Mnemonic.Sysexitq:
                 d.EndsBlock = true;
+                d.OpSize = (byte)opSize;
                 return Op.Sysexit;
             default:
                 // UD0/UD1/UD2, ARPL/LAR/LSL/SLDT/STR/LLDT/LTR/VERR/VERW (#UD in real mode, Intel SDM Vol. 2), and everything not implemented.
@@ -649,6 +737,7 @@ internal static class InstructionTranslator
     {
         Mnemonic.Movsb or Mnemonic.Cmpsb or Mnemonic.Scasb or Mnemonic.Lodsb or Mnemonic.Stosb or Mnemonic.Insb or Mnemonic.Outsb => 1,
         Mnemonic.Movsw or Mnemonic.Cmpsw or Mnemonic.Scasw or Mnemonic.Lodsw or Mnemonic.Stosw or Mnemonic.Insw or Mnemonic.Outsw => 2,
+        Mnemonic.Movsq or Mnemonic.Cmpsq or Mnemonic.Scasq or Mnemonic.Lodsq or Mnemonic.Stosq => 8,
         _ => 4,
     };
 
@@ -748,6 +837,41 @@ internal static class InstructionTranslator
         else if (d.Kind0 == OperandKind.Memory && d.Op is Op.Inc or Op.Dec)
         {
             d.Op = d.Op == Op.Inc ? Op.IncMem32 : Op.DecMem32;
+        }
+    }
+
+    /// <summary>Picks the 64-bit-mode memory fast form (64-bit addressing, operand size 4 or 8), when one applies.</summary>
+    private static void SelectLongMemoryFastForm(ref DecodedInstruction d, in Instruction ins)
+    {
+        if (ins.HasLockPrefix || d.AddrSize != 8 || d.OpSize is not (4 or 8))
+        {
+            return;
+        }
+
+        if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Mov => Op.LoadLong,
+                Op.Add => Op.AddLoadLong,
+                Op.Sub => Op.SubLoadLong,
+                Op.Cmp => Op.CmpLoadLong,
+                Op.And => Op.AndLoadLong,
+                Op.Or => Op.OrLoadLong,
+                Op.Xor => Op.XorLoadLong,
+                _ => d.Op,
+            };
+        }
+        else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Mov => Op.StoreLong,
+                Op.Cmp => Op.CmpMemLong,
+                Op.Add => Op.AddMemLong,
+                Op.Sub => Op.SubMemLong,
+                _ => d.Op,
+            };
         }
     }
 

@@ -62,6 +62,12 @@ internal enum Op : ushort
     Cwde,
     Cwd,
     Cdq,
+
+    /// <summary>CDQE (REX.W 98h): RAX = sign-extended EAX.</summary>
+    Cdqe,
+
+    /// <summary>CQO (REX.W 99h): RDX = the sign of RAX.</summary>
+    Cqo,
     Lahf,
     Sahf,
     Xlat,
@@ -126,6 +132,7 @@ internal enum Op : ushort
     MovFromCr,
     Clts,
     Invlpg,
+    Invpcid,
     Lldt,
     Sldt,
     Ltr,
@@ -139,6 +146,13 @@ internal enum Op : ushort
     Wrmsr,
     Sysenter,
     Sysexit,
+
+    // Long mode (Intel SDM Vol. 2; System/Cpu.LongMode.cs).
+    Cmpxchg16b,
+    Swapgs,
+    Syscall,
+    Sysret,
+    Rdtscp,
     FetchFault,
     CsLimitFault,
     Wbinvd,
@@ -176,6 +190,20 @@ internal enum Op : ushort
     SubMem32,
     IncMem32,
     DecMem32,
+
+    // 64-bit mode: 32- and 64-bit operands with a 64-bit-addressed memory operand and the inline TLB fast path
+    // (Cpu.FastMemory64.cs).
+    LoadLong,
+    StoreLong,
+    AddLoadLong,
+    SubLoadLong,
+    CmpLoadLong,
+    AndLoadLong,
+    OrLoadLong,
+    XorLoadLong,
+    AddMemLong,
+    SubMemLong,
+    CmpMemLong,
 
     // 32-bit register-only shifts and multiplies (Cpu.FastRegister.cs).
     ShlRegister32,

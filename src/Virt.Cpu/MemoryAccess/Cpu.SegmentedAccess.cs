@@ -21,10 +21,68 @@ public sealed unsafe partial class Cpu
 
     /// <summary>The effective address of the instruction's memory operand, masked to its address size.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private uint EffectiveAddress(ref DecodedInstruction d)
+    private ulong EffectiveAddress(ref DecodedInstruction d)
     {
+        if (d.AddrSize == 8 || d.Base == DecodedInstruction.RipRegister)
+        {
+            return EffectiveAddress64(ref d);
+        }
+
         uint ea = EffectiveAddress32(ref d);
         return d.AddrSize == 2 ? ea & 0xFFFF : ea;
+    }
+
+    /// <summary>
+    /// The effective address in 64-bit mode: base (a register or RIP) + index * scale + displacement, wrapping at 64 bits,
+    /// or at 32 with the 67h prefix (Intel SDM Vol. 1, 3.3.7: the upper 32 bits of a 32-bit address are zero).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong EffectiveAddress64(ref DecodedInstruction d)
+    {
+        ulong ea = d.Disp;
+        if (d.Base == DecodedInstruction.RipRegister)
+        {
+            ea += _ctx.Rip;
+        }
+        else if (d.Base != DecodedInstruction.NoRegister)
+        {
+            ea += Gpr(d.Base);
+        }
+
+        if (d.Index != DecodedInstruction.NoRegister)
+        {
+            ea += Gpr(d.Index) << d.Scale;
+        }
+
+        return d.AddrSize == 8 ? ea : (uint)ea;
+    }
+
+    /// <summary>
+    /// Whether a linear address is canonical for 48-bit linear addresses: bits 63:47 all equal (Intel SDM Vol. 1, 3.3.7.1).
+    /// A 32-bit linear address always is.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool IsCanonical(ulong linear) => (ulong)((long)(linear << CanonicalShift) >> CanonicalShift) == linear;
+
+    /// <summary>64 minus the implemented linear-address width (48, as CPUID 80000008h reports).</summary>
+    private const int CanonicalShift = 64 - LinearAddressBits;
+
+    /// <summary>
+    /// The linear address of a data access in 64-bit mode: CS, DS, ES and SS have base 0 and no limit, FS and GS add their
+    /// base (Intel SDM Vol. 3A, 3.4.4). False, with #SS(0) for stack references and #GP(0) for the others pending, when the
+    /// address is not canonical (Vol. 3A, 6.15, interrupts 12 and 13).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryLinear64(int segment, ulong offset, out ulong linear)
+    {
+        linear = segment >= Fs ? _ctx.SegBase[segment] + offset : offset;
+        if (IsCanonical(linear))
+        {
+            return true;
+        }
+
+        RaiseFault(segment == Ss ? VectorStackFault : VectorGeneralProtection, 0);
+        return false;
     }
 
     /// <summary>
@@ -33,11 +91,11 @@ public sealed unsafe partial class Cpu
     /// takes <see cref="CheckAccessSlow"/>, which raises #SS for SS and #GP for the others (Intel SDM Vol. 3A, 20.1.3 and 5.3).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool CheckLimit(int segment, uint offset, int size)
+    private bool CheckLimit(int segment, ulong offset, int size)
     {
-        if ((ulong)offset + (uint)size > _ctx.SegReadEnd[segment])
+        if (offset + (uint)size > _ctx.SegReadEnd[segment])
         {
-            return CheckAccessSlow(segment, offset, size, write: false);
+            return CheckAccessSlow(segment, (uint)offset, size, write: false);
         }
 
         return true;
@@ -45,33 +103,60 @@ public sealed unsafe partial class Cpu
 
     /// <summary>The segment check for writes (read-only data and code segments fail it in protected mode).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool CheckWriteLimit(int segment, uint offset, int size)
+    private bool CheckWriteLimit(int segment, ulong offset, int size)
     {
-        if ((ulong)offset + (uint)size > _ctx.SegWriteEnd[segment])
+        if (offset + (uint)size > _ctx.SegWriteEnd[segment])
         {
-            return CheckAccessSlow(segment, offset, size, write: true);
+            return CheckAccessSlow(segment, (uint)offset, size, write: true);
         }
 
         return true;
     }
 
+    /// <summary>
+    /// A data read at segment:offset with the segment's checks; outside 64-bit mode the offset is at most 32 bits wide and the
+    /// linear address wraps at 4 GiB.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ReadMem(int segment, uint offset, int size)
+    private ulong ReadMem(int segment, ulong offset, int size)
     {
+        if (_ctx.Code64)
+        {
+            return ReadMem64(segment, offset, size);
+        }
+
         if (!CheckLimit(segment, offset, size))
         {
             return 0;
         }
 
-        return ReadLinear((uint)(_ctx.SegBase[segment] + offset), size);
+        return ReadLinear((uint)(_ctx.SegBase[segment] + (uint)offset), size);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong ReadMem64(int segment, ulong offset, int size) => TryLinear64(segment, offset, out ulong linear) ? ReadLinear(linear, size) : 0;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void WriteMem(int segment, uint offset, int size, ulong value)
+    private void WriteMem(int segment, ulong offset, int size, ulong value)
     {
+        if (_ctx.Code64)
+        {
+            WriteMem64(segment, offset, size, value);
+            return;
+        }
+
         if (CheckWriteLimit(segment, offset, size))
         {
-            WriteLinear((uint)(_ctx.SegBase[segment] + offset), size, value);
+            WriteLinear((uint)(_ctx.SegBase[segment] + (uint)offset), size, value);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteMem64(int segment, ulong offset, int size, ulong value)
+    {
+        if (TryLinear64(segment, offset, out ulong linear))
+        {
+            WriteLinear(linear, size, value);
         }
     }
 
@@ -111,7 +196,7 @@ public sealed unsafe partial class Cpu
             ulong value = 0;
             for (int b = 0; b < size; b++)
             {
-                value |= ReadLinearInPage((uint)(linear + (ulong)b), 1) << (8 * b);
+                value |= ReadLinearInPage(NextLinear(linear, b), 1) << (8 * b);
             }
 
             return value;
@@ -210,7 +295,7 @@ public sealed unsafe partial class Cpu
         {
             for (int b = 0; b < size; b++)
             {
-                WriteLinearInPage((uint)(linear + (ulong)b), 1, (byte)(value >> (8 * b)));
+                WriteLinearInPage(NextLinear(linear, b), 1, (byte)(value >> (8 * b)));
             }
 
             return;
@@ -268,6 +353,12 @@ public sealed unsafe partial class Cpu
     /// <summary>Pushes a value; on a stack fault nothing changes and the fault is pending.</summary>
     private void Push(ulong value, int size)
     {
+        if (_ctx.Code64)
+        {
+            Push64(value, size);
+            return;
+        }
+
         uint sp = (StackPointer - (uint)size) & StackMask;
         WriteMem(Ss, sp, size, value);
         if (!_faulted)
@@ -276,9 +367,43 @@ public sealed unsafe partial class Cpu
         }
     }
 
+    /// <summary>
+    /// PUSH in 64-bit mode: the stack pointer is RSP whatever SS.B says (Intel SDM Vol. 1, 6.2.5), and a non-canonical
+    /// address is #SS(0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Push64(ulong value, int size)
+    {
+        ulong rsp = _ctx.Gpr[RegSp] - (uint)size;
+        WriteMem64(Ss, rsp, size, value);
+        if (!_faulted)
+        {
+            _ctx.Gpr[RegSp] = rsp;
+        }
+    }
+
+    /// <summary>POP in 64-bit mode (see <see cref="Push64"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ulong Pop64(int size)
+    {
+        ulong rsp = _ctx.Gpr[RegSp];
+        ulong value = ReadMem64(Ss, rsp, size);
+        if (!_faulted)
+        {
+            _ctx.Gpr[RegSp] = rsp + (uint)size;
+        }
+
+        return value;
+    }
+
     /// <summary>Pops a value; on a stack fault nothing changes and the fault is pending.</summary>
     private ulong Pop(int size)
     {
+        if (_ctx.Code64)
+        {
+            return Pop64(size);
+        }
+
         uint sp = StackPointer;
         ulong value = ReadMem(Ss, sp, size);
         if (!_faulted)
@@ -292,7 +417,8 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong ReadRegister(int register, int size) => size switch
     {
-        1 => register < 4 ? (byte)Gpr(register) : (byte)(Gpr(register - 4) >> 8),
+        // 4-7 are AH-BH; 0-3, 8-15 and the REX numbers of SPL-DIL (20-23, masked to 4-7 by Gpr) are low bytes.
+        1 => (uint)(register - 4) < 4 ? (byte)(Gpr(register - 4) >> 8) : (byte)Gpr(register),
         2 => (ushort)Gpr(register),
         4 => (uint)Gpr(register),
         _ => Gpr(register),
@@ -308,7 +434,7 @@ public sealed unsafe partial class Cpu
         switch (size)
         {
             case 1:
-                if (register < 4)
+                if ((uint)(register - 4) >= 4)
                 {
                     ref ulong r = ref Gpr(register);
                     r = (r & ~0xFFUL) | (byte)value;
@@ -328,7 +454,8 @@ public sealed unsafe partial class Cpu
                 }
 
             case 4:
-                // Outside 64-bit mode the upper half is undefined after a 32-bit write; zero-extend as long mode does.
+                // Intel SDM Vol. 1, 3.4.1.1: a 32-bit result is zero-extended to 64 bits in 64-bit mode (outside it the upper
+                // half is undefined; we zero-extend there too).
                 Gpr(register) = (uint)value;
                 break;
             default:
@@ -339,7 +466,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>Reads operand 0 (register or memory). For memory, <paramref name="ea"/> receives the effective address for the write-back.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private ulong ReadDestination(ref DecodedInstruction d, int size, out uint ea)
+    private ulong ReadDestination(ref DecodedInstruction d, int size, out ulong ea)
     {
         if (d.Kind0 == OperandKind.Register)
         {
@@ -352,7 +479,7 @@ public sealed unsafe partial class Cpu
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void WriteDestination(ref DecodedInstruction d, int size, uint ea, ulong value)
+    private void WriteDestination(ref DecodedInstruction d, int size, ulong ea, ulong value)
     {
         if (d.Kind0 == OperandKind.Register)
         {

@@ -34,12 +34,13 @@ public sealed partial class Cpu
             return true;
         }
 
-        int error = _mmu.Walk((uint)linear, write, fetch: false, out ulong result);
+        int error = _mmu.Walk(linear, write, fetch: false, out ulong result);
         if (error >= 0)
         {
             if (!_faulted)
             {
-                _ctx.Cr2 = (uint)linear;
+                // CR2 holds the whole linear address: 32 bits outside IA-32e mode (callers pass them zero-extended), 64 in it.
+                _ctx.Cr2 = linear;
             }
 
             RaiseFault(VectorPageFault, error);
@@ -81,6 +82,14 @@ public sealed partial class Cpu
         _mmu.SupervisorAccess = saved;
     }
 
+    /// <summary>
+    /// The next linear address of a page-crossing access done byte by byte: wraps at 4 GiB outside IA-32e mode (Intel SDM
+    /// Vol. 3A, 3.4: linear addresses are 32 bits); in it, the address is the 64-bit sum (the segment code checks canonical
+    /// form of the whole access before it starts, Vol. 3A, 3.3.7.1).
+    /// </summary>
+    private ulong NextLinear(ulong linear, int bytes) =>
+        (_ctx.Efer & EferBits.Lma) != 0 ? unchecked(linear + (ulong)bytes) : (uint)(linear + (ulong)bytes);
+
     /// <summary>A change of CPL between user and supervisor changes what the TLB may hand out: flush it under paging.</summary>
     private void OnPrivilegeChange(int newCpl)
     {
@@ -113,8 +122,11 @@ public sealed partial class Cpu
     /// Runs the page walk for one access as a user- or supervisor-mode access (for tests and diagnostics): the physical
     /// address, or the #PF error code the access would raise. Sets accessed and dirty bits as the access would.
     /// </summary>
-    internal int TranslateForTest(uint linear, bool write, bool user, out ulong physical, bool fetch = false) =>
+    internal int TranslateForTest(ulong linear, bool write, bool user, out ulong physical, bool fetch = false) =>
         _mmu.TranslateForTest(linear, write, user, out physical, fetch);
+
+    /// <summary>A data read through the TLB, as an instruction's operand read makes it (for tests of the TLB's contents).</summary>
+    internal ulong ReadLinearForTest(ulong linear, int size) => ReadLinear(linear, size);
 
     /// <summary>IA32_EFER: only NXE (bit 11) is implemented; there is no long mode and no SYSCALL.</summary>
     public ulong Efer => _ctx.Efer;
@@ -132,7 +144,7 @@ public sealed partial class Cpu
     /// <summary>Writes IA32_EFER: NXE only; any other bit is #GP(0) (LME and SCE need long mode, which is not implemented).</summary>
     private bool TryWriteEfer(ulong value)
     {
-        if ((value & ~EferBits.Nxe) != 0)
+        if ((value & ~(EferWritable | EferBits.Lma)) != 0)
         {
             return false;
         }

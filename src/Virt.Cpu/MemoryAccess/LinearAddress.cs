@@ -6,11 +6,20 @@ namespace Virt.Cpu;
 /// An address in the CPU's linear address space: segment base plus offset, before paging (Intel SDM Vol. 3A, 3.1). A
 /// distinct type so that a linear address cannot be passed where a <see cref="Virt.Memory.PhysicalAddress"/> is expected;
 /// the MMU (<c>Paging/Mmu.cs</c>) is the one place that turns the one into the other. Linear addresses are 32 bits wide
-/// without long mode; the type holds 64 so that 4-level paging needs no new type.
+/// outside IA-32e mode; 64 in it, of which 4-level paging translates bits 47:0 (the TLB takes any 64-bit value).
 /// </summary>
 /// <param name="Value">The linear address.</param>
 public readonly record struct LinearAddress(ulong Value)
 {
+    /// <summary>The linear-address width of 4-level paging: 48 bits (Intel SDM Vol. 3A, 4.5).</summary>
+    public const int ImplementedBits = 48;
+
+    /// <summary>
+    /// Whether bits 63:47 are all equal, the canonical form of 4-level paging (Intel SDM Vol. 3A, 3.3.7.1). Every address
+    /// below 4 GiB is canonical.
+    /// </summary>
+    public bool IsCanonical => (ulong)(((long)Value << (64 - ImplementedBits)) >> (64 - ImplementedBits)) == Value;
+
     /// <summary>The 4 KiB page number of this address.</summary>
     public ulong PageNumber => Value >> 12;
 

@@ -20,6 +20,11 @@ public sealed partial class Cpu
     private const int Cs = 1;
     private const int Ss = 2;
     private const int Ds = 3;
+    private const int Fs = 4;
+    private const int Gs = 5;
+
+    /// <summary>The implemented linear-address width of IA-32e mode (CPUID 80000008h EAX[15:8]).</summary>
+    internal const int LinearAddressBits = 48;
 
     private const int RegAx = 0;
     private const int RegCx = 1;

@@ -1,3 +1,4 @@
+using Virt.Cpu.Decoding;
 using Virt.Memory;
 
 namespace Virt.Cpu;
@@ -8,11 +9,18 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed partial class Cpu
 {
-    /// <summary>The instruction pointer (EIP; IP is its low 16 bits).</summary>
+    /// <summary>The instruction pointer's low 32 bits (EIP; IP is its low 16 bits). Setting it clears the upper half of RIP.</summary>
     public uint Eip
     {
-        get => _ctx.Eip;
-        set => _ctx.Eip = value;
+        get => (uint)_ctx.Rip;
+        set => _ctx.Rip = value;
+    }
+
+    /// <summary>The instruction pointer, all 64 bits (RIP).</summary>
+    public ulong Rip
+    {
+        get => _ctx.Rip;
+        set => _ctx.Rip = value;
     }
 
     /// <summary>
@@ -32,13 +40,14 @@ public sealed partial class Cpu
         }
     }
 
-    /// <summary>CR0.</summary>
+    /// <summary>CR0 (setting PG with EFER.LME activates IA-32e mode, clearing it deactivates it; no checks are made).</summary>
     public ulong Cr0
     {
         get => _ctx.Cr0;
         set
         {
             _ctx.Cr0 = value;
+            UpdateLongModeActive();
             _mmu.ReloadPdptesForHost();
             RefreshAllAccessBounds();
             _mmu.Flush();
@@ -127,9 +136,17 @@ public sealed partial class Cpu
 
     private void UpdateModeBits()
     {
-        _ctx.Code32 = (_ctx.SegAttributes[Cs] & SegmentState.DefaultBigBit) != 0;
+        // Intel SDM Vol. 3A, 5.2.1: under IA-32e mode, CS.L selects 64-bit mode (CS.D must then be 0, and is ignored);
+        // with CS.L clear the code runs in compatibility mode with the legacy D-bit sizes.
+        _ctx.Code64 = (_ctx.Efer & EferBits.Lma) != 0 && (_ctx.SegAttributes[Cs] & SegmentState.LongModeBit) != 0;
+        _ctx.Code32 = !_ctx.Code64 && (_ctx.SegAttributes[Cs] & SegmentState.DefaultBigBit) != 0;
         _ctx.Stack32 = (_ctx.SegAttributes[Ss] & SegmentState.DefaultBigBit) != 0;
+        _ctx.CodeSizeKey = _ctx.Code64 ? DecodeCache.CodeSize64Key : _ctx.Code32 ? DecodeCache.CodeSize32Key : 0;
+        _ctx.IpMask = _ctx.Code64 ? ulong.MaxValue : _ctx.Code32 ? uint.MaxValue : 0xFFFF;
     }
+
+    /// <summary>The linear address of CS:RIP (RIP itself in 64-bit mode, where CS has base 0; 32 bits wide otherwise).</summary>
+    private ulong CodeLinear => _ctx.Code64 ? _ctx.Rip : (uint)(_ctx.SegBase[Cs] + _ctx.Rip);
 
     private void LoadSegmentReal(int segment, ushort selector)
     {

@@ -87,9 +87,9 @@ public sealed partial class Cpu
             throw new ArgumentException($"CPU state has CPL {state.Cpl} in virtual-8086 mode (expected 3).", nameof(state));
         }
 
-        if ((state.Efer & ~EferBits.Nxe) != 0)
+        if ((state.Efer & ~(EferWritable | EferBits.Lma)) != 0)
         {
-            throw new ArgumentException($"CPU state has EFER {state.Efer:X} (only NXE can be set).", nameof(state));
+            throw new ArgumentException($"CPU state has EFER {state.Efer:X} (only SCE, LME, LMA and NXE can be set).", nameof(state));
         }
 
         if (state.Pdptes is { Count: not 4 })
@@ -127,6 +127,15 @@ public sealed partial class Cpu
         _sysenterCs = state.SysenterCs;
         _sysenterEsp = state.SysenterEsp;
         _sysenterEip = state.SysenterEip;
+        if (state.LongModeRegisters is { Count: LongModeRegisterCount } longMode)
+        {
+            (_star, _lstar, _cstar, _sfmask, _kernelGsBase, _tscAux, _cr8) =
+                (longMode[0], longMode[1], longMode[2], longMode[3], longMode[4], longMode[5], longMode[6]);
+        }
+        else
+        {
+            (_star, _lstar, _cstar, _sfmask, _kernelGsBase, _tscAux, _cr8) = (0, 0, 0, 0, 0, 0, 0);
+        }
         for (int n = 0; n < 4; n++)
         {
             _debugAddress[n] = state.DebugAddresses?[n] ?? 0;
@@ -159,7 +168,7 @@ public sealed partial class Cpu
         _ctx.SegSelector[Cs] = 0xF000;
         _ctx.SegBase[Cs] = 0xFFFF0000;
         _ctx.SegAttributes[Cs] = 0x9B;
-        _ctx.Eip = ResetEip;
+        _ctx.Rip = ResetEip;
         _ctx.InstructionStart = ResetEip;
         _ctx.LazyOp = LazyOp.None;
         _ctx.Eflags = EflagsBits.Reserved1;
@@ -183,6 +192,7 @@ public sealed partial class Cpu
         _sysenterCs = 0;
         _sysenterEsp = 0;
         _sysenterEip = 0;
+        (_star, _lstar, _cstar, _sfmask, _kernelGsBase, _tscAux, _cr8) = (0, 0, 0, 0, 0, 0, 0);
         _ctx.Efer = 0;
         Array.Clear(_ctx.Pdpte);
         X87Reset();
@@ -215,7 +225,7 @@ public sealed partial class Cpu
         }
 
         return new CpuState(
-            CpuState.CurrentVersion, [.. _ctx.Gpr], segments, _ctx.Eip, GetFlags(), _ctx.Cr0, _ctx.Cr2, _ctx.Cr3, _ctx.Cr4, _ctx.GdtBase, _ctx.GdtLimit,
+            CpuState.CurrentVersion, [.. _ctx.Gpr], segments, (uint)_ctx.Rip, GetFlags(), _ctx.Cr0, _ctx.Cr2, _ctx.Cr3, _ctx.Cr4, _ctx.GdtBase, _ctx.GdtLimit,
             _ctx.IdtBase, _ctx.IdtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
         {
             X87Image = X87SaveImage(),
@@ -228,6 +238,8 @@ public sealed partial class Cpu
             SysenterCs = _sysenterCs,
             SysenterEsp = _sysenterEsp,
             SysenterEip = _sysenterEip,
+            RipHigh = (uint)(_ctx.Rip >> 32),
+            LongModeRegisters = [_star, _lstar, _cstar, _sfmask, _kernelGsBase, _tscAux, _cr8],
             DebugAddresses = [.. _debugAddress],
             Dr6 = _dr6,
             Dr7 = _dr7,
@@ -260,7 +272,7 @@ public sealed partial class Cpu
 
         RefreshAllAccessBounds();
 
-        _ctx.Eip = state.Eip;
+        _ctx.Rip = ((ulong)state.RipHigh << 32) | state.Eip;
         SetFlagsRaw(state.Eflags);
         _ctx.Cr0 = state.Cr0;
         _ctx.Cr2 = state.Cr2;

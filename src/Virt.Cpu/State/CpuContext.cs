@@ -53,11 +53,14 @@ internal struct CpuContext
     /// <summary>The four PDPTE registers of PAE paging, loaded from CR3.</summary>
     public readonly ulong[] Pdpte = new ulong[4];
 
-    /// <summary>The instruction pointer (already advanced past the executing instruction while it runs).</summary>
-    public uint Eip;
+    /// <summary>
+    /// The instruction pointer, RIP (already advanced past the executing instruction while it runs). Outside 64-bit mode only
+    /// the low 32 (or 16) bits are ever set: the interpreter masks it with the code size after every instruction.
+    /// </summary>
+    public ulong Rip;
 
     /// <summary>The offset of the executing instruction's first byte (the fault return address).</summary>
-    public uint InstructionStart;
+    public ulong InstructionStart;
 
     /// <summary>EFLAGS, with the status flags valid only while <see cref="LazyOp"/> is <see cref="Virt.Cpu.LazyOp.None"/>.</summary>
     public uint Eflags;
@@ -115,6 +118,15 @@ internal struct CpuContext
 
     /// <summary>CS.D: instructions decode with 32-bit default sizes.</summary>
     public bool Code32;
+
+    /// <summary>64-bit mode (IA-32e mode with CS.L set): instructions decode with bitness 64, segments are flat.</summary>
+    public bool Code64;
+
+    /// <summary>The decode-cache key bits of the current code size (see DecodeCache.CodeSize32Key).</summary>
+    public ulong CodeSizeKey;
+
+    /// <summary>The mask of the instruction pointer: FFFFh, FFFFFFFFh, or all ones in 64-bit mode.</summary>
+    public ulong IpMask;
 
     /// <summary>SS.B: the stack pointer is ESP rather than SP.</summary>
     public bool Stack32;

@@ -26,4 +26,7 @@ internal static class Cr4Bits
 
     /// <summary>FXSAVE/FXRSTOR support by the operating system.</summary>
     public const ulong Osfxsr = 1UL << 9;
+
+    /// <summary>Process-context identifiers: CR3 bits 11:0 are the current PCID (Intel SDM Vol. 3A, 4.10.1).</summary>
+    public const ulong Pcide = 1UL << 17;
 }

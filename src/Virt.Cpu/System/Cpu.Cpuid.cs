@@ -3,8 +3,8 @@ namespace Virt.Cpu;
 /// <summary>CPUID from the configured <see cref="CpuidModel"/> (Intel SDM Vol. 2A, CPUID).</summary>
 public sealed partial class Cpu
 {
-    private const uint CpuidMaxBasicLeaf = 2;
-    private const uint CpuidMaxExtendedLeaf = 0x8000_0004;
+    /// <summary>Leaf 80000008h EAX: the physical-address width in bits 7:0, the linear-address width in bits 15:8.</summary>
+    private const int LinearWidthShift = 8;
 
     // CR4 bits and the CPUID.1:EDX feature each belongs to (Intel SDM Vol. 3A, 2.5): a CR4 bit is writable only when the
     // CPU implements it (Cr4Supported) and the model advertises its feature.
@@ -42,6 +42,12 @@ public sealed partial class Cpu
                 }
             }
 
+            // PCIDE belongs to CPUID.1:ECX.PCID (bit 17).
+            if ((Model.FeaturesEcx & CpuidModel.PcidFeatureEcx) == 0)
+            {
+                writable &= ~Cr4Bits.Pcide;
+            }
+
             return writable;
         }
     }
@@ -51,11 +57,13 @@ public sealed partial class Cpu
         uint leaf = (uint)_ctx.Gpr[RegAx];
         uint requestedLeaf = leaf;
         CpuidModel model = Model;
-        if (leaf > CpuidMaxBasicLeaf && (leaf < 0x8000_0000 || leaf > CpuidMaxExtendedLeaf))
+        uint maxBasicLeaf = model.MaxBasicLeaf;
+        uint maxExtendedLeaf = model.MaxExtendedLeaf;
+        if (leaf > maxBasicLeaf && (leaf < 0x8000_0000 || leaf > maxExtendedLeaf))
         {
             // Intel: a leaf above the maximum basic or extended leaf returns the data of the highest basic leaf (Intel SDM
             // Vol. 2A, CPUID, "If a value entered for CPUID.EAX is higher than the maximum input value").
-            leaf = CpuidMaxBasicLeaf;
+            leaf = maxBasicLeaf;
         }
 
         uint a;
@@ -65,7 +73,7 @@ public sealed partial class Cpu
         switch (leaf)
         {
             case 0:
-                a = CpuidMaxBasicLeaf;
+                a = maxBasicLeaf;
                 b = CpuidModel.Word(model.Vendor, 0);
                 d = CpuidModel.Word(model.Vendor, 4);
                 c = CpuidModel.Word(model.Vendor, 8);
@@ -80,13 +88,40 @@ public sealed partial class Cpu
                 // AL = 1: execute CPUID 2 once; every other descriptor byte 00h, "null descriptor": no cache information.
                 a = 1;
                 break;
+            case 3:
+            case 4:
+            case 5:
+            case 6:
+                // No processor serial number, no deterministic cache parameters (EAX[4:0] = 0: no more caches), no
+                // MONITOR/MWAIT, no thermal and power management: all zero.
+                a = 0;
+                break;
+            case 7:
+                // Structured extended features, sub-leaf 0: EAX = 0 (no further sub-leaves), EBX from the model (INVPCID when
+                // advertised; FSGSBASE, SMEP, BMI ... are not implemented). Other sub-leaves are all zero.
+                a = 0;
+                b = (uint)_ctx.Gpr[RegCx] == 0 ? model.StructuredExtendedFeaturesEbx : 0;
+                break;
+
+            // Leaf 0Dh (XSAVE state components) belongs to the XSAVE implementation (SSE helpers): add it here and raise
+            // CpuidModel.MaxSupportedBasicLeaf when XSAVE is advertised.
             case 0x8000_0000:
-                a = CpuidMaxExtendedLeaf;
+                a = maxExtendedLeaf;
                 break;
             case 0x8000_0001:
                 a = 0;
                 c = model.ExtendedFeaturesEcx;
                 d = model.ExtendedFeaturesEdx;
+                break;
+            case 0x8000_0005:
+            case 0x8000_0006:
+            case 0x8000_0007:
+                // Reserved on Intel (80000005h), cache information not reported (80000006h), no invariant TSC (80000007h).
+                a = 0;
+                break;
+            case 0x8000_0008:
+                // Address widths (Intel SDM Vol. 2A, CPUID, leaf 80000008h): physical in bits 7:0, linear in bits 15:8.
+                a = (uint)model.PhysicalAddressBits | (LinearAddressBits << LinearWidthShift);
                 break;
             default:
                 // 80000002h-80000004h: 16 characters of the brand string each, in EAX, EBX, ECX, EDX order.

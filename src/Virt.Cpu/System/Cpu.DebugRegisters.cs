@@ -184,7 +184,7 @@ public sealed partial class Cpu
 
         if ((_ctx.Eflags & EflagsBits.Rf) == 0 && _codeBreakpointsArmed)
         {
-            uint linear = (uint)(_ctx.SegBase[Cs] + _ctx.Eip);
+            uint linear = (uint)CodeLinear;
             uint hits = 0;
             for (int n = 0; n < 4; n++)
             {
@@ -199,7 +199,7 @@ public sealed partial class Cpu
             if (hits != 0)
             {
                 _dr6 |= hits;
-                _ctx.InstructionStart = _ctx.Eip;
+                _ctx.InstructionStart = _ctx.Rip;
                 DeliverInterrupt(VectorDebug, isException: true);
                 return false;
             }

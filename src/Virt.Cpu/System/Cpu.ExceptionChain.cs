@@ -41,8 +41,8 @@ public sealed partial class Cpu
         ErrorCode = errorCode >= 0 && IsProtectedMode ? errorCode : null, // real-address mode pushes no error code
         Source = source,
         CodeSelector = _ctx.SegSelector[Cs],
-        Eip = _ctx.Eip,
-        LinearAddress = _ctx.SegBase[Cs] + _ctx.Eip,
+        Eip = (uint)_ctx.Rip,
+        LinearAddress = _ctx.Code64 ? _ctx.Rip : _ctx.SegBase[Cs] + _ctx.Rip,
         Mode = CurrentMode,
         Cr0 = _ctx.Cr0,
         Cr2 = cr2,

@@ -158,7 +158,7 @@ public sealed partial class Cpu
 
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, _ctx.Cpl);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
     }
 
     private void CallFarProtected(ushort selector, uint offset, int opSize)
@@ -200,7 +200,7 @@ public sealed partial class Cpu
         SetStackPointer(sp2);
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, _ctx.Cpl);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
     }
 
     /// <summary>
@@ -255,7 +255,7 @@ public sealed partial class Cpu
         SetStackPointer(sp);
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, newCpl);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
     }
 
     /// <summary>
@@ -379,7 +379,7 @@ public sealed partial class Cpu
             return;
         }
 
-        uint release = d.Kind0 == OperandKind.Immediate ? d.Imm : 0;
+        uint release = d.Kind0 == OperandKind.Immediate ? (uint)d.Imm : 0;
         int rpl = selector & 3;
         if (rpl > _ctx.Cpl)
         {
@@ -398,7 +398,7 @@ public sealed partial class Cpu
         SetStackPointer((sp + (uint)(2 * size) + release) & mask);
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, _ctx.Cpl);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
     }
 
     /// <summary>The checks on the return CS of RETF and IRET: RPL &gt;= CPL; DPL by conforming or not; present.</summary>
@@ -453,7 +453,7 @@ public sealed partial class Cpu
 
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, rpl);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
         SetStackPointer(size == 2 ? (ushort)newEsp : newEsp);
         for (int s = 0; s < 6; s++)
@@ -551,7 +551,7 @@ public sealed partial class Cpu
             SetStackPointer((sp + (uint)(3 * size)) & mask);
             SetAccessed(address, ref descriptor);
             LoadCodeSegment(selector, descriptor, _ctx.Cpl);
-            _ctx.Eip = offset;
+            _ctx.Rip = offset;
         }
 
         uint current = GetFlags();

@@ -43,9 +43,9 @@ public sealed partial class Cpu
                 observer.OnInterrupt(CaptureEvent(vector, errorCode, EventSource(isException, software), _ctx.Cr2));
             }
 
-            bool delivered = IsProtectedMode
-                ? TryDeliverProtected(vector, errorCode, software, external: !software)
-                : TryDeliverReal(vector);
+            bool delivered = !IsProtectedMode ? TryDeliverReal(vector)
+                : IsLongModeActive ? TryDeliverLongMode(vector, errorCode, software, external: !software)
+                : TryDeliverProtected(vector, errorCode, software, external: !software);
             if (delivered)
             {
                 return;
@@ -69,7 +69,7 @@ public sealed partial class Cpu
                 // A fault while delivering INT n, INT3 or INTO is an exception of that instruction (Intel SDM Vol. 2A,
                 // INT n, "Protected Mode Exceptions"): the saved EIP points at it, not past it, and, being a fault, it pushes
                 // RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
-                _ctx.Eip = _ctx.InstructionStart;
+                _ctx.Rip = _ctx.InstructionStart;
                 PrepareFaultDelivery();
             }
 
@@ -275,7 +275,7 @@ public sealed partial class Cpu
 
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, newCpl);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         if (fromV86)
         {
             NullDataSegmentsAfterVirtual8086();
@@ -317,7 +317,7 @@ public sealed partial class Cpu
         SetStackPointer(sp3);
         _ctx.Eflags &= ~(EflagsBits.If | EflagsBits.Tf | EflagsBits.Ac);
         LoadSegmentReal(Cs, cs);
-        _ctx.Eip = ip;
+        _ctx.Rip = ip;
         return true;
     }
 
@@ -377,7 +377,7 @@ public sealed partial class Cpu
         if (!_faulted)
         {
             sp = (sp - (uint)size) & mask;
-            WriteMem(Ss, sp, size, _ctx.Eip);
+            WriteMem(Ss, sp, size, _ctx.Rip);
         }
 
         return sp;

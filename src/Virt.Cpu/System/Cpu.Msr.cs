@@ -1,3 +1,5 @@
+using Virt.Cpu.Decoding;
+
 namespace Virt.Cpu;
 
 /// <summary>Model-specific registers (RDMSR/WRMSR), the time-stamp counter MSR and SYSENTER/SYSEXIT (Intel SDM Vol. 4; Vol. 2B).</summary>
@@ -18,12 +20,14 @@ public sealed partial class Cpu
 
     // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
     // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
-    private const ulong Cr4Supported = Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr;
+    // CR4.PCIDE (bit 17): process-context identifiers, settable only in IA-32e mode (Cpu.PagingControl.cs).
+    private const ulong Cr4Supported =
+        Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr | Cr4Bits.Pcide;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;
-    private uint _sysenterEsp;
-    private uint _sysenterEip;
+    private ulong _sysenterEsp;
+    private ulong _sysenterEip;
 
     /// <summary>Reads a model-specific register as RDMSR would.</summary>
     /// <param name="index">The MSR number (ECX).</param>
@@ -52,7 +56,11 @@ public sealed partial class Cpu
                 value = _ctx.Efer;
                 return true;
             default:
-                value = 0;
+                if (TryReadLongModeMsr(index, out value))
+                {
+                    return true;
+                }
+
                 return _options.MsrHandler?.TryRead(index, out value) ?? false;
         }
     }
@@ -75,14 +83,31 @@ public sealed partial class Cpu
                 _sysenterCs = (ushort)value;
                 return true;
             case MsrSysenterEsp:
-                _sysenterEsp = (uint)value;
+                // 64 bits wide on processors with IA-32e mode (Intel SDM Vol. 4, Table 2-2), and canonical.
+                if (!IsCanonical(value))
+                {
+                    return false;
+                }
+
+                _sysenterEsp = value;
                 return true;
             case MsrSysenterEip:
-                _sysenterEip = (uint)value;
+                if (!IsCanonical(value))
+                {
+                    return false;
+                }
+
+                _sysenterEip = value;
                 return true;
             case MsrEfer:
-                return TryWriteEfer(value);
+                return ValidateEferWrite(ref value) && TryWriteEfer(value);
             default:
+                bool written = TryWriteLongModeMsr(index, value, out bool handled);
+                if (handled)
+                {
+                    return written;
+                }
+
                 return _options.MsrHandler?.TryWrite(index, value) ?? false;
         }
     }
@@ -155,13 +180,22 @@ public sealed partial class Cpu
         }
 
         _ctx.Eflags &= ~(EflagsBits.Vm | EflagsBits.If | EflagsBits.Rf);
+        if (LongModeActive)
+        {
+            // IA-32e mode: always into 64-bit code, RSP and RIP all 64 bits of the MSRs (Intel SDM Vol. 2B, SYSENTER).
+            LoadSystemCallSegments((ushort)(_sysenterCs & 0xFFFC), (ushort)((_sysenterCs & 0xFFFC) + 8), cpl: 0, longCode: true);
+            _ctx.Gpr[RegSp] = _sysenterEsp;
+            _ctx.Rip = _sysenterEip;
+            return;
+        }
+
         LoadFlatSegments((ushort)(_sysenterCs & 0xFFFC), 0);
-        _ctx.Gpr[RegSp] = _sysenterEsp;
-        _ctx.Eip = _sysenterEip;
+        _ctx.Gpr[RegSp] = (uint)_sysenterEsp;
+        _ctx.Rip = (uint)_sysenterEip;
     }
 
     /// <summary>SYSEXIT: to CPL 3 with CS = SYSENTER_CS + 16, SS = SYSENTER_CS + 24, ESP = ECX, EIP = EDX (Intel SDM Vol. 2B, SYSEXIT).</summary>
-    private void ExecuteSysexit()
+    private void ExecuteSysexit(ref DecodedInstruction d)
     {
         if ((_ctx.Cr0 & Cr0Bits.Pe) == 0 || (_sysenterCs & 0xFFFC) == 0 || _ctx.Cpl != 0)
         {
@@ -169,9 +203,24 @@ public sealed partial class Cpu
             return;
         }
 
+        if (d.OpSize == 8)
+        {
+            // REX.W SYSEXIT: to 64-bit code, CS = SYSENTER_CS + 32, SS = + 40; RCX and RDX must be canonical (Intel SDM Vol. 2B).
+            if (!IsCanonical(_ctx.Gpr[RegCx]) || !IsCanonical(_ctx.Gpr[RegDx]))
+            {
+                RaiseFault(VectorGeneralProtection, 0);
+                return;
+            }
+
+            LoadSystemCallSegments((ushort)((_sysenterCs + 32) | 3), (ushort)((_sysenterCs + 40) | 3), cpl: 3, longCode: true);
+            _ctx.Gpr[RegSp] = _ctx.Gpr[RegCx];
+            _ctx.Rip = _ctx.Gpr[RegDx];
+            return;
+        }
+
         LoadFlatSegments((ushort)((_sysenterCs + 16) | 3), 3);
         _ctx.Gpr[RegSp] = (uint)_ctx.Gpr[RegCx];
-        _ctx.Eip = (uint)_ctx.Gpr[RegDx];
+        _ctx.Rip = (uint)_ctx.Gpr[RegDx];
     }
 
     /// <summary>Loads the fixed flat CS and SS (SS = CS + 8) that SYSENTER and SYSEXIT use, without reading descriptors.</summary>

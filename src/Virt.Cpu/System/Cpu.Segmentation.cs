@@ -119,9 +119,38 @@ public sealed partial class Cpu
             return false;
         }
 
-        address = (uint)(tableBase + index);
+        // Descriptor-table bases are 64-bit linear addresses in IA-32e mode.
+        address = IsLongModeActive ? tableBase + index : (uint)(tableBase + index);
         descriptor = ReadSystem(address, 8);
         return true;
+    }
+
+    /// <summary>
+    /// In IA-32e mode, LDT and TSS descriptors are 16 bytes: bits 63:32 of the base are in the next 8 bytes, whose type field
+    /// must be 0 (Intel SDM Vol. 3A, 8.2.3 and Figure 8-4). Returns false (the caller raises #GP) when the upper half is
+    /// beyond the table or malformed, or the base is not canonical; outside IA-32e mode the base is as the 8 bytes give it.
+    /// </summary>
+    private bool TryReadSystemDescriptorBase(ushort selector, ulong address, ulong descriptor, out ulong baseAddress)
+    {
+        baseAddress = SegmentState.FromDescriptor(selector, descriptor).Base;
+        if (!IsLongModeActive)
+        {
+            return true;
+        }
+
+        if ((uint)(selector & 0xFFF8) + 15 > _ctx.GdtLimit)
+        {
+            return false;
+        }
+
+        ulong upper = ReadSystem(address + 8, 8);
+        if (((upper >> 40) & 0x1F) != 0)
+        {
+            return false;
+        }
+
+        baseAddress |= upper << 32;
+        return IsCanonical(baseAddress);
     }
 
     /// <summary>Sets the accessed bit of a code or data descriptor in memory (Intel SDM Vol. 3A, 3.4.5.1).</summary>
@@ -156,6 +185,13 @@ public sealed partial class Cpu
         int errorCode = selector & 0xFFFC;
         if ((selector & 0xFFFC) == 0)
         {
+            if (segment == Ss && _ctx.Code64 && _ctx.Cpl < 3 && (selector & 3) == _ctx.Cpl)
+            {
+                // 64-bit mode allows a null SS at CPL 0-2 with RPL = CPL (Intel SDM Vol. 2B, MOV, 64-bit mode exceptions).
+                LoadNullStackSegment64(_ctx.Cpl);
+                return true;
+            }
+
             if (segment == Ss)
             {
                 RaiseFault(VectorGeneralProtection, 0);
@@ -285,8 +321,14 @@ public sealed partial class Cpu
         }
 
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
+        if (!TryReadSystemDescriptorBase(selector, (uint)(selector & 0xFFF8) + _ctx.GdtBase, descriptor, out ulong ldtBase))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return;
+        }
+
         _ctx.LdtSelector = selector;
-        _ctx.LdtBase = state.Base;
+        _ctx.LdtBase = ldtBase;
         _ctx.LdtLimit = state.Limit;
     }
 
@@ -321,7 +363,8 @@ public sealed partial class Cpu
             address = 0;
         }
 
-        if (type is not (1 or 9))
+        // In IA-32e mode only the 64-bit TSS (type 9, "available 64-bit TSS") exists (Intel SDM Vol. 3A, 8.7).
+        if (type is not (1 or 9) || (IsLongModeActive && type != 9))
         {
             RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
             return;
@@ -333,11 +376,17 @@ public sealed partial class Cpu
             return;
         }
 
+        if (!TryReadSystemDescriptorBase(selector, address, descriptor, out ulong tssBase))
+        {
+            RaiseFault(VectorGeneralProtection, selector & 0xFFFC);
+            return;
+        }
+
         descriptor |= 2UL << 40;
         WriteSystem(address + 5, 1, (byte)(descriptor >> 40));
         SegmentState state = SegmentState.FromDescriptor(selector, descriptor);
         _ctx.TrSelector = selector;
-        _ctx.TrBase = state.Base;
+        _ctx.TrBase = tssBase;
         _ctx.TrLimit = state.Limit;
         _ctx.TrAttributes = state.Attributes;
     }

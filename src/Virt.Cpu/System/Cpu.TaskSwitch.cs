@@ -227,7 +227,7 @@ public sealed partial class Cpu
         ulong ob = _ctx.TrBase;
         if (oldTss32)
         {
-            WriteSystem(ob + 0x20, 4, _ctx.Eip);
+            WriteSystem(ob + 0x20, 4, _ctx.Rip);
             WriteSystem(ob + 0x24, 4, oldFlags);
             for (int i = 0; i < 8 && !_faulted; i++)
             {
@@ -241,7 +241,7 @@ public sealed partial class Cpu
         }
         else
         {
-            WriteSystem(ob + 0x0E, 2, (ushort)_ctx.Eip);
+            WriteSystem(ob + 0x0E, 2, (ushort)_ctx.Rip);
             WriteSystem(ob + 0x10, 2, (ushort)oldFlags);
             for (int i = 0; i < 8 && !_faulted; i++)
             {
@@ -313,7 +313,7 @@ public sealed partial class Cpu
             _mmu.Flush();
         }
 
-        _ctx.Eip = eip;
+        _ctx.Rip = eip;
         SetFlagsRaw(eflags);
         for (int i = 0; i < 8; i++)
         {
@@ -346,7 +346,7 @@ public sealed partial class Cpu
             SetStackPointer(sp);
         }
 
-        if (_ctx.Eip > _ctx.SegLimit[Cs])
+        if (_ctx.Rip > _ctx.SegLimit[Cs])
         {
             RaiseFault(VectorGeneralProtection, ext);
             return false;

@@ -109,7 +109,7 @@ public sealed partial class Cpu
         SetFlagsRaw(flags | EflagsBits.Vm);
         LoadVirtual8086Segments([(ushort)rest[2], selector, (ushort)rest[1], (ushort)rest[3], (ushort)rest[4], (ushort)rest[5]]);
         _ctx.Gpr[RegSp] = rest[0];
-        _ctx.Eip = offset & 0xFFFF;
+        _ctx.Rip = offset & 0xFFFF;
         _nmiBlocked = false;
     }
 
@@ -151,7 +151,7 @@ public sealed partial class Cpu
 
         SetStackPointer((sp + (uint)(3 * size)) & mask);
         LoadSegmentReal(Cs, selector);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         SetFlagsRaw(flags);
         _nmiBlocked = false;
         _exitBlock = true;
@@ -338,7 +338,7 @@ public sealed partial class Cpu
         SetStackPointer(sp3);
         _ctx.Eflags &= ~(EflagsBits.Tf | (iopl3 ? EflagsBits.If : EflagsBits.Vif));
         LoadSegmentReal(Cs, cs);
-        _ctx.Eip = ip;
+        _ctx.Rip = ip;
         _exitBlock = true;
     }
 

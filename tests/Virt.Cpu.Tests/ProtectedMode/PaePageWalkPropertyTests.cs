@@ -33,7 +33,7 @@ public sealed class PaePageWalkPropertyTests
         pde |= pdeXd ? ExecuteDisable : 0;
         pte |= pteXd ? ExecuteDisable : 0;
 
-        // Sometimes set a reserved bit: bit 40 (above the 36-bit physical width), or bit 14 of a 2 MiB PDE.
+        // Sometimes set a reserved bit: bit 40 (at the default model's 40-bit physical width), or bit 14 of a 2 MiB PDE.
         switch (reservedChoice % 8)
         {
             case 1:
@@ -78,7 +78,8 @@ public sealed class PaePageWalkPropertyTests
     {
         // Error code: P (1), W/R (2), U/S (4), RSVD (8), I/D (16, only with PAE and EFER.NXE).
         int code = (write ? 2 : 0) | (user ? 4 : 0) | (fetch && nxe ? 16 : 0);
-        ulong reserved = 0x7FFF_FFF0_0000_0000UL | (nxe ? 0 : ExecuteDisable); // bits 62:36, and 63 without NXE
+        // Bits 62:MAXPHYADDR (the default model's 40), and 63 without NXE (Vol. 3A, Tables 4-10 and 4-11).
+        ulong reserved = (0x7FFF_FFFF_FFFF_FFFFUL & ~((1UL << CpuidModel.DefaultPhysicalAddressBits) - 1)) | (nxe ? 0 : ExecuteDisable);
         if ((pde & 1) == 0)
         {
             return (code, 0, pde, pte);

@@ -154,9 +154,9 @@ public sealed class PaePagingTests
     }
 
     [Fact]
-    public void Efer_accepts_nxe_and_rejects_long_mode_enable()
+    public void Efer_accepts_nxe_and_rejects_long_mode_enable_on_a_32_bit_model()
     {
-        var m = new H();
+        var m = new H(CpuidModel.P6);
         m.InstallGate(13);
         m.Run(a =>
         {
@@ -166,7 +166,7 @@ public sealed class PaePagingTests
             a.wrmsr();
             a.rdmsr();
             a.mov(ebx, eax);
-            a.mov(eax, (1 << 11) | (1 << 8)); // LME: no long mode here
+            a.mov(eax, (1 << 11) | (1 << 8)); // LME: the P6 model has no long mode
             a.wrmsr();
             a.hlt();
         });

@@ -126,7 +126,7 @@ public sealed class ProtectedModeSnapshotTests
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Cr0 = saved.Cr0 & ~1UL, Cpl = 3 }));
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { DebugAddresses = [1, 2, 3] }));
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Dr7 = 0 }));
-        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Efer = 1UL << 8 })); // LME: no long mode
+        Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Efer = 1UL << 1 })); // a reserved bit
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Eflags = saved.Eflags | 0x20000, Cpl = 0 })); // v86 at CPL 0
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Version = 1 }));
         Assert.Throws<ArgumentException>(() => m.Cpu.RestoreState(saved with { Pdptes = [1, 2] }));

@@ -87,9 +87,10 @@ public sealed class ApicBoardTests
     [Fact]
     public void Cpuid_leaves_out_tsc_deadline_for_a_model_without_sse2()
     {
-        // Linux fences the switch to TSC-deadline mode with MFENCE, which is #UD without SSE2: the default model has none.
-        Assert.Equal(0u, CpuidModel.DefaultFeaturesEdx & ApicBoard.Sse2FeatureEdx);
-        Assert.Equal((CpuidModel.ApicFeatureEdx, 0u), CpuidLeaf1Bits(new MachineBuilder().WithMemorySize(16UL << 20).WithApic()));
+        // Linux fences the switch to TSC-deadline mode with MFENCE, which is #UD without SSE2: the 32-bit P6 model has none.
+        Assert.Equal(0u, CpuidModel.P6FeaturesEdx & ApicBoard.Sse2FeatureEdx);
+        Assert.Equal((CpuidModel.ApicFeatureEdx, 0u),
+            CpuidLeaf1Bits(new MachineBuilder().WithMemorySize(16UL << 20).WithCpu(new CpuOptions { Cpuid = CpuidModel.P6 }).WithApic()));
     }
 
     [Fact]

@@ -20,7 +20,7 @@ public sealed partial class Cpu
         where TSource : struct, ISourceAccess
         where TOperation : struct, IAluOperation
     {
-        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out uint ea) || !TSource.TryRead(this, ref d, size, out ulong src))
+        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out ulong ea) || !TSource.TryRead(this, ref d, size, out ulong src))
         {
             return;
         }
@@ -85,7 +85,7 @@ public sealed partial class Cpu
     private void ExecuteIncDec<TDestination>(ref DecodedInstruction d, bool increment, int size)
         where TDestination : struct, IDestinationAccess
     {
-        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out uint ea) || (TDestination.ChecksFaultState && _faulted))
+        if (!TDestination.TryRead(this, ref d, size, out ulong dst, out ulong ea) || (TDestination.ChecksFaultState && _faulted))
         {
             return;
         }
@@ -98,7 +98,7 @@ public sealed partial class Cpu
     private void ExecuteNeg(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong src = ReadDestination(ref d, size, out uint ea);
+        ulong src = ReadDestination(ref d, size, out ulong ea);
         if (_faulted)
         {
             return;
@@ -131,6 +131,16 @@ public sealed partial class Cpu
         }
 
         ulong a = ReadRegister(RegAx, size);
+        if (size == 8)
+        {
+            // MUL r/m64: RDX:RAX = RAX * r/m64; CF = OF = RDX != 0 (Intel SDM Vol. 2B, MUL).
+            ulong high = Math.BigMul(a, src, out ulong low);
+            _ctx.Gpr[RegAx] = low;
+            _ctx.Gpr[RegDx] = high;
+            SetMultiplyFlags(high != 0, low, 8);
+            return;
+        }
+
         ulong product = a * src;
         switch (size)
         {
@@ -157,6 +167,16 @@ public sealed partial class Cpu
         ulong src = ReadOperand0(ref d, size);
         if (_faulted)
         {
+            return;
+        }
+
+        if (size == 8)
+        {
+            // IMUL r/m64: RDX:RAX = RAX * r/m64, signed; CF = OF = the product does not fit 64 bits (Intel SDM Vol. 2A, IMUL).
+            long high = Math.BigMul((long)_ctx.Gpr[RegAx], (long)src, out long low);
+            _ctx.Gpr[RegAx] = (ulong)low;
+            _ctx.Gpr[RegDx] = (ulong)high;
+            SetMultiplyFlags(high != (low >> 63), (ulong)low, 8);
             return;
         }
 
@@ -201,6 +221,14 @@ public sealed partial class Cpu
             return;
         }
 
+        if (size == 8)
+        {
+            long high = Math.BigMul(a, b, out long low);
+            WriteRegister(d.Reg0, 8, (ulong)low);
+            SetMultiplyFlags(high != (low >> 63), (ulong)low, 8);
+            return;
+        }
+
         long product = a * b;
         WriteRegister(d.Reg0, size, (ulong)product);
         SetMultiplyFlags(product != SignExtend((ulong)product, size), (ulong)product, size);
@@ -218,6 +246,22 @@ public sealed partial class Cpu
         if (divisor == 0)
         {
             RaiseFault(VectorDivideError);
+            return;
+        }
+
+        if (size == 8)
+        {
+            // DIV r/m64: RDX:RAX / r/m64; a quotient above 64 bits is #DE (Intel SDM Vol. 2A, DIV).
+            UInt128 dividend = new(_ctx.Gpr[RegDx], _ctx.Gpr[RegAx]);
+            UInt128 q = dividend / divisor;
+            if (q > ulong.MaxValue)
+            {
+                RaiseFault(VectorDivideError);
+                return;
+            }
+
+            _ctx.Gpr[RegAx] = (ulong)q;
+            _ctx.Gpr[RegDx] = (ulong)(dividend % divisor);
             return;
         }
 
@@ -283,6 +327,22 @@ public sealed partial class Cpu
         if (divisor == 0)
         {
             RaiseFault(VectorDivideError);
+            return;
+        }
+
+        if (size == 8)
+        {
+            // IDIV r/m64: RDX:RAX / r/m64, signed; a quotient outside 64 bits is #DE (Intel SDM Vol. 2A, IDIV).
+            Int128 wide = (Int128)new UInt128(_ctx.Gpr[RegDx], _ctx.Gpr[RegAx]);
+            Int128 wideQ = wide / divisor;
+            if (wideQ > long.MaxValue || wideQ < long.MinValue)
+            {
+                RaiseFault(VectorDivideError);
+                return;
+            }
+
+            _ctx.Gpr[RegAx] = (ulong)(long)wideQ;
+            _ctx.Gpr[RegDx] = (ulong)(long)(wide % divisor);
             return;
         }
 
@@ -378,7 +438,7 @@ public sealed partial class Cpu
 
     private void ExecuteAam(ref DecodedInstruction d)
     {
-        uint imm = d.Imm & 0xFF;
+        uint imm = (uint)d.Imm & 0xFF;
         if (imm == 0)
         {
             RaiseFault(VectorDivideError);
@@ -393,7 +453,7 @@ public sealed partial class Cpu
 
     private void ExecuteAad(ref DecodedInstruction d)
     {
-        uint imm = d.Imm & 0xFF;
+        uint imm = (uint)d.Imm & 0xFF;
         uint ax = (ushort)_ctx.Gpr[RegAx];
         uint al = ((ax & 0xFF) + ((ax >> 8) * imm)) & 0xFF;
         WriteRegister(RegAx, 2, al);

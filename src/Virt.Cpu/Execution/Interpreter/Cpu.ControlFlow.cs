@@ -9,22 +9,44 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed partial class Cpu
 {
-    /// <summary>Transfers to <paramref name="target"/> within CS, masked to the operand size; beyond the CS limit it is #GP (Intel SDM Vol. 2A, JMP).</summary>
+    /// <summary>
+    /// Transfers to <paramref name="target"/> within CS, masked to the operand size; beyond the CS limit it is #GP (Intel SDM
+    /// Vol. 2A, JMP). With a 64-bit operand size (64-bit mode) there is no limit, and a non-canonical target is #GP(0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void JumpNear(uint target, int opSize)
+    private void JumpNear(ulong target, int opSize)
     {
-        if (opSize == 2)
+        if (!TryNearTarget(ref target, opSize))
         {
-            target &= 0xFFFF;
-        }
-
-        if (target > _ctx.SegLimit[Cs])
-        {
-            RaiseFault(VectorGeneralProtection);
             return;
         }
 
-        _ctx.Eip = target;
+        _ctx.Rip = target;
+    }
+
+    /// <summary>Masks a near-branch target to the operand size and checks it (CS limit, or canonical in 64-bit mode); #GP(0) when it fails.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryNearTarget(ref ulong target, int opSize)
+    {
+        if (opSize == 8)
+        {
+            if (!IsCanonical(target))
+            {
+                RaiseFault(VectorGeneralProtection, 0);
+                return false;
+            }
+
+            return true;
+        }
+
+        target = opSize == 2 ? target & 0xFFFF : (uint)target;
+        if (target > _ctx.SegLimit[Cs] && !_ctx.Code64)
+        {
+            RaiseFault(VectorGeneralProtection);
+            return false;
+        }
+
+        return true;
     }
 
     private void JumpFar(ushort selector, uint offset, int opSize = 4)
@@ -43,7 +65,7 @@ public sealed partial class Cpu
         }
 
         LoadSegmentReal(Cs, selector);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         _exitBlock = true;
     }
 
@@ -61,7 +83,7 @@ public sealed partial class Cpu
 
         if (taken)
         {
-            JumpNear(_ctx.Eip + d.Imm, d.OpSize);
+            JumpNear(_ctx.Rip + d.Imm, d.OpSize);
         }
     }
 
@@ -70,16 +92,16 @@ public sealed partial class Cpu
         ulong target = ReadOperand0(ref d, d.OpSize);
         if (!_faulted)
         {
-            JumpNear((uint)target, d.OpSize);
+            JumpNear(target, d.OpSize);
         }
     }
 
     private void ExecuteJmpFarIndirect(ref DecodedInstruction d, bool call)
     {
         int size = d.OpSize;
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         uint offset = (uint)ReadMem(d.Seg, ea, size);
-        uint selectorOffset = ea + (uint)size;
+        ulong selectorOffset = ea + (uint)size;
         if (d.AddrSize == 2)
         {
             selectorOffset &= 0xFFFF;
@@ -104,44 +126,32 @@ public sealed partial class Cpu
     private void ExecuteCallRel(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint target = _ctx.Eip + d.Imm;
-        if (size == 2)
+        ulong target = _ctx.Rip + d.Imm;
+        if (!TryNearTarget(ref target, size))
         {
-            target &= 0xFFFF;
-        }
-
-        if (target > _ctx.SegLimit[Cs])
-        {
-            RaiseFault(VectorGeneralProtection);
             return;
         }
 
-        Push(_ctx.Eip, size);
+        Push(_ctx.Rip, size);
         if (!_faulted)
         {
-            _ctx.Eip = target;
+            _ctx.Rip = target;
         }
     }
 
     private void ExecuteCallIndirect(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint target = (uint)ReadOperand0(ref d, size);
-        if (_faulted)
+        ulong target = ReadOperand0(ref d, size);
+        if (_faulted || !TryNearTarget(ref target, size))
         {
             return;
         }
 
-        if (target > _ctx.SegLimit[Cs])
-        {
-            RaiseFault(VectorGeneralProtection);
-            return;
-        }
-
-        Push(_ctx.Eip, size);
+        Push(_ctx.Rip, size);
         if (!_faulted)
         {
-            _ctx.Eip = target;
+            _ctx.Rip = target;
         }
     }
 
@@ -173,13 +183,19 @@ public sealed partial class Cpu
 
         SetStackPointer(sp2);
         LoadSegmentReal(Cs, selector);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         _exitBlock = true;
     }
 
     private void ExecuteRetNear(ref DecodedInstruction d)
     {
         int size = d.OpSize;
+        if (_ctx.Code64)
+        {
+            RetNear64(ref d, size);
+            return;
+        }
+
         uint sp = StackPointer;
         uint target = (uint)ReadMem(Ss, sp, size);
         if (_faulted)
@@ -193,8 +209,22 @@ public sealed partial class Cpu
             return;
         }
 
-        SetStackPointer((sp + (uint)size + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & StackMask);
-        _ctx.Eip = target;
+        SetStackPointer((sp + (uint)size + (d.Kind0 == OperandKind.Immediate ? (uint)d.Imm : 0)) & StackMask);
+        _ctx.Rip = target;
+    }
+
+    /// <summary>RET in 64-bit mode: the stack is RSP whatever SS.B says, the target 64-bit (16-bit with 66h) and canonical.</summary>
+    private void RetNear64(ref DecodedInstruction d, int size)
+    {
+        ulong rsp = _ctx.Gpr[RegSp];
+        ulong target = ReadMem(Ss, rsp, size);
+        if (_faulted || !TryNearTarget(ref target, size))
+        {
+            return;
+        }
+
+        _ctx.Gpr[RegSp] = rsp + (uint)size + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0);
+        _ctx.Rip = target;
     }
 
     private void ExecuteRetFar(ref DecodedInstruction d)
@@ -221,9 +251,9 @@ public sealed partial class Cpu
             return;
         }
 
-        SetStackPointer((sp + (uint)(2 * size) + (d.Kind0 == OperandKind.Immediate ? d.Imm : 0)) & mask);
+        SetStackPointer((sp + (uint)(2 * size) + (d.Kind0 == OperandKind.Immediate ? (uint)d.Imm : 0)) & mask);
         LoadSegmentReal(Cs, selector);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         _exitBlock = true;
     }
 
@@ -232,6 +262,12 @@ public sealed partial class Cpu
         if (InVirtual8086)
         {
             IretFromVirtual8086(ref d);
+            return;
+        }
+
+        if (IsLongModeActive)
+        {
+            IretLongMode(ref d);
             return;
         }
 
@@ -260,7 +296,7 @@ public sealed partial class Cpu
 
         SetStackPointer((sp + (uint)(3 * size)) & mask);
         LoadSegmentReal(Cs, selector);
-        _ctx.Eip = offset;
+        _ctx.Rip = offset;
         uint current = GetFlags();
 
         // Real-mode IRET (Intel SDM Vol. 2A, IRET): VM, VIF, VIP and RF are not loaded from the stack image.

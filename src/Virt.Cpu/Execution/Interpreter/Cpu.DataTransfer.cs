@@ -60,7 +60,7 @@ public sealed partial class Cpu
 
         // One operand is memory (Iced puts it first); the other a register.
         int reg = d.Kind0 == OperandKind.Register ? d.Reg0 : d.Reg1;
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ulong mem = ReadMem(d.Seg, ea, size);
         if (_faulted)
         {
@@ -76,11 +76,7 @@ public sealed partial class Cpu
 
     private void ExecuteXlat(ref DecodedInstruction d)
     {
-        uint offset = (uint)ReadRegister(RegBx, d.AddrSize) + (byte)_ctx.Gpr[RegAx];
-        if (d.AddrSize == 2)
-        {
-            offset &= 0xFFFF;
-        }
+        ulong offset = (ReadRegister(RegBx, d.AddrSize) + (byte)_ctx.Gpr[RegAx]) & SizeMask(d.AddrSize);
 
         ulong value = ReadMem(d.Seg, offset, 1);
         if (!_faulted)
@@ -107,6 +103,12 @@ public sealed partial class Cpu
 
     private void ExecutePop(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            ExecutePop64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint sp = StackPointer;
         ulong value = ReadMem(Ss, sp, size);
@@ -219,7 +221,7 @@ public sealed partial class Cpu
         uint current = GetFlags();
 
         // Real mode: every flag in the operand is writable except VM and RF (kept), and VIP/VIF (kept) (Intel SDM Vol. 2B, POPF).
-        uint writable = (size == 4 ? EflagsBits.Popf32Writable : EflagsBits.Defined16) & PopfPrivilegeMask();
+        uint writable = (size >= 4 ? EflagsBits.Popf32Writable : EflagsBits.Defined16) & PopfPrivilegeMask();
         SetFlagsRaw((current & ~writable) | ((uint)value & writable));
         _exitBlock = true;
     }
@@ -227,9 +229,9 @@ public sealed partial class Cpu
     private void ExecuteLoadFarPointer(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ulong offset = ReadMem(d.Seg, ea, size);
-        uint selectorOffset = ea + (uint)size;
+        ulong selectorOffset = ea + (uint)size;
         if (d.AddrSize == 2)
         {
             selectorOffset &= 0xFFFF;
@@ -252,8 +254,14 @@ public sealed partial class Cpu
     /// <summary>ENTER with every nesting level, following the pseudo-code of Intel SDM Vol. 2A, ENTER.</summary>
     private void ExecuteEnter(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            ExecuteEnter64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
-        uint allocSize = d.Imm & 0xFFFF;
+        uint allocSize = (uint)d.Imm & 0xFFFF;
         int level = (int)(d.Imm2 & 0x1F);
         uint mask = StackMask;
         uint sp = StackPointer;
@@ -321,6 +329,12 @@ public sealed partial class Cpu
 
     private void ExecuteLeave(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            ExecuteLeave64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint bp = _ctx.Stack32 ? (uint)_ctx.Gpr[RegBp] : (ushort)_ctx.Gpr[RegBp];
 
@@ -344,8 +358,8 @@ public sealed partial class Cpu
     private void ExecuteBound(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        uint ea = EffectiveAddress(ref d);
-        uint upperOffset = ea + (uint)size;
+        ulong ea = EffectiveAddress(ref d);
+        ulong upperOffset = ea + (uint)size;
         if (d.AddrSize == 2)
         {
             upperOffset &= 0xFFFF;
@@ -368,7 +382,7 @@ public sealed partial class Cpu
     private void ExecuteXadd(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         if (_faulted)
         {
             return;
@@ -393,7 +407,7 @@ public sealed partial class Cpu
     private void ExecuteCmpxchg(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         if (_faulted)
         {
             return;
@@ -424,7 +438,7 @@ public sealed partial class Cpu
             return;
         }
 
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ulong value = ReadMem(d.Seg, ea, 8);
         if (_faulted)
         {
@@ -467,6 +481,12 @@ public sealed partial class Cpu
         if (Condition(d.Cond))
         {
             WriteRegister(d.Reg0, size, value);
+        }
+        else if (size == 4)
+        {
+            // A 32-bit CMOV writes its destination even when the condition fails: the upper half is cleared in 64-bit mode
+            // (Intel SDM Vol. 2A, CMOVcc; outside it the upper half is undefined and we zero-extend as everywhere).
+            Gpr(d.Reg0) = (uint)Gpr(d.Reg0);
         }
     }
 }

@@ -15,13 +15,13 @@ public sealed partial class Cpu
     {
         ref CpuContext ctx = ref _ctx;
         DecodedInstruction[] instructions = block.Instructions;
-        uint ipMask = ctx.Code32 ? 0xFFFFFFFF : 0xFFFF;
+        ulong ipMask = ctx.IpMask;
         int executed = 0;
         while (executed < count)
         {
             ref DecodedInstruction d = ref instructions[executed];
-            ctx.InstructionStart = ctx.Eip;
-            ctx.Eip = (ctx.Eip + d.Length) & ipMask;
+            ctx.InstructionStart = ctx.Rip;
+            ctx.Rip = (ctx.Rip + d.Length) & ipMask;
             Execute(ref d);
             executed++;
             if (_exitBlock)
@@ -43,11 +43,11 @@ public sealed partial class Cpu
                 break;
             // Branches come first: the JIT inlines in this order until its budget for the run loop is spent, and a taken
             // branch must not pay a call for JumpNear or Condition.
-            case Op.JmpRel: JumpNear(_ctx.Eip + d.Imm, d.OpSize); break;
+            case Op.JmpRel: JumpNear(_ctx.Rip + d.Imm, d.OpSize); break;
             case Op.Jcc:
                 if (Condition(d.Cond))
                 {
-                    JumpNear(_ctx.Eip + d.Imm, d.OpSize);
+                    JumpNear(_ctx.Rip + d.Imm, d.OpSize);
                     _exitBlock = true;
                 }
 
@@ -87,6 +87,19 @@ public sealed partial class Cpu
             case Op.OrLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, OrOperation>(ref d, 4); break;
             case Op.XorLoad32: ExecuteAlu<RegisterDestination, FlatMemorySource, XorOperation>(ref d, 4); break;
             case Op.CmpMem32: ExecuteAlu<FlatMemoryDestination, RegisterOrImmediateSource, CmpOperation>(ref d, 4); break;
+            case Op.LoadLong: ExecuteLoadLong(ref d); break;
+            case Op.StoreLong: ExecuteStoreLong(ref d); break;
+            case Op.AddLoadLong:
+            case Op.SubLoadLong:
+            case Op.CmpLoadLong:
+            case Op.AndLoadLong:
+            case Op.OrLoadLong:
+            case Op.XorLoadLong:
+            case Op.AddMemLong:
+            case Op.SubMemLong:
+            case Op.CmpMemLong:
+                ExecuteAluLong(ref d);
+                break;
             case Op.ShlRegister32: ExecuteShiftRegister32(ref d, Op.ShlRegister32); break;
             case Op.ShrRegister32: ExecuteShiftRegister32(ref d, Op.ShrRegister32); break;
             case Op.SarRegister32: ExecuteShiftRegister32(ref d, Op.SarRegister32); break;
@@ -153,6 +166,13 @@ public sealed partial class Cpu
             case Op.Cwde: WriteRegister(RegAx, 4, (ulong)(long)(short)_ctx.Gpr[RegAx]); break;
             case Op.Cwd: WriteRegister(RegDx, 2, (short)_ctx.Gpr[RegAx] < 0 ? 0xFFFFu : 0u); break;
             case Op.Cdq: WriteRegister(RegDx, 4, (int)_ctx.Gpr[RegAx] < 0 ? 0xFFFFFFFFu : 0u); break;
+            case Op.Cdqe: _ctx.Gpr[RegAx] = (ulong)(long)(int)_ctx.Gpr[RegAx]; break;
+            case Op.Cqo: _ctx.Gpr[RegDx] = (long)_ctx.Gpr[RegAx] < 0 ? ulong.MaxValue : 0; break;
+            case Op.Lahf when !LahfAvailable:
+            case Op.Sahf when !LahfAvailable:
+                // Intel SDM Vol. 2A, LAHF: in 64-bit mode only when CPUID.80000001h:ECX.LAHF-SAHF[bit 0] = 1.
+                RaiseFault(VectorInvalidOpcode);
+                break;
             case Op.Lahf: WriteRegister(4, 1, GetFlags() & 0xD7); break;
             case Op.Sahf: SetStatusFlags((GetFlags() & ~0xD5u) | ((uint)(_ctx.Gpr[RegAx] >> 8) & 0xD5) | (_ctx.Eflags & EflagsBits.Of)); break;
             case Op.Xlat: ExecuteXlat(ref d); break;
@@ -167,7 +187,7 @@ public sealed partial class Cpu
                 }
                 else
                 {
-                    Push(d.OpSize == 4 ? GetFlags() & EflagsBits.PushfdImage : GetFlags() & 0xFFFF, d.OpSize);
+                    Push(d.OpSize >= 4 ? GetFlags() & EflagsBits.PushfdImage : GetFlags() & 0xFFFF, d.OpSize);
                 }
 
                 break;
@@ -179,7 +199,7 @@ public sealed partial class Cpu
             case Op.Jcxz:
                 if (ReadRegister(RegCx, d.AddrSize) == 0)
                 {
-                    JumpNear(_ctx.Eip + d.Imm, d.OpSize);
+                    JumpNear(_ctx.Rip + d.Imm, d.OpSize);
                 }
 
                 break;
@@ -189,11 +209,11 @@ public sealed partial class Cpu
                 ExecuteLoop(ref d);
                 break;
             case Op.JmpIndirect: ExecuteJmpIndirect(ref d); break;
-            case Op.JmpFar: JumpFar((ushort)d.Imm2, d.Imm, d.OpSize); break;
+            case Op.JmpFar: JumpFar((ushort)d.Imm2, (uint)d.Imm, d.OpSize); break;
             case Op.JmpFarIndirect: ExecuteJmpFarIndirect(ref d, call: false); break;
             case Op.CallRel: ExecuteCallRel(ref d); break;
             case Op.CallIndirect: ExecuteCallIndirect(ref d); break;
-            case Op.CallFar: ExecuteCallFar(ref d, (ushort)d.Imm2, d.Imm); break;
+            case Op.CallFar: ExecuteCallFar(ref d, (ushort)d.Imm2, (uint)d.Imm); break;
             case Op.CallFarIndirect: ExecuteJmpFarIndirect(ref d, call: true); break;
             case Op.RetNear: ExecuteRetNear(ref d); break;
             case Op.RetFar: ExecuteRetFar(ref d); break;
@@ -277,12 +297,18 @@ public sealed partial class Cpu
             case Op.Wbinvd:
                 ExecuteControlInstruction(ref d);
                 break;
+            case Op.Invpcid: ExecuteInvpcid(ref d); break;
             case Op.Lldt: ExecuteLldt(ref d); break;
             case Op.Arpl: ExecuteArpl(ref d); break;
             case Op.Rdmsr: ExecuteRdmsr(); break;
             case Op.Wrmsr: ExecuteWrmsr(); break;
             case Op.Sysenter: ExecuteSysenter(); break;
-            case Op.Sysexit: ExecuteSysexit(); break;
+            case Op.Sysexit: ExecuteSysexit(ref d); break;
+            case Op.Cmpxchg16b: ExecuteCmpxchg16b(ref d); break;
+            case Op.Swapgs: ExecuteSwapgs(); break;
+            case Op.Syscall: ExecuteSyscall(); break;
+            case Op.Sysret: ExecuteSysret(ref d); break;
+            case Op.Rdtscp: ExecuteRdtscp(); break;
             case Op.FetchFault: ExecuteFetchFault(); break;
             case Op.CsLimitFault: ExecuteCodeLimitFault(); break;
             case Op.Lar:

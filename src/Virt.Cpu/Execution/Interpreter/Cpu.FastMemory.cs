@@ -25,7 +25,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private uint EffectiveAddress32(ref DecodedInstruction d)
     {
-        uint ea = d.Disp;
+        uint ea = (uint)d.Disp;
         if (d.Base != DecodedInstruction.NoRegister)
         {
             ea += (uint)Gpr(d.Base);
@@ -122,7 +122,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void ExecuteStore(ref DecodedInstruction d, int size)
     {
-        uint value = d.Kind1 == OperandKind.Immediate ? d.Imm : (uint)ReadRegister(d.Reg1, size);
+        uint value = d.Kind1 == OperandKind.Immediate ? (uint)d.Imm : (uint)ReadRegister(d.Reg1, size);
         WriteFast(d.Seg, EffectiveAddress32(ref d), size, value);
     }
 

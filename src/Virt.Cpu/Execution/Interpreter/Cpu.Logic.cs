@@ -10,7 +10,7 @@ public sealed partial class Cpu
     private void ExecuteNot(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         if (!_faulted)
         {
             WriteDestination(ref d, size, ea, ~dst);

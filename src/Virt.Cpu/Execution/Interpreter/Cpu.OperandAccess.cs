@@ -19,10 +19,10 @@ public sealed partial class Cpu
         static abstract bool ChecksFaultState { get; }
 
         /// <summary>Reads the destination; false when the access faulted (the fault is pending and nothing may change).</summary>
-        static abstract bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out uint ea);
+        static abstract bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out ulong ea);
 
         /// <summary>Writes the destination read before at <paramref name="ea"/>.</summary>
-        static abstract void Write(Cpu cpu, ref DecodedInstruction d, int size, uint ea, ulong value);
+        static abstract void Write(Cpu cpu, ref DecodedInstruction d, int size, ulong ea, ulong value);
     }
 
     /// <summary>Reads an instruction's source (operand 1).</summary>
@@ -41,7 +41,7 @@ public sealed partial class Cpu
         public static bool ChecksFaultState => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out uint ea)
+        public static bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out ulong ea)
         {
             ea = 0;
             value = cpu.ReadRegister(d.Reg0, size);
@@ -49,7 +49,7 @@ public sealed partial class Cpu
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Write(Cpu cpu, ref DecodedInstruction d, int size, uint ea, ulong value) => cpu.WriteRegister(d.Reg0, size, value);
+        public static void Write(Cpu cpu, ref DecodedInstruction d, int size, ulong ea, ulong value) => cpu.WriteRegister(d.Reg0, size, value);
     }
 
     /// <summary>A register or immediate source.</summary>
@@ -88,16 +88,17 @@ public sealed partial class Cpu
         public static bool ChecksFaultState => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out uint ea)
+        public static bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out ulong ea)
         {
-            ea = cpu.EffectiveAddress32(ref d);
-            bool ok = cpu.TryReadFast(d.Seg, ea, size, out uint read);
+            uint ea32 = cpu.EffectiveAddress32(ref d);
+            ea = ea32;
+            bool ok = cpu.TryReadFast(d.Seg, ea32, size, out uint read);
             value = read;
             return ok;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Write(Cpu cpu, ref DecodedInstruction d, int size, uint ea, ulong value) => cpu.WriteFast(d.Seg, ea, size, (uint)value);
+        public static void Write(Cpu cpu, ref DecodedInstruction d, int size, ulong ea, ulong value) => cpu.WriteFast(d.Seg, (uint)ea, size, (uint)value);
     }
 
     /// <summary>Any register or memory destination, decoded from the operand kind, with segment and paging faults.</summary>
@@ -106,14 +107,14 @@ public sealed partial class Cpu
         public static bool ChecksFaultState => true;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out uint ea)
+        public static bool TryRead(Cpu cpu, ref DecodedInstruction d, int size, out ulong value, out ulong ea)
         {
             value = cpu.ReadDestination(ref d, size, out ea);
             return true;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void Write(Cpu cpu, ref DecodedInstruction d, int size, uint ea, ulong value) => cpu.WriteDestination(ref d, size, ea, value);
+        public static void Write(Cpu cpu, ref DecodedInstruction d, int size, ulong ea, ulong value) => cpu.WriteDestination(ref d, size, ea, value);
     }
 
     /// <summary>Any source operand, decoded from the operand kind.</summary>

@@ -7,15 +7,15 @@ namespace Virt.Cpu;
 public sealed partial class Cpu
 {
     /// <summary>
-    /// ROL/ROR/RCL/RCR/SHL/SHR/SAR. The count is masked to 5 bits (Intel SDM Vol. 2B, SAL/SAR/SHL/SHR: "the count is masked
-    /// to 5 bits" since the 80286). A masked count of 0 changes nothing, flags included. OF is defined only for a count of 1;
+    /// ROL/ROR/RCL/RCR/SHL/SHR/SAR. The count is masked to 5 bits, 6 with a 64-bit operand (Intel SDM Vol. 2B,
+    /// SAL/SAR/SHL/SHR: "the count is masked to 5 bits (or 6 bits with a 64-bit operand)"). A masked count of 0 changes nothing, flags included. OF is defined only for a count of 1;
     /// for larger counts we compute it as for 1-bit shifts of the final step, as the P6 does.
     /// </summary>
     private void ExecuteShift(ref DecodedInstruction d)
     {
         int size = d.OpSize;
-        int count = (int)(ReadOperand1(ref d, 1) & 0x1F);
-        ulong value = ReadDestination(ref d, size, out uint ea);
+        int count = (int)(ReadOperand1(ref d, 1) & ShiftCountMask(size));
+        ulong value = ReadDestination(ref d, size, out ulong ea);
         if (_faulted || count == 0)
         {
             return;
@@ -115,6 +115,9 @@ public sealed partial class Cpu
         WriteDestination(ref d, size, ea, res);
     }
 
+    /// <summary>The shift-count mask: 6 bits for a 64-bit operand, 5 otherwise.</summary>
+    private static ulong ShiftCountMask(int size) => size == 8 ? 0x3FUL : 0x1FUL;
+
     private void SetShiftFlags(ulong res, int size, bool cf, bool of)
     {
         // AF is undefined after shifts (Intel SDM Vol. 2B); cleared here, masked by the conformance metadata.
@@ -129,8 +132,8 @@ public sealed partial class Cpu
     private void ExecuteDoubleShift(ref DecodedInstruction d, bool left)
     {
         int size = d.OpSize;
-        int count = (int)((d.Kind2 == OperandKind.Immediate ? d.Imm : _ctx.Gpr[RegCx]) & 0x1F);
-        ulong dst = ReadDestination(ref d, size, out uint ea);
+        int count = (int)((d.Kind2 == OperandKind.Immediate ? d.Imm : _ctx.Gpr[RegCx]) & ShiftCountMask(size));
+        ulong dst = ReadDestination(ref d, size, out ulong ea);
         ulong src = ReadRegister(d.Reg1, size);
         if (_faulted || count == 0)
         {
@@ -141,7 +144,23 @@ public sealed partial class Cpu
         ulong sign = SignBit(size);
         ulong res;
         bool cf;
-        if (size == 4)
+        if (size == 8)
+        {
+            // 64-bit: through the 128-bit concatenation (counts are at most 63, so always defined).
+            if (left)
+            {
+                UInt128 wide = new(dst, src);
+                res = (ulong)((wide << count) >> 64);
+                cf = ((dst >> (64 - count)) & 1) != 0;
+            }
+            else
+            {
+                UInt128 wide = new(src, dst);
+                res = (ulong)(wide >> count);
+                cf = ((dst >> (count - 1)) & 1) != 0;
+            }
+        }
+        else if (size == 4)
         {
             if (left)
             {
@@ -183,7 +202,7 @@ public sealed partial class Cpu
         int bits = size * 8;
         ulong bitOffset = ReadOperand1(ref d, size);
         ulong value;
-        uint ea = 0;
+        ulong ea = 0;
         int bit;
         if (d.Kind0 == OperandKind.Register || d.Kind1 == OperandKind.Immediate)
         {
@@ -194,7 +213,7 @@ public sealed partial class Cpu
         {
             // Memory with a register bit offset: the offset is signed and may address outside the operand (Intel SDM Vol. 2A, BT).
             long offset = SignExtend(bitOffset, size);
-            ea = EffectiveAddress(ref d) + (uint)((offset >> (size == 2 ? 4 : 5)) * size);
+            ea = EffectiveAddress(ref d) + (ulong)((offset >> (size switch { 2 => 4, 4 => 5, _ => 6 })) * size);
             if (d.AddrSize == 2)
             {
                 ea &= 0xFFFF;
@@ -255,7 +274,11 @@ public sealed partial class Cpu
 
     private void ExecuteBswap(ref DecodedInstruction d)
     {
-        if (d.OpSize == 4)
+        if (d.OpSize == 8)
+        {
+            Gpr(d.Reg0) = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(Gpr(d.Reg0));
+        }
+        else if (d.OpSize == 4)
         {
             WriteRegister(d.Reg0, 4, System.Buffers.Binary.BinaryPrimitives.ReverseEndianness((uint)_ctx.Gpr[d.Reg0]));
         }

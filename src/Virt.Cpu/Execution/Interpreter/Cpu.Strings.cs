@@ -97,7 +97,7 @@ public sealed unsafe partial class Cpu
             {
                 // Stop between iterations: EIP stays on the instruction, so it resumes with the registers as left. A trap
                 // after an iteration but the last pushes RF = 1 (Intel SDM Vol. 3B, 17.3.1.1).
-                _ctx.Eip = _ctx.InstructionStart;
+                _ctx.Rip = _ctx.InstructionStart;
                 if (singleStep && (_ctx.Cr0 & Cr0Bits.Pe) != 0)
                 {
                     _ctx.Eflags |= EflagsBits.Rf;
@@ -142,20 +142,21 @@ public sealed unsafe partial class Cpu
     {
         int size = d.OpSize;
         int addrSize = d.AddrSize;
-        ulong addressEnd = addrSize == 2 ? 0x1_0000UL : 0x1_0000_0000UL;
-        uint di = (uint)ReadRegister(RegDi, addrSize);
+        ulong addressEnd = addrSize switch { 2 => 0x1_0000UL, 4 => 0x1_0000_0000UL, _ => ulong.MaxValue };
+        ulong di = ReadRegister(RegDi, addrSize);
         ulong n = Math.Min(count, (ulong)limit);
 
-        // Destination: within ES's write bound and the address-size wrap, and within the page.
-        ulong writeEnd = Math.Min(_ctx.SegWriteEnd[Es], addressEnd);
-        if ((ulong)di + (uint)size > writeEnd)
+        // Destination: within ES's write bound (none in 64-bit mode) and the address-size wrap, and within the page.
+        bool code64 = _ctx.Code64;
+        ulong writeEnd = code64 ? addressEnd : Math.Min(_ctx.SegWriteEnd[Es], addressEnd);
+        if (di + (uint)size > writeEnd || di + (uint)size < di)
         {
             return 0;
         }
 
         n = Math.Min(n, (writeEnd - di) / (uint)size);
-        uint dstLinear = (uint)(_ctx.SegBase[Es] + di);
-        uint dstOffset = dstLinear & PageMask;
+        ulong dstLinear = code64 ? Linear64(Es, di) : (uint)(_ctx.SegBase[Es] + di);
+        uint dstOffset = (uint)dstLinear & PageMask;
         n = Math.Min(n, (PhysicalMemoryMap.PageSizeInBytes - dstOffset) / (uint)size);
         int dstSlot = (int)(dstLinear >> PageShift) & (TlbEntries - 1);
         if (n == 0 || _tlbWriteTag[dstSlot] != (dstLinear >> PageShift) + 1)
@@ -175,8 +176,11 @@ public sealed unsafe partial class Cpu
                 case 2:
                     new Span<ushort>(dst, bytes / 2).Fill((ushort)_ctx.Gpr[RegAx]);
                     break;
-                default:
+                case 4:
                     new Span<uint>(dst, bytes / 4).Fill((uint)_ctx.Gpr[RegAx]);
+                    break;
+                default:
+                    new Span<ulong>(dst, bytes / 8).Fill(_ctx.Gpr[RegAx]);
                     break;
             }
 
@@ -186,16 +190,16 @@ public sealed unsafe partial class Cpu
 
         // Source: within the read bound of its segment and the wrap, and within its page.
         int seg = d.Seg;
-        uint si = (uint)ReadRegister(RegSi, addrSize);
-        ulong readEnd = Math.Min(_ctx.SegReadEnd[seg], addressEnd);
-        if ((ulong)si + (uint)size > readEnd)
+        ulong si = ReadRegister(RegSi, addrSize);
+        ulong readEnd = code64 ? addressEnd : Math.Min(_ctx.SegReadEnd[seg], addressEnd);
+        if (si + (uint)size > readEnd || si + (uint)size < si)
         {
             return 0;
         }
 
         n = Math.Min(n, (readEnd - si) / (uint)size);
-        uint srcLinear = (uint)(_ctx.SegBase[seg] + si);
-        uint srcOffset = srcLinear & PageMask;
+        ulong srcLinear = code64 ? Linear64(seg, si) : (uint)(_ctx.SegBase[seg] + si);
+        uint srcOffset = (uint)srcLinear & PageMask;
         n = Math.Min(n, (PhysicalMemoryMap.PageSizeInBytes - srcOffset) / (uint)size);
         int srcSlot = (int)(srcLinear >> PageShift) & (TlbEntries - 1);
         if (n == 0 || _tlbReadTag[srcSlot] != (srcLinear >> PageShift) + 1)
@@ -228,10 +232,11 @@ public sealed unsafe partial class Cpu
     {
         int size = d.OpSize;
         int addrSize = d.AddrSize;
-        uint addrMask = addrSize == 2 ? 0xFFFFu : 0xFFFFFFFFu;
-        uint step = (_ctx.Eflags & EflagsBits.Df) != 0 ? (uint)-size : (uint)size;
-        uint si = (uint)ReadRegister(RegSi, addrSize);
-        uint di = (uint)ReadRegister(RegDi, addrSize);
+        // RSI/RDI/RCX with a 64-bit address size (Intel SDM Vol. 1, 3.3.7: REP counts in RCX, ECX with 67h).
+        ulong addrMask = SizeMask(addrSize);
+        ulong step = (_ctx.Eflags & EflagsBits.Df) != 0 ? (ulong)-size : (ulong)size;
+        ulong si = ReadRegister(RegSi, addrSize);
+        ulong di = ReadRegister(RegDi, addrSize);
         switch (kind)
         {
             case StringKind.Movs:

@@ -62,11 +62,19 @@ public sealed partial class Cpu
 
     private void ExecuteLoadDescriptorTable(ref DecodedInstruction d, bool idt)
     {
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         ushort limit = (ushort)ReadMem(d.Seg, ea, 2);
-        uint baseAddress = (uint)ReadMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4);
+
+        // In 64-bit mode the base is 8 bytes (a 10-byte operand), and must be canonical (Intel SDM Vol. 2A, LGDT/LIDT).
+        ulong baseAddress = d.OpSize == 8 ? ReadMem(d.Seg, ea + 2, 8) : (uint)ReadMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4);
         if (_faulted)
         {
+            return;
+        }
+
+        if (!IsCanonical(baseAddress))
+        {
+            RaiseFault(VectorGeneralProtection, 0);
             return;
         }
 
@@ -90,12 +98,12 @@ public sealed partial class Cpu
 
     private void ExecuteStoreDescriptorTable(ref DecodedInstruction d, bool idt)
     {
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         WriteMem(d.Seg, ea, 2, idt ? _ctx.IdtLimit : _ctx.GdtLimit);
         if (!_faulted)
         {
             // Since the 386 the full 32-bit base is stored whatever the operand size (Intel SDM Vol. 2B, SGDT).
-            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, 4, idt ? _ctx.IdtBase : _ctx.GdtBase);
+            WriteMem(d.Seg, d.AddrSize == 2 ? (ea + 2) & 0xFFFF : ea + 2, d.OpSize == 8 ? 8 : 4, idt ? _ctx.IdtBase : _ctx.GdtBase);
         }
     }
 
@@ -115,18 +123,25 @@ public sealed partial class Cpu
 
     private void ExecuteMovToCr(ref DecodedInstruction d)
     {
-        ulong value = ReadRegister(d.Reg1, 4);
+        ulong value = ReadRegister(d.Reg1, d.Size1);
         switch (d.Reg0)
         {
             case 0:
-                if ((value & (Cr0Bits.Pg | Cr0Bits.Pe)) == Cr0Bits.Pg || (value & (Cr0Bits.Cd | Cr0Bits.Nw)) == Cr0Bits.Nw)
+                if ((value & (Cr0Bits.Pg | Cr0Bits.Pe)) == Cr0Bits.Pg || (value & (Cr0Bits.Cd | Cr0Bits.Nw)) == Cr0Bits.Nw
+                    || (value >> 32) != 0 || !Cr0PagingWriteAllowed(value))
                 {
-                    // PG without PE, or NW without CD, is #GP(0) (Intel SDM Vol. 2B, MOV to CR0).
+                    // PG without PE, or NW without CD, is #GP(0); so is a set bit in 63:32 (Intel SDM Vol. 2B, MOV to CR0).
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && _mmu.IsPaeMode && !_mmu.LoadPdptes(_ctx.Cr3))
+                if (!CheckLongModeTransition(value))
+                {
+                    return;
+                }
+
+                if ((value & Cr0Bits.Pg) != 0 && (_ctx.Cr0 & Cr0Bits.Pg) == 0 && (_ctx.Efer & EferBits.Lme) == 0 && _mmu.IsPaeMode
+                    && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     // Enabling PAE paging loads the PDPTEs; a reserved bit in a present one is #GP(0) (Intel SDM Vol. 3A, 4.4.1).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -141,6 +156,7 @@ public sealed partial class Cpu
                     _ctx.Cpl = 0;
                 }
 
+                UpdateLongModeActive();
                 RefreshAllAccessBounds();
 
                 _mmu.Flush();
@@ -149,17 +165,15 @@ public sealed partial class Cpu
                 _ctx.Cr2 = value;
                 break;
             case 3:
-                if (_mmu.PagingEnabled && _mmu.IsPaeMode && !_mmu.LoadPdptes(value))
+                if (!TryLoadCr3(value))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
                     return;
                 }
 
-                _ctx.Cr3 = value;
-                _mmu.Flush();
                 break;
             case 4:
-                if ((value & ~Cr4Writable) != 0)
+                if ((value & ~Cr4Writable) != 0 || !Cr4PagingWriteAllowed(value))
                 {
                     // Setting a CR4 bit for a feature the CPU does not have is #GP(0) (Intel SDM Vol. 2B, MOV to CR4).
                     RaiseFault(VectorGeneralProtection, 0);
@@ -167,7 +181,9 @@ public sealed partial class Cpu
                 }
 
                 // Changing PAE, PGE or PSE with paging on reloads the PDPTEs when PAE ends up set (Intel SDM Vol. 3A, 4.4.1).
-                if (_mmu.PagingEnabled && (value & Cr4Bits.Pae) != 0 && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
+                // 4-level paging has no PDPTE registers (EFER.LMA).
+                if (_mmu.PagingEnabled && (value & Cr4Bits.Pae) != 0 && !IsLongModeActive
+                    && ((value ^ _ctx.Cr4) & (Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Pse)) != 0
                     && !_mmu.LoadPdptes(_ctx.Cr3))
                 {
                     RaiseFault(VectorGeneralProtection, 0);
@@ -176,6 +192,16 @@ public sealed partial class Cpu
 
                 _ctx.Cr4 = value;
                 RecomputeBreakpoints();
+                break;
+            case 8 when _ctx.Code64:
+                // CR8, the task-priority register of 64-bit mode (Intel SDM Vol. 3A, 2.5): bits 3:0 kept, the rest reserved.
+                if ((value & ~Cr8Writable) != 0)
+                {
+                    RaiseFault(VectorGeneralProtection, 0);
+                    return;
+                }
+
+                _cr8 = value;
                 break;
             default:
                 RaiseFault(VectorInvalidOpcode);
@@ -202,12 +228,15 @@ public sealed partial class Cpu
             case 4:
                 value = _ctx.Cr4;
                 break;
+            case 8 when _ctx.Code64:
+                value = _cr8;
+                break;
             default:
                 RaiseFault(VectorInvalidOpcode);
                 return;
         }
 
-        WriteRegister(d.Reg0, 4, value);
+        WriteRegister(d.Reg0, d.OpSize, value);
     }
 
     /// <summary>LMSW, MOV to and from control and debug registers, CLTS, INVLPG, INVD and WBINVD: CPL 0 only.</summary>
@@ -228,7 +257,7 @@ public sealed partial class Cpu
                 {
                     if (CheckDebugRegisterAccess(d.Reg0 - DebugRegisterBase))
                     {
-                        WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, 4));
+                        WriteDebugRegister(d.Reg0 - DebugRegisterBase, (uint)ReadRegister(d.Reg1, d.Size1));
                         _exitBlock = true;
                     }
                 }
@@ -243,7 +272,7 @@ public sealed partial class Cpu
                 {
                     if (CheckDebugRegisterAccess(d.Reg1 - DebugRegisterBase))
                     {
-                        WriteRegister(d.Reg0, 4, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
+                        WriteRegister(d.Reg0, d.OpSize, ReadDebugRegister(d.Reg1 - DebugRegisterBase));
                     }
                 }
                 else
@@ -256,7 +285,8 @@ public sealed partial class Cpu
                 _ctx.Cr0 &= ~Cr0Bits.Ts;
                 break;
             case Op.Invlpg:
-                _mmu.InvalidateLinearPage(new LinearAddress((uint)(_ctx.SegBase[d.Seg] + EffectiveAddress(ref d))));
+                _mmu.InvalidateLinearPage(new LinearAddress(_ctx.Code64 ? (d.Seg >= Fs ? _ctx.SegBase[d.Seg] : 0) + EffectiveAddress(ref d)
+                    : (uint)(_ctx.SegBase[d.Seg] + EffectiveAddress(ref d))));
                 break;
             default:
                 // INVD and WBINVD: there are no caches to model; only the CPL-0 check remains.
@@ -273,7 +303,7 @@ public sealed partial class Cpu
             return;
         }
 
-        ulong destination = ReadDestination(ref d, 2, out uint ea);
+        ulong destination = ReadDestination(ref d, 2, out ulong ea);
         uint source = (uint)ReadRegister(d.Reg1, 2);
         if (_faulted)
         {

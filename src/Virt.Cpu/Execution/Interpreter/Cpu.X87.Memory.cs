@@ -6,7 +6,7 @@ namespace Virt.Cpu;
 /// <summary>x87 instructions with a memory operand, and FXSAVE/FXRSTOR.</summary>
 public sealed partial class Cpu
 {
-    private void ExecuteX87Memory(ref DecodedInstruction d, int group, int reg, uint ea)
+    private void ExecuteX87Memory(ref DecodedInstruction d, int group, int reg, ulong ea)
     {
         int seg = d.Seg;
         X87Context ctx = _fpu.CreateContext();
@@ -258,7 +258,7 @@ public sealed partial class Cpu
         }
     }
 
-    private void X87StoreFloat(int seg, uint ea, int size, bool pop, ref X87Context ctx)
+    private void X87StoreFloat(int seg, ulong ea, int size, bool pop, ref X87Context ctx)
     {
         bool ok = _fpu.CheckOperand(0, ref ctx);
         if (ctx.SuppressWrite)
@@ -280,7 +280,7 @@ public sealed partial class Cpu
         }
     }
 
-    private void X87StoreInteger(int seg, uint ea, int size, bool pop, bool truncate, ref X87Context ctx)
+    private void X87StoreInteger(int seg, ulong ea, int size, bool pop, bool truncate, ref X87Context ctx)
     {
         bool ok = _fpu.CheckOperand(0, ref ctx);
         if (ctx.SuppressWrite)
@@ -328,7 +328,7 @@ public sealed partial class Cpu
             : (protectedLayout ? X87EnvironmentFormat.Protected16 : X87EnvironmentFormat.Real16);
     }
 
-    private void X87StoreEnvironment(ref DecodedInstruction d, int seg, uint ea, bool save)
+    private void X87StoreEnvironment(ref DecodedInstruction d, int seg, ulong ea, bool save)
     {
         X87EnvironmentFormat format = X87Format(ref d);
         int size = save ? X87State.SaveSizeInBytes(format) : X87State.EnvironmentSizeInBytes(format);
@@ -362,7 +362,7 @@ public sealed partial class Cpu
         }
     }
 
-    private void X87LoadEnvironment(ref DecodedInstruction d, int seg, uint ea, bool save)
+    private void X87LoadEnvironment(ref DecodedInstruction d, int seg, ulong ea, bool save)
     {
         X87EnvironmentFormat format = X87Format(ref d);
         int size = save ? X87State.SaveSizeInBytes(format) : X87State.EnvironmentSizeInBytes(format);
@@ -395,7 +395,7 @@ public sealed partial class Cpu
         }
 
         int seg = d.Seg;
-        uint ea = EffectiveAddress(ref d);
+        ulong ea = EffectiveAddress(ref d);
         if (((_ctx.SegBase[seg] + ea) & 15) != 0)
         {
             RaiseFault(VectorGeneralProtection);
@@ -421,7 +421,7 @@ public sealed partial class Cpu
         }
     }
 
-    private bool X87ReadBytes(int seg, uint ea, Span<byte> buf)
+    private bool X87ReadBytes(int seg, ulong ea, Span<byte> buf)
     {
         if (!CheckLimit(seg, ea, buf.Length))
         {
@@ -442,7 +442,7 @@ public sealed partial class Cpu
         return !_faulted;
     }
 
-    private bool X87WriteBytes(int seg, uint ea, ReadOnlySpan<byte> buf)
+    private bool X87WriteBytes(int seg, ulong ea, ReadOnlySpan<byte> buf)
     {
         if (!CheckWriteLimit(seg, ea, buf.Length))
         {

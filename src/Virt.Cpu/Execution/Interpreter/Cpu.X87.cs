@@ -86,7 +86,7 @@ public sealed partial class Cpu
 
     private void ExecuteEsc(ref DecodedInstruction d)
     {
-        uint imm = d.Imm;
+        uint imm = (uint)d.Imm;
         if ((imm & X87Fxsr) != 0)
         {
             ExecuteFxsr(ref d, (int)(imm & 7));
@@ -130,16 +130,16 @@ public sealed partial class Cpu
             return;
         }
 
-        uint ea = memory ? EffectiveAddress(ref d) : 0;
+        ulong ea = memory ? EffectiveAddress(ref d) : 0;
         if (!control)
         {
             // Intel SDM Vol. 1, 8.1.8: the last non-control instruction's pointers and opcode.
-            _fpu.InstructionOffset = _ctx.InstructionStart;
+            _fpu.InstructionOffset = (uint)_ctx.InstructionStart;
             _fpu.InstructionSelector = _ctx.SegSelector[Cs];
             _fpu.Opcode = (ushort)fop;
             if (memory)
             {
-                _fpu.DataOffset = ea;
+                _fpu.DataOffset = (uint)ea;
                 _fpu.DataSelector = _ctx.SegSelector[d.Seg];
             }
         }
