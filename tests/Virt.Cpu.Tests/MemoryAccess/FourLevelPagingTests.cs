@@ -112,4 +112,39 @@ public sealed class FourLevelPagingTests
         Assert.Equal(0x5A5A_5A5AUL, m.Reg(GeneralRegister.Rcx));
         Assert.Equal(0xFFFF_FFFFUL, m.Reg(GeneralRegister.Rdx));
     }
+
+    [Fact]
+    public void High_half_addresses_translate_cross_pages_and_keep_their_own_tlb_tags()
+    {
+        // Only PML4E 256 is present: FFFF8000_00000000 + x -> x; an address cut to 32 bits would find nothing.
+        var m = new H();
+        m.Memory.WriteQuadWord(new PhysicalAddress(Pml4 + (256 * 8)), Pdpt | Flags);
+        m.Memory.WriteQuadWord(new PhysicalAddress(Pdpt), PageDirectory | Flags);
+        m.Memory.WriteQuadWord(new PhysicalAddress(PageDirectory), LowTable | Flags);
+        for (ulong page = 0; page < 256; page++)
+        {
+            m.Memory.WriteQuadWord(new PhysicalAddress(LowTable + (page * 8)), (page << 12) | Flags);
+        }
+
+        m.Memory.WriteQuadWord(new PhysicalAddress(0x52FF8), 0x1122_3344_5566_7788);
+        m.Memory.WriteQuadWord(new PhysicalAddress(0x53000), 0x99AA_BBCC_DDEE_FF00);
+        m.Cpu.Context.Efer = EferLme | EferLma;
+        m.Cpu.Cr4 = Cr4Pae;
+        m.Cpu.Cr3 = Pml4;
+        m.Cpu.Cr0 |= Cr0PePg;
+        const ulong high = 0xFFFF_8000_0005_2FF8;
+
+        Assert.Equal(0x1122_3344_5566_7788UL, m.Cpu.ReadLinearForTest(high, 8, out int vector, out _));
+        Assert.Equal(-1, vector);
+        Assert.Equal(0xFF00_1122UL, m.Cpu.ReadLinearForTest(high + 6, 4, out vector, out _)); // crosses into the next page
+        Assert.Equal(-1, vector);
+
+        // PML4E 1 is not present. This address shares the TLB slot of the high one (page numbers equal in their low 8
+        // bits) and must miss it: #PF, not present, supervisor read, with the whole address in CR2.
+        const ulong unmapped = 0x0000_0080_0005_2FF8;
+        m.Cpu.ReadLinearForTest(unmapped, 8, out vector, out int error);
+        Assert.Equal(14, vector);
+        Assert.Equal(0, error);
+        Assert.Equal(unmapped, m.Cpu.Cr2);
+    }
 }
