@@ -185,6 +185,7 @@ public sealed class CpuidTests
     [InlineData("Family")]
     [InlineData("Model")]
     [InlineData("Stepping")]
+    [InlineData("PhysicalAddressBits")]
     public void Invalid_models_are_rejected_naming_the_field(string field)
     {
         CpuidModel model = field switch
@@ -193,6 +194,7 @@ public sealed class CpuidTests
             "Brand" => CpuidModel.Default with { Brand = new string('x', 49) },
             "Family" => CpuidModel.Default with { Family = 271 },
             "Model" => CpuidModel.Default with { Family = 5, Model = 16 },
+            "PhysicalAddressBits" => CpuidModel.Default with { PhysicalAddressBits = 53 },
             _ => CpuidModel.Default with { Stepping = 16 },
         };
         ArgumentException e = Assert.Throws<ArgumentException>(() => new CpuHarness(new CpuOptions { Cpuid = model }));

@@ -107,7 +107,7 @@ public sealed partial class Cpu
     /// </summary>
     private bool SecondPageStillMapped(DecodedBlock block, ulong linear)
     {
-        ulong nextPage = (uint)(((linear >> PageShift) + 1) << PageShift);
+        ulong nextPage = NextLinear(linear | PageMask, 1);
         PhysicalAddress physical = _memory.ApplyA20(_decoder.TranslateFetch(nextPage));
         if (_decoder.FetchFaultPending)
         {
@@ -125,8 +125,18 @@ public sealed partial class Cpu
     internal int TranslateForTest(ulong linear, bool write, bool user, out ulong physical, bool fetch = false) =>
         _mmu.TranslateForTest(linear, write, user, out physical, fetch);
 
-    /// <summary>A data read through the TLB, as an instruction's operand read makes it (for tests of the TLB's contents).</summary>
-    internal ulong ReadLinearForTest(ulong linear, int size) => ReadLinear(linear, size);
+    /// <summary>
+    /// A data read through the TLB, as an instruction's operand read makes it (for tests of the TLB's contents): the value,
+    /// or the fault it would raise (vector -1 when none; CR2 is set as for the instruction). The fault is not delivered.
+    /// </summary>
+    internal ulong ReadLinearForTest(ulong linear, int size, out int faultVector, out int faultErrorCode)
+    {
+        ulong value = ReadLinear(linear, size);
+        faultVector = _faulted ? _faultVector : -1;
+        faultErrorCode = _faulted ? _faultErrorCode : 0;
+        _faulted = false;
+        return value;
+    }
 
     /// <summary>IA32_EFER: only NXE (bit 11) is implemented; there is no long mode and no SYSCALL.</summary>
     public ulong Efer => _ctx.Efer;

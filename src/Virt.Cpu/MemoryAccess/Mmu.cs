@@ -7,8 +7,9 @@ namespace Virt.Cpu;
 /// with 4 KiB and 4 MiB pages, Intel SDM Vol. 3A, 4.3; PAE paging with the PDPTE registers, 2 MiB pages, reserved-bit checks
 /// and execute-disable, 4.4 and 4.6.2; 4-level paging with 4 KiB, 2 MiB and 1 GiB pages, 4.5), accessed and dirty bits, the
 /// data TLB (read and write host pointers) and the fetch TLB, their invalidation (CR0/CR3/CR4 writes, PCIDs, INVLPG,
-/// INVPCID, EFER.NXE, privilege changes) and the translation epoch that block chaining checks. It reads paging state from the <see cref="CpuContext"/> and paging structures from guest physical
-/// memory; it raises nothing: a walk returns the #PF error code and the CPU delivers the fault.
+/// INVPCID, EFER.NXE, privilege changes) and the translation epoch that block chaining checks. It reads paging state from
+/// the <see cref="CpuContext"/> and paging structures from guest physical memory; it raises nothing: a walk returns the #PF
+/// error code and the CPU delivers the fault.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -51,8 +52,9 @@ internal sealed class Mmu
     internal const int PfInstructionFetch = 16;
     internal const ulong PteExecuteDisable = 1UL << 63;
 
-    // Bits 62:52 of PAE entries are reserved (they are ignored, not reserved, in 4-level paging, Intel SDM Vol. 3A, 4.5.4).
-    internal const ulong PaeIgnoredIn4Level = 0x7FF0_0000_0000_0000;
+    // Bits 62:52: reserved in PAE entries and in CR3 under IA-32e mode; ignored in 4-level entries (Intel SDM Vol. 3A, 4.4.2,
+    // 4.5.4 and 2.5).
+    internal const ulong Bits62To52 = 0x7FF0_0000_0000_0000;
 
     // A PDPTE of PAE paging reserves bits 2:1 and 8:5 as well (Intel SDM Vol. 3A, 4.4.1, Table 4-8), and bit 63 (no XD).
     internal const ulong PdpteLowReserved = 0x8000_0000_0000_01E6;
@@ -103,7 +105,7 @@ internal sealed class Mmu
         ulong addressable = (1UL << model.PhysicalAddressBits) - 1;
         _frameMask = addressable & ~(ulong)PageMask;
         _addressReserved = ((1UL << CpuidModel.MaxPhysicalAddressBits) - 1) & ~addressable;
-        _paeHighReserved = _addressReserved | PaeIgnoredIn4Level;
+        _paeHighReserved = _addressReserved | Bits62To52;
         _pdpteReserved = _paeHighReserved | PdpteLowReserved;
         _hugePages = (model.ExtendedFeaturesEdx & CpuidModel.Page1GbFeatureEdx) != 0;
     }
@@ -151,7 +153,7 @@ internal sealed class Mmu
     public ulong CurrentPcid => (Ctx.Cr4 & Cr4Bits.Pcide) != 0 ? Ctx.Cr3 & Cr3PcidMask : 0;
 
     /// <summary>The CR3 bits a MOV to CR3 must leave clear in IA-32e mode: 62:MAXPHYADDR, and 63 unless CR4.PCIDE is set.</summary>
-    public ulong LongModeCr3Reserved => (_addressReserved | PaeIgnoredIn4Level) | ((Ctx.Cr4 & Cr4Bits.Pcide) != 0 ? 0 : Cr3NoFlush);
+    public ulong LongModeCr3Reserved => (_addressReserved | Bits62To52) | ((Ctx.Cr4 & Cr4Bits.Pcide) != 0 ? 0 : Cr3NoFlush);
 
     /// <summary>Bits 63 (when NXE is clear) and 62:MAXPHYADDR of a PAE PDE or PTE must be zero.</summary>
     public ulong PaeEntryReserved => _paeHighReserved | ((Ctx.Efer & EferBits.Nxe) == 0 ? PteExecuteDisable : 0);

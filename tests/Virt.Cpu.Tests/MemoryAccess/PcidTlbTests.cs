@@ -159,15 +159,15 @@ public sealed class PcidTlbTests
     {
         var m = CreateMapped();
         EnterFourLevelPaging(m, pcid: 5);
-        Assert.Equal(ValueA, (uint)m.Cpu.ReadLinearForTest(Linear, 4));
+        Assert.Equal(ValueA, (uint)m.Cpu.ReadLinearForTest(Linear, 4, out _, out _));
         m.Memory.WriteQuadWord(new PhysicalAddress(HighTable), PageB | Flags);
 
         Assert.True(m.Cpu.TryLoadCr3(Pml4 | 5 | NoFlush));
         Assert.Equal(Pml4 | 5, m.Cpu.Cr3);
-        Assert.Equal(ValueA, (uint)m.Cpu.ReadLinearForTest(Linear, 4));
+        Assert.Equal(ValueA, (uint)m.Cpu.ReadLinearForTest(Linear, 4, out _, out _));
 
         Assert.True(m.Cpu.TryLoadCr3(Pml4 | 6 | NoFlush)); // a PCID switch drops everything, bit 63 or not
-        Assert.Equal(ValueB, (uint)m.Cpu.ReadLinearForTest(Linear, 4));
+        Assert.Equal(ValueB, (uint)m.Cpu.ReadLinearForTest(Linear, 4, out _, out _));
     }
 
     [Fact]
