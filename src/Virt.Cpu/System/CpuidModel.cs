@@ -13,6 +13,18 @@ public sealed record CpuidModel
     public const uint DefaultFeaturesEdx =
         (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
 
+    /// <summary>
+    /// CPUID.1:EDX bits 25 (SSE) and 26 (SSE2). The floating-point half of these sets and their state (XMM, MXCSR, FXSAVE)
+    /// are implemented; a model advertises them together with the integer half (MMX, SSE2 integer).
+    /// </summary>
+    public const uint SseFeaturesEdx = (1u << 25) | (1u << 26);
+
+    /// <summary>CPUID.1:ECX bits 0 (SSE3) and 19 (SSE4.1), the sets whose floating-point instructions are implemented.</summary>
+    public const uint SseFeaturesEcx = (1u << 0) | (1u << 19);
+
+    /// <summary>CPUID.1:ECX bit 26, XSAVE: XSAVE/XRSTOR/XGETBV/XSETBV for the x87 and SSE components, and CPUID leaf 0Dh.</summary>
+    public const uint XsaveFeatureEcx = 1u << 26;
+
     /// <summary>CPUID.1:EDX bit 9, APIC: an on-chip local APIC (a board with one adds it to the model it gives the CPU).</summary>
     public const uint ApicFeatureEdx = 1u << 9;
 
