@@ -93,6 +93,13 @@ internal static class InstructionTranslator
                         reg = (byte)(r - Register.CR0);
                         size = 4;
                     }
+                    else if (r.IsXMM() || r.IsMM())
+                    {
+                        // SIMD registers: the number only; the handler knows from the Code which operands are XMM or MMX.
+                        kind = OperandKind.Register;
+                        reg = (byte)(r.IsXMM() ? r - Register.XMM0 : r - Register.MM0);
+                        size = (byte)r.GetSize();
+                    }
                     else if (r.IsDR())
                     {
                         // Debug registers share the control-register form; numbers 8-15 stand for DR0-DR7.
@@ -213,6 +220,11 @@ internal static class InstructionTranslator
                     d.Size2 = size;
                     break;
             }
+        }
+
+        if (TranslateSimd(in ins, ref d, unsupported))
+        {
+            return;
         }
 
         if (TranslateX87(in ins, ref d, bytes, in prefixes, opSize))
@@ -651,6 +663,64 @@ internal static class InstructionTranslator
         Mnemonic.Movsw or Mnemonic.Cmpsw or Mnemonic.Scasw or Mnemonic.Lodsw or Mnemonic.Stosw or Mnemonic.Insw or Mnemonic.Outsw => 2,
         _ => 4,
     };
+
+    /// <summary>
+    /// Translate's hook for the MMX and SSE families (MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2 in their legacy encodings):
+    /// <see cref="Op.Simd"/> with Iced's <see cref="Code"/> and the <see cref="SimdChecks"/> class in
+    /// <see cref="DecodedInstruction.Cond"/>; the operands were resolved by the operand loop (XMM and MMX registers by number).
+    /// </summary>
+    /// <returns>True when the instruction belongs to these families.</returns>
+    private static bool TranslateSimd(in Instruction ins, ref DecodedInstruction d, bool unsupported)
+    {
+        if (ins.Code.ToOpCode().Encoding != EncodingKind.Legacy || !IsSimdFamily(ins.Code.CpuidFeatures()))
+        {
+            return false;
+        }
+
+        Mnemonic mnemonic = ins.Mnemonic;
+        if (mnemonic is Mnemonic.Pause or Mnemonic.Fisttp)
+        {
+            return false;
+        }
+
+        // Intel SDM Vol. 2A, LOCK: #UD on every SIMD instruction.
+        if (unsupported || ins.HasLockPrefix)
+        {
+            SetInvalid(ref d);
+            return true;
+        }
+
+        bool xmm = mnemonic is Mnemonic.Ldmxcsr or Mnemonic.Stmxcsr;
+        bool mmx = mnemonic == Mnemonic.Emms;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            if (ins.GetOpKind(i) == OpKind.Register)
+            {
+                Register r = ins.GetOpRegister(i);
+                xmm |= r.IsXMM();
+                mmx |= r.IsMM();
+            }
+        }
+
+        d.Op = Op.Simd;
+        d.Code = ins.Code;
+        d.Cond = (byte)((xmm ? SimdChecks.Sse : SimdChecks.None) | (mmx ? SimdChecks.Mmx : SimdChecks.None));
+        return true;
+    }
+
+    private static bool IsSimdFamily(CpuidFeature[] features)
+    {
+        foreach (CpuidFeature feature in features)
+        {
+            if (feature is CpuidFeature.MMX or CpuidFeature.SSE or CpuidFeature.SSE2 or CpuidFeature.SSE3 or CpuidFeature.SSSE3
+                or CpuidFeature.SSE4_1 or CpuidFeature.SSE4_2)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Translate's hook for D8-DF (with or without a folded 9B) and 0F AE /0 /1: <see cref="Op.Esc"/> with the 11-bit FOP in

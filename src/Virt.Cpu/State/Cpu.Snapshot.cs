@@ -186,6 +186,7 @@ public sealed partial class Cpu
         _ctx.Efer = 0;
         Array.Clear(_ctx.Pdpte);
         X87Reset();
+        SimdReset();
         ResetDebugRegisters();
         RefreshAllAccessBounds();
         _retired = 0;
