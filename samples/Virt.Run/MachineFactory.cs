@@ -29,13 +29,14 @@ public static class MachineFactory
     /// <returns>The model.</returns>
     public static CpuidModel CpuidFor(string? model) => model switch
     {
-        // The Pentium Pro (family 6, model 1) predates FXSAVE and the extended CPUID leaves; it sets CPUID.SEP although
+        // The Pentium Pro (family 6, model 1) predates MMX, FXSAVE, SSSE3 and later, and the extended CPUID leaves; it sets CPUID.SEP although
         // SYSENTER does not work on it (Intel SDM Vol. 2B, SYSENTER, "Operating system must check family/model"), so
         // the flag is left clear here.
         "pentium-pro" => CpuidModel.Default with
         {
             Brand = string.Empty,
-            FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | (1u << 24)),
+            FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | CpuidModel.MmxFeatureEdx | (1u << 24)),
+            FeaturesEcx = 0,
             ExtendedFeaturesEdx = 0,
         },
         _ => CpuidModel.Default,

@@ -83,13 +83,14 @@ public sealed class CpuidTests
         CpuidModel model = CpuidModel.Default;
         AssertLeaves(model, 0x0619); // family 6, model 1, stepping 9
 
-        // Implemented: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR; NX in 80000001h.
-        Assert.Equal(0x0100_A97Fu, model.FeaturesEdx);
+        // Implemented: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, MMX, FXSR; SSSE3, SSE4.2, POPCNT; NX in 80000001h.
+        Assert.Equal(0x0180_A97Fu, model.FeaturesEdx);
+        Assert.Equal((1u << 9) | (1u << 20) | (1u << 23), model.FeaturesEcx);
         Assert.Equal(1u << 20, model.ExtendedFeaturesEdx);
 
         // Not implemented, so not advertised: MCE (7), APIC (9), MTRR (12), MCA (14), PAT (16), PSE-36 (17), CLFSH (19),
-        // MMX (23), SSE (25), SSE2 (26), HTT (28).
-        foreach (int bit in new[] { 7, 9, 12, 14, 16, 17, 19, 23, 25, 26, 28 })
+        // SSE (25), SSE2 (26), HTT (28).
+        foreach (int bit in new[] { 7, 9, 12, 14, 16, 17, 19, 25, 26, 28 })
         {
             Assert.Equal(0u, model.FeaturesEdx & (1u << bit));
         }

@@ -714,7 +714,8 @@ internal static class InstructionTranslator
         foreach (CpuidFeature feature in features)
         {
             if (feature is CpuidFeature.MMX or CpuidFeature.SSE or CpuidFeature.SSE2 or CpuidFeature.SSE3 or CpuidFeature.SSSE3
-                or CpuidFeature.SSE4_1 or CpuidFeature.SSE4_2 or CpuidFeature.FXSR or CpuidFeature.XSAVE)
+                or CpuidFeature.SSE4_1 or CpuidFeature.SSE4_2 or CpuidFeature.POPCNT or CpuidFeature.CLFSH or CpuidFeature.FXSR
+                or CpuidFeature.XSAVE)
             {
                 return true;
             }

@@ -9,9 +9,25 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed record CpuidModel
 {
-    /// <summary>CPUID.1:EDX bits of the default model: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR.</summary>
+    /// <summary>CPUID.1:EDX bits of the default model: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, MMX, FXSR.</summary>
     public const uint DefaultFeaturesEdx =
-        (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
+        (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15)
+        | MmxFeatureEdx | (1u << 24);
+
+    /// <summary>CPUID.1:EDX bit 23, MMX: the MMX registers and instructions.</summary>
+    public const uint MmxFeatureEdx = 1u << 23;
+
+    /// <summary>CPUID.1:ECX bits of the default model: SSSE3 (bit 9), SSE4.2 (bit 20), POPCNT (bit 23).</summary>
+    public const uint DefaultFeaturesEcx = Ssse3FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx;
+
+    /// <summary>CPUID.1:ECX bit 9, SSSE3.</summary>
+    public const uint Ssse3FeatureEcx = 1u << 9;
+
+    /// <summary>CPUID.1:ECX bit 20, SSE4.2 (PCMPxSTRx, PCMPGTQ, CRC32).</summary>
+    public const uint Sse42FeatureEcx = 1u << 20;
+
+    /// <summary>CPUID.1:ECX bit 23, POPCNT.</summary>
+    public const uint PopcntFeatureEcx = 1u << 23;
 
     /// <summary>
     /// CPUID.1:EDX bits 25 (SSE) and 26 (SSE2). The floating-point half of these sets and their state (XMM, MXCSR, FXSAVE)
@@ -55,8 +71,8 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:EDX feature flags.</summary>
     public uint FeaturesEdx { get; init; } = DefaultFeaturesEdx;
 
-    /// <summary>CPUID.1:ECX feature flags (none by default: no SSE3 or later).</summary>
-    public uint FeaturesEcx { get; init; }
+    /// <summary>CPUID.1:ECX feature flags (<see cref="DefaultFeaturesEcx"/> by default).</summary>
+    public uint FeaturesEcx { get; init; } = DefaultFeaturesEcx;
 
     /// <summary>CPUID.80000001h:EDX extended feature flags.</summary>
     public uint ExtendedFeaturesEdx { get; init; } = DefaultExtendedFeaturesEdx;
