@@ -20,14 +20,7 @@ public sealed class SimdFloatTests
     private const ulong Cr4Osxsave = 1UL << 18;
     private const uint Data = 0x2000;
 
-    private readonly CpuHarness _m = new(new CpuOptions
-    {
-        Cpuid = CpuidModel.Default with
-        {
-            FeaturesEdx = CpuidModel.DefaultFeaturesEdx | CpuidModel.SseFeaturesEdx,
-            FeaturesEcx = CpuidModel.SseFeaturesEcx | CpuidModel.XsaveFeatureEcx,
-        },
-    });
+    private readonly CpuHarness _m = new();
 
     /// <summary>Loads the program, enables SSE (CR4.OSFXSR plus <paramref name="cr4"/>) and runs to HLT or a fault handler.</summary>
     private void Run(Action<Assembler> build, ulong cr4 = Cr4Osxmmexcpt)

@@ -48,8 +48,66 @@ public sealed partial class Cpu
             case Code.Cvttps2dq_xmm_xmmm128: SimdPackedFloatToInteger<SseBinary32>(ref d, truncate: true); return true;
             case Code.Cvtpd2dq_xmm_xmmm128: SimdPackedFloatToInteger<SseBinary64>(ref d, truncate: false); return true;
             case Code.Cvttpd2dq_xmm_xmmm128: SimdPackedFloatToInteger<SseBinary64>(ref d, truncate: true); return true;
+            case Code.Cvtpi2ps_xmm_mmm64: SimdConvertFromMmx<SseBinary32>(ref d); return true;
+            case Code.Cvtpi2pd_xmm_mmm64: SimdConvertFromMmx<SseBinary64>(ref d); return true;
+            case Code.Cvtps2pi_mm_xmmm64: SimdConvertToMmx<SseBinary32>(ref d, truncate: false); return true;
+            case Code.Cvttps2pi_mm_xmmm64: SimdConvertToMmx<SseBinary32>(ref d, truncate: true); return true;
+            case Code.Cvtpd2pi_mm_xmmm128: SimdConvertToMmx<SseBinary64>(ref d, truncate: false); return true;
+            case Code.Cvttpd2pi_mm_xmmm128: SimdConvertToMmx<SseBinary64>(ref d, truncate: true); return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>
+    /// CVTPI2PS (two singles into the low half, the high half kept) and CVTPI2PD (two doubles): from an MMX register, which
+    /// makes the x87-to-MMX transition, or from m64, which does not (Intel SDM Vol. 2A, CVTPI2PS).
+    /// </summary>
+    private void SimdConvertFromMmx<T>(ref DecodedInstruction d)
+        where T : struct, ISseFormat
+    {
+        bool fromRegister = d.Kind1 != OperandKind.Memory;
+        if (!MmxSource(ref d, 8, out ulong source))
+        {
+            return;
+        }
+
+        bool doubles = LaneBits<T>() == 64;
+        UInt128 result = doubles ? UInt128.Zero : Xmm(d.Reg0);
+        uint mxcsr = _ctx.Mxcsr;
+        uint flags = 0;
+        for (int i = 0; i < 2; i++)
+        {
+            SetLane<T>(ref result, i, SseFloat<T>.FromInteger((int)(source >> (32 * i)), mxcsr, ref flags));
+        }
+
+        if (SimdCommitFlags(flags))
+        {
+            Xmm(d.Reg0) = result;
+            if (fromRegister)
+            {
+                MmxTransition();
+            }
+        }
+    }
+
+    /// <summary>CVTPS2PI/CVTTPS2PI (xmm/m64) and CVTPD2PI/CVTTPD2PI (xmm/m128, aligned): two signed doublewords into an MMX register.</summary>
+    private void SimdConvertToMmx<T>(ref DecodedInstruction d, bool truncate)
+        where T : struct, ISseFormat
+    {
+        if (!SimdSourceOperand(ref d, LaneBits<T>() == 64 ? 16 : 8, out UInt128 source))
+        {
+            return;
+        }
+
+        uint mxcsr = _ctx.Mxcsr;
+        uint flags = 0;
+        ulong low = SseFloat<T>.ToInteger(GetLane<T>(source, 0), 32, truncate, mxcsr, ref flags);
+        ulong high = SseFloat<T>.ToInteger(GetLane<T>(source, 1), 32, truncate, mxcsr, ref flags);
+        if (SimdCommitFlags(flags))
+        {
+            MmWrite(d.Reg0, low | (high << 32));
+            MmxTransition();
         }
     }
 
