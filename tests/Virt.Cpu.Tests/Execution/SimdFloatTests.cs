@@ -23,7 +23,7 @@ public sealed class SimdFloatTests
     private readonly CpuHarness _m = new();
 
     /// <summary>Loads the program, enables SSE (CR4.OSFXSR plus <paramref name="cr4"/>) and runs to HLT or a fault handler.</summary>
-    private void Run(Action<Assembler> build, ulong cr4 = Cr4Osxmmexcpt)
+    private void Run(Action<Assembler> build, ulong cr4 = Cr4Osxmmexcpt, bool osfxsr = true)
     {
         _m.Load(a =>
         {
@@ -35,7 +35,7 @@ public sealed class SimdFloatTests
             _m.InstallHaltHandler(vector);
         }
 
-        _m.Cpu.Cr4 = Cr4Osfxsr | cr4;
+        _m.Cpu.Cr4 = (osfxsr ? Cr4Osfxsr : 0) | cr4;
         _m.Cpu.Run(1000);
     }
 
@@ -181,6 +181,21 @@ public sealed class SimdFloatTests
         Assert.Equal(unchecked((uint)-3), (uint)_m.Reg(GeneralRegister.Rcx));
         Assert.Equal(0x8000_0000u, (uint)_m.Reg(GeneralRegister.Rdx));
         Assert.Equal(0x1F80u | (1u << 13) | 0x21u, _m.Cpu.Mxcsr); // PE, IE
+    }
+
+    [Fact]
+    public void Fences_execute_without_faults_even_without_osfxsr()
+    {
+        // LFENCE, MFENCE and SFENCE make no CR0/CR4 checks (Intel SDM Vol. 2A, LFENCE: #UD only for LOCK).
+        Run(a =>
+        {
+            a.lfence();
+            a.mfence();
+            a.sfence();
+            a.mov(eax, 0x1234);
+        }, cr4: 0, osfxsr: false);
+        Assert.Equal(-1, Fault());
+        Assert.Equal(0x1234u, (uint)_m.Reg(GeneralRegister.Rax));
     }
 
     [Fact]

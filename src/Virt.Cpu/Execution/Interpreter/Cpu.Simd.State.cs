@@ -6,7 +6,7 @@ using Virt.Cpu.X87;
 namespace Virt.Cpu;
 
 /// <summary>
-/// The SSE state instructions: LDMXCSR and STMXCSR, FXSAVE and FXRSTOR with the XMM registers and MXCSR (and their REX.W
+/// The SSE state instructions: the fences, LDMXCSR and STMXCSR, FXSAVE and FXRSTOR with the XMM registers and MXCSR (and their REX.W
 /// forms), XSAVE and XRSTOR for the x87 and SSE components, XGETBV and XSETBV (Intel SDM Vol. 1, 10.5 and ch. 13;
 /// Vol. 2, the instruction pages).
 /// </summary>
@@ -43,6 +43,33 @@ public sealed partial class Cpu
     {
         switch (d.Code)
         {
+            // The fences order memory accesses; every access here completes in program order, so they are NOPs. Iced gives
+            // the ModRM forms other than the canonical E8/F0/F8 their own codes; all behave the same.
+            case Code.Lfence:
+            case Code.Lfence_E9:
+            case Code.Lfence_EA:
+            case Code.Lfence_EB:
+            case Code.Lfence_EC:
+            case Code.Lfence_ED:
+            case Code.Lfence_EE:
+            case Code.Lfence_EF:
+            case Code.Mfence:
+            case Code.Mfence_F1:
+            case Code.Mfence_F2:
+            case Code.Mfence_F3:
+            case Code.Mfence_F4:
+            case Code.Mfence_F5:
+            case Code.Mfence_F6:
+            case Code.Mfence_F7:
+            case Code.Sfence:
+            case Code.Sfence_F9:
+            case Code.Sfence_FA:
+            case Code.Sfence_FB:
+            case Code.Sfence_FC:
+            case Code.Sfence_FD:
+            case Code.Sfence_FE:
+            case Code.Sfence_FF:
+                return true;
             case Code.Ldmxcsr_m32:
                 if (SimdReadMemory(ref d, 4, out ulong value))
                 {
