@@ -17,8 +17,8 @@ public static class MachineFactory
 
     /// <summary>
     /// The CPU models <c>-cpu</c> accepts: <c>max</c>, everything implemented (the default, x86-64 <see cref="CpuidModel"/>),
-    /// <c>p6</c>, the 32-bit model of earlier versions (<see cref="CpuidModel.P6"/>), and
-    /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no FXSR, no SYSENTER, no NX.
+    /// <c>p6</c>, the 32-bit model of earlier versions (<see cref="CpuidModel.P6"/>, no MMX or SSE), and
+    /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no MMX, FXSR, SSE, SYSENTER or NX.
     /// </summary>
     public static IReadOnlyList<string> CpuModels { get; } = ["max", "p6", "pentium-pro"];
 
@@ -30,13 +30,14 @@ public static class MachineFactory
     /// <returns>The model.</returns>
     public static CpuidModel CpuidFor(string? model) => model switch
     {
-        // The Pentium Pro (family 6, model 1) predates FXSAVE and the extended CPUID leaves; it sets CPUID.SEP although
+        // The Pentium Pro (family 6, model 1) predates MMX, FXSAVE, SSE and later, and the extended CPUID leaves; it sets CPUID.SEP although
         // SYSENTER does not work on it (Intel SDM Vol. 2B, SYSENTER, "Operating system must check family/model"), so
         // the flag is left clear here.
         "pentium-pro" => CpuidModel.P6 with
         {
             Brand = string.Empty,
             FeaturesEdx = CpuidModel.P6FeaturesEdx & ~((1u << 11) | (1u << 24)),
+            FeaturesEcx = 0,
             ExtendedFeaturesEdx = 0,
         },
         "p6" => CpuidModel.P6,

@@ -60,12 +60,15 @@ public sealed class CpuidTests
         uint[][] r = ReadLeaves(model);
         uint[] leaf2 = [1, 0, 0, 0]; // one iteration, all null descriptors
 
-        Assert.Equal(2u, model.MaxBasicLeaf);
-        Assert.Equal([2, Chars(model.Vendor, 0), Chars(model.Vendor, 8), Chars(model.Vendor, 4)], r[0]); // EBX, EDX, ECX order of the string
+        // With XSAVE the highest basic leaf is 0Dh (whose sub-leaf 55555555h is all zeros), else 2; leaf 3 is zeros below it.
+        bool xsave = (model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) != 0;
+        uint[] highest = xsave ? [0, 0, 0, 0] : leaf2;
+        Assert.Equal(xsave ? 0xDu : 2u, model.MaxBasicLeaf);
+        Assert.Equal([xsave ? 0xDu : 2u, Chars(model.Vendor, 0), Chars(model.Vendor, 8), Chars(model.Vendor, 4)], r[0]); // EBX, EDX, ECX order of the string
         Assert.Equal([expectedSignature, 0, model.FeaturesEcx, model.FeaturesEdx], r[1]);
         Assert.Equal(leaf2, r[2]);
-        Assert.Equal(leaf2, r[3]); // above the maximum basic leaf: the highest basic leaf's data
-        Assert.Equal(leaf2, r[4]);
+        Assert.Equal(highest, r[3]); // zeros below the maximum, or above it: the highest basic leaf's data
+        Assert.Equal(highest, r[4]);
         Assert.Equal([0x8000_0004, 0, 0, 0], r[5]);
         Assert.Equal([0, 0, model.ExtendedFeaturesEcx, model.ExtendedFeaturesEdx], r[6]);
         for (int i = 0; i < 3; i++)
@@ -76,7 +79,7 @@ public sealed class CpuidTests
             }
         }
 
-        Assert.Equal(leaf2, r[10]); // above the maximum extended leaf
+        Assert.Equal(highest, r[10]); // above the maximum extended leaf
     }
 
     [Fact]
@@ -85,8 +88,9 @@ public sealed class CpuidTests
         CpuidModel model = CpuidModel.P6;
         AssertLeaves(model, 0x0619); // family 6, model 1, stepping 9
 
-        // FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR; NX in 80000001h; no long mode.
+        // FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, FXSR; NX in 80000001h; no long mode, no SSE3 or later.
         Assert.Equal(0x0100_A97Fu, model.FeaturesEdx);
+        Assert.Equal(0u, model.FeaturesEcx);
         Assert.Equal(1u << 20, model.ExtendedFeaturesEdx);
         Assert.False(model.HasLongMode);
 
@@ -104,17 +108,19 @@ public sealed class CpuidTests
         CpuidModel model = CpuidModel.Default;
         uint[][] r = ReadLeaves(model);
 
-        // Leaf 0: maximum basic leaf 7. Leaf 1: family 6, model 15 (extended model 0), stepping 11.
-        Assert.Equal(7u, r[0][0]);
+        // Leaf 0: maximum basic leaf 0Dh (XSAVE). Leaf 1: family 6, model 15 (extended model 0), stepping 11.
+        Assert.Equal(0xDu, r[0][0]);
         Assert.Equal(0x06FBu, r[1][0]);
 
-        // x86-64 requires FXSR, SSE and SSE2 on top of the P6 set (CMOV, CX8, PAE, MSR, TSC, FPU, ...).
-        Assert.Equal(CpuidModel.P6FeaturesEdx | (1u << 25) | (1u << 26), r[1][3]);
+        // x86-64 requires FXSR, MMX, SSE and SSE2 on top of the P6 set (CMOV, CX8, PAE, MSR, TSC, FPU, ...); ECX: SSE3 (0),
+        // SSSE3 (9), SSE4.1 (19), SSE4.2 (20), POPCNT (23), XSAVE (26).
+        Assert.Equal(CpuidModel.P6FeaturesEdx | (1u << 23) | (1u << 25) | (1u << 26), r[1][3]);
+        Assert.Equal((1u << 0) | (1u << 9) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 26), r[1][2]);
 
         // Leaf 3 (no serial number): all zero, and ECX overwritten.
         Assert.Equal([0u, 0, 0, 0], r[2 + 1]);
 
-        // 40000000h is above the maximum basic leaf: the data of leaf 7 (all zero: no structured extended feature).
+        // 40000000h is above the maximum basic leaf: the data of leaf 0Dh for sub-leaf 55555555h (all zero).
         Assert.Equal([0u, 0, 0, 0], r[4]);
 
         // 80000000h: maximum extended leaf 80000008h. 80000001h: LAHF (ECX 0); SYSCALL (11), NX (20), Page1GB (26),
@@ -213,6 +219,8 @@ public sealed class CpuidTests
     [InlineData(3, 4, true)] // PSE
     [InlineData(13, 7, true)] // PGE
     [InlineData(24, 9, true)] // OSFXSR
+    [InlineData(25, 10, true)] // OSXMMEXCPT: SSE
+    [InlineData(25, 10, false)]
     [InlineData(2, 3, false)]
     [InlineData(3, 4, false)]
     [InlineData(13, 7, false)]

@@ -20,6 +20,9 @@ public sealed class CpuModelTests
         Assert.Equal(0u, model.FeaturesEdx & (1u << 24)); // FXSR came with later P6 models
         Assert.Equal(0u, model.FeaturesEdx & (1u << 11)); // SEP: SYSENTER does not work on the Pentium Pro
         Assert.Equal(0u, model.ExtendedFeaturesEdx);
+        Assert.Equal(0u, model.FeaturesEdx & CpuidModel.MmxFeatureEdx); // MMX came with the Pentium MMX and Pentium II
+        Assert.Equal(0u, model.FeaturesEcx);
+        Assert.Equal(0u, model.FeaturesEdx & CpuidModel.SseFeaturesEdx); // SSE came with the Pentium III
         Assert.Equal(CpuidModel.P6FeaturesEdx & ~((1u << 11) | (1u << 24)), model.FeaturesEdx);
         Assert.False(model.HasLongMode);
         Assert.Equal(0x619u, model.Signature);

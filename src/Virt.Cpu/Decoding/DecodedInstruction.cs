@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Iced.Intel;
 
 namespace Virt.Cpu.Decoding;
 
@@ -27,6 +28,9 @@ internal struct DecodedInstruction
     public const byte ByteRegisterRexBase = 16;
 
     public Op Op;
+
+    /// <summary>Iced's code of the instruction, for the families that dispatch on it themselves (<see cref="Op.Simd"/>).</summary>
+    public Code Code;
     public byte Length;
 
     /// <summary>Operand size in bytes (1, 2, 4 or 8) of the main operand.</summary>

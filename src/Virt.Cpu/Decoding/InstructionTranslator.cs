@@ -103,6 +103,13 @@ internal static class InstructionTranslator
                         reg = (byte)(r - Register.CR0);
                         size = (byte)(code64 ? 8 : 4);
                     }
+                    else if (r.IsXMM() || r.IsMM())
+                    {
+                        // SIMD registers: the number only; the handler knows from the Code which operands are XMM or MMX.
+                        kind = OperandKind.Register;
+                        reg = (byte)(r.IsXMM() ? r - Register.XMM0 : r - Register.MM0);
+                        size = (byte)r.GetSize();
+                    }
                     else if (r.IsDR())
                     {
                         // Debug registers share the control-register form; numbers 8-15 stand for DR0-DR7.
@@ -249,6 +256,11 @@ internal static class InstructionTranslator
                     d.Size2 = size;
                     break;
             }
+        }
+
+        if (TranslateSimd(in ins, ref d, unsupported))
+        {
+            return;
         }
 
         if (TranslateX87(in ins, ref d, bytes, in prefixes, opSize))
@@ -742,25 +754,76 @@ internal static class InstructionTranslator
     };
 
     /// <summary>
-    /// Translate's hook for D8-DF (with or without a folded 9B) and 0F AE /0 /1: <see cref="Op.Esc"/> with the 11-bit FOP in
+    /// Translate's hook for the MMX and SSE families (MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2 in their legacy encodings)
+    /// and the state instructions FXSAVE/FXRSTOR and XSAVE/XRSTOR/XGETBV/XSETBV (which make their own checks):
+    /// <see cref="Op.Simd"/> with Iced's <see cref="Code"/> and the <see cref="SimdChecks"/> class in
+    /// <see cref="DecodedInstruction.Cond"/>; the operands were resolved by the operand loop (XMM and MMX registers by number).
+    /// </summary>
+    /// <returns>True when the instruction belongs to these families.</returns>
+    private static bool TranslateSimd(in Instruction ins, ref DecodedInstruction d, bool unsupported)
+    {
+        if (ins.Code.ToOpCode().Encoding != EncodingKind.Legacy || !IsSimdFamily(ins.Code.CpuidFeatures()))
+        {
+            return false;
+        }
+
+        Mnemonic mnemonic = ins.Mnemonic;
+        if (mnemonic is Mnemonic.Pause or Mnemonic.Fisttp)
+        {
+            return false;
+        }
+
+        // Intel SDM Vol. 2A, LOCK: #UD on every SIMD instruction.
+        if (unsupported || ins.HasLockPrefix)
+        {
+            SetInvalid(ref d);
+            return true;
+        }
+
+        bool xmm = mnemonic is Mnemonic.Ldmxcsr or Mnemonic.Stmxcsr;
+        bool mmx = mnemonic == Mnemonic.Emms;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            if (ins.GetOpKind(i) == OpKind.Register)
+            {
+                Register r = ins.GetOpRegister(i);
+                xmm |= r.IsXMM();
+                mmx |= r.IsMM();
+            }
+        }
+
+        d.Op = Op.Simd;
+        d.Code = ins.Code;
+        d.Cond = (byte)((xmm ? SimdChecks.Sse : SimdChecks.None) | (mmx ? SimdChecks.Mmx : SimdChecks.None));
+        return true;
+    }
+
+    private static bool IsSimdFamily(CpuidFeature[] features)
+    {
+        foreach (CpuidFeature feature in features)
+        {
+            if (feature is CpuidFeature.MMX or CpuidFeature.SSE or CpuidFeature.SSE2 or CpuidFeature.SSE3 or CpuidFeature.SSSE3
+                or CpuidFeature.SSE4_1 or CpuidFeature.SSE4_2 or CpuidFeature.POPCNT or CpuidFeature.CLFSH or CpuidFeature.FXSR
+                or CpuidFeature.XSAVE)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Translate's hook for D8-DF (with or without a folded 9B): <see cref="Op.Esc"/> with the 11-bit FOP in
     /// <see cref="DecodedInstruction.Imm"/>; the memory operand's recipe was already filled in by the operand loop.
     /// </summary>
     /// <returns>True when the instruction was an x87 one.</returns>
     private static bool TranslateX87(in Instruction ins, ref DecodedInstruction d, ReadOnlySpan<byte> bytes, in LegacyPrefixes prefixes, int opSize)
     {
-        Iced.Intel.Mnemonic mnemonic = ins.Mnemonic;
-        if (ins.HasLockPrefix && (mnemonic is Mnemonic.Fxsave or Mnemonic.Fxrstor || (ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)))
+        if (ins.HasLockPrefix && ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)
         {
             // Intel SDM Vol. 2A, LOCK: #UD on any instruction that cannot be locked.
             SetInvalid(ref d);
-            return true;
-        }
-
-        if (mnemonic is Mnemonic.Fxsave or Mnemonic.Fxrstor)
-        {
-            d.Op = Op.Esc;
-            d.Imm = Cpu.X87Fxsr | (mnemonic == Mnemonic.Fxsave ? 0u : 1u);
-            d.OpSize = (byte)opSize;
             return true;
         }
 

@@ -157,6 +157,9 @@ internal enum Op : ushort
     CsLimitFault,
     Wbinvd,
 
+    /// <summary>An MMX, SSE, SSE2, SSE3, SSSE3 or SSE4 instruction: dispatched on <see cref="DecodedInstruction.Code"/> (Cpu.Simd.cs).</summary>
+    Simd,
+
     // Register-destination fast forms (operand 1 a register or an immediate), chosen at translation.
     MovRegister,
     AddRegister,

@@ -50,6 +50,12 @@ internal struct CpuContext
     /// <summary>One past the last offset a write may reach without the slow check.</summary>
     public readonly ulong[] SegWriteEnd = new ulong[SegmentCount];
 
+    /// <summary>
+    /// XMM0-XMM15, each 128 bits, lane 0 in the low bits (little-endian, as stored by MOVUPS). Only XMM0-XMM7 are reachable
+    /// outside 64-bit mode. Lanes are reached through Cpu.Simd.cs's helpers.
+    /// </summary>
+    public readonly UInt128[] Xmm = new UInt128[16];
+
     /// <summary>The four PDPTE registers of PAE paging, loaded from CR3.</summary>
     public readonly ulong[] Pdpte = new ulong[4];
 
@@ -76,6 +82,12 @@ internal struct CpuContext
 
     /// <summary>CR4 (bits in <see cref="Cr4Bits"/>).</summary>
     public ulong Cr4;
+
+    /// <summary>MXCSR, the SSE control and status register (bits in <see cref="MxcsrBits"/>).</summary>
+    public uint Mxcsr = MxcsrBits.ResetValue;
+
+    /// <summary>XCR0, the extended control register XSETBV writes (bit 0 x87, always set; bit 1 SSE).</summary>
+    public ulong Xcr0 = 1;
 
     /// <summary>IA32_EFER (bits in <see cref="EferBits"/>).</summary>
     public ulong Efer;

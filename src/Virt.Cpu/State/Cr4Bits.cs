@@ -27,6 +27,12 @@ internal static class Cr4Bits
     /// <summary>FXSAVE/FXRSTOR support by the operating system.</summary>
     public const ulong Osfxsr = 1UL << 9;
 
+    /// <summary>The operating system handles #XM: unmasked SIMD floating-point exceptions raise #XM rather than #UD (Intel SDM Vol. 3A, 2.5).</summary>
+    public const ulong Osxmmexcpt = 1UL << 10;
+
     /// <summary>Process-context identifiers: CR3 bits 11:0 are the current PCID (Intel SDM Vol. 3A, 4.10.1).</summary>
     public const ulong Pcide = 1UL << 17;
+
+    /// <summary>XSAVE and processor extended states enabled: XGETBV/XSETBV/XSAVE/XRSTOR usable, CPUID.1:ECX.OSXSAVE set (Vol. 3A, 2.5).</summary>
+    public const ulong Osxsave = 1UL << 18;
 }

@@ -6,6 +6,9 @@ public sealed partial class Cpu
     /// <summary>Leaf 80000008h EAX: the physical-address width in bits 7:0, the linear-address width in bits 15:8.</summary>
     private const int LinearWidthShift = 8;
 
+    /// <summary>CPUID.1:ECX bit 27, OSXSAVE: a copy of CR4.OSXSAVE (Intel SDM Vol. 2A, CPUID, Table 3-10).</summary>
+    private const uint CpuidOsxsaveEcx = 1u << 27;
+
     // CR4 bits and the CPUID.1:EDX feature each belongs to (Intel SDM Vol. 3A, 2.5): a CR4 bit is writable only when the
     // CPU implements it (Cr4Supported) and the model advertises its feature.
     private static readonly (ulong Cr4Bit, int EdxBit)[] Cr4Features =
@@ -48,6 +51,12 @@ public sealed partial class Cpu
                 writable &= ~Cr4Bits.Pcide;
             }
 
+            // CR4.OSXSAVE belongs to CPUID.1:ECX.XSAVE.
+            if ((Model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) == 0)
+            {
+                writable &= ~Cr4Bits.Osxsave;
+            }
+
             return writable;
         }
     }
@@ -81,7 +90,12 @@ public sealed partial class Cpu
             case 1:
                 // EBX: brand index 0, CLFLUSH line size 0 (no CLFSH), one logical processor, initial APIC ID 0.
                 a = model.Signature;
-                c = model.FeaturesEcx;
+                c = model.FeaturesEcx & ~CpuidOsxsaveEcx;
+                if ((c & CpuidModel.XsaveFeatureEcx) != 0 && (_ctx.Cr4 & Cr4Bits.Osxsave) != 0)
+                {
+                    c |= CpuidOsxsaveEcx;
+                }
+
                 d = model.FeaturesEdx;
                 break;
             case 2:
@@ -102,9 +116,21 @@ public sealed partial class Cpu
                 a = 0;
                 b = (uint)_ctx.Gpr[RegCx] == 0 ? model.StructuredExtendedFeaturesEbx : 0;
                 break;
+            case >= 8 and < CpuidModel.XsaveLeaf:
+                // No architectural performance monitoring or topology leaves: all zero.
+                a = 0;
+                break;
+            case CpuidModel.XsaveLeaf:
+                if ((model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) != 0)
+                {
+                    CpuidXsaveLeaf((uint)_ctx.Gpr[RegCx], out a, out b, out c, out d);
+                }
+                else
+                {
+                    a = 0;
+                }
 
-            // Leaf 0Dh (XSAVE state components) belongs to the XSAVE implementation (SSE helpers): add it here and raise
-            // CpuidModel.MaxSupportedBasicLeaf when XSAVE is advertised.
+                break;
             case 0x8000_0000:
                 a = maxExtendedLeaf;
                 break;
@@ -138,5 +164,24 @@ public sealed partial class Cpu
         WriteRegister(RegBx, 4, b);
         WriteRegister(RegCx, 4, c);
         WriteRegister(RegDx, 4, d);
+    }
+
+    /// <summary>
+    /// CPUID leaf 0Dh (Intel SDM Vol. 1, 13.2): sub-leaf 0 gives the supported XCR0 bits (x87 and SSE) and the area sizes
+    /// (576 bytes: legacy region and header), sub-leaf 1 reports none of XSAVEOPT, XSAVEC, XGETBV with ECX = 1 or XSAVES,
+    /// and the other sub-leaves are zero (no component beyond SSE).
+    /// </summary>
+    private void CpuidXsaveLeaf(uint subLeaf, out uint a, out uint b, out uint c, out uint d)
+    {
+        a = 0;
+        b = 0;
+        c = 0;
+        d = 0;
+        if (subLeaf == 0)
+        {
+            a = (uint)Xcr0Supported;
+            b = XsaveAreaSizeInBytes;
+            c = XsaveAreaSizeInBytes;
+        }
     }
 }

@@ -14,23 +14,41 @@ public sealed record CpuidModel
     public const uint P6FeaturesEdx =
         (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15) | (1u << 24);
 
+    /// <summary>CPUID.1:EDX bit 23, MMX: the MMX registers and instructions.</summary>
+    public const uint MmxFeatureEdx = 1u << 23;
+
     /// <summary>CPUID.1:EDX bit 25, SSE.</summary>
     public const uint SseFeatureEdx = 1u << 25;
 
     /// <summary>CPUID.1:EDX bit 26, SSE2.</summary>
     public const uint Sse2FeatureEdx = 1u << 26;
 
-    /// <summary>
-    /// CPUID.1:EDX bits of the default (x86-64) model: those of <see cref="P6FeaturesEdx"/> plus SSE and SSE2, which every
-    /// x86-64 processor has (AMD64 Architecture Programmer's Manual Vol. 1, 1.1; the x86-64 psABI baseline).
-    /// </summary>
-    public const uint DefaultFeaturesEdx = P6FeaturesEdx | SseFeatureEdx | Sse2FeatureEdx;
+    /// <summary>CPUID.1:EDX bits 25 (SSE) and 26 (SSE2).</summary>
+    public const uint SseFeaturesEdx = SseFeatureEdx | Sse2FeatureEdx;
 
     /// <summary>
-    /// CPUID.1:ECX bits of the default model. SSE helpers: SSE3 (bit 0), SSSE3 (9), SSE4.1 (19), SSE4.2 (20), POPCNT (23),
-    /// XSAVE (26) and OSXSAVE (27, dynamic) go here as they are implemented.
+    /// CPUID.1:EDX bits of the default (x86-64) model: those of <see cref="P6FeaturesEdx"/> plus MMX, SSE and SSE2, which every
+    /// x86-64 processor has (AMD64 Architecture Programmer's Manual Vol. 1, 1.1; the x86-64 psABI baseline).
     /// </summary>
-    public const uint DefaultFeaturesEcx = 0;
+    public const uint DefaultFeaturesEdx = P6FeaturesEdx | MmxFeatureEdx | SseFeaturesEdx;
+
+    /// <summary>CPUID.1:ECX bit 9, SSSE3.</summary>
+    public const uint Ssse3FeatureEcx = 1u << 9;
+
+    /// <summary>CPUID.1:ECX bit 20, SSE4.2 (PCMPxSTRx, PCMPGTQ, CRC32).</summary>
+    public const uint Sse42FeatureEcx = 1u << 20;
+
+    /// <summary>CPUID.1:ECX bit 23, POPCNT.</summary>
+    public const uint PopcntFeatureEcx = 1u << 23;
+
+    /// <summary>CPUID.1:ECX bits 0 (SSE3) and 19 (SSE4.1).</summary>
+    public const uint SseFeaturesEcx = (1u << 0) | (1u << 19);
+
+    /// <summary>CPUID.1:ECX bit 26, XSAVE: XSAVE/XRSTOR/XGETBV/XSETBV for the x87 and SSE components, and CPUID leaf 0Dh.</summary>
+    public const uint XsaveFeatureEcx = 1u << 26;
+
+    /// <summary>CPUID.1:ECX bits of the default model: SSE3 (bit 0), SSSE3 (bit 9), SSE4.1 (bit 19), SSE4.2 (bit 20), POPCNT (bit 23), XSAVE (bit 26).</summary>
+    public const uint DefaultFeaturesEcx = SseFeaturesEcx | Ssse3FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx | XsaveFeatureEcx;
 
     /// <summary>CPUID.80000001h:EDX bit 11, SYSCALL/SYSRET in 64-bit mode.</summary>
     public const uint SyscallFeatureEdx = 1u << 11;
@@ -97,6 +115,7 @@ public sealed record CpuidModel
         Stepping = 9,
         Brand = "Virt P6-class CPU",
         FeaturesEdx = P6FeaturesEdx,
+        FeaturesEcx = 0,
         ExtendedFeaturesEdx = P6ExtendedFeaturesEdx,
         ExtendedFeaturesEcx = 0,
         MaxBasicLeaf = 2,
@@ -118,8 +137,8 @@ public sealed record CpuidModel
     /// <summary>The processor brand string of leaves 80000002h-80000004h (ASCII, at most 48 characters, NUL-padded).</summary>
     public string Brand { get; init; } = "Virt x86-64 CPU";
 
-    /// <summary>The highest basic leaf (CPUID.0:EAX): 7 for the default model (leaf 0Dh once XSAVE is implemented).</summary>
-    public uint MaxBasicLeaf { get; init; } = 7;
+    /// <summary>The highest basic leaf (CPUID.0:EAX): 0Dh for the default model, whose leaf 0Dh describes the XSAVE area.</summary>
+    public uint MaxBasicLeaf { get; init; } = XsaveLeaf;
 
     /// <summary>The highest extended leaf (CPUID.80000000h:EAX): 80000008h, which reports the address widths.</summary>
     public uint MaxExtendedLeaf { get; init; } = 0x8000_0008;
@@ -205,6 +224,12 @@ public sealed record CpuidModel
             throw new ArgumentException($"The CPUID maximum basic leaf must be 1-{MaxSupportedBasicLeaf:X}h, got {MaxBasicLeaf:X}h.", nameof(MaxBasicLeaf));
         }
 
+        if ((FeaturesEcx & XsaveFeatureEcx) != 0 && MaxBasicLeaf < XsaveLeaf)
+        {
+            throw new ArgumentException(
+                $"A CPUID model that advertises XSAVE needs leaf 0Dh (the XSAVE area's layout): the maximum basic leaf must be at least 0Dh, got {MaxBasicLeaf:X}h.", nameof(MaxBasicLeaf));
+        }
+
         if (MaxExtendedLeaf is < 0x8000_0001 or > MaxSupportedExtendedLeaf)
         {
             throw new ArgumentException(
@@ -212,8 +237,11 @@ public sealed record CpuidModel
         }
     }
 
-    /// <summary>The highest basic leaf the CPU can answer (SSE helpers: 0Dh with XSAVE).</summary>
-    public const uint MaxSupportedBasicLeaf = 7;
+    /// <summary>The highest basic leaf the CPU can answer: 0Dh, the XSAVE state components.</summary>
+    public const uint MaxSupportedBasicLeaf = XsaveLeaf;
+
+    /// <summary>CPUID leaf 0Dh: the processor extended state enumeration (Intel SDM Vol. 2A, CPUID, Table 3-8).</summary>
+    public const uint XsaveLeaf = 0xD;
 
     /// <summary>The highest extended leaf the CPU can answer.</summary>
     public const uint MaxSupportedExtendedLeaf = 0x8000_0008;

@@ -257,6 +257,7 @@ public sealed partial class Cpu
             case Op.Rdtsc: ExecuteRdtsc(); break;
             case Op.Wait: ExecuteWait(); break;
             case Op.Esc: ExecuteEsc(ref d); break;
+            case Op.Simd: ExecuteSimd(ref d); break;
             case Op.In: ExecuteIn(ref d); break;
             case Op.Out: ExecuteOut(ref d); break;
             case Op.Movs: ExecuteMovs(ref d); break;
