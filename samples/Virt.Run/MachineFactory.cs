@@ -17,7 +17,7 @@ public static class MachineFactory
 
     /// <summary>
     /// The CPU models <c>-cpu</c> accepts: <c>max</c>, everything implemented (the default <see cref="CpuidModel"/>), and
-    /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no FXSR, no SYSENTER, no NX.
+    /// <c>pentium-pro</c>, which reports only what an original Pentium Pro had: no MMX, FXSR, SSE, SYSENTER or NX.
     /// </summary>
     public static IReadOnlyList<string> CpuModels { get; } = ["max", "pentium-pro"];
 
@@ -29,13 +29,13 @@ public static class MachineFactory
     /// <returns>The model.</returns>
     public static CpuidModel CpuidFor(string? model) => model switch
     {
-        // The Pentium Pro (family 6, model 1) predates MMX, FXSAVE, SSSE3 and later, and the extended CPUID leaves; it sets CPUID.SEP although
+        // The Pentium Pro (family 6, model 1) predates MMX, FXSAVE, SSE and later, and the extended CPUID leaves; it sets CPUID.SEP although
         // SYSENTER does not work on it (Intel SDM Vol. 2B, SYSENTER, "Operating system must check family/model"), so
         // the flag is left clear here.
         "pentium-pro" => CpuidModel.Default with
         {
             Brand = string.Empty,
-            FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | CpuidModel.MmxFeatureEdx | (1u << 24)),
+            FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | CpuidModel.MmxFeatureEdx | (1u << 24) | CpuidModel.SseFeaturesEdx),
             FeaturesEcx = 0,
             ExtendedFeaturesEdx = 0,
         },

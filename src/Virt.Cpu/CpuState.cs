@@ -97,4 +97,16 @@ public sealed record CpuState(
     /// FPU is then initialised as by FNINIT).
     /// </summary>
     public IReadOnlyList<byte>? X87Image { get; init; }
+
+    /// <summary>
+    /// XMM0-XMM15 as 32 quadwords, each register's low quadword first; null in records made before the SSE state existed
+    /// (the registers are then zero).
+    /// </summary>
+    public IReadOnlyList<ulong>? Xmm { get; init; }
+
+    /// <summary>MXCSR (its reset value, 1F80h, in records made before the SSE state existed).</summary>
+    public uint Mxcsr { get; init; } = 0x1F80;
+
+    /// <summary>XCR0 (1, x87 only, in records made before XSAVE existed).</summary>
+    public ulong Xcr0 { get; init; } = 1;
 }

@@ -59,11 +59,14 @@ public sealed class CpuidTests
         uint[][] r = ReadLeaves(model);
         uint[] leaf2 = [1, 0, 0, 0]; // one iteration, all null descriptors
 
-        Assert.Equal([2, Chars(model.Vendor, 0), Chars(model.Vendor, 8), Chars(model.Vendor, 4)], r[0]); // EBX, EDX, ECX order of the string
+        // With XSAVE the highest basic leaf is 0Dh (whose sub-leaf 55555555h is all zeros), else 2; leaf 3 is zeros below it.
+        bool xsave = (model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) != 0;
+        uint[] highest = xsave ? [0, 0, 0, 0] : leaf2;
+        Assert.Equal([xsave ? 0xDu : 2u, Chars(model.Vendor, 0), Chars(model.Vendor, 8), Chars(model.Vendor, 4)], r[0]); // EBX, EDX, ECX order of the string
         Assert.Equal([expectedSignature, 0, model.FeaturesEcx, model.FeaturesEdx], r[1]);
         Assert.Equal(leaf2, r[2]);
-        Assert.Equal(leaf2, r[3]); // above the maximum basic leaf: the highest basic leaf's data
-        Assert.Equal(leaf2, r[4]);
+        Assert.Equal(highest, r[3]); // zeros below the maximum, or above it: the highest basic leaf's data
+        Assert.Equal(highest, r[4]);
         Assert.Equal([0x8000_0004, 0, 0, 0], r[5]);
         Assert.Equal([0, 0, model.ExtendedFeaturesEcx, model.ExtendedFeaturesEdx], r[6]);
         for (int i = 0; i < 3; i++)
@@ -74,7 +77,7 @@ public sealed class CpuidTests
             }
         }
 
-        Assert.Equal(leaf2, r[10]); // above the maximum extended leaf
+        Assert.Equal(highest, r[10]); // above the maximum extended leaf
     }
 
     [Fact]
@@ -83,14 +86,15 @@ public sealed class CpuidTests
         CpuidModel model = CpuidModel.Default;
         AssertLeaves(model, 0x0619); // family 6, model 1, stepping 9
 
-        // Implemented: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, MMX, FXSR; SSSE3, SSE4.2, POPCNT; NX in 80000001h.
-        Assert.Equal(0x0180_A97Fu, model.FeaturesEdx);
-        Assert.Equal((1u << 9) | (1u << 20) | (1u << 23), model.FeaturesEcx);
+        // Implemented: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, MMX, FXSR, SSE, SSE2; SSE3, SSSE3, SSE4.1,
+        // SSE4.2, POPCNT, XSAVE; NX in 80000001h.
+        Assert.Equal(0x0780_A97Fu, model.FeaturesEdx);
+        Assert.Equal((1u << 0) | (1u << 9) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 26), model.FeaturesEcx);
         Assert.Equal(1u << 20, model.ExtendedFeaturesEdx);
 
         // Not implemented, so not advertised: MCE (7), APIC (9), MTRR (12), MCA (14), PAT (16), PSE-36 (17), CLFSH (19),
-        // SSE (25), SSE2 (26), HTT (28).
-        foreach (int bit in new[] { 7, 9, 12, 14, 16, 17, 19, 25, 26, 28 })
+        // HTT (28).
+        foreach (int bit in new[] { 7, 9, 12, 14, 16, 17, 19, 28 })
         {
             Assert.Equal(0u, model.FeaturesEdx & (1u << bit));
         }
@@ -165,6 +169,8 @@ public sealed class CpuidTests
     [InlineData(3, 4, true)] // PSE
     [InlineData(13, 7, true)] // PGE
     [InlineData(24, 9, true)] // OSFXSR
+    [InlineData(25, 10, true)] // OSXMMEXCPT: SSE
+    [InlineData(25, 10, false)]
     [InlineData(2, 3, false)]
     [InlineData(3, 4, false)]
     [InlineData(13, 7, false)]

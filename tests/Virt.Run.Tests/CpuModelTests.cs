@@ -22,7 +22,8 @@ public sealed class CpuModelTests
         Assert.Equal(0u, model.ExtendedFeaturesEdx);
         Assert.Equal(0u, model.FeaturesEdx & CpuidModel.MmxFeatureEdx); // MMX came with the Pentium MMX and Pentium II
         Assert.Equal(0u, model.FeaturesEcx);
-        Assert.Equal(CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | CpuidModel.MmxFeatureEdx | (1u << 24)), model.FeaturesEdx);
+        Assert.Equal(0u, model.FeaturesEdx & CpuidModel.SseFeaturesEdx); // SSE came with the Pentium III
+        Assert.Equal(CpuidModel.DefaultFeaturesEdx & ~((1u << 11) | CpuidModel.MmxFeatureEdx | (1u << 24) | CpuidModel.SseFeaturesEdx), model.FeaturesEdx);
         Assert.Equal(0x619u, model.Signature);
         model.Validate();
     }

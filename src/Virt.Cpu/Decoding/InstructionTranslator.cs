@@ -665,7 +665,8 @@ internal static class InstructionTranslator
     };
 
     /// <summary>
-    /// Translate's hook for the MMX and SSE families (MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2 in their legacy encodings):
+    /// Translate's hook for the MMX and SSE families (MMX, SSE, SSE2, SSE3, SSSE3, SSE4.1, SSE4.2 in their legacy encodings)
+    /// and the state instructions FXSAVE/FXRSTOR and XSAVE/XRSTOR/XGETBV/XSETBV (which make their own checks):
     /// <see cref="Op.Simd"/> with Iced's <see cref="Code"/> and the <see cref="SimdChecks"/> class in
     /// <see cref="DecodedInstruction.Cond"/>; the operands were resolved by the operand loop (XMM and MMX registers by number).
     /// </summary>
@@ -713,7 +714,8 @@ internal static class InstructionTranslator
         foreach (CpuidFeature feature in features)
         {
             if (feature is CpuidFeature.MMX or CpuidFeature.SSE or CpuidFeature.SSE2 or CpuidFeature.SSE3 or CpuidFeature.SSSE3
-                or CpuidFeature.SSE4_1 or CpuidFeature.SSE4_2 or CpuidFeature.POPCNT or CpuidFeature.CLFSH)
+                or CpuidFeature.SSE4_1 or CpuidFeature.SSE4_2 or CpuidFeature.POPCNT or CpuidFeature.CLFSH or CpuidFeature.FXSR
+                or CpuidFeature.XSAVE)
             {
                 return true;
             }
@@ -723,25 +725,16 @@ internal static class InstructionTranslator
     }
 
     /// <summary>
-    /// Translate's hook for D8-DF (with or without a folded 9B) and 0F AE /0 /1: <see cref="Op.Esc"/> with the 11-bit FOP in
+    /// Translate's hook for D8-DF (with or without a folded 9B): <see cref="Op.Esc"/> with the 11-bit FOP in
     /// <see cref="DecodedInstruction.Imm"/>; the memory operand's recipe was already filled in by the operand loop.
     /// </summary>
     /// <returns>True when the instruction was an x87 one.</returns>
     private static bool TranslateX87(in Instruction ins, ref DecodedInstruction d, ReadOnlySpan<byte> bytes, in LegacyPrefixes prefixes, int opSize)
     {
-        Iced.Intel.Mnemonic mnemonic = ins.Mnemonic;
-        if (ins.HasLockPrefix && (mnemonic is Mnemonic.Fxsave or Mnemonic.Fxrstor || (ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)))
+        if (ins.HasLockPrefix && ins.OpCode.OpCode is >= 0xD8 and <= 0xDF)
         {
             // Intel SDM Vol. 2A, LOCK: #UD on any instruction that cannot be locked.
             SetInvalid(ref d);
-            return true;
-        }
-
-        if (mnemonic is Mnemonic.Fxsave or Mnemonic.Fxrstor)
-        {
-            d.Op = Op.Esc;
-            d.Imm = Cpu.X87Fxsr | (mnemonic == Mnemonic.Fxsave ? 0u : 1u);
-            d.OpSize = (byte)opSize;
             return true;
         }
 

@@ -35,4 +35,24 @@ public sealed partial class Cpu
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, XmmRegisterCount);
         _ctx.Xmm[index] = value;
     }
+
+    private ulong[] SimdSaveRegisters()
+    {
+        ulong[] quadwords = new ulong[XmmRegisterCount * 2];
+        for (int i = 0; i < XmmRegisterCount; i++)
+        {
+            quadwords[2 * i] = (ulong)_ctx.Xmm[i];
+            quadwords[(2 * i) + 1] = (ulong)(_ctx.Xmm[i] >> 64);
+        }
+
+        return quadwords;
+    }
+
+    private void SimdRestoreRegisters(IReadOnlyList<ulong>? quadwords)
+    {
+        for (int i = 0; i < XmmRegisterCount; i++)
+        {
+            _ctx.Xmm[i] = quadwords is null ? UInt128.Zero : new UInt128(quadwords[(2 * i) + 1], quadwords[2 * i]);
+        }
+    }
 }

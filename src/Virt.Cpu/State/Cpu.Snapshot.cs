@@ -41,6 +41,16 @@ public sealed partial class Cpu
             throw new ArgumentException($"CPU state's x87 image has {state.X87Image.Count} bytes (expected {X87.X87State.FxsaveSizeInBytes}).", nameof(state));
         }
 
+        if (state.Xmm is { Count: not XmmRegisterCount * 2 })
+        {
+            throw new ArgumentException($"CPU state has {state.Xmm.Count} XMM quadwords (expected {XmmRegisterCount * 2}).", nameof(state));
+        }
+
+        if ((state.Mxcsr & ~MxcsrBits.WritableMask) != 0 || (state.Xcr0 & Xcr0X87) == 0 || (state.Xcr0 & ~Xcr0Supported) != 0)
+        {
+            throw new ArgumentException($"CPU state has MXCSR {state.Mxcsr:X} or XCR0 {state.Xcr0:X} with reserved or unsupported bits.", nameof(state));
+        }
+
         if (state.GeneralRegisters.Count != _ctx.Gpr.Length || state.Segments.Count != 6)
         {
             throw new ArgumentException(
@@ -233,6 +243,9 @@ public sealed partial class Cpu
             Dr6 = _dr6,
             Dr7 = _dr7,
             PendingDebugTraps = _debugTrapBits,
+            Xmm = SimdSaveRegisters(),
+            Mxcsr = _ctx.Mxcsr,
+            Xcr0 = _ctx.Xcr0,
         };
     }
 
@@ -294,6 +307,9 @@ public sealed partial class Cpu
         _retired = state.RetiredInstructions;
         _retiredEpoch++;
         X87RestoreImage(state.X87Image);
+        SimdRestoreRegisters(state.Xmm);
+        _ctx.Mxcsr = state.Mxcsr;
+        _ctx.Xcr0 = state.Xcr0;
         _faulted = false;
         ClearExceptionChain();
         UpdateModeBits();

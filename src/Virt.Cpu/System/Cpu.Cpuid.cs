@@ -4,6 +4,12 @@ namespace Virt.Cpu;
 public sealed partial class Cpu
 {
     private const uint CpuidMaxBasicLeaf = 2;
+
+    /// <summary>The highest basic leaf when the model advertises XSAVE: leaf 0Dh describes the XSAVE area.</summary>
+    private const uint CpuidMaxBasicLeafWithXsave = 0xD;
+
+    /// <summary>CPUID.1:ECX bit 27, OSXSAVE: a copy of CR4.OSXSAVE (Intel SDM Vol. 2A, CPUID, Table 3-10).</summary>
+    private const uint CpuidOsxsaveEcx = 1u << 27;
     private const uint CpuidMaxExtendedLeaf = 0x8000_0004;
 
     // CR4 bits and the CPUID.1:EDX feature each belongs to (Intel SDM Vol. 3A, 2.5): a CR4 bit is writable only when the
@@ -42,20 +48,30 @@ public sealed partial class Cpu
                 }
             }
 
+            // CR4.OSXSAVE belongs to CPUID.1:ECX.XSAVE.
+            if ((Model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) == 0)
+            {
+                writable &= ~Cr4Bits.Osxsave;
+            }
+
             return writable;
         }
     }
+
+    /// <summary>The highest basic leaf of the model.</summary>
+    private uint MaxBasicLeaf => (Model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) != 0 ? CpuidMaxBasicLeafWithXsave : CpuidMaxBasicLeaf;
 
     private void ExecuteCpuid()
     {
         uint leaf = (uint)_ctx.Gpr[RegAx];
         uint requestedLeaf = leaf;
         CpuidModel model = Model;
-        if (leaf > CpuidMaxBasicLeaf && (leaf < 0x8000_0000 || leaf > CpuidMaxExtendedLeaf))
+        uint maxBasicLeaf = MaxBasicLeaf;
+        if (leaf > maxBasicLeaf && (leaf < 0x8000_0000 || leaf > CpuidMaxExtendedLeaf))
         {
             // Intel: a leaf above the maximum basic or extended leaf returns the data of the highest basic leaf (Intel SDM
             // Vol. 2A, CPUID, "If a value entered for CPUID.EAX is higher than the maximum input value").
-            leaf = CpuidMaxBasicLeaf;
+            leaf = maxBasicLeaf;
         }
 
         uint a;
@@ -65,7 +81,7 @@ public sealed partial class Cpu
         switch (leaf)
         {
             case 0:
-                a = CpuidMaxBasicLeaf;
+                a = maxBasicLeaf;
                 b = CpuidModel.Word(model.Vendor, 0);
                 d = CpuidModel.Word(model.Vendor, 4);
                 c = CpuidModel.Word(model.Vendor, 8);
@@ -73,12 +89,24 @@ public sealed partial class Cpu
             case 1:
                 // EBX: brand index 0, CLFLUSH line size 0 (no CLFSH), one logical processor, initial APIC ID 0.
                 a = model.Signature;
-                c = model.FeaturesEcx;
+                c = model.FeaturesEcx & ~CpuidOsxsaveEcx;
+                if ((c & CpuidModel.XsaveFeatureEcx) != 0 && (_ctx.Cr4 & Cr4Bits.Osxsave) != 0)
+                {
+                    c |= CpuidOsxsaveEcx;
+                }
+
                 d = model.FeaturesEdx;
                 break;
             case 2:
                 // AL = 1: execute CPUID 2 once; every other descriptor byte 00h, "null descriptor": no cache information.
                 a = 1;
+                break;
+            case >= 3 and < 0xD:
+                // No deterministic cache parameters, no monitor leaf, no thermal or structured extended features.
+                a = 0;
+                break;
+            case 0xD:
+                CpuidXsaveLeaf((uint)_ctx.Gpr[RegCx], out a, out b, out c, out d);
                 break;
             case 0x8000_0000:
                 a = CpuidMaxExtendedLeaf;
@@ -103,5 +131,24 @@ public sealed partial class Cpu
         WriteRegister(RegBx, 4, b);
         WriteRegister(RegCx, 4, c);
         WriteRegister(RegDx, 4, d);
+    }
+
+    /// <summary>
+    /// CPUID leaf 0Dh (Intel SDM Vol. 1, 13.2): sub-leaf 0 gives the supported XCR0 bits (x87 and SSE) and the area sizes
+    /// (576 bytes: legacy region and header), sub-leaf 1 reports none of XSAVEOPT, XSAVEC, XGETBV with ECX = 1 or XSAVES,
+    /// and the other sub-leaves are zero (no component beyond SSE).
+    /// </summary>
+    private void CpuidXsaveLeaf(uint subLeaf, out uint a, out uint b, out uint c, out uint d)
+    {
+        a = 0;
+        b = 0;
+        c = 0;
+        d = 0;
+        if (subLeaf == 0)
+        {
+            a = (uint)Xcr0Supported;
+            b = XsaveAreaSizeInBytes;
+            c = XsaveAreaSizeInBytes;
+        }
     }
 }

@@ -18,7 +18,8 @@ public sealed partial class Cpu
 
     // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
     // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
-    private const ulong Cr4Supported = Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr;
+    private const ulong Cr4Supported = Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr
+        | Cr4Bits.Osxmmexcpt | Cr4Bits.Osxsave;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;

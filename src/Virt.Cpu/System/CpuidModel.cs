@@ -9,16 +9,16 @@ namespace Virt.Cpu;
 /// </summary>
 public sealed record CpuidModel
 {
-    /// <summary>CPUID.1:EDX bits of the default model: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, MMX, FXSR.</summary>
+    /// <summary>CPUID.1:EDX bits of the default model: FPU, VME, DE, PSE, TSC, MSR, PAE, CX8, SEP, PGE, CMOV, MMX, FXSR, SSE, SSE2.</summary>
     public const uint DefaultFeaturesEdx =
         (1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) | (1u << 11) | (1u << 13) | (1u << 15)
-        | MmxFeatureEdx | (1u << 24);
+        | MmxFeatureEdx | (1u << 24) | SseFeaturesEdx;
 
     /// <summary>CPUID.1:EDX bit 23, MMX: the MMX registers and instructions.</summary>
     public const uint MmxFeatureEdx = 1u << 23;
 
-    /// <summary>CPUID.1:ECX bits of the default model: SSSE3 (bit 9), SSE4.2 (bit 20), POPCNT (bit 23).</summary>
-    public const uint DefaultFeaturesEcx = Ssse3FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx;
+    /// <summary>CPUID.1:ECX bits of the default model: SSE3 (bit 0), SSSE3 (bit 9), SSE4.1 (bit 19), SSE4.2 (bit 20), POPCNT (bit 23), XSAVE (bit 26).</summary>
+    public const uint DefaultFeaturesEcx = SseFeaturesEcx | Ssse3FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx | XsaveFeatureEcx;
 
     /// <summary>CPUID.1:ECX bit 9, SSSE3.</summary>
     public const uint Ssse3FeatureEcx = 1u << 9;
@@ -28,6 +28,15 @@ public sealed record CpuidModel
 
     /// <summary>CPUID.1:ECX bit 23, POPCNT.</summary>
     public const uint PopcntFeatureEcx = 1u << 23;
+
+    /// <summary>CPUID.1:EDX bits 25 (SSE) and 26 (SSE2).</summary>
+    public const uint SseFeaturesEdx = (1u << 25) | (1u << 26);
+
+    /// <summary>CPUID.1:ECX bits 0 (SSE3) and 19 (SSE4.1).</summary>
+    public const uint SseFeaturesEcx = (1u << 0) | (1u << 19);
+
+    /// <summary>CPUID.1:ECX bit 26, XSAVE: XSAVE/XRSTOR/XGETBV/XSETBV for the x87 and SSE components, and CPUID leaf 0Dh.</summary>
+    public const uint XsaveFeatureEcx = 1u << 26;
 
     /// <summary>CPUID.1:EDX bit 9, APIC: an on-chip local APIC (a board with one adds it to the model it gives the CPU).</summary>
     public const uint ApicFeatureEdx = 1u << 9;

@@ -87,9 +87,9 @@ public sealed class ApicBoardTests
     [Fact]
     public void Cpuid_leaves_out_tsc_deadline_for_a_model_without_sse2()
     {
-        // Linux fences the switch to TSC-deadline mode with MFENCE, which is #UD without SSE2: the default model has none.
-        Assert.Equal(0u, CpuidModel.DefaultFeaturesEdx & ApicBoard.Sse2FeatureEdx);
-        Assert.Equal((CpuidModel.ApicFeatureEdx, 0u), CpuidLeaf1Bits(new MachineBuilder().WithMemorySize(16UL << 20).WithApic()));
+        // Linux fences the switch to TSC-deadline mode with MFENCE, which is #UD without SSE2.
+        var noSse2 = new CpuOptions { Cpuid = new CpuidModel { FeaturesEdx = CpuidModel.DefaultFeaturesEdx & ~ApicBoard.Sse2FeatureEdx } };
+        Assert.Equal((CpuidModel.ApicFeatureEdx, 0u), CpuidLeaf1Bits(new MachineBuilder().WithMemorySize(16UL << 20).WithCpu(noSse2).WithApic()));
     }
 
     [Fact]

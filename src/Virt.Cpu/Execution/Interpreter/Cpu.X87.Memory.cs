@@ -385,42 +385,6 @@ public sealed partial class Cpu
         X87UpdateFerr();
     }
 
-    /// <summary>FXSAVE (reg 0) and FXRSTOR (reg 1), the x87 part (Intel SDM Vol. 2A, FXSAVE).</summary>
-    private void ExecuteFxsr(ref DecodedInstruction d, int reg)
-    {
-        if ((_ctx.Cr0 & (Cr0Bits.Em | Cr0Bits.Ts)) != 0)
-        {
-            RaiseFault(VectorDeviceNotAvailable);
-            return;
-        }
-
-        int seg = d.Seg;
-        uint ea = EffectiveAddress(ref d);
-        if (((_ctx.SegBase[seg] + ea) & 15) != 0)
-        {
-            RaiseFault(VectorGeneralProtection);
-            return;
-        }
-
-        Span<byte> buf = stackalloc byte[X87State.FxsaveSizeInBytes];
-        if (!X87ReadBytes(seg, ea, buf))
-        {
-            return;
-        }
-
-        if (reg == 0)
-        {
-            // Bytes 24-31 (MXCSR, MXCSR_MASK) and 160-511 belong to SSE, which Virt does not implement: left as they were.
-            _fpu.WriteFxsave(buf);
-            X87WriteBytes(seg, ea, buf[..160]);
-        }
-        else
-        {
-            _fpu.ReadFxsave(buf);
-            X87UpdateFerr();
-        }
-    }
-
     private bool X87ReadBytes(int seg, uint ea, Span<byte> buf)
     {
         if (!CheckLimit(seg, ea, buf.Length))

@@ -14,9 +14,6 @@ public sealed partial class Cpu
     /// <summary>Imm bit: the instruction carried an explicit FWAIT (9B) that Iced folded into it (FSTCW, FSTSW, FINIT ...).</summary>
     internal const uint X87WaitPrefix = 1u << 16;
 
-    /// <summary>Imm bit: 0F AE /0 (FXSAVE) or /1 (FXRSTOR); the low bits hold the ModR/M reg field.</summary>
-    internal const uint X87Fxsr = 1u << 17;
-
     /// <summary>
     /// Imm bit, set at translation: a control instruction (FLDENV, FLDCW, FSTENV, FSTCW, FRSTOR, FSAVE, FSTSW, FCLEX,
     /// FINIT), which leaves FIP, FDP and FOP alone (Intel SDM Vol. 1, 8.1.8).
@@ -87,12 +84,6 @@ public sealed partial class Cpu
     private void ExecuteEsc(ref DecodedInstruction d)
     {
         uint imm = d.Imm;
-        if ((imm & X87Fxsr) != 0)
-        {
-            ExecuteFxsr(ref d, (int)(imm & 7));
-            return;
-        }
-
         int fop = (int)(imm & 0x7FF);
         int group = fop >> 8;
         int modrm = fop & 0xFF;
