@@ -234,7 +234,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         int clusterBits = int.Log2(clusterSizeInBytes);
         long clusterSize = clusterSizeInBytes;
         long l2Coverage = clusterSize * (clusterSize / 8);
-        long l1Entries = (capacityInBytes + l2Coverage - 1) / l2Coverage;
+        long l1Entries = Math.Max(1, (capacityInBytes + l2Coverage - 1) / l2Coverage);
         if (l1Entries * 8 > Qcow2Header.MaxL1TableBytes)
         {
             throw new ArgumentOutOfRangeException(nameof(capacityInBytes), capacityInBytes, $"{clusterSizeInBytes}-byte clusters cannot address {capacityInBytes} bytes (the L1 table would pass {Qcow2Header.MaxL1TableBytes} bytes); use larger clusters.");
@@ -398,7 +398,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         ArgumentException.ThrowIfNullOrEmpty(path);
         SafeFileHandle handle = readOnly
             ? File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read)
-            : File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            : File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
         try
         {
             long length = RandomAccess.GetLength(handle);
