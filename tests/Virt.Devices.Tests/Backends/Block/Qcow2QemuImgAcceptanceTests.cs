@@ -90,6 +90,21 @@ public sealed class Qcow2QemuImgAcceptanceTests
         Assert.Equal(baseHash, TempDirectory.Sha256(baseImage));
     }
 
+    [Fact]
+    public void An_image_with_internal_snapshots_reads_its_active_state_and_refuses_writing()
+    {
+        using var dir = new TempDirectory();
+        string source = WriteSource(dir, seed: 31);
+        string image = dir.File("snap.qcow2");
+        QemuImg.Ok("convert", "-f", "raw", "-O", "qcow2", source, image);
+        QemuImg.Ok("snapshot", "-c", "first", image);
+        QemuImg.Io("-f", "qcow2", "-c", "write -P 0x77 64k 64k", image);
+        byte[] model = AssertReadsAsQemu(dir, image, expectedVersion: 3);
+        Assert.Equal(0x77, model[64 * 1024]);
+        var e = Assert.Throws<DiskImageFormatException>(() => DiskImage.Open(image, DiskImageFormat.Qcow2, readOnly: false));
+        Assert.Equal("nb_snapshots", e.Field);
+    }
+
     [Theory]
     [InlineData(2, 512)]
     [InlineData(2, 65536)]
