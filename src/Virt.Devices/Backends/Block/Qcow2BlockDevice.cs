@@ -807,7 +807,11 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         for (long c = 0; c < oldTableClusters; c++)
         {
             long cluster = (oldTableOffset >> _clusterBits) + c;
-            SetRefcount(cluster, GetRefcount(cluster) - 1);
+            ulong refcount = GetRefcount(cluster);
+            if (refcount > 0)
+            {
+                SetRefcount(cluster, refcount - 1);
+            }
         }
     }
 

@@ -229,7 +229,11 @@ internal sealed class Qcow2Header
         }
 
         ulong l1Offset = U64(first, OffsetL1TableOffset);
-        CheckTable(path, "l1_table_offset", l1Offset, l1Size * 8L, clusterSize, fileLength);
+        if (l1Size > 0)
+        {
+            // An image of size zero may have no L1 table at all.
+            CheckTable(path, "l1_table_offset", l1Offset, l1Size * 8L, clusterSize, fileLength);
+        }
 
         ulong refcountTableOffset = U64(first, OffsetRefcountTableOffset);
         uint refcountTableClusters = U32(first, OffsetRefcountTableClusters);

@@ -90,6 +90,27 @@ public sealed class Qcow2QemuImgAcceptanceTests
         Assert.Equal(baseHash, TempDirectory.Sha256(baseImage));
     }
 
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("1000", 1024)]
+    [InlineData("3G", 3L << 30)]
+    public void Empty_images_of_any_size_made_by_qemu_img_open_with_its_size_and_take_writes(string size, long expected)
+    {
+        using var dir = new TempDirectory();
+        string image = dir.File("e.qcow2");
+        QemuImg.Ok("create", "-f", "qcow2", image, size);
+        using (IBlockDevice disk = DiskImage.Open(image, readOnly: false))
+        {
+            Assert.Equal(expected, disk.CapacityInBytes);
+            if (expected > 0)
+            {
+                disk.Write(expected - Sector, Enumerable.Repeat((byte)0xC3, Sector).ToArray());
+            }
+        }
+
+        QemuImg.AssertClean(image);
+    }
+
     [Fact]
     public void An_image_with_internal_snapshots_reads_its_active_state_and_refuses_writing()
     {
