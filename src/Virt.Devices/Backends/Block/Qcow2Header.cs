@@ -261,7 +261,7 @@ internal sealed class Qcow2Header
                 throw Bad(path, "backing_file_size", $"{backingSize} is not between 1 and {MaxBackingFileNameBytes}");
             }
 
-            if (backingOffset < (ulong)headerLength || backingOffset + backingSize > (ulong)first.Length)
+            if (backingOffset < (ulong)headerLength || backingOffset > (ulong)first.Length || backingSize > (ulong)first.Length - backingOffset)
             {
                 throw Bad(path, "backing_file_offset", $"{backingOffset} (+{backingSize}) is not within the first cluster after the header");
             }

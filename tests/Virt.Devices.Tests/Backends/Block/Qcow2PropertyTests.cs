@@ -66,4 +66,59 @@ public sealed class Qcow2PropertyTests
         Assert.Empty(Qcow2Checker.Check(path));
         return true;
     }
+
+    /// <summary>
+    /// Random byte changes anywhere in an image's metadata (header, refcount table and block, L1 and L2 tables) never
+    /// make opening, reading or writing it throw anything but an <see cref="IOException"/> (usually a
+    /// <see cref="DiskImageFormatException"/>): a corrupt image never crashes the host.
+    /// </summary>
+    [Property(MaxTest = 300)]
+    public bool Corrupt_metadata_fails_only_with_io_errors(uint[] flips)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("f.qcow2");
+        const int clusterSize = 512;
+        using (Qcow2BlockDevice disk = Qcow2BlockDevice.Create(path, 64 * 1024, clusterSize))
+        {
+            disk.Write(0, TempDirectory.RandomBytes(8 * Sector, 1));
+            disk.Write(40 * 1024, TempDirectory.RandomBytes(4 * Sector, 2));
+        }
+
+        byte[] file = File.ReadAllBytes(path);
+        foreach (uint flip in flips)
+        {
+            // Mostly the header cluster's fields, sometimes anywhere in the file; some values are extreme.
+            int at = (flip & 0x8000_0000) != 0 ? (int)(flip % (uint)file.Length) : (int)(flip % 112);
+            file[at] = (flip & 0x4000_0000) != 0 ? (byte)(flip >> 16) : (byte)((flip & 0x2000_0000) != 0 ? 0xFF : 0);
+        }
+
+        File.WriteAllBytes(path, file);
+        try
+        {
+            using Qcow2BlockDevice disk = Qcow2BlockDevice.Open(path);
+            byte[] all = new byte[Math.Min(disk.CapacityInBytes, 1 << 20)];
+            disk.Read(0, all);
+        }
+        catch (IOException)
+        {
+            // Expected for most changes.
+        }
+
+        // Writing through corrupt metadata too: allocation, refcount updates, copy-on-write from a cluster.
+        try
+        {
+            using Qcow2BlockDevice disk = Qcow2BlockDevice.Open(path, readOnly: false);
+            long sectors = disk.CapacityInBytes / Sector;
+            for (int i = 0; i < Math.Min(flips.Length, 8) && sectors > 0; i++)
+            {
+                disk.Write(flips[i] % sectors * Sector, new byte[Sector]);
+            }
+        }
+        catch (IOException)
+        {
+            // Expected for most changes.
+        }
+
+        return true;
+    }
 }
