@@ -71,6 +71,12 @@ public sealed class Qcow2BlockDevice : IBlockDevice
     private readonly IBlockDevice? _backing;
     private readonly Dictionary<long, byte[]> _l2Cache = [];
     private readonly Dictionary<long, byte[]> _refcountCache = [];
+
+    /// <summary>
+    /// The host clusters that hold metadata (header, tables, refcount blocks), kept for writable images: a guest write
+    /// through a corrupt L2 entry that points at one is refused instead of overwriting the metadata (QEMU's overlap check).
+    /// </summary>
+    private readonly HashSet<long> _metadataClusters = [];
     private ulong[] _refcountTable;
     private long _refcountTableOffset;
     private long _fileLength;
@@ -124,6 +130,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
 
         if (!readOnly)
         {
+            CollectMetadataClusters();
             if (header.SnapshotCount > 0)
             {
                 throw Corrupt("nb_snapshots", $"the image has {header.SnapshotCount} internal snapshots; such images open read-only only (their clusters are shared)");
@@ -498,6 +505,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         if (kind == ClusterKind.Normal)
         {
             // With no internal snapshots (refused for writing) every allocated cluster has a refcount of one.
+            CheckNotMetadata(hostOffset, guestCluster);
             WriteHost(hostOffset + within, data);
             return;
         }
@@ -523,6 +531,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
 
         // A zero cluster with a preallocated host cluster (version 3) keeps that cluster.
         long target = kind == ClusterKind.Zero && hostOffset != 0 ? hostOffset : AllocateCluster();
+        CheckNotMetadata(target, guestCluster);
         WriteHost(target, cluster);
         SetL2Entry(l2, l2Offset, guestCluster, (ulong)target | CopiedFlag);
         if (kind == ClusterKind.Compressed)
@@ -611,6 +620,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         Span<byte> bytes = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(bytes, entry);
         WriteHost(_header.L1TableOffset + (l1Index * 8), bytes);
+        _metadataClusters.Add(l2Offset >> _clusterBits);
         AddToCache(_l2Cache, l2Offset, table);
         return table;
     }
@@ -624,6 +634,39 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         }
 
         cache[offset] = table;
+    }
+
+    private void CollectMetadataClusters()
+    {
+        void Add(long offset, long length)
+        {
+            for (long c = offset >> _clusterBits; length > 0 && c <= (offset + length - 1) >> _clusterBits; c++)
+            {
+                _metadataClusters.Add(c);
+            }
+        }
+
+        Add(0, _clusterSize);
+        Add(_header.L1TableOffset, _l1.Length * 8L);
+        Add(_refcountTableOffset, _refcountTable.Length * 8L);
+        foreach (ulong block in _refcountTable)
+        {
+            Add((long)block, block == 0 ? 0 : _clusterSize);
+        }
+
+        foreach (ulong l1 in _l1)
+        {
+            long l2 = (long)(l1 & OffsetMask);
+            Add(l2, l2 == 0 ? 0 : _clusterSize);
+        }
+    }
+
+    private void CheckNotMetadata(long hostOffset, long guestCluster)
+    {
+        if (_metadataClusters.Contains(hostOffset >> _clusterBits))
+        {
+            throw Corrupt($"l2_entry[{guestCluster}]", $"the data cluster at 0x{hostOffset:X} overlaps the image's metadata; the write is refused");
+        }
     }
 
     private void ReadBacking(long position, Span<byte> destination)
@@ -721,6 +764,7 @@ public sealed class Qcow2BlockDevice : IBlockDevice
                 WriteHost(blockOffset, block);
                 AddToCache(_refcountCache, blockOffset, block);
                 SetRefcountTableEntry(blockIndex, (ulong)blockOffset);
+                _metadataClusters.Add(cluster);
                 _nextFreeCluster++;
                 continue;
             }
@@ -803,6 +847,11 @@ public sealed class Qcow2BlockDevice : IBlockDevice
         long oldTableClusters = (oldEntries + entriesPerCluster - 1) / entriesPerCluster;
         _refcountTable = table;
         _refcountTableOffset = tableOffset;
+        for (long c = start; c <= lastCluster; c++)
+        {
+            _metadataClusters.Add(c);
+        }
+
         _nextFreeCluster = lastCluster + 1;
         for (long c = 0; c < oldTableClusters; c++)
         {

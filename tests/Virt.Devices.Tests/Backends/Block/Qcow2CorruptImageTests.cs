@@ -126,6 +126,24 @@ public sealed class Qcow2CorruptImageTests
     }
 
     [Fact]
+    public void A_write_through_an_l2_entry_pointing_at_metadata_is_refused_and_the_metadata_kept()
+    {
+        using var dir = new TempDirectory();
+        string path = MakeImage(dir);
+        ulong l1Table = Qcow2File.U64(path, Qcow2File.L1TableOffset);
+        Qcow2File.Put64(path, Qcow2File.L2EntryOffset(path, 1), Qcow2File.CopiedFlag | l1Table);
+        byte[] before = File.ReadAllBytes(path);
+        using (Qcow2BlockDevice disk = Qcow2BlockDevice.Open(path, readOnly: false))
+        {
+            var e = Assert.Throws<DiskImageFormatException>(() => disk.Write(ClusterSize, new byte[512]));
+            Assert.Equal("l2_entry[1]", e.Field);
+            Assert.Contains("metadata", e.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void Compressed_garbage_fails_at_the_first_access()
     {
         using var dir = new TempDirectory();
