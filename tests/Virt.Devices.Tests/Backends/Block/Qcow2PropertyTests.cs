@@ -72,7 +72,7 @@ public sealed class Qcow2PropertyTests
     /// make opening, reading or writing it throw anything but an <see cref="IOException"/> (usually a
     /// <see cref="DiskImageFormatException"/>): a corrupt image never crashes the host.
     /// </summary>
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 150)]
     public bool Corrupt_metadata_fails_only_with_io_errors(uint[] flips)
     {
         using var dir = new TempDirectory();
