@@ -330,9 +330,15 @@ internal sealed partial class IdeChannel
         drive.BufferPosition = position + 2;
         if (drive.BufferPosition >= drive.BufferLength)
         {
-            if (drive.IsAtapi)
+            if (drive.Command == AtaCommands.Packet)
             {
                 NextAtapiPioBlock(drive);
+            }
+            else if (drive.Command is AtaCommands.IdentifyDevice or AtaCommands.IdentifyPacketDevice)
+            {
+                // One block, then ready without a further interrupt (PIO data-in protocol).
+                drive.CancelTransfer();
+                drive.Status = AtaRegisters.StatusReady | AtaRegisters.StatusSeekComplete;
             }
             else
             {

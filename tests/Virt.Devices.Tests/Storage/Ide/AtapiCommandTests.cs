@@ -29,8 +29,13 @@ public sealed class AtapiCommandTests
         Assert.Equal(0x04, rig.Error(S));
         Assert.Equal((0x14, 0xEB), (rig.Register(4, S), rig.Register(5, S)));
 
+        int edges = rig.Irq15.RisingEdges;
+        rig.Ports.WriteByte(S + 4, 0x77);
         ushort[] w = rig.Identify(0xA1, b: S);
         Assert.Equal(0x85C0, w[0]);                       // ATAPI, CD-ROM, removable, 50 us DRQ, 12-byte packets
+        Assert.Equal(1, rig.Irq15.RisingEdges - edges);   // one interrupt, before the data
+        Assert.Equal(0x50, rig.Status(S));
+        Assert.Equal(0x77, rig.Register(4, S));           // the task file is left alone
         Assert.Equal(0x0300, w[49] & 0x0300);             // DMA and LBA
         Assert.Equal(0xA5, w[255] & 0xFF);
     }
