@@ -16,9 +16,9 @@ public sealed partial class SeaBiosQemuComparisonTests
     private const string SeaBiosDirectory = "/usr/share/seabios";
 
     /// <summary>
-    /// Boot attempts QEMU makes that Virt cannot, each with the reason (docs/boot.md lists them too). QEMU's PIIX3 has
-    /// its IDE function (00:01.1) with an empty ATAPI CD-ROM on the secondary channel; Virt's board has no IDE
-    /// controller yet, so SeaBIOS finds no CD drive.
+    /// Boot attempts QEMU makes that Virt does not, each with the reason (docs/boot.md lists them too). QEMU's PIIX3 IDE
+    /// function (00:01.1) has an empty ATAPI CD-ROM on the secondary channel by default; Virt's has the IDE function
+    /// but no drive unless one is given, so SeaBIOS finds no CD drive.
     /// </summary>
     private static readonly string[] s_qemuOnlyAttempts = ["DVD/CD"];
 
