@@ -33,7 +33,7 @@ public sealed partial class Floppy82077
                 byte value = _result[_resultIndex++];
 
                 // Reading the first result byte clears the interrupt of the command (datasheet "Result Phase").
-                if (_interruptPending)
+                if (_resultIndex == 1 && _interruptPending)
                 {
                     LowerInterrupt();
                 }
@@ -494,7 +494,9 @@ public sealed partial class Floppy82077
                 moved = _dma.ReadFromMemory(_sector);
                 if (moved == SectorSize || _dma.TerminalCountReached)
                 {
-                    // Terminal count in the middle of a sector: the 82077AA completes it with the last byte it had.
+                    // Terminal count in the middle of a sector: the controller completes the sector; the bytes the
+                    // channel no longer supplied are written as zeros.
+                    _sector.AsSpan(moved).Clear();
                     if (!WriteSector())
                     {
                         return;
