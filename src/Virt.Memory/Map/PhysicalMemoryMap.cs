@@ -355,6 +355,12 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 WriteMemory(r, a, source[..inPage]);
             }
+            else if (r is null && NextRegionStart(a) > a + (ulong)(inPage - 1))
+            {
+                // Nothing mapped in the rest of the page: every byte is an ignored unmapped write. Counted at once, so a
+                // device's DMA over gigabytes of holes (a guest's fw_cfg request, say) costs a lookup per page, not per byte.
+                CountUnmappedWrites(a, inPage);
+            }
             else
             {
                 for (int i = 0; i < inPage; i++)
@@ -1004,6 +1010,37 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
         {
             throw new UnmappedAccessException($"Write to unmapped physical address {new PhysicalAddress(address)}.");
         }
+    }
+
+    private void CountUnmappedWrites(ulong address, int count)
+    {
+        Interlocked.Add(ref Statistics.UnmappedWriteCount, count);
+        if (_strict)
+        {
+            throw new UnmappedAccessException($"Write to unmapped physical address {new PhysicalAddress(address)}.");
+        }
+    }
+
+    /// <summary>The start of the first mapped region above <paramref name="maskedAddress"/>, or <see cref="ulong.MaxValue"/> when none.</summary>
+    private ulong NextRegionStart(ulong maskedAddress)
+    {
+        MemoryRegion[] sorted = _sorted;
+        int lo = 0;
+        int hi = sorted.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid].Range.Start.Value <= maskedAddress)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return lo < sorted.Length ? sorted[lo].Range.Start.Value : ulong.MaxValue;
     }
 
     private MemoryRegion? Find(ulong maskedAddress)

@@ -64,6 +64,28 @@ public sealed class PhysicalMemoryMapTests
     }
 
     [Fact]
+    public void ABulkWriteOverHolesCountsEveryByteAndStillReachesTheRegionsInsideAndAfterThem()
+    {
+        var device = new RecordingMmioDevice(0x10, AccessWidths.Byte);
+        PhysicalMemoryMap map = new PhysicalMemoryMapBuilder()
+            .AddRam("ram", A(0), 0x1000)
+            .AddMmio("small", A(0x3800), 0x10, device)       // a window in the middle of a page of the hole
+            .AddRam("high", A(0x100_0000), 0x1000)
+            .Build();
+        byte[] data = new byte[0x100_0000 + 0x10 - 0x800];
+        data.AsSpan().Fill(0x5A);
+
+        map.Write(A(0x800), data);
+
+        Assert.Equal(0x5A, map.ReadByte(A(0xFFF)));
+        Assert.Equal(0x5A, map.ReadByte(A(0x100_000F)));
+        Assert.Equal(0, map.ReadByte(A(0x100_0010)));
+        Assert.Equal(0x10, device.Accesses.Count(a => a.IsWrite));
+        Assert.All(device.Bytes, b => Assert.Equal(0x5A, b));
+        Assert.Equal(0x100_0000 - 0x1000 - 0x10, map.Statistics.UnmappedWrites); // every byte of the holes, one by one or a page at once
+    }
+
+    [Fact]
     public void StrictModeThrowsOnUnmappedAccess()
     {
         PhysicalMemoryMap map = new PhysicalMemoryMapBuilder(new MemoryMapOptions { Strict = true }).AddRam("ram", A(0), 0x1000).Build();
