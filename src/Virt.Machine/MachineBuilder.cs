@@ -111,6 +111,7 @@ public sealed partial class MachineBuilder
         _pciBus = other._pciBus;
         _pciDevices.AddRange(other._pciDevices);
         CopyVgaConfiguration(other);
+        CopyStorageBootConfiguration(other);
     }
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
@@ -564,6 +565,8 @@ public sealed partial class MachineBuilder
             }
         }
 
+        ValidateStorageBootOptions();
+
         if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
         {
             throw new MachineConfigurationException(
@@ -820,9 +823,9 @@ public sealed partial class MachineBuilder
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
         rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
-        if (_firmwareConfig is { } firmwareOptions)
+        if (EffectiveBootOrder is { } bootOrder)
         {
-            (byte first, byte third) = CmosBootOrder.Encode(firmwareOptions.LegacyBootOrder);
+            (byte first, byte third) = CmosBootOrder.Encode(bootOrder);
             rtc.WriteCmos(CmosBootOrder.FirstAndSecondOffset, first);
             rtc.WriteCmos(CmosBootOrder.ThirdOffset, third);
         }
