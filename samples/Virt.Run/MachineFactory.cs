@@ -56,6 +56,11 @@ public static class MachineFactory
             throw new RunOptionsException($"-cpu: '{model}' is not a supported model (supported: {string.Join(", ", CpuModels)})");
         }
 
+        if (options.Drives.Count > 0)
+        {
+            throw new RunOptionsException($"{options.Drives[0].Describe()}: this build has no IDE or floppy controller yet");
+        }
+
         LogLevel level = options.LogLevel switch
         {
             "trace" => LogLevel.Trace,
