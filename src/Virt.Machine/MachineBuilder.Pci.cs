@@ -14,7 +14,8 @@ public sealed partial class MachineBuilder
     /// <summary>
     /// Gives the machine the PCI board of QEMU's <c>pc</c> machine (off by default for now): PCI configuration mechanism
     /// #1 at CF8h/CFCh; bus 0 with an i440FX host bridge at 00.0 (PAM shadowing of C0000h-FFFFFh, SMRAM register), a
-    /// PIIX3 ISA bridge at 01.0 (PIRQ routing of PCI interrupts to the 8259s) and the PIIX4 power-management function
+    /// PIIX3 ISA bridge at 01.0 (PIRQ routing of PCI interrupts to the 8259s), the PIIX3 IDE function at 01.1 (with the
+    /// drives of <see cref="WithIdeDrive"/>) and the PIIX4 power-management function
     /// at 01.3 (ACPI PM1 registers, PM timer, SCI on IRQ 9, GPE0 at AFE0h, power-off through SLP_EN); and the cards added
     /// with <see cref="AddPciDevice"/>. See docs/pci.md.
     /// </summary>
@@ -76,6 +77,6 @@ public sealed partial class MachineBuilder
             cards.Add((card, _pciDevices[i].Slot, option));
         }
 
-        return PciBoard.Create(ports, memory, irqs, apic, clock, platform, _loggerFactory, cards);
+        return PciBoard.Create(ports, memory, irqs, apic, clock, platform, _loggerFactory, IdeOptions, cards);
     }
 }

@@ -112,6 +112,7 @@ public sealed partial class MachineBuilder
         _pciDevices.AddRange(other._pciDevices);
         CopyVgaConfiguration(other);
         CopyStorageBootConfiguration(other);
+        CopyStorageConfiguration(other);
     }
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
@@ -748,6 +749,11 @@ public sealed partial class MachineBuilder
             devices.Add(new FwCfgDevice(firmwareConfig, memoryProxy, _firmwareConfig!.Device, _loggerFactory.CreateLogger<FwCfgDevice>()));
         }
 
+        if (CreateIsaIde(irqs) is { } isaIde)
+        {
+            devices.Add(isaIde);
+        }
+
         PciBoard? pciBoard = CreatePciBoard(ports, memoryProxy, irqs, apic, clock, platform, context, created, CreateVgaCard(vga));
         if (pciBoard is not null)
         {
@@ -759,10 +765,10 @@ public sealed partial class MachineBuilder
         }
 
         int builtInDevices = devices.Count;
-        int pciCards = pciBoard is null ? 0 : pciBoard.Bus.Devices.Count - 3;
+        int pciCards = pciBoard is null ? 0 : pciBoard.Bus.Devices.Count - pciBoard.ChipsetFunctionCount;
         if (pciBoard is not null)
         {
-            devices.AddRange(pciBoard.Bus.Devices.Skip(3));
+            devices.AddRange(pciBoard.Bus.Devices.Skip(pciBoard.ChipsetFunctionCount));
         }
 
         for (int i = 0; i < _customDevices.Count; i++)
@@ -823,6 +829,7 @@ public sealed partial class MachineBuilder
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
         rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
+        IdeCmos.Write(rtc, IdeOptions.Drives);
         if (EffectiveBootOrder is { } bootOrder)
         {
             (byte first, byte third) = CmosBootOrder.Encode(bootOrder);

@@ -27,6 +27,24 @@ public static class CmosLayout
     /// <summary>Floppy drive types: high nibble drive A, low nibble drive B (see <see cref="CmosFloppyDriveType"/>).</summary>
     public const int FloppyDriveTypes = 0x10;
 
+    /// <summary>Hard disk types: high nibble drive 0, low nibble drive 1; Fh means "see the extended type at 19h/1Ah".</summary>
+    public const int HardDiskTypes = 0x12;
+
+    /// <summary>Drive 0's extended hard disk type (47, user-defined, with its parameters at <see cref="HardDisk0Parameters"/>).</summary>
+    public const int HardDisk0ExtendedType = 0x19;
+
+    /// <summary>Drive 1's extended hard disk type.</summary>
+    public const int HardDisk1ExtendedType = 0x1A;
+
+    /// <summary>Drive 0's user-defined parameters, 9 bytes: cylinders (2), heads, write precompensation (2), control byte, landing zone (2), sectors per track.</summary>
+    public const int HardDisk0Parameters = 0x1B;
+
+    /// <summary>Drive 1's user-defined parameters (same layout as <see cref="HardDisk0Parameters"/>).</summary>
+    public const int HardDisk1Parameters = 0x24;
+
+    /// <summary>The BIOS CHS translation of IDE drives 0-3, two bits each from bit 0 (0 none, 1 LBA, 2 large, 3 r-echs), as SeaBIOS reads it under QEMU.</summary>
+    public const int IdeTranslation = 0x39;
+
     /// <summary>Equipment byte: bit 0 floppy drives present, bit 1 math coprocessor, bits 5-4 primary display (00 = EGA/VGA), bits 7-6 floppy count - 1.</summary>
     public const int Equipment = 0x14;
 

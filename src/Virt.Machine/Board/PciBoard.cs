@@ -7,7 +7,8 @@ namespace Virt.Machine;
 
 /// <summary>
 /// The PCI part of the PC board, laid out as QEMU's <c>pc</c> machine: bus 0 with the i440FX host bridge at 00.0, the
-/// PIIX3 ISA bridge at 01.0 and the PIIX4 power-management function at 01.3, then the host's cards from device 2 on;
+/// PIIX3 ISA bridge at 01.0, its IDE function at 01.1 and the PIIX4 power-management function at 01.3, then the host's
+/// cards from device 2 on;
 /// the BIOS area C0000h-FFFFFh as 13 shadowable segments under the PAM registers; the SCI on IRQ 9.
 /// </summary>
 internal sealed class PciBoard
@@ -35,8 +36,9 @@ internal sealed class PciBoard
     private readonly PciWindowMapper _mapper;
     private readonly LateBoundShadowControl _shadow;
 
-    private PciBoard(PciWindowMapper mapper, LateBoundShadowControl shadow, PciBus bus, I440fxHostBridge hostBridge, Piix3IsaBridge isaBridge, Piix4PowerManagement powerManagement)
+    private PciBoard(PciWindowMapper mapper, LateBoundShadowControl shadow, PciBus bus, I440fxHostBridge hostBridge, Piix3IsaBridge isaBridge, Piix3Ide ide, Piix4PowerManagement powerManagement)
     {
+        Ide = ide;
         _mapper = mapper;
         _shadow = shadow;
         Bus = bus;
@@ -51,10 +53,15 @@ internal sealed class PciBoard
 
     public Piix3IsaBridge IsaBridge { get; }
 
+    public Piix3Ide Ide { get; }
+
     public Piix4PowerManagement PowerManagement { get; }
 
     /// <summary>The board's functions, in address order, for the machine's device list.</summary>
-    public IEnumerable<IDevice> ChipsetDevices => [Bus, HostBridge, IsaBridge, PowerManagement];
+    public IEnumerable<IDevice> ChipsetDevices => [Bus, HostBridge, IsaBridge, Ide, PowerManagement];
+
+    /// <summary>How many of <see cref="PciBus.Devices"/> are the chipset's (the host's cards follow).</summary>
+    public int ChipsetFunctionCount => 4;
 
     /// <summary>
     /// Maps the firmware for a PCI board: the whole image at the top of 4 GiB as ROM, and the BIOS area as one
@@ -100,12 +107,14 @@ internal sealed class PciBoard
         IVirtualClock clock,
         IPlatformControl platform,
         ILoggerFactory loggerFactory,
+        Piix3IdeOptions ideOptions,
         IReadOnlyList<(PciDevice Device, int? Slot, string Option)> cards)
     {
         var mapper = new PciWindowMapper(ports);
         var shadow = new LateBoundShadowControl();
         var hostBridge = new I440fxHostBridge(shadow);
         var isaBridge = new Piix3IsaBridge(irq => irqs.CreateLine(irq, "PIIX3 PIRQ"));
+        var ide = new Piix3Ide(ideOptions, irqs.CreateLine(Piix3Ide.PrimaryIrq, "IDE primary"), irqs.CreateLine(Piix3Ide.SecondaryIrq, "IDE secondary"), loggerFactory.CreateLogger<Piix3Ide>());
         var powerManagement = new Piix4PowerManagement(irqs.CreateLine(Piix4PowerManagement.SciIrq, "PIIX4 SCI"), clock, platform);
         var bus = new PciBus(mapper, memory, isaBridge, loggerFactory.CreateLogger<PciBus>());
         if (apic is not null)
@@ -117,6 +126,7 @@ internal sealed class PciBoard
 
         bus.Attach(hostBridge, HostBridgeSlot);
         bus.Attach(isaBridge, ChipsetSlot);
+        bus.Attach(ide, ChipsetSlot, Piix3Ide.FunctionNumber);
         bus.Attach(powerManagement, ChipsetSlot, PowerManagementFunction);
         foreach ((PciDevice card, int? slot, string option) in cards.Where(c => c.Slot is not null))
         {
@@ -139,7 +149,7 @@ internal sealed class PciBoard
             AttachCard(bus, card, next, option);
         }
 
-        return new PciBoard(mapper, shadow, bus, hostBridge, isaBridge, powerManagement);
+        return new PciBoard(mapper, shadow, bus, hostBridge, isaBridge, ide, powerManagement);
     }
 
     /// <summary>Adds an unmapped memory region for every memory BAR and expansion ROM on the bus.</summary>
@@ -159,7 +169,8 @@ internal sealed class PciBoard
     /// before them, yet their ACPI tables and IRQ routing assume it): the PIIX4 PM block at
     /// <see cref="FirmwarePmBase"/> and enabled, the SMBus base at <see cref="FirmwareSmbusBase"/>, PIRQA-D routed to
     /// IRQs 10, 10, 11, 11 and those marked level-triggered in the ELCR, and every function's interrupt line register
-    /// set to the IRQ its pin reaches, except the PM function's, which says 9: its SCI is wired to IRQ 9. BARs are left
+    /// set to the IRQ its pin reaches, except the PM function's, which says 9: its SCI is wired to IRQ 9; both IDE
+    /// channels' decode enable bits set in IDETIM (SeaBIOS's <c>piix_ide_setup</c>; ata_piix checks them). BARs are left
     /// for the kernel to assign.
     /// </summary>
     /// <param name="ports">The machine's port space (for the ELCR).</param>
@@ -188,6 +199,8 @@ internal sealed class PciBoard
         }
 
         PowerManagement.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, Piix4PowerManagement.SciIrq);
+        Ide.WriteConfiguration(Piix3Ide.IdeTiming, 2, Piix3Ide.IdeDecodeEnable);
+        Ide.WriteConfiguration(Piix3Ide.IdeTiming + 2, 2, Piix3Ide.IdeDecodeEnable);
     }
 
     /// <summary>Binds the built memory map: BARs and PAM segments can be changed from now on.</summary>
