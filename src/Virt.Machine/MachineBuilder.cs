@@ -113,6 +113,7 @@ public sealed partial class MachineBuilder
         CopyVgaConfiguration(other);
         CopyStorageBootConfiguration(other);
         CopyStorageConfiguration(other);
+        other._floppyDrives.CopyTo(_floppyDrives, 0);
     }
 
     /// <summary>Sets the guest RAM size (default 128 MiB). RAM is allocated lazily as the guest touches it.</summary>
@@ -567,7 +568,7 @@ public sealed partial class MachineBuilder
         }
 
         ValidateStorageBootOptions();
-
+        ValidateFloppyDrives();
         if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
         {
             throw new MachineConfigurationException(
@@ -729,6 +730,7 @@ public sealed partial class MachineBuilder
         devices.Add(new SystemControlPortB(clock, pit));
         var rtc = new Rtc146818(clock, rtcLine, new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
         devices.Add(rtc);
+        AddDmaAndFloppy(devices, memoryProxy, irqs, clock, rtc, fork is not null);
         VgaAdapter? vga = CreateVga(devices, mapBuilder);
 
         devices.Add(new KeyboardController8042(irqs.CreateLine(1, "i8042 keyboard"), irqs.CreateLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
@@ -828,7 +830,6 @@ public sealed partial class MachineBuilder
         ulong lowRam = Math.Max(ramRanges.Where(r => r.Start.Value < E820Map.FourGigabytes).Max(r => r.LastAddress.Value) + 1, E820Map.ExtendedMemoryStart);
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
-        rtc.SetEquipment(CmosFloppyDriveType.None, CmosFloppyDriveType.None);
         IdeCmos.Write(rtc, IdeOptions.Drives);
         if (EffectiveBootOrder is { } bootOrder)
         {
