@@ -1,3 +1,4 @@
+using Virt.Devices;
 using Virt.Machine.Boot;
 
 namespace Virt.Machine;
@@ -6,6 +7,36 @@ namespace Virt.Machine;
 public sealed partial class MachineBuilder
 {
     private string? _bootOrder;
+    private bool _diskSnapshot;
+    private string? _diskSnapshotDirectory;
+
+    /// <summary>
+    /// Puts every writable drive on a temporary copy-on-write overlay, as QEMU's <c>-snapshot</c> does: IDE disks and
+    /// floppies whose device is not read-only (CD-ROMs and read-only devices need none). The guest reads and writes as
+    /// usual; its writes go to the overlay, which the machine creates at <see cref="Build"/> and throws away when it is
+    /// disposed, so the host's devices (the image files) are never written. Default: off.
+    /// </summary>
+    /// <remarks>
+    /// The overlay is a <see cref="CopyOnWriteBlockDevice"/>: in host memory (up to
+    /// <see cref="CopyOnWriteBlockDevice.DefaultMemoryBudgetInBytes"/> per drive, after which guest writes fail as on a full
+    /// disk) or, with <paramref name="scratchDirectory"/>, in a sparse scratch file there, deleted when the machine is
+    /// disposed. A machine in this mode cannot be forked (<see cref="Machine.Fork"/>): the fork would need the parent's
+    /// overlay as it was at that moment.
+    /// </remarks>
+    /// <param name="enabled">Whether to add the overlays.</param>
+    /// <param name="scratchDirectory">A directory for scratch files, or null to keep the overlays in memory.</param>
+    /// <returns>This builder.</returns>
+    public MachineBuilder WithDiskSnapshot(bool enabled = true, string? scratchDirectory = null)
+    {
+        if (scratchDirectory is not null)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(scratchDirectory);
+        }
+
+        _diskSnapshot = enabled;
+        _diskSnapshotDirectory = scratchDirectory;
+        return this;
+    }
 
     /// <summary>
     /// Sets the order in which the firmware tries the boot devices, in QEMU's <c>-boot order=</c> letters: <c>a</c> the
@@ -35,6 +66,68 @@ public sealed partial class MachineBuilder
     private void CopyStorageBootConfiguration(MachineBuilder other)
     {
         _bootOrder = other._bootOrder;
+        _diskSnapshot = other._diskSnapshot;
+        _diskSnapshotDirectory = other._diskSnapshotDirectory;
+    }
+
+    /// <summary>Whether <see cref="WithDiskSnapshot"/> is on and some drive is writable, so the machine has overlays.</summary>
+    private bool HasDiskSnapshotOverlays =>
+        _diskSnapshot && (_ideDrives.Any(d => d is { Media: IdeMediaKind.Disk, Medium.IsReadOnly: false }) || _floppyDrives.Any(d => d is { IsReadOnly: false }));
+
+    /// <summary>
+    /// The configuration to build from: this one, or with <see cref="WithDiskSnapshot"/> a copy whose writable drives are
+    /// overlays over the host's devices (added to <paramref name="created"/>, so the machine disposes them; the host's
+    /// devices stay open, they are the host's).
+    /// </summary>
+    private MachineBuilder WithSnapshotOverlays(List<object> created)
+    {
+        if (!HasDiskSnapshotOverlays)
+        {
+            return this;
+        }
+
+        var copy = new MachineBuilder(this);
+        for (int i = 0; i < copy._ideDrives.Length; i++)
+        {
+            if (copy._ideDrives[i] is { Media: IdeMediaKind.Disk, Medium: { IsReadOnly: false } disk } drive)
+            {
+                copy._ideDrives[i] = drive with { Medium = CreateSnapshotOverlay(disk, $"ide{i}", created) };
+            }
+        }
+
+        for (int i = 0; i < copy._floppyDrives.Length; i++)
+        {
+            if (copy._floppyDrives[i] is { IsReadOnly: false } floppy)
+            {
+                copy._floppyDrives[i] = CreateSnapshotOverlay(floppy, $"fd{i}", created);
+            }
+        }
+
+        return copy;
+    }
+
+    private CopyOnWriteBlockDevice CreateSnapshotOverlay(IBlockDevice device, string drive, List<object> created)
+    {
+        CopyOnWriteBlockDevice overlay;
+        if (_diskSnapshotDirectory is { } directory)
+        {
+            string path = Path.Combine(directory, $"virt-snapshot-{Environment.ProcessId}-{Guid.NewGuid():N}-{drive}.overlay");
+            try
+            {
+                overlay = CopyOnWriteBlockDevice.CreateWithFile(device, path, leaveBaseOpen: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new MachineConfigurationException($"WithDiskSnapshot: cannot create the scratch file '{path}' for '{device.Name}': {e.Message}", e);
+            }
+        }
+        else
+        {
+            overlay = new CopyOnWriteBlockDevice(device, leaveBaseOpen: true);
+        }
+
+        created.Add(overlay);
+        return overlay;
     }
 
     private void ValidateStorageBootOptions()

@@ -462,7 +462,7 @@ public sealed partial class MachineBuilder
 
         try
         {
-            Machine machine = BuildCore(boot, created, firmwareConfig, placeAcpi, fork: null);
+            Machine machine = WithSnapshotOverlays(created).BuildCore(boot, created, firmwareConfig, placeAcpi, fork: null);
 
             // A copy of the configuration, so Fork builds siblings as this machine was built even if the host goes on
             // changing this builder; the checked boot source is kept as well (forks never read the boot files again).
@@ -1241,6 +1241,11 @@ public sealed partial class MachineBuilder
                         $"ForkOptions.SerialBackends[{port}]: the machine has no serial port {port} connected to a host backend (WithSerialPort); ports with a capture get a new capture.",
                         nameof(options));
                 }
+            }
+
+            if (_configuration.HasDiskSnapshotOverlays)
+            {
+                throw new MachineConfigurationException("Fork: a machine with WithDiskSnapshot cannot be forked: the fork would need the parent's disk overlays as they are now.");
             }
 
             var created = new List<object>();

@@ -42,14 +42,14 @@ public sealed class RunOptionsParserDriveTests
     [Fact]
     public void DriveTakesEveryPropertyAndDoubledCommasInTheFileName()
     {
-        DriveOptions d = Assert.Single(RunOptionsParser.Parse(["-drive", "file=a,,b.qcow2,format=qcow2,if=ide,media=disk,readonly=on,index=3,snapshot=off"]).Drives);
-        Assert.Equal(new DriveOptions { Option = "-drive", Path = "a,b.qcow2", Interface = DriveInterface.Ide, Index = 3, Format = DriveFormat.Qcow2, ReadOnly = true, Snapshot = false }, d);
+        DriveOptions d = Assert.Single(RunOptionsParser.Parse(["-drive", "file=a,,b.qcow2,format=qcow2,if=ide,media=disk,readonly=on,index=3"]).Drives);
+        Assert.Equal(new DriveOptions { Option = "-drive", Path = "a,b.qcow2", Interface = DriveInterface.Ide, Index = 3, Format = DriveFormat.Qcow2, ReadOnly = true }, d);
     }
 
     [Fact]
     public void DriveDefaultsAreQemus()
     {
-        // QEMU: if=ide, media=disk, writable, format probed, the first free index, snapshot as -snapshot says.
+        // QEMU: if=ide, media=disk, writable, format probed, the first free index.
         DriveOptions d = Assert.Single(RunOptionsParser.Parse(["-drive", "file=x.img"]).Drives);
         Assert.Equal(new DriveOptions { Option = "-drive", Path = "x.img" }, d);
     }
@@ -104,7 +104,8 @@ public sealed class RunOptionsParserDriveTests
     [InlineData(new[] { "-drive", "file=x.img,if=floppy,index=2" }, "-drive file=x.img: index=2 is beyond the floppy controller's 2 drives (0-1)")]
     [InlineData(new[] { "-drive", "file=x.img,index=one" }, "-drive file=x.img: index: 'one' is not a number")]
     [InlineData(new[] { "-drive", "file=x.img,readonly=maybe" }, "-drive file=x.img: readonly=maybe is not on or off")]
-    [InlineData(new[] { "-drive", "file=x.img,cache=none" }, "-drive: unknown property 'cache' (supported: file, format, if, index, media, readonly, snapshot)")]
+    [InlineData(new[] { "-drive", "file=x.img,snapshot=on" }, "-drive: unknown property 'snapshot' (supported: file, format, if, index, media, readonly)")]
+    [InlineData(new[] { "-drive", "file=x.img,cache=none" }, "-drive: unknown property 'cache' (supported: file, format, if, index, media, readonly)")]
     [InlineData(new[] { "-drive", "format=raw" }, "-drive: 'format=raw' names no file (file=PATH; Virt has no empty drives)")]
     [InlineData(new[] { "-drive", "file=x.img,readonly" }, "-drive: 'readonly' needs a value (readonly=...)")]
     [InlineData(new[] { "-hda", "" }, "-hda: the file name is empty")]

@@ -28,12 +28,6 @@ public sealed record DriveOptions
     /// <summary>Whether the guest may not write (<c>readonly=on</c>; always so for a CD-ROM).</summary>
     public bool ReadOnly { get; init; }
 
-    /// <summary>
-    /// This drive's <c>snapshot=</c> setting: true puts it on a temporary overlay, false keeps it writable even with
-    /// <c>-snapshot</c>, null follows <c>-snapshot</c>.
-    /// </summary>
-    public bool? Snapshot { get; init; }
-
     /// <summary>How messages name the drive: the option and the file, <c>-hda 'disk.img'</c>.</summary>
     public string Describe() => $"{Option} '{Path}'";
 }

@@ -16,7 +16,7 @@ public static partial class RunOptionsParser
     private const int FloppyDriveCount = 2;
 
     /// <summary>The <c>-drive</c> properties Virt understands.</summary>
-    private static readonly string[] s_driveProperties = ["file", "format", "if", "index", "media", "readonly", "snapshot"];
+    private static readonly string[] s_driveProperties = ["file", "format", "if", "index", "media", "readonly"];
 
     /// <summary>A drive as written, before indexes are assigned: whether the user gave the index or QEMU's rule picks it.</summary>
     private sealed record DriveRequest(DriveOptions Drive, bool IndexGiven);
@@ -67,8 +67,8 @@ public static partial class RunOptionsParser
     }
 
     /// <summary>
-    /// Parses <c>-drive file=FILE[,format=raw|qcow2][,if=ide|floppy][,media=disk|cdrom][,readonly=on|off][,index=N][,snapshot=on|off]</c>
-    /// with QEMU's defaults: IDE, a disk, writable, the format probed, the first free index.
+    /// Parses <c>-drive file=FILE[,format=raw|qcow2][,if=ide|floppy][,media=disk|cdrom][,readonly=on|off][,index=N]</c>
+    /// with QEMU's defaults: IDE, a disk, writable, the format probed, the first free index. QEMU's per-drive <c>snapshot=</c> is not taken: <c>-snapshot</c> covers every drive.
     /// </summary>
     private static DriveRequest ParseDrive(string spec)
     {
@@ -77,7 +77,6 @@ public static partial class RunOptionsParser
         string? interfaceName = null;
         string? media = null;
         string? readOnly = null;
-        string? snapshot = null;
         string? index = null;
         foreach ((string key, string value, bool hasValue) in SplitProperties(spec))
         {
@@ -98,7 +97,6 @@ public static partial class RunOptionsParser
                 case "if": interfaceName = value; break;
                 case "media": media = value; break;
                 case "readonly": readOnly = value; break;
-                case "snapshot": snapshot = value; break;
                 default: index = value; break;
             }
         }
@@ -134,7 +132,6 @@ public static partial class RunOptionsParser
             _ => throw new RunOptionsException($"{where}: format={format} is not supported (supported: raw, qcow2)"),
         };
         bool isReadOnly = readOnly is not null && ParseSwitch($"{where}: readonly", readOnly);
-        bool? snapshotSetting = snapshot is null ? null : ParseSwitch($"{where}: snapshot", snapshot);
         int driveIndex = 0;
         if (index is not null)
         {
@@ -159,7 +156,6 @@ public static partial class RunOptionsParser
 
             // A CD is read-only whatever readonly= says: ATAPI has no write command the drive would accept.
             ReadOnly = isReadOnly || driveMedia == DriveMedia.Cdrom,
-            Snapshot = snapshotSetting,
         };
         return new DriveRequest(drive, IndexGiven: index is not null);
     }

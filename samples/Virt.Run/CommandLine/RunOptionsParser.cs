@@ -46,13 +46,14 @@ public static partial class RunOptionsParser
     public static string HelpText { get; } = $"""
         Usage: Virt.Run [options]
 
-        With no options, boots the built-in demo guest.
+        With no options, boots the built-in demo guest; with drives, SeaBIOS boots them.
 
         QEMU-style options:
           -m SIZE                 guest RAM, a multiple of 4 KiB from {FormatSize(MachineBuilder.MinimumMemorySizeInBytes)} to {FormatSize(MachineBuilder.MaximumMemorySizeInBytes)} (default 128M);
                                   a plain number is MiB; suffixes B, K, M, G, T (either case, optionally
                                   followed by B); fractions allowed: 2048, 512M, 1.5G, 4096KB
-          -bios FILE              firmware image (64 KiB to 2 MiB) at the reset vector
+          -bios FILE              firmware image (64 KiB to 2 MiB) at the reset vector; with drives and
+                                  no -kernel, {MachineFactory.DefaultBiosPath} (SeaBIOS) by default
           -kernel FILE            Linux bzImage or Multiboot kernel to boot directly
           -initrd FILE            initial ramdisk for -kernel
           -append STRING          kernel command line for -kernel
@@ -77,7 +78,7 @@ public static partial class RunOptionsParser
           -cdrom FILE             ISO image in the ATAPI CD-ROM drive at IDE index 2 (secondary master)
           -fda/-fdb FILE          floppy image in drive A:/B: (1.44 MB or 2.88 MB)
           -drive file=FILE[,format=raw|qcow2][,if=ide|floppy][,media=disk|cdrom]
-                 [,readonly=on|off][,index=N][,snapshot=on|off]
+                 [,readonly=on|off][,index=N]
                                   a drive with QEMU's defaults: if=ide, media=disk, the first free index,
                                   the format probed (a raw guess is warned about, and the guest may not
                                   write an image header into its sector 0); a comma in FILE is written ,,
