@@ -110,6 +110,7 @@ internal sealed partial class IdeChannel
         Span<byte> entry = stackalloc byte[PrdSizeInBytes];
         ulong table = PrdTableAddress;
         bool endOfTable = false;
+        bool tableConsumed = false;
         for (int entries = 0; drive.DmaBytesLeft > 0 && !endOfTable && entries < PrdMaximumEntries; entries++)
         {
             if (!_busMaster.Read(table + (ulong)(entries * PrdSizeInBytes), entry))
@@ -159,6 +160,8 @@ internal sealed partial class IdeChannel
                 moved += length;
                 drive.DmaBytesLeft -= length;
             }
+
+            tableConsumed = endOfTable && moved == count;
         }
 
         if (drive.DmaBytesLeft > 0)
@@ -173,9 +176,9 @@ internal sealed partial class IdeChannel
             return;
         }
 
-        if (endOfTable)
+        if (tableConsumed)
         {
-            // A table longer than the transfer leaves the engine active until the guest stops it.
+            // Active clears when the last region is done; a table longer than the transfer leaves it set until the guest stops the engine.
             BusMasterStatus &= unchecked((byte)~BusMasterStatusActive);
         }
 
