@@ -140,18 +140,18 @@ public sealed class Qcow2BlockDevice : IBlockDevice
             }
         }
 
-        if (header.BackingFile is { } backingName)
-        {
-            BackingFilePath = ResolveBacking(chain[^1], backingName);
-            _backing = OpenBacking(backingName, BackingFilePath, header.BackingFormat, chain);
-        }
-
         if (!readOnly && header.AutoclearFeatures != 0)
         {
             // The specification: a writer that does not understand an autoclear bit clears it, which tells a later
             // reader that the data the bit describes (bitmaps, ...) may be out of date.
             Span<byte> zero = stackalloc byte[8];
             RandomAccess.Write(_handle, zero, Qcow2Header.AutoclearFeaturesField);
+        }
+
+        if (header.BackingFile is { } backingName)
+        {
+            BackingFilePath = ResolveBacking(chain[^1], backingName);
+            _backing = OpenBacking(backingName, BackingFilePath, header.BackingFormat, chain);
         }
     }
 

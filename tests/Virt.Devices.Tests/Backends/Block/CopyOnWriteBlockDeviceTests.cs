@@ -81,6 +81,36 @@ public sealed class CopyOnWriteBlockDeviceTests
     }
 
     [Fact]
+    public void A_failing_commit_propagates_the_io_error_and_keeps_every_change()
+    {
+        var baseDevice = new FailingBlockDevice(64 * Sector);
+        using var cow = new CopyOnWriteBlockDevice(baseDevice);
+        byte[] data = TempDirectory.RandomBytes(8 * Sector, 1);
+        cow.Write(4 * Sector, data);
+        Assert.Equal(0, baseDevice.WriteCount);
+        baseDevice.FailWrites = true;
+        Assert.Throws<IOException>(cow.Commit);
+        Assert.True(cow.ChangedChunkCount > 0);
+        byte[] back = new byte[data.Length];
+        cow.Read(4 * Sector, back);
+        Assert.Equal(data, back);
+        baseDevice.FailWrites = false;
+        cow.Commit();
+        baseDevice.Read(4 * Sector, back);
+        Assert.Equal(data, back);
+    }
+
+    [Fact]
+    public void A_failing_base_read_under_a_partial_chunk_write_leaves_the_chunk_unchanged()
+    {
+        var baseDevice = new FailingBlockDevice(64 * Sector);
+        using var cow = new CopyOnWriteBlockDevice(baseDevice);
+        baseDevice.FailReads = true;
+        Assert.Throws<IOException>(() => cow.Write(Sector, new byte[Sector]));
+        Assert.Equal(0, cow.ChangedChunkCount);
+    }
+
+    [Fact]
     public void The_memory_budget_turns_into_an_io_error_and_nothing_already_written_is_lost()
     {
         using var cow = new CopyOnWriteBlockDevice(new MemoryBlockDevice(64 * Sector, readOnly: true), memoryBudgetInBytes: 2 * CopyOnWriteBlockDevice.ChunkSizeInBytes);
