@@ -25,7 +25,9 @@ public sealed class IoDevicesWiringTests
         var debugcon = new DebugConsole(debugOut);
         var exit = new IsaDebugExit(platform);
         var post = new PostCodePort();
-        IPortMappedDevice[] devices = [com1, com2, com3, com4, kbc, port92, vga, debugcon, exit, post];
+        var dma = new Virt.Devices.Dma8237(new ArrayGuestMemory(1 << 20));
+        var fdc = new Virt.Devices.Floppy82077(clock, new RecordingInterruptLine(), dma.GetChannel(2), [new MemoryBlockDevice(1_474_560)]);
+        IPortMappedDevice[] devices = [com1, com2, com3, com4, kbc, port92, vga, debugcon, exit, post, dma, fdc];
         foreach (IPortMappedDevice device in devices)
         {
             foreach (PortBinding binding in device.PortBindings)
@@ -63,6 +65,17 @@ public sealed class IoDevicesWiringTests
         Assert.Equal((byte)0x42, post.LastCode);
         ports.WriteWord(0x501, 0x0010);
         Assert.Equal(0x21, Assert.Single(platform.ExitRequests).ExitCode);
+
+        // DMA page registers sit on either side of the POST port without taking it; the floppy controller leaves 3F6h free.
+        ports.WriteByte(0x81, 0x12);
+        ports.WriteByte(0x80, 0x34);
+        Assert.Equal(0x12, ports.ReadByte(0x81));
+        Assert.Equal((byte)0x34, post.LastCode);
+        Assert.Equal(0x0F, ports.ReadByte(0x0F) & 0x0F);
+        Assert.Equal(0x0F, ports.ReadByte(0xDE) & 0x0F);
+        Assert.False(ports.IsRegistered(0x3F6));
+        ports.WriteByte(0x3F2, 0x0C);
+        Assert.Equal(0x80, ports.ReadByte(0x3F4) & 0x80);
 
         // Port 92h: fast A20 off.
         ports.WriteByte(0x92, 0x00);
