@@ -108,9 +108,16 @@ public static class DriveOpener
             throw e switch
             {
                 RunOptionsException options => options,
-                DiskImageFormatException format => new RunOptionsException($"{drive.Describe()}: {format.Message}", format),
-                _ => new RunOptionsException($"{drive.Describe()}: cannot open: {e.Message}", e),
+                DiskImageFormatException format => new RunOptionsException($"{drive.Describe()}: {WithoutPath(format.Message, drive.Path)}", format),
+                _ => new RunOptionsException($"{drive.Describe()}: cannot open: {WithoutPath(e.Message, drive.Path)}", e),
             };
         }
+    }
+
+    /// <summary>The message without a leading <c>'path': </c>, which the option's description already gives.</summary>
+    private static string WithoutPath(string message, string path)
+    {
+        string prefix = $"'{path}': ";
+        return message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
     }
 }
