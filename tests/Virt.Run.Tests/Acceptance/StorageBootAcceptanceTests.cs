@@ -31,6 +31,13 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
     private static readonly (Regex Pattern, string Reason)[] StorageDifferences =
     [
         (new Regex(@"^(ata\d|scsi \d|sd \d|sr \d|scsi host)"), "the drives' identities: Virt's IDENTIFY and INQUIRY data name Virt (model, firmware revision, serial number), QEMU's name QEMU"),
+        (new Regex(@"enabling device \(0000 -> 0001\)"), "Virt boots -kernel without firmware, so the kernel itself turns on the IDE function's I/O decoding; under QEMU SeaBIOS did it before"),
+    ];
+
+    /// <summary>Rewrites applied to both consoles' kernel lines, each with the reason.</summary>
+    private static readonly (Regex Pattern, string Replacement, string Reason)[] StorageRewrites =
+    [
+        (new Regex(@"/input/input\d+"), "/input/inputN", "the input devices are numbered in the order the i8042's keyboard and mouse probes finish, which differs between the two"),
     ];
 
     [Fact]
@@ -86,8 +93,21 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
             ILookup<string, string> virt = MultibootReportKernel.Parse(File.Exists(virtReport) ? File.ReadAllText(virtReport) : string.Empty);
             Assert.Equal("00000001", Assert.Single(virt["magic"]));
             Assert.EndsWith(StorageImages.MultibootArguments, Assert.Single(virt["cmdline"]), StringComparison.Ordinal);
-            Assert.Equal(ReportLines(qemu), ReportLines(virt));
-            Assert.Equal(BootloaderLines(boots.Qemu.Output), BootloaderLines(boots.Virt.Output));
+            Assert.Equal(ReportLines(qemu, withTopOfRam: false), ReportLines(virt, withTopOfRam: false));
+
+            // The top of RAM differs by design: SeaBIOS reserves the top of RAM below 4 GiB for the tables it builds from
+            // what the board gives it (ACPI, SMBIOS, its own high zone), and QEMU's board gives it more (observed: 124 KiB
+            // more), so mem_upper and the length of the RAM entry at 1 MiB are that much smaller under QEMU.
+            uint qemuUpper = Convert.ToUInt32(Assert.Single(qemu["mem_upper"]), 16);
+            uint virtUpper = Convert.ToUInt32(Assert.Single(virt["mem_upper"]), 16);
+            Assert.InRange(virtUpper, qemuUpper, qemuUpper + 1024);
+            // The kernel exits through isa-debug-exit right after syslinux's last "ok": Virt's UART may still hold the last
+            // character in its transmitter when the machine stops (QEMU's writes each at once), so that line may be cut.
+            List<string> qemuLoader = BootloaderLines(boots.Qemu.Output);
+            List<string> virtLoader = BootloaderLines(boots.Virt.Output);
+            Assert.Equal(qemuLoader[..^1], virtLoader[..^1]);
+            Assert.StartsWith(virtLoader[^1], qemuLoader[^1], StringComparison.Ordinal);
+            Assert.StartsWith("Loading report.elf...", virtLoader[^1], StringComparison.Ordinal);
         }
         finally
         {
@@ -147,8 +167,16 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
     }
 
     /// <summary>The kernel's console from "Linux version" to the marker, normalised for comparison (see the class summary).</summary>
+    /// <remarks>
+    /// Sorted: the kernel unpacks the initramfs and probes the ATA ports asynchronously, so where their lines fall among
+    /// the others depends on timing; every line must still be there, as often.
+    /// </remarks>
     private static IReadOnlyList<string> KernelLines(string console) =>
-        LinuxConsoleComparison.Normalise(console, DebianGuests.Marker).Where(l => !StorageDifferences.Any(d => d.Pattern.IsMatch(l))).ToList();
+        LinuxConsoleComparison.Normalise(console, DebianGuests.Marker)
+            .Where(l => !StorageDifferences.Any(d => d.Pattern.IsMatch(l)))
+            .Select(l => StorageRewrites.Aggregate(l, (line, r) => r.Pattern.Replace(line, r.Replacement)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>
     /// What SeaBIOS and the boot loader print before the kernel starts: the banner, the boot attempts and the loader's
@@ -175,9 +203,28 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
         return lines;
     }
 
-    /// <summary>The report's lines in order, as "name value".</summary>
-    private static string[] ReportLines(ILookup<string, string> report) =>
-        report.SelectMany(g => g.Select(v => g.Key + " " + v)).ToArray();
+    /// <summary>
+    /// The report's lines in order, as "name value"; without the top of RAM, mem_upper is left out and each memory-map
+    /// entry from 1 MiB up is reduced to its type (the RAM entry ends, and the reserved one after it starts, at the top of RAM).
+    /// </summary>
+    private static string[] ReportLines(ILookup<string, string> report, bool withTopOfRam) =>
+        report.SelectMany(g => g.Select(v => (g.Key, Value: v)))
+            .Where(l => withTopOfRam || l.Key != "mem_upper")
+            .Select(l => withTopOfRam || l.Key != "mmap" || !IsAboveOneMegabyte(l.Value) ? $"{l.Key} {l.Value}" : $"{l.Key} {MmapBaseAndType(l.Value)}")
+            .ToArray();
+
+    /// <summary>Whether a report's mmap line ("base-high base-low length-high length-low type") starts at 1 MiB or above.</summary>
+    private static bool IsAboveOneMegabyte(string mmap)
+    {
+        string[] f = mmap.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return f.Length == 5 && (Convert.ToUInt32(f[0], 16) != 0 || Convert.ToUInt32(f[1], 16) >= 0x10_0000);
+    }
+
+    private static string MmapBaseAndType(string mmap)
+    {
+        string[] f = mmap.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return $"type {f[4]}";
+    }
 
     private static void Check((int ExitCode, string Stdout, string Stderr) result, string what) =>
         Assert.True(result.ExitCode == 0, $"{what} failed ({result.ExitCode}): {result.Stderr}{result.Stdout}");
