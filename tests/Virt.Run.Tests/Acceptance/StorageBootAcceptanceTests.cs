@@ -31,6 +31,7 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
     private static readonly (Regex Pattern, string Reason)[] StorageDifferences =
     [
         (new Regex(@"^(ata\d|scsi \d|sd \d|sr \d|scsi host)"), "the drives' identities: Virt's IDENTIFY and INQUIRY data name Virt (model, firmware revision, serial number), QEMU's name QEMU"),
+        (new Regex(@"^\.+ ?(failed|works)\.?$"), "timing: the kernel's check that the timer interrupt arrives through the I/O APIC depends on host speed (QEMU on a loaded host fails it and falls back to virtual wire)"),
         (new Regex(@"enabling device \(0000 -> 0001\)"), "Virt boots -kernel without firmware, so the kernel itself turns on the IDE function's I/O decoding; under QEMU SeaBIOS did it before"),
     ];
 
@@ -50,7 +51,7 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
             string disk = Path.Combine(dir, "disk.img");
             File.Copy(StorageImages.SyslinuxHardDisk(), disk);
             Boots boots = RunBoth("raw MBR disk, syslinux", [.. s_machine, "-drive", $"file={disk},format=raw,if=ide,index=0"]);
-            AssertLinuxConsolesAgree(boots);
+            AssertLinuxConsolesAgree(boots, lastBootloaderLineStart: "Probing EDD");
             Assert.Contains("Booting from Hard Disk...", boots.Virt.Output, StringComparison.Ordinal);
             Assert.Matches(@"SYSLINUX \d+\.\d+", boots.Virt.Output);
         }
@@ -65,7 +66,7 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
     {
         string iso = StorageImages.GrubCdrom();
         Boots boots = RunBoth("GRUB ISO, -cdrom -boot d", [.. s_machine, "-cdrom", iso, "-boot", "d"]);
-        AssertLinuxConsolesAgree(boots);
+        AssertLinuxConsolesAgree(boots, lastBootloaderLineStart: string.Empty);
         Assert.Contains("Booting from DVD/CD...", boots.Virt.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Booting from Hard Disk...", boots.Virt.Output, StringComparison.Ordinal);
     }
@@ -101,13 +102,7 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
             uint qemuUpper = Convert.ToUInt32(Assert.Single(qemu["mem_upper"]), 16);
             uint virtUpper = Convert.ToUInt32(Assert.Single(virt["mem_upper"]), 16);
             Assert.InRange(virtUpper, qemuUpper, qemuUpper + 1024);
-            // The kernel exits through isa-debug-exit right after syslinux's last "ok": Virt's UART may still hold the last
-            // character in its transmitter when the machine stops (QEMU's writes each at once), so that line may be cut.
-            List<string> qemuLoader = BootloaderLines(boots.Qemu.Output);
-            List<string> virtLoader = BootloaderLines(boots.Virt.Output);
-            Assert.Equal(qemuLoader[..^1], virtLoader[..^1]);
-            Assert.StartsWith(virtLoader[^1], qemuLoader[^1], StringComparison.Ordinal);
-            Assert.StartsWith("Loading report.elf...", virtLoader[^1], StringComparison.Ordinal);
+            AssertBootloaderLinesAgree(boots.Qemu.Output, boots.Virt.Output, "Loading report.elf...");
         }
         finally
         {
@@ -135,7 +130,7 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
             // 1. -snapshot: the guest writes, reads its file back from a fresh mount, and neither file changes.
             Boots boots = RunBoth("ext2 through ata_piix, qcow2 overlay, -snapshot", [.. guest, "-snapshot"]);
             // Virt boots -kernel directly, QEMU through SeaBIOS and its linuxboot ROM: only the kernels' lines compare.
-            AssertLinuxConsolesAgree(boots, throughFirmware: false);
+            AssertLinuxConsolesAgree(boots, lastBootloaderLineStart: null);
             foreach (string console in new[] { boots.Qemu.Output, boots.Virt.Output })
             {
                 Assert.Contains(StorageImages.BaseFileLine, console, StringComparison.Ordinal);
@@ -189,7 +184,18 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
         foreach (string raw in EscapeSequence().Replace(console, string.Empty).Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n'))
         {
             string line = raw.TrimEnd();
-            if (line.Contains("Linux version", StringComparison.Ordinal) || line.StartsWith('[') || line.StartsWith("magic ", StringComparison.Ordinal))
+            if (PrintkTimestamp().Match(line) is { Success: true } kernel)
+            {
+                // The kernel's first line may follow what the firmware printed last on the same line.
+                if (line[..kernel.Index].TrimEnd() is { Length: > 0 } before)
+                {
+                    lines.Add(before);
+                }
+
+                break;
+            }
+
+            if (line.StartsWith("magic ", StringComparison.Ordinal))
             {
                 break;
             }
@@ -232,16 +238,36 @@ public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
     [GeneratedRegex(@"\x1b(\[[0-9;?]*[A-Za-z]|[a-zA-Z])")]
     private static partial Regex EscapeSequence();
 
+    [GeneratedRegex(@"\[\s*\d+\.\d+\]")]
+    private static partial Regex PrintkTimestamp();
+
+    /// <summary>
+    /// Compares what the firmware and the boot loader printed. The last line may be cut short under Virt: the next stage
+    /// (the kernel reprogramming the UART, or the Multiboot kernel's isa-debug-exit) can come while its last character is
+    /// still in Virt's UART transmitter, which QEMU's UART never holds.
+    /// </summary>
+    private static void AssertBootloaderLinesAgree(string qemuConsole, string virtConsole, string lastLineStart)
+    {
+        List<string> qemu = BootloaderLines(qemuConsole);
+        List<string> virt = BootloaderLines(virtConsole);
+        Assert.True(virt.Count > 0 && qemu.Count == virt.Count, $"QEMU:\n{string.Join('\n', qemu)}\nVirt:\n{string.Join('\n', virt)}");
+        Assert.Equal(qemu[..^1], virt[..^1]);
+        Assert.StartsWith(lastLineStart, virt[^1], StringComparison.Ordinal);
+        Assert.StartsWith(virt[^1], qemu[^1], StringComparison.Ordinal);
+    }
+
     /// <summary>Both boots succeeded to the marker with status 0, and their consoles agree.</summary>
-    private static void AssertLinuxConsolesAgree(Boots boots, bool throughFirmware = true)
+    /// <param name="boots">The two runs.</param>
+    /// <param name="lastBootloaderLineStart">How the boot loader's last line starts, or null when Virt boots the kernel directly (no firmware lines to compare).</param>
+    private static void AssertLinuxConsolesAgree(Boots boots, string? lastBootloaderLineStart)
     {
         Assert.True(boots.Qemu.ExitCode == 0, $"QEMU exited {boots.Qemu.ExitCode}: {boots.Qemu.Error}\n{boots.Qemu.Output}");
         Assert.True(boots.Virt.ExitCode == 0, $"Virt.Run exited {boots.Virt.ExitCode}: {boots.Virt.Error}\n{boots.Virt.Output}");
         Assert.Contains(DebianGuests.Marker, boots.Qemu.Output, StringComparison.Ordinal);
         Assert.Contains(DebianGuests.Marker, boots.Virt.Output, StringComparison.Ordinal);
-        if (throughFirmware)
+        if (lastBootloaderLineStart is not null)
         {
-            Assert.Equal(BootloaderLines(boots.Qemu.Output), BootloaderLines(boots.Virt.Output));
+            AssertBootloaderLinesAgree(boots.Qemu.Output, boots.Virt.Output, lastBootloaderLineStart);
         }
 
         IReadOnlyList<string> qemu = KernelLines(boots.Qemu.Output);
