@@ -16,7 +16,7 @@ namespace Virt.Run.Tests.Acceptance;
 public sealed partial class StorageBootAcceptanceTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan s_virtTimeout = TimeSpan.FromMinutes(15);
-    private static readonly TimeSpan s_qemuTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan s_qemuTimeout = TimeSpan.FromMinutes(15);
 
     /// <summary>The pc machine both run, on the serial console, with no reboot after the guest powers off.</summary>
     private static readonly string[] s_machine = ["-M", "pc", "-m", "256M", "-nographic", "-no-reboot"];
