@@ -22,6 +22,9 @@ public static class MachineFactory
     /// </summary>
     public static IReadOnlyList<string> CpuModels { get; } = ["max", "p6", "pentium-pro"];
 
+    /// <summary>Where Debian's <c>seabios</c> package puts SeaBIOS: the firmware when drives are given without <c>-bios</c> or <c>-kernel</c>.</summary>
+    public const string DefaultBiosPath = "/usr/share/seabios/bios-256k.bin";
+
     /// <summary>Where Debian's <c>seabios</c> package puts the std VGA's BIOS: the default for <c>--vga-rom</c>.</summary>
     public const string DefaultVgaRomPath = "/usr/share/seabios/vgabios-stdvga.bin";
 
@@ -86,9 +89,20 @@ public static class MachineFactory
         {
             // QEMU's pc machine: fw_cfg for the firmware, and ACPI tables unless -no-acpi.
             // With no display (-nographic), SeaBIOS mirrors its screen to COM1 through its serial console, as under QEMU.
-            builder.WithFirmwareConfig(new FirmwareConfigOptions { SerialConsolePort = options.NoGraphic ? SerialConsolePort : null })
+            builder.WithFirmwareConfig(new FirmwareConfigOptions
+            {
+                SerialConsolePort = options.NoGraphic ? SerialConsolePort : null,
+                BootFailWaitMilliseconds = options.BootRebootTimeoutMilliseconds,
+            })
                 .WithAcpi(!options.NoAcpi);
         }
+        else if (options.BootRebootTimeoutMilliseconds is not null)
+        {
+            throw new RunOptionsException("-boot reboot-timeout: the firmware reads it through fw_cfg; add -M pc");
+        }
+
+        // The drives open (and are checked) before anything else is created, so a bad image stops the run early.
+        DriveOpener.Configure(builder, options, disposables, Console.Error);
 
         ConfigureVga(builder, options);
         CharacterTarget serial = options.Serial;
@@ -136,6 +150,17 @@ public static class MachineFactory
         {
             builder.WithFirmware(options.BiosPath);
         }
+        else if (options.Drives.Count > 0)
+        {
+            // Drives are booted by firmware: QEMU's default, SeaBIOS, from where Debian's seabios package puts it.
+            if (!File.Exists(DefaultBiosPath))
+            {
+                throw new RunOptionsException(
+                    $"{options.Drives[0].Describe()}: booting from a drive needs firmware, and the default '{DefaultBiosPath}' does not exist (install Debian's seabios package, or give -bios FILE)");
+            }
+
+            builder.WithFirmware(DefaultBiosPath);
+        }
         else
         {
             builder.WithFlatBinary(DemoGuest.Build(), new PhysicalAddress(DemoGuest.LoadAddress), BootEntryState.RealMode(0, (ushort)DemoGuest.LoadAddress, "built-in demo guest"), "demo guest");
@@ -160,6 +185,7 @@ public static class MachineFactory
             MachineSetting.Kernel => "-kernel",
             MachineSetting.Initrd => "-initrd",
             MachineSetting.CommandLine => "-append",
+            MachineSetting.BootOrder => "-boot",
             _ => null,
         };
         string message = exception.Message.ReplaceLineEndings(" ");

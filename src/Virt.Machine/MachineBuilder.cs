@@ -111,6 +111,7 @@ public sealed partial class MachineBuilder
         _pciBus = other._pciBus;
         _pciDevices.AddRange(other._pciDevices);
         CopyVgaConfiguration(other);
+        CopyStorageBootConfiguration(other);
         CopyStorageConfiguration(other);
         other._floppyDrives.CopyTo(_floppyDrives, 0);
     }
@@ -461,7 +462,7 @@ public sealed partial class MachineBuilder
 
         try
         {
-            Machine machine = BuildCore(boot, created, firmwareConfig, placeAcpi, fork: null);
+            Machine machine = WithSnapshotOverlays(created).BuildCore(boot, created, firmwareConfig, placeAcpi, fork: null);
 
             // A copy of the configuration, so Fork builds siblings as this machine was built even if the host goes on
             // changing this builder; the checked boot source is kept as well (forks never read the boot files again).
@@ -566,6 +567,7 @@ public sealed partial class MachineBuilder
             }
         }
 
+        ValidateStorageBootOptions();
         ValidateFloppyDrives();
         if (_boot is { Kind: BootKind.FlatBinary, Entry: { } entry } && !Enum.IsDefined(entry.Mode))
         {
@@ -829,9 +831,9 @@ public sealed partial class MachineBuilder
         ulong aboveFourGigabytes = ramRanges.Where(r => r.Start.Value >= E820Map.FourGigabytes).Aggregate(0UL, (sum, r) => sum + r.SizeInBytesMinusOne + 1);
         rtc.SetMemorySize((long)lowRam, (long)aboveFourGigabytes);
         IdeCmos.Write(rtc, IdeOptions.Drives);
-        if (_firmwareConfig is { } firmwareOptions)
+        if (EffectiveBootOrder is { } bootOrder)
         {
-            (byte first, byte third) = CmosBootOrder.Encode(firmwareOptions.LegacyBootOrder);
+            (byte first, byte third) = CmosBootOrder.Encode(bootOrder);
             rtc.WriteCmos(CmosBootOrder.FirstAndSecondOffset, first);
             rtc.WriteCmos(CmosBootOrder.ThirdOffset, third);
         }
@@ -1239,6 +1241,11 @@ public sealed partial class MachineBuilder
                         $"ForkOptions.SerialBackends[{port}]: the machine has no serial port {port} connected to a host backend (WithSerialPort); ports with a capture get a new capture.",
                         nameof(options));
                 }
+            }
+
+            if (_configuration.HasDiskSnapshotOverlays)
+            {
+                throw new MachineConfigurationException("Fork: a machine with WithDiskSnapshot cannot be forked: the fork would need the parent's disk overlays as they are now.");
             }
 
             var created = new List<object>();

@@ -26,4 +26,7 @@ public enum MachineSetting
 
     /// <summary>The kernel command line of <see cref="MachineBuilder.WithKernel"/>.</summary>
     CommandLine,
+
+    /// <summary>The boot order of <see cref="MachineBuilder.WithBootOrder"/>.</summary>
+    BootOrder,
 }

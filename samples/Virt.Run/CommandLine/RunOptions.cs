@@ -110,6 +110,27 @@ public sealed record RunOptions
     /// <summary>A snapshot to continue from instead of booting (<c>--restore-snapshot</c>).</summary>
     public string? RestoreSnapshotPath { get; init; }
 
+    /// <summary>
+    /// The drives (<c>-hda</c>..<c>-hdd</c>, <c>-fda</c>/<c>-fdb</c>, <c>-cdrom</c>, <c>-drive</c>) in command-line order, each
+    /// with its final interface and index; no two share an interface and index.
+    /// </summary>
+    public IReadOnlyList<DriveOptions> Drives { get; init; } = [];
+
+    /// <summary>Every writable drive runs on a temporary copy-on-write overlay that is thrown away at exit (<c>-snapshot</c>).</summary>
+    public bool Snapshot { get; init; }
+
+    /// <summary>
+    /// The boot order in QEMU's letters (<c>-boot order=</c>: <c>a</c> floppy, <c>c</c> hard disk, <c>d</c> CD-ROM,
+    /// <c>n</c> network; at most three), or null for the default, <c>cad</c>.
+    /// </summary>
+    public string? BootOrder { get; init; }
+
+    /// <summary>
+    /// How long the firmware waits after finding nothing to boot before it tries again (<c>-boot reboot-timeout=</c>, in
+    /// milliseconds), or null to wait for ever, QEMU's default.
+    /// </summary>
+    public uint? BootRebootTimeoutMilliseconds { get; init; }
+
     /// <summary>Print the list of <c>-d</c> items and exit (<c>-d help</c>).</summary>
     public bool ShowTraceHelp { get; init; }
 

@@ -9,7 +9,7 @@ namespace Virt.Run.CommandLine;
 /// Parses Virt.Run's command line: a subset of QEMU's option syntax (single-dash options, the same
 /// names and value forms) plus Virt's own double-dash options. Unknown options are rejected.
 /// </summary>
-public static class RunOptionsParser
+public static partial class RunOptionsParser
 {
     private const ulong KiB = 1UL << 10;
     private const ulong MiB = 1UL << 20;
@@ -46,13 +46,14 @@ public static class RunOptionsParser
     public static string HelpText { get; } = $"""
         Usage: Virt.Run [options]
 
-        With no options, boots the built-in demo guest.
+        With no options, boots the built-in demo guest; with drives, SeaBIOS boots them.
 
         QEMU-style options:
           -m SIZE                 guest RAM, a multiple of 4 KiB from {FormatSize(MachineBuilder.MinimumMemorySizeInBytes)} to {FormatSize(MachineBuilder.MaximumMemorySizeInBytes)} (default 128M);
                                   a plain number is MiB; suffixes B, K, M, G, T (either case, optionally
                                   followed by B); fractions allowed: 2048, 512M, 1.5G, 4096KB
-          -bios FILE              firmware image (64 KiB to 2 MiB) at the reset vector
+          -bios FILE              firmware image (64 KiB to 2 MiB) at the reset vector; with drives and
+                                  no -kernel, {MachineFactory.DefaultBiosPath} (SeaBIOS) by default
           -kernel FILE            Linux bzImage or Multiboot kernel to boot directly
           -initrd FILE            initial ramdisk for -kernel
           -append STRING          kernel command line for -kernel
@@ -71,6 +72,22 @@ public static class RunOptionsParser
                                   a write of v to the port exits with status (v << 1) | 1
                                   (defaults: iobase=0x501, iosize=2); Virt has no PCI cards for -device yet
           -no-acpi                no ACPI tables for the guest
+          -hda/-hdb/-hdc/-hdd FILE
+                                  IDE hard disk 0-3 (primary master, primary slave, secondary master,
+                                  secondary slave); the format is probed (raw or qcow2)
+          -cdrom FILE             ISO image in the ATAPI CD-ROM drive at IDE index 2 (secondary master)
+          -fda/-fdb FILE          floppy image in drive A:/B: (1.44 MB or 2.88 MB)
+          -drive file=FILE[,format=raw|qcow2][,if=ide|floppy][,media=disk|cdrom]
+                 [,readonly=on|off][,index=N]
+                                  a drive with QEMU's defaults: if=ide, media=disk, the first free index,
+                                  the format probed (a raw guess is warned about, and the guest may not
+                                  write an image header into its sector 0); a comma in FILE is written ,,
+          -snapshot               every writable drive runs on a temporary copy-on-write overlay,
+                                  thrown away at exit: the image files are never written
+          -boot [order=]DRIVES[,reboot-timeout=MS]
+                                  firmware boot order, up to three of a (floppy), c (hard disk),
+                                  d (CD-ROM), n (network), default cad; reboot-timeout: wait after
+                                  "No bootable device" before trying again (default: for ever)
           -vga std|none           std = QEMU's std VGA, a PCI card with Bochs VBE and a linear framebuffer
                                   (-M pc only; the default there when its VGA BIOS is installed, see
                                   --vga-rom); none = no display adapter. Without -vga: the ISA VGA
@@ -131,6 +148,7 @@ public static class RunOptionsParser
         ArgumentNullException.ThrowIfNull(args);
         var options = new RunOptions();
         bool nographic = false;
+        var drives = new List<DriveRequest>();
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -210,6 +228,25 @@ public static class RunOptionsParser
                     break;
                 case "-S":
                     options = options with { WaitForDebugger = true };
+                    break;
+                case "-hda" or "-hdb" or "-hdc" or "-hdd":
+                    drives.Add(new DriveRequest(new DriveOptions { Option = arg, Path = FileValue(args, ref i), Index = arg[^1] - 'a' }, IndexGiven: true));
+                    break;
+                case "-fda" or "-fdb":
+                    drives.Add(new DriveRequest(new DriveOptions { Option = arg, Path = FileValue(args, ref i), Interface = DriveInterface.Floppy, Index = arg[^1] - 'a' }, IndexGiven: true));
+                    break;
+                case "-cdrom":
+                    // QEMU's -cdrom is the secondary master (index 2), read-only CD media.
+                    drives.Add(new DriveRequest(new DriveOptions { Option = arg, Path = FileValue(args, ref i), Index = CdromIndex, Media = DriveMedia.Cdrom, ReadOnly = true }, IndexGiven: true));
+                    break;
+                case "-drive":
+                    drives.Add(ParseDrive(Value(args, ref i)));
+                    break;
+                case "-snapshot":
+                    options = options with { Snapshot = true };
+                    break;
+                case "-boot":
+                    options = ParseBoot(options, Value(args, ref i));
                     break;
                 case "--max-instructions":
                 {
@@ -305,6 +342,7 @@ public static class RunOptionsParser
             }
         }
 
+        options = options with { Drives = AssignDriveIndexes(drives) };
         if (nographic && options.Serial.Kind == CharacterTargetKind.Default)
         {
             options = options with { Serial = new CharacterTarget(CharacterTargetKind.Stdio) };
