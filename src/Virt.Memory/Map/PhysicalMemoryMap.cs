@@ -329,6 +329,12 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 new ReadOnlySpan<byte>((byte*)(p + (nint)(a & PageOffsetMask)), inPage).CopyTo(destination);
             }
+            else if (Find(a) is null)
+            {
+                // A hole (regions are page-granular): all ones, counted as byte reads one by one would be.
+                CountUnmappedReads(a, inPage);
+                destination[..inPage].Fill(0xFF);
+            }
             else
             {
                 for (int i = 0; i < inPage; i++)
@@ -354,6 +360,12 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             if (r is not null && r.Kind != MemoryRegionKind.Mmio)
             {
                 WriteMemory(r, a, source[..inPage]);
+            }
+            else if (r is null)
+            {
+                // Regions are page-granular, so the whole chunk is a hole: counted (or thrown at its first byte) as
+                // byte writes one by one would be, without walking a DMA of gigabytes over holes byte by byte.
+                CountUnmappedWrites(a, inPage);
             }
             else
             {
@@ -995,6 +1007,26 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
         {
             throw new UnmappedAccessException($"Read of unmapped physical address {new PhysicalAddress(address)}.");
         }
+    }
+
+    private void CountUnmappedReads(ulong address, int count)
+    {
+        if (_strict)
+        {
+            CountUnmappedRead(address); // throws at the first byte, as the byte-by-byte read did
+        }
+
+        Interlocked.Add(ref Statistics.UnmappedReadCount, count);
+    }
+
+    private void CountUnmappedWrites(ulong address, int count)
+    {
+        if (_strict)
+        {
+            CountUnmappedWrite(address);
+        }
+
+        Interlocked.Add(ref Statistics.UnmappedWriteCount, count);
     }
 
     private void CountUnmappedWrite(ulong address)
