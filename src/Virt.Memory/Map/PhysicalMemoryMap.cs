@@ -329,6 +329,12 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
             {
                 new ReadOnlySpan<byte>((byte*)(p + (nint)(a & PageOffsetMask)), inPage).CopyTo(destination);
             }
+            else if (Find(a) is null)
+            {
+                // A hole (regions are page-granular): all ones, counted as byte reads one by one would be.
+                CountUnmappedReads(a, inPage);
+                destination[..inPage].Fill(0xFF);
+            }
             else
             {
                 for (int i = 0; i < inPage; i++)
@@ -1003,18 +1009,29 @@ public sealed unsafe partial class PhysicalMemoryMap : IGuestMemory
         }
     }
 
-    private void CountUnmappedWrite(ulong address)
+    private void CountUnmappedReads(ulong address, int count)
     {
-        Interlocked.Increment(ref Statistics.UnmappedWriteCount);
         if (_strict)
         {
-            throw new UnmappedAccessException($"Write to unmapped physical address {new PhysicalAddress(address)}.");
+            CountUnmappedRead(address); // throws at the first byte, as the byte-by-byte read did
         }
+
+        Interlocked.Add(ref Statistics.UnmappedReadCount, count);
     }
 
     private void CountUnmappedWrites(ulong address, int count)
     {
+        if (_strict)
+        {
+            CountUnmappedWrite(address);
+        }
+
         Interlocked.Add(ref Statistics.UnmappedWriteCount, count);
+    }
+
+    private void CountUnmappedWrite(ulong address)
+    {
+        Interlocked.Increment(ref Statistics.UnmappedWriteCount);
         if (_strict)
         {
             throw new UnmappedAccessException($"Write to unmapped physical address {new PhysicalAddress(address)}.");

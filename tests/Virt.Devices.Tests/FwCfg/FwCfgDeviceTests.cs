@@ -173,6 +173,24 @@ public sealed class FwCfgDeviceTests
     }
 
     [Fact]
+    public void Dma_read_of_4_GiB_past_the_end_zero_fills_RAM_and_counts_every_hole_byte()
+    {
+        // The fuzzer's seed 10 found this: a zero fill of nearly 4 GiB over a map that is mostly holes. Every hole byte
+        // is still counted as an ignored write (the work done), but a hole is skipped a page at a time.
+        (FwCfgDevice device, IoPortSpace ports) = Create(new FwCfgContent().AddFile("a", new byte[8]));
+        const ulong Target = 0x8000;
+        const uint Length = uint.MaxValue;
+        _memory.Write(new PhysicalAddress(Target), Enumerable.Repeat((byte)0xAA, 0x100).ToArray());
+        long before = _memory.Statistics.UnmappedWrites;
+        StartDma(ports, ((uint)FwCfgKeys.FirstFile << 16) | (uint)(FwCfgDmaControl.Select | FwCfgDmaControl.Read), Length, Target);
+        Assert.Equal(0u, ReadControl());
+        Assert.Equal(8u, device.Offset);
+        Assert.Equal(new byte[0x100], ReadMemory(Target, 0x100));
+        const ulong RamSize = 0x10000;
+        Assert.Equal((long)(Length - (RamSize - Target)), _memory.Statistics.UnmappedWrites - before);
+    }
+
+    [Fact]
     public void Dma_with_no_operation_bit_only_selects()
     {
         (FwCfgDevice device, IoPortSpace ports) = Create(new FwCfgContent());

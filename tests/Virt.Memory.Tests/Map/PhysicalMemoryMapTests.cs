@@ -95,6 +95,39 @@ public sealed class PhysicalMemoryMapTests
     }
 
     [Fact]
+    public void SpanAccessesAcrossRamHoleAndMmioCountHoleBytesAndReachTheDeviceByteByByte()
+    {
+        var device = new RecordingMmioDevice(0x1000, AccessWidths.Byte);
+        PhysicalMemoryMap map = new PhysicalMemoryMapBuilder().AddRam("ram", A(0), 0x1000).AddMmio("dev", A(0x3000), 0x1000, device).Build();
+
+        // 0x800 bytes of RAM, two pages of hole, 0x10 bytes of MMIO.
+        byte[] source = Enumerable.Range(0, 0x2810).Select(i => (byte)(i + 1)).ToArray();
+        map.Write(A(0x800), source);
+        Assert.Equal(source[0x7FF], map.ReadByte(A(0xFFF)));
+        Assert.Equal(0x2000, map.Statistics.UnmappedWrites);
+        Assert.Equal(0x10, device.Accesses.Count);
+
+        byte[] destination = new byte[0x1810];
+        map.Read(A(0x1800), destination);
+        Assert.All(destination[..0x1800], b => Assert.Equal(0xFF, b));
+        Assert.Equal(0x1800, map.Statistics.UnmappedReads);
+        Assert.Equal(0x20, device.Accesses.Count);
+    }
+
+    [Fact]
+    public void StrictSpanAccessesThrowAtTheFirstHoleByteAfterTheRamPart()
+    {
+        PhysicalMemoryMap map = new PhysicalMemoryMapBuilder(new MemoryMapOptions { Strict = true }).AddRam("ram", A(0), 0x1000).Build();
+        var e = Assert.Throws<UnmappedAccessException>(() => map.Write(A(0xFFE), new byte[] { 1, 2, 3, 4 }));
+        Assert.Contains("0x00001000", e.Message, StringComparison.Ordinal);
+        Assert.Equal(2, map.ReadByte(A(0xFFF)));
+        Assert.Equal(1, map.Statistics.UnmappedWrites);
+        e = Assert.Throws<UnmappedAccessException>(() => map.Read(A(0x1800), new byte[0x10]));
+        Assert.Contains("0x00001800", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, map.Statistics.UnmappedReads);
+    }
+
+    [Fact]
     public void RomIgnoresWritesAndCountsThem()
     {
         byte[] image = [1, 2, 3, 4];
