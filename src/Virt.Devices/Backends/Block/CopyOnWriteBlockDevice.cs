@@ -207,28 +207,15 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
     }
 
     /// <inheritdoc/>
-    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Read(offset, destination.Span);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        SynchronousBlockIo.ReadAsync(this, offset, destination, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Write(offset, source.Span);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) =>
+        SynchronousBlockIo.WriteAsync(this, offset, source, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Flush();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => SynchronousBlockIo.FlushAsync(this, cancellationToken);
 
     /// <summary>Frees the overlay (deleting a scratch file) and disposes the base unless asked to leave it open.</summary>
     public void Dispose()

@@ -72,28 +72,15 @@ public sealed class MemoryBlockDevice : IBlockDevice
     public void Flush() => FlushCount++;
 
     /// <inheritdoc/>
-    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Read(offset, destination.Span);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask ReadAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken = default) =>
+        SynchronousBlockIo.ReadAsync(this, offset, destination, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Write(offset, source.Span);
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) =>
+        SynchronousBlockIo.WriteAsync(this, offset, source, cancellationToken);
 
     /// <inheritdoc/>
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        Flush();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => SynchronousBlockIo.FlushAsync(this, cancellationToken);
 
     /// <inheritdoc/>
     public void Dispose()
