@@ -20,6 +20,11 @@ public sealed partial class Cpu
     // events here); Limit CPUID Maxval (bit 22) and XD Disable (bit 34) read 0. Writes are accepted and ignored, so the
     // value never changes (a deliberate difference: fast strings cannot be turned off, and nothing here depends on them).
     private const uint MsrMiscEnable = 0x1A0;
+
+    // IA32_PLATFORM_ID (Intel SDM Vol. 4, Table 2-2, read-only, since the P6 family): bits 52:50 give the platform a microcode
+    // update must match. Linux's Intel microcode driver reads it unguarded on family 6 and warns with a stack trace when it
+    // faults. Platform 0; writes are #GP.
+    private const uint MsrPlatformId = 0x17;
     private const ulong MiscEnableFastStrings = 1UL << 0;
     private const ulong MiscEnableBtsUnavailable = 1UL << 11;
     private const ulong MiscEnablePebsUnavailable = 1UL << 12;
@@ -57,6 +62,9 @@ public sealed partial class Cpu
                 return true;
             case MsrMiscEnable:
                 value = MiscEnableValue;
+                return true;
+            case MsrPlatformId:
+                value = 0;
                 return true;
             case MsrSysenterCs:
                 value = _sysenterCs;
