@@ -106,11 +106,11 @@ internal static class DiskSnapshotGuest
         return new MemoryBlockDevice(data, readOnly: readOnly, name: "base.img");
     }
 
-    /// <summary>A deterministic ISA machine running <see cref="Image"/> with <paramref name="disk"/> as the primary master, on a snapshot overlay unless <paramref name="overlay"/> is false.</summary>
-    public static MachineBuilder Builder(IBlockDevice disk, bool overlay = true) => new MachineBuilder()
+    /// <summary>A deterministic ISA machine running <see cref="Image"/> with <paramref name="disk"/> as the primary master, on a snapshot overlay (in memory, or in <paramref name="scratchDirectory"/>) unless <paramref name="overlay"/> is false.</summary>
+    public static MachineBuilder Builder(IBlockDevice disk, bool overlay = true, string? scratchDirectory = null) => new MachineBuilder()
         .WithMemorySize(4UL << 20)
         .WithIdeDrive(0, disk)
-        .WithDiskSnapshot(overlay)
+        .WithDiskSnapshot(overlay, scratchDirectory)
         .WithDebugExit()
         .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
         .WithFlatBinary(Image, new PhysicalAddress(CodeAddress), BootEntryState.FlatProtectedMode(CodeAddress, "disk snapshot guest"));

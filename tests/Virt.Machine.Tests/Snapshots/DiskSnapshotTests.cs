@@ -18,13 +18,29 @@ public sealed class DiskSnapshotTests
         return stream.ToArray();
     }
 
-    [Fact]
-    public void ARestoredMachineSeesTheSnapshotTimeDiskAndContinuesExactlyAsTheOriginal()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ARestoredMachineSeesTheSnapshotTimeDiskAndContinuesExactlyAsTheOriginal(bool scratchFiles)
+    {
+        DirectoryInfo scratch = Directory.CreateTempSubdirectory("virt-disk-snapshot-test-");
+        try
+        {
+            RestoreAndContinue(scratchFiles ? scratch.FullName : null);
+        }
+        finally
+        {
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    private static void RestoreAndContinue(string? scratchDirectory)
     {
         using var firstBase = DiskSnapshotGuest.BaseDisk();
-        using Machine first = DiskSnapshotGuest.Builder(firstBase).Build();
+        using Machine first = DiskSnapshotGuest.Builder(firstBase, scratchDirectory: scratchDirectory).Build();
         Assert.Equal(MachineStopKind.BudgetExhausted, first.Run(maxInstructions: SnapshotAtInstructions).Kind);
         var overlay = Assert.IsType<CopyOnWriteBlockDevice>(DiskSnapshotGuest.Disk(first));
+        Assert.Equal(scratchDirectory is not null, overlay.IsFileBacked);
         Assert.True(overlay.ChangedChunkCount > 1, "the guest has written sectors before the snapshot");
         string diskAtSnapshot = DiskSnapshotGuest.DiskHash(first);
         byte[] snapshot = Save(first);
@@ -36,7 +52,7 @@ public sealed class DiskSnapshotTests
 
         // A second machine, built the same way over an identical base, had run and written on its own first.
         using var secondBase = DiskSnapshotGuest.BaseDisk();
-        using Machine second = DiskSnapshotGuest.Builder(secondBase).Build();
+        using Machine second = DiskSnapshotGuest.Builder(secondBase, scratchDirectory: scratchDirectory).Build();
         second.Run(maxInstructions: SnapshotAtInstructions * 2);
         second.RestoreSnapshot(new MemoryStream(snapshot));
         Assert.Equal(diskAtSnapshot, DiskSnapshotGuest.DiskHash(second));
