@@ -277,6 +277,16 @@ public sealed partial class Floppy82077 : IPortMappedDevice, IStatefulDevice<Flo
     /// <returns>The geometry.</returns>
     public FloppyGeometry? GetGeometry(int drive) => DriveAt(drive).Geometry;
 
+    /// <summary>Whether drive <paramref name="drive"/> is connected (given to the constructor, even if now empty).</summary>
+    /// <param name="drive">0 (A:) or 1 (B:).</param>
+    /// <returns>True for a connected drive.</returns>
+    public bool IsDrivePresent(int drive) => DriveAt(drive).Present;
+
+    /// <summary>The medium in a drive, or null when the drive is empty or absent.</summary>
+    /// <param name="drive">0 (A:) or 1 (B:).</param>
+    /// <returns>The medium.</returns>
+    public IBlockDevice? GetMedium(int drive) => DriveAt(drive).Medium;
+
     /// <summary>Puts a medium in a drive (the drive reports a disk change), replacing what was there.</summary>
     /// <param name="drive">0 (A:) or 1 (B:); the drive must exist.</param>
     /// <param name="medium">The medium, of a supported size.</param>

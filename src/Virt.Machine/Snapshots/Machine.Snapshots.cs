@@ -35,8 +35,15 @@ public sealed partial class Machine
     /// Save even when a device does not implement <see cref="IStatefulDevice{TState}"/> (a custom device): its state is
     /// then not in the snapshot, and after a restore it keeps whatever state it has. False refuses such a machine.
     /// </param>
-    /// <exception cref="InvalidOperationException">When a device cannot save its state and <paramref name="allowStatelessDevices"/> is false; the message names it.</exception>
-    public void SaveSnapshot(Stream stream, bool allowStatelessDevices = false)
+    /// <param name="allowDisksByReference">
+    /// Save even when a writable drive is not on a copy-on-write overlay (<see cref="MachineBuilder.WithDiskSnapshot"/>):
+    /// the guest's writes went to the image itself, so the snapshot records it only by name and capacity, and a restore
+    /// pairs the saved RAM with whatever the image holds then. False refuses such a machine. Read-only images, CDs and
+    /// overlays need no permission (docs/snapshots.md, "Disks").
+    /// </param>
+    /// <exception cref="InvalidOperationException">When a device cannot save its state and <paramref name="allowStatelessDevices"/> is false, or a writable drive has no overlay and <paramref name="allowDisksByReference"/> is false; the message names it.</exception>
+    /// <exception cref="IOException">When reading a disk image (its fingerprint, an overlay's scratch file) fails.</exception>
+    public void SaveSnapshot(Stream stream, bool allowStatelessDevices = false, bool allowDisksByReference = false)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -51,6 +58,8 @@ public sealed partial class Machine
             }
         }
 
+        List<MachineDrive> drives = EnumerateDrives();
+        CheckDisksCanBeSaved(drives, allowDisksByReference);
         MachineState state = SaveState();
         SnapshotStream.WriteHeader(stream);
         SnapshotStream.WriteSection(stream, SnapshotSectionId.Configuration, WriteConfiguration(DescribeConfiguration()));
@@ -96,6 +105,7 @@ public sealed partial class Machine
             }
         }
 
+        WriteDisks(stream, drives);
         SnapshotStream.WriteSection(stream, SnapshotSectionId.End, []);
         stream.Flush();
     }
@@ -130,7 +140,10 @@ public sealed partial class Machine
             throw new SnapshotFormatException($"Snapshot 'RAMR' sections: {staged.Ram.Count} regions, this machine has {Memory.RamRegionNames.Count}.");
         }
 
-        // Everything is checked: apply. RestoreState is all or nothing, and the RAM cannot be refused any more.
+        // Everything is checked: apply. The disks first (an in-memory overlay is replaced at once; only a scratch file's
+        // I/O can fail, before the CPU, devices and RAM change), then RestoreState (all or nothing), then the RAM, which
+        // cannot be refused any more.
+        ApplyDisks(staged);
         try
         {
             RestoreState(state);
@@ -219,6 +232,7 @@ public sealed partial class Machine
             if (id == SnapshotSectionId.End)
             {
                 staged.CheckComplete();
+                CheckDisksComplete(staged);
                 return staged;
             }
 
@@ -226,7 +240,7 @@ public sealed partial class Machine
             {
                 using var reader = new BinaryReader(new MemoryStream(payload, writable: false), Encoding.UTF8);
                 ReadSectionPayload(staged, id, payload, reader, where);
-                if (id is not SnapshotSectionId.Cpu and not SnapshotSectionId.Clock and not SnapshotSectionId.RamChunk && reader.BaseStream.Position != payload.Length)
+                if (id is not SnapshotSectionId.Cpu and not SnapshotSectionId.Clock and not SnapshotSectionId.RamChunk and not SnapshotSectionId.DiskChunks && reader.BaseStream.Position != payload.Length)
                 {
                     throw new SnapshotFormatException($"{where}: {payload.Length - reader.BaseStream.Position} bytes left over after the last field.");
                 }
@@ -297,6 +311,12 @@ public sealed partial class Machine
                 break;
             case SnapshotSectionId.RamChunk:
                 ReadChunk(staged, payload, reader, where);
+                break;
+            case SnapshotSectionId.Disk:
+                ReadDisk(staged, reader, where);
+                break;
+            case SnapshotSectionId.DiskChunks:
+                ReadDiskChunks(staged, payload, reader, where);
                 break;
             default:
                 throw new SnapshotFormatException($"{where}: an unknown or repeated section.");
@@ -476,6 +496,11 @@ public sealed partial class Machine
         public Dictionary<string, StagedDevice> Devices { get; } = new(StringComparer.Ordinal);
 
         public List<StagedRam> Ram { get; } = [];
+
+        /// <summary>This machine's drives, enumerated at the first 'DISK' section.</summary>
+        public List<MachineDrive>? Drives { get; set; }
+
+        public List<StagedDisk> Disks { get; } = [];
 
         public void CheckComplete()
         {

@@ -24,6 +24,12 @@ internal static class SnapshotSectionId
     /// <summary>One allocated RAM chunk: region ordinal, chunk index, page bitmap, deflated non-zero pages.</summary>
     public const uint RamChunk = 'R' | ('A' << 8) | ('M' << 16) | ((uint)'C' << 24);
 
+    /// <summary>One drive: identifier, media kind, mode, and the image's name, capacity, read-only flag and fingerprint.</summary>
+    public const uint Disk = 'D' | ('I' << 8) | ('S' << 16) | ((uint)'K' << 24);
+
+    /// <summary>Up to 16 copy-on-write overlay chunks of the current drive: drive ordinal, chunk group, bitmap, deflated chunks.</summary>
+    public const uint DiskChunks = 'D' | ('S' << 8) | ('K' << 16) | ((uint)'C' << 24);
+
     /// <summary>The end of the snapshot (empty).</summary>
     public const uint End = 'E' | ('N' << 8) | ('D' << 16) | ((uint)' ' << 24);
 

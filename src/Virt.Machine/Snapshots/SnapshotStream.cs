@@ -10,7 +10,10 @@ namespace Virt.Machine;
 internal static class SnapshotStream
 {
     /// <summary>The format version this build writes and reads.</summary>
-    public const ushort FormatVersion = 1;
+    public const ushort FormatVersion = 2;
+
+    /// <summary>The oldest format version this build reads: version 1 had no disk sections (a machine without drives reads the same).</summary>
+    public const ushort OldestReadableVersion = 1;
 
     /// <summary>The largest payload of one section (a VGA record with its 256 KiB of video memory is about 350 KiB of JSON).</summary>
     public const int MaxSectionPayloadInBytes = 16 << 20;
@@ -56,9 +59,9 @@ internal static class SnapshotStream
         }
 
         ushort version = BinaryPrimitives.ReadUInt16LittleEndian(header[8..]);
-        if (version != FormatVersion)
+        if (version is < OldestReadableVersion or > FormatVersion)
         {
-            throw new SnapshotFormatException($"Snapshot header: format version {version} is not supported (expected {FormatVersion}).");
+            throw new SnapshotFormatException($"Snapshot header: format version {version} is not supported (expected {OldestReadableVersion} to {FormatVersion}).");
         }
 
         ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(header[10..]);

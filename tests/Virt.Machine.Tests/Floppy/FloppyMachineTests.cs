@@ -57,7 +57,11 @@ public sealed class FloppyMachineTests
     [Fact]
     public void AMachineWithAFloppySnapshotsAndRestoresTheControllerAndDmaState()
     {
-        using Machine machine = new MachineBuilder().WithFloppyDrive(0, new MemoryBlockDevice(1_474_560)).Build();
+        // The floppy is on an overlay (a writable image without one is refused, see DiskSnapshotTests), whose contents
+        // the snapshot carries: the sector written before it reads back after the restore.
+        using Machine machine = new MachineBuilder().WithFloppyDrive(0, new MemoryBlockDevice(1_474_560)).WithDiskSnapshot().Build();
+        IBlockDevice floppy = Assert.IsType<CopyOnWriteBlockDevice>(machine.FindDevice<Floppy82077>()!.GetMedium(0));
+        floppy.Write(512 * 17, Enumerable.Repeat((byte)0x6B, 512).ToArray());
         machine.Ports.WriteByte(0x3F2, 0x1C);
         machine.Ports.WriteByte(0x3F5, 0x03);                            // SPECIFY, first byte only: mid-command
         machine.Ports.WriteByte(0x04, 0x34);                             // DMA channel 2 address low byte
@@ -68,11 +72,15 @@ public sealed class FloppyMachineTests
 
         machine.Ports.WriteByte(0x3F2, 0x00);
         machine.Ports.WriteByte(0x0D, 0);
+        floppy.Write(512 * 17, new byte[512]);
         stream.Position = 0;
         machine.RestoreSnapshot(stream);
 
         Assert.Equal(fdc, machine.FindDevice<Floppy82077>()!.SaveState());
         Assert.Equal(dma, machine.FindDevice<Dma8237>()!.SaveState());
         Assert.Equal(0x90, machine.Ports.ReadByte(0x3F4));               // RQM and busy: the command goes on
+        byte[] sector = new byte[512];
+        floppy.Read(512 * 17, sector);
+        Assert.All(sector, b => Assert.Equal(0x6B, b));
     }
 }

@@ -193,8 +193,8 @@ public sealed class MachineSnapshotTests
         Assert.Contains("magic", Restore(machine, magic).Message, StringComparison.Ordinal);
 
         byte[] version = (byte[])snapshot.Clone();
-        version[8] = 2;
-        Assert.Contains("format version 2", Restore(machine, version).Message, StringComparison.Ordinal);
+        version[8] = 3;
+        Assert.Contains("format version 3", Restore(machine, version).Message, StringComparison.Ordinal);
 
         Assert.Contains("truncated", Restore(machine, snapshot[..(snapshot.Length - 1)]).Message, StringComparison.Ordinal);
 

@@ -64,6 +64,12 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
     /// <summary>The number of chunks written since the overlay was created or last discarded or committed.</summary>
     public int ChangedChunkCount => _overlayFile is null ? _memoryChunks.Count : _fileChunks.Count;
 
+    /// <summary>The most bytes of changed chunks an in-memory overlay holds (<see cref="long.MaxValue"/> for a scratch file).</summary>
+    public long MemoryBudgetInBytes => _memoryBudgetInBytes;
+
+    /// <summary>The number of chunks the device is divided into (the last one may be shorter than <see cref="ChunkSizeInBytes"/>).</summary>
+    public long ChunkCount => (CapacityInBytes + ChunkSizeInBytes - 1) / ChunkSizeInBytes;
+
     /// <inheritdoc/>
     public string Name { get; }
 
@@ -204,6 +210,84 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
 
         _base.Flush();
         Discard();
+    }
+
+    /// <summary>
+    /// The indexes of the chunks the overlay holds (written since it was created, discarded or committed), in ascending
+    /// order. Chunk n covers bytes n x <see cref="ChunkSizeInBytes"/> to <see cref="GetChunkLength"/>(n) bytes on;
+    /// <see cref="Read"/> of that range returns the overlay's bytes. A machine snapshot saves these (docs/snapshots.md).
+    /// </summary>
+    /// <returns>The chunk indexes.</returns>
+    public IReadOnlyList<long> GetChangedChunks()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        List<long> chunks = _overlayFile is null ? [.. _memoryChunks.Keys] : [.. _fileChunks];
+        chunks.Sort();
+        return chunks;
+    }
+
+    /// <summary>The length in bytes of chunk <paramref name="chunk"/>: <see cref="ChunkSizeInBytes"/>, less for the last chunk of a device whose capacity is not a multiple of it.</summary>
+    /// <param name="chunk">A chunk index below <see cref="ChunkCount"/>.</param>
+    /// <returns>The length.</returns>
+    public int GetChunkLength(long chunk)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(chunk);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(chunk, ChunkCount);
+        return ChunkLength(chunk);
+    }
+
+    /// <summary>
+    /// Replaces the overlay's contents with <paramref name="chunks"/> (chunk index to its bytes): afterwards the device
+    /// reads those chunks from the overlay and everything else from the base, as if just these chunks had been written
+    /// since the overlay was created. Every chunk is checked (index, length, the in-memory budget) before anything changes;
+    /// an in-memory overlay is then replaced at once. A scratch file is rewritten chunk by chunk, so an I/O error of the
+    /// host part-way leaves it partly replaced (the <see cref="IOException"/> propagates).
+    /// </summary>
+    /// <param name="chunks">The chunks; each array is <see cref="GetChunkLength"/>(index) bytes long. The arrays are copied.</param>
+    /// <exception cref="ArgumentException">When a chunk index is out of range, a chunk has the wrong length, or the chunks exceed the budget; nothing changed.</exception>
+    public void ReplaceChanges(IReadOnlyDictionary<long, byte[]> chunks)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        long total = 0;
+        foreach ((long chunk, byte[] bytes) in chunks)
+        {
+            if (chunk < 0 || chunk >= ChunkCount)
+            {
+                throw new ArgumentException($"'{Name}': chunk {chunk} is beyond the device's {ChunkCount} chunks.", nameof(chunks));
+            }
+
+            if (bytes is null || bytes.Length != ChunkLength(chunk))
+            {
+                throw new ArgumentException($"'{Name}': chunk {chunk} has {bytes?.Length ?? 0} bytes, not {ChunkLength(chunk)}.", nameof(chunks));
+            }
+
+            total += bytes.Length;
+        }
+
+        if (_overlayFile is null && total > _memoryBudgetInBytes)
+        {
+            throw new ArgumentException($"'{Name}': {total} bytes of chunks exceed the in-memory overlay's budget of {_memoryBudgetInBytes} bytes.", nameof(chunks));
+        }
+
+        if (_overlayFile is null)
+        {
+            _memoryChunks.Clear();
+            foreach ((long chunk, byte[] bytes) in chunks)
+            {
+                _memoryChunks.Add(chunk, (byte[])bytes.Clone());
+            }
+
+            _memoryInBytes = total;
+            return;
+        }
+
+        Discard();
+        foreach ((long chunk, byte[] bytes) in chunks)
+        {
+            RandomAccess.Write(_overlayFile, bytes, chunk * ChunkSizeInBytes);
+            _fileChunks.Add(chunk);
+        }
     }
 
     /// <inheritdoc/>

@@ -58,6 +58,11 @@ public sealed class IsaIdeController : IPortMappedDevice, IStatefulDevice<IsaIde
     /// <returns>The host backend.</returns>
     public IBlockDevice? GetMedium(int position) => Channel(position).GetDrive(position & 1)?.Medium;
 
+    /// <summary>The kind of drive at a position, or null when there is none.</summary>
+    /// <param name="position">0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave.</param>
+    /// <returns>The media kind.</returns>
+    public IdeMediaKind? GetMediaKind(int position) => Channel(position).GetDrive(position & 1)?.Media;
+
     /// <summary>Puts another disc in the CD-ROM drive at <paramref name="position"/> (see <see cref="Piix3Ide.ChangeMedium"/>).</summary>
     /// <param name="position">0-3.</param>
     /// <param name="medium">The new disc, or null.</param>

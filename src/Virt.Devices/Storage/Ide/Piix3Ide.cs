@@ -146,6 +146,11 @@ public sealed class Piix3Ide : PciDevice, IStatefulDevice<Piix3IdeState>, IIdeBu
     /// <returns>The host backend.</returns>
     public IBlockDevice? GetMedium(int position) => Channel(position).GetDrive(position & 1)?.Medium;
 
+    /// <summary>The kind of drive at a position, or null when there is none.</summary>
+    /// <param name="position">0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave.</param>
+    /// <returns>The media kind.</returns>
+    public IdeMediaKind? GetMediaKind(int position) => Channel(position).GetDrive(position & 1)?.Media;
+
     /// <summary>Whether the guest opened the tray of the CD-ROM drive at <paramref name="position"/> (START STOP UNIT with LoEj).</summary>
     /// <param name="position">The drive position.</param>
     /// <returns>True when ejected by the guest.</returns>

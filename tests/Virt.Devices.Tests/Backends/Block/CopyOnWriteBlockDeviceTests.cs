@@ -192,6 +192,59 @@ public sealed class CopyOnWriteBlockDeviceTests
         return true;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_changed_chunks_can_be_listed_and_put_into_another_overlay(bool fileOverlay)
+    {
+        using var dir = new TempDirectory();
+
+        // 9 chunks and a half: the last chunk is 2 KiB.
+        byte[] baseBytes = TempDirectory.RandomBytes((9 * CopyOnWriteBlockDevice.ChunkSizeInBytes) + (4 * Sector), 5);
+        using CopyOnWriteBlockDevice source = Open(new MemoryBlockDevice((byte[])baseBytes.Clone(), readOnly: true), dir, fileOverlay);
+        source.Write(Sector, TempDirectory.RandomBytes(Sector, 6));
+        source.Write(9 * CopyOnWriteBlockDevice.ChunkSizeInBytes, TempDirectory.RandomBytes(Sector, 7));
+        source.Write(4 * CopyOnWriteBlockDevice.ChunkSizeInBytes, TempDirectory.RandomBytes(3 * Sector, 8));
+        Assert.Equal([0L, 4L, 9L], source.GetChangedChunks());
+        Assert.Equal(10, source.ChunkCount);
+        Assert.Equal(4 * Sector, source.GetChunkLength(9));
+
+        var chunks = new Dictionary<long, byte[]>();
+        foreach (long chunk in source.GetChangedChunks())
+        {
+            byte[] bytes = new byte[source.GetChunkLength(chunk)];
+            source.Read(chunk * CopyOnWriteBlockDevice.ChunkSizeInBytes, bytes);
+            chunks.Add(chunk, bytes);
+        }
+
+        // The target had other changes; afterwards it reads exactly as the source.
+        using CopyOnWriteBlockDevice target = Open(new MemoryBlockDevice((byte[])baseBytes.Clone(), readOnly: true), dir, fileOverlay);
+        target.Write(2 * CopyOnWriteBlockDevice.ChunkSizeInBytes, TempDirectory.RandomBytes(Sector, 9));
+        target.ReplaceChanges(chunks);
+        Assert.Equal(source.GetChangedChunks(), target.GetChangedChunks());
+        byte[] expected = new byte[baseBytes.Length];
+        byte[] actual = new byte[baseBytes.Length];
+        source.Read(0, expected);
+        target.Read(0, actual);
+        Assert.Equal(expected, actual);
+
+        // Bad chunks are refused and change nothing.
+        Assert.Throws<ArgumentException>(() => target.ReplaceChanges(new Dictionary<long, byte[]> { [1] = new byte[Sector], [10] = new byte[CopyOnWriteBlockDevice.ChunkSizeInBytes] }));
+        Assert.Throws<ArgumentException>(() => target.ReplaceChanges(new Dictionary<long, byte[]> { [9] = new byte[CopyOnWriteBlockDevice.ChunkSizeInBytes] }));
+        target.Read(0, actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Replacing_the_changes_respects_the_memory_budget()
+    {
+        using var cow = new CopyOnWriteBlockDevice(new MemoryBlockDevice(16 * CopyOnWriteBlockDevice.ChunkSizeInBytes), memoryBudgetInBytes: CopyOnWriteBlockDevice.ChunkSizeInBytes);
+        var two = new Dictionary<long, byte[]> { [0] = new byte[CopyOnWriteBlockDevice.ChunkSizeInBytes], [1] = new byte[CopyOnWriteBlockDevice.ChunkSizeInBytes] };
+        ArgumentException e = Assert.Throws<ArgumentException>(() => cow.ReplaceChanges(two));
+        Assert.Contains("budget", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, cow.ChangedChunkCount);
+    }
+
     private static CopyOnWriteBlockDevice Open(IBlockDevice baseDevice, TempDirectory dir, bool fileOverlay) =>
         fileOverlay ? CopyOnWriteBlockDevice.CreateWithFile(baseDevice, dir.File("overlay-" + Guid.NewGuid().ToString("N"))) : new CopyOnWriteBlockDevice(baseDevice);
 }
