@@ -358,6 +358,12 @@ public sealed partial class Cpu
     /// <summary>Far RET in protected mode (Intel SDM Vol. 2B, RET: same privilege level and outer privilege level).</summary>
     private void RetFarProtected(ref DecodedInstruction d)
     {
+        if (_ctx.Code64)
+        {
+            RetFar64(ref d);
+            return;
+        }
+
         int size = d.OpSize;
         uint sp = StackPointer;
         uint mask = StackMask;
@@ -399,6 +405,82 @@ public sealed partial class Cpu
         SetAccessed(address, ref descriptor);
         LoadCodeSegment(selector, descriptor, _ctx.Cpl);
         _ctx.Rip = offset;
+    }
+
+    /// <summary>
+    /// Far RET in 64-bit mode (Intel SDM Vol. 2B, RET, "IA-32e mode"): the stack is addressed with all of RSP; RETF pops a
+    /// 4-byte offset and CS slot by default, 8-byte ones with REX.W (RETFQ, which Linux uses to reload CS) and 2-byte ones
+    /// with 66h. A return to 64-bit code checks that RIP is canonical, one to compatibility mode checks the CS limit. To an
+    /// outer level it also pops RSP and SS, where a null SS is allowed for 64-bit code at CPL 0-2, and nulls the data
+    /// segments the new level may not use.
+    /// </summary>
+    private void RetFar64(ref DecodedInstruction d)
+    {
+        int size = d.OpSize;
+        ulong sp = _ctx.Gpr[RegSp];
+        ulong offset = ReadMem(Ss, sp, size);
+        ushort selector = (ushort)ReadMem(Ss, sp + (uint)size, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if (!CheckReturnCode(selector, out ulong descriptor, out ulong address))
+        {
+            return;
+        }
+
+        bool toLong = (DescriptorAttributes(descriptor) & SegmentState.LongModeBit) != 0;
+        if (toLong ? !IsCanonical(offset) : offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        {
+            RaiseFault(VectorGeneralProtection, 0);
+            return;
+        }
+
+        ulong release = d.Kind0 == OperandKind.Immediate ? d.Imm : 0;
+        int rpl = selector & 3;
+        if (rpl == _ctx.Cpl)
+        {
+            _ctx.Gpr[RegSp] = sp + (uint)(2 * size) + release;
+            SetAccessed(address, ref descriptor);
+            LoadCodeSegment(selector, descriptor, rpl);
+            _ctx.Rip = offset;
+            return;
+        }
+
+        ulong stackImage = sp + (uint)(2 * size) + release;
+        ulong newRsp = ReadMem(Ss, stackImage, size);
+        ushort newSs = (ushort)ReadMem(Ss, stackImage + (uint)size, 2);
+        if (_faulted)
+        {
+            return;
+        }
+
+        if ((newSs & 0xFFFC) == 0 && toLong && rpl < 3)
+        {
+            if ((newSs & 3) != rpl)
+            {
+                RaiseFault(VectorGeneralProtection, 0);
+                return;
+            }
+
+            LoadNullStackSegment64(rpl);
+        }
+        else
+        {
+            if (!CheckStackForLevel(newSs, rpl, VectorGeneralProtection, ext: 0, out ulong ssDescriptor, out ulong ssAddress))
+            {
+                return;
+            }
+
+            LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
+        }
+
+        SetAccessed(address, ref descriptor);
+        LoadCodeSegment(selector, descriptor, rpl);
+        _ctx.Rip = offset;
+        _ctx.Gpr[RegSp] = (toLong ? newRsp : size == 2 ? (ushort)newRsp : (uint)newRsp) + release;
+        NullDataSegmentsForLevel(rpl);
     }
 
     /// <summary>The checks on the return CS of RETF and IRET: RPL &gt;= CPL; DPL by conforming or not; present.</summary>
@@ -456,6 +538,16 @@ public sealed partial class Cpu
         _ctx.Rip = offset;
         LoadStackSegmentCache(newSs, ssDescriptor, ssAddress);
         SetStackPointer(size == 2 ? (ushort)newEsp : newEsp);
+        NullDataSegmentsForLevel(rpl);
+        return true;
+    }
+
+    /// <summary>
+    /// After a return to an outer level: nulls each of DS, ES, FS, GS whose DPL is below the new CPL unless it holds a
+    /// conforming code segment (Intel SDM Vol. 2B, RET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL"; Vol. 2A, IRET).
+    /// </summary>
+    private void NullDataSegmentsForLevel(int rpl)
+    {
         for (int s = 0; s < 6; s++)
         {
             if (s is Cs or Ss)
@@ -474,8 +566,6 @@ public sealed partial class Cpu
                 RefreshAccessBounds(s);
             }
         }
-
-        return true;
     }
 
     private static int DescriptorDplFromAttributes(ushort attributes) => (attributes >> 5) & 3;

@@ -13,6 +13,22 @@ public sealed partial class Cpu
     // writes are accepted and the signature reads 0.
     private const uint MsrBiosSignId = 0x8B;
     private const uint MsrSysenterEsp = 0x175;
+
+    // IA32_MISC_ENABLE (Intel SDM Vol. 4, Table 2-2): architectural on family 6 model 0Dh and later, which the default CPUID
+    // model reports; 64-bit Linux reads it unguarded in verify_cpu (to clear XD Disable) before it ever enters long mode.
+    // It reads fast strings enabled (bit 0) and BTS and PEBS unavailable (bits 11 and 12: no branch-trace store or precise
+    // events here); Limit CPUID Maxval (bit 22) and XD Disable (bit 34) read 0. Writes are accepted and ignored, so the
+    // value never changes (a deliberate difference: fast strings cannot be turned off, and nothing here depends on them).
+    private const uint MsrMiscEnable = 0x1A0;
+
+    // IA32_PLATFORM_ID (Intel SDM Vol. 4, Table 2-2, read-only, since the P6 family): bits 52:50 give the platform a microcode
+    // update must match. Linux's Intel microcode driver reads it unguarded on family 6 and warns with a stack trace when it
+    // faults. Platform 0; writes are #GP.
+    private const uint MsrPlatformId = 0x17;
+    private const ulong MiscEnableFastStrings = 1UL << 0;
+    private const ulong MiscEnableBtsUnavailable = 1UL << 11;
+    private const ulong MiscEnablePebsUnavailable = 1UL << 12;
+    private const ulong MiscEnableValue = MiscEnableFastStrings | MiscEnableBtsUnavailable | MiscEnablePebsUnavailable;
     private const uint MsrSysenterEip = 0x176;
 
     // CR4 features implemented: TSD (bit 2, RDTSC becomes CPL-0 only), PSE (bit 4, 4 MiB pages) and PGE (bit 7: global
@@ -42,6 +58,12 @@ public sealed partial class Cpu
                 value = ReadTimestampCounter();
                 return true;
             case MsrBiosSignId:
+                value = 0;
+                return true;
+            case MsrMiscEnable:
+                value = MiscEnableValue;
+                return true;
+            case MsrPlatformId:
                 value = 0;
                 return true;
             case MsrSysenterCs:
@@ -79,6 +101,7 @@ public sealed partial class Cpu
                 _tscOffset = value - RawTimestampCounter();
                 return true;
             case MsrBiosSignId:
+            case MsrMiscEnable:
                 return true;
             case MsrSysenterCs:
                 _sysenterCs = (ushort)value;

@@ -469,6 +469,14 @@ public sealed partial class Cpu
     /// </summary>
     private bool CheckAccessSlow(int segment, uint offset, int size, bool write)
     {
+        if (_ctx.Code64)
+        {
+            // 64-bit mode does no limit or type checks (Intel SDM Vol. 3A, 3.2.4 and 5.3.1): block accesses (FXSAVE,
+            // FNSTENV, 16-byte SIMD operands) that check the whole range first must not apply the 32-bit limit or fault on
+            // a null DS at a 64-bit offset; the access itself checks the canonical form.
+            return true;
+        }
+
         int vector = segment == Ss ? VectorStackFault : VectorGeneralProtection;
         ulong last = (ulong)offset + (uint)(size - 1);
         if ((_ctx.Cr0 & Cr0Bits.Pe) == 0)

@@ -53,6 +53,56 @@ public sealed class MsrTests
         Assert.Equal(0UL, m.Cpu.GetRegister(GeneralRegister.Rdx));
     }
 
+    /// <summary>
+    /// IA32_MISC_ENABLE (1A0h) exists: 64-bit Linux's verify_cpu reads it without a fault handler on any Intel family 6
+    /// model 0Dh or later and writes it back with XD Disable (bit 34) cleared; Debian's amd64 kernel triple-faulted there.
+    /// </summary>
+    [Fact]
+    public void Misc_enable_reads_fast_strings_and_takes_the_xd_disable_write_back()
+    {
+        var m = new H();
+        m.InstallGate(13);
+        m.Run(a =>
+        {
+            a.mov(ecx, 0x1A0);
+            a.rdmsr();
+            a.and(edx, ~4);
+            a.wrmsr();
+            a.mov(eax, 0x5A5A_5A5A);
+            a.mov(edx, 0x5A5A_5A5A);
+            a.rdmsr();
+            a.hlt();
+        });
+        Assert.Equal(-1, m.Cpu.LastExceptionVector);
+        Assert.Equal(1UL, m.Cpu.GetRegister(GeneralRegister.Rax) & 1);
+        Assert.Equal(0UL, m.Cpu.GetRegister(GeneralRegister.Rdx) & 4);
+    }
+
+    /// <summary>
+    /// IA32_PLATFORM_ID (17h) reads platform 0 and is read-only: Linux's microcode driver reads it unguarded on Intel family 6
+    /// (Debian's amd64 kernel printed "unchecked MSR access error: RDMSR from 0x17").
+    /// </summary>
+    [Fact]
+    public void Platform_id_reads_platform_zero_and_a_write_is_gp()
+    {
+        var m = new H();
+        m.InstallGate(13);
+        m.Run(a =>
+        {
+            a.mov(ecx, 0x17);
+            a.mov(eax, 0x5A5A_5A5A);
+            a.mov(edx, 0x5A5A_5A5A);
+            a.rdmsr();
+            a.mov(ebx, eax);
+            a.mov(esi, edx);
+            a.wrmsr();
+            a.hlt();
+        });
+        Assert.Equal(0UL, m.Cpu.GetRegister(GeneralRegister.Rbx));
+        Assert.Equal(0UL, m.Cpu.GetRegister(GeneralRegister.Rsi));
+        Assert.Equal(13, m.Cpu.LastExceptionVector);
+    }
+
     [Fact]
     public void Sysenter_and_sysexit_use_the_msrs_and_fixed_flat_segments()
     {

@@ -3,7 +3,7 @@ using Virt.Machine.Boot;
 namespace Virt.Run.Tests.Acceptance;
 
 /// <summary>
-/// Real guests from Debian's i386 packages, fetched with apt-get into a private state folder (the machine's own
+/// Real guests from Debian's i386 and amd64 packages, fetched with apt-get into a private state folder (the machine's own
 /// architecture list is left alone), unpacked with dpkg-deb, and cached across test runs. Never committed.
 /// </summary>
 internal static class DebianGuests
@@ -20,11 +20,20 @@ internal static class DebianGuests
             : Path.Combine(Path.GetTempPath(), "virt-guest-cache");
 
     /// <summary>Downloads (once) and unpacks linux-image-686 and busybox-static:i386; returns the kernel and busybox paths.</summary>
-    public static (string Kernel, string Busybox) EnsureI386KernelAndBusybox()
+    public static (string Kernel, string Busybox) EnsureI386KernelAndBusybox() => EnsureKernelAndBusybox("i386", "linux-image-686");
+
+    /// <summary>Downloads (once) and unpacks linux-image-amd64 and busybox-static:amd64; returns the kernel and busybox paths.</summary>
+    public static (string Kernel, string Busybox) EnsureAmd64KernelAndBusybox() => EnsureKernelAndBusybox("amd64", "linux-image-amd64");
+
+    /// <summary>
+    /// Downloads (once) and unpacks the kernel named by <paramref name="metapackage"/> and busybox-static for Debian
+    /// architecture <paramref name="architecture"/>, with apt state private to the cache folder.
+    /// </summary>
+    private static (string Kernel, string Busybox) EnsureKernelAndBusybox(string architecture, string metapackage)
     {
         lock (s_lock)
         {
-            string root = Path.Combine(CacheDirectory, "i386");
+            string root = Path.Combine(CacheDirectory, architecture);
             string extracted = Path.Combine(root, "root");
             string? kernel = FindKernel(extracted);
             string busybox = Path.Combine(extracted, "bin", "busybox");
@@ -37,7 +46,7 @@ internal static class DebianGuests
             Directory.CreateDirectory(Path.Combine(root, "cache", "archives", "partial"));
             string[] aptOptions =
             [
-                "-q", "-o", "APT::Architecture=i386", "-o", "APT::Architectures=i386",
+                "-q", "-o", "APT::Architecture=" + architecture, "-o", "APT::Architectures=" + architecture,
                 "-o", "Dir::State::Lists=" + Path.Combine(root, "lists"), "-o", "Dir::Cache=" + Path.Combine(root, "cache"),
             ];
             // A mirror mid-sync can fail one list (apt-get update then exits 100); retry, and accept the
@@ -50,7 +59,7 @@ internal static class DebianGuests
                 updateErrors = err;
 
                 // The metapackage names the real image package in its Depends.
-                (int _, string show, string _) = VirtRunProcess.Run("apt-cache", [.. aptOptions, "show", "linux-image-686"], TimeSpan.FromMinutes(2));
+                (int _, string show, string _) = VirtRunProcess.Run("apt-cache", [.. aptOptions, "show", metapackage], TimeSpan.FromMinutes(2));
                 depends = show.Split('\n').FirstOrDefault(l => l.StartsWith("Depends:", StringComparison.Ordinal));
                 if (depends is null)
                 {
@@ -60,7 +69,7 @@ internal static class DebianGuests
 
             if (depends is null)
             {
-                throw new InvalidOperationException("apt-get update (i386) did not make linux-image-686 known: " + updateErrors);
+                throw new InvalidOperationException($"apt-get update ({architecture}) did not make {metapackage} known: " + updateErrors);
             }
 
             string imagePackage = depends["Depends:".Length..].Split(',')[0].Trim().Split(' ')[0];
