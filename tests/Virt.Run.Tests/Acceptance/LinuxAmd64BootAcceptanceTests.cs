@@ -23,7 +23,7 @@ public sealed class LinuxAmd64BootAcceptanceTests
             (int code, string output, string err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(15), [.. guest, "-M", "pc", "--timeout", "840"]);
             TimeSpan virtTime = watch.Elapsed;
             Assert.Contains("Linux version", output, StringComparison.Ordinal);
-            Assert.Contains("x86_64", output, StringComparison.Ordinal);
+            Assert.Contains("-amd64", output, StringComparison.Ordinal);
             Assert.Contains(DebianGuests.Marker, output, StringComparison.Ordinal);
             Assert.True(code == 0, $"Virt.Run exited {code}: {err}");
 
