@@ -138,6 +138,22 @@ public sealed partial class Cpu
         return CheckCodeDescriptor(selector, descriptor, viaGate: true, call, out newCpl);
     }
 
+    /// <summary>
+    /// Whether a far JMP/CALL target offset is out of range for the new code segment: beyond its limit, or, when IA-32e
+    /// mode is active and the target is a 64-bit code segment (L=1), non-canonical instead. A 64-bit code segment has
+    /// no limit (Intel SDM Vol. 3A, 5.3.1 and 3.4.5: limits are not checked in 64-bit mode); memtest86+ jumps from
+    /// compatibility mode through a descriptor whose limit is 0.
+    /// </summary>
+    private bool FarOffsetOutOfRange(ushort selector, ulong descriptor, ulong offset)
+    {
+        if (IsLongModeActive && (DescriptorAttributes(descriptor) & SegmentState.LongModeBit) != 0)
+        {
+            return !IsCanonical(offset);
+        }
+
+        return offset > SegmentState.FromDescriptor(selector, descriptor).Limit;
+    }
+
     private void JumpFarProtected(ushort selector, uint offset, int opSize)
     {
         if (opSize == 2)
@@ -150,7 +166,7 @@ public sealed partial class Cpu
             return;
         }
 
-        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        if (FarOffsetOutOfRange(selector, descriptor, offset))
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;
@@ -173,7 +189,7 @@ public sealed partial class Cpu
             return;
         }
 
-        if (offset > SegmentState.FromDescriptor(selector, descriptor).Limit)
+        if (FarOffsetOutOfRange(selector, descriptor, offset))
         {
             RaiseFault(VectorGeneralProtection, 0);
             return;

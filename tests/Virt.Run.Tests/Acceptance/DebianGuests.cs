@@ -89,6 +89,51 @@ internal static class DebianGuests
     }
 
     /// <summary>
+    /// Downloads (once) and unpacks Debian's amd64 memtest86+ package; returns the path of its <c>memtest86+x64.bin</c>,
+    /// a bzImage-format file with a 64-bit entry that boots through the Linux boot protocol.
+    /// </summary>
+    public static string EnsureAmd64Memtest()
+    {
+        const string architecture = "amd64";
+        const string package = "memtest86+";
+        lock (s_lock)
+        {
+            string root = Path.Combine(CacheDirectory, architecture + "-memtest");
+            string extracted = Path.Combine(root, "root");
+            string binary = Path.Combine(extracted, "boot", "memtest86+x64.bin");
+            if (File.Exists(binary))
+            {
+                return binary;
+            }
+
+            Directory.CreateDirectory(Path.Combine(root, "lists", "partial"));
+            Directory.CreateDirectory(Path.Combine(root, "cache", "archives", "partial"));
+            string[] aptOptions =
+            [
+                "-q", "-o", "APT::Architecture=" + architecture, "-o", "APT::Architectures=" + architecture,
+                "-o", "Dir::State::Lists=" + Path.Combine(root, "lists"), "-o", "Dir::Cache=" + Path.Combine(root, "cache"),
+            ];
+            string downloads = Path.Combine(root, "debs");
+            Directory.CreateDirectory(downloads);
+            (int ExitCode, string Stdout, string Stderr) download = (1, string.Empty, string.Empty);
+            for (int attempt = 0; attempt < 3 && download.ExitCode != 0; attempt++)
+            {
+                // A mirror mid-sync can fail one list; retry the update and the download together.
+                VirtRunProcess.Run("apt-get", [.. aptOptions, "update"], TimeSpan.FromMinutes(10));
+                download = VirtRunProcess.RunIn(downloads, "apt-get", [.. aptOptions, "download", package], TimeSpan.FromMinutes(10));
+            }
+
+            Check(download, "apt-get download " + package);
+            foreach (string deb in Directory.GetFiles(downloads, "*.deb"))
+            {
+                Check(VirtRunProcess.Run("dpkg-deb", ["-x", deb, extracted], TimeSpan.FromMinutes(5)), "dpkg-deb -x " + Path.GetFileName(deb));
+            }
+
+            return File.Exists(binary) ? binary : throw new InvalidOperationException($"no /boot/memtest86+x64.bin in {package}");
+        }
+    }
+
+    /// <summary>
     /// A gzipped newc initramfs with busybox and an /init that prints <see cref="Marker"/> to the console and powers off.
     /// </summary>
     public static byte[] BuildInitramfs(string busyboxPath)
