@@ -25,7 +25,7 @@ internal static partial class LinuxConsoleComparison
         (new Regex(@"APIC|apic|TIMER: vector|nr_irqs|IRQ|irq"), "board: Virt's PC has the 8259 pair only (no local APIC or I/O APIC), so the kernel stays in PIC mode with fewer interrupt numbers"),
         (new Regex(@"^Console: colour"), "board: without a BIOS the boot parameters describe no VGA text mode, so the kernel starts the dummy console"),
         (new Regex(@"serial|ttyS|8250|console \[|printk: console", RegexOptions.IgnoreCase), "board: the UART is probed and registered at different points of the two device lists"),
-        (new Regex(@"CPU|cpu|x86/fpu|smpboot|Spectre|Mitigation|MDS|MMIO Stale|RETBleed|SRBDS|GDS|Register File|ITS:|mce|MCE|microcode|Notice: NX"), "CPU model: the CPUID models differ by design (docs/cpuid.md): vendor, family, feature bits (QEMU's default CPU has no NX) and so the vulnerability report"),
+        (new Regex(@"CPU|cpu|x86/fpu|sigframe|smpboot|Spectre|Mitigation|MDS|MMIO Stale|RETBleed|SRBDS|GDS|Register File|ITS:|mce|MCE|microcode|Notice: NX"), "CPU model: the CPUID models differ by design (docs/cpuid.md): vendor, family, feature bits (QEMU's default CPU has no NX or XSAVE, so its signal frame is 64 bytes smaller) and so the vulnerability report"),
         (new Regex(@"Performance Events|PMU|perfctr|hardware sampling"), "CPU model: QEMU reports a hypervisor and the kernel skips the PMU; Virt's model has no performance-monitoring MSRs"),
         (new Regex(@"^\s*$"), "empty lines"),
     ];
