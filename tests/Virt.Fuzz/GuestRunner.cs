@@ -30,7 +30,18 @@ public static class GuestRunner
         return guest.Level == FuzzLevel.Cpu ? RunOnCpu(guest, control, fingerprint, cpuOptions) : RunOnMachine(guest, control, fingerprint, cpuOptions);
     }
 
-    /// <summary>The default PC board the machine level and the device fuzzer use, with every optional device of the builder added.</summary>
+    /// <summary>The fuzz board's IDE disk: small, in memory, so guest writes cost nothing on the host.</summary>
+    private const long FuzzDiskSizeInBytes = 1L << 20;
+
+    /// <summary>The fuzz board's CD medium (read-only, 2048-byte sectors).</summary>
+    private const long FuzzCdSizeInBytes = 64 * CdSectorSizeInBytes;
+
+    private const int CdSectorSizeInBytes = 2048;
+
+    /// <summary>A 1.44 MB floppy, so the floppy controller is on the board and its commands reach a medium.</summary>
+    private const long FloppySizeInBytes = 1_474_560;
+
+    /// <summary>The default PC board the machine level and the device fuzzer use, with every optional device of the builder added (IDE disk and CD, a floppy).</summary>
     /// <returns>The builder.</returns>
     public static MachineBuilder DefaultBoard() =>
         new MachineBuilder()
@@ -47,6 +58,9 @@ public static class GuestRunner
             .WithFirmwareConfig()
             .WithAcpi()
             .WithVga(VgaKind.Standard)
+            .WithIdeDrive(0, new MemoryBlockDevice(FuzzDiskSizeInBytes, name: "fuzz disk"))
+            .WithIdeDrive(2, new MemoryBlockDevice(FuzzCdSizeInBytes, sectorSize: CdSectorSizeInBytes, readOnly: true, name: "fuzz CD"), IdeMediaKind.Cdrom)
+            .WithFloppyDrive(0, new MemoryBlockDevice(FloppySizeInBytes, name: "fuzz floppy"))
             .WithFlatBinary([0xF4], new PhysicalAddress(0x7C00), BootEntryState.RealMode(0, 0x7C00, "fuzz"));
 
     private static GuestOutcome RunOnCpu(FuzzCase guest, GuestControl? control, bool fingerprint, CpuOptions cpuOptions)
