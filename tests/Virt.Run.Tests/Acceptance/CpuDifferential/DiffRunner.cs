@@ -8,8 +8,14 @@ internal static class DiffRunner
     /// <summary>The CPU model both run with: the most capable one each offers (see docs/conformance.md).</summary>
     public const string CpuModel = "max";
 
+    /// <summary>The QEMU system emulator for the 32-bit kernels.</summary>
+    public const string Qemu32 = "qemu-system-i386";
+
+    /// <summary>The QEMU system emulator for the 64-bit kernels (<see cref="DiffKernel64"/>).</summary>
+    public const string Qemu64 = "qemu-system-x86_64";
+
     /// <summary>Runs <paramref name="kernel"/> under one emulator and returns its debug-console lines and exit code.</summary>
-    public static (string[] Lines, int ExitCode) Run(bool qemu, byte[] kernel, string qemuCpu = CpuModel)
+    public static (string[] Lines, int ExitCode) Run(bool qemu, byte[] kernel, string qemuCpu = CpuModel, string qemuProgram = Qemu32)
     {
         string dir = Directory.CreateTempSubdirectory("virt-diff-").FullName;
         try
@@ -22,7 +28,7 @@ internal static class DiffRunner
             string err;
             if (qemu)
             {
-                string program = VirtRunProcess.EnsureProgram("qemu-system-i386", "qemu-system-x86");
+                string program = VirtRunProcess.EnsureProgram(qemuProgram, "qemu-system-x86");
                 (code, _, err) = VirtRunProcess.Run(program, [.. common, "-accel", "tcg", "-cpu", qemuCpu], TimeSpan.FromMinutes(1));
             }
             else
@@ -74,10 +80,15 @@ internal static class DiffRunner
     /// Runs the kernel in both and asserts identical output. Lines whose first word is in <paramref name="excluded"/> are
     /// not compared (each exclusion is justified where it is passed); they must still be present in both outputs.
     /// </summary>
-    public static (string[] Virt, string[] Qemu) Compare(byte[] kernel, params string[] excluded)
+    public static (string[] Virt, string[] Qemu) Compare(byte[] kernel, params string[] excluded) => CompareWith(Qemu32, kernel, excluded);
+
+    /// <summary>As <see cref="Compare"/>, for a 64-bit kernel: QEMU runs as <see cref="Qemu64"/>.</summary>
+    public static (string[] Virt, string[] Qemu) Compare64(byte[] kernel, params string[] excluded) => CompareWith(Qemu64, kernel, excluded);
+
+    private static (string[] Virt, string[] Qemu) CompareWith(string qemuProgram, byte[] kernel, string[] excluded)
     {
         (string[] virt, int virtCode) = Run(false, kernel);
-        (string[] qemu, int qemuCode) = Run(true, kernel);
+        (string[] qemu, int qemuCode) = Run(true, kernel, qemuProgram: qemuProgram);
         string both = "Virt:\n" + string.Join('\n', virt) + "\nQEMU:\n" + string.Join('\n', qemu);
         if (Environment.GetEnvironmentVariable("VIRT_DIFF_DUMP") is { Length: > 0 } dump)
         {
