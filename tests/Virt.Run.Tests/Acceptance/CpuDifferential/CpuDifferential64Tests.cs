@@ -31,4 +31,47 @@ public sealed class CpuDifferential64Tests
         Assert.Equal("L29 00000000001F3067 00000000001F4005 0000000000124003 00000000001F9007 80000000000000A5 ", DiffRunner.Line(virt, "L29"));
         Assert.StartsWith("L32 X 0000000D 00000000 ", DiffRunner.Line(virt, "L32"));
     }
+
+    [Fact]
+    public void LongModeTransfersMatchQemu()
+    {
+        // Where QEMU 7.2's TCG deviates from the Intel SDM (the lines are checked against the manual instead):
+        //  M08: IRETQ to ring 3 with a non-canonical RIP. SDM Vol. 2A, IRET (RETURN-TO-OUTER-PRIVILEGE-LEVEL): "IF tempRIP is
+        //       non-canonical THEN #GP(0)", before anything is loaded: #GP(0) at CPL 0 on the IRETQ. QEMU completes the
+        //       return and faults on the fetch at CPL 3.
+        //  M18: SYSRET with a non-canonical RCX. SDM Vol. 2B, SYSRET: "IF (RCX is not canonical) THEN #GP(0)" at CPL 0.
+        //       QEMU returns to CPL 3 and faults on the fetch there (AMD's documented behaviour).
+        //  M20: SYSCALL in compatibility mode. SDM Vol. 2B, SYSCALL: #UD unless CS.L = 1 (64-bit mode). QEMU goes through
+        //       IA32_CSTAR (AMD's legacy-mode/compat SYSCALL), printing "cstar".
+        //  M22, M23: a non-canonical address through RBP or RSP. SDM Vol. 3A, 6.15 (Interrupt 12) and Vol. 2B, PUSH:
+        //       #SS(0) for a non-canonical stack reference. QEMU raises #GP(0).
+        //  M24-M26: JMP/CALL/RET to a non-canonical target. SDM Vol. 2A, JMP/CALL and Vol. 2B, RET: #GP(0) "if the target
+        //       operand is non-canonical": the branch faults (saved RIP = the branch, RSP as before a RET). QEMU branches
+        //       and faults on the fetch (saved RIP = the target).
+        //  M27, M30, M31: INT n through a failing gate: the error code names the gate as IDT index = vector (SDM Vol. 3A,
+        //       6.13, Figure 6-9: index in bits 15:3, IDT flag bit 1), so vector*8+2 in IA-32e mode too. QEMU pushes
+        //       vector*16+2 (the gate's byte offset plus 2).
+        string[] virt = DiffRunner.Compare64(LongModeKernel.Build(), "M08", "M18", "M20", "M22", "M23", "M24", "M25", "M26", "M27", "M30", "M31").Virt;
+        foreach (string tag in new[] { "M08", "M18" })
+        {
+            string line = DiffRunner.Line(virt, tag);
+            Assert.StartsWith(tag + " X 0000000D 00000000 00000000001", line); // at the IRETQ/SYSRET, still at CPL 0
+            Assert.Contains(" 00000008 00000002 ", line);
+        }
+
+        Assert.StartsWith("M20 X 00000006 00000000 0000000000160600 0000001B ", DiffRunner.Line(virt, "M20"));
+        Assert.StartsWith("M22 X 0000000C 00000000 ", DiffRunner.Line(virt, "M22"));
+        Assert.StartsWith("M23 X 0000000C 00000000 ", DiffRunner.Line(virt, "M23"));
+        foreach (string tag in new[] { "M24", "M25", "M26" })
+        {
+            string line = DiffRunner.Line(virt, tag);
+            Assert.StartsWith(tag + " X 0000000D 00000000 00000000001", line); // the branch in the kernel's code, not the target
+            Assert.Contains(" 00000008 00000002 000000000016FFF", line);
+        }
+
+        Assert.Contains(" 000000000016FFF0 ", DiffRunner.Line(virt, "M26")); // RET faulted before popping
+        Assert.StartsWith("M27 X 0000000D 0000006A ", DiffRunner.Line(virt, "M27"));
+        Assert.StartsWith("M30 X 0000000B 00000222 ", DiffRunner.Line(virt, "M30"));
+        Assert.StartsWith("M31 X 0000000D 0000022A ", DiffRunner.Line(virt, "M31"));
+    }
 }
