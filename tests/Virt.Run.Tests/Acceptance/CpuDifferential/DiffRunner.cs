@@ -50,7 +50,7 @@ internal static class DiffRunner
     public static string Line(string[] lines, string tag) => lines.Single(l => l.StartsWith(tag + " ", StringComparison.Ordinal));
 
     /// <summary>Fault-class exceptions (other than #DB) whose pushed EFLAGS.RF must be 1.</summary>
-    private static readonly string[] FaultVectors = ["00000000", "00000006", "0000000A", "0000000B", "0000000C", "0000000D", "0000000E", "00000011"];
+    private static readonly string[] FaultVectors = ["00000000", "00000006", "0000000A", "0000000B", "0000000C", "0000000D", "0000000E", "00000011", "00000007", "00000013"];
 
     /// <summary>
     /// Intel SDM Vol. 3B, 17.3.1.1: for any fault-class exception except an instruction-breakpoint #DB, the RF value
