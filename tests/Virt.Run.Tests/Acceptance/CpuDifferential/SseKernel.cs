@@ -47,12 +47,12 @@ internal static class SseKernel
 
         void PrintXmm1()
         {
-            a.movq(rax, xmm1);
-            k.P(rax);
+            a.movq(rdx, xmm1);
+            k.P(rdx);
             a.movdqa(xmm3, xmm1);
             a.psrldq(xmm3, 8);
-            a.movq(rax, xmm3);
-            k.P(rax);
+            a.movq(rdx, xmm3);
+            k.P(rdx);
         }
 
         // Loads MXCSR and the operands, runs the instruction (which writes xmm1 or RAX) and prints xmm1, RAX and MXCSR.
@@ -138,11 +138,44 @@ internal static class SseKernel
             Case($"S7{r}A", m, smallD, smallD, () => a.mulsd(xmm1, xmm2));
             Case($"S7{r}B", m | Ftz, smallD, smallD, () => a.mulsd(xmm1, xmm2));
             Case($"S7{r}C", m | Ftz | Daz, denormD, two, () => a.mulsd(xmm1, xmm2));
+            Case($"SA{r}A", m, one, zero, () => a.cvtsi2ss(xmm1, rax));   // RAX = 1111222233334444h: inexact
+            Case($"SA{r}B", m, one, zero, () => a.cvtsi2sd(xmm1, rax));
+            Case($"SA{r}C", m, big, zero, () => a.cvtpd2ps(xmm1, xmm1));  // DBL_MAX, -1: overflow
+            Case($"SA{r}D", m, smallD, zero, () => a.cvtsd2ss(xmm1, xmm1)); // 1e-160: underflow to 0
         }
 
         // NaN operands (SDM Vol. 1, 4.8.3.5, Table 4-7): an SNaN is quieted, with two NaNs the first source wins.
         Case("S80", MasksAll, nansA, nansB, () => a.addps(xmm1, xmm2));
         Case("S81", MasksAll, nansB, nansA, () => a.mulps(xmm1, xmm2));
+
+        // MAXPS/MINPS return the second source for a NaN or two zeros (SDM Vol. 2B, MAXPS); COMISS signals IE for a QNaN,
+        // UCOMISS only for an SNaN (Vol. 2A, COMISS; Vol. 2B, UCOMISS); the flags they set: ZF, PF, CF = 1 unordered.
+        uint maxA = Const4(F(float.NaN), F(1.0f), 0x00000000, 0x80000000);
+        uint maxB = Const4(F(1.0f), 0x7FC00009, 0x80000000, 0x00000000);
+        uint snanF = Const4(0x7F800001, 0, 0, 0);
+        Case("S82", MasksAll, maxA, maxB, () => a.maxps(xmm1, xmm2));
+        Case("S83", MasksAll, maxA, maxB, () => a.minps(xmm1, xmm2));
+        foreach ((string tag, uint src, bool signalling) in new[] { ("S84", nanF, true), ("S85", nanF, false), ("S86", snanF, false), ("S87", one, true) })
+        {
+            Case(tag, MasksAll, src, one, () =>
+            {
+                a.push(0x8D5); // set every status flag, so the instruction's clearing shows
+                a.popfq();
+                if (signalling)
+                {
+                    a.comiss(xmm1, xmm2);
+                }
+                else
+                {
+                    a.ucomiss(xmm1, xmm2);
+                }
+
+                a.pushfq();
+                a.pop(rax);
+            });
+        }
+
+        Case("S88", MasksAll, snanF, zero, () => a.cvtss2sd(xmm1, xmm1)); // SNaN: quieted, IE
 
         // Unmasked exceptions: #XM, the destination unchanged (SDM Vol. 1, 11.5.1), the flag set.
         Case("S90", MasksAll & ~Precision, one, tiny, () => a.addss(xmm1, xmm2));
