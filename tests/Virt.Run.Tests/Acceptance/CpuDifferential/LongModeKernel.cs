@@ -54,6 +54,15 @@ internal static class LongModeKernel
             s.iretd();                                                                     // IA-32e: pops SS:ESP too
         });
         k.Code32(blob + 0x600, s => s.syscall());                                          // SYSCALL in compat mode
+        k.Code32(blob + 0x700, s =>
+        {
+            s.mov(__dword_ptr[Scratch + 0x20], esp);
+            s.mov(ax, cs);
+            s.mov(__word_ptr[Scratch + 0x24], ax);
+            s.retf();
+        });
+        k.Poke32(Pointers + 40, blob + 0x700);
+        k.Poke16(Pointers + 44, DiffKernel64.Code3Compat);
         k.Poke32(Pointers + 0, blob + 0x100);
         k.Poke16(Pointers + 4, DiffKernel64.Code0Compat);
         k.Poke32(Pointers + 8, blob + 0x200);
@@ -265,6 +274,47 @@ internal static class LongModeKernel
         k.ExpectRing3("M30", () => a.@int(0x44));
         k.ExpectRing3("M31", () => a.@int(0x45));
         k.ExpectRing3("M32", () => a.@int(0x46));
+
+        // SYSRET loads RFLAGS from R11 AND 3C7FD7h, bit 1 set (SDM Vol. 2B, SYSRET): RF, VM and the reserved bits clear.
+        k.Expect("M34", () =>
+        {
+            a.mov(ecx, k.Addr("afterSysret"));
+            a.mov(r11, unchecked((long)0xFFFF_FFFF_FFFF_FEFFUL)); // all but TF
+            a.sysretq();
+            k.Mark("afterSysret");
+            a.pushfq();
+            a.pop(rax);
+            a.push(0x3002);
+            a.popfq(); // NT and AC off again before printing
+            k.P(rax);
+            PrintSelectors();
+            a.@int(DiffKernel64.SoftVectorBase);
+        });
+        a.xor(eax, eax); // a CPU that faulted above left something else in RAX
+
+        // The new stack is aligned to 16 after a privilege change and on an IST stack too (SDM Vol. 3A, 7.14.2), even
+        // when RSP0 or the IST entry is not.
+        a.sub(__qword_ptr[DiffKernel64.Tss + 0x04], 8);
+        a.sub(__qword_ptr[DiffKernel64.Tss + 0x24], 8);
+        k.ExpectRing3("M35", () => a.@int(0x41));
+        k.ExpectRing3("M36", () => a.@int(0x47));
+        a.add(__qword_ptr[DiffKernel64.Tss + 0x04], 8);
+        a.add(__qword_ptr[DiffKernel64.Tss + 0x24], 8);
+
+        // Far CALL m16:32 from 64-bit ring 3 into the 32-bit ring-3 segment and far RET back.
+        k.ExpectRing3("M37", () =>
+        {
+            a.mov(rbx, rsp);
+            a.call(__fword_ptr[Pointers + 40]);
+            a.mov(rax, rsp);
+            k.P(rax);
+            a.cmp(rax, rbx);
+            a.sete(al);
+            k.P32(rax);
+            k.PM32(__qword_ptr[Scratch + 0x20]);
+            k.PM32(__qword_ptr[Scratch + 0x24]);
+            PrintSelectors();
+        });
 
         // With EFER.SCE clear, SYSCALL is #UD.
         a.mov(ecx, 0xC0000080);

@@ -12,6 +12,8 @@ internal static class LongPagingKernel
 {
     private const uint Pt = DiffKernel64.PageArea;             // PD0[2]: 4-6 MiB in 4 KiB pages
     private const uint Pt2 = DiffKernel64.PageArea + 0x1000;   // PD0[6]: 12-14 MiB, through a supervisor PDE
+    private const uint Pt3 = DiffKernel64.PageArea + 0x2000;  // PD0[7]: 14-16 MiB
+    private const uint Pd4 = DiffKernel64.PageArea + 0x3000;  // PDPT0[4]: 4-5 GiB in 2 MiB pages
     private const uint Marker = 0x1F0000;                      // ten marker pages at 1F0000h-1F9000h
     private const ulong Nx = 1UL << 63;
     private const ulong Reserved51 = 1UL << 51;                // above MAXPHYADDR (40 in both models): reserved
@@ -47,6 +49,11 @@ internal static class LongPagingKernel
         k.Poke64(pdpt0 + (3 * 8), 0 | Ps | 0x05 | Nx);            // 3-4 GiB: 1 GiB user read-only no-execute
         k.Poke64(pml4 + (1 * 8), pdpt0 | Ps | 0x07);              // PS is reserved in a PML4E (SDM 4.5.4, Table 4-15)
         // PML4[2] (1-1.5 TiB) not present.
+        k.Poke64(pd0 + (7 * 8), Pt3 | 0x03 | Nx);                 // 14-16 MiB: NX in the PDE over an executable PTE
+        k.Poke64(Pt3, (Marker + 0x8000) | 0x03);
+        k.Poke64(pdpt0 + (4 * 8), Pd4 | 0x05);                    // 4-5 GiB: read-only PDPTE over writable 2 MiB PDEs
+        k.Poke64(Pd4, 0 | Ps | 0x07);
+        k.Poke64(Pd4 + 8, 0x200000 | Ps | 0x07);
 
         for (uint i = 0; i < 10; i++)
         {
@@ -172,6 +179,41 @@ internal static class LongPagingKernel
         a.mov(eax, __dword_ptr[0x407000]);
         k.P32(rax);
         k.Str("\n");
+
+        // NX and R/W in non-leaf entries apply to the whole region (SDM 4.6): NX in a PDE, R/W = 0 in a PDPTE (WP = 1).
+        k.Expect("L33", () => a.call(0xE00000UL));
+        k.Expect("L34", () =>
+        {
+            a.mov(rbx, 0x1_0000_0000UL + Marker);
+            a.mov(eax, __dword_ptr[rbx]);
+            k.P32(rax);
+            a.mov(__dword_ptr[rbx], eax);
+        });
+        k.ExpectRing3("L35", () => { a.mov(rbx, 0x1_0020_0000UL); a.mov(__dword_ptr[rbx], eax); });
+
+        // INVLPG with any address inside a 2 MiB or 1 GiB page invalidates the whole page's translation (SDM 4.10.4.1).
+        a.mov(__dword_ptr[0x3F0000], unchecked((int)0xB0B0B0B0));
+        k.Expect("L36", () =>
+        {
+            a.mov(rbx, 0x1_0000_0000UL + Marker);
+            a.mov(eax, __dword_ptr[rbx]);
+            k.P32(rax);
+            a.mov(__qword_ptr[Pd4], 0x200000 | (int)Ps | 0x07);
+            a.mov(rcx, 0x1_0000_0000UL + 0x12345);
+            a.invlpg(__[rcx]);
+            a.mov(eax, __dword_ptr[rbx]);
+            k.P32(rax);
+        });
+        k.Expect("L37", () =>
+        {
+            a.mov(__dword_ptr[0x40000000 + Marker + 0x100], eax); // cached writable and dirty
+            a.and(__qword_ptr[pdpt0 + 8], ~0x02);                 // now read-only
+            a.mov(ecx, 0x40000000 + 0x12345000);
+            a.invlpg(__[rcx]);
+            a.mov(__dword_ptr[0x40000000 + Marker + 0x100], eax);
+        });
+        a.or(__qword_ptr[pdpt0 + 8], 0x02);
+        k.FlushTlb();
 
         // PCID (SDM 4.10.1, 2.5): CR3[11:0] is the PCID with CR4.PCIDE; bit 63 of a MOV to CR3 is not stored; setting
         // PCIDE with CR3[11:0] != 0 is #GP(0).
