@@ -316,6 +316,30 @@ internal static class LongModeKernel
             PrintSelectors();
         });
 
+        // IRETQ from 64-bit ring 0 into the 32-bit ring-0 segment (SS:RSP popped too in IA-32e mode).
+        k.Expect("M38", () =>
+        {
+            a.push(DiffKernel64.Data0);
+            a.push((int)(DiffKernel64.Stack0Top - 0x204));
+            a.push(0x0002);
+            a.push(DiffKernel64.Code0Compat);
+            a.push((int)(blob + 0x300));
+            a.iretq();
+        });
+
+        // A #PF while pushing the frame of INT 40h from ring 3 onto RSP0 (not present): delivered with the ring-3 state
+        // (SDM Vol. 3A, 7.14.4; error code W, supervisor: an implicit supervisor-mode access, 4.6), here on IST1.
+        (lo, hi) = DiffKernel64.Gate64(DiffKernel64.Code0, k.Stub(14), 0x8E, ist: 1);
+        a.mov(rax, (long)lo);
+        a.mov(__qword_ptr[DiffKernel64.Idt + (14 * 16)], rax);
+        a.mov(__qword_ptr[DiffKernel64.Pd0 + (3 * 8)], 0);
+        a.invlpg(__[0x600000]);
+        a.mov(__qword_ptr[DiffKernel64.Tss + 0x04], 0x601000);
+        k.ExpectRing3("M39", () => a.@int(0x40));
+        a.mov(__qword_ptr[DiffKernel64.Tss + 0x04], (int)DiffKernel64.Stack0Top);
+        a.mov(__qword_ptr[DiffKernel64.Pd0 + (3 * 8)], 0x600000 | 0x87);
+        a.xor(eax, eax);
+
         // With EFER.SCE clear, SYSCALL is #UD.
         a.mov(ecx, 0xC0000080);
         a.rdmsr();
