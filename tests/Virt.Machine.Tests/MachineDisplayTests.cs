@@ -21,12 +21,12 @@ public sealed class MachineDisplayTests
         byte[] code = GuestPrograms.Assemble16(0x7C00, a =>
         {
             a.mov(ax, TextSegment);
-            a.mov(es, ax);
+            a.mov(ds, ax);
             foreach ((int row, int column, string text) in writes)
             {
                 for (int i = 0; i < text.Length; i++)
                 {
-                    a.mov(__word_ptr[es:(((row * Columns) + column + i) * 2)], (ushort)((Attribute << 8) | text[i]));
+                    a.mov(__word_ptr[((row * Columns) + column + i) * 2], (ushort)((Attribute << 8) | text[i]));
                 }
             }
 
