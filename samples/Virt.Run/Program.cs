@@ -104,6 +104,27 @@ using (machine)
         }
     }
 
+    if (options.ScreenTextPath is { } screenText)
+    {
+        try
+        {
+            // The lines the adapter shows (not a serial mirror), for scripts and tests that check what a user would see.
+            if (machine.CaptureTextScreen() is { } lines)
+            {
+                File.WriteAllLines(screenText, lines);
+            }
+            else
+            {
+                Console.Error.WriteLine("Virt.Run: --screen-text: the machine has no display adapter (-vga none) or the screen is not in a text mode");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"Virt.Run: --screen-text: cannot write '{screenText}': {e.Message}");
+            return ProcessExitStatuses.BadInput;
+        }
+    }
+
     if (options.LogLevel is "information" or "debug" or "trace" || stop.Kind is not (MachineStopKind.HaltedForGood or MachineStopKind.DebugExit or MachineStopKind.PoweredOff))
     {
         Console.Error.WriteLine($"Virt.Run: stopped: {stop}");

@@ -59,6 +59,9 @@ public sealed record RunOptions
     /// <summary>Where to write a PNG of the screen when the run ends (<c>--screenshot</c>), or null.</summary>
     public string? ScreenshotPath { get; init; }
 
+    /// <summary>Where to write the text screen (<c>--screen-text</c>) as UTF-8 lines when the run ends, or null.</summary>
+    public string? ScreenTextPath { get; init; }
+
     /// <summary>The guest gets no ACPI tables (<c>-no-acpi</c>).</summary>
     public bool NoAcpi { get; init; }
 

@@ -113,6 +113,8 @@ public static partial class RunOptionsParser
           --hpet                  add the HPET (FED00000h, 100 MHz, legacy replacement routing)
           --vga-rom FILE          the VGA BIOS for -vga std (default {MachineFactory.DefaultVgaRomPath})
           --screenshot FILE.png   when the guest stops, write the screen (any mode) as a PNG image
+          --screen-text FILE      when the guest stops, write the VGA text screen (the characters of the
+                                  buffer at B8000h, one line a row) to FILE; works with -nographic too
           --allow-reset-loop      keep resetting a guest that triple-faults at the same place again and
                                   again, as QEMU does (by default the 8th such crash in a row stops it)
           --save-snapshot FILE    with --snapshot-at N: after N guest instructions (counted as
@@ -301,6 +303,9 @@ public static partial class RunOptionsParser
                     break;
                 case "--screenshot":
                     options = options with { ScreenshotPath = Value(args, ref i) };
+                    break;
+                case "--screen-text":
+                    options = options with { ScreenTextPath = Value(args, ref i) };
                     break;
                 case "--save-snapshot":
                     options = options with { SaveSnapshotPath = Value(args, ref i) };

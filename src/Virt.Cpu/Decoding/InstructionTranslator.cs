@@ -903,11 +903,43 @@ internal static class InstructionTranslator
         }
     }
 
-    /// <summary>Picks the 64-bit-mode memory fast form (64-bit addressing, operand size 4 or 8), when one applies.</summary>
+    /// <summary>Picks the 64-bit-mode memory fast form (64-bit addressing), when one applies.</summary>
     private static void SelectLongMemoryFastForm(ref DecodedInstruction d, in Instruction ins)
     {
-        if (ins.HasLockPrefix || d.AddrSize != 8 || d.OpSize is not (4 or 8))
+        if (ins.HasLockPrefix || d.AddrSize != 8)
         {
+            return;
+        }
+
+        // MOVZX/MOVSX r32/r64, m8/m16 and MOVSXD r64, m32 (compilers' byte and word loads), MOV r8, m8, MOV m8/m16, r/imm.
+        if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory && d.OpSize is 4 or 8 && d.Op is Op.Movzx or Op.Movsx)
+        {
+            d.Op = d.Op == Op.Movzx ? Op.LoadZxLong : Op.LoadSxLong;
+            return;
+        }
+
+        if (d.Op == Op.Mov && d.OpSize is 1 or 2)
+        {
+            if (d.Kind0 == OperandKind.Register && d.Kind1 == OperandKind.Memory && d.OpSize == 1)
+            {
+                d.Op = Op.Load8Long;
+            }
+            else if (d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate)
+            {
+                d.Op = Op.StoreNarrowLong;
+            }
+
+            return;
+        }
+
+        if (d.OpSize is not (4 or 8))
+        {
+            return;
+        }
+
+        if (d.Kind0 == OperandKind.Memory && d.Op is Op.Inc or Op.Dec)
+        {
+            d.Op = d.Op == Op.Inc ? Op.IncMemLong : Op.DecMemLong;
             return;
         }
 
@@ -941,13 +973,27 @@ internal static class InstructionTranslator
     /// <summary>Picks a register-only shift or multiply form for a translated instruction, when one applies.</summary>
     private static void SelectRegisterFastForm(ref DecodedInstruction d, in Instruction ins)
     {
-        if (d.Kind0 != OperandKind.Register || d.OpSize != 4 || ins.HasLockPrefix)
+        if (d.Kind0 != OperandKind.Register || d.OpSize is not (4 or 8) || ins.HasLockPrefix)
         {
             return;
         }
 
         // The count operand: an immediate or CL (Iced reports CL as an 8-bit register operand, number 1).
         bool countOk = d.Kind1 == OperandKind.Immediate || (d.Kind1 == OperandKind.Register && d.Reg1 == RegCx && d.Size1 == 1);
+        if (d.OpSize == 8)
+        {
+            d.Op = d.Op switch
+            {
+                Op.Shl when countOk => Op.ShlRegister64,
+                Op.Shr when countOk => Op.ShrRegister64,
+                Op.Sar when countOk => Op.SarRegister64,
+                Op.Imul2 when d.Kind1 == OperandKind.Register => Op.ImulRegister64,
+                Op.Imul3 when d.Kind1 == OperandKind.Register => Op.ImulRegister64,
+                _ => d.Op,
+            };
+            return;
+        }
+
         d.Op = d.Op switch
         {
             Op.Shl when countOk => Op.ShlRegister32,

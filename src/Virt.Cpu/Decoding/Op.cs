@@ -213,4 +213,19 @@ internal enum Op : ushort
     ShrRegister32,
     SarRegister32,
     ImulRegister32,
+
+    // 64-bit mode: MOVZX/MOVSX/MOVSXD loads, byte and word moves, INC/DEC memory with a 64-bit-addressed operand
+    // (Cpu.FastMemory64.cs).
+    LoadZxLong,
+    LoadSxLong,
+    Load8Long,
+    StoreNarrowLong,
+    IncMemLong,
+    DecMemLong,
+
+    // 64-bit register-only shifts and multiplies (Cpu.FastRegister64.cs).
+    ShlRegister64,
+    ShrRegister64,
+    SarRegister64,
+    ImulRegister64,
 }

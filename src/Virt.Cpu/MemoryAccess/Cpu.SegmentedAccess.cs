@@ -369,13 +369,14 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// PUSH in 64-bit mode: the stack pointer is RSP whatever SS.B says (Intel SDM Vol. 1, 6.2.5), and a non-canonical
-    /// address is #SS(0).
+    /// address is #SS(0). Through the inline TLB probe of Cpu.FastMemory64.cs: PUSH, CALL and interrupt frames are as
+    /// frequent in 64-bit code as loads and stores.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Push64(ulong value, int size)
     {
         ulong rsp = _ctx.Gpr[RegSp] - (uint)size;
-        WriteMem64(Ss, rsp, size, value);
+        WriteFast64(Ss, rsp, size, value);
         if (!_faulted)
         {
             _ctx.Gpr[RegSp] = rsp;
@@ -387,8 +388,7 @@ public sealed unsafe partial class Cpu
     private ulong Pop64(int size)
     {
         ulong rsp = _ctx.Gpr[RegSp];
-        ulong value = ReadMem64(Ss, rsp, size);
-        if (!_faulted)
+        if (TryReadFast64(Ss, rsp, size, out ulong value))
         {
             _ctx.Gpr[RegSp] = rsp + (uint)size;
         }

@@ -113,6 +113,7 @@ public sealed class VgaMachineTests
 
         VgaFrame frame = machine.CaptureScreen()!;
         Assert.Equal((320, 200), (frame.Width, frame.Height));
+        Assert.Null(machine.CaptureTextScreen()); // a graphics mode has no text rows
         Assert.Equal(0xFF8200, frame.GetPixelRgb(100, 50)); // 6-bit 63, 32, 0 -> FFh, 82h, 00h
         Assert.Equal(0xFF8200, frame.GetPixelRgb(109, 59));
         Assert.Equal(0x000000, frame.GetPixelRgb(110, 59));

@@ -217,8 +217,7 @@ public sealed partial class Cpu
     private void RetNear64(ref DecodedInstruction d, int size)
     {
         ulong rsp = _ctx.Gpr[RegSp];
-        ulong target = ReadMem(Ss, rsp, size);
-        if (_faulted || !TryNearTarget(ref target, size))
+        if (!TryReadFast64(Ss, rsp, size, out ulong target) || !TryNearTarget(ref target, size))
         {
             return;
         }

@@ -104,6 +104,20 @@ public sealed partial class Cpu
             case Op.ShrRegister32: ExecuteShiftRegister32(ref d, Op.ShrRegister32); break;
             case Op.SarRegister32: ExecuteShiftRegister32(ref d, Op.SarRegister32); break;
             case Op.ImulRegister32: ExecuteImulRegister32(ref d); break;
+            case Op.LoadZxLong:
+            case Op.LoadSxLong:
+            case Op.Load8Long:
+            case Op.StoreNarrowLong:
+            case Op.IncMemLong:
+            case Op.DecMemLong:
+                ExecuteNarrowLong(ref d);
+                break;
+            case Op.ShlRegister64:
+            case Op.ShrRegister64:
+            case Op.SarRegister64:
+                ExecuteShiftRegister64(ref d);
+                break;
+            case Op.ImulRegister64: ExecuteImulRegister64(ref d); break;
             case Op.Nop: break;
             case Op.Mov: ExecuteMov(ref d); break;
             case Op.MovToSegment: ExecuteMovToSegment(ref d); break;

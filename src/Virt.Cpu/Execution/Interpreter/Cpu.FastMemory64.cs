@@ -8,7 +8,8 @@ namespace Virt.Cpu;
 /// The fast forms of 64-bit mode: memory operands with a 64-bit address size (RIP-relative included) whose access hits
 /// the software TLB, for MOV loads and stores and the ALU forms with a memory source or destination, at operand sizes 4
 /// and 8. In 64-bit mode CS, DS, ES and SS have base 0 and no limit and FS/GS add their base (Intel SDM Vol. 3A, 3.4.4), so
-/// the fast path is the effective address, one compare for FS/GS, and the TLB probe. A non-canonical address never hits:
+/// the fast path is the effective address, one compare for FS/GS, and the TLB probe. MOVZX/MOVSX/MOVSXD loads, byte and
+/// word moves and INC/DEC of memory have forms too (<see cref="ExecuteNarrowLong"/>). A non-canonical address never hits:
 /// only the slow path fills the TLB, and it checks the canonical form first (#GP or #SS).
 /// </summary>
 public sealed unsafe partial class Cpu
@@ -114,6 +115,52 @@ public sealed unsafe partial class Cpu
             case Op.AddMemLong: ExecuteAlu<LongMemoryDestination, RegisterOrImmediateSource, AddOperation>(ref d, size); break;
             case Op.SubMemLong: ExecuteAlu<LongMemoryDestination, RegisterOrImmediateSource, SubOperation>(ref d, size); break;
             default: ExecuteAlu<LongMemoryDestination, RegisterOrImmediateSource, CmpOperation>(ref d, size); break;
+        }
+    }
+
+    /// <summary>
+    /// MOVZX/MOVSX r32/r64, m8/m16, MOVSXD r32/r64, m32, MOV r8, m8, MOV m8/m16, r/imm and INC/DEC m32/m64 with a
+    /// 64-bit-addressed operand: the same results, flags and faults as <see cref="ExecuteMovzx"/>, <see cref="ExecuteMov"/>
+    /// and <see cref="ExecuteIncDecGeneric"/> (whose slow path they share on a TLB miss). Out of line, one call for all six,
+    /// so that the run loop's inlining budget stays with the branches (see <see cref="ExecuteRmw32"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExecuteNarrowLong(ref DecodedInstruction d)
+    {
+        ulong value;
+        switch (d.Op)
+        {
+            case Op.LoadZxLong:
+                if (TryReadFast64(d.Seg, EffectiveAddress64(ref d), d.Size1, out value))
+                {
+                    WriteRegister(d.Reg0, d.OpSize, value);
+                }
+
+                break;
+            case Op.LoadSxLong:
+                if (TryReadFast64(d.Seg, EffectiveAddress64(ref d), d.Size1, out value))
+                {
+                    WriteRegister(d.Reg0, d.OpSize, (ulong)SignExtend(value, d.Size1));
+                }
+
+                break;
+            case Op.Load8Long:
+                if (TryReadFast64(d.Seg, EffectiveAddress64(ref d), 1, out value))
+                {
+                    WriteRegister(d.Reg0, 1, value);
+                }
+
+                break;
+            case Op.StoreNarrowLong:
+                {
+                    int size = d.OpSize;
+                    value = d.Kind1 == OperandKind.Immediate ? d.Imm : ReadRegister(d.Reg1, size);
+                    WriteFast64(d.Seg, EffectiveAddress64(ref d), size, value);
+                    break;
+                }
+
+            case Op.IncMemLong: ExecuteIncDec<LongMemoryDestination>(ref d, increment: true, d.OpSize); break;
+            default: ExecuteIncDec<LongMemoryDestination>(ref d, increment: false, d.OpSize); break;
         }
     }
 }

@@ -13,8 +13,7 @@ public sealed partial class Cpu
     {
         int size = d.OpSize;
         ulong rsp = _ctx.Gpr[RegSp];
-        ulong value = ReadMem(Ss, rsp, size);
-        if (_faulted)
+        if (!TryReadFast64(Ss, rsp, size, out ulong value))
         {
             return;
         }
