@@ -271,18 +271,28 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// base in its power-on state (SDM 10.4.3); the BSP flag is read-only.
     /// </summary>
     /// <param name="value">The value written.</param>
-    /// <returns>False for a value WRMSR refuses with #GP(0): reserved bits, or x2APIC mode, which is not supported.</returns>
+    /// <returns>
+    /// False for a value WRMSR refuses with #GP(0): reserved bits, the x2APIC enable (bit 10) on an APIC without x2APIC
+    /// support, or a mode transition SDM 11.12.5 calls invalid (x2APIC to xAPIC, disabled to x2APIC, EXTD without EN).
+    /// </returns>
     public bool TryWriteApicBaseMsr(ulong value)
     {
-        const ulong writable = ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp;
+        ulong writable = ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp | (X2ApicSupported ? ApicBaseX2Apic : 0);
         if ((value & ~writable) != 0)
         {
             Misuse("IA32_APIC_BASE write with reserved or x2APIC bits", value);
             return false;
         }
 
-        ulong newValue = (value & (ApicBaseAddressMask | ApicBaseGlobalEnable)) | (_baseMsr & ApicBaseBsp);
+        ulong newValue = (value & (ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseX2Apic)) | (_baseMsr & ApicBaseBsp);
+        if (!IsValidModeTransition(newValue))
+        {
+            Misuse("IA32_APIC_BASE: invalid xAPIC/x2APIC mode transition", value);
+            return false;
+        }
+
         bool disabling = IsGloballyEnabled && (newValue & ApicBaseGlobalEnable) == 0;
+        bool enteringX2Apic = !IsX2ApicMode && (newValue & ApicBaseX2Apic) != 0;
         Observer?.OnRegisterWrite(Name, "IA32_APIC_BASE", value);
         if (newValue == _baseMsr)
         {
@@ -293,6 +303,13 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         if (disabling)
         {
             ResetRegisters();
+        }
+        else if (enteringX2Apic)
+        {
+            // SDM 11.12.5.1: the physical x2APIC ID is kept and the logical x2APIC ID is derived from it; the other
+            // registers keep their xAPIC contents. The ICR destination becomes 32 bits wide.
+            _id = (byte)X2ApicId;
+            _icrHigh = 0;
         }
 
         WindowChanged?.Invoke();
@@ -345,8 +362,9 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// <inheritdoc/>
     public ulong Read(RegionOffset offset, int sizeInBytes)
     {
-        if ((offset.Value & 0xF) != 0)
+        if ((offset.Value & 0xF) != 0 || IsX2ApicMode)
         {
+            // In x2APIC mode the window is not decoded (SDM 11.12.1.2); the board also takes it off the memory map.
             // Only the first doubleword of each 16-byte slot is a register (SDM 10.4.1: 128-bit aligned).
             return 0;
         }
@@ -357,7 +375,7 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// <inheritdoc/>
     public void Write(RegionOffset offset, int sizeInBytes, ulong value)
     {
-        if ((offset.Value & 0xF) != 0)
+        if ((offset.Value & 0xF) != 0 || IsX2ApicMode)
         {
             return;
         }
@@ -391,9 +409,11 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         CheckLength(state.TriggerMode, 8, nameof(state.TriggerMode));
         CheckLength(state.Requests, 8, nameof(state.Requests));
         CheckLength(state.LocalVectorTable, LvtCount, nameof(state.LocalVectorTable));
-        if ((state.ApicBaseMsr & ~(ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp)) != 0)
+        ulong baseWritable = ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp | (X2ApicSupported ? ApicBaseX2Apic : 0);
+        if ((state.ApicBaseMsr & ~baseWritable) != 0 ||
+            (state.ApicBaseMsr & (ApicBaseX2Apic | ApicBaseGlobalEnable)) == ApicBaseX2Apic)
         {
-            throw new ArgumentException($"LocalApicState.ApicBaseMsr {state.ApicBaseMsr:X}h has reserved bits set.", nameof(state));
+            throw new ArgumentException($"LocalApicState.ApicBaseMsr {state.ApicBaseMsr:X}h has reserved bits set or x2APIC mode without the enable (or this APIC has no x2APIC).", nameof(state));
         }
 
         _baseMsr = state.ApicBaseMsr;
@@ -413,7 +433,7 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         }
 
         _icrLow = state.InterruptCommandLow & IcrWritable;
-        _icrHigh = state.InterruptCommandHigh & IcrHighMask;
+        _icrHigh = state.InterruptCommandHigh & (IsX2ApicMode ? uint.MaxValue : IcrHighMask);
         _initialCount = state.InitialCount;
         _divideConfig = state.DivideConfiguration & DivideWritable;
         _timerArmed = state.TimerArmed;
@@ -521,6 +541,12 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         if (destination == BroadcastDestination)
         {
             return true;
+        }
+
+        if (IsX2ApicMode)
+        {
+            // An 8-bit (I/O APIC or MSI) destination reaching an x2APIC: compared as a 32-bit one with the high bits clear.
+            return MatchesX2ApicDestination(logical, destination);
         }
 
         if (!logical)
@@ -933,7 +959,9 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         bool toSelf = shorthand switch
         {
             ShorthandSelf or ShorthandAllIncludingSelf => true,
-            ShorthandNone => MatchesDestination((_icrLow & IcrLogicalDestination) != 0, (byte)(_icrHigh >> 24)),
+            ShorthandNone => IsX2ApicMode
+                ? MatchesX2ApicDestination((_icrLow & IcrLogicalDestination) != 0, _icrHigh)
+                : MatchesDestination((_icrLow & IcrLogicalDestination) != 0, (byte)(_icrHigh >> 24)),
             _ => false, // all excluding self: there is no other processor
         };
         if (mode is ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority && vector < FirstLegalVector)
