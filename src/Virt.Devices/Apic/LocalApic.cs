@@ -7,14 +7,15 @@ using Virt.Memory;
 namespace Virt.Devices;
 
 /// <summary>
-/// The local APIC of the board's one processor in xAPIC mode (Intel SDM Vol. 3A, chapter 10 "Advanced Programmable
-/// Interrupt Controller (APIC)"; chapter 11 in newer editions): the 4 KiB register window (at FEE00000h until
+/// The local APIC of the board's one processor in xAPIC mode, and in x2APIC mode when
+/// <see cref="LocalApicOptions.X2ApicSupported"/> (Intel SDM Vol. 3A, chapter 10 "Advanced Programmable Interrupt
+/// Controller (APIC)"; chapter 11 in newer editions): the 4 KiB register window (at FEE00000h until
 /// IA32_APIC_BASE moves it), ID, version, TPR/APR/PPR, EOI, ISR/TMR/IRR, LDR/DFR, SVR, ESR, the LVT, the timer in
 /// one-shot, periodic and TSC-deadline modes on the virtual clock, and the ICR for IPIs to this processor.
 /// The CPU asks <see cref="HasPendingInterrupt"/> and runs <see cref="AcknowledgeInterrupt"/> (the machine adapts it as
 /// the CPU's interrupt controller); the 8259A pair stays reachable through LINT0 in ExtINT mode (virtual-wire mode), and
 /// goes straight to the CPU while the APIC is globally or software-disabled, so guests that never enable the APIC see
-/// the PIC alone. Not emulated: x2APIC (not advertised), INIT, SIPI and SMI (one processor, no SMM), the thermal and
+/// the PIC alone. Not emulated: INIT, SIPI and SMI (one processor, no SMM), the thermal and
 /// performance-counter sources (their LVT entries are plain registers), LINT1 (no NMI source on the board).
 /// </summary>
 public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStatefulDevice<LocalApicState>
@@ -34,7 +35,7 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// <summary>IA32_APIC_BASE bit 8: this processor is the bootstrap processor (read-only).</summary>
     public const ulong ApicBaseBsp = 1UL << 8;
 
-    /// <summary>IA32_APIC_BASE bit 10: x2APIC mode (EXTD); refused, since x2APIC is not advertised.</summary>
+    /// <summary>IA32_APIC_BASE bit 10: x2APIC mode (EXTD); refused with #GP(0) unless <see cref="X2ApicSupported"/>.</summary>
     public const ulong ApicBaseX2Apic = 1UL << 10;
 
     /// <summary>IA32_APIC_BASE bit 11: the APIC global enable.</summary>
