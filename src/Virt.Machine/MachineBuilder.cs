@@ -665,7 +665,8 @@ public sealed partial class MachineBuilder
             mapBuilder.AddRam("acpi-bios-area", new PhysicalAddress(AcpiDirectPlacement.BiosAreaStart), AcpiDirectPlacement.BiosAreaSizeInBytes);
         }
 
-        ApicBoard? apic = _apic ? new ApicBoard(clock, pic, _loggerFactory) : null;
+        // x2APIC is a property of the CPU model (CPUID.1:ECX bit 21); without an APIC on the board the bit is cleared below.
+        ApicBoard? apic = _apic ? new ApicBoard(clock, pic, _loggerFactory, (_cpuOptions.Cpuid.FeaturesEcx & CpuidModel.X2ApicFeatureEcx) != 0) : null;
         var irqs = new IsaInterruptRouting(pic, apic?.IoApic);
         var timedWindows = new List<ClockSynchronizingMmioDevice>();
         if (apic is not null)
@@ -857,7 +858,7 @@ public sealed partial class MachineBuilder
                     }
                     : boot.Apply,
             _loggerFactory,
-            apic?.Configure(_cpuOptions) ?? _cpuOptions,
+            apic?.Configure(_cpuOptions) ?? _cpuOptions with { Cpuid = _cpuOptions.Cpuid with { FeaturesEcx = _cpuOptions.Cpuid.FeaturesEcx & ~CpuidModel.X2ApicFeatureEcx } },
             _trace,
             (machine, machinePlatform) =>
             {

@@ -71,6 +71,12 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:ECX bit 24, TSC-deadline: the local APIC timer supports the IA32_TSC_DEADLINE mode (Intel SDM Vol. 3A, 10.5.4.1).</summary>
     public const uint TscDeadlineFeatureEcx = 1u << 24;
 
+    /// <summary>
+    /// CPUID.1:ECX bit 21, x2APIC: the local APIC supports x2APIC mode (Intel SDM Vol. 3A, 11.12). A board with a local
+    /// APIC implements it when the model reports it; a board without one clears the bit.
+    /// </summary>
+    public const uint X2ApicFeatureEcx = 1u << 21;
+
     /// <summary>CPUID.80000001h:EDX bit 26, Page1GB: 1-GByte pages in 4-level paging (Intel SDM Vol. 3A, 4.5.4).</summary>
     public const uint Page1GbFeatureEdx = 1u << 26;
 

@@ -7,14 +7,15 @@ using Virt.Memory;
 namespace Virt.Devices;
 
 /// <summary>
-/// The local APIC of the board's one processor in xAPIC mode (Intel SDM Vol. 3A, chapter 10 "Advanced Programmable
-/// Interrupt Controller (APIC)"; chapter 11 in newer editions): the 4 KiB register window (at FEE00000h until
+/// The local APIC of the board's one processor in xAPIC mode, and in x2APIC mode when
+/// <see cref="LocalApicOptions.X2ApicSupported"/> (Intel SDM Vol. 3A, chapter 10 "Advanced Programmable Interrupt
+/// Controller (APIC)"; chapter 11 in newer editions): the 4 KiB register window (at FEE00000h until
 /// IA32_APIC_BASE moves it), ID, version, TPR/APR/PPR, EOI, ISR/TMR/IRR, LDR/DFR, SVR, ESR, the LVT, the timer in
 /// one-shot, periodic and TSC-deadline modes on the virtual clock, and the ICR for IPIs to this processor.
 /// The CPU asks <see cref="HasPendingInterrupt"/> and runs <see cref="AcknowledgeInterrupt"/> (the machine adapts it as
 /// the CPU's interrupt controller); the 8259A pair stays reachable through LINT0 in ExtINT mode (virtual-wire mode), and
 /// goes straight to the CPU while the APIC is globally or software-disabled, so guests that never enable the APIC see
-/// the PIC alone. Not emulated: x2APIC (not advertised), INIT, SIPI and SMI (one processor, no SMM), the thermal and
+/// the PIC alone. Not emulated: INIT, SIPI and SMI (one processor, no SMM), the thermal and
 /// performance-counter sources (their LVT entries are plain registers), LINT1 (no NMI source on the board).
 /// </summary>
 public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStatefulDevice<LocalApicState>
@@ -34,7 +35,7 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// <summary>IA32_APIC_BASE bit 8: this processor is the bootstrap processor (read-only).</summary>
     public const ulong ApicBaseBsp = 1UL << 8;
 
-    /// <summary>IA32_APIC_BASE bit 10: x2APIC mode (EXTD); refused, since x2APIC is not advertised.</summary>
+    /// <summary>IA32_APIC_BASE bit 10: x2APIC mode (EXTD); refused with #GP(0) unless <see cref="X2ApicSupported"/>.</summary>
     public const ulong ApicBaseX2Apic = 1UL << 10;
 
     /// <summary>IA32_APIC_BASE bit 11: the APIC global enable.</summary>
@@ -271,18 +272,28 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// base in its power-on state (SDM 10.4.3); the BSP flag is read-only.
     /// </summary>
     /// <param name="value">The value written.</param>
-    /// <returns>False for a value WRMSR refuses with #GP(0): reserved bits, or x2APIC mode, which is not supported.</returns>
+    /// <returns>
+    /// False for a value WRMSR refuses with #GP(0): reserved bits, the x2APIC enable (bit 10) on an APIC without x2APIC
+    /// support, or a mode transition SDM 11.12.5 calls invalid (x2APIC to xAPIC, disabled to x2APIC, EXTD without EN).
+    /// </returns>
     public bool TryWriteApicBaseMsr(ulong value)
     {
-        const ulong writable = ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp;
+        ulong writable = ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp | (X2ApicSupported ? ApicBaseX2Apic : 0);
         if ((value & ~writable) != 0)
         {
             Misuse("IA32_APIC_BASE write with reserved or x2APIC bits", value);
             return false;
         }
 
-        ulong newValue = (value & (ApicBaseAddressMask | ApicBaseGlobalEnable)) | (_baseMsr & ApicBaseBsp);
+        ulong newValue = (value & (ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseX2Apic)) | (_baseMsr & ApicBaseBsp);
+        if (!IsValidModeTransition(newValue))
+        {
+            Misuse("IA32_APIC_BASE: invalid xAPIC/x2APIC mode transition", value);
+            return false;
+        }
+
         bool disabling = IsGloballyEnabled && (newValue & ApicBaseGlobalEnable) == 0;
+        bool enteringX2Apic = !IsX2ApicMode && (newValue & ApicBaseX2Apic) != 0;
         Observer?.OnRegisterWrite(Name, "IA32_APIC_BASE", value);
         if (newValue == _baseMsr)
         {
@@ -293,6 +304,13 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         if (disabling)
         {
             ResetRegisters();
+        }
+        else if (enteringX2Apic)
+        {
+            // SDM 11.12.5.1: the physical x2APIC ID is kept and the logical x2APIC ID is derived from it; the other
+            // registers keep their xAPIC contents. The ICR destination becomes 32 bits wide.
+            _id = (byte)X2ApicId;
+            _icrHigh = 0;
         }
 
         WindowChanged?.Invoke();
@@ -345,8 +363,9 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// <inheritdoc/>
     public ulong Read(RegionOffset offset, int sizeInBytes)
     {
-        if ((offset.Value & 0xF) != 0)
+        if ((offset.Value & 0xF) != 0 || IsX2ApicMode)
         {
+            // In x2APIC mode the window is not decoded (SDM 11.12.1.2); the board also takes it off the memory map.
             // Only the first doubleword of each 16-byte slot is a register (SDM 10.4.1: 128-bit aligned).
             return 0;
         }
@@ -357,7 +376,7 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
     /// <inheritdoc/>
     public void Write(RegionOffset offset, int sizeInBytes, ulong value)
     {
-        if ((offset.Value & 0xF) != 0)
+        if ((offset.Value & 0xF) != 0 || IsX2ApicMode)
         {
             return;
         }
@@ -391,9 +410,11 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         CheckLength(state.TriggerMode, 8, nameof(state.TriggerMode));
         CheckLength(state.Requests, 8, nameof(state.Requests));
         CheckLength(state.LocalVectorTable, LvtCount, nameof(state.LocalVectorTable));
-        if ((state.ApicBaseMsr & ~(ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp)) != 0)
+        ulong baseWritable = ApicBaseAddressMask | ApicBaseGlobalEnable | ApicBaseBsp | (X2ApicSupported ? ApicBaseX2Apic : 0);
+        if ((state.ApicBaseMsr & ~baseWritable) != 0 ||
+            (state.ApicBaseMsr & (ApicBaseX2Apic | ApicBaseGlobalEnable)) == ApicBaseX2Apic)
         {
-            throw new ArgumentException($"LocalApicState.ApicBaseMsr {state.ApicBaseMsr:X}h has reserved bits set.", nameof(state));
+            throw new ArgumentException($"LocalApicState.ApicBaseMsr {state.ApicBaseMsr:X}h has reserved bits set or x2APIC mode without the enable (or this APIC has no x2APIC).", nameof(state));
         }
 
         _baseMsr = state.ApicBaseMsr;
@@ -413,7 +434,7 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         }
 
         _icrLow = state.InterruptCommandLow & IcrWritable;
-        _icrHigh = state.InterruptCommandHigh & IcrHighMask;
+        _icrHigh = state.InterruptCommandHigh & (IsX2ApicMode ? uint.MaxValue : IcrHighMask);
         _initialCount = state.InitialCount;
         _divideConfig = state.DivideConfiguration & DivideWritable;
         _timerArmed = state.TimerArmed;
@@ -521,6 +542,12 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         if (destination == BroadcastDestination)
         {
             return true;
+        }
+
+        if (IsX2ApicMode)
+        {
+            // An 8-bit (I/O APIC or MSI) destination reaching an x2APIC: compared as a 32-bit one with the high bits clear.
+            return MatchesX2ApicDestination(logical, destination);
         }
 
         if (!logical)
@@ -933,7 +960,9 @@ public sealed partial class LocalApic : IMmioDevice, IApicInterruptTarget, IStat
         bool toSelf = shorthand switch
         {
             ShorthandSelf or ShorthandAllIncludingSelf => true,
-            ShorthandNone => MatchesDestination((_icrLow & IcrLogicalDestination) != 0, (byte)(_icrHigh >> 24)),
+            ShorthandNone => IsX2ApicMode
+                ? MatchesX2ApicDestination((_icrLow & IcrLogicalDestination) != 0, _icrHigh)
+                : MatchesDestination((_icrLow & IcrLogicalDestination) != 0, (byte)(_icrHigh >> 24)),
             _ => false, // all excluding self: there is no other processor
         };
         if (mode is ApicDeliveryMode.Fixed or ApicDeliveryMode.LowestPriority && vector < FirstLegalVector)

@@ -50,17 +50,20 @@ public sealed partial class VgaAdapter
     /// <param name="value">The byte.</param>
     public void WritePlane(int plane, int address, byte value) => _planes[((plane & 3) * PlaneSizeInBytes) + (address & PlaneAddressMask)] = value;
 
-    /// <summary>A byte of the VBE video memory (linear framebuffer), for tests and hosts.</summary>
+    /// <summary>
+    /// A byte of the video memory as the linear framebuffer shows it, for tests and hosts. The first 256 KiB are the
+    /// planes, interleaved: offset 4n + p is byte n of plane p.
+    /// </summary>
     /// <param name="offset">The offset, below <see cref="VideoMemorySizeInBytes"/>.</param>
     /// <returns>The byte.</returns>
-    public byte ReadVideoMemory(int offset) => _vram.Read(offset);
+    public byte ReadVideoMemory(int offset) => ReadVram(offset);
 
     /// <summary>Reads a byte at an offset of the legacy window (from A0000h).</summary>
     internal byte ReadLegacy(uint offset)
     {
         if (VbeBankWindowActive && offset < BankWindowSizeInBytes)
         {
-            return _vram.Read((int)((((uint)_vbe[VbeIndexBank] * BankWindowSizeInBytes) + offset) & (uint)(_vram.SizeInBytes - 1)));
+            return ReadVram((int)((((uint)_vbe[VbeIndexBank] * BankWindowSizeInBytes) + offset) & (uint)(_vram.SizeInBytes - 1)));
         }
 
         if (!TryMapCpuAddress(offset, out int address))
@@ -122,7 +125,7 @@ public sealed partial class VgaAdapter
     {
         if (VbeBankWindowActive && offset < BankWindowSizeInBytes)
         {
-            _vram.Write((int)((((uint)_vbe[VbeIndexBank] * BankWindowSizeInBytes) + offset) & (uint)(_vram.SizeInBytes - 1)), value);
+            WriteVram((int)((((uint)_vbe[VbeIndexBank] * BankWindowSizeInBytes) + offset) & (uint)(_vram.SizeInBytes - 1)), value);
             return;
         }
 

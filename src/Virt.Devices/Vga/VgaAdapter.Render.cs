@@ -127,43 +127,48 @@ public sealed partial class VgaAdapter
         int fontB = (2 * PlaneSizeInBytes) + FontOffset((((mapSelect >> 4) & 1) << 2) | (mapSelect & 3));
         bool blinkEnabled = (_attribute[0x10] & 0x08) != 0;
         bool lineGraphics = (_attribute[0x10] & 0x04) != 0;
-        (int cursorRow, int cursorColumn) = CursorPosition;
         int cursorStart = _crtc[0x0A] & 0x1F;
         int cursorEnd = _crtc[0x0B] & 0x1F;
         bool showCursor = drawCursor && CursorVisible;
-        for (int row = 0; row < rows; row++)
+        int cursorLocation = CursorLocation;
+        int pan = TextPelPan(cellWidth);
+        var scanner = new ScanAddressCounter(this, scanLinesPerRow: cellHeight, repeatPerLine: 1);
+        for (int y = 0; y < height; y++)
         {
-            for (int column = 0; column < columns; column++)
+            (int rowStart, int scan, bool belowSplit) = scanner.Next(y);
+            int linePan = belowSplit && PelPanningResetBelowSplit ? 0 : pan;
+            int outRow = y * width * PixelSizeInBytes;
+            for (int x = 0; x < width; x++)
             {
-                int address = CellAddress(row, column);
+                int dot = x + linePan;
+                int counter = (rowStart + (dot / cellWidth)) & 0xFFFF;
+                int bit = dot % cellWidth;
+
+                // Word mode: the CRTC reads character n at plane address 2n (the code in plane 0, the attribute in plane 1).
+                int address = (counter * 2) & PlaneAddressMask;
                 byte code = _planes[address];
                 byte attribute = _planes[PlaneSizeInBytes + address];
-                int foreground = palette[attribute & 0x0F];
-                int background = palette[(attribute >> 4) & (blinkEnabled ? 0x07 : 0x0F)];
 
                 // Attribute bit 3 picks map A (set) or map B (clear); with both maps equal it only selects intensity.
                 int glyph = ((attribute & 0x08) != 0 ? fontA : fontB) + (code * FontGlyphStrideInBytes);
-                bool cursorHere = showCursor && row == cursorRow && column == cursorColumn;
-                for (int y = 0; y < cellHeight; y++)
+                int bits = scan < FontGlyphStrideInBytes ? _planes[glyph + scan] : 0;
+                bool on;
+                if (showCursor && counter == cursorLocation && scan >= cursorStart && scan <= cursorEnd)
                 {
-                    int bits = y < FontGlyphStrideInBytes ? _planes[glyph + y] : 0;
-                    if (cursorHere && y >= cursorStart && y <= cursorEnd)
-                    {
-                        bits = 0x1FF;
-                    }
-                    else if (cellWidth == 9)
-                    {
-                        // Line graphics (attribute mode bit 2): the ninth column repeats the eighth for C0h-DFh.
-                        bits = (bits << 1) | (lineGraphics && code is >= 0xC0 and <= 0xDF ? bits & 1 : 0);
-                    }
-
-                    int pixel = ((((row * cellHeight) + y) * width) + (column * cellWidth)) * PixelSizeInBytes;
-                    for (int x = 0; x < cellWidth; x++)
-                    {
-                        bool on = (bits & (1 << (cellWidth - 1 - x))) != 0;
-                        SetPixel(pixels, pixel + (x * PixelSizeInBytes), on ? foreground : background);
-                    }
+                    on = true;
                 }
+                else if (bit < 8)
+                {
+                    on = (bits & (0x80 >> bit)) != 0;
+                }
+                else
+                {
+                    // The ninth dot: blank, or with line graphics (attribute mode bit 2) a copy of the eighth for C0h-DFh.
+                    on = lineGraphics && code is >= 0xC0 and <= 0xDF && (bits & 1) != 0;
+                }
+
+                int color = on ? attribute & 0x0F : (attribute >> 4) & (blinkEnabled ? 0x07 : 0x0F);
+                SetPixel(pixels, outRow + (x * PixelSizeInBytes), palette[color]);
             }
         }
 
@@ -176,14 +181,17 @@ public sealed partial class VgaAdapter
         int width = mode == VgaDisplayMode.Graphics256 ? dots / 2 : dots;
         int verticalDisplayEnd = _crtc[0x12] | ((_crtc[0x07] & 0x02) << 7) | ((_crtc[0x07] & 0x40) << 3);
         int lines = verticalDisplayEnd + 1;
+        int repeat = 1;
         if ((_crtc[0x09] & CrtcMaxScanLineDoubleScan) != 0)
         {
             lines /= 2;
+            repeat = 2;
         }
 
         int scansPerRow = (_crtc[0x09] & 0x1F) + 1;
         byte modeControl = _crtc[0x17];
         bool substitute = (modeControl & (CrtcModeNoRowScanSubstitution13 | CrtcModeNoRowScanSubstitution14)) != (CrtcModeNoRowScanSubstitution13 | CrtcModeNoRowScanSubstitution14);
+
         // Without row-scan substitution every scan line of a character row shows the same memory: one output line per row.
         int height = Math.Max(substitute ? lines : lines / scansPerRow, 1);
         if (TryBlank(width, height, out VgaFrame blank))
@@ -199,17 +207,18 @@ public sealed partial class VgaAdapter
         }
 
         int shift = (_crtc[0x14] & CrtcUnderlineDoubleWord) != 0 ? 2 : (modeControl & CrtcModeByteMode) != 0 ? 0 : 1;
-        int pitch = _crtc[0x13] * 2;
+        int pan = GraphicsPelPan(mode);
+        int perCounter = mode == VgaDisplayMode.Graphics256 ? 4 : 8;
+        var scanner = new ScanAddressCounter(this, substitute ? scansPerRow : 1, substitute ? repeat : repeat * scansPerRow);
         for (int line = 0; line < height; line++)
         {
-            int row = substitute ? line / scansPerRow : line;
-            int scan = substitute ? line % scansPerRow : 0;
-            int rowStart = StartAddress + (row * pitch);
+            (int rowStart, int scan, bool belowSplit) = scanner.Next(line);
+            int linePan = belowSplit && PelPanningResetBelowSplit ? 0 : pan;
             int outRow = line * width * PixelSizeInBytes;
             for (int x = 0; x < width; x++)
             {
-                int perCounter = mode == VgaDisplayMode.Graphics256 ? 4 : 8;
-                int address = (rowStart + (x / perCounter)) << shift;
+                int dot = x + linePan;
+                int address = ((rowStart + (dot / perCounter)) & 0xFFFF) << shift;
                 if ((modeControl & CrtcModeNoRowScanSubstitution13) == 0)
                 {
                     address = (address & ~0x2000) | ((scan & 1) << 13);
@@ -225,12 +234,12 @@ public sealed partial class VgaAdapter
                 switch (mode)
                 {
                     case VgaDisplayMode.Graphics256:
-                        rgb = DacRgb(_planes[((x & 3) * PlaneSizeInBytes) + address]);
+                        rgb = DacRgb(_planes[((dot & 3) * PlaneSizeInBytes) + address]);
                         break;
                     case VgaDisplayMode.Graphics4Interleaved:
                     {
                         // CGA modes: the first four pixels are the 2-bit fields of plane 0's byte, the next four of plane 1's.
-                        int within = x & 7;
+                        int within = dot & 7;
                         byte source = _planes[((within >> 2) * PlaneSizeInBytes) + address];
                         int value = (source >> (6 - (2 * (within & 3)))) & 3;
                         rgb = palette[value];
@@ -238,13 +247,8 @@ public sealed partial class VgaAdapter
                     }
 
                     default:
-                    {
-                        int bit = 7 - (x & 7);
-                        int value = ((_planes[address] >> bit) & 1) | (((_planes[PlaneSizeInBytes + address] >> bit) & 1) << 1) |
-                            (((_planes[(2 * PlaneSizeInBytes) + address] >> bit) & 1) << 2) | (((_planes[(3 * PlaneSizeInBytes) + address] >> bit) & 1) << 3);
-                        rgb = palette[value];
+                        rgb = palette[PlanarPixel(address, dot)];
                         break;
-                    }
                 }
 
                 SetPixel(pixels, outRow + (x * PixelSizeInBytes), rgb);
@@ -254,19 +258,45 @@ public sealed partial class VgaAdapter
         return new VgaFrame(width, height, pixels);
     }
 
+    /// <summary>The 4-bit colour of dot <paramref name="dot"/> (modulo 8) of the byte at <paramref name="address"/> in the four planes.</summary>
+    private int PlanarPixel(int address, int dot)
+    {
+        int bit = 7 - (dot & 7);
+        return ((_planes[address] >> bit) & 1) | (((_planes[PlaneSizeInBytes + address] >> bit) & 1) << 1) |
+            (((_planes[(2 * PlaneSizeInBytes) + address] >> bit) & 1) << 2) | (((_planes[(3 * PlaneSizeInBytes) + address] >> bit) & 1) << 3);
+    }
+
     private VgaFrame RenderVbe()
     {
         int width = _vbe[VbeIndexXResolution];
         int height = _vbe[VbeIndexYResolution];
         int bpp = _vbe[VbeIndexBpp];
+        if (bpp == VbePlanarBpp)
+        {
+            return RenderVbePlanar(width, height);
+        }
+
         int bytesPerPixel = VbeBytesPerPixel;
         int lineBytes = VbeLineBytes;
+        int memoryMask = _vram.SizeInBytes - 1;
         byte[] pixels = new byte[width * height * PixelSizeInBytes];
         byte[] line = new byte[width * bytesPerPixel];
         int start = (_vbe[VbeIndexYOffset] * lineBytes) + (_vbe[VbeIndexXOffset] * bytesPerPixel);
         for (int y = 0; y < height; y++)
         {
-            _vram.Read(start + (y * lineBytes), line);
+            int lineStart = (start + (y * lineBytes)) & memoryMask;
+            if (lineStart >= PlanarAliasSizeInBytes && lineStart + line.Length <= _vram.SizeInBytes)
+            {
+                _vram.Read(lineStart, line); // past the planes, in one piece: straight from the chunks
+            }
+            else
+            {
+                for (int i = 0; i < line.Length; i++)
+                {
+                    line[i] = ReadVram((lineStart + i) & memoryMask);
+                }
+            }
+
             int outRow = y * width * PixelSizeInBytes;
             for (int x = 0; x < width; x++)
             {
@@ -279,6 +309,37 @@ public sealed partial class VgaAdapter
                     _ => (line[i + 2] << 16) | (line[i + 1] << 8) | line[i], // 24 and 32: blue, green, red (, unused) in memory
                 };
                 SetPixel(pixels, outRow + (x * PixelSizeInBytes), rgb);
+            }
+        }
+
+        return new VgaFrame(width, height, pixels);
+    }
+
+    /// <summary>
+    /// The 4-bpp VBE mode: eight pixels a byte in each of the four planes (bit 7 leftmost, plane n giving colour bit n),
+    /// VIRT_WIDTH / 8 bytes a line, through the attribute palette and the DAC as the VGA's 16-colour modes; X_OFFSET
+    /// and Y_OFFSET pick the first pixel (to the dot).
+    /// </summary>
+    private VgaFrame RenderVbePlanar(int width, int height)
+    {
+        byte[] pixels = new byte[width * height * PixelSizeInBytes];
+        Span<int> palette = stackalloc int[16];
+        for (int i = 0; i < 16; i++)
+        {
+            palette[i] = GetTextColorRgb(i);
+        }
+
+        int pitch = _vbe[VbeIndexVirtualWidth] / 8;
+        int xOffset = _vbe[VbeIndexXOffset];
+        int start = _vbe[VbeIndexYOffset] * pitch;
+        for (int y = 0; y < height; y++)
+        {
+            int outRow = y * width * PixelSizeInBytes;
+            for (int x = 0; x < width; x++)
+            {
+                int dot = x + xOffset;
+                int address = (start + (y * pitch) + (dot / 8)) & PlaneAddressMask;
+                SetPixel(pixels, outRow + (x * PixelSizeInBytes), palette[PlanarPixel(address, dot)]);
             }
         }
 

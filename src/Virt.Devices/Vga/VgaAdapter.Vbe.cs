@@ -4,7 +4,9 @@ namespace Virt.Devices;
 /// The Bochs VBE display interface (DISPI; Bochs <c>vbe_display_api.txt</c> and QEMU's <c>docs/specs/standard-vga</c>):
 /// an index port at 1CEh and a data port at 1CFh (1D0h too, as in QEMU), eleven 16-bit registers that set a linear
 /// graphics mode of 8, 15, 16, 24 or 32 bits per pixel in the VBE video memory, seen through the linear framebuffer
-/// and, while the mode is on, through a 64 KiB bank window at A0000h.
+/// and, while the mode is on, through a 64 KiB bank window at A0000h; or a 4-bit planar mode drawn through the VGA
+/// planes. As in QEMU's std VGA, the planes are the first 256 KiB of the video memory, interleaved: byte 4n + p of the
+/// linear framebuffer is byte n of plane p.
 /// </summary>
 public sealed partial class VgaAdapter
 {
@@ -23,7 +25,7 @@ public sealed partial class VgaAdapter
     /// <summary>The DISPI vertical resolution register.</summary>
     public const int VbeIndexYResolution = 0x2;
 
-    /// <summary>The DISPI bits-per-pixel register (8, 15, 16, 24 or 32).</summary>
+    /// <summary>The DISPI bits-per-pixel register (4, 8, 15, 16, 24 or 32).</summary>
     public const int VbeIndexBpp = 0x3;
 
     /// <summary>The DISPI enable register (<see cref="VbeEnabled"/>, <see cref="VbeGetCapabilities"/>, <see cref="VbeEightBitDac"/>, <see cref="VbeLinearFramebuffer"/>, <see cref="VbeNoClearMemory"/>).</summary>
@@ -83,7 +85,16 @@ public sealed partial class VgaAdapter
     /// <summary>The largest VBE video memory.</summary>
     public const ulong MaximumVideoMemorySizeInBytes = 256UL << 20;
 
+    /// <summary>BPP 4 (Bochs VBE_DISPI_BPP_4): a 16-colour planar mode drawn from the VGA planes through the attribute palette.</summary>
+    public const int VbePlanarBpp = 4;
+
+    /// <summary>The part of the video memory the four VGA planes occupy (interleaved, from offset 0).</summary>
+    public const int PlanarAliasSizeInBytes = 4 * PlaneSizeInBytes;
+
     private const int VbePortCount = 3;
+
+    // Graphics controller mode (05h) bit 6: 256-colour shift mode.
+    private const byte GraphicsModeShift256 = 0x40;
     private const int VbeRegisterCount = 11;
 
     private readonly ushort[] _vbe = new ushort[VbeRegisterCount];
@@ -98,13 +109,35 @@ public sealed partial class VgaAdapter
     /// <returns>The value.</returns>
     public ushort GetVbeRegister(int index) => (uint)index < VbeRegisterCount ? _vbe[index] : (ushort)0;
 
-    private bool VbeBankWindowActive => VbeModeEnabled;
+    /// <summary>The bank window bypasses the VGA pipeline in the packed-pixel modes; in the 4-bpp mode A0000h reaches the planes as the graphics controller says.</summary>
+    private bool VbeBankWindowActive => VbeModeEnabled && !VbePlanar;
+
+    private bool VbePlanar => _vbe[VbeIndexBpp] == VbePlanarBpp;
 
     private bool DacIsEightBit => (_vbe[VbeIndexEnable] & VbeEightBitDac) != 0;
 
     private int VbeBytesPerPixel => (_vbe[VbeIndexBpp] + 7) / 8;
 
-    private int VbeLineBytes => _vbe[VbeIndexVirtualWidth] * VbeBytesPerPixel;
+    private int VbeLineBytes => LineBytes(_vbe[VbeIndexVirtualWidth], _vbe[VbeIndexBpp]);
+
+    /// <summary>Bytes of video memory per line: 4 bpp uses width / 8 bytes in each of four interleaved planes, width / 2 in all.</summary>
+    private static int LineBytes(int width, int bpp) => bpp == VbePlanarBpp ? width / 2 : width * ((bpp + 7) / 8);
+
+    /// <summary>A byte of video memory: the first 256 KiB are the VGA planes, interleaved (QEMU's std VGA layout).</summary>
+    private byte ReadVram(int offset) =>
+        offset < PlanarAliasSizeInBytes ? _planes[((offset & 3) * PlaneSizeInBytes) + (offset >> 2)] : _vram.Read(offset);
+
+    private void WriteVram(int offset, byte value)
+    {
+        if (offset < PlanarAliasSizeInBytes)
+        {
+            _planes[((offset & 3) * PlaneSizeInBytes) + (offset >> 2)] = value;
+        }
+        else
+        {
+            _vram.Write(offset, value);
+        }
+    }
 
     /// <summary>Reads the linear framebuffer (offset from its base); bytes past the memory read as all ones.</summary>
     internal ulong ReadFramebuffer(ulong offset, int sizeInBytes)
@@ -113,7 +146,7 @@ public sealed partial class VgaAdapter
         for (int i = 0; i < sizeInBytes; i++)
         {
             ulong at = offset + (ulong)i;
-            ulong b = at < (ulong)_vram.SizeInBytes ? _vram.Read((int)at) : 0xFFUL;
+            ulong b = at < (ulong)_vram.SizeInBytes ? ReadVram((int)at) : 0xFFUL;
             value |= b << (8 * i);
         }
 
@@ -128,7 +161,7 @@ public sealed partial class VgaAdapter
             ulong at = offset + (ulong)i;
             if (at < (ulong)_vram.SizeInBytes)
             {
-                _vram.Write((int)at, (byte)(value >> (8 * i)));
+                WriteVram((int)at, (byte)(value >> (8 * i)));
             }
         }
     }
@@ -223,10 +256,10 @@ public sealed partial class VgaAdapter
 
                 break;
             case VbeIndexVirtualWidth:
-                if (VbeModeEnabled && value >= _vbe[VbeIndexXResolution] && value * VbeBytesPerPixel * _vbe[VbeIndexYResolution] <= _vram.SizeInBytes)
+                if (VbeModeEnabled && value >= _vbe[VbeIndexXResolution] && VirtualWidthFits(value))
                 {
                     _vbe[VbeIndexVirtualWidth] = value;
-                    _vbe[VbeIndexVirtualHeight] = (ushort)Math.Min(_vram.SizeInBytes / VbeLineBytes, ushort.MaxValue);
+                    _vbe[VbeIndexVirtualHeight] = VirtualHeight(value, _vbe[VbeIndexBpp]);
                 }
                 else if (!VbeModeEnabled)
                 {
@@ -257,10 +290,12 @@ public sealed partial class VgaAdapter
             int xres = _vbe[VbeIndexXResolution];
             int yres = _vbe[VbeIndexYResolution];
             int bpp = _vbe[VbeIndexBpp];
-            int bytesPerPixel = (bpp + 7) / 8;
-            if (bpp is not (8 or 15 or 16 or 24 or 32) || xres == 0 || yres == 0 || xres > VbeMaxXResolution || yres > VbeMaxYResolution ||
-                (long)xres * yres * bytesPerPixel > _vram.SizeInBytes)
+            bool planar = bpp == VbePlanarBpp;
+            if (bpp is not (VbePlanarBpp or 8 or 15 or 16 or 24 or 32) || xres == 0 || yres == 0 || xres > VbeMaxXResolution || yres > VbeMaxYResolution ||
+                (long)LineBytes(xres, bpp) * yres > _vram.SizeInBytes ||
+                (planar && ((xres & 7) != 0 || (long)(xres / 8) * yres > PlaneSizeInBytes)))
             {
+                // The 4-bpp mode is drawn through the VGA planes, which the CRTC and the A0000h window address in 64 KiB.
                 // A mode that cannot be shown: refuse to enable, as Bochs does.
                 CountMisuse("VBE mode not supported", bpp);
                 _vbe[VbeIndexEnable] = (ushort)(value & ~VbeEnabled & ~VbeGetCapabilities);
@@ -268,18 +303,25 @@ public sealed partial class VgaAdapter
             }
 
             _vbe[VbeIndexVirtualWidth] = (ushort)xres;
-            _vbe[VbeIndexVirtualHeight] = (ushort)Math.Min(_vram.SizeInBytes / (xres * bytesPerPixel), ushort.MaxValue);
+            _vbe[VbeIndexVirtualHeight] = VirtualHeight(xres, bpp);
             _vbe[VbeIndexXOffset] = 0;
             _vbe[VbeIndexYOffset] = 0;
             _vbe[VbeIndexBank] = 0;
             if ((value & VbeNoClearMemory) == 0)
             {
+                // All of the video memory, the planes included (they are its first 256 KiB): QEMU clears it all too.
                 _vram.Clear();
+                Array.Clear(_planes);
             }
 
             // As QEMU does, put the VGA core in a graphics mode with the A0000h-AFFFFh map, so VGA-aware code that looks
-            // at the registers sees a graphics mode.
+            // at the registers sees a graphics mode. In the 4-bpp mode the shift register goes to planar (GC mode bits
+            // 5-6 clear) and the A0000h window reaches the planes through the graphics controller.
             _graphics[GcMiscellaneous] = (byte)((_graphics[GcMiscellaneous] & 0xF0) | GraphicsMiscGraphicsMode | (1 << GraphicsMiscMemoryMapShift));
+            if (planar)
+            {
+                _graphics[GcMode] = (byte)(_graphics[GcMode] & ~(GraphicsModeShiftInterleave | GraphicsModeShift256));
+            }
         }
         else if ((value & VbeEnabled) == 0 && wasOn)
         {
@@ -287,6 +329,22 @@ public sealed partial class VgaAdapter
         }
 
         _vbe[VbeIndexEnable] = value;
+    }
+
+    private bool VirtualWidthFits(int width)
+    {
+        int bpp = _vbe[VbeIndexBpp];
+        long lines = _vbe[VbeIndexYResolution];
+        return LineBytes(width, bpp) * lines <= _vram.SizeInBytes &&
+            (bpp != VbePlanarBpp || ((width & 7) == 0 && (width / 8) * lines <= PlaneSizeInBytes));
+    }
+
+    /// <summary>Lines of the given width that fit: in the whole memory, or in a 64 KiB plane for the 4-bpp mode.</summary>
+    private ushort VirtualHeight(int width, int bpp)
+    {
+        int lineBytes = bpp == VbePlanarBpp ? width / 8 : LineBytes(width, bpp);
+        int memory = bpp == VbePlanarBpp ? PlaneSizeInBytes : _vram.SizeInBytes;
+        return (ushort)Math.Min(memory / Math.Max(lineBytes, 1), ushort.MaxValue);
     }
 
     private void ResetVbe()

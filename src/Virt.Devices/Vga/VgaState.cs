@@ -55,7 +55,7 @@ public sealed record VgaState(
     /// <summary>The DISPI registers 0-0Ah.</summary>
     public ushort[] VbeRegisters { get; init; } = [];
 
-    /// <summary>The VBE video memory in 64 KiB chunks, null where the guest never wrote.</summary>
+    /// <summary>The VBE video memory in 64 KiB chunks, null where the guest never wrote (the first four: the planes, saved in <see cref="VideoMemory"/>).</summary>
     public byte[]?[] VideoMemoryChunks { get; init; } = [];
 
     /// <summary>Compares every field, arrays by value.</summary>

@@ -26,11 +26,15 @@ internal sealed partial class ApicBoard
     private ApicMsrHandler? _msrHandler;
     private PhysicalMemoryMap? _memory;
 
-    public ApicBoard(IVirtualClock clock, Pic8259Pair pic, ILoggerFactory loggerFactory)
+    /// <param name="clock">The machine's clock.</param>
+    /// <param name="pic">The 8259A pair behind LINT0.</param>
+    /// <param name="loggerFactory">Loggers.</param>
+    /// <param name="x2Apic">Whether the local APIC implements x2APIC mode (the CPU model reports CPUID.1:ECX bit 21).</param>
+    public ApicBoard(IVirtualClock clock, Pic8259Pair pic, ILoggerFactory loggerFactory, bool x2Apic = false)
     {
         _logger = loggerFactory.CreateLogger(MachineLogCategories.Machine);
         IoApic = new IoApic(logger: loggerFactory.CreateLogger<IoApic>());
-        LocalApic = new LocalApic(clock, logger: loggerFactory.CreateLogger<LocalApic>())
+        LocalApic = new LocalApic(clock, new LocalApicOptions { X2ApicSupported = x2Apic }, loggerFactory.CreateLogger<LocalApic>())
         {
             ExternalInterrupts = new PicExternalInterruptSource(pic),
             EndOfInterruptListener = IoApic,
@@ -95,7 +99,7 @@ internal sealed partial class ApicBoard
 
     /// <summary>
     /// Follows IA32_APIC_BASE: the window moves with the base and is not decoded while the APIC is globally disabled
-    /// (SDM 10.4.4). A base that would overlap RAM or another device is refused (the window stays off) and logged: the
+    /// (SDM 10.4.4) or in x2APIC mode. A base that would overlap RAM or another device is refused (the window stays off) and logged: the
     /// memory map has no overlays, and no known guest relocates the APIC.
     /// </summary>
     private void RemapLocalApicWindow()
@@ -106,8 +110,9 @@ internal sealed partial class ApicBoard
         }
 
         _memory.SetRegionEnabled(LocalApicRegion, false);
-        if (!LocalApic.IsGloballyEnabled)
+        if (!LocalApic.IsMmioDecoded)
         {
+            // Globally disabled, or in x2APIC mode, where the registers are MSRs (SDM 11.12.1.2).
             return;
         }
 

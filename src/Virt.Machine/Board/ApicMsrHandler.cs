@@ -4,8 +4,9 @@ using Virt.Devices;
 namespace Virt.Machine;
 
 /// <summary>
-/// The local APIC's MSRs for the CPU: IA32_APIC_BASE (1Bh) and IA32_TSC_DEADLINE (6E0h); every other MSR goes to the
-/// handler the host gave in its <see cref="CpuOptions"/>, if any.
+/// The local APIC's MSRs for the CPU: IA32_APIC_BASE (1Bh), IA32_TSC_DEADLINE (6E0h) and, when the APIC supports
+/// x2APIC mode, the x2APIC registers 800h-8FFh (#GP(0) outside x2APIC mode, Intel SDM Vol. 3A, 11.12.1.2); every other
+/// MSR goes to the handler the host gave in its <see cref="CpuOptions"/>, if any.
 /// </summary>
 internal sealed class ApicMsrHandler(LocalApic apic, IMsrHandler? next) : IMsrHandler
 {
@@ -24,6 +25,8 @@ internal sealed class ApicMsrHandler(LocalApic apic, IMsrHandler? next) : IMsrHa
             case LocalApic.TscDeadlineMsrIndex:
                 value = apic.ReadTscDeadline();
                 return true;
+            case >= LocalApic.X2ApicFirstMsr and <= LocalApic.X2ApicLastMsr when apic.X2ApicSupported:
+                return apic.TryReadX2ApicMsr(index, out value);
             default:
                 value = 0;
                 return next?.TryRead(index, out value) ?? false;
@@ -42,6 +45,8 @@ internal sealed class ApicMsrHandler(LocalApic apic, IMsrHandler? next) : IMsrHa
                 Cpu?.TryReadMsr(TimestampCounterMsr, out tsc);
                 apic.WriteTscDeadline(value, tsc);
                 return true;
+            case >= LocalApic.X2ApicFirstMsr and <= LocalApic.X2ApicLastMsr when apic.X2ApicSupported:
+                return apic.TryWriteX2ApicMsr(index, value);
             default:
                 return next?.TryWrite(index, value) ?? false;
         }

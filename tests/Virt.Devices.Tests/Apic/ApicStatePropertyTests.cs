@@ -46,6 +46,41 @@ public sealed class ApicStatePropertyTests
     }
 
     [Property(MaxTest = 200)]
+    public bool X2apic_state_round_trips((byte Register, uint Value, ulong Destination, ushort Delay)[] operations)
+    {
+        // The same traffic through the x2APIC MSRs (SDM 11.12): 64-bit ICR destinations, SELF IPIs, refused writes.
+        var clock = new ManualClock();
+        var options = new LocalApicOptions { ApicId = 5, X2ApicSupported = true };
+        var apic = new LocalApic(clock, options);
+        Assert.True(apic.TryWriteApicBaseMsr(0xFEE0_0D00));
+        Assert.True(apic.TryWriteX2ApicMsr(0x80F, 0x1FF));
+        foreach ((byte register, uint value, ulong destination, ushort delay) in operations)
+        {
+            uint msr = LocalApic.X2ApicFirstMsr + (uint)(s_lapicRegisters[register % s_lapicRegisters.Length] >> 4);
+            apic.TryWriteX2ApicMsr(msr, msr == LocalApic.X2ApicIcrMsr ? (destination << 32) | value : value);
+            apic.TryWriteX2ApicMsr(LocalApic.X2ApicSelfIpiMsr, (byte)value);
+            if (apic.HasPendingInterrupt)
+            {
+                apic.AcknowledgeInterrupt();
+            }
+
+            clock.Advance(delay);
+        }
+
+        LocalApicState saved = apic.SaveState();
+        var copy = new LocalApic(clock, options);
+        copy.RestoreState(saved);
+        Assert.Equal(saved, copy.SaveState());
+        for (uint msr = LocalApic.X2ApicFirstMsr; msr <= LocalApic.X2ApicLastMsr; msr++)
+        {
+            Assert.Equal(apic.TryReadX2ApicMsr(msr, out ulong expected), copy.TryReadX2ApicMsr(msr, out ulong actual));
+            Assert.Equal(expected, actual);
+        }
+
+        return true;
+    }
+
+    [Property(MaxTest = 200)]
     public bool Io_apic_state_round_trips((byte Register, uint Value, byte Pin, bool Level)[] operations)
     {
         var ioApic = new IoApic { Target = new RecordingApicTarget() };

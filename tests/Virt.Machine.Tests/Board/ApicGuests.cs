@@ -18,6 +18,9 @@ internal static class ApicGuests
     public const uint EoiCountAddress = 0x9008;
     public const uint HpetCountAddress = 0x900C;
 
+    /// <summary>Where the x2APIC guest counts its SELF IPIs.</summary>
+    public const uint SelfIpiCountAddress = 0x9010;
+
     private const uint IdtAddress = 0x8000;
     private const uint IdtrAddress = 0x7F00;
     private const uint LapicBase = 0xFEE0_0000;
@@ -29,6 +32,9 @@ internal static class ApicGuests
 
     public const byte PitVector = 0x30;
     public const byte LapicTimerVector = 0x40;
+
+    /// <summary>The x2APIC guest's SELF IPI vector.</summary>
+    public const byte SelfIpiVector = 0x41;
     public const byte SpuriousVector = 0xFF;
     public const byte PicBaseVector = 0x20;
 
@@ -107,6 +113,106 @@ internal static class ApicGuests
 
         EmitSerialRoutines(a, putc, printHex);
         return (a, [lapicHandler, pitHandler, spurious]);
+    }
+
+    /// <summary>
+    /// <see cref="LapicTimerAndIoApic(int, uint, ushort)"/> in x2APIC mode: switches IA32_APIC_BASE to x2APIC (EN and EXTD), then
+    /// programs the SVR, the timer and its divider through the MSRs 80Fh, 83Eh, 832h and 838h, ends interrupts by writing 0
+    /// to MSR 80Bh, sends one SELF IPI (MSR 83Fh) to <see cref="SelfIpiVector"/> and prints "L=... P=... E=... S=..." with
+    /// the SELF IPI count.
+    /// </summary>
+    public static byte[] X2ApicTimerAndIoApic(int lapicInterrupts, uint lapicInitialCount, ushort pitCount) =>
+        TwoPass(handlers => X2ApicTimerAndIoApic(handlers, lapicInterrupts, lapicInitialCount, pitCount));
+
+    private static void WriteMsr(Assembler a, uint index, ulong value)
+    {
+        a.mov(ecx, index);
+        a.mov(eax, (uint)value);
+        a.mov(edx, (uint)(value >> 32));
+        a.wrmsr();
+    }
+
+    private static void X2ApicEoi(Assembler a)
+    {
+        WriteMsr(a, 0x80B, 0);
+        a.inc(__dword_ptr[EoiCountAddress]);
+    }
+
+    private static (Assembler, Label[]) X2ApicTimerAndIoApic(uint[] handlers, int lapicInterrupts, uint lapicInitialCount, ushort pitCount)
+    {
+        var a = new Assembler(32);
+        Label putc = a.CreateLabel();
+        Label printHex = a.CreateLabel();
+        Label lapicHandler = a.CreateLabel();
+        Label pitHandler = a.CreateLabel();
+        Label spurious = a.CreateLabel();
+        Label selfIpiHandler = a.CreateLabel();
+        Label wait = a.CreateLabel();
+
+        MaskPics(a);
+        SetGate(a, LapicTimerVector, handlers[0]);
+        SetGate(a, PitVector, handlers[1]);
+        SetGate(a, SpuriousVector, handlers[2]);
+        SetGate(a, SelfIpiVector, handlers[3]);
+        LoadIdt(a);
+
+        a.mov(al, 0x34);
+        a.@out(0x43, al);
+        a.mov(al, (byte)pitCount);
+        a.@out(0x40, al);
+        a.mov(al, (byte)(pitCount >> 8));
+        a.@out(0x40, al);
+
+        // xAPIC -> x2APIC: EN (bit 11) and EXTD (bit 10) at the default base (SDM 11.12.5.1).
+        WriteMsr(a, 0x1B, LapicBase | 0xD00u);
+        WriteMsr(a, 0x80F, 0x100u | SpuriousVector);
+        WriteMsr(a, 0x83E, 0xB);
+        WriteMsr(a, 0x832, (1u << 17) | LapicTimerVector);
+        WriteMsr(a, 0x838, lapicInitialCount);
+
+        a.mov(__dword_ptr[IoApicBase], 0x15u);
+        a.mov(__dword_ptr[IoApicBase + 0x10], 0u);
+        a.mov(__dword_ptr[IoApicBase], 0x14u);
+        a.mov(__dword_ptr[IoApicBase + 0x10], (uint)PitVector);
+
+        a.sti();
+        WriteMsr(a, 0x83F, SelfIpiVector);
+        a.Label(ref wait);
+        a.hlt();
+        a.cmp(__dword_ptr[LapicCountAddress], lapicInterrupts);
+        a.jb(wait);
+        a.cli();
+        WriteMsr(a, 0x832, 0x1_0000u);
+        a.mov(__dword_ptr[IoApicBase], 0x14u);
+        a.mov(__dword_ptr[IoApicBase + 0x10], 0x1_0000u);
+
+        PrintCounter(a, "L=", LapicCountAddress, putc, printHex);
+        PrintCounter(a, " P=", PitCountAddress, putc, printHex);
+        PrintCounter(a, " E=", EoiCountAddress, putc, printHex);
+        PrintCounter(a, " S=", SelfIpiCountAddress, putc, printHex);
+        PrintText(a, "\n", putc);
+        a.hlt();
+
+        a.Label(ref lapicHandler);
+        a.inc(__dword_ptr[LapicCountAddress]);
+        X2ApicEoi(a);
+        a.iretd();
+
+        a.Label(ref pitHandler);
+        a.inc(__dword_ptr[PitCountAddress]);
+        X2ApicEoi(a);
+        a.iretd();
+
+        a.Label(ref spurious);
+        a.iretd();
+
+        a.Label(ref selfIpiHandler);
+        a.inc(__dword_ptr[SelfIpiCountAddress]);
+        X2ApicEoi(a);
+        a.iretd();
+
+        EmitSerialRoutines(a, putc, printHex);
+        return (a, [lapicHandler, pitHandler, spurious, selfIpiHandler]);
     }
 
     /// <summary>
