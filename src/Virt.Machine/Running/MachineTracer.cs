@@ -51,7 +51,7 @@ internal sealed partial class MachineTracer : ICpuEventObserver, IApicEventObser
     {
         if (_interrupts.IsEnabled(LogLevel.Trace))
         {
-            LogInterrupt(_interrupts, record.Describe(), record.CodeSelector, record.Eip, record.ModeDescription, record.Cr2, record.Eflags);
+            LogInterrupt(_interrupts, record.Describe(), record.FormatQemuStyle(), record.ModeDescription, record.Eflags);
         }
     }
 
@@ -91,8 +91,9 @@ internal sealed partial class MachineTracer : ICpuEventObserver, IApicEventObser
     [LoggerMessage(Level = LogLevel.Trace, Message = "{Device} {Description}")]
     private static partial void LogApicEvent(ILogger logger, string device, string description);
 
-    [LoggerMessage(Level = LogLevel.Trace, Message = "{Event} at {Cs:X4}:{Eip:X8} ({Mode}) CR2={Cr2:X8} EFLAGS={Eflags:X8}")]
-    private static partial void LogInterrupt(ILogger logger, string @event, ushort cs, uint eip, string mode, ulong cr2, uint eflags);
+    // The state in QEMU's -d int layout (CpuExceptionRecord.FormatQemuStyle), so the two logs line up side by side.
+    [LoggerMessage(Level = LogLevel.Trace, Message = "{Event} {State} ({Mode}) EFLAGS={Eflags:X8}")]
+    private static partial void LogInterrupt(ILogger logger, string @event, string state, string mode, uint eflags);
 
     [LoggerMessage(Level = LogLevel.Trace, Message = "Reset {Count} ({Source}) at {Cs:X4}:{Eip:X8} after {Retired} instructions")]
     private static partial void LogReset(ILogger logger, int count, string source, ushort cs, uint eip, long retired);

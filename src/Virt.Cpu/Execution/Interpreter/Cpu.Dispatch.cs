@@ -310,6 +310,8 @@ public sealed partial class Cpu
             case Op.Syscall: ExecuteSyscall(); break;
             case Op.Sysret: ExecuteSysret(ref d); break;
             case Op.Rdtscp: ExecuteRdtscp(); break;
+            case Op.RdFsGsBase: ExecuteFsGsBase(ref d, write: false); break;
+            case Op.WrFsGsBase: ExecuteFsGsBase(ref d, write: true); break;
             case Op.FetchFault: ExecuteFetchFault(); break;
             case Op.CsLimitFault: ExecuteCodeLimitFault(); break;
             case Op.Lar:
