@@ -47,8 +47,14 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:ECX bit 26, XSAVE: XSAVE/XRSTOR/XGETBV/XSETBV for the x87 and SSE components, and CPUID leaf 0Dh.</summary>
     public const uint XsaveFeatureEcx = 1u << 26;
 
-    /// <summary>CPUID.1:ECX bits of the default model: SSE3 (bit 0), SSSE3 (bit 9), SSE4.1 (bit 19), SSE4.2 (bit 20), POPCNT (bit 23), XSAVE (bit 26).</summary>
-    public const uint DefaultFeaturesEcx = SseFeaturesEcx | Ssse3FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx | XsaveFeatureEcx;
+    /// <summary>CPUID.1:ECX bit 13, CMPXCHG16B.</summary>
+    public const uint Cx16FeatureEcx = 1u << 13;
+
+    /// <summary>
+    /// CPUID.1:ECX bits of the default model: SSE3 (bit 0), SSSE3 (bit 9), CMPXCHG16B (bit 13), SSE4.1 (bit 19), SSE4.2
+    /// (bit 20), POPCNT (bit 23), XSAVE (bit 26).
+    /// </summary>
+    public const uint DefaultFeaturesEcx = SseFeaturesEcx | Ssse3FeatureEcx | Cx16FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx | XsaveFeatureEcx;
 
     /// <summary>CPUID.80000001h:EDX bit 11, SYSCALL/SYSRET in 64-bit mode.</summary>
     public const uint SyscallFeatureEdx = 1u << 11;
