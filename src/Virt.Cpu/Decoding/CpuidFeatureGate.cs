@@ -76,11 +76,7 @@ internal sealed class CpuidFeatureGate
         }
 
         _lahfIn64BitMode = (model.ExtendedFeaturesEcx & CpuidModel.LahfFeatureEcx) != 0;
-        AllAdvertised = Array.IndexOf(_missing, true) < 0 && _lahfIn64BitMode;
     }
-
-    /// <summary>Whether the model advertises every gated feature (then <see cref="IsMissing"/> is never true).</summary>
-    public bool AllAdvertised { get; }
 
     /// <summary>
     /// Whether <paramref name="instruction"/> needs a feature the model does not advertise. LAHF and SAHF need
@@ -88,11 +84,6 @@ internal sealed class CpuidFeatureGate
     /// </summary>
     public bool IsMissing(in Instruction instruction, bool code64)
     {
-        if (AllAdvertised)
-        {
-            return false;
-        }
-
         if (code64 && !_lahfIn64BitMode && instruction.Mnemonic is Mnemonic.Lahf or Mnemonic.Sahf)
         {
             return true;

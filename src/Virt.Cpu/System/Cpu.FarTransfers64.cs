@@ -10,14 +10,14 @@ public sealed partial class Cpu
     /// <summary>The 64-bit call-gate type (the number the 32-bit call gate has in legacy mode, Intel SDM Vol. 3A, Table 3-2).</summary>
     private const int CallGate64Type = 0xC;
 
-    /// <summary>The size of a system descriptor in IA-32e mode: call gates and TSS/LDT descriptors take 16 bytes.</summary>
-    private const uint LongModeSystemDescriptorBytes = 16;
-
     /// <summary>
     /// Bits 12:8 of the upper doubleword of a 64-bit call gate's second half: its type field, which must be 0 so that the
     /// second half cannot be taken for a descriptor of its own (Intel SDM Vol. 3A, 5.8.3.1, Figure 5-9).
     /// </summary>
     private const ulong CallGateUpperTypeMask = 0x1FUL << 40;
+
+    /// <summary>The selector index bits of the last descriptor a table can hold (a 16-byte descriptor cannot start there).</summary>
+    private const int LastDescriptorIndex = 0xFFF8;
 
     /// <summary>The bytes a CALL through a 64-bit call gate to a more privileged level pushes: SS, RSP, CS, RIP.</summary>
     private const int CallGate64InnerFrameBytes = 32;
@@ -60,8 +60,9 @@ public sealed partial class Cpu
             return false;
         }
 
-        // The second half: within the table limit, with a zero type field.
-        if (!TryReadDescriptor((ushort)(selector + 8), out ulong upper, out _) || (upper & CallGateUpperTypeMask) != 0)
+        // The second half: within the table limit (the last index has none), with a zero type field.
+        if ((selector & LastDescriptorIndex) == LastDescriptorIndex
+            || !TryReadDescriptor((ushort)(selector + 8), out ulong upper, out _) || (upper & CallGateUpperTypeMask) != 0)
         {
             RaiseFault(VectorGeneralProtection, errorCode);
             return false;
