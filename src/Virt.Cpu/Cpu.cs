@@ -98,7 +98,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _tlbWriteTag = _mmu.WriteTag;
         _tlbWriteHost = _mmu.WriteHost;
         _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
-        _decoder = new BlockDecoder(this, _mmu, _memory);
+        _decoder = new BlockDecoder(this, _mmu, _memory, _options.Cpuid);
         _interpreter = new Interpreter(this);
         _scratchBlock = new DecodedBlock(1);
         _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first

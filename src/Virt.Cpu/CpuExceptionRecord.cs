@@ -28,6 +28,18 @@ public readonly record struct CpuExceptionRecord
     /// <summary>EIP at the event: the faulting instruction for a fault, the next instruction for a trap or an interrupt.</summary>
     public uint Eip { get; init; }
 
+    /// <summary>All of RIP at the event (<see cref="Eip"/> is its low half).</summary>
+    public ulong Rip { get; init; }
+
+    /// <summary>The current privilege level at the event.</summary>
+    public int Cpl { get; init; }
+
+    /// <summary>The SS selector at the event.</summary>
+    public ushort StackSelector { get; init; }
+
+    /// <summary>All of RSP at the event.</summary>
+    public ulong Rsp { get; init; }
+
     /// <summary>CS base plus <see cref="Eip"/>.</summary>
     public ulong LinearAddress { get; init; }
 
@@ -55,6 +67,9 @@ public readonly record struct CpuExceptionRecord
     /// <summary>Whether paging used PAE tables (CR4.PAE with paging enabled).</summary>
     public bool IsPaeEnabled => IsPagingEnabled && (Cr4 & Cr4Bits.Pae) != 0;
 
+    /// <summary>Whether IA-32e mode was active (64-bit or compatibility mode): addresses and CR2 are 64 bits wide.</summary>
+    public bool IsLongMode => Mode is CpuMode.LongMode64 or CpuMode.Compatibility;
+
     /// <summary>The mode in words, for example <c>32-bit protected, paging, PAE</c>.</summary>
     public string ModeDescription
     {
@@ -65,9 +80,13 @@ public readonly record struct CpuExceptionRecord
                 CpuMode.Real => "real",
                 CpuMode.Virtual8086 => "virtual-8086",
                 CpuMode.Protected16 => "16-bit protected",
+                CpuMode.LongMode64 => "64-bit",
+                CpuMode.Compatibility => "compatibility",
                 _ => "32-bit protected",
             };
-            return IsPaeEnabled ? mode + ", paging, PAE" : IsPagingEnabled ? mode + ", paging" : mode;
+
+            // IA-32e mode always pages, with the 4-level tables (Intel SDM Vol. 3A, 4.5).
+            return IsLongMode ? mode + ", 4-level paging" : IsPaeEnabled ? mode + ", paging, PAE" : IsPagingEnabled ? mode + ", paging" : mode;
         }
     }
 
@@ -115,8 +134,28 @@ public readonly record struct CpuExceptionRecord
         };
     }
 
+    /// <summary>
+    /// The event in the layout of QEMU's <c>-d int</c> log, for example
+    /// <c>v=0e e=0002 i=0 cpl=0 IP=0010:ffffffff81000000 pc=ffffffff81000000 SP=0018:ffffc90000003f58 CR2=0000000000001000</c>:
+    /// the vector, the error code (0 when none is pushed), whether an INT instruction raised it, the CPL, CS:RIP, the linear
+    /// address, SS:RSP and CR2. Addresses are 16 hexadecimal digits in IA-32e mode and 8 otherwise.
+    /// </summary>
+    /// <returns>The line.</returns>
+    public string FormatQemuStyle()
+    {
+        int software = Source == CpuEventSource.Software ? 1 : 0;
+        int error = ErrorCode ?? 0;
+        return IsLongMode
+            ? string.Create(CultureInfo.InvariantCulture, $"v={Vector:x2} e={error:x4} i={software} cpl={Cpl} IP={CodeSelector:x4}:{Rip:x16} pc={LinearAddress:x16} SP={StackSelector:x4}:{Rsp:x16} CR2={Cr2:x16}")
+            : string.Create(CultureInfo.InvariantCulture, $"v={Vector:x2} e={error:x4} i={software} cpl={Cpl} IP={CodeSelector:x4}:{Eip:x8} pc={LinearAddress:x8} SP={StackSelector:x4}:{(uint)Rsp:x8} CR2={Cr2:x8}");
+    }
+
     /// <inheritdoc />
-    public override string ToString() => string.Create(
-        CultureInfo.InvariantCulture,
-        $"{Describe()} at {CodeSelector:X4}:{Eip:X8} (linear {LinearAddress:X8}), {ModeDescription}, CR0={Cr0:X8} CR2={Cr2:X8} CR3={Cr3:X8} CR4={Cr4:X8} EFLAGS={Eflags:X8}");
+    public override string ToString() => IsLongMode
+        ? string.Create(
+            CultureInfo.InvariantCulture,
+            $"{Describe()} at {CodeSelector:X4}:{Rip:X16} (linear {LinearAddress:X16}), {ModeDescription}, CR0={Cr0:X8} CR2={Cr2:X16} CR3={Cr3:X16} CR4={Cr4:X8} EFLAGS={Eflags:X8}")
+        : string.Create(
+            CultureInfo.InvariantCulture,
+            $"{Describe()} at {CodeSelector:X4}:{Eip:X8} (linear {LinearAddress:X8}), {ModeDescription}, CR0={Cr0:X8} CR2={Cr2:X8} CR3={Cr3:X8} CR4={Cr4:X8} EFLAGS={Eflags:X8}");
 }

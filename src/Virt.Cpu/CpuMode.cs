@@ -15,4 +15,10 @@ public enum CpuMode
 
     /// <summary>Protected mode running a 32-bit code segment (CS.D set).</summary>
     Protected32,
+
+    /// <summary>IA-32e mode (EFER.LMA set) running a 64-bit code segment (CS.L set): 64-bit mode.</summary>
+    LongMode64,
+
+    /// <summary>IA-32e mode running a 16- or 32-bit code segment (CS.L clear): compatibility mode.</summary>
+    Compatibility,
 }

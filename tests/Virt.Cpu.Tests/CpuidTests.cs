@@ -113,9 +113,9 @@ public sealed class CpuidTests
         Assert.Equal(0x06FBu, r[1][0]);
 
         // x86-64 requires FXSR, MMX, SSE and SSE2 on top of the P6 set (CMOV, CX8, PAE, MSR, TSC, FPU, ...); ECX: SSE3 (0),
-        // SSSE3 (9), SSE4.1 (19), SSE4.2 (20), POPCNT (23), XSAVE (26).
+        // SSSE3 (9), CMPXCHG16B (13), SSE4.1 (19), SSE4.2 (20), POPCNT (23), XSAVE (26).
         Assert.Equal(CpuidModel.P6FeaturesEdx | (1u << 23) | (1u << 25) | (1u << 26), r[1][3]);
-        Assert.Equal((1u << 0) | (1u << 9) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 26), r[1][2]);
+        Assert.Equal((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23) | (1u << 26), r[1][2]);
 
         // Leaf 3 (no serial number): all zero, and ECX overwritten.
         Assert.Equal([0u, 0, 0, 0], r[2 + 1]);

@@ -26,13 +26,16 @@ internal sealed class BlockDecoder
     private readonly Decoder _decoder16;
     private readonly Decoder _decoder32;
     private readonly Decoder _decoder64;
+    private readonly CpuidFeatureGate _featureGate;
 
     /// <summary>Creates the decoder of one CPU.</summary>
     /// <param name="cpu">The CPU whose state (CS base, EIP, CS.D) says where and how to decode.</param>
     /// <param name="mmu">The MMU, for fetch translation.</param>
     /// <param name="memory">Guest physical memory.</param>
-    public BlockDecoder(Cpu cpu, Mmu mmu, PhysicalMemoryMap memory)
+    /// <param name="model">The CPU's CPUID model: instructions of features it does not advertise decode as #UD.</param>
+    public BlockDecoder(Cpu cpu, Mmu mmu, PhysicalMemoryMap memory, CpuidModel model)
     {
+        _featureGate = new CpuidFeatureGate(model);
         _cpu = cpu;
         _mmu = mmu;
         _memory = memory;
@@ -154,12 +157,14 @@ internal sealed class BlockDecoder
 
                 LastDecodeUncacheable = true;
                 InstructionTranslator.Translate(in instruction, _codeReader.InstructionBytes, ref buffer[0], code32, code64);
+                GateFeature(in instruction, ref buffer[0], code64);
                 count = 1;
                 byteLength = (uint)instruction.Length;
                 break;
             }
 
             InstructionTranslator.Translate(in instruction, _codeReader.InstructionBytes, ref buffer[count], code32, code64);
+            GateFeature(in instruction, ref buffer[count], code64);
             if (buffer[count].Rep != 0 && buffer[count].Op is Op.Movs or Op.Cmps or Op.Scas or Op.Lods or Op.Stos or Op.Ins or Op.Outs)
             {
                 // REP string instructions run alone in their own block (so their iteration budget is exact).
@@ -329,4 +334,17 @@ private sealed class GuestCodeReader(BlockDecoder owner) : CodeReader
         return value;
     }
 }
+
+    /// <summary>
+    /// Turns an instruction whose CPUID feature the model does not advertise into #UD (<see cref="CpuidFeatureGate"/>). The
+    /// hint NOPs (PREFETCHh, PAUSE, NOP r/m) stay NOPs: they are NOPs on processors without the feature.
+    /// </summary>
+    private void GateFeature(in Instruction instruction, ref DecodedInstruction d, bool code64)
+    {
+        if (d.Op is not (Op.Invalid or Op.Nop) && _featureGate.IsMissing(in instruction, code64))
+        {
+            d.Op = Op.Invalid;
+            d.EndsBlock = true;
+        }
+    }
 }

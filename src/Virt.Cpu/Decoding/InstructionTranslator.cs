@@ -403,6 +403,14 @@ internal static class InstructionTranslator
                 d.OpSize = (byte)opSize;
                 return Op.Sysret;
             case Mnemonic.Rdtscp: return Op.Rdtscp;
+            case Mnemonic.Rdfsbase:
+            case Mnemonic.Rdgsbase:
+            case Mnemonic.Wrfsbase:
+            case Mnemonic.Wrgsbase:
+                // Reg2: the segment whose base is read or written (FS 4, GS 5); the register operand gives the size.
+                d.Reg2 = (byte)(ins.Mnemonic is Mnemonic.Rdfsbase or Mnemonic.Wrfsbase ? 4 : 5);
+                return d.Kind0 != OperandKind.Register ? Op.Invalid
+                    : ins.Mnemonic is Mnemonic.Rdfsbase or Mnemonic.Rdgsbase ? Op.RdFsGsBase : Op.WrFsGsBase;
             case Mnemonic.Lea: return Op.Lea;
             case Mnemonic.Xchg: return Op.Xchg;
             case Mnemonic.Nop:

@@ -153,6 +153,8 @@ internal enum Op : ushort
     Syscall,
     Sysret,
     Rdtscp,
+    RdFsGsBase,
+    WrFsGsBase,
     FetchFault,
     CsLimitFault,
     Wbinvd,

@@ -30,6 +30,9 @@ internal static class Cr4Bits
     /// <summary>The operating system handles #XM: unmasked SIMD floating-point exceptions raise #XM rather than #UD (Intel SDM Vol. 3A, 2.5).</summary>
     public const ulong Osxmmexcpt = 1UL << 10;
 
+    /// <summary>RDFSBASE, RDGSBASE, WRFSBASE and WRGSBASE enabled in 64-bit mode (Intel SDM Vol. 3A, 2.5).</summary>
+    public const ulong Fsgsbase = 1UL << 16;
+
     /// <summary>Process-context identifiers: CR3 bits 11:0 are the current PCID (Intel SDM Vol. 3A, 4.10.1).</summary>
     public const ulong Pcide = 1UL << 17;
 

@@ -51,6 +51,12 @@ public sealed partial class Cpu
                 writable &= ~Cr4Bits.Pcide;
             }
 
+            // CR4.FSGSBASE belongs to CPUID.(EAX=07h,ECX=0):EBX.FSGSBASE (Intel SDM Vol. 3A, 2.5).
+            if (!Model.Advertises(CpuidModel.FsgsbaseFeatureEbx))
+            {
+                writable &= ~Cr4Bits.Fsgsbase;
+            }
+
             // CR4.OSXSAVE belongs to CPUID.1:ECX.XSAVE.
             if ((Model.FeaturesEcx & CpuidModel.XsaveFeatureEcx) == 0)
             {
@@ -112,7 +118,7 @@ public sealed partial class Cpu
                 break;
             case 7:
                 // Structured extended features, sub-leaf 0: EAX = 0 (no further sub-leaves), EBX from the model (INVPCID when
-                // advertised; FSGSBASE, SMEP, BMI ... are not implemented). Other sub-leaves are all zero.
+                // and FSGSBASE when advertised; SMEP, BMI ... are not implemented). Other sub-leaves are all zero.
                 a = 0;
                 b = (uint)_ctx.Gpr[RegCx] == 0 ? model.StructuredExtendedFeaturesEbx : 0;
                 break;

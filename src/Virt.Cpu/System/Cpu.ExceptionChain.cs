@@ -32,7 +32,9 @@ public sealed partial class Cpu
     public ICpuEventObserver? EventObserver { get; set; }
 
     /// <summary>The mode the CPU is in now.</summary>
-    private CpuMode CurrentMode => !IsProtectedMode ? CpuMode.Real : (_ctx.Eflags & EflagsBits.Vm) != 0 ? CpuMode.Virtual8086 : _ctx.Code32 ? CpuMode.Protected32 : CpuMode.Protected16;
+    private CpuMode CurrentMode => !IsProtectedMode ? CpuMode.Real
+        : IsLongModeActive ? (_ctx.Code64 ? CpuMode.LongMode64 : CpuMode.Compatibility)
+        : (_ctx.Eflags & EflagsBits.Vm) != 0 ? CpuMode.Virtual8086 : _ctx.Code32 ? CpuMode.Protected32 : CpuMode.Protected16;
 
     /// <summary>Describes an event with the CPU state it meets now.</summary>
     private CpuExceptionRecord CaptureEvent(int vector, int errorCode, CpuEventSource source, ulong cr2) => new()
@@ -42,6 +44,10 @@ public sealed partial class Cpu
         Source = source,
         CodeSelector = _ctx.SegSelector[Cs],
         Eip = (uint)_ctx.Rip,
+        Rip = _ctx.Rip,
+        Cpl = _ctx.Cpl,
+        StackSelector = _ctx.SegSelector[Ss],
+        Rsp = _ctx.Gpr[RegSp],
         LinearAddress = _ctx.Code64 ? _ctx.Rip : _ctx.SegBase[Cs] + _ctx.Rip,
         Mode = CurrentMode,
         Cr0 = _ctx.Cr0,

@@ -25,6 +25,15 @@ public sealed partial class Cpu
             return false;
         }
 
+        // In IA-32e mode a code descriptor with both L and D set is reserved (Intel SDM Vol. 2A, CALL and JMP:
+        // "IF L-bit = 1 and D-bit = 1 and IA32_EFER.LMA = 1 THEN #GP(new code segment selector)").
+        const ushort longAndDefault = SegmentState.LongModeBit | SegmentState.DefaultBigBit;
+        if (IsLongModeActive && (attributes & longAndDefault) == longAndDefault)
+        {
+            RaiseFault(VectorGeneralProtection, errorCode);
+            return false;
+        }
+
         int dpl = DescriptorDpl(descriptor);
         int rpl = selector & 3;
         if ((attributes & AttrConforming) != 0)
@@ -62,7 +71,7 @@ public sealed partial class Cpu
     }
 
     /// <summary>Reads and checks the destination of a far JMP or CALL; resolves a call gate to its target.</summary>
-    private bool ResolveFarTarget(ref ushort selector, ref uint offset, bool call, out ulong descriptor, out ulong address, out int newCpl, out ulong gate)
+    private bool ResolveFarTarget(ref ushort selector, ref ulong offset, bool call, out ulong descriptor, out ulong address, out int newCpl, out ulong gate)
     {
         newCpl = _ctx.Cpl;
         gate = 0;
@@ -83,6 +92,12 @@ public sealed partial class Cpu
         if ((descriptor & (1UL << 44)) != 0)
         {
             return CheckCodeDescriptor(selector, descriptor, viaGate: false, call, out newCpl);
+        }
+
+        if (IsLongModeActive)
+        {
+            // IA-32e mode: only 64-bit call gates; no task switches (Cpu.FarTransfers64.cs).
+            return ResolveLongModeCallGate(ref selector, ref offset, call, ref descriptor, ref address, out newCpl, out gate);
         }
 
         int type = (int)(descriptor >> 40) & 0xF;
@@ -154,12 +169,9 @@ public sealed partial class Cpu
         return offset > SegmentState.FromDescriptor(selector, descriptor).Limit;
     }
 
-    private void JumpFarProtected(ushort selector, uint offset, int opSize)
+    private void JumpFarProtected(ushort selector, ulong offset, int opSize)
     {
-        if (opSize == 2)
-        {
-            offset &= 0xFFFF;
-        }
+        offset = FarOperandOffset(offset, opSize);
 
         if (!ResolveFarTarget(ref selector, ref offset, call: false, out ulong descriptor, out ulong address, out _, out _))
         {
@@ -177,12 +189,9 @@ public sealed partial class Cpu
         _ctx.Rip = offset;
     }
 
-    private void CallFarProtected(ushort selector, uint offset, int opSize)
+    private void CallFarProtected(ushort selector, ulong offset, int opSize)
     {
-        if (opSize == 2)
-        {
-            offset &= 0xFFFF;
-        }
+        offset = FarOperandOffset(offset, opSize);
 
         if (!ResolveFarTarget(ref selector, ref offset, call: true, out ulong descriptor, out ulong address, out int newCpl, out ulong gate))
         {
@@ -195,6 +204,12 @@ public sealed partial class Cpu
             return;
         }
 
+        if (gate != 0 && IsLongModeActive)
+        {
+            CallGate64(selector, descriptor, address, offset, newCpl);
+            return;
+        }
+
         if (gate != 0)
         {
             // Through a gate the pushes take the gate's size (Intel SDM Vol. 3A, 5.8.5).
@@ -203,7 +218,13 @@ public sealed partial class Cpu
 
         if (newCpl < _ctx.Cpl)
         {
-            CallGateInner(selector, descriptor, address, offset, newCpl, gate, opSize);
+            CallGateInner(selector, descriptor, address, (uint)offset, newCpl, gate, opSize);
+            return;
+        }
+
+        if (_ctx.Code64)
+        {
+            CallFarSamePrivilege64(selector, descriptor, address, offset, opSize);
             return;
         }
 
@@ -559,11 +580,19 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// After a return to an outer level: nulls each of DS, ES, FS, GS whose DPL is below the new CPL unless it holds a
-    /// conforming code segment (Intel SDM Vol. 2B, RET, "RETURN-TO-OUTER-PRIVILEGE-LEVEL"; Vol. 2A, IRET).
+    /// After a return to an outer level: nulls each of DS, ES, FS, GS that holds a data or non-conforming code segment whose
+    /// DPL (from the descriptor cache) is below the new CPL (Intel SDM Vol. 2A, IRET, and Vol. 2B, RET,
+    /// "RETURN-TO-OUTER-PRIVILEGE-LEVEL": "FOR each of segment register (ES, FS, GS, and DS) ... IF segment register points
+    /// to data or non-conforming code segment and CPL &gt; segment descriptor DPL THEN SegmentSelector ← 0"). A segment
+    /// register that is already null (no S bit in its cache) is left alone. The pseudo-code assigns only the selector; the
+    /// register becomes unusable, so in legacy mode its base no longer matters and is cleared. In IA-32e mode the base is
+    /// kept: in 64-bit mode FS and GS bases are used whatever the selector (Vol. 3A, 3.4.4: only segment loads, WRMSR of
+    /// IA32_FS_BASE/IA32_GS_BASE, WRFSBASE/WRGSBASE and SWAPGS write them), and IRETQ to user code must not lose the base
+    /// an operating system set for the thread.
     /// </summary>
     private void NullDataSegmentsForLevel(int rpl)
     {
+        bool keepBase = IsLongModeActive;
         for (int s = 0; s < 6; s++)
         {
             if (s is Cs or Ss)
@@ -572,13 +601,18 @@ public sealed partial class Cpu
             }
 
             ushort attributes = _ctx.SegAttributes[s];
+            bool descriptorSegment = (attributes & AttrSegment) != 0;
             bool conformingCode = (attributes & (AttrCode | AttrConforming)) == (AttrCode | AttrConforming);
-            if (!conformingCode && DescriptorDplFromAttributes(attributes) < rpl)
+            if (descriptorSegment && !conformingCode && DescriptorDplFromAttributes(attributes) < rpl)
             {
                 _ctx.SegSelector[s] = 0;
                 _ctx.SegAttributes[s] = 0;
-                _ctx.SegBase[s] = 0;
                 _ctx.SegLimit[s] = 0;
+                if (!keepBase)
+                {
+                    _ctx.SegBase[s] = 0;
+                }
+
                 RefreshAccessBounds(s);
             }
         }

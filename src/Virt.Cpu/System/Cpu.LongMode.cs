@@ -58,9 +58,6 @@ public sealed partial class Cpu
     /// <summary>Whether IA-32e mode is active (EFER.LMA): 64-bit or compatibility mode.</summary>
     private bool LongModeActive => IsLongModeActive;
 
-    /// <summary>Whether LAHF and SAHF may run: always outside 64-bit mode, in it only when the model advertises them.</summary>
-    private bool LahfAvailable => !_ctx.Code64 || (Model.ExtendedFeaturesEcx & CpuidModel.LahfFeatureEcx) != 0;
-
     /// <summary>
     /// The checks of a MOV to CR0 that enters or leaves IA-32e mode (Intel SDM Vol. 3A, 10.8.5 and Vol. 2B, MOV to CR0):
     /// setting PG with EFER.LME needs CR4.PAE and a CS without L; clearing PG from 64-bit mode is not allowed (software

@@ -291,6 +291,10 @@ public sealed partial class Cpu
             SetAccessed(address, ref descriptor);
             LoadCodeSegment(selector, descriptor, rpl);
             _ctx.Gpr[RegSp] = toLong ? newRsp : size == 2 ? (_ctx.Gpr[RegSp] & ~0xFFFFUL) | (ushort)newRsp : (uint)newRsp;
+            if (rpl > oldCpl)
+            {
+                NullDataSegmentsForLevel(rpl);
+            }
         }
         else
         {

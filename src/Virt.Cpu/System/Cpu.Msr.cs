@@ -36,10 +36,11 @@ public sealed partial class Cpu
 
     // CR4.OSFXSR (Intel SDM Vol. 3A, 2.5): the OS declares that it saves state with FXSAVE. CPUID reports FXSR,
     // so the bit must be settable (Linux sets it right after detecting FXSR); without SSE it changes nothing else.
+    // CR4.FSGSBASE (bit 16): RD/WRFSBASE and RD/WRGSBASE, writable only when CPUID.7.0:EBX.FSGSBASE is advertised.
     // CR4.PCIDE (bit 17): process-context identifiers, settable only in IA-32e mode (Cpu.PagingControl.cs).
     // CR4.OSXMMEXCPT and CR4.OSXSAVE: the SSE exception and XSAVE enables (Cpu.Cpuid.cs ties each to its CPUID feature).
     private const ulong Cr4Supported = Cr4Bits.Vme | Cr4Bits.Pvi | Cr4Bits.Tsd | Cr4Bits.De | Cr4Bits.Pse | Cr4Bits.Pae | Cr4Bits.Pge | Cr4Bits.Osfxsr
-        | Cr4Bits.Osxmmexcpt | Cr4Bits.Pcide | Cr4Bits.Osxsave;
+        | Cr4Bits.Osxmmexcpt | Cr4Bits.Fsgsbase | Cr4Bits.Pcide | Cr4Bits.Osxsave;
 
     private ulong _tscOffset;
     private ushort _sysenterCs;

@@ -47,8 +47,14 @@ public sealed record CpuidModel
     /// <summary>CPUID.1:ECX bit 26, XSAVE: XSAVE/XRSTOR/XGETBV/XSETBV for the x87 and SSE components, and CPUID leaf 0Dh.</summary>
     public const uint XsaveFeatureEcx = 1u << 26;
 
-    /// <summary>CPUID.1:ECX bits of the default model: SSE3 (bit 0), SSSE3 (bit 9), SSE4.1 (bit 19), SSE4.2 (bit 20), POPCNT (bit 23), XSAVE (bit 26).</summary>
-    public const uint DefaultFeaturesEcx = SseFeaturesEcx | Ssse3FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx | XsaveFeatureEcx;
+    /// <summary>CPUID.1:ECX bit 13, CMPXCHG16B.</summary>
+    public const uint Cx16FeatureEcx = 1u << 13;
+
+    /// <summary>
+    /// CPUID.1:ECX bits of the default model: SSE3 (bit 0), SSSE3 (bit 9), CMPXCHG16B (bit 13), SSE4.1 (bit 19), SSE4.2
+    /// (bit 20), POPCNT (bit 23), XSAVE (bit 26).
+    /// </summary>
+    public const uint DefaultFeaturesEcx = SseFeaturesEcx | Ssse3FeatureEcx | Cx16FeatureEcx | Sse42FeatureEcx | PopcntFeatureEcx | XsaveFeatureEcx;
 
     /// <summary>CPUID.80000001h:EDX bit 11, SYSCALL/SYSRET in 64-bit mode.</summary>
     public const uint SyscallFeatureEdx = 1u << 11;
@@ -86,6 +92,12 @@ public sealed record CpuidModel
     /// <summary>CPUID.(EAX=07h,ECX=0):EBX bit 10, INVPCID (Intel SDM Vol. 2B, INVPCID).</summary>
     public const uint InvpcidFeatureEbx = 1u << 10;
 
+    /// <summary>CPUID.(EAX=07h,ECX=0):EBX bit 0, FSGSBASE: RDFSBASE, RDGSBASE, WRFSBASE, WRGSBASE and CR4.FSGSBASE.</summary>
+    public const uint FsgsbaseFeatureEbx = 1u << 0;
+
+    /// <summary>CPUID.(EAX=07h,ECX=0):EBX bits of the default model: FSGSBASE.</summary>
+    public const uint DefaultStructuredExtendedFeaturesEbx = FsgsbaseFeatureEbx;
+
     /// <summary>The physical-address width (MAXPHYADDR) of the default model, as CPUID.80000008h:EAX[7:0] reports it.</summary>
     public const int DefaultPhysicalAddressBits = 40;
 
@@ -107,7 +119,8 @@ public sealed record CpuidModel
 
     /// <summary>
     /// The model the CPU uses unless told otherwise: an x86-64 "GenuineIntel" of family 6, model 15 (the first Core 2
-    /// generation, the oldest Intel 64 family-6 part), with IA-32e mode, SYSCALL, NX, RDTSCP and LAHF in 64-bit mode.
+    /// generation, the oldest Intel 64 family-6 part), with IA-32e mode, SYSCALL, NX, RDTSCP, LAHF in 64-bit mode and
+    /// FSGSBASE.
     /// </summary>
     public static CpuidModel Default { get; } = new();
 
@@ -124,6 +137,7 @@ public sealed record CpuidModel
         FeaturesEcx = 0,
         ExtendedFeaturesEdx = P6ExtendedFeaturesEdx,
         ExtendedFeaturesEcx = 0,
+        StructuredExtendedFeaturesEbx = 0,
         MaxBasicLeaf = 2,
         MaxExtendedLeaf = 0x8000_0004,
     };
@@ -165,10 +179,17 @@ public sealed record CpuidModel
     public bool HasLongMode => (ExtendedFeaturesEdx & LongModeFeatureEdx) != 0;
 
     /// <summary>
-    /// CPUID.(EAX=07h,ECX=0):EBX structured extended feature flags (none by default). INVPCID (<see cref="InvpcidFeatureEbx"/>)
-    /// raises #UD unless this advertises it.
+    /// CPUID.(EAX=07h,ECX=0):EBX structured extended feature flags (<see cref="DefaultStructuredExtendedFeaturesEbx"/>:
+    /// FSGSBASE, by default). INVPCID (<see cref="InvpcidFeatureEbx"/>) and the FSGSBASE instructions raise #UD unless this
+    /// advertises them (and the maximum basic leaf reaches 7).
     /// </summary>
-    public uint StructuredExtendedFeaturesEbx { get; init; }
+    public uint StructuredExtendedFeaturesEbx { get; init; } = DefaultStructuredExtendedFeaturesEbx;
+
+    /// <summary>Whether leaf 7 is reachable (maximum basic leaf 7 or above) and its EBX has <paramref name="ebxBit"/>.</summary>
+    internal bool Advertises(uint ebxBit) => MaxBasicLeaf >= StructuredExtendedFeaturesLeaf && (StructuredExtendedFeaturesEbx & ebxBit) != 0;
+
+    /// <summary>CPUID leaf 07h: the structured extended feature flags.</summary>
+    public const uint StructuredExtendedFeaturesLeaf = 7;
 
     /// <summary>
     /// MAXPHYADDR, the physical-address width (CPUID.80000008h:EAX[7:0]): paging-structure entry bits from it up to bit 51

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Virt.Cpu;
 using Virt.Devices;
@@ -51,7 +52,10 @@ internal sealed partial class MachineTracer : ICpuEventObserver, IApicEventObser
     {
         if (_interrupts.IsEnabled(LogLevel.Trace))
         {
-            LogInterrupt(_interrupts, record.Describe(), record.CodeSelector, record.Eip, record.ModeDescription, record.Cr2, record.Eflags);
+            string ip = record.IsLongMode
+                ? record.Rip.ToString("X16", CultureInfo.InvariantCulture)
+                : record.Eip.ToString("X8", CultureInfo.InvariantCulture);
+            LogInterrupt(_interrupts, record.Describe(), record.CodeSelector, ip, record.ModeDescription, record.FormatQemuStyle(), record.Eflags);
         }
     }
 
@@ -91,8 +95,10 @@ internal sealed partial class MachineTracer : ICpuEventObserver, IApicEventObser
     [LoggerMessage(Level = LogLevel.Trace, Message = "{Device} {Description}")]
     private static partial void LogApicEvent(ILogger logger, string device, string description);
 
-    [LoggerMessage(Level = LogLevel.Trace, Message = "{Event} at {Cs:X4}:{Eip:X8} ({Mode}) CR2={Cr2:X8} EFLAGS={Eflags:X8}")]
-    private static partial void LogInterrupt(ILogger logger, string @event, ushort cs, uint eip, string mode, ulong cr2, uint eflags);
+    // CS:IP and the mode, then the state in QEMU's -d int layout (CpuExceptionRecord.FormatQemuStyle), so the two logs can
+    // be compared line by line; RIP and CR2 have 16 digits in IA-32e mode.
+    [LoggerMessage(Level = LogLevel.Trace, Message = "{Event} at {Cs:X4}:{Ip} ({Mode}) {State} EFLAGS={Eflags:X8}")]
+    private static partial void LogInterrupt(ILogger logger, string @event, ushort cs, string ip, string mode, string state, uint eflags);
 
     [LoggerMessage(Level = LogLevel.Trace, Message = "Reset {Count} ({Source}) at {Cs:X4}:{Eip:X8} after {Retired} instructions")]
     private static partial void LogReset(ILogger logger, int count, string source, ushort cs, uint eip, long retired);

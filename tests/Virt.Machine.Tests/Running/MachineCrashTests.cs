@@ -195,6 +195,7 @@ public sealed class MachineCrashTests
         string interrupt = Assert.Single(logs.Messages(MachineLogCategories.TraceInterrupts, LogLevel.Trace));
         Assert.StartsWith("INT 0x21 (software) at 0000:", interrupt, StringComparison.Ordinal);
         Assert.Contains("(real)", interrupt, StringComparison.Ordinal);
+        Assert.Contains("v=21 e=0000 i=1 cpl=0 IP=0000:", interrupt, StringComparison.Ordinal); // QEMU's -d int fields
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed partial class Cpu
         return true;
     }
 
-    private void JumpFar(ushort selector, uint offset, int opSize = 4)
+    private void JumpFar(ushort selector, ulong offset, int opSize = 4)
     {
         if (IsProtectedNonV86)
         {
@@ -98,9 +98,11 @@ public sealed partial class Cpu
 
     private void ExecuteJmpFarIndirect(ref DecodedInstruction d, bool call)
     {
+        // m16:16, m16:32, or m16:64 with REX.W in 64-bit mode (Intel SDM Vol. 2A, JMP and CALL, FF /5 and FF /3: the
+        // offset is 64 bits there, and the pointer's selector follows it).
         int size = d.OpSize;
         ulong ea = EffectiveAddress(ref d);
-        uint offset = (uint)ReadMem(d.Seg, ea, size);
+        ulong offset = ReadMem(d.Seg, ea, size);
         ulong selectorOffset = ea + (uint)size;
         if (d.AddrSize == 2)
         {
@@ -155,7 +157,7 @@ public sealed partial class Cpu
         }
     }
 
-    private void ExecuteCallFar(ref DecodedInstruction d, ushort selector, uint offset)
+    private void ExecuteCallFar(ref DecodedInstruction d, ushort selector, ulong offset)
     {
         int size = d.OpSize;
         if (IsProtectedNonV86)

@@ -182,11 +182,6 @@ public sealed partial class Cpu
             case Op.Cdq: WriteRegister(RegDx, 4, (int)_ctx.Gpr[RegAx] < 0 ? 0xFFFFFFFFu : 0u); break;
             case Op.Cdqe: _ctx.Gpr[RegAx] = (ulong)(long)(int)_ctx.Gpr[RegAx]; break;
             case Op.Cqo: _ctx.Gpr[RegDx] = (long)_ctx.Gpr[RegAx] < 0 ? ulong.MaxValue : 0; break;
-            case Op.Lahf when !LahfAvailable:
-            case Op.Sahf when !LahfAvailable:
-                // Intel SDM Vol. 2A, LAHF: in 64-bit mode only when CPUID.80000001h:ECX.LAHF-SAHF[bit 0] = 1.
-                RaiseFault(VectorInvalidOpcode);
-                break;
             case Op.Lahf: WriteRegister(4, 1, GetFlags() & 0xD7); break;
             case Op.Sahf: SetStatusFlags((GetFlags() & ~0xD5u) | ((uint)(_ctx.Gpr[RegAx] >> 8) & 0xD5) | (_ctx.Eflags & EflagsBits.Of)); break;
             case Op.Xlat: ExecuteXlat(ref d); break;
@@ -324,6 +319,8 @@ public sealed partial class Cpu
             case Op.Syscall: ExecuteSyscall(); break;
             case Op.Sysret: ExecuteSysret(ref d); break;
             case Op.Rdtscp: ExecuteRdtscp(); break;
+            case Op.RdFsGsBase: ExecuteFsGsBase(ref d, write: false); break;
+            case Op.WrFsGsBase: ExecuteFsGsBase(ref d, write: true); break;
             case Op.FetchFault: ExecuteFetchFault(); break;
             case Op.CsLimitFault: ExecuteCodeLimitFault(); break;
             case Op.Lar:
