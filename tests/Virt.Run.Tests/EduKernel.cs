@@ -8,8 +8,8 @@ namespace Virt.Run.Tests;
 /// A Multiboot kernel that drives QEMU's educational PCI card (<c>-device edu</c>) as a driver would, bootable by
 /// Virt.Run and QEMU alike through <c>-kernel</c>: it finds the card on bus 0, places BAR0, checks the identification and
 /// liveness registers, computes a factorial by polling, moves a buffer through the card's DMA engine into and out of
-/// the card, takes the card's interrupts through its PIRQ link on the I/O APIC (DMA completion, factorial, raise
-/// register) and then through MSI. It prints each finding to the debug console (port E9h) as eight hex digits and a
+/// the card, takes the card's interrupts through its PIRQ link and the ISA IRQ firmware routed it to on the I/O APIC
+/// (DMA completion, factorial, raise register) and then through MSI. It prints each finding to the debug console (port E9h) as eight hex digits and a
 /// space, in the order of <see cref="Fields"/>, then writes 0 to isa-debug-exit (1 when no card was found).
 /// </summary>
 internal static class EduKernel
@@ -24,7 +24,7 @@ internal static class EduKernel
         "identification",    // BAR0+00h
         "liveness",          // BAR0+04h after writing LivenessProbe
         "factorial",         // BAR0+08h after writing FactorialInput and polling the status
-        "io-apic-pin",       // the I/O APIC pin the card's INTx# reaches through its PIRQ link
+        "io-apic-pin",       // the I/O APIC pin the card's INTx# reaches: the ISA IRQ firmware routed its PIRQ link to (interrupt line)
         "dma-irq-status",    // the interrupt status the handler saw after the DMA to RAM
         "dma-command",       // the DMA command register after the transfer
         "dma-mismatch",      // bytes left when comparing the RAM copied out of the card with the pattern sent in (0: equal)
@@ -66,11 +66,25 @@ internal static class EduKernel
 
     public static byte[] Build()
     {
+        // Two passes: the first finds where the labels land, the second puts those addresses in MOV EAX, imm32
+        // instructions (always 5 bytes, so nothing moves), as 32-bit code has no EIP-relative LEA.
+        (byte[] _, uint[] addresses) = Assemble(new uint[3]);
+        (byte[] image, uint[] check) = Assemble(addresses);
+        if (!check.AsSpan().SequenceEqual(addresses))
+        {
+            throw new InvalidOperationException("The edu kernel's labels moved between its two passes.");
+        }
+
+        return image;
+    }
+
+    private static (byte[] Image, uint[] LabelAddresses) Assemble(uint[] labelAddresses)
+    {
         var a = new Assembler(32);
         Label printHex = a.CreateLabel();
         Label configRead = a.CreateLabel();
         Label configWrite = a.CreateLabel();
-        Label getIp = a.CreateLabel();
+        Label reload = a.CreateLabel();
         Label intxHandler = a.CreateLabel();
         Label msiHandler = a.CreateLabel();
         Label notFound = a.CreateLabel();
@@ -87,13 +101,11 @@ internal static class EduKernel
         a.mov(__word_ptr[GdtrAddress], 23);
         a.mov(__dword_ptr[GdtrAddress + 2], GdtAddress);
         a.lgdt(__fword_ptr[GdtrAddress]);
-        a.call(getIp);
-        a.Label(ref getIp);
-        a.pop(eax);                 // 1 byte
-        a.add(eax, 8);              // 3 bytes: to the instruction after RETF
-        a.push(0x08);               // 2 bytes
-        a.push(eax);                // 1 byte
-        a.retf();                   // 1 byte
+        a.push(0x08);
+        a.mov(eax, labelAddresses[0]);   // reload
+        a.push(eax);
+        a.retf();
+        a.Label(ref reload);
         a.mov(eax, 0x10);
         a.mov(ds, ax);
         a.mov(es, ax);
@@ -186,19 +198,21 @@ internal static class EduKernel
         a.test(__dword_ptr[BarAddress + 0x98], 1);
         a.jnz(dmaPoll);
 
-        // Interrupts: the IDT, the local APIC on, the card's PIRQ pin on the I/O APIC (PIIX3: link = (slot - 1 + pin - 1) mod 4, pins 16-19).
-        a.lea(eax, __[intxHandler]);
+        // Interrupts: the IDT, the local APIC on, and the I/O APIC pin of the ISA IRQ that firmware routed the card's PIRQ
+        // link to (the interrupt line register): on the i440FX/PIIX3, PCI interrupts reach the I/O APIC through the PIIX3's
+        // PIRQ routing, as they reach the 8259s.
+        a.mov(eax, labelAddresses[1]);   // intxHandler
         EmitGate(a, IntxVector);
-        a.lea(eax, __[msiHandler]);
+        a.mov(eax, labelAddresses[2]);   // msiHandler
         EmitGate(a, MsiVector);
         a.mov(__word_ptr[GdtrAddress], 256 * 8 - 1);
         a.mov(__dword_ptr[GdtrAddress + 2], IdtAddress);
         a.lidt(__fword_ptr[GdtrAddress]);
         a.mov(__dword_ptr[LocalApicBase + 0xF0], 0x1FF);   // software enable, spurious vector FFh
         a.mov(__dword_ptr[LocalApicBase + 0x80], 0);       // TPR 0
-        a.lea(eax, __[esi + edi - 2]);
-        a.and(eax, 3);
-        a.add(eax, 16);
+        a.lea(eax, __[ebx + 0x3C]);
+        a.call(configRead);
+        a.movzx(eax, al);
         a.mov(ebp, eax);            // EBP: the I/O APIC pin
         a.call(printHex);           // io-apic-pin
         a.lea(eax, __[ebp * 2 + 0x10]);
@@ -324,7 +338,8 @@ internal static class EduKernel
         DebugconCode.EmitPrintHex(a, printHex, ' ');
 
         using var stream = new MemoryStream();
-        a.Assemble(new StreamCodeWriter(stream), LoadAddress + CodeOffset);
+        AssemblerResult result = a.Assemble(new StreamCodeWriter(stream), LoadAddress + CodeOffset, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        uint[] labelRips = [(uint)result.GetLabelRIP(reload), (uint)result.GetLabelRIP(intxHandler), (uint)result.GetLabelRIP(msiHandler)];
         byte[] code = stream.ToArray();
         byte[] image = new byte[CodeOffset + code.Length];
         Span<byte> h = image;
@@ -338,11 +353,11 @@ internal static class EduKernel
         BinaryPrimitives.WriteUInt32LittleEndian(h[24..], LoadAddress + (uint)image.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(h[28..], LoadAddress + CodeOffset);
         code.CopyTo(image, CodeOffset);
-        return image;
+        return (image, labelRips);
     }
 
     /// <summary>The values the kernel should print on a board whose card sits at <paramref name="slot"/> (QEMU's and Virt's alike).</summary>
-    public static string[] Expected(int slot, uint factorialOf10, uint factorialOf5, uint identification)
+    public static string[] Expected(int slot, int ioApicPin, uint factorialOf10, uint factorialOf5, uint identification)
     {
         uint dmaInterrupt = 0x100;
         uint factorialInterrupt = 0x1;
@@ -355,7 +370,7 @@ internal static class EduKernel
             $"{identification:X8}",
             $"{~LivenessProbe:X8}",
             $"{factorialOf10:X8}",
-            $"{16 + ((slot - 1) & 3):X8}",
+            $"{ioApicPin:X8}",
             $"{dmaInterrupt:X8}",
             "00000006",
             "00000000",
