@@ -51,7 +51,9 @@ public sealed class EduDeviceTests
         Write(EduDevice.IdentificationRegister, 0);
         Assert.Equal(EduDevice.Identification, Read(EduDevice.IdentificationRegister)); // read-only
         Assert.Equal(0xFFFF_FFFFu, Read(0x0C));                                       // no register there
-        Assert.Equal(ulong.MaxValue, _rig.Memory.ReadQuadWord(new PhysicalAddress(Bar + EduDevice.LivenessRegister))); // 8 bytes below 80h
+        Assert.Equal(ulong.MaxValue, _rig.Memory.ReadQuadWord(new PhysicalAddress(Bar + EduDevice.StatusRegister))); // 8 bytes below 80h
+        _rig.Memory.WriteQuadWord(new PhysicalAddress(Bar + EduDevice.StatusRegister), EduDevice.StatusInterruptOnFactorial); // ignored
+        Assert.Equal(0u, Read(EduDevice.StatusRegister));
     }
 
     [Theory]
