@@ -77,34 +77,47 @@ public static class MachineFactory
             .WithCpu(new CpuOptions { Cpuid = CpuidFor(options.CpuModel) })
             .WithLoggerFactory(new ConsoleLoggerFactory(level, options.Trace == MachineTraceEvents.None ? null : MachineLogCategories.TracePrefix))
             .WithTrace(options.Trace)
-            .WithPciBus(options.MachineType == "pc")
-            .WithApic(options.Apic || options.MachineType == "pc")
-            .WithHpet(options.Hpet || options.MachineType == "pc")
+            .WithBoard(options.IsPcBoard ? MachineBoard.Pc : MachineBoard.IsaPc)
             .WithResetBehavior(options.NoReboot ? ResetBehavior.Stop : options.AllowResetLoop ? ResetBehavior.ResetAlways : ResetBehavior.Reset)
             .WithClock(options.Deterministic
                 ? new VirtualClockOptions { Mode = VirtualClockMode.Deterministic }
                 : new VirtualClockOptions { Mode = VirtualClockMode.RealTime });
 
-        if (options.MachineType == "pc")
+        // The pc board has the APICs and the HPET; --apic and --hpet add them to the ISA board.
+        if (options.Apic)
         {
-            // QEMU's pc machine: fw_cfg for the firmware, and ACPI tables unless -no-acpi.
+            builder.WithApic();
+        }
+
+        if (options.Hpet)
+        {
+            builder.WithHpet();
+        }
+
+        if (options.IsPcBoard)
+        {
+            // QEMU's pc machine: fw_cfg for the firmware, and ACPI tables (the board's default) unless -no-acpi.
             // With no display (-nographic), SeaBIOS mirrors its screen to COM1 through its serial console, as under QEMU.
             builder.WithFirmwareConfig(new FirmwareConfigOptions
             {
                 SerialConsolePort = options.NoGraphic ? SerialConsolePort : null,
                 BootFailWaitMilliseconds = options.BootRebootTimeoutMilliseconds,
-            })
-                .WithAcpi(!options.NoAcpi);
+            });
+            if (options.NoAcpi)
+            {
+                builder.WithAcpi(false);
+            }
         }
         else if (options.BootRebootTimeoutMilliseconds is not null)
         {
-            throw new RunOptionsException("-boot reboot-timeout: the firmware reads it through fw_cfg; add -M pc");
+            throw new RunOptionsException("-boot reboot-timeout: the firmware reads it through fw_cfg, which the isapc board does not have (use -M pc)");
         }
 
         // The drives open (and are checked) before anything else is created, so a bad image stops the run early.
         DriveOpener.Configure(builder, options, disposables, Console.Error);
 
         ConfigureVga(builder, options);
+        AddPciCards(builder, options);
         CharacterTarget serial = options.Serial;
         if (serial.Kind == CharacterTargetKind.Default)
         {
@@ -193,13 +206,17 @@ public static class MachineFactory
     }
 
     /// <summary>
-    /// <c>-vga</c>: std needs <c>-M pc</c> and the VGA BIOS (<c>--vga-rom</c> or the Debian path), and says which file
-    /// is missing; without <c>-vga</c>, <c>-M pc</c> gets std when the BIOS is installed and the ISA VGA otherwise.
+    /// <c>-vga</c> and <c>-device VGA</c>: std needs the pc board and the VGA BIOS (<c>--vga-rom</c>, <c>romfile=</c> or the
+    /// Debian path), and says which file is missing; otherwise the pc board gets std when the BIOS is installed and the
+    /// ISA VGA when it is not (a VGA without its BIOS is better served on the ISA side, as on the isapc board).
     /// </summary>
     private static void ConfigureVga(MachineBuilder builder, RunOptions options)
     {
-        bool pc = options.MachineType == "pc";
+        bool pc = options.IsPcBoard;
         string rom = options.VgaRomPath ?? DefaultVgaRomPath;
+        ulong videoMemory = options.VgaMemorySizeInBytes ?? VgaOptions.DefaultVideoMemorySizeInBytes;
+        string option = options.VgaDevice ? "-device VGA" : "-vga std";
+        string romOption = options.VgaDevice ? "-device VGA,romfile=FILE" : "--vga-rom FILE";
         switch (options.Vga)
         {
             case "none":
@@ -208,15 +225,15 @@ public static class MachineFactory
             case "std":
                 if (!pc)
                 {
-                    throw new RunOptionsException("-vga std: the std VGA is a PCI card; add -M pc");
+                    throw new RunOptionsException($"{option}: the std VGA is a PCI card; the isapc board has no PCI bus (use -M pc)");
                 }
 
                 if (!File.Exists(rom))
                 {
-                    throw new RunOptionsException($"-vga std: the VGA BIOS '{rom}' does not exist (install Debian's seabios package, or give --vga-rom FILE)");
+                    throw new RunOptionsException($"{option}: the VGA BIOS '{rom}' does not exist (install Debian's seabios package, or give {romOption})");
                 }
 
-                builder.WithVga(VgaKind.Standard, rom);
+                builder.WithVga(VgaKind.Standard, rom, videoMemory);
                 return;
             default:
                 if (options.VgaRomPath is not null && !pc)
@@ -224,12 +241,32 @@ public static class MachineFactory
                     throw new RunOptionsException("--vga-rom: the VGA BIOS is for -vga std on -M pc");
                 }
 
-                if (pc && (options.VgaRomPath is not null || File.Exists(rom)))
-                {
-                    builder.WithVga(VgaKind.Standard, rom);
-                }
-
+                builder.WithVga(pc && (options.VgaRomPath is not null || File.Exists(rom)) ? VgaKind.Standard : VgaKind.Isa, pc && (options.VgaRomPath is not null || File.Exists(rom)) ? rom : null);
                 return;
+        }
+    }
+
+    /// <summary>The PCI cards of <c>-device</c>: each needs the pc board; two may not ask for the same <c>addr</c>.</summary>
+    private static void AddPciCards(MachineBuilder builder, RunOptions options)
+    {
+        var slots = new HashSet<int>();
+        for (int i = 0; i < options.PciCards.Count; i++)
+        {
+            PciCardOptions card = options.PciCards[i];
+            if (!options.IsPcBoard)
+            {
+                throw new RunOptionsException($"-device {card.Driver}: a PCI card; the isapc board has no PCI bus (use -M pc)");
+            }
+
+            if (card.Slot is { } slot && !slots.Add(slot))
+            {
+                throw new RunOptionsException($"-device {card.Driver},addr={slot:x2}: another -device already sits at device {slot:x2}");
+            }
+
+            // QEMU names the second card "edu" too; Virt's device names are unique, so later ones get a number.
+            string name = i == 0 ? card.Driver : $"{card.Driver} {i + 1}";
+            ulong mask = card.DmaMask;
+            builder.AddPciDevice(context => new EduDevice(context.Clock, mask, name), card.Slot);
         }
     }
 

@@ -26,6 +26,12 @@ if (options.ShowHelp)
     return ProcessExitStatuses.Success;
 }
 
+if (options.ShowDeviceHelp)
+{
+    Console.WriteLine(RunOptionsParser.DeviceHelpText);
+    return ProcessExitStatuses.Success;
+}
+
 if (options.ShowTraceHelp)
 {
     Console.WriteLine(RunOptionsParser.TraceHelpText);

@@ -12,7 +12,7 @@ public sealed partial class MachineBuilder
     internal bool PciBusEnabled => _pciBus;
 
     /// <summary>
-    /// Gives the machine the PCI board of QEMU's <c>pc</c> machine (off by default for now): PCI configuration mechanism
+    /// Gives the machine the PCI board of QEMU's <c>pc</c> machine (the default on <see cref="MachineBoard.Pc"/>; see <see cref="WithBoard"/>): PCI configuration mechanism
     /// #1 at CF8h/CFCh; bus 0 with an i440FX host bridge at 00.0 (PAM shadowing of C0000h-FFFFFh, SMRAM register), a
     /// PIIX3 ISA bridge at 01.0 (PIRQ routing of PCI interrupts to the 8259s), the PIIX3 IDE function at 01.1 (with the
     /// drives of <see cref="WithIdeDrive"/>) and the PIIX4 power-management function
@@ -24,6 +24,7 @@ public sealed partial class MachineBuilder
     public MachineBuilder WithPciBus(bool enabled = true)
     {
         _pciBus = enabled;
+        MarkExplicit(BoardSettings.PciBus);
         return this;
     }
 

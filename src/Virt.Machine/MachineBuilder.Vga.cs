@@ -16,7 +16,7 @@ public sealed partial class MachineBuilder
     private ulong _vgaMemorySize = VgaOptions.DefaultVideoMemorySizeInBytes;
 
     /// <summary>
-    /// Chooses the display adapter (default <see cref="VgaKind.Isa"/>). <see cref="VgaKind.Standard"/> is QEMU's
+    /// Chooses the display adapter (default <see cref="VgaKind.Standard"/> on <see cref="MachineBoard.Pc"/>, <see cref="VgaKind.Isa"/> on <see cref="MachineBoard.IsaPc"/>). <see cref="VgaKind.Standard"/> is QEMU's
     /// <c>-vga std</c> and needs <see cref="WithPciBus"/>; its option ROM (for example Debian's
     /// <c>/usr/share/seabios/vgabios-stdvga.bin</c>) goes in the card's expansion ROM, where firmware such as SeaBIOS
     /// finds and runs it. Without a ROM the card works for guests that program it themselves. See docs/vga.md.
@@ -38,6 +38,7 @@ public sealed partial class MachineBuilder
         }
 
         _vgaKind = kind;
+        MarkExplicit(BoardSettings.Vga);
         _vgaRomPath = optionRomPath;
         _vgaRom = null;
         _vgaMemorySize = videoMemorySizeInBytes;

@@ -111,6 +111,7 @@ public sealed partial class MachineBuilder
         _pciBus = other._pciBus;
         _pciDevices.AddRange(other._pciDevices);
         CopyVgaConfiguration(other);
+        CopyBoardConfiguration(other);
         CopyStorageBootConfiguration(other);
         CopyStorageConfiguration(other);
         other._floppyDrives.CopyTo(_floppyDrives, 0);
@@ -234,26 +235,28 @@ public sealed partial class MachineBuilder
     /// Adds the local APIC (xAPIC at FEE00000h, the CPU's interrupt controller, with the 8259A pair behind LINT0) and the
     /// I/O APIC (FEC00000h, 24 pins: ISA IRQ n on pin n, IRQ0 on pin 2), and reports the APIC and TSC-deadline in CPUID.
     /// Every ISA IRQ then reaches both the PIC and the I/O APIC; a guest that never enables the APIC sees the PIC as
-    /// before. Off by default. See docs/apic.md.
+    /// before. On by default on <see cref="MachineBoard.Pc"/>, off on <see cref="MachineBoard.IsaPc"/> (<see cref="WithBoard"/>). See docs/apic.md.
     /// </summary>
     /// <param name="enabled">Whether to add them.</param>
     /// <returns>This builder.</returns>
     public MachineBuilder WithApic(bool enabled = true)
     {
         _apic = enabled;
+        MarkExplicit(BoardSettings.Apic);
         return this;
     }
 
     /// <summary>
     /// Adds the HPET (FED00000h, 100 MHz, three timers) with legacy replacement routing: timer 0 on IRQ0 and timer 1 on
     /// IRQ8 instead of the PIT and the RTC while the guest sets LEG_RT_CNF. Its other routes go to the I/O APIC's pins
-    /// 20-23 (<see cref="WithApic"/>). Off by default. See docs/apic.md.
+    /// 20-23 (<see cref="WithApic"/>). On by default on <see cref="MachineBoard.Pc"/>, off on <see cref="MachineBoard.IsaPc"/>. See docs/apic.md.
     /// </summary>
     /// <param name="enabled">Whether to add it.</param>
     /// <returns>This builder.</returns>
     public MachineBuilder WithHpet(bool enabled = true)
     {
         _hpet = enabled;
+        MarkExplicit(BoardSettings.Hpet);
         return this;
     }
 
@@ -348,13 +351,14 @@ public sealed partial class MachineBuilder
     /// Adds QEMU's firmware configuration device (fw_cfg: selector 510h, data 511h, DMA 514h) with the items firmware
     /// such as SeaBIOS reads: the signature and DMA feature, RAM size, CPU count, the <c>etc/e820</c> RAM map, the boot
     /// order, SMBIOS tables (<c>etc/smbios/smbios-anchor</c> and <c>etc/smbios/smbios-tables</c>), optionally a kernel,
-    /// and the ACPI tables through <c>etc/table-loader</c> when <see cref="WithAcpi"/> is on. Default: off.
+    /// and the ACPI tables through <c>etc/table-loader</c> when <see cref="WithAcpi"/> is on. Default: on with <see cref="MachineBoard.Pc"/> (with the default options), off on <see cref="MachineBoard.IsaPc"/>.
     /// </summary>
     /// <param name="options">The options (null for the defaults).</param>
     /// <returns>This builder.</returns>
     public MachineBuilder WithFirmwareConfig(FirmwareConfigOptions? options = null)
     {
         _firmwareConfig = options ?? new FirmwareConfigOptions();
+        MarkExplicit(BoardSettings.FirmwareConfig);
         return this;
     }
 
@@ -362,7 +366,7 @@ public sealed partial class MachineBuilder
     /// Generates ACPI tables (RSDP, RSDT/XSDT, FADT, FACS, MADT, HPET, DSDT) for the board. With firmware they travel
     /// through fw_cfg (so <see cref="WithFirmwareConfig"/> is needed); with a kernel, flat binary or nothing to boot the
     /// machine places them itself: the tables at the top of RAM below the PCI hole (e820 type ACPI) and the RSDP at
-    /// F0000h. Default: off, because the tables describe the PCI, APIC and power-management devices of the pc board.
+    /// F0000h. Default: on with <see cref="MachineBoard.Pc"/> when there is room (see <see cref="WithBoard"/>), off on <see cref="MachineBoard.IsaPc"/>: the tables describe the PCI, APIC and power-management devices of the pc board.
     /// </summary>
     /// <param name="enabled">Whether to generate the tables.</param>
     /// <param name="platform">The board description; null for QEMU's pc layout with the PCI hole at the top of low RAM.</param>
@@ -371,6 +375,7 @@ public sealed partial class MachineBuilder
     {
         _acpi = enabled;
         _acpiPlatform = platform;
+        MarkExplicit(BoardSettings.Acpi);
         return this;
     }
 
@@ -420,6 +425,7 @@ public sealed partial class MachineBuilder
     /// </exception>
     public Machine Build()
     {
+        ApplyBoardDefaults();
         ValidateOptions();
         PrepareVga();
         AcpiTableSet? acpiTables = PrepareAcpi();

@@ -1,3 +1,4 @@
+using Virt.Devices;
 using Virt.Memory;
 
 namespace Virt.Fuzz;
@@ -15,6 +16,9 @@ namespace Virt.Fuzz;
 public static class DeviceFuzzer
 {
     private const int MaxFindingsPerMachine = 20;
+
+    /// <summary>Where the device fuzzer places the edu card's BAR0 (in the PCI hole, clear of the chipset's windows).</summary>
+    private const uint EduBarAddress = 0xE000_0000;
 
     /// <summary>Runs the traffic of <paramref name="device"/> on a fresh default machine.</summary>
     /// <param name="device">The seed and operation count.</param>
@@ -35,6 +39,12 @@ public static class DeviceFuzzer
             }
         }
 
+        // The cards' BARs are unmapped until firmware places them; place the edu card's as firmware would, so its
+        // registers are in the MMIO windows fuzzed below (port writes to CF8h/CFCh may move it later, as a guest can).
+        machine.Ports.WriteDoubleWord(PciBus.ConfigAddressPort, PciBus.ConfigAddressEnable | ((uint)GuestRunner.EduSlot << 11) | PciConfigurationRegisters.Bar0);
+        machine.Ports.WriteDoubleWord(PciBus.ConfigDataPort, EduBarAddress);
+        machine.Ports.WriteDoubleWord(PciBus.ConfigAddressPort, PciBus.ConfigAddressEnable | ((uint)GuestRunner.EduSlot << 11) | PciConfigurationRegisters.Command);
+        machine.Ports.WriteWord(PciBus.ConfigDataPort, PciConfigurationRegisters.CommandMemorySpace | PciConfigurationRegisters.CommandBusMaster);
         List<AddressRange> mmio = [.. machine.Memory.Regions.Where(r => r.Kind == MemoryRegionKind.Mmio).Select(r => r.Range)];
         var covered = new HashSet<ushort>();
         long done = 0;

@@ -41,7 +41,13 @@ public static class GuestRunner
     /// <summary>A 1.44 MB floppy, so the floppy controller is on the board and its commands reach a medium.</summary>
     private const long FloppySizeInBytes = 1_474_560;
 
-    /// <summary>The default PC board the machine level and the device fuzzer use, with every optional device of the builder added (IDE disk and CD, a floppy).</summary>
+    /// <summary>The PCI device number of the fuzz board's edu card (QEMU's educational card, <c>-device edu</c>).</summary>
+    public const int EduSlot = 4;
+
+    /// <summary>
+    /// The default PC board the machine level and the device fuzzer use, with every optional device of the builder added
+    /// (IDE disk and CD, a floppy) and every card Virt.Run's <c>-device</c> offers (the std VGA, the edu card).
+    /// </summary>
     /// <returns>The builder.</returns>
     public static MachineBuilder DefaultBoard() =>
         new MachineBuilder()
@@ -58,6 +64,7 @@ public static class GuestRunner
             .WithFirmwareConfig()
             .WithAcpi()
             .WithVga(VgaKind.Standard)
+            .AddPciDevice(context => new EduDevice(context.Clock), EduSlot)
             .WithIdeDrive(0, new MemoryBlockDevice(FuzzDiskSizeInBytes, name: "fuzz disk"))
             .WithIdeDrive(2, new MemoryBlockDevice(FuzzCdSizeInBytes, sectorSize: CdSectorSizeInBytes, readOnly: true, name: "fuzz CD"), IdeMediaKind.Cdrom)
             .WithFloppyDrive(0, new MemoryBlockDevice(FloppySizeInBytes, name: "fuzz floppy"))

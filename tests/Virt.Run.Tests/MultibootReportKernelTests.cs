@@ -26,7 +26,9 @@ public sealed class MultibootReportKernelTests
             File.WriteAllBytes(kernel, MultibootReportKernel.Build(loadAddress, elf));
             File.WriteAllBytes(module, new byte[0x1801]);
             var console = new BufferCharacterSink();
+            // The ISA board, whose RAM map is E820Map.CreatePc's alone (the pc board reserves its ACPI tables at the top of RAM too).
             using Virt.Machine.Machine machine = new MachineBuilder()
+                .WithBoard(MachineBoard.IsaPc)
                 .WithMemorySize(64UL << 20)
                 .WithKernel(kernel, module, "report in-process")
                 .WithDebugConsole(console)

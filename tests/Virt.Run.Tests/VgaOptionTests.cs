@@ -29,13 +29,13 @@ public sealed class VgaOptionTests
             Assert.Null(none.FindDevice<VgaAdapter>());
         }
 
-        using (Virt.Machine.Machine isa = MachineFactory.Create(RunOptionsParser.Parse(["-display", "none", "-serial", "null"]), disposables))
+        using (Virt.Machine.Machine isa = MachineFactory.Create(RunOptionsParser.Parse(["-display", "none", "-serial", "null", "-M", "isapc"]), disposables))
         {
             Assert.NotNull(isa.FindDevice<VgaAdapter>());
             Assert.Null(isa.FindDevice<StandardVgaPciDevice>());
         }
 
-        RunOptionsException isaStd = Assert.Throws<RunOptionsException>(() => MachineFactory.Create(RunOptionsParser.Parse(["-display", "none", "-serial", "null", "-vga", "std"]), disposables));
+        RunOptionsException isaStd = Assert.Throws<RunOptionsException>(() => MachineFactory.Create(RunOptionsParser.Parse(["-display", "none", "-serial", "null", "-M", "isapc", "-vga", "std"]), disposables));
         Assert.Contains("-M pc", isaStd.Message, StringComparison.Ordinal);
 
         string missing = Path.Combine(Path.GetTempPath(), $"virt-no-vgabios-{Guid.NewGuid():N}.bin");

@@ -46,9 +46,24 @@ public sealed record RunOptions
 
     /// <summary>
     /// The board (<c>-M</c>/<c>-machine</c>): <c>"pc"</c>, QEMU's PCI PC (i440FX, PIIX3, PIIX4 power management), or
-    /// <c>"isapc"</c>, the ISA-only PC; null for the default, which is the ISA PC for now.
+    /// <c>"isapc"</c>, the ISA-only PC; null for the default, the PCI PC (<see cref="IsPcBoard"/>).
     /// </summary>
     public string? MachineType { get; init; }
+
+    /// <summary>Whether the board is QEMU's <c>pc</c> (<c>-M pc</c>, or no <c>-M</c>), not the ISA PC (<c>-M isapc</c>).</summary>
+    public bool IsPcBoard => MachineType is null or "pc";
+
+    /// <summary>Whether the std VGA came from <c>-device VGA</c> (which may be given once).</summary>
+    public bool VgaDevice { get; init; }
+
+    /// <summary>The VBE video memory of the std VGA (<c>-device VGA,vgamem_mb=</c>), or null for the default, 16 MiB.</summary>
+    public ulong? VgaMemorySizeInBytes { get; init; }
+
+    /// <summary>The PCI cards of <c>-device</c> other than the VGA, in command-line order.</summary>
+    public IReadOnlyList<PciCardOptions> PciCards { get; init; } = [];
+
+    /// <summary>Print the list of <c>-device</c> names and exit (<c>-device help</c>).</summary>
+    public bool ShowDeviceHelp { get; init; }
 
     /// <summary>The display adapter (<c>-vga</c>): <c>"std"</c>, <c>"none"</c>, or null for the board's default.</summary>
     public string? Vga { get; init; }

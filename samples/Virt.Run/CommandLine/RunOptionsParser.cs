@@ -38,8 +38,8 @@ public static partial class RunOptionsParser
     /// <summary>The boards <c>-M</c> accepts: name and description.</summary>
     public static IReadOnlyList<(string Name, string Description)> MachineTypes { get; } =
     [
-        ("pc", "QEMU's PC: PCI bus with i440FX host bridge, PIIX3 ISA bridge, PIIX4 power management"),
-        ("isapc", "ISA-only PC without PCI (the default for now)"),
+        ("pc", "QEMU's PC (the default): PCI bus with i440FX host bridge, PIIX3 ISA bridge, PIIX4 power management"),
+        ("isapc", "ISA-only PC without PCI"),
     ];
 
     /// <summary>The help text printed by <c>--help</c>: every option, every accepted value, the <c>-d</c> items and the exit statuses.</summary>
@@ -66,11 +66,16 @@ public static partial class RunOptionsParser
           -device isa-debugcon,iobase=N
                                   move the -debugcon port (SeaBIOS writes its log to 0x402)
           -M pc|isapc, -machine pc|isapc
-                                  the board: pc = PCI (i440FX, PIIX3, PIIX4 PM: ACPI power-off),
-                                  isapc = ISA only (the default for now)
+                                  the board: pc = QEMU's PC, the default (PCI with i440FX, PIIX3,
+                                  PIIX4 PM; APIC, HPET, fw_cfg, ACPI, std VGA); isapc = ISA only
           -device isa-debug-exit[,iobase=N][,iosize=1|2|4]
                                   a write of v to the port exits with status (v << 1) | 1
-                                  (defaults: iobase=0x501, iosize=2); Virt has no PCI cards for -device yet
+                                  (defaults: iobase=0x501, iosize=2)
+          -device edu[,addr=DD][,dma_mask=M]
+                                  QEMU's educational PCI card (1234:11e8; -M pc)
+          -device VGA[,romfile=FILE][,vgamem_mb=N]
+                                  the std VGA with that VGA BIOS, as -vga std --vga-rom FILE
+          -device help            list the devices and their properties
           -no-acpi                no ACPI tables for the guest
           -hda/-hdb/-hdc/-hdd FILE
                                   IDE hard disk 0-3 (primary master, primary slave, secondary master,
@@ -90,7 +95,7 @@ public static partial class RunOptionsParser
                                   "No bootable device" before trying again (default: for ever)
           -vga std|none           std = QEMU's std VGA, a PCI card with Bochs VBE and a linear framebuffer
                                   (-M pc only; the default there when its VGA BIOS is installed, see
-                                  --vga-rom); none = no display adapter. Without -vga: the ISA VGA
+                                  --vga-rom); none = no display adapter. Otherwise: the ISA VGA
           -no-reboot              a guest reset or triple fault stops the machine
           -cpu {string.Join('|', MachineFactory.CpuModels),-18} CPU model: max = everything implemented (default);
                                   pentium-pro = what a Pentium Pro has (no FXSR, SYSENTER, NX)
@@ -109,8 +114,10 @@ public static partial class RunOptionsParser
           --max-guest-time SECONDS  stop after SECONDS of guest time (exit status 124)
           --deterministic         virtual time advances with retired instructions
           --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
-                                  board; guests that never enable the APIC still see the 8259A PIC
-          --hpet                  add the HPET (FED00000h, 100 MHz, legacy replacement routing)
+                                  isapc board (pc has them); guests that never enable the APIC still
+                                  see the 8259A PIC
+          --hpet                  add the HPET (FED00000h, 100 MHz, legacy replacement routing) to
+                                  the isapc board (pc has it)
           --vga-rom FILE          the VGA BIOS for -vga std (default {MachineFactory.DefaultVgaRomPath})
           --screenshot FILE.png   when the guest stops, write the screen (any mode) as a PNG image
           --screen-text FILE      when the guest stops, write the VGA text screen (the characters of the
@@ -575,88 +582,6 @@ public static partial class RunOptionsParser
         }
 
         return options with { Trace = events };
-    }
-
-    private static RunOptions ParseDevice(RunOptions options, string spec)
-    {
-        string[] parts = spec.Split(',');
-        if (parts[0] == "isa-debugcon")
-        {
-            return ParseDebugConsoleDevice(options, parts);
-        }
-
-        if (parts[0] != "isa-debug-exit")
-        {
-            throw new RunOptionsException($"-device: '{parts[0]}' is not a supported device (supported: isa-debug-exit, isa-debugcon; Virt has no PCI cards for -device yet)");
-        }
-
-        ushort port = 0x501;
-        int size = 2;
-        foreach (string property in parts.Skip(1))
-        {
-            int eq = property.IndexOf('=', StringComparison.Ordinal);
-            string key = eq < 0 ? property : property[..eq];
-            string value = eq < 0 ? string.Empty : property[(eq + 1)..];
-            switch (key)
-            {
-                case "iobase":
-                    ulong p = ParseNumber("-device isa-debug-exit,iobase", value);
-                    if (p > ushort.MaxValue)
-                    {
-                        throw new RunOptionsException($"-device isa-debug-exit,iobase: '{value}' is beyond port 0xFFFF");
-                    }
-
-                    port = (ushort)p;
-                    break;
-                case "iosize":
-                    ulong s = ParseNumber("-device isa-debug-exit,iosize", value);
-                    if (s is not (1 or 2 or 4))
-                    {
-                        throw new RunOptionsException($"-device isa-debug-exit,iosize: '{value}' must be 1, 2 or 4");
-                    }
-
-                    size = (int)s;
-                    break;
-                default:
-                    throw new RunOptionsException($"-device isa-debug-exit: unknown property '{key}' (supported: iobase, iosize)");
-            }
-        }
-
-        if (port + size > 0x10000)
-        {
-            throw new RunOptionsException($"-device isa-debug-exit: ports 0x{port:X}..+{size} run past 0xFFFF");
-        }
-
-        return options with { DebugExitPort = port, DebugExitSize = size };
-    }
-
-    /// <summary>
-    /// <c>-device isa-debugcon[,iobase=N]</c>: moves the <c>-debugcon</c> port, as QEMU's device property does.
-    /// SeaBIOS as QEMU ships it writes its debug log to port 402h, not E9h.
-    /// </summary>
-    private static RunOptions ParseDebugConsoleDevice(RunOptions options, string[] parts)
-    {
-        ushort port = DefaultDebugConsolePort;
-        foreach (string property in parts.Skip(1))
-        {
-            int eq = property.IndexOf('=', StringComparison.Ordinal);
-            string key = eq < 0 ? property : property[..eq];
-            string value = eq < 0 ? string.Empty : property[(eq + 1)..];
-            if (key != "iobase")
-            {
-                throw new RunOptionsException($"-device isa-debugcon: unknown property '{key}' (supported: iobase)");
-            }
-
-            ulong p = ParseNumber("-device isa-debugcon,iobase", value);
-            if (p > ushort.MaxValue)
-            {
-                throw new RunOptionsException($"-device isa-debugcon,iobase: '{value}' is beyond port 0xFFFF");
-            }
-
-            port = (ushort)p;
-        }
-
-        return options with { DebugConsolePort = port };
     }
 
     /// <summary>Parses a number as QEMU does: decimal, or hexadecimal with a 0x prefix.</summary>

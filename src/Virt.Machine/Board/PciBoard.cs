@@ -26,6 +26,9 @@ internal sealed class PciBoard
     private const byte FirmwareSmbusHostConfiguration = 0x09;
 
     private const ushort ElcrPort = 0x4D0;
+
+    /// <summary>The command bits SeaBIOS sets in every function (pciinit.c, pci_bios_init_device): I/O, memory, SERR#.</summary>
+    private const ushort FirmwareCommandBits = PciConfigurationRegisters.CommandIoSpace | PciConfigurationRegisters.CommandMemorySpace | PciConfigurationRegisters.CommandSerrEnable;
     private const int HostBridgeSlot = 0;
     private const int ChipsetSlot = 1;
     private const int PowerManagementFunction = 3;
@@ -170,8 +173,9 @@ internal sealed class PciBoard
     /// <see cref="FirmwarePmBase"/> and enabled, the SMBus base at <see cref="FirmwareSmbusBase"/>, PIRQA-D routed to
     /// IRQs 10, 10, 11, 11 and those marked level-triggered in the ELCR, and every function's interrupt line register
     /// set to the IRQ its pin reaches, except the PM function's, which says 9: its SCI is wired to IRQ 9; both IDE
-    /// channels' decode enable bits set in IDETIM (SeaBIOS's <c>piix_ide_setup</c>; ata_piix checks them). BARs are left
-    /// for the kernel to assign.
+    /// channels' decode enable bits set in IDETIM (SeaBIOS's <c>piix_ide_setup</c>; ata_piix checks them), and I/O and
+    /// memory decoding and SERR# enabled in every function's command register (bus mastering stays off, as SeaBIOS
+    /// leaves it), so the IDE function's legacy ports decode. BARs are left for the kernel to assign.
     /// </summary>
     /// <param name="ports">The machine's port space (for the ELCR).</param>
     public void ConfigureAsFirmwareWould(IoPortSpace ports)
@@ -201,6 +205,16 @@ internal sealed class PciBoard
         PowerManagement.WriteConfiguration(PciConfigurationRegisters.InterruptLine, 1, Piix4PowerManagement.SciIrq);
         Ide.WriteConfiguration(Piix3Ide.IdeTiming, 2, Piix3Ide.IdeDecodeEnable);
         Ide.WriteConfiguration(Piix3Ide.IdeTiming + 2, 2, Piix3Ide.IdeDecodeEnable);
+
+        // SeaBIOS's pci_bios_init_device turns on I/O and memory decoding and SERR# in every function's command register
+        // (under QEMU the IDE function then reads 0103h, with bus mastering still off: SeaBIOS itself uses PIO). Each
+        // function keeps only the bits it implements (the PIIX3 IDE: I/O space), so its legacy ports 1F0h/170h decode
+        // when the kernel starts. Cards whose BARs are still 0 stay unmapped.
+        foreach (PciDevice device in Bus.Devices)
+        {
+            uint command = device.ReadConfiguration(PciConfigurationRegisters.Command, 2) | FirmwareCommandBits;
+            device.WriteConfiguration(PciConfigurationRegisters.Command, 2, command);
+        }
     }
 
     /// <summary>Binds the built memory map: BARs and PAM segments can be changed from now on.</summary>

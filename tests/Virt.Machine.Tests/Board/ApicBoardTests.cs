@@ -80,7 +80,7 @@ public sealed class ApicBoardTests
     public void Cpuid_reports_the_apic_and_tsc_deadline_only_with_the_apic()
     {
         var sse2 = new CpuOptions { Cpuid = new CpuidModel { FeaturesEdx = CpuidModel.DefaultFeaturesEdx | ApicBoard.Sse2FeatureEdx } };
-        Assert.Equal((0u, 0u), CpuidLeaf1Bits(new MachineBuilder().WithMemorySize(16UL << 20).WithCpu(sse2)));
+        Assert.Equal((0u, 0u), CpuidLeaf1Bits(new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithMemorySize(16UL << 20).WithCpu(sse2)));
         Assert.Equal((CpuidModel.ApicFeatureEdx, CpuidModel.TscDeadlineFeatureEcx), CpuidLeaf1Bits(new MachineBuilder().WithMemorySize(16UL << 20).WithCpu(sse2).WithApic()));
     }
 

@@ -288,8 +288,12 @@ internal static class ApicGuests
         return (a, [irq0Handler]);
     }
 
-    /// <summary>A deterministic machine with COM1 captured, booting <paramref name="image"/> at <see cref="CodeAddress"/>.</summary>
+    /// <summary>
+    /// A deterministic ISA machine (<see cref="MachineBoard.IsaPc"/>, so each test adds the APIC devices it is about) with
+    /// COM1 captured, booting <paramref name="image"/> at <see cref="CodeAddress"/>.
+    /// </summary>
     public static MachineBuilder Builder(byte[] image) => new MachineBuilder()
+        .WithBoard(MachineBoard.IsaPc)
         .WithMemorySize(16UL << 20)
         .WithClock(new Devices.VirtualClockOptions { Mode = Devices.VirtualClockMode.Deterministic })
         .WithSerialCapture(0)

@@ -209,12 +209,12 @@ public sealed class PciBoardTests
     [Fact]
     public void WithoutPciBus_TheBoardIsUnchanged_AndCardsAreRefused()
     {
-        using Machine machine = new MachineBuilder().WithMemorySize(16UL << 20).Build();
+        using Machine machine = new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithMemorySize(16UL << 20).Build();
         Assert.Null(machine.FindDevice<PciBus>());
         Assert.Equal(0xFFFF_FFFFu, machine.Ports.ReadDoubleWord(0xCFC));
         Assert.Equal("reset control", machine.Ports.GetRegistrationName(0xCF9));
         MachineConfigurationException e = Assert.Throws<MachineConfigurationException>(() =>
-            new MachineBuilder().AddPciDevice(_ => new ScratchPciCard()).Build());
+            new MachineBuilder().WithBoard(MachineBoard.IsaPc).AddPciDevice(_ => new ScratchPciCard()).Build());
         Assert.Contains("WithPciBus", e.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => new MachineBuilder().AddPciDevice(_ => new ScratchPciCard(), 1));
     }
@@ -222,9 +222,11 @@ public sealed class PciBoardTests
     [Fact]
     public void CardsTakeTheFirstFreeSlotsFromTwo_AndSlotClashesFailAtBuild()
     {
+        // With the ISA VGA, so no std VGA card takes device number 2 before the host's cards.
         using Machine machine = new MachineBuilder()
             .WithMemorySize(16UL << 20)
             .WithPciBus()
+            .WithVga(VgaKind.Isa)
             .AddPciDevice(_ => new NamedCard("first"))
             .AddPciDevice(_ => new NamedCard("pinned"), 2)
             .Build();
@@ -302,6 +304,17 @@ public sealed class PciBoardTests
             Assert.Equal(10u, bus.ReadConfiguration(new PciFunctionAddress(0, CardSlot, 0), 0x3C, 1)); // INTA# of 00:02.0 -> PIRQB -> IRQ 10
             Assert.Equal(9u, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 3), 0x3C, 1));         // the PM function's SCI: IRQ 9
             Assert.Equal(0x0701u, bus.ReadConfiguration(new PciFunctionAddress(0, 1, 3), 0x90, 4));    // SMBus base 700h
+
+            // The IDE function decodes its legacy ports, as SeaBIOS leaves it under QEMU: I/O space on, bus master off.
+            uint ideCommand = bus.ReadConfiguration(new PciFunctionAddress(0, 1, 1), PciConfigurationRegisters.Command, 2);
+            Assert.Equal((uint)PciConfigurationRegisters.CommandIoSpace, ideCommand & (PciConfigurationRegisters.CommandIoSpace | PciConfigurationRegisters.CommandBusMaster));
+            Assert.True(machine.Ports.IsRegistered(0x1F7));
+            Assert.True(machine.Ports.IsRegistered(0x177));
+            Assert.True(machine.Ports.IsRegistered(0x3F6));
+
+            // Every function got I/O and memory decoding (the card's BAR is still 0, so nothing of it is mapped).
+            uint cardCommand = bus.ReadConfiguration(new PciFunctionAddress(0, CardSlot, 0), PciConfigurationRegisters.Command, 2);
+            Assert.Equal((uint)PciConfigurationRegisters.CommandMemorySpace, cardCommand & (PciConfigurationRegisters.CommandMemorySpace | PciConfigurationRegisters.CommandBusMaster));
         }
         finally
         {
@@ -315,6 +328,8 @@ public sealed class PciBoardTests
         using Machine machine = BuildIdle();
         Assert.Null(machine.FindDevice<Piix4PowerManagement>()!.PmBlockPort);
         Assert.Equal(0x8080_8080u, machine.FindDevice<PciBus>()!.ReadConfiguration(new PciFunctionAddress(0, 1, 0), 0x60, 4));
+        Assert.Equal(0u, machine.FindDevice<PciBus>()!.ReadConfiguration(new PciFunctionAddress(0, 1, 1), PciConfigurationRegisters.Command, 2));
+        Assert.False(machine.Ports.IsRegistered(0x1F7));
     }
 
     private static Machine BuildIdle() => new MachineBuilder()

@@ -210,7 +210,7 @@ public sealed class VgaMachineTests
             Assert.False(none.SaveScreenshot(new MemoryStream()));
         }
 
-        MachineConfigurationException noBus = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithVga(VgaKind.Standard).Build());
+        MachineConfigurationException noBus = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithVga(VgaKind.Standard).Build());
         Assert.Contains("WithPciBus", noBus.Message, StringComparison.Ordinal);
 
         string missing = Path.Combine(Path.GetTempPath(), $"virt-missing-{Guid.NewGuid():N}.bin");

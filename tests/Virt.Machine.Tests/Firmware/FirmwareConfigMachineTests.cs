@@ -52,7 +52,7 @@ public sealed class FirmwareConfigMachineTests
     [Fact]
     public void Firmware_config_serves_ram_size_e820_and_cpu_count()
     {
-        using Machine machine = new MachineBuilder().WithMemorySize(64UL << 20).WithFirmwareConfig().Build();
+        using Machine machine = new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithMemorySize(64UL << 20).WithFirmwareConfig().Build();
         FwCfgDevice device = Assert.Single(machine.Devices.OfType<FwCfgDevice>());
         Assert.Equal(64UL << 20, BinaryPrimitives.ReadUInt64LittleEndian(device.GetItem(FwCfgKeys.RamSize)));
         Assert.Equal(1, BinaryPrimitives.ReadUInt16LittleEndian(device.GetItem(FwCfgKeys.NumberOfCpus)));
@@ -62,7 +62,7 @@ public sealed class FirmwareConfigMachineTests
         Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(e820));
         Assert.Equal(64UL << 20, BinaryPrimitives.ReadUInt64LittleEndian(e820.AsSpan(8)));
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(e820.AsSpan(16)));
-        Assert.DoesNotContain(device.Files, f => f.Name.StartsWith("etc/acpi", StringComparison.Ordinal)); // ACPI is off by default
+        Assert.DoesNotContain(device.Files, f => f.Name.StartsWith("etc/acpi", StringComparison.Ordinal)); // ACPI is off on the ISA board
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class FirmwareConfigMachineTests
     [Fact]
     public void Acpi_with_firmware_but_without_fw_cfg_is_refused()
     {
-        MachineConfigurationException e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder()
+        MachineConfigurationException e = Assert.Throws<MachineConfigurationException>(() => new MachineBuilder().WithBoard(MachineBoard.IsaPc)
             .WithFirmware(GuestPrograms.FirmwareThatPrints("x", 1)).WithAcpi().Build());
         Assert.Contains("WithFirmwareConfig", e.Message, StringComparison.Ordinal);
     }

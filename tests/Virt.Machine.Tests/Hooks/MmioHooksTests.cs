@@ -328,7 +328,9 @@ public sealed class MmioHooksTests
     private static (Machine Machine, ScratchMmioDevice Device) Build(byte[] code)
     {
         var device = new ScratchMmioDevice();
+        // D0000h is free ISA memory on the ISA board only; on the pc board the PAM segments own C0000h-FFFFFh.
         Machine machine = new MachineBuilder()
+            .WithBoard(MachineBoard.IsaPc)
             .WithMemorySize(1UL << 20)
             .WithClock(new VirtualClockOptions { Mode = VirtualClockMode.Deterministic })
             .AddMmioDevice("scratch", DeviceBase, 0x1000, _ => device)

@@ -106,8 +106,13 @@ internal static class DiskSnapshotGuest
         return new MemoryBlockDevice(data, readOnly: readOnly, name: "base.img");
     }
 
-    /// <summary>A deterministic ISA machine running <see cref="Image"/> with <paramref name="disk"/> as the primary master, on a snapshot overlay (in memory, or in <paramref name="scratchDirectory"/>) unless <paramref name="overlay"/> is false.</summary>
+    /// <summary>
+    /// A deterministic ISA machine (<see cref="MachineBoard.IsaPc"/>: the guest drives the IDE ports with no firmware to
+    /// enable them on the PIIX3) running <see cref="Image"/> with <paramref name="disk"/> as the primary master, on a
+    /// snapshot overlay (in memory, or in <paramref name="scratchDirectory"/>) unless <paramref name="overlay"/> is false.
+    /// </summary>
     public static MachineBuilder Builder(IBlockDevice disk, bool overlay = true, string? scratchDirectory = null) => new MachineBuilder()
+        .WithBoard(MachineBoard.IsaPc)
         .WithMemorySize(4UL << 20)
         .WithIdeDrive(0, disk)
         .WithDiskSnapshot(overlay, scratchDirectory)

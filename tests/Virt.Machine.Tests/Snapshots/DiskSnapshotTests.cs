@@ -94,13 +94,13 @@ public sealed class DiskSnapshotTests
         AssertRefused(DiskSnapshotGuest.Builder(DiskSnapshotGuest.BaseDisk()).WithIdeDrive(0, new MemoryBlockDevice(2048 * 4, sectorSize: 2048), IdeMediaKind.Cdrom), snapshot, "'ide0'", "media kind");
         AssertRefused(DiskSnapshotGuest.Builder(DiskSnapshotGuest.BaseDisk()).WithIdeDrive(1, new MemoryBlockDevice(512 * 8, readOnly: true)), snapshot, "'ide1'", "has drive");
         AssertRefused(DiskSnapshotGuest.Builder(DiskSnapshotGuest.BaseDisk(), overlay: false), snapshot, "'ide0'", "mode");
-        using Machine otherPosition = new MachineBuilder().WithMemorySize(4UL << 20).WithDebugExit().WithIdeDrive(1, DiskSnapshotGuest.BaseDisk()).WithDiskSnapshot().Build();
+        using Machine otherPosition = new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithMemorySize(4UL << 20).WithDebugExit().WithIdeDrive(1, DiskSnapshotGuest.BaseDisk()).WithDiskSnapshot().Build();
         var e = Assert.Throws<SnapshotMismatchException>(() => otherPosition.RestoreSnapshot(new MemoryStream(snapshot)));
         Assert.Contains("drive 'ide0' (disk)", e.Message, StringComparison.Ordinal);
         Assert.Contains("ide1 (disk)", e.Message, StringComparison.Ordinal);
 
         // Without any drive the IDE controller itself is missing, which the configuration check names first.
-        using Machine noDrive = new MachineBuilder().WithMemorySize(4UL << 20).WithDebugExit().Build();
+        using Machine noDrive = new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithMemorySize(4UL << 20).WithDebugExit().Build();
         e = Assert.Throws<SnapshotMismatchException>(() => noDrive.RestoreSnapshot(new MemoryStream(snapshot)));
         Assert.Contains("device 'ISA IDE'", e.Message, StringComparison.Ordinal);
     }

@@ -159,7 +159,7 @@ public sealed class IdeMachineTests
     [Fact]
     public void BuilderRefusesBadDrives()
     {
-        var builder = new MachineBuilder();
+        var builder = new MachineBuilder().WithBoard(MachineBoard.IsaPc);
         Assert.Throws<ArgumentOutOfRangeException>(() => builder.WithIdeDrive(4, new MemoryBlockDevice(512)));
         ArgumentException e = Assert.Throws<ArgumentException>(() => builder.WithIdeDrive(1, new MemoryBlockDevice(2048, sectorSize: 2048)));
         Assert.Contains("WithIdeDrive(1)", e.Message, StringComparison.Ordinal);

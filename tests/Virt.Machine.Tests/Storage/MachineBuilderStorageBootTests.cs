@@ -113,6 +113,6 @@ public sealed class MachineBuilderStorageBootTests
     {
         using var disk = new MemoryBlockDevice(8 * SectorSize);
         using Machine machine = new MachineBuilder().WithIdeDrive(0, disk).WithDiskSnapshot(enabled: false).Build();
-        Assert.Same(disk, machine.FindDevice<IsaIdeController>()!.GetMedium(0));
+        Assert.Same(disk, machine.FindDevice<Piix3Ide>()!.GetMedium(0));
     }
 }

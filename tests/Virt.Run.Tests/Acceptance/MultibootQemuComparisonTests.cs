@@ -29,8 +29,9 @@ public sealed class MultibootQemuComparisonTests
             Assert.Equal(expected[3..], actual[3..]); // command line
 
             // mem_upper differs by design: QEMU's multiboot option ROM takes it from SeaBIOS, which reserves the top
-            // 128 KiB of RAM for its own tables; Virt boots without a BIOS and reports all RAM above 1 MiB.
-            Assert.Equal($"{(128 - 1) * 1024:X8}", actual[2]);
+            // 128 KiB of RAM for its own tables; Virt boots without a BIOS and reports the RAM above 1 MiB up to the
+            // ACPI tables it places at the top (the pc board's).
+            Assert.InRange(Convert.ToUInt32(actual[2], 16), (128u - 2) * 1024, (128u - 1) * 1024);
             Assert.InRange(Convert.ToUInt32(expected[2], 16), (128u - 2) * 1024, (128u - 1) * 1024);
             Assert.Equal(qemuCode, virtCode);
             Assert.Equal((0x22 << 1) | 1, virtCode);
