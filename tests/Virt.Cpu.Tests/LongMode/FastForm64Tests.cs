@@ -1,3 +1,4 @@
+using DecodedOp = Virt.Cpu.Decoding.Op;
 using FsCheck.Xunit;
 using Iced.Intel;
 using Virt.Memory;
@@ -96,25 +97,25 @@ public sealed class FastForm64Tests
     public void The_forms_are_chosen_and_the_generic_versions_are_not()
     {
         // The property is only worth something if the two encodings really take different paths.
-        Assert.Equal(Decoding.Op.LoadZxLong, Translate(a => a.movzx(rax, __byte_ptr[rbx + 8])));
-        Assert.Equal(Decoding.Op.Movzx, Translate(a => a.movzx(rax, __byte_ptr[ebx + 8])));
-        Assert.Equal(Decoding.Op.LoadSxLong, Translate(a => a.movsxd(rax, __dword_ptr[rbx])));
-        Assert.Equal(Decoding.Op.Load8Long, Translate(a => a.mov(sil, __byte_ptr[rbx])));
-        Assert.Equal(Decoding.Op.StoreNarrowLong, Translate(a => a.mov(__word_ptr[rbx], 5)));
-        Assert.Equal(Decoding.Op.IncMemLong, Translate(a => a.inc(__qword_ptr[rbx])));
-        Assert.Equal(Decoding.Op.Inc, Translate(a => a.@lock.inc(__qword_ptr[rbx])));
-        Assert.Equal(Decoding.Op.DecMemLong, Translate(a =>
+        Assert.Equal(DecodedOp.LoadZxLong, Translate(a => a.movzx(rax, __byte_ptr[rbx + 8])));
+        Assert.Equal(DecodedOp.Movzx, Translate(a => a.movzx(rax, __byte_ptr[ebx + 8])));
+        Assert.Equal(DecodedOp.LoadSxLong, Translate(a => a.movsxd(rax, __dword_ptr[rbx])));
+        Assert.Equal(DecodedOp.Load8Long, Translate(a => a.mov(sil, __byte_ptr[rbx])));
+        Assert.Equal(DecodedOp.StoreNarrowLong, Translate(a => a.mov(__word_ptr[rbx], 5)));
+        Assert.Equal(DecodedOp.IncMemLong, Translate(a => a.inc(__qword_ptr[rbx])));
+        Assert.Equal(DecodedOp.Inc, Translate(a => a.@lock.inc(__qword_ptr[rbx])));
+        Assert.Equal(DecodedOp.DecMemLong, Translate(a =>
         {
             Label data = a.CreateLabel();
             a.dec(__dword_ptr[data]); // RIP-relative
             a.Label(ref data);
             a.nop();
         }));
-        Assert.Equal(Decoding.Op.ShlRegister64, Translate(a => a.shl(rax, cl)));
-        Assert.Equal(Decoding.Op.Shl, Translate(a => a.shl(__qword_ptr[rbx], cl)));
-        Assert.Equal(Decoding.Op.SarRegister64, Translate(a => a.sar(r9, 63)));
-        Assert.Equal(Decoding.Op.ImulRegister64, Translate(a => a.imul(rax, rbx, -3)));
-        Assert.Equal(Decoding.Op.Imul2, Translate(a => a.imul(rax, __qword_ptr[rbx])));
+        Assert.Equal(DecodedOp.ShlRegister64, Translate(a => a.shl(rax, cl)));
+        Assert.Equal(DecodedOp.Shl, Translate(a => a.shl(__qword_ptr[rbx], cl)));
+        Assert.Equal(DecodedOp.SarRegister64, Translate(a => a.sar(r9, 63)));
+        Assert.Equal(DecodedOp.ImulRegister64, Translate(a => a.imul(rax, rbx, -3)));
+        Assert.Equal(DecodedOp.Imul2, Translate(a => a.imul(rax, __qword_ptr[rbx])));
     }
 
     [Theory]
@@ -228,13 +229,13 @@ public sealed class FastForm64Tests
         Assert.InRange(m.Reg(GeneralRegister.R8), H.CodeAddress, H.CodeAddress + 0x40);
     }
 
-    private static Decoding.Op Translate(Action<Assembler> build)
+    private static DecodedOp Translate(Action<Assembler> build)
     {
         byte[] bytes = H.Assemble(64, build, H.CodeAddress);
         var decoder = Decoder.Create(64, bytes, H.CodeAddress);
         decoder.Decode(out Instruction instruction);
-        var d = default(Decoding.DecodedInstruction);
-        Decoding.InstructionTranslator.Translate(in instruction, bytes, ref d, code32: false, code64: true);
+        var d = default(global::Virt.Cpu.Decoding.DecodedInstruction);
+        global::Virt.Cpu.Decoding.InstructionTranslator.Translate(in instruction, bytes, ref d, code32: false, code64: true);
         return d.Op;
     }
 
