@@ -53,23 +53,39 @@ public sealed partial class Machine
     private MachineBuilder.DriveMedia ForkDriveMedia()
     {
         var media = new MachineBuilder.DriveMedia();
-        List<object> created = media.Owned;
-        foreach (MachineDrive drive in EnumerateDrives())
+        List<MachineDrive> drives = EnumerateDrives();
+
+        // Refuse before any overlay is forked, so a refusal leaves the parent's overlays as they were.
+        if (drives.FirstOrDefault(d => d.Medium is { IsReadOnly: false } and not CopyOnWriteBlockDevice) is { } direct)
         {
-            IBlockDevice? medium = drive.Medium switch
+            throw new InvalidOperationException(
+                $"Cannot fork: drive {direct.Id} ('{direct.Medium!.Name}') is writable and not on a copy-on-write overlay, so both machines would write the same image. " +
+                "Build the machine with WithDiskSnapshot (or give the drive a CopyOnWriteBlockDevice).");
+        }
+
+        try
+        {
+            foreach (MachineDrive drive in drives)
             {
-                CopyOnWriteBlockDevice overlay => overlay.Fork(),
-                { IsReadOnly: false } direct => throw new InvalidOperationException(
-                    $"Cannot fork: drive {drive.Id} ('{direct.Name}') is writable and not on a copy-on-write overlay, so both machines would write the same image. " +
-                    "Build the machine with WithDiskSnapshot (or give the drive a CopyOnWriteBlockDevice)."),
-                _ => drive.Medium,
-            };
-            if (medium is CopyOnWriteBlockDevice fork)
+                IBlockDevice? medium = drive.Medium;
+                if (medium is CopyOnWriteBlockDevice overlay)
+                {
+                    medium = overlay.Fork();
+                    media.Owned.Add(medium);
+                }
+
+                media.Set(drive.Id, medium);
+            }
+        }
+        catch
+        {
+            // A scratch file that could not be made: the forks made so far go.
+            foreach (IDisposable made in media.Owned.OfType<IDisposable>())
             {
-                created.Add(fork);
+                made.Dispose();
             }
 
-            media.Set(drive.Id, medium);
+            throw;
         }
 
         return media;
