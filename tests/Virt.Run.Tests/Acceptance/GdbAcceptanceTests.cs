@@ -138,7 +138,7 @@ public sealed partial class GdbAcceptanceTests
             [
                 "-batch", "-nx",
                 "-ex", "set tcp connect-timeout 60",
-                .. symbolFile is null ? ["-ex", "set architecture i386"] : ["-ex", $"file {symbolPath}"],
+                "-ex", symbolFile is null ? "set architecture i386" : $"file {symbolPath}",
                 "-ex", $"target remote 127.0.0.1:{port}",
                 .. commands.SelectMany(command => new[] { "-ex", command }),
             ];
