@@ -82,6 +82,10 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         _overlayPath = overlayPath;
         _baseLock = parent._baseLock;
         Name = parent.Name;
+
+        // The copy constructor copies the table's arrays wholesale (much faster than adding entry by entry).
+        _memoryChunks = overlayFile is null ? new Dictionary<long, MemoryChunk>(parent._memoryChunks) : [];
+        _memoryInBytes = overlayFile is null ? parent._memoryInBytes : 0;
     }
 
     /// <summary>The device under the overlay.</summary>
@@ -339,12 +343,6 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         if (_overlayFile is null)
         {
             var child = new CopyOnWriteBlockDevice(this, overlayFile: null, overlayPath: null) { IsBaseShared = true };
-            foreach ((long chunk, MemoryChunk bytes) in _memoryChunks)
-            {
-                child._memoryChunks.Add(chunk, bytes);
-            }
-
-            child._memoryInBytes = _memoryInBytes;
 
             // Both sides move to new epochs: every chunk they hold now is shared and is copied before it is written.
             _epoch = NextEpoch();
