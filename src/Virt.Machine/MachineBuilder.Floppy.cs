@@ -54,7 +54,7 @@ public sealed partial class MachineBuilder
     }
 
     /// <summary>The 8237 pair (always) and, with a drive, the floppy controller; the CMOS drive types either way.</summary>
-    private void AddDmaAndFloppy(List<IDevice> devices, Virt.Memory.IGuestMemory memory, IsaInterruptRouting irqs, IVirtualClock clock, Rtc146818 rtc, bool fork)
+    private void AddDmaAndFloppy(List<IDevice> devices, Virt.Memory.IGuestMemory memory, IsaInterruptRouting irqs, IVirtualClock clock, Rtc146818 rtc)
     {
         var dma = new Dma8237(memory, _loggerFactory.CreateLogger<Dma8237>());
         devices.Add(dma);
@@ -63,11 +63,6 @@ public sealed partial class MachineBuilder
         if (_floppyDrives.All(d => d is null))
         {
             return;
-        }
-
-        if (fork)
-        {
-            throw new MachineConfigurationException("Fork: a machine with floppy drives cannot be forked: the fork would read and write the same block device from another thread.");
         }
 
         devices.Add(new Floppy82077(clock, irqs.CreateLine(Floppy82077.Irq, "FDC"), dma.GetChannel(Floppy82077.DmaChannel), _floppyDrives, _loggerFactory.CreateLogger<Floppy82077>()));

@@ -20,8 +20,8 @@ public sealed partial class MachineBuilder
     /// The overlay is a <see cref="CopyOnWriteBlockDevice"/>: in host memory (up to
     /// <see cref="CopyOnWriteBlockDevice.DefaultMemoryBudgetInBytes"/> per drive, after which guest writes fail as on a full
     /// disk) or, with <paramref name="scratchDirectory"/>, in a sparse scratch file there, deleted when the machine is
-    /// disposed. A machine in this mode cannot be forked (<see cref="Machine.Fork"/>): the fork would need the parent's
-    /// overlay as it was at that moment.
+    /// disposed. <see cref="Machine.Checkpoint"/> and <see cref="Machine.Rewind"/> take the overlays back too, and
+    /// <see cref="Machine.Fork"/> gives the fork overlays of its own over the parent's (<see cref="CopyOnWriteBlockDevice.Fork"/>).
     /// </remarks>
     /// <param name="enabled">Whether to add the overlays.</param>
     /// <param name="scratchDirectory">A directory for scratch files, or null to keep the overlays in memory.</param>

@@ -737,7 +737,7 @@ public sealed partial class MachineBuilder
         devices.Add(new SystemControlPortB(clock, pit));
         var rtc = new Rtc146818(clock, rtcLine, new Rtc146818Options { StartTime = _rtcStartTime }, _loggerFactory.CreateLogger<Rtc146818>());
         devices.Add(rtc);
-        AddDmaAndFloppy(devices, memoryProxy, irqs, clock, rtc, fork is not null);
+        AddDmaAndFloppy(devices, memoryProxy, irqs, clock, rtc);
         VgaAdapter? vga = CreateVga(devices, mapBuilder);
 
         devices.Add(new KeyboardController8042(irqs.CreateLine(1, "i8042 keyboard"), irqs.CreateLine(12, "i8042 mouse"), clock, platform, logger: _loggerFactory.CreateLogger<KeyboardController8042>()));
@@ -1238,7 +1238,7 @@ public sealed partial class MachineBuilder
 
         /// <summary>Builds the sibling at power-on, without booting (the caller restores the parent's state into it).</summary>
         /// <exception cref="MachineConfigurationException">When a host device factory fails; what was created is disposed.</exception>
-        public Machine Build(ForkOptions options)
+        public Machine Build(ForkOptions options, DriveMedia media)
         {
             foreach (int port in options.SerialBackends.Keys)
             {
@@ -1250,15 +1250,11 @@ public sealed partial class MachineBuilder
                 }
             }
 
-            if (_configuration.HasDiskSnapshotOverlays)
-            {
-                throw new MachineConfigurationException("Fork: a machine with WithDiskSnapshot cannot be forked: the fork would need the parent's disk overlays as they are now.");
-            }
-
-            var created = new List<object>();
+            // The fork's drives hold what the parent's hold now (forks of its overlays), not the configured devices.
+            var created = new List<object>(media.Owned);
             try
             {
-                Machine machine = _configuration.BuildCore(_boot, created, _firmwareConfig, _acpiBiosArea, options);
+                Machine machine = _configuration.WithDriveMedia(media).BuildCore(_boot, created, _firmwareConfig, _acpiBiosArea, options);
                 machine.ForkTemplate = this;
                 return machine;
             }

@@ -27,7 +27,7 @@ namespace Virt.Machine.Debugging;
 /// guest runs on); <c>k</c> ends <see cref="Run"/>. Malformed packets get an error reply or a nack, never an exception.
 /// </para>
 /// </remarks>
-public sealed class GdbStub : IDisposable
+public sealed partial class GdbStub : IDisposable
 {
     /// <summary>The port QEMU's <c>-s</c> uses.</summary>
     public const int DefaultPort = 1234;
@@ -39,6 +39,7 @@ public sealed class GdbStub : IDisposable
     private const int SignalTrap = 5;
     private const int MaxMemoryTransferInBytes = (GdbConnection.MaxPacketSizeInBytes / 2) - 16;
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly string[] s_legacyRegisterNames = ["EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"];
 
     private readonly Machine _machine;
     private readonly TcpListener _listener;
@@ -242,29 +243,6 @@ public sealed class GdbStub : IDisposable
 
     private static string ToHex(ReadOnlySpan<byte> bytes) => Convert.ToHexString(bytes).ToLowerInvariant();
 
-    private static string LittleEndianHex(uint value) => ToHex(BitConverter.GetBytes(value));
-
-    private static bool TryParseLittleEndian(ReadOnlySpan<char> hex, out uint value)
-    {
-        value = 0;
-        if (hex.Length != 8)
-        {
-            return false;
-        }
-
-        for (int i = 3; i >= 0; i--)
-        {
-            if (!byte.TryParse(hex.Slice(i * 2, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte b))
-            {
-                return false;
-            }
-
-            value = (value << 8) | b;
-        }
-
-        return true;
-    }
-
     /// <summary>A terminal stop: tell an attached debugger the "process" exited (W), then close.</summary>
     private MachineStopReason End(MachineStopReason stop)
     {
@@ -281,6 +259,9 @@ public sealed class GdbStub : IDisposable
     {
         Socket socket = _listener.AcceptSocket();
         _connection = new GdbConnection(socket);
+
+        // The layout for this connection: gdb reads the description once, when it connects (see ChooseDescription).
+        _description = ChooseDescription();
     }
 
     private void DropConnection()
@@ -398,7 +379,7 @@ public sealed class GdbStub : IDisposable
             case 'G':
                 return WriteAllRegisters(args);
             case 'p':
-                return TryParseHex(args, out ulong number) && number < GdbTargetDescription.RegisterCount ? ReadRegister((int)number) : "E01";
+                return TryParseHex(args, out ulong number) && number < (ulong)_description.Registers.Count ? ReadRegister(_description.Registers[(int)number]) : "E01";
             case 'P':
                 return WriteRegister(args);
             case 'm':
@@ -474,7 +455,7 @@ public sealed class GdbStub : IDisposable
                 return "E01";
             }
 
-            string xml = GdbTargetDescription.Xml;
+            string xml = _description.Xml;
             if (offset >= (ulong)xml.Length)
             {
                 return "l";
@@ -569,7 +550,7 @@ public sealed class GdbStub : IDisposable
         var text = new StringBuilder();
         for (int n = 0; n < 8; n++)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{GdbTargetDescription.CoreRegisterNames[n].ToUpperInvariant()}={cpu.GetRegister((GeneralRegister)n):x8} ");
+            text.Append(CultureInfo.InvariantCulture, $"{s_legacyRegisterNames[n]}={cpu.GetRegister((GeneralRegister)n):x8} ");
         }
 
         text.Append(CultureInfo.InvariantCulture, $"\nEIP={cpu.Eip:x8} EFL={cpu.Flags:x8} CPL={cpu.Cpl}\n");
@@ -581,117 +562,6 @@ public sealed class GdbStub : IDisposable
 
         text.Append(CultureInfo.InvariantCulture, $"CR0={cpu.Cr0:x8} CR2={cpu.Cr2:x8} CR3={cpu.Cr3:x8} CR4={cpu.Cr4:x8}\n");
         return text.ToString();
-    }
-
-    private string ReadAllRegisters()
-    {
-        var text = new StringBuilder();
-        for (int n = 0; n < GdbTargetDescription.RegisterCount; n++)
-        {
-            text.Append(ReadRegister(n));
-        }
-
-        return text.ToString();
-    }
-
-    private string ReadRegister(int number)
-    {
-        X86Cpu cpu = _machine.Cpu;
-        return number switch
-        {
-            < 8 => LittleEndianHex((uint)cpu.GetRegister((GeneralRegister)number)),
-            8 => LittleEndianHex(cpu.Eip),
-            9 => LittleEndianHex(cpu.Flags),
-            < GdbTargetDescription.CoreRegisterCount => LittleEndianHex(cpu.GetSegment(SegmentOf(number)).Selector),
-
-            // x87 state is not exposed yet: "x" digits mark a register as unavailable (GDB manual, E.4, 'g' packet).
-            _ => new string('x', GdbTargetDescription.SizeInBytes(number) * 2),
-        };
-    }
-
-    /// <summary>gdb's order after eflags: cs, ss, ds, es, fs, gs.</summary>
-    private static SegmentRegister SegmentOf(int number) => number switch
-    {
-        10 => SegmentRegister.Cs,
-        11 => SegmentRegister.Ss,
-        12 => SegmentRegister.Ds,
-        13 => SegmentRegister.Es,
-        14 => SegmentRegister.Fs,
-        _ => SegmentRegister.Gs,
-    };
-
-    private string WriteAllRegisters(ReadOnlySpan<char> hex)
-    {
-        const int coreHexDigits = GdbTargetDescription.CoreRegisterCount * 8;
-        if (hex.Length < coreHexDigits)
-        {
-            return "E01";
-        }
-
-        var values = new uint[GdbTargetDescription.CoreRegisterCount];
-        for (int n = 0; n < values.Length; n++)
-        {
-            if (!TryParseLittleEndian(hex.Slice(n * 8, 8), out values[n]))
-            {
-                return "E01";
-            }
-        }
-
-        bool ok = true;
-        for (int n = 0; n < values.Length; n++)
-        {
-            ok &= SetRegister(n, values[n]);
-        }
-
-        return ok ? "OK" : "E01";
-    }
-
-    private string WriteRegister(ReadOnlySpan<char> args)
-    {
-        int equals = args.IndexOf('=');
-        if (equals < 0 || !TryParseHex(args[..equals], out ulong number) || number >= GdbTargetDescription.RegisterCount)
-        {
-            return "E01";
-        }
-
-        if (number >= GdbTargetDescription.CoreRegisterCount)
-        {
-            return "E01"; // x87 registers are reported unavailable and cannot be written
-        }
-
-        return TryParseLittleEndian(args[(equals + 1)..], out uint value) && SetRegister((int)number, value) ? "OK" : "E01";
-    }
-
-    /// <summary>Sets one core register. A segment register can change only outside protected mode (no descriptor load from the debugger).</summary>
-    private bool SetRegister(int number, uint value)
-    {
-        X86Cpu cpu = _machine.Cpu;
-        switch (number)
-        {
-            case < 8:
-                cpu.SetRegister((GeneralRegister)number, value);
-                return true;
-            case 8:
-                cpu.Eip = value;
-                return true;
-            case 9:
-                cpu.Flags = value;
-                return true;
-            default:
-                SegmentRegister segment = SegmentOf(number);
-                if (cpu.GetSegment(segment).Selector == value)
-                {
-                    return true;
-                }
-
-                if (cpu.IsProtectedMode || value > ushort.MaxValue)
-                {
-                    return false;
-                }
-
-                cpu.LoadSegmentRealMode(segment, (ushort)value);
-                return true;
-        }
     }
 
     private bool TryParseAddressAndLength(ReadOnlySpan<char> text, out ulong address, out int length)

@@ -1,3 +1,4 @@
+using Virt.Devices;
 using Virt.Memory;
 
 namespace Virt.Machine;
@@ -13,7 +14,9 @@ public sealed partial class Machine
     /// the builder's settings, custom device factories called again), the CPU, clock, A20 gate and devices as
     /// <see cref="SaveState"/> captures them, and RAM shared copy-on-write (<see cref="PhysicalMemoryMap.ShareRamInto"/>):
     /// no page is copied now, and the first write to a shared page on either side copies that page for that side, so
-    /// neither machine sees the other's writes. Both may then run, each on its own thread, and either may be disposed
+    /// neither machine sees the other's writes. Disks on copy-on-write overlays are forked the same way
+    /// (<see cref="CopyOnWriteBlockDevice.Fork"/>): the fork's drives get overlays of their own layered over the parent's
+    /// state, both go on writing independently and the base image is never written. Read-only media are shared. Both may then run, each on its own thread, and either may be disposed
     /// first. In deterministic mode the fork runs exactly as this machine would from here.
     /// </summary>
     /// <remarks>
@@ -23,7 +26,7 @@ public sealed partial class Machine
     /// </remarks>
     /// <param name="options">Host backends for the fork and an optional entropy perturbation; null for the defaults.</param>
     /// <returns>The fork, ready to run; the caller disposes it.</returns>
-    /// <exception cref="InvalidOperationException">When a custom device cannot save its state and <see cref="ForkOptions.AllowStatelessDevices"/> is false; the message names it.</exception>
+    /// <exception cref="InvalidOperationException">When a custom device cannot save its state and <see cref="ForkOptions.AllowStatelessDevices"/> is false, or a drive is writable and not on a copy-on-write overlay (both machines would write the same image); the message names it.</exception>
     /// <exception cref="ArgumentException">When <see cref="ForkOptions.SerialBackends"/> names a port that has no host backend.</exception>
     /// <exception cref="MachineConfigurationException">When a host device factory fails for the fork.</exception>
     public Machine Fork(ForkOptions? options = null)
@@ -44,7 +47,8 @@ public sealed partial class Machine
         }
 
         MachineState state = SaveState();
-        Machine child = template.Build(options);
+        MachineBuilder.DriveMedia media = ForkDriveMedia();
+        Machine child = template.Build(options, media);
         try
         {
             // The record comes from a machine of the same configuration, so RestoreState accepts it.

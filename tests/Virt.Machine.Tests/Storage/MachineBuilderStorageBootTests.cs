@@ -100,12 +100,20 @@ public sealed class MachineBuilderStorageBootTests
     }
 
     [Fact]
-    public void AMachineWithDiskOverlaysCannotBeForked()
+    public void AForkOfAMachineWithDiskOverlaysGetsOverlaysOfItsOwn()
     {
         using var disk = new MemoryBlockDevice(8 * SectorSize);
         using Machine machine = new MachineBuilder().WithIdeDrive(0, disk).WithDiskSnapshot().Build();
-        MachineConfigurationException e = Assert.Throws<MachineConfigurationException>(() => machine.Fork());
-        Assert.Contains("WithDiskSnapshot", e.Message, StringComparison.Ordinal);
+        using Machine fork = machine.Fork();
+        IBlockDevice parentMedium = machine.FindDevice<IsaIdeController>()!.GetMedium(0)!;
+        IBlockDevice forkMedium = fork.FindDevice<IsaIdeController>()!.GetMedium(0)!;
+        Assert.IsType<CopyOnWriteBlockDevice>(parentMedium);
+        Assert.IsType<CopyOnWriteBlockDevice>(forkMedium);
+        Assert.NotSame(parentMedium, forkMedium);
+        forkMedium.Write(0, Enumerable.Repeat((byte)9, SectorSize).ToArray());
+        byte[] parentSector = new byte[SectorSize];
+        parentMedium.Read(0, parentSector);
+        Assert.All(parentSector, b => Assert.Equal(0, b));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace Virt.Run.Tests.Acceptance;
 /// (.ci/install-packages does it).
 /// </summary>
 [Trait("Category", "Acceptance")]
-public sealed class GdbAcceptanceTests
+public sealed partial class GdbAcceptanceTests
 {
     private const uint LoadAddress = 0x100000;
     private const int CodeOffset = 0x40;
@@ -23,7 +23,37 @@ public sealed class GdbAcceptanceTests
     private const uint InitialValue = 7;
     private const uint WatchedAddress = ValueAddress + 4;
     private const uint WatchedValue = 0x1234;
+    private const uint Cr4OsFxsr = 1 << 9;
+    private const uint Xmm1LowLane = 0x4020_0000; // 2.5f
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task GdbReadsX87AndSseRegistersOfA32BitKernel()
+    {
+        (byte[] kernel, uint loadInstruction, _) = BuildKernel();
+        GdbSession session = await RunGdbSessionAsync(
+            kernel,
+            [
+                $"break *0x{loadInstruction:x}",
+                "continue",
+                "info registers st0",
+                "p $xmm1",
+                "p $xmm1.v4_int32[0]",
+                "info registers fctrl ftag",
+                "set $xmm1.v4_int32[0] = 0x2a",
+                "p $xmm1.v4_int32[0]",
+                "detach",
+            ]);
+
+        string gdbOut = session.GdbOut;
+        Assert.True(gdbOut.Contains("raw 0x4000c90fdaa22168c235", StringComparison.Ordinal), session.Transcript); // st0 = pi (80-bit)
+        Assert.True(gdbOut.Contains("v4_float = {2.5, 0, 0, 0}", StringComparison.Ordinal), session.Transcript);
+        Assert.True(gdbOut.Contains($"= {Xmm1LowLane}", StringComparison.Ordinal), session.Transcript);
+        Assert.Matches(@"fctrl\s+0x37f", gdbOut);
+        Assert.Matches(@"ftag\s+0x3fff", gdbOut);   // only physical R7 (ST0 after one push) in use, valid
+        Assert.True(gdbOut.Contains("= 42", StringComparison.Ordinal), session.Transcript); // the write went to the CPU and back
+        Assert.True(session.VirtExit == 1, session.Transcript);
+    }
 
     [Fact]
     public async Task GdbBreaksReadsRegistersAndMemoryStepsWritesMemoryAndDetaches()
@@ -78,7 +108,11 @@ public sealed class GdbAcceptanceTests
     /// Starts Virt.Run with the kernel, waiting for a debugger on a free port, and runs gdb in batch mode against it with
     /// <paramref name="commands"/> after connecting; returns both programs' exit codes and output.
     /// </summary>
-    private static async Task<GdbSession> RunGdbSessionAsync(byte[] kernel, string[] commands)
+    /// <param name="kernel">The Multiboot kernel.</param>
+    /// <param name="commands">gdb commands after <c>target remote</c>.</param>
+    /// <param name="symbolFile">An ELF file for gdb's <c>file</c> (its architecture then comes from it), or null for <c>set architecture i386</c>.</param>
+    /// <param name="waitForAttach">Whether Virt.Run waits for gdb before the first instruction (<c>-S</c>).</param>
+    private static async Task<GdbSession> RunGdbSessionAsync(byte[] kernel, string[] commands, byte[]? symbolFile = null, bool waitForAttach = true)
     {
         string gdb = VirtRunProcess.Which("gdb")
             ?? throw new InvalidOperationException("gdb is not installed: install the 'gdb' package (see .ci/install-packages)");
@@ -88,16 +122,23 @@ public sealed class GdbAcceptanceTests
             string kernelPath = Path.Combine(directory, "kernel.bin");
             File.WriteAllBytes(kernelPath, kernel);
             int port = FreePort();
-            Task<(int ExitCode, string Stdout, string Stderr)> virt = Task.Run(() => VirtRunProcess.RunVirt(
-                s_timeout,
+            string[] virtArguments =
+            [
                 "-kernel", kernelPath, "-display", "none", "-serial", "null", "-debugcon", "stdio",
-                "-device", "isa-debug-exit", "-gdb", $"tcp::{port}", "-S", "--timeout", "60"));
+                "-device", "isa-debug-exit", "-gdb", $"tcp::{port}", .. waitForAttach ? ["-S"] : Array.Empty<string>(), "--timeout", "60",
+            ];
+            Task<(int ExitCode, string Stdout, string Stderr)> virt = Task.Run(() => VirtRunProcess.RunVirt(s_timeout, virtArguments));
+            string symbolPath = Path.Combine(directory, "kernel.elf");
+            if (symbolFile is not null)
+            {
+                File.WriteAllBytes(symbolPath, symbolFile);
+            }
 
             string[] arguments =
             [
                 "-batch", "-nx",
                 "-ex", "set tcp connect-timeout 60",
-                "-ex", "set architecture i386",
+                "-ex", symbolFile is null ? "set architecture i386" : $"file {symbolPath}",
                 "-ex", $"target remote 127.0.0.1:{port}",
                 .. commands.SelectMany(command => new[] { "-ex", command }),
             ];
@@ -130,6 +171,15 @@ public sealed class GdbAcceptanceTests
         Label afterLoad = a.CreateLabel();
         Label printHex = a.CreateLabel();
         a.mov(esp, 0x90000);
+
+        // x87 and SSE state for the register test: ST0 = pi (FLDPI), XMM1 = 2.5f in its low lane; SSE needs CR4.OSFXSR
+        // (Intel SDM Vol. 3A, 2.5: without it SSE instructions raise #UD).
+        a.mov(eax, cr4);
+        a.or(eax, Cr4OsFxsr);
+        a.mov(cr4, eax);
+        a.fldpi();
+        a.mov(eax, Xmm1LowLane);
+        a.movd(xmm1, eax);
         a.mov(__dword_ptr[WatchedAddress], WatchedValue); // for the watchpoint test; ends where `load` begins
         a.Label(ref load);
         a.mov(eax, __dword_ptr[ValueAddress]);

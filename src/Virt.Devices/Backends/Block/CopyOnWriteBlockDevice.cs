@@ -24,11 +24,27 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
     private readonly IBlockDevice _base;
     private readonly bool _leaveBaseOpen;
     private readonly long _memoryBudgetInBytes;
-    private readonly Dictionary<long, byte[]> _memoryChunks = [];
+    /// <summary>Epochs are unique across all overlays of the process, so a chunk copied into a fork never matches either side's epoch.</summary>
+    private static long s_lastEpoch;
+
+    private readonly Dictionary<long, MemoryChunk> _memoryChunks = [];
     private readonly HashSet<long> _fileChunks = [];
     private readonly SafeFileHandle? _overlayFile;
     private readonly string? _overlayPath;
+
+    // Serializes reads of the base between this overlay and its forks, which may run on other threads: a base such as a
+    // qcow2 image keeps caches and is not safe for concurrent use (IBlockDevice promises one thread at a time).
+    private readonly Lock _baseLock;
     private long _memoryInBytes;
+
+    // The in-memory chunks stamped with this epoch belong to this overlay alone and may be written in place; any other
+    // stamp means the bytes are shared (with a fork, or with the checkpoint's undo log) and are copied before a write.
+    private long _epoch = NextEpoch();
+
+    // While a checkpoint is set: chunk index to its contents at the checkpoint (null: the chunk was not in the overlay),
+    // one entry per chunk changed since, the first change only. In-memory overlays keep the replaced chunk (shared,
+    // never written again); scratch-file overlays a copy of its bytes read from the file.
+    private Dictionary<long, MemoryChunk?>? _undo;
     private bool _disposed;
 
     /// <summary>Creates an overlay held in host memory.</summary>
@@ -52,7 +68,24 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         _memoryBudgetInBytes = memoryBudgetInBytes;
         _overlayFile = overlayFile;
         _overlayPath = overlayPath;
+        _baseLock = new Lock();
         Name = baseDevice.Name + " (copy-on-write)";
+    }
+
+    /// <summary>A fork of <paramref name="parent"/>: same base, budget and base lock, and a copy of the parent's chunk table (memory) or file (scratch).</summary>
+    private CopyOnWriteBlockDevice(CopyOnWriteBlockDevice parent, SafeFileHandle? overlayFile, string? overlayPath)
+    {
+        _base = parent._base;
+        _leaveBaseOpen = true;
+        _memoryBudgetInBytes = parent._memoryBudgetInBytes;
+        _overlayFile = overlayFile;
+        _overlayPath = overlayPath;
+        _baseLock = parent._baseLock;
+        Name = parent.Name;
+
+        // The copy constructor copies the table's arrays wholesale (much faster than adding entry by entry).
+        _memoryChunks = overlayFile is null ? new Dictionary<long, MemoryChunk>(parent._memoryChunks) : [];
+        _memoryInBytes = overlayFile is null ? parent._memoryInBytes : 0;
     }
 
     /// <summary>The device under the overlay.</summary>
@@ -60,6 +93,15 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
 
     /// <summary>Whether the overlay is a scratch file rather than host memory.</summary>
     public bool IsFileBacked => _overlayFile is not null;
+
+    /// <summary>Whether this overlay was forked or is a fork: its base is read by another overlay, perhaps on another thread.</summary>
+    public bool IsBaseShared { get; private set; }
+
+    /// <summary>Whether a checkpoint is set (<see cref="Checkpoint"/>), so <see cref="RewindToCheckpoint"/> can go back to it.</summary>
+    public bool HasCheckpoint => _undo is not null;
+
+    /// <summary>The chunks changed since the checkpoint (the ones <see cref="RewindToCheckpoint"/> would put back); 0 without a checkpoint.</summary>
+    public int ChunksChangedSinceCheckpoint => _undo?.Count ?? 0;
 
     /// <summary>The number of chunks written since the overlay was created or last discarded or committed.</summary>
     public int ChangedChunkCount => _overlayFile is null ? _memoryChunks.Count : _fileChunks.Count;
@@ -134,7 +176,7 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
                 run += Math.Min(destination.Length - done - run, ChunkSizeInBytes);
             }
 
-            _base.Read(position, destination.Slice(done, run));
+            ReadBase(position, destination.Slice(done, run));
             done += run;
         }
     }
@@ -169,10 +211,16 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         }
     }
 
-    /// <summary>Drops every change: the device reads as its base again.</summary>
+    /// <summary>Drops every change: the device reads as its base again. A checkpoint stays set (a rewind brings the changes back).</summary>
     public void Discard()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        IEnumerable<long> held = _overlayFile is null ? _memoryChunks.Keys : _fileChunks;
+        foreach (long chunk in held.ToArray())
+        {
+            LogChange(chunk);
+        }
+
         _memoryChunks.Clear();
         _memoryInBytes = 0;
         if (_overlayFile is not null)
@@ -188,14 +236,20 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
     /// <summary>
     /// Writes every change to the base, flushes the base, then empties the overlay. If a write to the base fails the
     /// <see cref="IOException"/> propagates and the overlay keeps every change (the device still reads the same).
+    /// A checkpoint is dropped: the base changed under it, so the overlay alone can no longer go back.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The base is read-only.</exception>
+    /// <exception cref="InvalidOperationException">The base is read-only, or shared with a fork (<see cref="Fork"/>), which reads it too.</exception>
     public void Commit()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_base.IsReadOnly)
         {
             throw new InvalidOperationException($"'{Name}': cannot commit, the base '{_base.Name}' is read-only.");
+        }
+
+        if (IsBaseShared)
+        {
+            throw new InvalidOperationException($"'{Name}': cannot commit, the base '{_base.Name}' is shared with a fork of this overlay, which would see it change.");
         }
 
         List<long> chunks = _overlayFile is null ? [.. _memoryChunks.Keys] : [.. _fileChunks];
@@ -209,7 +263,114 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         }
 
         _base.Flush();
+        _undo = null;
         Discard();
+    }
+
+    /// <summary>
+    /// Sets a checkpoint: <see cref="RewindToCheckpoint"/> brings the overlay back to what it holds now. Replaces an
+    /// earlier checkpoint. It copies nothing and costs the same whatever the overlay holds: in memory, the chunks become
+    /// shared with the checkpoint (a new epoch), and the first later write to each is made on a copy; a scratch file
+    /// keeps a copy of each chunk's bytes before its first later change. So the price is paid per chunk changed since.
+    /// </summary>
+    public void Checkpoint()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _epoch = NextEpoch();
+        _undo = [];
+    }
+
+    /// <summary>
+    /// Puts back every chunk changed since <see cref="Checkpoint"/> (written, discarded or replaced): the device then
+    /// reads exactly as it did at the checkpoint. The checkpoint stays set, so this may be done again. The cost grows
+    /// with the chunks changed since the checkpoint, not with the overlay's size.
+    /// </summary>
+    /// <returns>The number of chunks put back.</returns>
+    /// <exception cref="InvalidOperationException">No checkpoint is set (none taken, or <see cref="Commit"/> since).</exception>
+    public int RewindToCheckpoint()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Dictionary<long, MemoryChunk?> undo = _undo
+            ?? throw new InvalidOperationException($"'{Name}': no checkpoint to rewind to (none was taken, or a commit dropped it).");
+        foreach ((long chunk, MemoryChunk? saved) in undo)
+        {
+            if (_overlayFile is null)
+            {
+                if (_memoryChunks.Remove(chunk, out MemoryChunk? current))
+                {
+                    _memoryInBytes -= current.Bytes.Length;
+                }
+
+                if (saved is not null)
+                {
+                    // The saved chunk keeps its old epoch, so it stays read-only: a fork may share it.
+                    _memoryChunks.Add(chunk, saved);
+                    _memoryInBytes += saved.Bytes.Length;
+                }
+            }
+            else if (saved is null)
+            {
+                _fileChunks.Remove(chunk);
+            }
+            else
+            {
+                RandomAccess.Write(_overlayFile, saved.Bytes, chunk * ChunkSizeInBytes);
+                _fileChunks.Add(chunk);
+            }
+        }
+
+        int count = undo.Count;
+        undo.Clear();
+        return count;
+    }
+
+    /// <summary>
+    /// Creates an independent overlay over the same base that reads exactly as this one does now; afterwards each takes
+    /// its own writes and neither sees the other's, and the base is still never written. An in-memory overlay shares its
+    /// chunks with the fork copy-on-write (the chunk table is copied, no chunk data; the first write to a shared chunk on
+    /// either side copies that chunk); a scratch-file overlay gets a new scratch file beside its own (or at
+    /// <paramref name="overlayPath"/>) with the written chunks copied into it. Reads of the base from both are serialized,
+    /// so the two may run on different threads. The fork leaves the base open when disposed (this overlay owns it) and has
+    /// no checkpoint; this overlay keeps its own.
+    /// </summary>
+    /// <param name="overlayPath">For a scratch-file overlay, the fork's file (must not exist), or null for a new name beside this one's. Ignored in memory.</param>
+    /// <returns>The fork; the caller disposes it.</returns>
+    /// <exception cref="IOException">The fork's scratch file cannot be created or written.</exception>
+    public CopyOnWriteBlockDevice Fork(string? overlayPath = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        IsBaseShared = true;
+        if (_overlayFile is null)
+        {
+            var child = new CopyOnWriteBlockDevice(this, overlayFile: null, overlayPath: null) { IsBaseShared = true };
+
+            // Both sides move to new epochs: every chunk they hold now is shared and is copied before it is written.
+            _epoch = NextEpoch();
+            return child;
+        }
+
+        string path = overlayPath ?? Path.Combine(Path.GetDirectoryName(_overlayPath) ?? ".", $"{Path.GetFileNameWithoutExtension(_overlayPath)}-fork-{Guid.NewGuid():N}.overlay");
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        var fork = new CopyOnWriteBlockDevice(this, handle, path) { IsBaseShared = true };
+        try
+        {
+            RandomAccess.SetLength(handle, CapacityInBytes);
+            byte[] buffer = new byte[ChunkSizeInBytes];
+            foreach (long chunk in _fileChunks)
+            {
+                Span<byte> bytes = buffer.AsSpan(0, ChunkLength(chunk));
+                ReadChunk(chunk, 0, bytes);
+                RandomAccess.Write(handle, bytes, chunk * ChunkSizeInBytes);
+                fork._fileChunks.Add(chunk);
+            }
+        }
+        catch
+        {
+            fork.Dispose();
+            throw;
+        }
+
+        return fork;
     }
 
     /// <summary>
@@ -272,14 +433,24 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
 
         if (_overlayFile is null)
         {
+            foreach (long chunk in _memoryChunks.Keys.Concat(chunks.Keys))
+            {
+                LogChange(chunk);
+            }
+
             _memoryChunks.Clear();
             foreach ((long chunk, byte[] bytes) in chunks)
             {
-                _memoryChunks.Add(chunk, (byte[])bytes.Clone());
+                _memoryChunks.Add(chunk, new MemoryChunk((byte[])bytes.Clone(), _epoch));
             }
 
             _memoryInBytes = total;
             return;
+        }
+
+        foreach (long chunk in chunks.Keys)
+        {
+            LogChange(chunk);
         }
 
         Discard();
@@ -311,6 +482,7 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
 
         _disposed = true;
         _memoryChunks.Clear();
+        _undo = null;
         if (_overlayFile is not null)
         {
             _overlayFile.Dispose();
@@ -331,7 +503,7 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
     {
         if (_overlayFile is null)
         {
-            _memoryChunks[chunk].AsSpan(within, destination.Length).CopyTo(destination);
+            _memoryChunks[chunk].Bytes.AsSpan(within, destination.Length).CopyTo(destination);
             return;
         }
 
@@ -354,27 +526,40 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         long chunkOffset = chunk * ChunkSizeInBytes;
         if (_overlayFile is null)
         {
-            if (!_memoryChunks.TryGetValue(chunk, out byte[]? bytes))
+            if (_memoryChunks.TryGetValue(chunk, out MemoryChunk? entry))
+            {
+                if (entry.Epoch != _epoch)
+                {
+                    // Shared with a fork or held for the checkpoint: write a copy, and keep the old one for a rewind.
+                    _undo?.TryAdd(chunk, entry);
+                    entry = new MemoryChunk((byte[])entry.Bytes.Clone(), _epoch);
+                    _memoryChunks[chunk] = entry;
+                }
+            }
+            else
             {
                 if (_memoryInBytes + chunkLength > _memoryBudgetInBytes)
                 {
                     throw new IOException($"'{Name}': the in-memory overlay's budget of {_memoryBudgetInBytes} bytes is used up.");
                 }
 
-                bytes = new byte[chunkLength];
+                byte[] bytes = new byte[chunkLength];
                 if (data.Length != chunkLength)
                 {
-                    _base.Read(chunkOffset, bytes);
+                    ReadBase(chunkOffset, bytes);
                 }
 
-                _memoryChunks.Add(chunk, bytes);
+                _undo?.TryAdd(chunk, null);
+                entry = new MemoryChunk(bytes, _epoch);
+                _memoryChunks.Add(chunk, entry);
                 _memoryInBytes += chunkLength;
             }
 
-            data.CopyTo(bytes.AsSpan(within));
+            data.CopyTo(entry.Bytes.AsSpan(within));
             return;
         }
 
+        LogChange(chunk);
         if (_fileChunks.Contains(chunk))
         {
             RandomAccess.Write(_overlayFile, data, chunkOffset + within);
@@ -386,11 +571,49 @@ public sealed class CopyOnWriteBlockDevice : IBlockDevice
         byte[] merged = new byte[chunkLength];
         if (data.Length != chunkLength)
         {
-            _base.Read(chunkOffset, merged);
+            ReadBase(chunkOffset, merged);
         }
 
         data.CopyTo(merged.AsSpan(within));
         RandomAccess.Write(_overlayFile, merged, chunkOffset);
         _fileChunks.Add(chunk);
     }
+
+    private static long NextEpoch() => Interlocked.Increment(ref s_lastEpoch);
+
+    private void ReadBase(long offset, Span<byte> destination)
+    {
+        lock (_baseLock)
+        {
+            _base.Read(offset, destination);
+        }
+    }
+
+    /// <summary>Before the first change of <paramref name="chunk"/> since the checkpoint, keeps what it holds now for <see cref="RewindToCheckpoint"/>.</summary>
+    private void LogChange(long chunk)
+    {
+        if (_undo is null || _undo.ContainsKey(chunk))
+        {
+            return;
+        }
+
+        if (_overlayFile is null)
+        {
+            _undo.Add(chunk, _memoryChunks.GetValueOrDefault(chunk));
+            return;
+        }
+
+        if (!_fileChunks.Contains(chunk))
+        {
+            _undo.Add(chunk, null);
+            return;
+        }
+
+        byte[] bytes = new byte[ChunkLength(chunk)];
+        ReadChunk(chunk, 0, bytes);
+        _undo.Add(chunk, new MemoryChunk(bytes, Epoch: 0));
+    }
+
+    /// <summary>An in-memory chunk: its bytes, written in place only while <paramref name="Epoch"/> is the overlay's current epoch.</summary>
+    private sealed record MemoryChunk(byte[] Bytes, long Epoch);
 }
