@@ -27,7 +27,7 @@ namespace Virt.Cpu;
 /// operation. Memory is reached through one linear-address translation point and a software TLB of host page pointers.
 /// Guest faults are CPU state, never .NET exceptions.
 /// </para>
-/// <para>Not thread-safe: a CPU belongs to one machine, which runs on one thread. <see cref="RequestStop"/> may be called from any thread.</para>
+/// <para>Not thread-safe: a CPU belongs to one machine, which runs on one thread. <see cref="RequestStop"/> and <see cref="RequestStopAfterInstruction"/> may be called from any thread.</para>
 /// </remarks>
 public sealed partial class Cpu : IPhysicalMemoryObserver
 {

@@ -116,7 +116,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <summary>The guest physical memory map.</summary>
     public PhysicalMemoryMap Memory { get; }
 
-    /// <summary>Host hooks on port I/O, MMIO, CPUID, MSRs, RDTSC, code addresses and memory watches (none by default, at no cost).</summary>
+    /// <summary>Host hooks on port I/O, MMIO, CPUID, MSRs, RDTSC, code addresses, memory watches, blocks, instruction counts, exceptions and triple faults (none by default, at no cost); safe to change from any thread.</summary>
     public MachineHooks Hooks { get; }
 
     /// <summary>The I/O port space.</summary>

@@ -7,7 +7,8 @@ namespace Virt.Machine;
 
 /// <summary>
 /// Host hooks that observe and may change what the guest sees: port reads and writes, MMIO reads and writes, CPUID, RDMSR,
-/// WRMSR, RDTSC, and the execution of an instruction at a given address (<see cref="Machine.Hooks"/>).
+/// WRMSR, RDTSC, the execution of an instruction at a given address, memory watches, block entries (coverage),
+/// instruction counts, exceptions and software interrupts, hardware interrupts and triple faults (<see cref="Machine.Hooks"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -19,7 +20,8 @@ namespace Virt.Machine;
 /// memory map gets an MMIO interceptor only while an MMIO hook exists (RAM accesses never look at it); the
 /// CPUID, MSR and RDTSC hooks are one null check inside those instructions; a code hook is a host breakpoint
 /// (<see cref="Virt.Cpu.Cpu.AddHostBreakpoint"/>), which keeps the CPU on its one-instruction-at-a-time debug path only
-/// while at least one is set.
+/// while at least one is set. Block and instruction-count hooks cost one never-taken branch per block while none is set
+/// (see <c>Cpu.HostHooks.cs</c>); the exception hook is one null check per delivered exception.
 /// </para>
 /// <para>
 /// Hooks that return what they were given leave the run identical to one without them (same instructions retired, same
