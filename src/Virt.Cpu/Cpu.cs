@@ -27,7 +27,7 @@ namespace Virt.Cpu;
 /// operation. Memory is reached through one linear-address translation point and a software TLB of host page pointers.
 /// Guest faults are CPU state, never .NET exceptions.
 /// </para>
-/// <para>Not thread-safe: a CPU belongs to one machine, which runs on one thread. <see cref="RequestStop"/> may be called from any thread.</para>
+/// <para>Not thread-safe: a CPU belongs to one machine, which runs on one thread. <see cref="RequestStop"/> and <see cref="RequestStopAfterInstruction"/> may be called from any thread.</para>
 /// </remarks>
 public sealed partial class Cpu : IPhysicalMemoryObserver
 {
@@ -122,7 +122,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     internal IExecutionEngine InterpreterEngine => _interpreter;
 
     /// <summary>Instructions retired since construction or the last <see cref="Reset"/> (each iteration of a REP string instruction counts as one).</summary>
-    public long RetiredInstructions => _retired;
+    public long RetiredInstructions => _retired + _retiredInFlight;
 
     /// <summary>The vector of the last exception (fault or trap raised by the CPU itself) delivered, or -1; for tests and diagnostics.</summary>
     internal int LastExceptionVector { get; set; } = -1;
@@ -232,23 +232,40 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 count = (int)remaining;
             }
 
-            // A REP string instruction always sits alone at the start of its block (see DecodeInto), so the budget it may
-            // spend on iterations is exactly what remains.
-            _budgetLeft = remaining;
-            _extraRetired = 0;
-            _exitBlock = false;
-            // The interpreter's loop, inlined here (InterpretBlock is also what Interpreter.Execute runs). The block's hit
-            // counter is where a compiling tier will find hot blocks; its entry slot (DecodedBlock.CompiledEntry) is not
-            // consulted yet: a conditional dispatch around this inlined loop measured 9-14% slower on the ALU loop (the
-            // JIT's inlining budget for Run), so the tier that first sets the slot adds the check with its own measurement.
-            block.HitCount++;
-            int executed = InterpretBlock(block, count);
+            int executed;
+            if (_hostHooksArmed)
+            {
+                // A block or instruction-count hook is set (Hooks/Cpu.HostHooks.cs): the block runs out of line. Without
+                // hooks this is one never-taken branch per block.
+                executed = RunBlockWithHostHooks(block, count, remaining);
+                if (executed < 0)
+                {
+                    continue; // a hook moved RIP or asked to stop before the block ran
+                }
+            }
+            else
+            {
+                // A REP string instruction always sits alone at the start of its block (see DecodeInto), so the budget it
+                // may spend on iterations is exactly what remains.
+                _budgetLeft = remaining;
+                _extraRetired = 0;
+                _exitBlock = false;
+                // The interpreter's loop, inlined here (InterpretBlock is also what Interpreter.Execute runs). The block's
+                // hit counter is where a compiling tier will find hot blocks; its entry slot (DecodedBlock.CompiledEntry) is
+                // not consulted yet: a conditional dispatch around this inlined loop measured 9-14% slower on the ALU loop
+                // (the JIT's inlining budget for Run), so the tier that first sets the slot adds the check with its own
+                // measurement.
+                block.HitCount++;
+                executed = InterpretBlock(block, count);
+            }
+
             if (_exitBlock)
             {
                 _exitBlock = false;
                 if (_faulted)
                 {
                     _faulted = false;
+                    RememberFaultingInstruction(block);
                     ctx.Rip = ctx.InstructionStart;
                     PrepareFaultDelivery();
                     DeliverInterrupt(_faultVector, isException: true);

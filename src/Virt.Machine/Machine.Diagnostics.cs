@@ -50,9 +50,10 @@ public sealed partial class Machine
     {
         CpuShutdownReport report = Cpu.LastShutdown ?? new CpuShutdownReport([], Cpu.RetiredInstructions);
         _tripleFaults++;
-        if (ResetBehavior == ResetBehavior.Stop)
+        TripleFaultAction proposed = ResetBehavior == ResetBehavior.Stop ? TripleFaultAction.Stop : TripleFaultAction.Reset;
+        if (Hooks.RunTripleFaultHooks(report, proposed) == TripleFaultAction.Stop)
         {
-            LogCrash(report, "the machine stops on reset");
+            LogCrash(report, ResetBehavior == ResetBehavior.Stop ? "the machine stops on reset" : "a triple-fault hook chose to stop");
             return new MachineStopReason(MachineStopKind.Shutdown, $"the CPU shut down after a triple fault: {report.Summarize()}") { Crash = report };
         }
 

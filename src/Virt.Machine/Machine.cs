@@ -116,7 +116,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <summary>The guest physical memory map.</summary>
     public PhysicalMemoryMap Memory { get; }
 
-    /// <summary>Host hooks on port I/O, MMIO, CPUID, MSRs, RDTSC, code addresses and memory watches (none by default, at no cost).</summary>
+    /// <summary>Host hooks on port I/O, MMIO, CPUID, MSRs, RDTSC, code addresses, memory watches, blocks, instruction counts, exceptions and triple faults (none by default, at no cost); safe to change from any thread.</summary>
     public MachineHooks Hooks { get; }
 
     /// <summary>The I/O port space.</summary>
@@ -208,11 +208,11 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
     /// <returns>Why it stopped: normally <see cref="MachineStopKind.BudgetExhausted"/>.</returns>
     public MachineStopReason Step() => RunCore(1, null, null, CancellationToken.None);
 
-    /// <summary>Asks a running <see cref="Run"/> to return <see cref="MachineStopKind.Paused"/> soon. Safe from any thread.</summary>
+    /// <summary>Asks a running <see cref="Run"/> to return <see cref="MachineStopKind.Paused"/> after the instruction executing now. Safe from any thread.</summary>
     public void Pause()
     {
         _pauseRequested = true;
-        Cpu.RequestStop();
+        Cpu.RequestStopAfterInstruction();
     }
 
     /// <summary>Resets the machine as at power-on (CPU, devices, clock-driven state) and boots again; memory keeps its contents except what the boot loader rewrites.</summary>
@@ -326,7 +326,7 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         _clockRetiredEpoch = Cpu.RetiredInstructionsEpoch;
     }
 
-    private MachineStopReason RunCore(long? maxInstructions, TimeSpan? timeout, TimeSpan? maxGuestTime, CancellationToken cancellationToken)
+    private MachineStopReason RunLoop(long? maxInstructions, TimeSpan? timeout, TimeSpan? maxGuestTime, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (maxInstructions is <= 0)
@@ -353,6 +353,12 @@ public sealed partial class Machine : IDisposable, IAsyncDisposable
         using CancellationTokenRegistration registration = cancellationToken.Register(() => Cpu.RequestStop());
         while (true)
         {
+            // Hook changes from other threads are applied here, between two CPU slices (Hooks/MachineHooks.Threading.cs).
+            if (Hooks.ChangesPending)
+            {
+                Hooks.ApplyPendingChanges();
+            }
+
             // First: the match is what the waiting harness asked for; a guest stop requested in the same step stays pending
             // (HandleRequests) and ends the next run.
             if (TakeSerialMatchStop() is { } serialMatch)

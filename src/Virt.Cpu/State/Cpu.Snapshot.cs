@@ -237,7 +237,7 @@ public sealed partial class Cpu
 
         return new CpuState(
             CpuState.CurrentVersion, [.. _ctx.Gpr], segments, (uint)_ctx.Rip, GetFlags(), _ctx.Cr0, _ctx.Cr2, _ctx.Cr3, _ctx.Cr4, _ctx.GdtBase, _ctx.GdtLimit,
-            _ctx.IdtBase, _ctx.IdtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired)
+            _ctx.IdtBase, _ctx.IdtLimit, _halted, _shutdown, _nmiPending, _nmiBlocked, _inhibitInterrupts, _inhibitDebugTrap, _retired + _retiredInFlight)
         {
             X87Image = X87SaveImage(),
             Ldtr = Ldtr,

@@ -23,6 +23,13 @@ public sealed partial class Cpu
     /// </summary>
     private void DeliverEvent(int vector, bool isException, bool software)
     {
+        // The host's exception hook (Hooks/Cpu.HostHooks.cs) may redirect or suppress exceptions and software interrupts.
+        if (ExceptionHook is { } hook && (isException || software) && !RunExceptionHook(hook, ref vector, ref isException, ref software))
+        {
+            return;
+        }
+
+        _faultFromRunLoop = false;
         if (isException)
         {
             LastExceptionVector = vector;

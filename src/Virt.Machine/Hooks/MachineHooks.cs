@@ -7,7 +7,8 @@ namespace Virt.Machine;
 
 /// <summary>
 /// Host hooks that observe and may change what the guest sees: port reads and writes, MMIO reads and writes, CPUID, RDMSR,
-/// WRMSR, RDTSC, and the execution of an instruction at a given address (<see cref="Machine.Hooks"/>).
+/// WRMSR, RDTSC, the execution of an instruction at a given address, memory watches, block entries (coverage),
+/// instruction counts, exceptions and software interrupts, hardware interrupts and triple faults (<see cref="Machine.Hooks"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -19,15 +20,26 @@ namespace Virt.Machine;
 /// memory map gets an MMIO interceptor only while an MMIO hook exists (RAM accesses never look at it); the
 /// CPUID, MSR and RDTSC hooks are one null check inside those instructions; a code hook is a host breakpoint
 /// (<see cref="Virt.Cpu.Cpu.AddHostBreakpoint"/>), which keeps the CPU on its one-instruction-at-a-time debug path only
-/// while at least one is set.
+/// while at least one is set. Block and instruction-count hooks cost one never-taken branch per block while none is set
+/// (see <c>Cpu.HostHooks.cs</c>); the exception hook is one null check per delivered exception.
 /// </para>
 /// <para>
 /// Hooks that return what they were given leave the run identical to one without them (same instructions retired, same
-/// memory), also in deterministic mode. Not thread-safe: add and remove hooks between runs, or from a hook or device
-/// callback on the thread running the machine.
+/// memory), also in deterministic mode.
+/// </para>
+/// <para>
+/// Thread safety: every <c>Add…</c> and every registration's <c>Dispose</c> may be called from any thread, also while the
+/// machine runs on another. Such a change is applied on the thread running the machine: the caller asks the CPU to stop
+/// after its current instruction (<see cref="Virt.Cpu.Cpu.RequestStopAfterInstruction"/>), the run loop applies the
+/// change before it runs the next instruction, and the call returns once it was applied. So a hook added fires for every
+/// instruction that starts after <c>Add…</c> returned, and a hook removed is not called once <c>Dispose</c> returned;
+/// instructions already decoded are no exception, since no hook is compiled into decoded code. Called on the thread
+/// running the machine (from a hook or a device callback) or while no run is in progress, a change is applied at once
+/// and takes effect at the next instruction. A hook must not wait for a thread that is itself adding or removing a hook
+/// of the same machine (it would wait for the hook to return).
 /// </para>
 /// </remarks>
-public sealed class MachineHooks
+public sealed partial class MachineHooks
 {
     private readonly Machine _machine;
     private readonly HookContext _context;
@@ -77,10 +89,14 @@ public sealed class MachineHooks
         }
 
         X86Cpu cpu = _machine.Cpu;
-        int id = cpu.AddHostWatch(linearStart, lengthInBytes, reads: kind != MemoryWatchKind.Write, writes: kind != MemoryWatchKind.Read);
-        _memoryWatches[id] = hook;
-        cpu.HostWatchHandler = RunMemoryWatch;
-        return new Registration(() =>
+        int id = 0;
+        Apply(() =>
+        {
+            id = cpu.AddHostWatch(linearStart, lengthInBytes, reads: kind != MemoryWatchKind.Write, writes: kind != MemoryWatchKind.Read);
+            _memoryWatches[id] = hook;
+            cpu.HostWatchHandler = RunMemoryWatch;
+        });
+        return new Registration(this, () =>
         {
             if (_memoryWatches.Remove(id))
             {
@@ -106,7 +122,16 @@ public sealed class MachineHooks
     }
 
     /// <summary>The linear addresses that have code hooks.</summary>
-    public IReadOnlyCollection<uint> CodeHookAddresses => _codeHooks.Keys;
+    public IReadOnlyCollection<uint> CodeHookAddresses
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _codeHooks.Keys];
+            }
+        }
+    }
 
     /// <summary>
     /// Adds a hook called after the guest reads a port in <paramref name="firstPort"/>..<paramref name="lastPort"/> (the
@@ -121,9 +146,12 @@ public sealed class MachineHooks
         ArgumentNullException.ThrowIfNull(hook);
         CheckRange(firstPort, lastPort);
         var entry = new PortHook<PortReadHook>(firstPort, lastPort, hook);
-        _portReads = [.. _portReads, entry];
-        UpdatePortDispatch();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _portReads = [.. _portReads, entry];
+            UpdatePortDispatch();
+        });
+        return new Registration(this, () =>
         {
             _portReads = Without(_portReads, entry);
             UpdatePortDispatch();
@@ -143,9 +171,12 @@ public sealed class MachineHooks
         ArgumentNullException.ThrowIfNull(hook);
         CheckRange(firstPort, lastPort);
         var entry = new PortHook<PortWriteHook>(firstPort, lastPort, hook);
-        _portWrites = [.. _portWrites, entry];
-        UpdatePortDispatch();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _portWrites = [.. _portWrites, entry];
+            UpdatePortDispatch();
+        });
+        return new Registration(this, () =>
         {
             _portWrites = Without(_portWrites, entry);
             UpdatePortDispatch();
@@ -172,9 +203,12 @@ public sealed class MachineHooks
         ArgumentNullException.ThrowIfNull(hook);
         CheckRange(firstAddress, lastAddress);
         var entry = new MmioHook<MmioReadHook>(firstAddress.Value, lastAddress.Value, hook);
-        _mmioReads = [.. _mmioReads, entry];
-        UpdateMmioDispatch();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _mmioReads = [.. _mmioReads, entry];
+            UpdateMmioDispatch();
+        });
+        return new Registration(this, () =>
         {
             _mmioReads = Without(_mmioReads, entry);
             UpdateMmioDispatch();
@@ -195,9 +229,12 @@ public sealed class MachineHooks
         ArgumentNullException.ThrowIfNull(hook);
         CheckRange(firstAddress, lastAddress);
         var entry = new MmioHook<MmioWriteHook>(firstAddress.Value, lastAddress.Value, hook);
-        _mmioWrites = [.. _mmioWrites, entry];
-        UpdateMmioDispatch();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _mmioWrites = [.. _mmioWrites, entry];
+            UpdateMmioDispatch();
+        });
+        return new Registration(this, () =>
         {
             _mmioWrites = Without(_mmioWrites, entry);
             UpdateMmioDispatch();
@@ -210,9 +247,12 @@ public sealed class MachineHooks
     public IDisposable AddCpuidHook(CpuidHook hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _cpuid = [.. _cpuid, hook];
-        UpdateCpuHooks();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _cpuid = [.. _cpuid, hook];
+            UpdateCpuHooks();
+        });
+        return new Registration(this, () =>
         {
             _cpuid = Without(_cpuid, hook);
             UpdateCpuHooks();
@@ -228,9 +268,12 @@ public sealed class MachineHooks
     public IDisposable AddMsrReadHook(MsrReadHook hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _msrReads = [.. _msrReads, hook];
-        UpdateCpuHooks();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _msrReads = [.. _msrReads, hook];
+            UpdateCpuHooks();
+        });
+        return new Registration(this, () =>
         {
             _msrReads = Without(_msrReads, hook);
             UpdateCpuHooks();
@@ -243,9 +286,12 @@ public sealed class MachineHooks
     public IDisposable AddMsrWriteHook(MsrWriteHook hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _msrWrites = [.. _msrWrites, hook];
-        UpdateCpuHooks();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _msrWrites = [.. _msrWrites, hook];
+            UpdateCpuHooks();
+        });
+        return new Registration(this, () =>
         {
             _msrWrites = Without(_msrWrites, hook);
             UpdateCpuHooks();
@@ -258,9 +304,12 @@ public sealed class MachineHooks
     public IDisposable AddTscReadHook(TscReadHook hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _tscReads = [.. _tscReads, hook];
-        UpdateCpuHooks();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _tscReads = [.. _tscReads, hook];
+            UpdateCpuHooks();
+        });
+        return new Registration(this, () =>
         {
             _tscReads = Without(_tscReads, hook);
             UpdateCpuHooks();
@@ -278,9 +327,12 @@ public sealed class MachineHooks
     public IDisposable AddHardwareInterruptHook(HardwareInterruptHook hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        _interrupts = [.. _interrupts, hook];
-        UpdateInterruptHooks();
-        return new Registration(() =>
+        Apply(() =>
+        {
+            _interrupts = [.. _interrupts, hook];
+            UpdateInterruptHooks();
+        });
+        return new Registration(this, () =>
         {
             _interrupts = Without(_interrupts, hook);
             UpdateInterruptHooks();
@@ -303,17 +355,21 @@ public sealed class MachineHooks
     public IDisposable AddCodeHook(uint linearAddress, Action<HookContext> hook)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        if (!_codeHooks.TryGetValue(linearAddress, out CodeHookSite? site))
+        CodeHookSite? site = null;
+        Apply(() =>
         {
-            // AddHostBreakpoint says false when a debugger already set one there: that one stays the debugger's.
-            site = new CodeHookSite(ownsBreakpoint: _machine.Cpu.AddHostBreakpoint(linearAddress));
-            _codeHooks.Add(linearAddress, site);
-        }
+            if (!_codeHooks.TryGetValue(linearAddress, out site))
+            {
+                // AddHostBreakpoint says false when a debugger already set one there: that one stays the debugger's.
+                site = new CodeHookSite(ownsBreakpoint: _machine.Cpu.AddHostBreakpoint(linearAddress));
+                _codeHooks.Add(linearAddress, site);
+            }
 
-        site.Hooks = [.. site.Hooks, hook];
-        return new Registration(() =>
+            site.Hooks = [.. site.Hooks, hook];
+        });
+        return new Registration(this, () =>
         {
-            site.Hooks = Without(site.Hooks, hook);
+            site!.Hooks = Without(site.Hooks, hook);
             if (site.Hooks.Length == 0 && _codeHooks.Remove(linearAddress) && site.OwnsBreakpoint)
             {
                 _machine.Cpu.RemoveHostBreakpoint(linearAddress);
@@ -560,15 +616,17 @@ public sealed class MachineHooks
         public Action<HookContext>[] Hooks { get; set; } = [];
     }
 
-    /// <summary>Removes a hook once.</summary>
-    private sealed class Registration(Action remove) : IDisposable
+    /// <summary>Removes a hook once, on the thread running the machine (see <see cref="Apply"/>).</summary>
+    private sealed class Registration(MachineHooks owner, Action remove) : IDisposable
     {
         private Action? _remove = remove;
 
         public void Dispose()
         {
-            _remove?.Invoke();
-            _remove = null;
+            if (Interlocked.Exchange(ref _remove, null) is { } remove)
+            {
+                owner.Apply(remove);
+            }
         }
     }
 
