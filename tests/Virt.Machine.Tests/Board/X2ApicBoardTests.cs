@@ -45,7 +45,7 @@ public sealed class X2ApicBoardTests
     public void Cpuid_reports_x2apic_only_where_the_model_does_and_an_apic_exists()
     {
         Assert.Equal(CpuidModel.X2ApicFeatureEcx, CpuidLeaf1Ecx(new MachineBuilder().WithCpu(X2ApicModel).WithApic()) & CpuidModel.X2ApicFeatureEcx);
-        Assert.Equal(0u, CpuidLeaf1Ecx(new MachineBuilder().WithCpu(X2ApicModel)) & CpuidModel.X2ApicFeatureEcx);
+        Assert.Equal(0u, CpuidLeaf1Ecx(new MachineBuilder().WithBoard(MachineBoard.IsaPc).WithCpu(X2ApicModel)) & CpuidModel.X2ApicFeatureEcx);
         Assert.Equal(CpuidModel.Default.FeaturesEcx & CpuidModel.X2ApicFeatureEcx, CpuidLeaf1Ecx(new MachineBuilder().WithApic()) & CpuidModel.X2ApicFeatureEcx);
 
         // Without the model bit the APIC refuses EXTD and the MSRs stay #GP.

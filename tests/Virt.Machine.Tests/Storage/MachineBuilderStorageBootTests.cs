@@ -105,8 +105,8 @@ public sealed class MachineBuilderStorageBootTests
         using var disk = new MemoryBlockDevice(8 * SectorSize);
         using Machine machine = new MachineBuilder().WithIdeDrive(0, disk).WithDiskSnapshot().Build();
         using Machine fork = machine.Fork();
-        IBlockDevice parentMedium = machine.FindDevice<IsaIdeController>()!.GetMedium(0)!;
-        IBlockDevice forkMedium = fork.FindDevice<IsaIdeController>()!.GetMedium(0)!;
+        IBlockDevice parentMedium = machine.FindDevice<Piix3Ide>()!.GetMedium(0)!;
+        IBlockDevice forkMedium = fork.FindDevice<Piix3Ide>()!.GetMedium(0)!;
         Assert.IsType<CopyOnWriteBlockDevice>(parentMedium);
         Assert.IsType<CopyOnWriteBlockDevice>(forkMedium);
         Assert.NotSame(parentMedium, forkMedium);
