@@ -6,7 +6,7 @@ using Xunit;
 namespace Virt.Run.Tests.Acceptance;
 
 /// <summary>
-/// Debian's 686 kernel on the board with <c>--apic --hpet</c>. With <c>lapic</c> on its command line (there are no MP
+/// Debian's 686 kernel on the ISA board (<c>-M isapc</c>) with <c>--apic --hpet</c>. With <c>lapic</c> on its command line (there are no MP
 /// or ACPI tables yet to announce the APIC) it finds and software-enables the local APIC in virtual-wire mode: the PIT's
 /// IRQ0 then reaches it from the 8259A through LINT0 in ExtINT mode, and /proc/interrupts shows the timer on XT-PIC
 /// with no APIC errors and no spurious interrupts. Linux sets up its local APIC timer only when MP or ACPI tables
@@ -27,7 +27,7 @@ public sealed partial class ApicLinuxAcceptanceTests
         {
             (int code, string output, string err) = VirtRunProcess.RunVirt(
                 TimeSpan.FromMinutes(15),
-                "-m", "256M", "-nographic", "--apic", "--hpet", "-kernel", kernel, "-initrd", initrd,
+                "-M", "isapc", "-m", "256M", "-nographic", "--apic", "--hpet", "-kernel", kernel, "-initrd", initrd,
                 "-append", "console=ttyS0 lapic", "--timeout", "840");
             Assert.True(code == 0, $"Virt.Run exited {code}: {err}");
             Assert.Contains("Found and enabled local APIC!", output, StringComparison.Ordinal);

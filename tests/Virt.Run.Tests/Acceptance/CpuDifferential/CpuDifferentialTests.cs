@@ -112,7 +112,8 @@ public sealed class CpuDifferentialTests
         Assert.Equal(model.Vendor, System.Text.Encoding.ASCII.GetString(vendor));
         uint[] leaf1 = CpuidKernel.Registers(virt, 1);
         Assert.Equal((uint)((model.Family << 8) | (model.Model << 4) | model.Stepping), leaf1[0]);
-        Assert.Equal(model.FeaturesEcx, leaf1[2]);
+        // The pc board (the default) has a local APIC, so the machine adds TSC-deadline to the model's leaf 1 ECX.
+        Assert.Equal(model.FeaturesEcx | Virt.Cpu.CpuidModel.TscDeadlineFeatureEcx, leaf1[2]);
         Assert.Equal(model.FeaturesEdx, leaf1[3]);
         Assert.True(CpuidKernel.Registers(virt, 0x80000000)[0] >= 0x80000001);
         uint[] ext = CpuidKernel.Registers(virt, 0x80000001);

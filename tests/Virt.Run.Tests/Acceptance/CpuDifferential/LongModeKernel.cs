@@ -56,9 +56,11 @@ internal static class LongModeKernel
         k.Code32(blob + 0x600, s => s.syscall());                                          // SYSCALL in compat mode
         k.Code32(blob + 0x700, s =>
         {
-            s.mov(__dword_ptr[Scratch + 0x20], esp);
+            // Through SS: DS was nulled by the IRETQ that entered ring 3 (its DPL 0 < CPL 3; SDM Vol. 2A IRET), and a null
+            // DS faults in compatibility mode. QEMU's TCG does not fault on it; the SDM's #GP(0) is what Virt gives.
+            s.mov(__dword_ptr.ss[Scratch + 0x20], esp);
             s.mov(ax, cs);
-            s.mov(__word_ptr[Scratch + 0x24], ax);
+            s.mov(__word_ptr.ss[Scratch + 0x24], ax);
             s.retf();
         });
         k.Poke32(Pointers + 40, blob + 0x700);
