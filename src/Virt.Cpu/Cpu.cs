@@ -100,6 +100,12 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _decoder = new BlockDecoder(this, _mmu, _memory);
         _interpreter = new Interpreter(this);
+        _blockCompiler = _options.ExecutionTier switch
+        {
+            ExecutionTier.Interpreter => null,
+            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), _options.ExecutionTier, $"CpuOptions.ExecutionTier must be Interpreter or Compiled; it was {_options.ExecutionTier}."),
+        };
         _scratchBlock = new DecodedBlock(1);
         _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first
         _memory.AddObserver(this);
@@ -149,8 +155,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// </summary>
     /// <param name="maxInstructions">The instruction budget (at least 1).</param>
     /// <returns>Why execution stopped.</returns>
+    public StopReason Run(long maxInstructions) =>
+        _blockCompiler is null ? RunLoop<InterpreterRunner>(maxInstructions) : RunLoop<TieredRunner>(maxInstructions);
+
+    /// <summary>The run loop of <see cref="Run"/>, once per tier (see <see cref="IBlockRunner"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public StopReason Run(long maxInstructions)
+    private StopReason RunLoop<TRunner>(long maxInstructions)
+        where TRunner : struct, IBlockRunner
     {
         ref CpuContext ctx = ref _ctx;
         long remaining = maxInstructions;
@@ -237,12 +248,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             _budgetLeft = remaining;
             _extraRetired = 0;
             _exitBlock = false;
-            // The interpreter's loop, inlined here (InterpretBlock is also what Interpreter.Execute runs). The block's hit
-            // counter is where a compiling tier will find hot blocks; its entry slot (DecodedBlock.CompiledEntry) is not
-            // consulted yet: a conditional dispatch around this inlined loop measured 9-14% slower on the ALU loop (the
-            // JIT's inlining budget for Run), so the tier that first sets the slot adds the check with its own measurement.
+            // The interpreter tier inlines the interpreter's loop here (InterpretBlock is also what Interpreter.Execute runs);
+            // the compiled tier's instantiation enters the block's compiled form, or counts the block towards compiling it
+            // (see Cpu.CompiledTier.cs).
             block.HitCount++;
-            int executed = InterpretBlock(block, count);
+            int executed = TRunner.Run(this, block, count);
             if (_exitBlock)
             {
                 _exitBlock = false;
