@@ -100,12 +100,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _decoder = new BlockDecoder(this, _mmu, _memory);
         _interpreter = new Interpreter(this);
-        _blockCompiler = _options.ExecutionTier switch
-        {
-            ExecutionTier.Interpreter => null,
-            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes),
-            _ => throw new ArgumentOutOfRangeException(nameof(options), _options.ExecutionTier, $"CpuOptions.ExecutionTier must be Interpreter or Compiled; it was {_options.ExecutionTier}."),
-        };
+        _blockCompiler = CreateBlockCompiler();
         _scratchBlock = new DecodedBlock(1);
         _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first
         _memory.AddObserver(this);

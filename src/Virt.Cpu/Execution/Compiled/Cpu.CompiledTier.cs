@@ -13,6 +13,16 @@ public sealed partial class Cpu
     /// <summary>The compiler under <see cref="ExecutionTier.Compiled"/>; null under the interpreter tier.</summary>
     private BlockCompiler? _blockCompiler;
 
+    /// <summary>
+    /// A test switch: when set, every CPU constructed afterwards with the interpreter tier runs the compiled tier with this
+    /// threshold instead, so that a whole test suite runs on the compiled tier (the CPU tests set it from the environment
+    /// variable VIRT_TEST_CPU_TIER, see tests/Virt.Cpu.Tests/CompiledTierSuiteSwitch.cs). Null in normal use.
+    /// </summary>
+    internal static int? CompiledTierOverrideThreshold { get; set; }
+
+    /// <summary>How many interpreted entries precede a block's compilation (see <see cref="CpuOptions.CompileThreshold"/>).</summary>
+    private int _compileThreshold;
+
     /// <summary>What the compiled tier has done so far (all zero under <see cref="ExecutionTier.Interpreter"/>).</summary>
     public CompiledTierStatistics CompiledTierStatistics => _blockCompiler?.Statistics ?? default;
 
@@ -53,12 +63,32 @@ public sealed partial class Cpu
         }
     }
 
+    /// <summary>The compiler the options ask for (null for the interpreter tier), and the threshold it compiles at.</summary>
+    private BlockCompiler? CreateBlockCompiler()
+    {
+        ExecutionTier tier = _options.ExecutionTier;
+        _compileThreshold = _options.CompileThreshold;
+        if (tier == ExecutionTier.Interpreter && CompiledTierOverrideThreshold is int threshold)
+        {
+            tier = ExecutionTier.Compiled;
+            _compileThreshold = threshold;
+        }
+
+        return tier switch
+        {
+            ExecutionTier.Interpreter => null,
+            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes),
+            _ => throw new ArgumentOutOfRangeException(
+                nameof(CpuOptions.ExecutionTier), tier, $"CpuOptions.ExecutionTier must be Interpreter or Compiled; it was {tier}."),
+        };
+    }
+
     /// <summary>A block without a compiled form: compiled first when it is cached and hot, else interpreted.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int RunUncompiled(DecodedBlock block, int count)
     {
         // Only cached blocks are compiled: the scratch, fetch-fault and CS-limit blocks are reused or one-off (Valid false).
-        if (block.Valid && block.HitCount > _options.CompileThreshold && _blockCompiler!.TryAttach(block))
+        if (block.Valid && block.HitCount > _compileThreshold && _blockCompiler!.TryAttach(block))
         {
             _blockCompiler.CompiledEntries++;
             return ((CompiledBlock)block.CompiledEntry!).Code(this, block, count);

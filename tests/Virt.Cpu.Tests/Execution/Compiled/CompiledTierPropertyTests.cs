@@ -25,7 +25,7 @@ public sealed class CompiledTierPropertyTests
     private static readonly AssemblerRegister16[] s_words = [ax, cx, dx, bx, si, di];
     private static readonly int[] s_vectors = [0, 1, 3, 4, 5, 6, 12, 13, 14];
 
-    [Property(MaxTest = 300)]
+    [Property(MaxTest = 200)]
     public void Random_blocks_leave_the_same_state_in_both_tiers(uint seed, uint[] program, uint[] registers, uint flags, byte[] slices, byte mode)
     {
         registers ??= [];
@@ -96,7 +96,10 @@ public sealed class CompiledTierPropertyTests
         CompiledTierStatistics statistics = compiled.Cpu.CompiledTierStatistics;
         Assert.True(statistics.BlocksCompiled >= 1, "the loop body was not compiled");
         Assert.True(statistics.CompiledBlockEntries >= 900, $"only {statistics.CompiledBlockEntries} compiled entries");
-        Assert.Equal(default, interpreter.Cpu.CompiledTierStatistics);
+        if (Cpu.CompiledTierOverrideThreshold is null)
+        {
+            Assert.Equal(default, interpreter.Cpu.CompiledTierStatistics);
+        }
     }
 
     private static void Prepare(ProtectedModeHarness machine, byte[] code, uint[] registers, uint flags)
