@@ -63,7 +63,20 @@ public sealed record CpuOptions
     /// "Compiled tier"); results are identical, only the speed differs. Blocks that single-step, meet breakpoints or run
     /// with the decode cache disabled always run in the interpreter.
     /// </summary>
-    public ExecutionTier ExecutionTier { get; init; } = ExecutionTier.Interpreter;
+    public ExecutionTier ExecutionTier
+    {
+        get => _executionTier;
+        init
+        {
+            _executionTier = value;
+            ExecutionTierChosen = true;
+        }
+    }
+
+    private readonly ExecutionTier _executionTier = ExecutionTier.Interpreter;
+
+    /// <summary>Whether <see cref="ExecutionTier"/> was set rather than left at its default (the CPU tests' tier switch only changes the default).</summary>
+    internal bool ExecutionTierChosen { get; private init; }
 
     /// <summary>The default of <see cref="CompileThreshold"/>: a block is compiled on its 51st entry.</summary>
     public const int DefaultCompileThreshold = 50;

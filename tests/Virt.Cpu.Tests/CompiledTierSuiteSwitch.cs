@@ -4,7 +4,7 @@ namespace Virt.Cpu.Tests;
 
 /// <summary>
 /// Runs this whole test suite on the compiled tier when the environment variable VIRT_TEST_CPU_TIER is "compiled":
-/// every CPU the tests build for the interpreter is built for the compiled tier instead, with every block compiled on its
+/// every CPU whose options leave the tier at its default is built for the compiled tier instead, with every block compiled on its
 /// first entry (<c>VIRT_TEST_CPU_TIER=compiled dotnet test tests/Virt.Cpu.Tests</c>). Unset, nothing changes.
 /// </summary>
 internal static class CompiledTierSuiteSwitch

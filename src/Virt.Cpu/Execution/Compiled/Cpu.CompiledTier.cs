@@ -14,7 +14,7 @@ public sealed partial class Cpu
     private BlockCompiler? _blockCompiler;
 
     /// <summary>
-    /// A test switch: when set, every CPU constructed afterwards with the interpreter tier runs the compiled tier with this
+    /// A test switch: when set, every CPU constructed afterwards whose options leave the tier at its default runs the compiled tier with this
     /// threshold instead, so that a whole test suite runs on the compiled tier (the CPU tests set it from the environment
     /// variable VIRT_TEST_CPU_TIER, see tests/Virt.Cpu.Tests/CompiledTierSuiteSwitch.cs). Null in normal use.
     /// </summary>
@@ -68,7 +68,7 @@ public sealed partial class Cpu
     {
         ExecutionTier tier = _options.ExecutionTier;
         _compileThreshold = _options.CompileThreshold;
-        if (tier == ExecutionTier.Interpreter && CompiledTierOverrideThreshold is int threshold)
+        if (!_options.ExecutionTierChosen && CompiledTierOverrideThreshold is int threshold)
         {
             tier = ExecutionTier.Compiled;
             _compileThreshold = threshold;

@@ -23,7 +23,7 @@ public sealed class CompiledTierDeterminismTests
     [InlineData(CpuOptions.DefaultCompileThreshold)]
     public void An_interrupted_loop_ends_in_the_same_state_on_both_tiers(int threshold)
     {
-        (ProtectedModeHarness interpreter, long interpreterTicks) = Run(new CpuOptions());
+        (ProtectedModeHarness interpreter, long interpreterTicks) = Run(TierComparison.Interpreter);
         (ProtectedModeHarness compiled, long compiledTicks) = Run(TierComparison.Compiled(threshold));
         TierComparison.AssertSameState(interpreter.Cpu, interpreter.Memory, compiled.Cpu, compiled.Memory, CpuHarness.DefaultRamBytes, "end");
         Assert.Equal(interpreterTicks, compiledTicks);

@@ -10,6 +10,9 @@ namespace Virt.Cpu.Tests.Execution.Compiled;
 /// </summary>
 internal static class TierComparison
 {
+    /// <summary>The interpreter tier by name (so the suite's tier switch, CompiledTierSuiteSwitch, leaves it alone).</summary>
+    public static CpuOptions Interpreter => new() { ExecutionTier = ExecutionTier.Interpreter };
+
     /// <summary>Options for the compiled tier that compile every block on its first entry (or after <paramref name="threshold"/> interpreted entries).</summary>
     public static CpuOptions Compiled(int threshold = 0) => new() { ExecutionTier = ExecutionTier.Compiled, CompileThreshold = threshold };
 
