@@ -100,6 +100,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
         _decodeCache = new DecodeCache(_memory, _options.DecodeCacheBudgetInBytes);
         _decoder = new BlockDecoder(this, _mmu, _memory, _options.Cpuid);
         _interpreter = new Interpreter(this);
+        _blockCompiler = CreateBlockCompiler();
         _scratchBlock = new DecodedBlock(1);
         _fetchFaultBlock.ByteLength = 1; // its instruction's first byte must lie within CS.limit, or #GP(0) comes first
         _memory.AddObserver(this);
@@ -149,8 +150,13 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// </summary>
     /// <param name="maxInstructions">The instruction budget (at least 1).</param>
     /// <returns>Why execution stopped.</returns>
+    public StopReason Run(long maxInstructions) =>
+        _blockCompiler is null ? RunLoop<InterpreterRunner>(maxInstructions) : RunLoop<TieredRunner>(maxInstructions);
+
+    /// <summary>The run loop of <see cref="Run"/>, once per tier (see <see cref="IBlockRunner"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public StopReason Run(long maxInstructions)
+    private StopReason RunLoop<TRunner>(long maxInstructions)
+        where TRunner : struct, IBlockRunner
     {
         ref CpuContext ctx = ref _ctx;
         long remaining = maxInstructions;
@@ -235,8 +241,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             int executed;
             if (_hostHooksArmed)
             {
-                // A block or instruction-count hook is set (Hooks/Cpu.HostHooks.cs): the block runs out of line. Without
-                // hooks this is one never-taken branch per block.
+                // A block or instruction-count hook is set (Hooks/Cpu.HostHooks.cs): the block runs out of line, in the
+                // interpreter whatever the tier (hooks fall back to the interpreter). Without hooks this is one never-taken
+                // branch per block.
                 executed = RunBlockWithHostHooks(block, count, remaining);
                 if (executed < 0)
                 {
@@ -250,13 +257,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 _budgetLeft = remaining;
                 _extraRetired = 0;
                 _exitBlock = false;
-                // The interpreter's loop, inlined here (InterpretBlock is also what Interpreter.Execute runs). The block's
-                // hit counter is where a compiling tier will find hot blocks; its entry slot (DecodedBlock.CompiledEntry) is
-                // not consulted yet: a conditional dispatch around this inlined loop measured 9-14% slower on the ALU loop
-                // (the JIT's inlining budget for Run), so the tier that first sets the slot adds the check with its own
-                // measurement.
+                // The interpreter tier inlines the interpreter's loop here (InterpretBlock is also what
+                // Interpreter.Execute runs); the compiled tier's instantiation enters the block's compiled form, or counts
+                // the block towards compiling it (see Cpu.CompiledTier.cs).
                 block.HitCount++;
-                executed = InterpretBlock(block, count);
+                executed = TRunner.Run(this, block, count);
             }
 
             if (_exitBlock)

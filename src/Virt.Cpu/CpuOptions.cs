@@ -56,4 +56,81 @@ public sealed record CpuOptions
     }
 
     private readonly long _decodeCacheBudgetInBytes = DefaultDecodeCacheBudgetInBytes;
+
+    /// <summary>
+    /// Which engines run guest code (default <see cref="Virt.Cpu.ExecutionTier.Interpreter"/>). With
+    /// <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, hot blocks are compiled to .NET methods (see docs/performance.md,
+    /// "Compiled tier"); results are identical, only the speed differs. Blocks that single-step, meet breakpoints or run
+    /// with the decode cache disabled always run in the interpreter.
+    /// </summary>
+    public ExecutionTier ExecutionTier
+    {
+        get => _executionTier;
+        init
+        {
+            _executionTier = value;
+            ExecutionTierChosen = true;
+        }
+    }
+
+    private readonly ExecutionTier _executionTier = ExecutionTier.Interpreter;
+
+    /// <summary>Whether <see cref="ExecutionTier"/> was set rather than left at its default (the CPU tests' tier switch only changes the default).</summary>
+    internal bool ExecutionTierChosen { get; private init; }
+
+    /// <summary>The default of <see cref="CompileThreshold"/>: a block is compiled on its 51st entry.</summary>
+    public const int DefaultCompileThreshold = 50;
+
+    /// <summary>
+    /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, how many times a block runs in the interpreter before it is
+    /// compiled (0: compile every cacheable block on its first entry, as tests do). Default <see cref="DefaultCompileThreshold"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When set below 0.</exception>
+    public int CompileThreshold
+    {
+        get => _compileThreshold;
+        init
+        {
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(CompileThreshold), value, $"CpuOptions.CompileThreshold must be 0 or more; it was {value}.");
+            }
+
+            _compileThreshold = value;
+        }
+    }
+
+    private readonly int _compileThreshold = DefaultCompileThreshold;
+
+    /// <summary>The default of <see cref="CompiledCodeBudgetInBytes"/>: 32 MiB.</summary>
+    public const long DefaultCompiledCodeBudgetInBytes = 32L * 1024 * 1024;
+
+    /// <summary>The smallest accepted <see cref="CompiledCodeBudgetInBytes"/>: 64 KiB.</summary>
+    public const long MinimumCompiledCodeBudgetInBytes = 64L * 1024;
+
+    /// <summary>
+    /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, the most host memory the compiled blocks may hold by the tier's
+    /// own estimate (see <see cref="CompiledTierStatistics.CodeSizeInBytes"/>). When a new block would exceed it, every
+    /// compiled block is dropped (they run interpreted until hot again), so a guest that generates code without end
+    /// cannot grow the host without end. Default <see cref="DefaultCompiledCodeBudgetInBytes"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When set below <see cref="MinimumCompiledCodeBudgetInBytes"/>.</exception>
+    public long CompiledCodeBudgetInBytes
+    {
+        get => _compiledCodeBudgetInBytes;
+        init
+        {
+            if (value < MinimumCompiledCodeBudgetInBytes)
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(CompiledCodeBudgetInBytes),
+                    value,
+                    $"CpuOptions.CompiledCodeBudgetInBytes must be at least {MinimumCompiledCodeBudgetInBytes} bytes (64 KiB); it was {value}.");
+            }
+
+            _compiledCodeBudgetInBytes = value;
+        }
+    }
+
+    private readonly long _compiledCodeBudgetInBytes = DefaultCompiledCodeBudgetInBytes;
 }

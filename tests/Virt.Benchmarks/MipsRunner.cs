@@ -38,6 +38,9 @@ public static class MipsRunner
         // Block copies over RAM (flat 32-bit protected mode, paging off): bytes per second.
         MeasureRepMovs(only, "rep-movsb", 1, (uint)Math.Max(1, 2048 * scale));
         MeasureRepMovs(only, "rep-movsd", 4, (uint)Math.Max(1, 2048 * scale));
+
+        // The interpreter against the compiled tier on the loops above, interleaved (TierRunner.cs).
+        TierRunner.Run(scale, only);
     }
 
     /// <summary>

@@ -4,7 +4,8 @@ using BenchmarkDotNet.Running;
 namespace Virt.Benchmarks;
 
 /// <summary>
-/// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark, <c>memcost [flat-image]</c> the host
+/// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark (its last lines compare the execution
+/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>memcost [flat-image]</c> the host
 /// memory measurements, <c>checkpoints [largest-MiB]</c> the checkpoint and snapshot timings; anything else goes to BenchmarkDotNet's switcher.
 /// </summary>
 public static class Program
@@ -16,6 +17,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "mips")
         {
             MipsRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "tiers")
+        {
+            TierRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null);
             return;
         }
 

@@ -86,6 +86,9 @@ public sealed record RunOptions
     /// <summary>CPU model name (<c>-cpu</c>), null for the default.</summary>
     public string? CpuModel { get; init; }
 
+    /// <summary>The CPU's execution tier (<c>--cpu-tier interpreter|compiled</c>).</summary>
+    public Virt.Cpu.ExecutionTier CpuTier { get; init; } = Virt.Cpu.ExecutionTier.Interpreter;
+
     /// <summary>Where the gdb stub listens (<c>-s</c>, <c>-gdb tcp::PORT</c>), or null for no stub.</summary>
     public System.Net.IPEndPoint? GdbEndPoint { get; init; }
 

@@ -113,6 +113,9 @@ public static partial class RunOptionsParser
           --timeout SECONDS       stop after SECONDS of wall-clock time (exit status 124)
           --max-guest-time SECONDS  stop after SECONDS of guest time (exit status 124)
           --deterministic         virtual time advances with retired instructions
+          --cpu-tier interpreter|compiled
+                                  interpreter = every instruction interpreted (default); compiled =
+                                  hot blocks compiled to .NET code, same results (docs/performance.md)
           --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
                                   isapc board (pc has them); guests that never enable the APIC still
                                   see the 8259A PIC
@@ -296,6 +299,21 @@ public static partial class RunOptionsParser
                 case "--deterministic":
                     options = options with { Deterministic = true };
                     break;
+                case "--cpu-tier":
+                {
+                    string v = Value(args, ref i);
+                    options = options with
+                    {
+                        CpuTier = v switch
+                        {
+                            "interpreter" => Virt.Cpu.ExecutionTier.Interpreter,
+                            "compiled" => Virt.Cpu.ExecutionTier.Compiled,
+                            _ => throw new RunOptionsException($"--cpu-tier: '{v}' is not a tier (interpreter, compiled)"),
+                        },
+                    };
+                    break;
+                }
+
                 case "--allow-reset-loop":
                     options = options with { AllowResetLoop = true };
                     break;

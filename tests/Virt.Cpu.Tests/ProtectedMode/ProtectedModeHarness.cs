@@ -29,9 +29,10 @@ internal sealed class ProtectedModeHarness
     public const ushort CallGate = 0x60;
     public const ushort Code3 = 0x68;
 
-    public ProtectedModeHarness(CpuidModel? model = null)
+    public ProtectedModeHarness(CpuidModel? model = null, CpuOptions? options = null)
     {
-        var machine = new CpuHarness(model is null ? null : new CpuOptions { Cpuid = model });
+        options ??= new CpuOptions();
+        var machine = new CpuHarness(model is null ? options : options with { Cpuid = model });
         Memory = machine.Memory;
         Cpu = machine.Cpu;
         SetDescriptor(FlatCode, 0x00CF_9A00_0000_FFFF);

@@ -1,0 +1,21 @@
+namespace Virt.Cpu;
+
+/// <summary>What the compiled tier has done so far (see <see cref="Cpu.CompiledTierStatistics"/>); all zero under the interpreter tier.</summary>
+/// <param name="BlocksCompiled">Blocks compiled since construction (a block compiled again after an eviction counts again).</param>
+/// <param name="CompileTime">Host time spent compiling them to IL and through the runtime's JIT.</param>
+/// <param name="IlBytes">The IL bytes generated since construction.</param>
+/// <param name="CodeSizeInBytes">
+/// The estimated host memory the compiled blocks hold now: for each, its IL, an estimate of its native code (a multiple of
+/// the IL) and the method's fixed overhead. An estimate, used against <see cref="CpuOptions.CompiledCodeBudgetInBytes"/>.
+/// </param>
+/// <param name="CompiledBlocksLive">Blocks whose compiled form is attached now.</param>
+/// <param name="Evictions">How many times every compiled block was dropped because the budget was reached.</param>
+/// <param name="CompiledBlockEntries">How many times the run loop entered a block through its compiled form.</param>
+public readonly record struct CompiledTierStatistics(
+    long BlocksCompiled,
+    TimeSpan CompileTime,
+    long IlBytes,
+    long CodeSizeInBytes,
+    int CompiledBlocksLive,
+    long Evictions,
+    long CompiledBlockEntries);

@@ -1,0 +1,336 @@
+using FsCheck.Xunit;
+using Iced.Intel;
+using Virt.Cpu.Tests.ProtectedMode;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Virt.Cpu.Tests.Execution.Compiled;
+
+/// <summary>
+/// The compiled tier against the interpreter on random guest code: straight-line and branching runs of integer, memory,
+/// flag-reading and faulting instructions (assembled with Iced), from random registers and flags, in random slices of the
+/// budget, must leave byte-identical state, RAM, retired counts and faults after every slice.
+/// </summary>
+public sealed class CompiledTierPropertyTests
+{
+    /// <summary>EBP holds the base of the data area the memory operands use.</summary>
+    private const uint DataBase = 0x20000;
+
+    /// <summary>How many kinds of instruction <see cref="EmitInstruction"/> knows.</summary>
+    private const int InstructionKinds = 50;
+
+    private static readonly AssemblerRegister32[] s_destinations = [eax, ecx, edx, ebx, esi, edi];
+    private static readonly AssemblerRegister32[] s_sources = [eax, ecx, edx, ebx, esi, edi, ebp];
+    private static readonly AssemblerRegister8[] s_bytes = [al, cl, dl, bl, ah, ch, dh, bh];
+    private static readonly AssemblerRegister16[] s_words = [ax, cx, dx, bx, si, di];
+    private static readonly int[] s_vectors = [0, 1, 3, 4, 5, 6, 12, 13, 14];
+
+    [Property(MaxTest = 200)]
+    public void Random_blocks_leave_the_same_state_in_both_tiers(uint seed, uint[] program, uint[] registers, uint flags, byte[] slices, byte mode)
+    {
+        registers ??= [];
+
+        // FsCheck's arrays stay short at its small sizes: the program is what it drew, continued from the seed to 16-48
+        // instructions, so that blocks are long enough to keep registers and flags in locals across many instructions.
+        byte[] code = Build(Extend(program ?? [], seed));
+        int compileThreshold = mode % 3;
+
+        // Half the runs go in slices that end wherever they fall (within a block too), as a machine's timer deadlines do.
+        slices = (mode & 8) != 0 ? slices ?? [] : [];
+        var interpreter = new ProtectedModeHarness(options: TierComparison.Interpreter);
+        var compiled = new ProtectedModeHarness(options: TierComparison.Compiled(compileThreshold));
+        Prepare(interpreter, code, registers, flags);
+        Prepare(compiled, code, registers, flags);
+
+        long total = 0;
+        for (int i = 0; i <= slices.Length && total < 4000; i++)
+        {
+            // The last slice runs to the end.
+            long budget = i < slices.Length ? 1 + slices[i] : 4000 - total;
+            StopReason expected = interpreter.Cpu.Run(budget);
+            StopReason actual = compiled.Cpu.Run(budget);
+            Assert.Equal(expected, actual);
+            total += budget;
+            bool last = expected is StopReason.Halted or StopReason.Shutdown || i == slices.Length || total >= 4000;
+            TierComparison.AssertSameState(interpreter.Cpu, interpreter.Memory, compiled.Cpu, compiled.Memory, CpuHarness.DefaultRamBytes, $"slice {i}", compareRam: last);
+            if (last)
+            {
+                break;
+            }
+        }
+
+        // With threshold 0 the first block is compiled on its first entry (even when the first slice stops inside it).
+        if (compileThreshold == 0)
+        {
+            Assert.True(compiled.Cpu.CompiledTierStatistics.BlocksCompiled > 0, "nothing was compiled");
+        }
+    }
+
+    [Fact]
+    public void A_hot_loop_is_compiled_and_counts_exactly()
+    {
+        // 1000 iterations of a six-instruction body: register ALU, LEA, a load, a store, and the loop branch.
+        var interpreter = new ProtectedModeHarness(options: TierComparison.Interpreter);
+        var compiled = new ProtectedModeHarness(options: TierComparison.Compiled(threshold: 10));
+        foreach (ProtectedModeHarness machine in new[] { interpreter, compiled })
+        {
+            machine.Load(a =>
+            {
+                Label top = a.CreateLabel();
+                a.mov(ecx, 1000);
+                a.mov(ebp, DataBase);
+                a.Label(ref top);
+                a.add(eax, ecx);
+                a.lea(edx, __[eax + ecx * 4 + 7]);
+                a.mov(__dword_ptr[ebp + 8], edx);
+                a.xor(ebx, __dword_ptr[ebp + 8]);
+                a.dec(ecx);
+                a.jne(top);
+                a.hlt();
+            });
+            Assert.Equal(StopReason.Halted, machine.Cpu.Run(100_000));
+        }
+
+        TierComparison.AssertSameState(interpreter.Cpu, interpreter.Memory, compiled.Cpu, compiled.Memory, CpuHarness.DefaultRamBytes, "end");
+        Assert.Equal(2 + (6 * 1000) + 1, compiled.Cpu.RetiredInstructions);
+        CompiledTierStatistics statistics = compiled.Cpu.CompiledTierStatistics;
+        Assert.True(statistics.BlocksCompiled >= 1, "the loop body was not compiled");
+        Assert.True(statistics.CompiledBlockEntries >= 900, $"only {statistics.CompiledBlockEntries} compiled entries");
+        Assert.Equal(default, interpreter.Cpu.CompiledTierStatistics);
+    }
+
+    private static void Prepare(ProtectedModeHarness machine, byte[] code, uint[] registers, uint flags)
+    {
+        machine.Load(a => a.db(code));
+        foreach (int vector in s_vectors)
+        {
+            machine.InstallGate(vector);
+        }
+
+        for (int i = 0; i < s_destinations.Length; i++)
+        {
+            GeneralRegister r = s_destinations[i].Value switch
+            {
+                Register.EAX => GeneralRegister.Rax,
+                Register.ECX => GeneralRegister.Rcx,
+                Register.EDX => GeneralRegister.Rdx,
+                Register.EBX => GeneralRegister.Rbx,
+                Register.ESI => GeneralRegister.Rsi,
+                _ => GeneralRegister.Rdi,
+            };
+            machine.Cpu.SetRegister(r, i < registers.Length ? registers[i] : (uint)(i * 0x01010101));
+        }
+
+        machine.Cpu.SetRegister(GeneralRegister.Rbp, DataBase);
+
+        // The status flags only (CF PF AF ZF SF OF): no TF, IF or DF surprises.
+        machine.Cpu.Flags = (flags & 0x8D5) | 2;
+    }
+
+    private static uint[] Extend(uint[] program, uint seed)
+    {
+        int length = 16 + (int)(seed % 33);
+        if (program.Length >= length)
+        {
+            return program;
+        }
+
+        uint[] extended = new uint[length];
+        program.CopyTo(extended, 0);
+        uint x = seed | 1;
+        for (int i = program.Length; i < length; i++)
+        {
+            // xorshift32: a fixed function of the seed, so a failing case replays.
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            extended[i] = x;
+        }
+
+        return extended;
+    }
+
+    private static byte[] Build(uint[] program)
+    {
+        var a = new Assembler(32);
+        int count = Math.Min(program.Length, 48);
+        Label[] labels = new Label[count + 1];
+        for (int i = 0; i <= count; i++)
+        {
+            labels[i] = a.CreateLabel();
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            a.Label(ref labels[i]);
+            EmitInstruction(a, program[i], i, labels);
+        }
+
+        a.Label(ref labels[count]);
+        a.hlt();
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), ProtectedModeHarness.CodeAddress);
+        return stream.ToArray();
+    }
+
+    private static void EmitInstruction(Assembler a, uint w, int index, Label[] labels)
+    {
+        AssemblerRegister32 d = s_destinations[(w >> 8) % s_destinations.Length];
+        AssemblerRegister32 s = s_sources[(w >> 12) % s_sources.Length];
+        AssemblerRegister8 b = s_bytes[(w >> 16) % s_bytes.Length];
+        AssemblerRegister16 dw = s_words[(w >> 8) % s_words.Length];
+        AssemblerRegister16 sw = s_words[(w >> 12) % s_words.Length];
+        int imm = (int)(w >> 16) - 0x8000;
+        int disp = (int)((w >> 20) & 0xFC);
+        int cc = (int)((w >> 24) & 0xF);
+        Label forward = labels[Math.Min(index + 1 + (int)((w >> 28) & 3), labels.Length - 1)];
+        switch (w % InstructionKinds)
+        {
+            case 0: a.mov(d, s); break;
+            case 1: a.mov(d, (uint)imm); break;
+            case 2: a.add(d, s); break;
+            case 3: a.sub(d, s); break;
+            case 4: a.cmp(d, s); break;
+            case 5: a.and(d, s); break;
+            case 6: a.or(d, s); break;
+            case 7: a.xor(d, s); break;
+            case 8: a.test(d, s); break;
+            case 9: a.add(d, imm); break;
+            case 10: a.sub(d, imm); break;
+            case 11: a.cmp(d, imm); break;
+            case 12: a.and(d, imm); break;
+            case 13: a.or(d, imm); break;
+            case 14: a.xor(d, imm); break;
+            case 15: a.test(d, imm); break;
+            case 16: a.inc(d); break;
+            case 17: a.dec(d); break;
+            case 18: a.lea(d, __[s + d * (1 << (int)((w >> 4) & 3)) + imm]); break;
+            case 19: a.mov(d, __dword_ptr[ebp + disp]); break;
+            case 20: a.mov(__dword_ptr[ebp + disp], s); break;
+            case 21: a.add(d, __dword_ptr[ebp + disp]); break;
+            case 22: a.add(__dword_ptr[ebp + disp], s); break;
+            case 23: a.adc(d, s); break;
+            case 24: a.sbb(d, imm); break;
+            case 25: Setcc(a, cc, b); break;
+            case 26: Cmovcc(a, cc, d, s); break;
+            case 27: a.shl(d, (byte)(w >> 28)); break;
+            case 28: a.push(s); break;
+            case 29: a.pop(d); break;
+            case 30: Jcc(a, cc, forward); break;
+            case 31:
+                // A backward branch: loops, which the budget bounds.
+                Jcc(a, cc, labels[Math.Max(0, index - 1 - (int)((w >> 28) & 3))]);
+                break;
+            case 32: a.div(d); break;
+            case 33: a.mov(dw, sw); break;
+            case 34: a.add(dw, (short)imm); break;
+            case 35: a.pushfd(); break;
+            case 36: a.rcl(d, 1); break;
+            case 37: a.neg(d); break;
+            case 38: a.imul(d, s); break;
+            case 39:
+                // A store through a random register: anywhere, the code and the tables included (self-modifying code, faults).
+                a.mov(__dword_ptr[d], s);
+                break;
+            case 40: a.xchg(d, s); break;
+            case 41: a.lea(d, __[s + disp]); break;
+            case 42: a.jmp(forward); break;
+            case 43: a.inc(b); break;
+
+            // Flag producers right before their consumers, so that every condition meets every kind of lazy record.
+            case 44:
+                a.cmp(d, s);
+                Jcc(a, cc, forward);
+                break;
+            case 45:
+                a.sub(d, imm);
+                Jcc(a, cc, forward);
+                break;
+            case 46:
+                a.test(d, s);
+                Setcc(a, cc, b);
+                break;
+            case 47:
+                a.add(d, s);
+                Cmovcc(a, cc, d, s);
+                break;
+            case 48:
+                a.inc(d);
+                Jcc(a, cc, forward);
+                break;
+            default:
+                a.xor(d, imm);
+                Jcc(a, cc, labels[Math.Max(0, index - (int)((w >> 28) & 3))]);
+                break;
+        }
+    }
+
+    private static void Jcc(Assembler a, int cc, Label target)
+    {
+        switch (cc)
+        {
+            case 0: a.jo(target); break;
+            case 1: a.jno(target); break;
+            case 2: a.jb(target); break;
+            case 3: a.jae(target); break;
+            case 4: a.je(target); break;
+            case 5: a.jne(target); break;
+            case 6: a.jbe(target); break;
+            case 7: a.ja(target); break;
+            case 8: a.js(target); break;
+            case 9: a.jns(target); break;
+            case 10: a.jp(target); break;
+            case 11: a.jnp(target); break;
+            case 12: a.jl(target); break;
+            case 13: a.jge(target); break;
+            case 14: a.jle(target); break;
+            default: a.jg(target); break;
+        }
+    }
+
+    private static void Setcc(Assembler a, int cc, AssemblerRegister8 r)
+    {
+        switch (cc)
+        {
+            case 0: a.seto(r); break;
+            case 1: a.setno(r); break;
+            case 2: a.setb(r); break;
+            case 3: a.setae(r); break;
+            case 4: a.sete(r); break;
+            case 5: a.setne(r); break;
+            case 6: a.setbe(r); break;
+            case 7: a.seta(r); break;
+            case 8: a.sets(r); break;
+            case 9: a.setns(r); break;
+            case 10: a.setp(r); break;
+            case 11: a.setnp(r); break;
+            case 12: a.setl(r); break;
+            case 13: a.setge(r); break;
+            case 14: a.setle(r); break;
+            default: a.setg(r); break;
+        }
+    }
+
+    private static void Cmovcc(Assembler a, int cc, AssemblerRegister32 d, AssemblerRegister32 s)
+    {
+        switch (cc)
+        {
+            case 0: a.cmovo(d, s); break;
+            case 1: a.cmovno(d, s); break;
+            case 2: a.cmovb(d, s); break;
+            case 3: a.cmovae(d, s); break;
+            case 4: a.cmove(d, s); break;
+            case 5: a.cmovne(d, s); break;
+            case 6: a.cmovbe(d, s); break;
+            case 7: a.cmova(d, s); break;
+            case 8: a.cmovs(d, s); break;
+            case 9: a.cmovns(d, s); break;
+            case 10: a.cmovp(d, s); break;
+            case 11: a.cmovnp(d, s); break;
+            case 12: a.cmovl(d, s); break;
+            case 13: a.cmovge(d, s); break;
+            case 14: a.cmovle(d, s); break;
+            default: a.cmovg(d, s); break;
+        }
+    }
+}
