@@ -112,9 +112,9 @@ public sealed class CpuDifferentialTests
         Assert.Equal(model.Vendor, System.Text.Encoding.ASCII.GetString(vendor));
         uint[] leaf1 = CpuidKernel.Registers(virt, 1);
         Assert.Equal((uint)((model.Family << 8) | (model.Model << 4) | model.Stepping), leaf1[0]);
-        // The pc board (the default) has a local APIC, so the machine adds TSC-deadline to the model's leaf 1 ECX.
+        // The pc board (the default) has a local APIC, so the machine adds APIC (EDX) and TSC-deadline (ECX) to the model.
         Assert.Equal(model.FeaturesEcx | Virt.Cpu.CpuidModel.TscDeadlineFeatureEcx, leaf1[2]);
-        Assert.Equal(model.FeaturesEdx, leaf1[3]);
+        Assert.Equal(model.FeaturesEdx | Virt.Cpu.CpuidModel.ApicFeatureEdx, leaf1[3]);
         Assert.True(CpuidKernel.Registers(virt, 0x80000000)[0] >= 0x80000001);
         uint[] ext = CpuidKernel.Registers(virt, 0x80000001);
         Assert.Equal(model.ExtendedFeaturesEcx, ext[2]);
