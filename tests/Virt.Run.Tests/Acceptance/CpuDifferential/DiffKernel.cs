@@ -10,9 +10,8 @@ namespace Virt.Run.Tests.Acceptance.CpuDifferential;
 /// resumes at the point armed by <see cref="Try"/>, and small printing helpers. The test body is assembled twice so that
 /// code can use the absolute addresses of its own labels (<see cref="Addr"/>) as immediates and in descriptor tables.
 /// </summary>
-internal sealed class DiffKernel
+internal sealed class DiffKernel : DiffKernelImage
 {
-    public const uint Load = 0x100000;
     private const int CodeOffset = 0x40;
 
     // Physical memory map (all inside the loaded image, so both loaders place the initial table contents).
@@ -47,16 +46,13 @@ internal sealed class DiffKernel
     /// <summary>Vectors 0-31 plus the software-interrupt vectors 40h-4Fh (DPL 3) get a printing stub.</summary>
     public const int SoftVectorBase = 0x40;
 
-    private readonly Dictionary<string, Label> labels = [];
-    private readonly Dictionary<string, uint> previous;
-    private readonly byte[] image = new byte[ImageEnd - Load];
     private readonly Dictionary<int, ulong> idtOverrides = [];
     private int tryCounter;
     private Label printStack;
 
     private DiffKernel(Dictionary<string, uint> previous)
+        : base(previous, 32, ImageEnd)
     {
-        this.previous = previous;
 
         // Main TSS: ring-0 stack, interrupt redirection bitmap all ones (every INT n goes to the monitor), I/O bitmap all
         // ones (every port denied to v86/CPL>IOPL) except the debug console, plus the terminating byte. Bodies may change it.
@@ -71,79 +67,8 @@ internal sealed class DiffKernel
         Poke8(Tss0 + Tss0IoMap + (0xE9 / 8), (byte)(0xFF & ~(1 << (0xE9 % 8))));
     }
 
-    /// <summary>The 32-bit assembler the body writes to.</summary>
-    public Assembler A { get; } = new(32);
-
     /// <summary>Builds a kernel: <paramref name="body"/> emits the checks; the kernel prints "END" and exits with 10h.</summary>
-    public static byte[] Build(Action<DiffKernel> body)
-    {
-        var addresses = new Dictionary<string, uint>();
-        for (int pass = 0; pass < 4; pass++)
-        {
-            var k = new DiffKernel(addresses);
-            k.EmitPrologue();
-            body(k);
-            k.Str("END\n");
-            k.A.mov(dx, 0x501);
-            k.A.mov(al, 0x10);
-            k.A.@out(dx, al);
-            k.A.cli();
-            k.A.hlt();
-
-            using var stream = new MemoryStream();
-            AssemblerResult result = k.A.Assemble(new StreamCodeWriter(stream), Load + CodeOffset, BlockEncoderOptions.ReturnNewInstructionOffsets);
-            var now = k.labels.ToDictionary(p => p.Key, p => (uint)result.GetLabelRIP(p.Value));
-            bool stable = now.Count == addresses.Count && now.All(p => addresses.TryGetValue(p.Key, out uint v) && v == p.Value);
-            addresses = now;
-            if (stable)
-            {
-                byte[] code = stream.ToArray();
-                if (CodeOffset + code.Length > PageArea - Load)
-                {
-                    throw new InvalidOperationException("kernel code too large");
-                }
-
-                code.CopyTo(k.image, CodeOffset);
-                k.FinishImage();
-                return k.image;
-            }
-        }
-
-        throw new InvalidOperationException("label addresses did not settle");
-    }
-
-    /// <summary>The label called <paramref name="name"/> in this pass (created on first use).</summary>
-    public Label L(string name)
-    {
-        if (!labels.TryGetValue(name, out Label l))
-        {
-            l = A.CreateLabel(name);
-            labels[name] = l;
-        }
-
-        return l;
-    }
-
-    /// <summary>Places the label <paramref name="name"/> here.</summary>
-    public void Mark(string name)
-    {
-        Label l = L(name);
-        A.Label(ref l);
-        labels[name] = l;
-    }
-
-    /// <summary>The absolute address of a label (a large placeholder on the first pass, so encodings do not change).</summary>
-    public uint Addr(string name) => previous.TryGetValue(name, out uint v) ? v : 0x00FF_FFF0u;
-
-    public void Poke8(uint address, byte value) => image[address - Load] = value;
-
-    public void Poke16(uint address, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan((int)(address - Load)), value);
-
-    public void Poke32(uint address, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan((int)(address - Load)), value);
-
-    public void Poke64(uint address, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan((int)(address - Load)), value);
-
-    public void PokeBytes(uint address, byte[] bytes) => bytes.CopyTo(image, (int)(address - Load));
+    public static byte[] Build(Action<DiffKernel> body) => Build(previous => new DiffKernel(previous), body, Load + (uint)CodeOffset, PageArea);
 
     public void SetGdt(int index, ulong descriptor) => Poke64(Gdt + (uint)(index * 8), descriptor);
 
@@ -180,7 +105,7 @@ internal sealed class DiffKernel
     }
 
     /// <summary>Prints a string (EAX preserved).</summary>
-    public void Str(string s)
+    public override void Str(string s)
     {
         A.push(eax);
         foreach (char c in s)
@@ -275,7 +200,7 @@ internal sealed class DiffKernel
         A.mov(cr3, eax);
     }
 
-    private void EmitPrologue()
+    protected override void EmitPrologue()
     {
         Assembler a = A;
         a.mov(esp, Stack0Top);
@@ -435,9 +360,9 @@ internal sealed class DiffKernel
         Mark("main");
     }
 
-    private void FinishImage()
+    protected override void FinishImage()
     {
-        Span<byte> h = image;
+        Span<byte> h = Image;
         const uint flags = 0x0001_0003;
         BinaryPrimitives.WriteUInt32LittleEndian(h, 0x1BADB002);
         BinaryPrimitives.WriteUInt32LittleEndian(h[4..], flags);
@@ -463,7 +388,7 @@ internal sealed class DiffKernel
         for (int v = 0; v < 256; v++)
         {
             ulong gate = idtOverrides.TryGetValue(v, out ulong o) ? o
-                : previous.TryGetValue("stub" + v, out uint stub) ? Gate(Code0, stub, (byte)(v >= SoftVectorBase || v == 3 ? 0xEE : 0x8E))
+                : TryGetPreviousAddress("stub" + v, out uint stub) ? Gate(Code0, stub, (byte)(v >= SoftVectorBase || v == 3 ? 0xEE : 0x8E))
                 : 0;
             Poke64(Idt + (uint)(v * 8), gate);
         }
@@ -471,7 +396,7 @@ internal sealed class DiffKernel
 
     private void SetDefault(uint address, ulong value)
     {
-        if (BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan((int)(address - Load))) == 0)
+        if (BinaryPrimitives.ReadUInt64LittleEndian(Image.AsSpan((int)(address - Load))) == 0)
         {
             Poke64(address, value);
         }

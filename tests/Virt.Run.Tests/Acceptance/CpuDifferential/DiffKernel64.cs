@@ -13,9 +13,8 @@ namespace Virt.Run.Tests.Acceptance.CpuDifferential;
 /// by <see cref="Try"/>, and printing helpers. The body is assembled until its label addresses settle, so it may use the
 /// absolute addresses of its own labels (<see cref="Addr"/>).
 /// </summary>
-internal sealed class DiffKernel64
+internal sealed class DiffKernel64 : DiffKernelImage
 {
-    public const uint Load = 0x100000;
     private const int StubOffset = 0x40;
     public const uint Entry64 = 0x101000;
 
@@ -59,17 +58,14 @@ internal sealed class DiffKernel64
     private const uint Cr4Pae = 1u << 5;
     private const uint Cr0PgPe = 0x80000001;
 
-    private readonly Dictionary<string, Label> labels = [];
-    private readonly Dictionary<string, uint> previous;
-    private readonly byte[] image = new byte[ImageEnd - Load];
     private readonly Dictionary<int, ulong[]> idtOverrides = [];
     private int tryCounter;
     private Label printQ;
     private Label printD;
 
     private DiffKernel64(Dictionary<string, uint> previous)
+        : base(previous, 64, ImageEnd)
     {
-        this.previous = previous;
         Poke64(Pml4, Pdpt0 | PresentWritableUser);
         Poke64(Pdpt0, Pd0 | PresentWritableUser);
         for (uint i = 0; i < 512; i++)
@@ -84,46 +80,8 @@ internal sealed class DiffKernel64
         Poke16(Tss + 0x66, 0x68);
     }
 
-    /// <summary>The 64-bit assembler the body writes to.</summary>
-    public Assembler A { get; } = new(64);
-
     /// <summary>Builds a kernel: <paramref name="body"/> emits the checks; the kernel prints "END" and exits with 10h.</summary>
-    public static byte[] Build(Action<DiffKernel64> body)
-    {
-        var addresses = new Dictionary<string, uint>();
-        for (int pass = 0; pass < 4; pass++)
-        {
-            var k = new DiffKernel64(addresses);
-            k.EmitPrologue();
-            body(k);
-            k.Str("END\n");
-            k.A.mov(dx, 0x501);
-            k.A.mov(al, 0x10);
-            k.A.@out(dx, al);
-            k.A.cli();
-            k.A.hlt();
-
-            using var stream = new MemoryStream();
-            AssemblerResult result = k.A.Assemble(new StreamCodeWriter(stream), Entry64, BlockEncoderOptions.ReturnNewInstructionOffsets);
-            var now = k.labels.ToDictionary(p => p.Key, p => (uint)result.GetLabelRIP(p.Value));
-            bool stable = now.Count == addresses.Count && now.All(p => addresses.TryGetValue(p.Key, out uint v) && v == p.Value);
-            addresses = now;
-            if (stable)
-            {
-                byte[] code = stream.ToArray();
-                if (Entry64 + code.Length > Pml4)
-                {
-                    throw new InvalidOperationException("kernel code too large");
-                }
-
-                code.CopyTo(k.image, Entry64 - Load);
-                k.FinishImage();
-                return k.image;
-            }
-        }
-
-        throw new InvalidOperationException("label addresses did not settle");
-    }
+    public static byte[] Build(Action<DiffKernel64> body) => Build(previous => new DiffKernel64(previous), body, Entry64, Pml4);
 
     /// <summary>Assembles 32-bit code (for compatibility mode) at <paramref name="address"/> and places it in the image.</summary>
     public void Code32(uint address, Action<Assembler> emit)
@@ -134,39 +92,6 @@ internal sealed class DiffKernel64
         a32.Assemble(new StreamCodeWriter(stream), address);
         PokeBytes(address, stream.ToArray());
     }
-
-    /// <summary>The label called <paramref name="name"/> in this pass (created on first use).</summary>
-    public Label L(string name)
-    {
-        if (!labels.TryGetValue(name, out Label l))
-        {
-            l = A.CreateLabel(name);
-            labels[name] = l;
-        }
-
-        return l;
-    }
-
-    /// <summary>Places the label <paramref name="name"/> here.</summary>
-    public void Mark(string name)
-    {
-        Label l = L(name);
-        A.Label(ref l);
-        labels[name] = l;
-    }
-
-    /// <summary>The absolute address of a label (a large placeholder on the first pass, so encodings do not change).</summary>
-    public uint Addr(string name) => previous.TryGetValue(name, out uint v) ? v : 0x00FF_FFF0u;
-
-    public void Poke8(uint address, byte value) => image[address - Load] = value;
-
-    public void Poke16(uint address, ushort value) => BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan((int)(address - Load)), value);
-
-    public void Poke32(uint address, uint value) => BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan((int)(address - Load)), value);
-
-    public void Poke64(uint address, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(image.AsSpan((int)(address - Load)), value);
-
-    public void PokeBytes(uint address, byte[] bytes) => bytes.CopyTo(image, (int)(address - Load));
 
     public void SetGdt(int index, ulong descriptor) => Poke64(Gdt + (uint)(index * 8), descriptor);
 
@@ -185,7 +110,7 @@ internal sealed class DiffKernel64
     public uint Stub(int vector) => Addr("stub" + vector);
 
     /// <summary>Prints a string (RAX and the flags preserved).</summary>
-    public void Str(string s)
+    public override void Str(string s)
     {
         A.pushfq();
         A.push(rax);
@@ -335,7 +260,7 @@ internal sealed class DiffKernel64
         }
     }
 
-    private void EmitPrologue()
+    protected override void EmitPrologue()
     {
         Assembler a = A;
         a.lidt(__[IdtPointer]);
@@ -471,9 +396,9 @@ internal sealed class DiffKernel64
         Mark("main");
     }
 
-    private void FinishImage()
+    protected override void FinishImage()
     {
-        Span<byte> h = image;
+        Span<byte> h = Image;
         const uint flags = 0x0001_0003;
         BinaryPrimitives.WriteUInt32LittleEndian(h, 0x1BADB002);
         BinaryPrimitives.WriteUInt32LittleEndian(h[4..], flags);
@@ -507,7 +432,7 @@ internal sealed class DiffKernel64
         for (int v = 0; v < 256; v++)
         {
             (ulong low, ulong high) = idtOverrides.TryGetValue(v, out ulong[]? o) ? (o[0], o[1])
-                : previous.TryGetValue("stub" + v, out uint stub64) ? Gate64(Code0, stub64, (byte)(v >= SoftVectorBase || v == 3 ? 0xEE : 0x8E))
+                : TryGetPreviousAddress("stub" + v, out uint stub64) ? Gate64(Code0, stub64, (byte)(v >= SoftVectorBase || v == 3 ? 0xEE : 0x8E))
                 : (0UL, 0UL);
             Poke64(Idt + (uint)(v * 16), low);
             Poke64(Idt + (uint)(v * 16) + 8, high);
@@ -516,7 +441,7 @@ internal sealed class DiffKernel64
 
     private void SetDefault(uint address, ulong value)
     {
-        if (BinaryPrimitives.ReadUInt64LittleEndian(image.AsSpan((int)(address - Load))) == 0)
+        if (BinaryPrimitives.ReadUInt64LittleEndian(Image.AsSpan((int)(address - Load))) == 0)
         {
             Poke64(address, value);
         }
