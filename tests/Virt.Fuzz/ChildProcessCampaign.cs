@@ -49,7 +49,7 @@ public sealed class ChildProcessCampaign
         _batchGuests = batchGuests;
         _parallel = parallel;
         _log = log;
-        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory, options.DisableDecodeCache) : null;
+        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory, options.DisableDecodeCache, options.CompiledTier) : null;
     }
 
     /// <summary>The environment variable that makes a child fail fast when it reaches that guest index (tests of crash handling).</summary>

@@ -55,7 +55,7 @@ public sealed class FuzzCampaign
         _options = options;
         _firstIndex = firstIndex;
         _guestStarting = guestStarting;
-        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory, options.DisableDecodeCache) : null;
+        _writer = options.ReproducerDirectory is { } directory ? new ReproducerWriter(directory, options.DisableDecodeCache, options.CompiledTier) : null;
     }
 
     /// <summary>Guest instructions retired so far (safe from any thread).</summary>
@@ -245,7 +245,7 @@ public sealed class FuzzCampaign
         TimeSpan expected = TimeSpan.FromTicks((long)(guest.Budget * _nanosecondsPerInstruction * (guest.Level == FuzzLevel.Machine ? 4 : 1) / 100));
         var slot = new Slot(guest, null, Max(_options.MinimumHangTimeout, expected * _options.HangFactor));
         _current = slot;
-        GuestOutcome outcome = GuestRunner.Run(guest, slot.Control, fingerprint, _options.DisableDecodeCache);
+        GuestOutcome outcome = GuestRunner.Run(guest, slot.Control, fingerprint, _options.DisableDecodeCache, _options.CompiledTier);
         slot.Done = true;
         return (outcome, slot.HangDeclared);
     }

@@ -48,6 +48,12 @@ public sealed record FuzzCampaignOptions
     /// </summary>
     public bool DisableDecodeCache { get; init; }
 
+    /// <summary>
+    /// Run the CPU on the compiled tier (<see cref="Virt.Cpu.ExecutionTier.Compiled"/>) with a compile threshold of 1, so
+    /// every block a guest enters twice runs as compiled code. Reproducers written by such a campaign name the tier too.
+    /// </summary>
+    public bool CompiledTier { get; init; }
+
     /// <summary>The watchdog gives a guest this many times its expected time (budget × measured time per instruction).</summary>
     public int HangFactor { get; init; } = 10;
 

@@ -23,6 +23,7 @@ public sealed record FuzzCommandLine
           --no-v86                  leave out virtual-8086 mode
           --no-16bit-paging         leave out 16-bit protected mode with paging
           --no-decode-cache         decode every instruction afresh (CpuOptions.DisableDecodeCache)
+          --compiled-tier           run the compiled execution tier, compiling blocks at their second entry
           --devices N               device-traffic machines (default 0)
           --device-ops N            operations per device-traffic machine (default 20000)
           --hang-timeout SECONDS    the watchdog's minimum per guest (default 5)
@@ -74,6 +75,7 @@ public sealed record FuzzCommandLine
                 case "--no-v86": o = o with { IncludeVirtual8086 = false }; break;
                 case "--no-16bit-paging": o = o with { IncludeSixteenBitPaging = false }; break;
                 case "--no-decode-cache": o = o with { DisableDecodeCache = true }; break;
+                case "--compiled-tier": o = o with { CompiledTier = true }; break;
                 case "--devices": o = o with { DeviceMachines = (int)Number(name, Value()) }; break;
                 case "--device-ops": o = o with { DeviceOperationsPerMachine = (int)Number(name, Value()) }; break;
                 case "--minutes": o = o with { Duration = TimeSpan.FromMinutes(Number(name, Value())) }; break;
@@ -131,6 +133,11 @@ public sealed record FuzzCommandLine
         if (o.DisableDecodeCache)
         {
             a.Add("--no-decode-cache");
+        }
+
+        if (o.CompiledTier)
+        {
+            a.Add("--compiled-tier");
         }
 
         if (o.ReproducerDirectory is { } directory)

@@ -22,11 +22,17 @@ public static class GuestRunner
     /// <param name="control">Lets a watchdog stop the run, or null.</param>
     /// <param name="fingerprint">Whether to hash the final state (for the determinism check).</param>
     /// <param name="disableDecodeCache">See <see cref="FuzzCampaignOptions.DisableDecodeCache"/>.</param>
+    /// <param name="compiledTier">See <see cref="FuzzCampaignOptions.CompiledTier"/>.</param>
     /// <returns>The outcome.</returns>
-    public static GuestOutcome Run(FuzzCase guest, GuestControl? control = null, bool fingerprint = false, bool disableDecodeCache = false)
+    public static GuestOutcome Run(FuzzCase guest, GuestControl? control = null, bool fingerprint = false, bool disableDecodeCache = false, bool compiledTier = false)
     {
         ArgumentNullException.ThrowIfNull(guest);
         var cpuOptions = new CpuOptions { DisableDecodeCache = disableDecodeCache };
+        if (compiledTier)
+        {
+            cpuOptions = cpuOptions with { ExecutionTier = ExecutionTier.Compiled, CompileThreshold = 1 };
+        }
+
         return guest.Level == FuzzLevel.Cpu ? RunOnCpu(guest, control, fingerprint, cpuOptions) : RunOnMachine(guest, control, fingerprint, cpuOptions);
     }
 

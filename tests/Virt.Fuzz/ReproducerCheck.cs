@@ -10,8 +10,9 @@ public static class ReproducerCheck
     /// <param name="guest">The case.</param>
     /// <param name="minimumHangTimeout">The watchdog's floor (default 10 s).</param>
     /// <param name="disableDecodeCache">Run without the decode cache, as the campaign that found it did.</param>
+    /// <param name="compiledTier">Run on the compiled tier, as the campaign that found it did.</param>
     /// <exception cref="FuzzFindingException">With the findings.</exception>
-    public static void AssertRunsCleanly(FuzzCase guest, TimeSpan? minimumHangTimeout = null, bool disableDecodeCache = false)
+    public static void AssertRunsCleanly(FuzzCase guest, TimeSpan? minimumHangTimeout = null, bool disableDecodeCache = false, bool compiledTier = false)
     {
         ArgumentNullException.ThrowIfNull(guest);
         var options = new FuzzCampaignOptions
@@ -22,6 +23,7 @@ public static class ReproducerCheck
             DeterminismCheckEvery = 1,
             MinimumHangTimeout = minimumHangTimeout ?? TimeSpan.FromSeconds(10),
             DisableDecodeCache = disableDecodeCache,
+            CompiledTier = compiledTier,
         };
         FuzzSummary summary = new FuzzCampaign(options, fixedCase: guest).Run();
         ThrowIfFindings(summary, guest.ToString());

@@ -15,16 +15,19 @@ public sealed class ReproducerWriter
 
     private readonly string _directory;
     private readonly bool _disableDecodeCache;
+    private readonly bool _compiledTier;
     private readonly HashSet<string> _written = [];
 
     /// <summary>Creates a writer into <paramref name="directory"/> (created when missing).</summary>
     /// <param name="directory">The output directory.</param>
     /// <param name="disableDecodeCache">Whether the campaign ran without the decode cache (the reproducers then do too).</param>
-    public ReproducerWriter(string directory, bool disableDecodeCache = false)
+    /// <param name="compiledTier">Whether the campaign ran the compiled tier (the reproducers then do too).</param>
+    public ReproducerWriter(string directory, bool disableDecodeCache = false, bool compiledTier = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         _directory = directory;
         _disableDecodeCache = disableDecodeCache;
+        _compiledTier = compiledTier;
         Directory.CreateDirectory(directory);
     }
 
@@ -44,15 +47,16 @@ public sealed class ReproducerWriter
         }
 
         string path = Path.Combine(_directory, name + ".cs");
-        File.WriteAllText(path, Render(finding, _disableDecodeCache));
+        File.WriteAllText(path, Render(finding, _disableDecodeCache, _compiledTier));
         return path;
     }
 
     /// <summary>The C# source of the test for <paramref name="finding"/>.</summary>
     /// <param name="finding">The finding.</param>
     /// <param name="disableDecodeCache">Whether the case ran without the decode cache.</param>
+    /// <param name="compiledTier">Whether the case ran on the compiled tier.</param>
     /// <returns>The source text.</returns>
-    public static string Render(FuzzFinding finding, bool disableDecodeCache = false)
+    public static string Render(FuzzFinding finding, bool disableDecodeCache = false, bool compiledTier = false)
     {
         ArgumentNullException.ThrowIfNull(finding);
         CultureInfo c = CultureInfo.InvariantCulture;
@@ -85,7 +89,8 @@ public sealed class ReproducerWriter
             }
 
             s.AppendLine();
-            s.AppendLine(disableDecodeCache ? "        ReproducerCheck.AssertRunsCleanly(guest, disableDecodeCache: true);" : "        ReproducerCheck.AssertRunsCleanly(guest);");
+            string options = (disableDecodeCache ? ", disableDecodeCache: true" : string.Empty) + (compiledTier ? ", compiledTier: true" : string.Empty);
+            s.AppendLine(c, $"        ReproducerCheck.AssertRunsCleanly(guest{options});");
         }
         else if (finding.Device is { } d)
         {
