@@ -32,6 +32,15 @@ public sealed partial class ReproducerWriterTests
     }
 
     [Fact]
+    public void A_reproducer_of_a_compiled_tier_campaign_runs_on_the_compiled_tier()
+    {
+        var finding = new FuzzFinding(FindingKind.Hang, FuzzCase.Generate(1, FuzzMode.Pae, FuzzGenerator.RandomBytes, FuzzLevel.Cpu, 10), null, "hang");
+
+        Assert.Contains("ReproducerCheck.AssertRunsCleanly(guest, compiledTier: true);", ReproducerWriter.Render(finding, compiledTier: true), StringComparison.Ordinal);
+        Assert.Contains("ReproducerCheck.AssertRunsCleanly(guest, disableDecodeCache: true, compiledTier: true);", ReproducerWriter.Render(finding, true, true), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_device_reproducer_names_the_seed_and_operation_count()
     {
         var finding = new FuzzFinding(FindingKind.HostException, null, new DeviceFuzzCase(9, 1234), "operation 1233: ...");
