@@ -19,6 +19,7 @@ internal static partial class LinuxConsoleComparison
         (new Regex(@"PM-Timer"), "timing: the kernel checks the ACPI PM timer's rate against the PIT in host time (QEMU under load reports an invalid rate)"),
         (new Regex(@"\bMHz\b|\bns\b|\busecs?\b|\bms\b|jiffies|took \d", RegexOptions.IgnoreCase), "timing: durations and frequencies"),
         (new Regex(@"^random:|crng|entropy", RegexOptions.IgnoreCase), "timing: the entropy pool fills with timing jitter"),
+        (new Regex(@"^input: .* as /devices/"), "timing: input device numbers are taken when a driver allocates its device (input_allocate_device), and the PS/2 keyboard and mouse probes run asynchronously, so they number in either order"),
         (new Regex(@"^audit: type=2000"), "timing: the audit record carries the wall-clock time read from the RTC"),
         (new Regex(@"^Memory: |Freeing |reserved|KiB|\bkB\b|\bMB\b|zone|pages|last_pfn|LOWMEM|low ram|\[mem 0x|RAMDISK|Initmem", RegexOptions.IgnoreCase), "memory amounts: QEMU's SeaBIOS reserves the top 128 KiB of RAM for its tables, so QEMU's RAM map, zones and initrd placement end 128 KiB lower than Virt's"),
         (new Regex(@"BIOS|e820|DMI|SMBIOS|ACPI|acpi|PCI|pci|PnP|PNP|pnp|ISA|Hypervisor|rtc_cmos|RTC|MP-table|i8042: P"), "firmware: QEMU's SeaBIOS provides ACPI, PCI, MP, DMI and PnP tables; Virt boots the kernel directly, without firmware tables, so the kernel probes the i8042 directly"),
