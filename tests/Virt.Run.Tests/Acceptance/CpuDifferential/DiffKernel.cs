@@ -150,22 +150,12 @@ internal sealed class DiffKernel : DiffKernelImage
     /// returned, which the caller places with <see cref="Mark"/> after the code under test. Code that runs through
     /// without an exception should print something itself.
     /// </summary>
-    public string Try()
+    public override string Try()
     {
         string name = "resume" + tryCounter++;
         A.mov(__dword_ptr[ResumeEip], Addr(name));
         A.mov(__dword_ptr[ResumeEsp], esp);
         return name;
-    }
-
-    /// <summary>Arms the handler, runs <paramref name="body"/>, prints "NF" when nothing faulted, then resumes.</summary>
-    public void Expect(string tag, Action body)
-    {
-        Str(tag + " ");
-        string resume = Try();
-        body();
-        Str("NF\n");
-        Mark(resume);
     }
 
     /// <summary>

@@ -160,22 +160,12 @@ internal sealed class DiffKernel64 : DiffKernelImage
     /// SS 10h, RFLAGS 2) at the saved RSP and continues at the label returned, which the caller places with
     /// <see cref="Mark"/> after the code under test.
     /// </summary>
-    public string Try()
+    public override string Try()
     {
         string name = "resume" + tryCounter++;
         A.mov(__qword_ptr[ResumeRip], (int)Addr(name));
         A.mov(__qword_ptr[ResumeRsp], rsp);
         return name;
-    }
-
-    /// <summary>Arms the handler, runs <paramref name="body"/>, prints "NF" when nothing faulted, then resumes.</summary>
-    public void Expect(string tag, Action body)
-    {
-        Str(tag + " ");
-        string resume = Try();
-        body();
-        Str("NF\n");
-        Mark(resume);
     }
 
     /// <summary>

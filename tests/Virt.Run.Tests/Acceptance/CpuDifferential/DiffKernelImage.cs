@@ -74,6 +74,22 @@ internal abstract class DiffKernelImage
     public abstract void Str(string s);
 
     /// <summary>
+    /// Arms the kernel's exception handler to resume at a new label (returned; the caller places it with
+    /// <see cref="Mark"/> after the code under test).
+    /// </summary>
+    public abstract string Try();
+
+    /// <summary>Arms the handler, runs <paramref name="body"/>, prints "NF" when nothing faulted, then resumes.</summary>
+    public void Expect(string tag, Action body)
+    {
+        Str(tag + " ");
+        string resume = Try();
+        body();
+        Str("NF\n");
+        Mark(resume);
+    }
+
+    /// <summary>
     /// Assembles <paramref name="body"/> between the kernel's prologue and its "END" exit (debug-exit 10h) in passes until
     /// the label addresses settle, and returns the image with the code at <paramref name="codeAddress"/>.
     /// </summary>
