@@ -44,6 +44,18 @@ public sealed class LinuxConsoleComparisonTests
     }
 
     [Fact]
+    public void Asynchronous_lines_are_kept_but_compared_without_their_position()
+    {
+        const string early = "[    0.1] Linux version 6.1.0\n[    0.2] Trying to unpack rootfs image as initramfs...\n[    0.3] NET: Registered PF_INET protocol family\n[    0.4] Initialise system trusted keyrings\n" + Marker + "\n";
+        const string late = "[    0.1] Linux version 6.1.0\n[    0.3] NET: Registered PF_INET protocol family\n[    0.4] Initialise system trusted keyrings\n[    0.5] Trying to unpack rootfs image as initramfs...\n" + Marker + "\n";
+        IReadOnlyList<string> a = LinuxConsoleComparison.Normalise(early, Marker);
+        Assert.Equal(a, LinuxConsoleComparison.Normalise(late, Marker));
+        Assert.Equal("Trying to unpack rootfs image as initramfs...", a[^2]);
+        Assert.Equal(Marker, a[^1]);
+        Assert.NotEqual(a, LinuxConsoleComparison.Normalise(late.Replace("Trying to unpack", "Failed to unpack", StringComparison.Ordinal), Marker));
+    }
+
+    [Fact]
     public void A_kernel_warning_is_not_on_the_list()
     {
         // The comparison found Virt's #GP on MSR 8Bh this way: such lines must survive normalisation.

@@ -5,7 +5,8 @@ namespace Virt.Run.Tests.Acceptance;
 /// <summary>
 /// Normalises a Linux boot console so that Virt's and QEMU's can be compared line by line: the lines from
 /// "Linux version" up to the initramfs marker, without printk timestamps, and without the lines whose content depends on
-/// timing or on a documented difference between the two machines (<see cref="ExpectedDifferences"/>).
+/// timing or on a documented difference between the two machines (<see cref="ExpectedDifferences"/>); the lines of
+/// asynchronous kernel work (<see cref="AsynchronousLines"/>) are compared without their position.
 /// </summary>
 internal static partial class LinuxConsoleComparison
 {
@@ -31,10 +32,21 @@ internal static partial class LinuxConsoleComparison
         (new Regex(@"^\s*$"), "empty lines"),
     ];
 
+    /// <summary>
+    /// Lines printed by work the kernel runs asynchronously, so that they land anywhere among the initcalls' lines: since
+    /// Linux 5.12 the initramfs is unpacked in an async task (<c>initramfs_async</c> defaults to on). They are kept, but
+    /// taken out of the ordered sequence and compared, sorted, just before the marker.
+    /// </summary>
+    public static readonly IReadOnlyList<(Regex Pattern, string Reason)> AsynchronousLines =
+    [
+        (new Regex(@"unpack rootfs image|initramfs unpacking|Unpacking initramfs", RegexOptions.IgnoreCase), "the initramfs is unpacked by an async task (init/initramfs.c, initramfs_async) that runs beside the initcalls"),
+    ];
+
     /// <summary>The normalised lines of <paramref name="console"/> (see the class summary), with the lines dropped.</summary>
     public static IReadOnlyList<string> Normalise(string console, string marker)
     {
         var lines = new List<string>();
+        var unordered = new List<string>();
         bool started = false;
         foreach (string line in KernelLines(console))
         {
@@ -44,17 +56,25 @@ internal static partial class LinuxConsoleComparison
                 continue;
             }
 
-            if (!ExpectedDifferences.Any(d => d.Pattern.IsMatch(line)))
+            if (line.Contains(marker, StringComparison.Ordinal))
+            {
+                lines.AddRange(unordered.Order(StringComparer.Ordinal));
+                unordered.Clear();
+                lines.Add(line);
+                break;
+            }
+
+            if (AsynchronousLines.Any(d => d.Pattern.IsMatch(line)))
+            {
+                unordered.Add(line);
+            }
+            else if (!ExpectedDifferences.Any(d => d.Pattern.IsMatch(line)))
             {
                 lines.Add(line);
             }
-
-            if (line.Contains(marker, StringComparison.Ordinal))
-            {
-                break;
-            }
         }
 
+        lines.AddRange(unordered.Order(StringComparer.Ordinal));
         return lines;
     }
 
