@@ -5,7 +5,7 @@ namespace Virt.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark (its last lines compare the execution
-/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>memcost [flat-image]</c> the host
+/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>qemu [seconds] [workload] [repetitions]</c> the same loops against QEMU TCG (QemuRunner.cs), <c>memcost [flat-image]</c> the host
 /// memory measurements, <c>checkpoints [largest-MiB]</c> the checkpoint and snapshot timings; anything else goes to BenchmarkDotNet's switcher.
 /// </summary>
 public static class Program
@@ -23,6 +23,13 @@ public static class Program
         if (args.Length > 0 && args[0] == "tiers")
         {
             TierRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "qemu")
+        {
+            QemuRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null,
+                args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5);
             return;
         }
 
