@@ -5,7 +5,7 @@ namespace Virt.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark (its last lines compare the execution
-/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>qemu [seconds] [workload] [repetitions]</c> the same loops against QEMU TCG (QemuRunner.cs), <c>memcost [flat-image]</c> the host
+/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>qemu [seconds] [workload] [repetitions]</c> the same loops against QEMU TCG (QemuRunner.cs), <c>qemu-image loop iterations file</c> one of its images, <c>memcost [flat-image]</c> the host
 /// memory measurements, <c>checkpoints [largest-MiB]</c> the checkpoint and snapshot timings; anything else goes to BenchmarkDotNet's switcher.
 /// </summary>
 public static class Program
@@ -30,6 +30,12 @@ public static class Program
         {
             QemuRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null,
                 args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 5);
+            return;
+        }
+
+        if (args.Length > 3 && args[0] == "qemu-image")
+        {
+            QemuRunner.WriteImage(args[1], uint.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
             return;
         }
 

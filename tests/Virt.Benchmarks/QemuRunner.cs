@@ -51,8 +51,12 @@ public static class QemuRunner
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Virt against QEMU TCG ({qemuVersion}; .NET {Environment.Version}; {Environment.ProcessorCount} cores; {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; load average {LoadAverage()})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"method: N and 2N iterations per engine, time(2N) - time(N); clock: {(ChildCpuTime.IsAvailable ? "process CPU time (QEMU: getrusage of the child; Virt: this process)" : "wall clock")}; {repetitions} repetitions; N sized for {seconds:F1} s"));
+            $"method: N and 2N iterations per engine, time(2N) - time(N); clock: {(ChildCpuTime.IsAvailable ? "process CPU time (QEMU: the child's, from getrusage; Virt: the running thread's)" : "wall clock")}; {repetitions} repetitions; N sized for {seconds:F1} s"));
         DirectoryInfo directory = Directory.CreateTempSubdirectory("virt-qemu-mips-");
+
+        // A benchmark stopped by a signal (SIGTERM raises ProcessExit) removes its images too.
+        void RemoveImages(object? sender, EventArgs e) => DeleteImages(directory);
+        AppDomain.CurrentDomain.ProcessExit += RemoveImages;
         var rows = new List<string>();
         try
         {
@@ -66,7 +70,8 @@ public static class QemuRunner
         }
         finally
         {
-            directory.Delete(recursive: true);
+            AppDomain.CurrentDomain.ProcessExit -= RemoveImages;
+            DeleteImages(directory);
         }
 
         Console.WriteLine();
@@ -76,6 +81,22 @@ public static class QemuRunner
         {
             Console.WriteLine(row);
         }
+    }
+
+    /// <summary>
+    /// Writes the image of one loop to a file and prints how QEMU and Virt.Run boot it (both exit with the same status,
+    /// <c>(digest &lt;&lt; 1) | 1</c>).
+    /// </summary>
+    /// <param name="name">The loop's name (tier-alu, ...).</param>
+    /// <param name="iterations">Loop iterations.</param>
+    /// <param name="path">The file to write.</param>
+    public static void WriteImage(string name, uint iterations, string path)
+    {
+        QemuGuestLoop loop = QemuGuestLoop.All.FirstOrDefault(l => l.Name == name)
+            ?? throw new ArgumentException($"qemu-image: no loop named '{name}'; the loops are {string.Join(", ", QemuGuestLoop.All.Select(l => l.Name))}.", nameof(name));
+        File.WriteAllBytes(path, QemuGuestImage.Build(loop, iterations));
+        Console.WriteLine($"{QemuExecutable} {string.Join(' ', QemuArguments(path))}");
+        Console.WriteLine($"dotnet run -c Release --project samples/Virt.Run -- -bios {path} -display none -device isa-debug-exit,iobase=0x{QemuGuestImage.DebugExitPort:x},iosize={QemuGuestImage.DebugExitSizeInPorts} --cpu-tier compiled");
     }
 
     private static string MeasureLoop(QemuGuestLoop loop, double seconds, int repetitions, string directory)
@@ -207,7 +228,7 @@ public static class QemuRunner
         }
     }
 
-    /// <summary>The benchmark's clock: CPU seconds where the children's CPU time can be read, wall-clock seconds otherwise.</summary>
+    /// <summary>The benchmark's clock: CPU seconds where the child's CPU time can be read (Linux), wall-clock seconds otherwise.</summary>
     private static double Clock(RunResult result) => ChildCpuTime.IsAvailable ? result.CpuSeconds : result.Seconds;
 
     /// <summary>The iteration count that makes a run at <paramref name="rate"/> instructions per second last <paramref name="seconds"/>.</summary>
@@ -229,11 +250,13 @@ public static class QemuRunner
             .WithDebugExit(QemuGuestImage.DebugExitPort, QemuGuestImage.DebugExitSizeInPorts)
             .WithCpu(new CpuOptions { ExecutionTier = tier })
             .Build();
-        double cpuStart = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        // Machine.Run runs the guest on this thread: its CPU time leaves out the runtime's GC and JIT threads, whose work
+        // lands on one run or the other at random and, on a loaded machine, swamped the difference of the two runs.
+        double cpuStart = ThreadCpuTime.Seconds();
         long start = Stopwatch.GetTimestamp();
         MachineStopReason stop = machine.Run(timeout: s_runTimeout);
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        double cpuSeconds = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - cpuStart;
+        double cpuSeconds = ThreadCpuTime.Seconds() - cpuStart;
         if (stop.Kind != MachineStopKind.DebugExit)
         {
             throw new InvalidOperationException($"The image did not exit through isa-debug-exit on Virt ({tier}): {stop}.");
@@ -305,6 +328,15 @@ public static class QemuRunner
         catch (Win32Exception e)
         {
             throw new InvalidOperationException($"qemu: {QemuExecutable} was not found on PATH ({e.Message}); install QEMU (the system emulator for x86-64) to compare against it.", e);
+        }
+    }
+
+    private static void DeleteImages(DirectoryInfo directory)
+    {
+        directory.Refresh();
+        if (directory.Exists)
+        {
+            directory.Delete(recursive: true);
         }
     }
 
