@@ -39,9 +39,9 @@ internal sealed class LongModeHarness
 
     public const uint MsrEfer = 0xC000_0080;
 
-    public LongModeHarness(CpuidModel? model = null)
+    public LongModeHarness(CpuidModel? model = null, CpuOptions? options = null)
     {
-        var machine = new CpuHarness(model is null ? null : new CpuOptions { Cpuid = model }, ramBytes: 2 * 1024 * 1024);
+        var machine = new CpuHarness(model is null ? options : (options ?? new CpuOptions()) with { Cpuid = model }, ramBytes: 2 * 1024 * 1024);
         Memory = machine.Memory;
         Cpu = machine.Cpu;
     }

@@ -9,7 +9,7 @@ namespace Virt.Cpu;
 /// compile time what the generated code holds in locals and has not yet written back: guest registers, the lazy-flag
 /// record, and EIP with the instruction start.
 /// </summary>
-internal sealed class BlockEmitter
+internal sealed partial class BlockEmitter
 {
     private const int RegisterCount = 16;
     private const int RegisterNumberMask = RegisterCount - 1;
@@ -74,6 +74,7 @@ internal sealed class BlockEmitter
         _temp0 = il.DeclareLocal(typeof(ulong));
         _temp1 = il.DeclareLocal(typeof(ulong));
         _carry = il.DeclareLocal(typeof(int));
+        _code64 = (block.Key & DecodeCache.CodeSize64Key) != 0;
     }
 
     private enum RegisterState : byte
@@ -140,11 +141,17 @@ internal sealed class BlockEmitter
         WriteBack(_count - 1, updateState: true);
         il.Emit(OpCodes.Ldc_I4, _count);
         il.Emit(OpCodes.Ret);
+        EmitSlowPaths();
     }
 
     private void EmitInstruction(int i)
     {
         ref DecodedInstruction d = ref _instructions[i];
+        if (TryEmitMemoryInstruction(i, ref d))
+        {
+            return;
+        }
+
         if (!IsInlined(in d))
         {
             EmitInterpreterCall(i);
