@@ -5,7 +5,8 @@ namespace Virt.Fuzz.Tests;
 
 /// <summary>
 /// The longer campaign .ci/extra-suites runs: guests in child processes (a crash is counted and its seed reported), its
-/// size from VIRT_FUZZ_INSTRUCTIONS (default a small one, so the default suite stays fast), the seed from VIRT_FUZZ_SEED.
+/// size from VIRT_FUZZ_INSTRUCTIONS (default a small one, so the default suite stays fast), the seed from VIRT_FUZZ_SEED,
+/// and VIRT_FUZZ_TIER=compiled runs the guests on the compiled execution tier (Virt.Fuzz <c>--compiled-tier</c>).
 /// </summary>
 public sealed class LongCampaignTests(ITestOutputHelper output)
 {
@@ -25,16 +26,25 @@ public sealed class LongCampaignTests(ITestOutputHelper output)
             DeviceMachines = instructions >= 100_000_000 ? 20 : 2,
             MinimumHangTimeout = TimeSpan.FromSeconds(30),
             ReproducerDirectory = reproducers,
+            CompiledTier = CompiledTierFromEnvironment(),
         };
 
         FuzzSummary summary = new ChildProcessCampaign(options, batchGuests: 1000, parallel: 2).Run();
 
+        output.WriteLine($"tier: {(options.CompiledTier ? "compiled" : "interpreter")}");
         output.WriteLine(summary.Format());
         output.WriteLine($"reproducers (if any): {reproducers}");
         // A crashed child is reported with its seed and the campaign goes on to the end; any finding fails the test.
         Assert.True(summary.FindingCount == 0 && summary.AbortReason is null, summary.Format());
         Assert.True(summary.Instructions >= instructions, summary.Format());
     }
+
+    private static bool CompiledTierFromEnvironment() => Environment.GetEnvironmentVariable("VIRT_FUZZ_TIER") switch
+    {
+        null or "" or "interpreter" => false,
+        "compiled" => true,
+        string other => throw new InvalidOperationException($"VIRT_FUZZ_TIER: '{other}' is not a tier (interpreter, compiled)"),
+    };
 
     private static long FromEnvironment(string name, long fallback) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } text

@@ -89,6 +89,9 @@ public sealed record RunOptions
     /// <summary>The CPU's execution tier (<c>--cpu-tier interpreter|compiled</c>).</summary>
     public Virt.Cpu.ExecutionTier CpuTier { get; init; } = Virt.Cpu.ExecutionTier.Interpreter;
 
+    /// <summary>Under the compiled tier, how many interpreted entries precede a block's compilation (<c>--compile-threshold N</c>).</summary>
+    public int CompileThreshold { get; init; } = Virt.Cpu.CpuOptions.DefaultCompileThreshold;
+
     /// <summary>Where the gdb stub listens (<c>-s</c>, <c>-gdb tcp::PORT</c>), or null for no stub.</summary>
     public System.Net.IPEndPoint? GdbEndPoint { get; init; }
 

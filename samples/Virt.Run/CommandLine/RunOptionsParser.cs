@@ -116,6 +116,8 @@ public static partial class RunOptionsParser
           --cpu-tier interpreter|compiled
                                   interpreter = every instruction interpreted (default); compiled =
                                   hot blocks compiled to .NET code, same results (docs/performance.md)
+          --compile-threshold N   with --cpu-tier compiled: a block is compiled after N interpreted
+                                  entries (default 50; 0 compiles every block on its first entry)
           --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
                                   isapc board (pc has them); guests that never enable the APIC still
                                   see the 8259A PIC
@@ -310,6 +312,17 @@ public static partial class RunOptionsParser
                             "compiled" => Virt.Cpu.ExecutionTier.Compiled,
                             _ => throw new RunOptionsException($"--cpu-tier: '{v}' is not a tier (interpreter, compiled)"),
                         },
+                    };
+                    break;
+                }
+
+                case "--compile-threshold":
+                {
+                    string v = Value(args, ref i);
+                    ulong threshold = ParseNumber("--compile-threshold", v);
+                    options = options with
+                    {
+                        CompileThreshold = threshold <= int.MaxValue ? (int)threshold : throw new RunOptionsException($"--compile-threshold: '{v}' is too large"),
                     };
                     break;
                 }

@@ -69,6 +69,12 @@ internal sealed class Sst286Suite
     /// <summary>How many tests each modelled difference ran against the modelled CPU's expectation instead of the 286's state.</summary>
     public SortedDictionary<string, int> ModelledCounts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The tier the suite's CPU runs (the compiled tier under <c>VIRT_TEST_CPU_TIER=compiled</c>, see <see cref="CompiledTierSuiteSwitch"/>).</summary>
+    public ExecutionTier ExecutionTier => _cpu.ExecutionTier;
+
+    /// <summary>What the compiled tier did over the files run so far (all zero on the interpreter tier).</summary>
+    public CompiledTierStatistics CompiledTierStatistics => _cpu.CompiledTierStatistics;
+
     /// <summary>The known failures (hash to "key #idx: reason").</summary>
     public IReadOnlyDictionary<string, string> KnownFailures => _knownFailures;
 

@@ -36,8 +36,11 @@ public sealed class Sst286Tests(ITestOutputHelper output)
         string report = Sst286Suite.FormatReport(results, out OpcodeResult total);
         report += "\nExcluded by reason: " + string.Join(", ", suite.ExclusionCounts.Select(p => $"{p.Key}={p.Value}")) + "\n";
         report += "Run against the modelled CPU's expectation: " + string.Join(", ", suite.ModelledCounts.Select(p => $"{p.Key}={p.Value}")) + "\n";
+        CompiledTierStatistics compiled = suite.CompiledTierStatistics;
+        report += $"Tier: {suite.ExecutionTier} ({compiled.BlocksCompiled} blocks compiled, {compiled.CompiledBlockEntries} compiled-block entries)\n";
         output.WriteLine(report);
         Console.WriteLine(report.Split('\n').Last(l => l.StartsWith("SST286", StringComparison.Ordinal)));
+        Console.WriteLine(report.Split('\n').Last(l => l.StartsWith("Tier:", StringComparison.Ordinal)));
         foreach (string failure in failures)
         {
             output.WriteLine(failure);
@@ -51,6 +54,10 @@ public sealed class Sst286Tests(ITestOutputHelper output)
 
         int run = total.Passed + total.Failed + total.KnownFailures;
         Assert.True(run > 0, $"no SST286 test ran from {directory}");
+
+        // On the compiled tier (VIRT_TEST_CPU_TIER=compiled, threshold 0) the tests' code must really have run compiled, not
+        // fallen back to the interpreter throughout.
+        Assert.True(suite.ExecutionTier == ExecutionTier.Interpreter || compiled.CompiledBlockEntries > 0, $"the compiled tier ran no compiled block: {compiled}");
 
         // Every applicable test passes except the listed ones, each with its reason (TestData/Sst286KnownFailures.txt).
         Assert.True(total.Failed == 0, $"{total.Failed} failures not in {Sst286Suite.KnownFailuresFile} (or listed tests that pass now):\n{string.Join('\n', failures.Take(40))}");

@@ -5,13 +5,16 @@ namespace Virt.Run.Tests.Acceptance.CpuDifferential;
 /// <summary>
 /// Bare-metal kernels exercising 64-bit mode (<see cref="DiffKernel64"/>), run in Virt.Run and in qemu-system-x86_64
 /// (TCG); both must print the same observations. Exclusions are listed per test with the Intel SDM section that decides
-/// the point, and Virt's line is then asserted against the manual.
+/// the point, and Virt's line is then asserted against the manual. Each test runs Virt.Run on both execution tiers
+/// (<see cref="DiffRunner.Interpreter"/>, <see cref="DiffRunner.Compiled"/>) with the same assertions.
 /// </summary>
 [Trait("Category", "Acceptance")]
 public sealed class CpuDifferential64Tests
 {
-    [Fact]
-    public void LongModePagingMatchesQemu()
+    [Theory]
+    [InlineData(DiffRunner.Interpreter)]
+    [InlineData(DiffRunner.Compiled)]
+    public void LongModePagingMatchesQemu(string tier)
     {
         // L12-L15: reserved-bit faults. QEMU 7.2's TCG reports RSVD without P (8, 0Ah for a write); Intel SDM Vol. 3A, 4.7:
         // RSVD "can be set only if bit 0 is also set" (reserved bits are checked only in present entries): 9 and 0Bh.
@@ -20,7 +23,7 @@ public sealed class CpuDifferential64Tests
         // L32: neither CPU claims PCID (L31 prints CPUID.1:ECX[17] = 0); QEMU 7.2 still lets MOV CR4 set PCIDE. SDM Vol. 2B,
         // MOV (control registers): a 1 in a reserved CR4 bit is #GP(0), and CR4.PCIDE is reserved without CPUID PCID (Vol. 2A,
         // CPUID, Table 3-10: "software may set CR4.PCIDE to 1" only when PCID = 1).
-        (string[] virt, string[] qemu) = DiffRunner.Compare64(LongPagingKernel.Build(), "L12", "L13", "L14", "L15", "L29", "L32");
+        (string[] virt, string[] qemu) = DiffRunner.Compare64(tier, LongPagingKernel.Build(), "L12", "L13", "L14", "L15", "L29", "L32");
         Assert.Equal("L00 04000000 ", DiffRunner.Line(qemu, "L00")); // both support 1 GiB pages: the 1 GiB lines test them
         Assert.Equal("L00 04000000 ", DiffRunner.Line(virt, "L00"));
         Assert.Contains("X 0000000E 00000009 ", DiffRunner.Line(virt, "L12"));
@@ -32,8 +35,10 @@ public sealed class CpuDifferential64Tests
         Assert.StartsWith("L32 X 0000000D 00000000 ", DiffRunner.Line(virt, "L32"));
     }
 
-    [Fact]
-    public void LongModeTransfersMatchQemu()
+    [Theory]
+    [InlineData(DiffRunner.Interpreter)]
+    [InlineData(DiffRunner.Compiled)]
+    public void LongModeTransfersMatchQemu(string tier)
     {
         // Where QEMU 7.2's TCG deviates from the Intel SDM (the lines are checked against the manual instead):
         //  M08: IRETQ to ring 3 with a non-canonical RIP. SDM Vol. 2A, IRET (RETURN-TO-OUTER-PRIVILEGE-LEVEL): "IF tempRIP is
@@ -53,7 +58,7 @@ public sealed class CpuDifferential64Tests
         //       vector*16+2 (the gate's byte offset plus 2).
         //  M34: SYSRET with R11 = all ones but TF. SDM Vol. 2B, SYSRET: RFLAGS = (R11 AND 3C7FD7h) OR 2, so RF and VM are
         //       cleared; QEMU loads VM (and RF) from R11 and the ring-3 code then faults.
-        string[] virt = DiffRunner.Compare64(LongModeKernel.Build(), "M08", "M18", "M20", "M22", "M23", "M24", "M25", "M26", "M27", "M30", "M31", "M34").Virt;
+        string[] virt = DiffRunner.Compare64(tier, LongModeKernel.Build(), "M08", "M18", "M20", "M22", "M23", "M24", "M25", "M26", "M27", "M30", "M31", "M34").Virt;
         Assert.StartsWith("M34 00000000003C7ED7 0000002B 00000023 X 00000040 ", DiffRunner.Line(virt, "M34"));
         foreach (string tag in new[] { "M08", "M18" })
         {
@@ -78,8 +83,10 @@ public sealed class CpuDifferential64Tests
         Assert.StartsWith("M31 X 0000000D 0000022A ", DiffRunner.Line(virt, "M31"));
     }
 
-    [Fact]
-    public void SseFloatingPointMatchesQemu()
+    [Theory]
+    [InlineData(DiffRunner.Interpreter)]
+    [InlineData(DiffRunner.Compiled)]
+    public void SseFloatingPointMatchesQemu(string tier)
     {
         // Where QEMU 7.2's TCG deviates from the Intel SDM (checked against the manual instead):
         //  S30-S33 (DIVPS, lane 3 a denormal), S60A-S63A (SQRTSD of a denormal): with DAZ = 0 a denormal source sets
@@ -93,7 +100,7 @@ public sealed class CpuDifferential64Tests
         //  S96: LDMXCSR with reserved bit 16 set is #GP(0) (SDM Vol. 2A, LDMXCSR); QEMU loads it silently.
         string[] denormal = ["S30", "S31", "S32", "S33", "S60A", "S61A", "S62A", "S63A"];
         string[] unmasked = ["S90", "S90R", "S91", "S91R", "S92", "S92R", "S93", "S93R", "S94", "S94R"];
-        (string[] virt, string[] qemu) = DiffRunner.Compare64(SseKernel.Build(), [.. denormal, "S80", "S81", .. unmasked, "S96"]);
+        (string[] virt, string[] qemu) = DiffRunner.Compare64(tier, SseKernel.Build(), [.. denormal, "S80", "S81", .. unmasked, "S96"]);
         foreach (string tag in denormal)
         {
             string[] q = DiffRunner.Line(qemu, tag).Split(' ');

@@ -14,8 +14,20 @@ internal static class DiffRunner
     /// <summary>The QEMU system emulator for the 64-bit kernels (<see cref="DiffKernel64"/>).</summary>
     public const string Qemu64 = "qemu-system-x86_64";
 
-    /// <summary>Runs <paramref name="kernel"/> under one emulator and returns its debug-console lines and exit code.</summary>
-    public static (string[] Lines, int ExitCode) Run(bool qemu, byte[] kernel, string qemuCpu = CpuModel, string qemuProgram = Qemu32)
+    /// <summary>Virt.Run's interpreter tier (<c>--cpu-tier interpreter</c>).</summary>
+    public const string Interpreter = "interpreter";
+
+    /// <summary>
+    /// Virt.Run's compiled tier with every block compiled on its first entry (<c>--cpu-tier compiled --compile-threshold 0</c>):
+    /// the kernels run each check once, so at the default threshold nearly all of their code would stay interpreted.
+    /// </summary>
+    public const string Compiled = "compiled";
+
+    /// <summary>
+    /// Runs <paramref name="kernel"/> under one emulator and returns its debug-console lines and exit code; Virt.Run runs
+    /// it on <paramref name="tier"/> (<see cref="Interpreter"/> or <see cref="Compiled"/>).
+    /// </summary>
+    public static (string[] Lines, int ExitCode) Run(bool qemu, byte[] kernel, string qemuCpu = CpuModel, string qemuProgram = Qemu32, string tier = Interpreter)
     {
         string dir = Directory.CreateTempSubdirectory("virt-diff-").FullName;
         try
@@ -33,7 +45,7 @@ internal static class DiffRunner
             }
             else
             {
-                (code, _, err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), [.. common, "-cpu", CpuModel, "--timeout", "30"]);
+                (code, _, err) = VirtRunProcess.RunVirt(TimeSpan.FromMinutes(1), [.. common, "-cpu", CpuModel, "--timeout", "30", .. TierArguments(tier)]);
             }
 
             string text = File.Exists(log) ? File.ReadAllText(log) : string.Empty;
@@ -45,6 +57,13 @@ internal static class DiffRunner
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    private static string[] TierArguments(string tier) => tier switch
+    {
+        Interpreter => ["--cpu-tier", Interpreter],
+        Compiled => ["--cpu-tier", Compiled, "--compile-threshold", "0"],
+        _ => throw new ArgumentOutOfRangeException(nameof(tier), tier, "not a tier (interpreter, compiled)"),
+    };
 
     /// <summary>The line printed for the check tagged <paramref name="tag"/>.</summary>
     public static string Line(string[] lines, string tag) => lines.Single(l => l.StartsWith(tag + " ", StringComparison.Ordinal));
@@ -77,17 +96,17 @@ internal static class DiffRunner
         Vector(line) is { } v && FaultVectors.Contains(v) && line.Length > 4 ? line[..^4] : line;
 
     /// <summary>
-    /// Runs the kernel in both and asserts identical output. Lines whose first word is in <paramref name="excluded"/> are
+    /// Runs the kernel in both (Virt.Run on <paramref name="tier"/>) and asserts identical output. Lines whose first word is in <paramref name="excluded"/> are
     /// not compared (each exclusion is justified where it is passed); they must still be present in both outputs.
     /// </summary>
-    public static (string[] Virt, string[] Qemu) Compare(byte[] kernel, params string[] excluded) => CompareWith(Qemu32, kernel, excluded);
+    public static (string[] Virt, string[] Qemu) Compare(string tier, byte[] kernel, params string[] excluded) => CompareWith(Qemu32, tier, kernel, excluded);
 
     /// <summary>As <see cref="Compare"/>, for a 64-bit kernel: QEMU runs as <see cref="Qemu64"/>.</summary>
-    public static (string[] Virt, string[] Qemu) Compare64(byte[] kernel, params string[] excluded) => CompareWith(Qemu64, kernel, excluded);
+    public static (string[] Virt, string[] Qemu) Compare64(string tier, byte[] kernel, params string[] excluded) => CompareWith(Qemu64, tier, kernel, excluded);
 
-    private static (string[] Virt, string[] Qemu) CompareWith(string qemuProgram, byte[] kernel, string[] excluded)
+    private static (string[] Virt, string[] Qemu) CompareWith(string qemuProgram, string tier, byte[] kernel, string[] excluded)
     {
-        (string[] virt, int virtCode) = Run(false, kernel);
+        (string[] virt, int virtCode) = Run(false, kernel, tier: tier);
         (string[] qemu, int qemuCode) = Run(true, kernel, qemuProgram: qemuProgram);
         string both = "Virt:\n" + string.Join('\n', virt) + "\nQEMU:\n" + string.Join('\n', qemu);
         if (Environment.GetEnvironmentVariable("VIRT_DIFF_DUMP") is { Length: > 0 } dump)
