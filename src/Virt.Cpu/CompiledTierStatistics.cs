@@ -21,6 +21,7 @@ namespace Virt.Cpu;
 /// </param>
 /// <param name="CompilesDeferred">Times a hot block stayed interpreted because <see cref="CpuOptions.CompileRateLimit"/> was spent.</param>
 /// <param name="BlocksEvicted">Compiled blocks dropped by evictions (see <paramref name="Evictions"/>).</param>
+/// <param name="InstructionsCompiled">The guest instructions in the blocks compiled since construction (what <see cref="CpuOptions.CompileRateLimit"/> counts).</param>
 public readonly record struct CompiledTierStatistics(
     long BlocksCompiled,
     TimeSpan CompileTime,
@@ -31,4 +32,5 @@ public readonly record struct CompiledTierStatistics(
     long CompiledBlockEntries,
     long BlocksInvalidated = 0,
     long CompilesDeferred = 0,
-    long BlocksEvicted = 0);
+    long BlocksEvicted = 0,
+    long InstructionsCompiled = 0);

@@ -102,6 +102,24 @@ internal sealed partial class BlockCompiler
         }
     }
 
+    /// <summary>For tests: waits until the worker finished every block this CPU queued (without attaching them).</summary>
+    /// <returns>False when <paramref name="timeout"/> passed first.</returns>
+    internal bool WaitForFinished(TimeSpan timeout)
+    {
+        long end = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (_finished.Count < _pending)
+        {
+            if (Environment.TickCount64 > end)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return true;
+    }
+
     /// <summary>What the worker produced for one block.</summary>
     private readonly record struct FinishedCompile(DecodedBlock Block, CompiledBlock? Compiled, int IlBytes, long Ticks, Exception? Failure);
 }

@@ -49,6 +49,7 @@ internal sealed partial class BlockCompiler
     private long _codeSize;
     private long _evictions;
     private long _blocksEvicted;
+    private long _instructionsCompiled;
 
     /// <summary>Creates the compiler of one CPU.</summary>
     /// <param name="cpu">The CPU whose blocks it compiles.</param>
@@ -69,10 +70,13 @@ internal sealed partial class BlockCompiler
     /// <summary>How many times the run loop entered a compiled block (counted by Cpu.CompiledTier.cs).</summary>
     public long CompiledEntries;
 
+    /// <summary>For tests: told the physical start of every block attached.</summary>
+    internal Action<ulong>? BlockAttached { get; set; }
+
     /// <summary>The statistics so far.</summary>
     public CompiledTierStatistics Statistics => new(
         _blocksCompiled, Stopwatch.GetElapsedTime(0, _compileTicks), _ilBytes, _codeSize, _compiled.Count, _evictions, CompiledEntries,
-        _blocksInvalidated, _compilesDeferred, _blocksEvicted);
+        _blocksInvalidated, _compilesDeferred, _blocksEvicted, _instructionsCompiled);
 
     /// <summary>
     /// Offered a block that passed the hit threshold: compiles it and attaches it to its entry slot when the policy says it
@@ -153,7 +157,9 @@ internal sealed partial class BlockCompiler
         _compiled.Add(block);
         _codeSize += compiled.SizeInBytes;
         _blocksCompiled++;
+        _instructionsCompiled += block.Count;
         _ilBytes += ilBytes;
+        BlockAttached?.Invoke(block.PhysicalStart);
     }
 
     /// <summary>

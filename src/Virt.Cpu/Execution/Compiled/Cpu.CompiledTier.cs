@@ -26,6 +26,9 @@ public sealed partial class Cpu
     /// <summary>What the compiled tier has done so far (all zero under <see cref="ExecutionTier.Interpreter"/>).</summary>
     public CompiledTierStatistics CompiledTierStatistics => _blockCompiler?.Statistics ?? default;
 
+    /// <summary>The compiled tier's compiler, for tests (null under the interpreter tier).</summary>
+    internal BlockCompiler? BlockCompiler => _blockCompiler;
+
     /// <summary>The tier this CPU runs with.</summary>
     public ExecutionTier ExecutionTier => _blockCompiler is null ? ExecutionTier.Interpreter : ExecutionTier.Compiled;
 
