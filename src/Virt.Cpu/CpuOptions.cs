@@ -110,9 +110,10 @@ public sealed record CpuOptions
 
     /// <summary>
     /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, the most host memory the compiled blocks may hold by the tier's
-    /// own estimate (see <see cref="CompiledTierStatistics.CodeSizeInBytes"/>). When a new block would exceed it, every
-    /// compiled block is dropped (they run interpreted until hot again), so a guest that generates code without end
-    /// cannot grow the host without end. Default <see cref="DefaultCompiledCodeBudgetInBytes"/>.
+    /// own estimate (see <see cref="CompiledTierStatistics.CodeSizeInBytes"/>). When a new block would exceed it, the
+    /// compiled blocks entered least since the previous eviction are dropped down to half the budget (they run interpreted
+    /// until hot again), so a guest that generates code without end cannot grow the host without end while its hot code
+    /// stays compiled. Default <see cref="DefaultCompiledCodeBudgetInBytes"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">When set below <see cref="MinimumCompiledCodeBudgetInBytes"/>.</exception>
     public long CompiledCodeBudgetInBytes

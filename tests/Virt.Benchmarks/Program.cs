@@ -5,7 +5,8 @@ namespace Virt.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark (its last lines compare the execution
-/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>memcost [flat-image]</c> the host
+/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>tiers-start [rounds]</c> the compiled tier from a cold start
+/// (compiling on the run thread or the background thread), <c>memcost [flat-image]</c> the host
 /// memory measurements, <c>checkpoints [largest-MiB]</c> the checkpoint and snapshot timings; anything else goes to BenchmarkDotNet's switcher.
 /// </summary>
 public static class Program
@@ -23,6 +24,12 @@ public static class Program
         if (args.Length > 0 && args[0] == "tiers")
         {
             TierRunner.Run(args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 1.0, args.Length > 2 ? args[2] : null);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "tiers-start")
+        {
+            TierStartRunner.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3);
             return;
         }
 
