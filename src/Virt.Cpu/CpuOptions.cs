@@ -110,9 +110,10 @@ public sealed record CpuOptions
 
     /// <summary>
     /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, the most host memory the compiled blocks may hold by the tier's
-    /// own estimate (see <see cref="CompiledTierStatistics.CodeSizeInBytes"/>). When a new block would exceed it, every
-    /// compiled block is dropped (they run interpreted until hot again), so a guest that generates code without end
-    /// cannot grow the host without end. Default <see cref="DefaultCompiledCodeBudgetInBytes"/>.
+    /// own estimate (see <see cref="CompiledTierStatistics.CodeSizeInBytes"/>). When a new block would exceed it, the
+    /// compiled blocks entered least since the previous eviction are dropped down to half the budget (they run interpreted
+    /// until hot again), so a guest that generates code without end cannot grow the host without end while its hot code
+    /// stays compiled. Default <see cref="DefaultCompiledCodeBudgetInBytes"/>.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">When set below <see cref="MinimumCompiledCodeBudgetInBytes"/>.</exception>
     public long CompiledCodeBudgetInBytes
@@ -133,4 +134,41 @@ public sealed record CpuOptions
     }
 
     private readonly long _compiledCodeBudgetInBytes = DefaultCompiledCodeBudgetInBytes;
+
+    /// <summary>The default of <see cref="CompileRateLimit"/>: one instruction compiled per 1000 retired.</summary>
+    public const int DefaultCompileRateLimit = 1000;
+
+    /// <summary>
+    /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, how many guest instructions must retire for each instruction the
+    /// tier compiles, beyond a first allowance of 4096 compiled instructions (0: no limit). Compiling costs the runtime's JIT
+    /// tens of microseconds per instruction, about what the interpreter needs for a thousand, so the default keeps the host
+    /// time spent compiling near the time spent running whatever the guest does (a guest that runs each of many blocks only
+    /// a little, or rewrites its code). Counted in instructions, not host time, so which blocks are compiled is the same in
+    /// every run. Hot blocks that find the allowance spent stay interpreted for a while
+    /// (<see cref="CompiledTierStatistics.CompilesDeferred"/>). Default <see cref="DefaultCompileRateLimit"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">When set below 0.</exception>
+    public int CompileRateLimit
+    {
+        get => _compileRateLimit;
+        init
+        {
+            if (value < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(CompileRateLimit), value, $"CpuOptions.CompileRateLimit must be 0 or more; it was {value}.");
+            }
+
+            _compileRateLimit = value;
+        }
+    }
+
+    private readonly int _compileRateLimit = DefaultCompileRateLimit;
+
+    /// <summary>
+    /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, compile hot blocks on a background thread (shared by every CPU of
+    /// the process, ended when idle) instead of on the thread that runs the guest, which interprets a block until its compiled
+    /// form is ready. Guest state is the same either way; which block entries run compiled, and so the host time and
+    /// <see cref="CompiledTierStatistics"/>, vary from run to run. Default false (see docs/performance.md for the measurement).
+    /// </summary>
+    public bool BackgroundCompilation { get; init; }
 }

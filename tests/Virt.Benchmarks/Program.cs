@@ -5,7 +5,8 @@ namespace Virt.Benchmarks;
 
 /// <summary>
 /// Entry point: <c>mips [scale] [workload]</c> runs the plain console CPU benchmark (its last lines compare the execution
-/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>qemu [seconds] [workload] [repetitions]</c> the same loops against QEMU TCG (QemuRunner.cs), <c>qemu-image loop iterations file</c> one of its images, <c>memcost [flat-image]</c> the host
+/// tiers), <c>tiers [scale] [workload]</c> only that comparison, <c>qemu [seconds] [workload] [repetitions]</c> the same loops against QEMU TCG (QemuRunner.cs), <c>qemu-image loop iterations file</c> one of its images, <c>tiers-start [rounds]</c> the compiled tier from a cold start
+/// (compiling on the run thread or the background thread), <c>memcost [flat-image]</c> the host
 /// memory measurements, <c>checkpoints [largest-MiB]</c> the checkpoint and snapshot timings; anything else goes to BenchmarkDotNet's switcher.
 /// </summary>
 public static class Program
@@ -36,6 +37,12 @@ public static class Program
         if (args.Length > 3 && args[0] == "qemu-image")
         {
             QemuRunner.WriteImage(args[1], uint.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "tiers-start")
+        {
+            TierStartRunner.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3);
             return;
         }
 

@@ -33,8 +33,8 @@ internal sealed class DecodeCache
     private const int ArrayHeaderBytes = 24;
     private const int ReferenceBytes = 8;
 
-    /// <summary>A <see cref="DecodedBlock"/> object: header, eleven 8-byte fields (references included), four 4-byte fields and two flags, padded to 8 bytes.</summary>
-    private const int BlockObjectBytes = ObjectHeaderBytes + (11 * 8) + (4 * 4) + 4;
+    /// <summary>A <see cref="DecodedBlock"/> object: header, eleven 8-byte fields (references included), five 4-byte fields and two flags, padded to 8 bytes.</summary>
+    private const int BlockObjectBytes = ObjectHeaderBytes + (11 * 8) + (5 * 4) + 4;
 
     /// <summary>
     /// One <see cref="_blocks"/> entry: hash code, next index, key and value (24 bytes) plus its bucket (4 bytes), doubled
@@ -68,6 +68,12 @@ internal sealed class DecodeCache
         _memory = memory;
         _budgetInBytes = budgetInBytes;
     }
+
+    /// <summary>
+    /// Told of every block dropped one by one (a code write, a remapping) while it had a compiled form, before the form is
+    /// cleared; not of the blocks <see cref="Clear"/> drops. The compiled tier backs off from code that keeps changing.
+    /// </summary>
+    public Action<DecodedBlock>? CompiledBlockInvalidated { get; set; }
 
     /// <summary>The estimated host memory held, in bytes (see <see cref="EstimateBlockBytes"/>).</summary>
     public long SizeInBytes => _bytes;
@@ -218,6 +224,10 @@ internal sealed class DecodeCache
         }
 
         block.Valid = false;
+        if (block.CompiledEntry is not null)
+        {
+            CompiledBlockInvalidated?.Invoke(block);
+        }
 
         // An invalid block is never run or followed again; dropping its links keeps it from holding other blocks alive.
         block.Successor0 = null;

@@ -60,6 +60,13 @@ internal sealed class DecodedBlock
     public int HitCount;
 
     /// <summary>
+    /// How many instructions the compiled tier's run loop interpreted in this block before compiling it (saturating). The
+    /// compile cost grows with the block's length and the gain with the instructions that run, so a block that is entered
+    /// often but left early (a fault in its first instruction) is not worth compiling yet (see Execution/Compiled/BlockCompiler.Policy.cs).
+    /// </summary>
+    public int InterpretedInstructions;
+
+    /// <summary>
     /// The entry slot for a compiled form of this block: null while the interpreter runs it. A compiling tier sets it to an
     /// engine bound to the compiled code (same contract, see <see cref="IExecutionEngine"/>) and adds the run loop's
     /// dispatch on it (Cpu.Run notes why the interpreter-only loop does not test it yet). Cleared with the block on

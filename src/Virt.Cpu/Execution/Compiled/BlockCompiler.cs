@@ -32,7 +32,7 @@ namespace Virt.Cpu;
 /// the decode cache clears when it drops the block (code writes, remapping, eviction).
 /// </para>
 /// </remarks>
-internal sealed class BlockCompiler
+internal sealed partial class BlockCompiler
 {
     /// <summary>The estimate of native code bytes per IL byte (x64 code for this IL runs at 2-4 bytes per IL byte).</summary>
     private const long NativeBytesPerIlByte = 4;
@@ -48,43 +48,94 @@ internal sealed class BlockCompiler
     private long _ilBytes;
     private long _codeSize;
     private long _evictions;
+    private long _blocksEvicted;
+    private long _instructionsCompiled;
 
     /// <summary>Creates the compiler of one CPU.</summary>
     /// <param name="cpu">The CPU whose blocks it compiles.</param>
     /// <param name="budgetInBytes">The bound of the compiled code's estimated size (see <see cref="CpuOptions.CompiledCodeBudgetInBytes"/>).</param>
-    public BlockCompiler(Cpu cpu, long budgetInBytes)
+    /// <param name="threshold">The interpreted entries before a block is compiled (see <see cref="CpuOptions.CompileThreshold"/>).</param>
+    /// <param name="rateLimit">The instructions retired per instruction compiled (see <see cref="CpuOptions.CompileRateLimit"/>; 0: none).</param>
+    /// <param name="background">Whether to compile on the background thread (see <see cref="CpuOptions.BackgroundCompilation"/>).</param>
+    public BlockCompiler(Cpu cpu, long budgetInBytes, int threshold, int rateLimit, bool background)
     {
         _cpu = cpu;
         _budget = budgetInBytes;
+        _threshold = threshold;
+        _rateLimit = rateLimit;
+        _background = background;
+        _compileAllowance = CompileAllowanceInstructions;
     }
 
     /// <summary>How many times the run loop entered a compiled block (counted by Cpu.CompiledTier.cs).</summary>
     public long CompiledEntries;
 
+    /// <summary>For tests: told the physical start of every block attached.</summary>
+    internal Action<ulong>? BlockAttached { get; set; }
+
     /// <summary>The statistics so far.</summary>
     public CompiledTierStatistics Statistics => new(
-        _blocksCompiled, Stopwatch.GetElapsedTime(0, _compileTicks), _ilBytes, _codeSize, _compiled.Count, _evictions, CompiledEntries);
+        _blocksCompiled, Stopwatch.GetElapsedTime(0, _compileTicks), _ilBytes, _codeSize, _compiled.Count, _evictions, CompiledEntries,
+        _blocksInvalidated, _compilesDeferred, _blocksEvicted, _instructionsCompiled);
 
     /// <summary>
-    /// Compiles <paramref name="block"/> and attaches it to its entry slot, first dropping every compiled block when the
-    /// budget would be exceeded. False when the block is not compiled (its shape is one the compiler does not take); then
-    /// its hit count is set far back so it is not tried again soon.
+    /// Offered a block that passed the hit threshold: compiles it and attaches it to its entry slot when the policy says it
+    /// is worth it now (BlockCompiler.Policy.cs), or hands it to the background thread (BlockCompiler.Background.cs). True
+    /// when the block has its compiled form now. A block whose shape the compiler does not take gets its hit count set far
+    /// back, so it is not offered again soon.
     /// </summary>
     public bool TryAttach(DecodedBlock block)
     {
-        long start = Stopwatch.GetTimestamp();
-        CompiledBlock? compiled = Compile(block, out int ilBytes);
-        _compileTicks += Stopwatch.GetTimestamp() - start;
+        if (!ShouldCompile(block))
+        {
+            return false;
+        }
+
+        if (_background)
+        {
+            Enqueue(block);
+            return false;
+        }
+
+        CompiledBlock? compiled = CompileNow(block, out int ilBytes, out long ticks);
+        _compileTicks += ticks;
         if (compiled is null)
         {
             block.HitCount = int.MinValue;
             return false;
         }
 
+        Attach(block, compiled, ilBytes);
+        return true;
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="block"/> to native code (on whichever thread calls it; it reads only what the decoder wrote
+    /// into the block before caching it, which never changes). <paramref name="ticks"/> is the host time it took.
+    /// </summary>
+    private CompiledBlock? CompileNow(DecodedBlock block, out int ilBytes, out long ticks)
+    {
+        long start = Stopwatch.GetTimestamp();
+        CompiledBlock? compiled = Compile(block, out ilBytes);
+
+        // The runtime turns a DynamicMethod into native code at its first call, not in CreateDelegate. A call asking for no
+        // instructions (fewer than the block holds, so the generated code hands it to the interpreter's loop, which runs
+        // none and reads nothing but the block's array) makes that happen here: the JIT's time is counted as compile time,
+        // and under background compilation it is spent on the background thread, not on the run thread's first entry.
+        compiled?.Code(_cpu, block, 0);
+        ticks = Stopwatch.GetTimestamp() - start;
+        return compiled;
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="compiled"/> to <paramref name="block"/>'s entry slot (run thread only), first making room
+    /// within the budget: the blocks the decode cache dropped since are forgotten, and when the live ones still fill the
+    /// budget the coldest are evicted (<see cref="EvictColdest"/>).
+    /// </summary>
+    private void Attach(DecodedBlock block, CompiledBlock compiled, int ilBytes)
+    {
         if (_codeSize + compiled.SizeInBytes > _budget)
         {
-            // First forget the blocks the decode cache dropped since (their entry slots were cleared with them); only
-            // when the live ones still fill the budget is everything evicted.
             _compiled.RemoveAll(static b => b.CompiledEntry is null);
             _codeSize = 0;
             foreach (DecodedBlock b in _compiled)
@@ -94,29 +145,49 @@ internal sealed class BlockCompiler
 
             if (_codeSize + compiled.SizeInBytes > _budget)
             {
-                EvictAll();
+                EvictColdest(_budget / 2 - compiled.SizeInBytes);
             }
         }
 
         block.CompiledEntry = compiled;
+
+        // From here on the hit count (still incremented by the run loop at every entry) counts the compiled entries that
+        // EvictColdest ranks blocks by.
+        block.HitCount = 0;
         _compiled.Add(block);
         _codeSize += compiled.SizeInBytes;
         _blocksCompiled++;
+        _instructionsCompiled += block.Count;
         _ilBytes += ilBytes;
-        return true;
+        BlockAttached?.Invoke(block.PhysicalStart);
     }
 
-    /// <summary>Drops every compiled block (they run interpreted and count their hits afresh).</summary>
-    private void EvictAll()
+    /// <summary>
+    /// Drops the compiled blocks entered least since the previous eviction (or since they were compiled) until the rest
+    /// hold at most <paramref name="targetBytes"/>; the survivors count their entries afresh. Evicting down to half the
+    /// budget makes the sort's cost O(log n) per compiled block, amortized, and keeps the hot code compiled where dropping
+    /// everything made every hot block pay its interpreted entries and its compile again.
+    /// </summary>
+    private void EvictColdest(long targetBytes)
     {
+        _compiled.Sort(static (a, b) => a.HitCount.CompareTo(b.HitCount));
+        int dropped = 0;
+        while (dropped < _compiled.Count && _codeSize > Math.Max(targetBytes, 0))
+        {
+            DecodedBlock b = _compiled[dropped++];
+            _codeSize -= ((CompiledBlock)b.CompiledEntry!).SizeInBytes;
+            b.CompiledEntry = null;
+            b.HitCount = 0;
+            b.InterpretedInstructions = 0;
+        }
+
+        _compiled.RemoveRange(0, dropped);
         foreach (DecodedBlock b in _compiled)
         {
-            b.CompiledEntry = null;
             b.HitCount = 0;
         }
 
-        _compiled.Clear();
-        _codeSize = 0;
+        _blocksEvicted += dropped;
         _evictions++;
     }
 

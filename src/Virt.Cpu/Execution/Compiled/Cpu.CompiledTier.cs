@@ -26,6 +26,9 @@ public sealed partial class Cpu
     /// <summary>What the compiled tier has done so far (all zero under <see cref="ExecutionTier.Interpreter"/>).</summary>
     public CompiledTierStatistics CompiledTierStatistics => _blockCompiler?.Statistics ?? default;
 
+    /// <summary>The compiled tier's compiler, for tests (null under the interpreter tier).</summary>
+    internal BlockCompiler? BlockCompiler => _blockCompiler;
+
     /// <summary>The tier this CPU runs with.</summary>
     public ExecutionTier ExecutionTier => _blockCompiler is null ? ExecutionTier.Interpreter : ExecutionTier.Compiled;
 
@@ -68,33 +71,64 @@ public sealed partial class Cpu
     {
         ExecutionTier tier = _options.ExecutionTier;
         _compileThreshold = _options.CompileThreshold;
+        int rateLimit = _options.CompileRateLimit;
         if (!_options.ExecutionTierChosen && CompiledTierOverrideThreshold is int threshold)
         {
+            // The suite switch asks for every block compiled, whatever the suite's guests run: no rate limit.
             tier = ExecutionTier.Compiled;
             _compileThreshold = threshold;
+            rateLimit = 0;
         }
 
-        return tier switch
+        BlockCompiler? compiler = tier switch
         {
             ExecutionTier.Interpreter => null,
-            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes),
+            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes, _compileThreshold, rateLimit, _options.BackgroundCompilation),
             _ => throw new ArgumentOutOfRangeException(
                 nameof(CpuOptions.ExecutionTier), tier, $"CpuOptions.ExecutionTier must be Interpreter or Compiled; it was {tier}."),
         };
+        if (compiler is not null)
+        {
+            _decodeCache.CompiledBlockInvalidated = compiler.OnCompiledBlockInvalidated;
+        }
+
+        return compiler;
     }
 
     /// <summary>A block without a compiled form: compiled first when it is cached and hot, else interpreted.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int RunUncompiled(DecodedBlock block, int count)
     {
-        // Only cached blocks are compiled: the scratch, fetch-fault and CS-limit blocks are reused or one-off (Valid false).
-        if (block.Valid && block.HitCount > _compileThreshold && _blockCompiler!.TryAttach(block))
+        BlockCompiler compiler = _blockCompiler!;
+        if (compiler.HasFinishedCompiles)
         {
-            _blockCompiler.CompiledEntries++;
+            // The background thread finished blocks (Execution/Compiled/BlockCompiler.Background.cs): attach them, this one
+            // perhaps among them.
+            compiler.AttachFinished();
+            if (block.CompiledEntry is CompiledBlock finished)
+            {
+                compiler.CompiledEntries++;
+                return finished.Code(this, block, count);
+            }
+        }
+
+        // Only cached blocks are compiled: the scratch, fetch-fault and CS-limit blocks are reused or one-off (Valid false).
+        if (block.Valid && block.HitCount > _compileThreshold && compiler.TryAttach(block))
+        {
+            compiler.CompiledEntries++;
             return ((CompiledBlock)block.CompiledEntry!).Code(this, block, count);
         }
 
-        return InterpretBlock(block, count);
+        int executed = InterpretBlock(block, count);
+
+        // The work done in the block, which the compile policy weighs against the block's length (saturating, so that a
+        // block the policy keeps interpreted for good cannot wrap the count).
+        if (block.InterpretedInstructions <= int.MaxValue - executed)
+        {
+            block.InterpretedInstructions += executed;
+        }
+
+        return executed;
     }
 
     /// <summary>
