@@ -51,7 +51,6 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     private long _budgetLeft;
     private bool _halted;
     private bool _shutdown;
-    private volatile bool _stopRequested;
     private bool _nmiPending;
     private bool _nmiBlocked;
     private bool _inhibitInterrupts;
@@ -135,7 +134,7 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     public bool IsShutdown => _shutdown;
 
     /// <summary>Asks <see cref="Run"/> to return <see cref="StopReason.StopRequested"/> at the next instruction boundary. Safe from callbacks and other threads.</summary>
-    public void RequestStop() => _stopRequested = true;
+    public void RequestStop() => _runLoopExits.StopRequested = true;
 
     /// <summary>Signals a non-maskable interrupt; it is taken at the next instruction boundary (vector 2), then NMIs are blocked until IRET.</summary>
     public void RaiseNmi() => _nmiPending = true;
@@ -150,8 +149,19 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
     /// </summary>
     /// <param name="maxInstructions">The instruction budget (at least 1).</param>
     /// <returns>Why execution stopped.</returns>
-    public StopReason Run(long maxInstructions) =>
-        _blockCompiler is null ? RunLoop<InterpreterRunner>(maxInstructions) : RunLoop<TieredRunner>(maxInstructions);
+    public StopReason Run(long maxInstructions)
+    {
+        // The loop's instantiation is chosen here, for the tier and for whether a block or count hook is set (see
+        // Hooks/Cpu.HookedRunLoop.cs); the loop returns RunLoopChange when a hook set or removed during the run needs the
+        // other one, and the run continues there with the budget left.
+        StopReason stop = RunLoopForHooksAndTier(maxInstructions);
+        while (stop == RunLoopChange)
+        {
+            stop = RunLoopForHooksAndTier(_remainingAtRunLoopChange);
+        }
+
+        return stop;
+    }
 
     /// <summary>The run loop of <see cref="Run"/>, once per tier (see <see cref="IBlockRunner"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -167,10 +177,21 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 return StopReason.Shutdown;
             }
 
-            if (_stopRequested)
+            if (_runLoopExits.Any != 0)
             {
-                _stopRequested = false;
-                return StopReason.StopRequested;
+                // One test for a stop request and a change of the block or count hooks (Hooks/Cpu.HookedRunLoop.cs).
+                if (_runLoopExits.StopRequested)
+                {
+                    _runLoopExits.StopRequested = false;
+                    return StopReason.StopRequested;
+                }
+
+                if (HostHooksChangedRunner<TRunner>())
+                {
+                    // Nothing of this iteration has run yet: the other instantiation starts exactly here.
+                    _remainingAtRunLoopChange = remaining;
+                    return RunLoopChange;
+                }
             }
 
             if (remaining <= 0)
@@ -239,11 +260,11 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
             }
 
             int executed;
-            if (_hostHooksArmed)
+            if (typeof(TRunner) == typeof(HookedRunner))
             {
                 // A block or instruction-count hook is set (Hooks/Cpu.HostHooks.cs): the block runs out of line, in the
-                // interpreter whatever the tier (hooks fall back to the interpreter). Without hooks this is one never-taken
-                // branch per block.
+                // interpreter whatever the tier (hooks fall back to the interpreter). A constant per instantiation: the
+                // loops of a CPU without hooks contain no test for them (Hooks/Cpu.HookedRunLoop.cs).
                 executed = RunBlockWithHostHooks(block, count, remaining);
                 if (executed < 0)
                 {

@@ -9,8 +9,9 @@ namespace Virt.Cpu;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Cost when none is set: the run loop tests one field, <c>_hostHooksArmed</c>, per block (a branch that is never taken),
-/// and <see cref="DeliverEvent"/> tests <see cref="ExceptionHook"/> for null per delivered event. While a block or count
+/// Cost when none is set: nothing per block. <see cref="Run"/> enters a run loop without hook code unless a block or count
+/// hook is set, and setting or removing one during a run is seen by the block-entry test the loop already makes for
+/// <see cref="RequestStop"/> (see Cpu.HookedRunLoop.cs and docs/machine.md, "Costs"); <see cref="DeliverEvent"/> tests <see cref="ExceptionHook"/> for null per delivered event. While a block or count
 /// hook is set, each block runs through <see cref="RunBlockWithHostHooks"/>, which calls the block hook once and executes
 /// the block in pieces that end at the count hook's deadline.
 /// </para>
@@ -98,13 +99,11 @@ public sealed partial class Cpu
     /// </summary>
     public void RequestStopAfterInstruction()
     {
-        _stopRequested = true;
+        _runLoopExits.StopRequested = true;
 
-        // A benign race: the run loop may clear this at a block entry, and then sees _stopRequested there.
+        // A benign race: the run loop may clear this at a block entry, and then sees _runLoopExits.StopRequested there.
         _exitBlock = true;
     }
-
-    private void UpdateHostHooksArmed() => _hostHooksArmed = _blockHook is not null || _instructionCountHook is not null;
 
     /// <summary>
     /// The run loop's fault path: remembers where the faulting instruction ends (for <see cref="CpuExceptionEvent.Skip"/>)
@@ -187,7 +186,7 @@ public sealed partial class Cpu
         if (_blockHook is { } blockHook)
         {
             blockHook(CodeLinear, (int)block.ByteLength, block.Count);
-            if (_ctx.Rip != rip || _ctx.SegSelector[Cs] != cs || _retiredEpoch != epoch || _stopRequested || !_hostHooksArmed)
+            if (_ctx.Rip != rip || _ctx.SegSelector[Cs] != cs || _retiredEpoch != epoch || _runLoopExits.StopRequested || !_hostHooksArmed)
             {
                 _exitBlock = false;
                 return -1;
@@ -198,7 +197,7 @@ public sealed partial class Cpu
         {
             // The previous block ended exactly at the deadline (or a fault or interrupt was delivered there): call it now.
             CallInstructionCountHook(inFlight: 0);
-            if (_ctx.Rip != rip || _ctx.SegSelector[Cs] != cs || _retiredEpoch != epoch || _stopRequested || !block.Valid || !_hostHooksArmed)
+            if (_ctx.Rip != rip || _ctx.SegSelector[Cs] != cs || _retiredEpoch != epoch || _runLoopExits.StopRequested || !block.Valid || !_hostHooksArmed)
             {
                 _exitBlock = false;
                 return -1;
@@ -234,7 +233,7 @@ public sealed partial class Cpu
                 return 0;
             }
 
-            if (_ctx.Rip != rip || _ctx.SegSelector[Cs] != cs || _stopRequested || !block.Valid || !_hostHooksArmed)
+            if (_ctx.Rip != rip || _ctx.SegSelector[Cs] != cs || _runLoopExits.StopRequested || !block.Valid || !_hostHooksArmed)
             {
                 _exitBlock = true;
                 return executed;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Iced.Intel;
@@ -25,6 +26,13 @@ public sealed partial class GdbAcceptanceTests
     private const uint WatchedValue = 0x1234;
     private const uint Cr4OsFxsr = 1 << 9;
     private const uint Xmm1LowLane = 0x4020_0000; // 2.5f
+
+    /// <summary>Stands for the stub's TCP port in a gdb command of <see cref="RunGdbSessionAsync"/>.</summary>
+    private const string PortPlaceholder = "{port}";
+
+    /// <summary>Stands for the symbol file's path in a gdb command of <see cref="RunGdbSessionAsync"/>.</summary>
+    private const string SymbolFilePlaceholder = "{symbols}";
+
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
 
     [Fact]
@@ -109,10 +117,13 @@ public sealed partial class GdbAcceptanceTests
     /// <paramref name="commands"/> after connecting; returns both programs' exit codes and output.
     /// </summary>
     /// <param name="kernel">The Multiboot kernel.</param>
-    /// <param name="commands">gdb commands after <c>target remote</c>.</param>
+    /// <param name="commands">gdb commands after <c>target remote</c>; <see cref="PortPlaceholder"/> in them becomes the stub's port (to reconnect).</param>
     /// <param name="symbolFile">An ELF file for gdb's <c>file</c> (its architecture then comes from it), or null for <c>set architecture i386</c>.</param>
     /// <param name="waitForAttach">Whether Virt.Run waits for gdb before the first instruction (<c>-S</c>).</param>
-    private static async Task<GdbSession> RunGdbSessionAsync(byte[] kernel, string[] commands, byte[]? symbolFile = null, bool waitForAttach = true)
+    /// <param name="loadSymbolsFirst">Whether <c>file</c> comes before <c>target remote</c>; when false, the session starts with
+    /// <c>set architecture i386</c> and <see cref="SymbolFilePlaceholder"/> in <paramref name="commands"/> becomes the symbol file's path.</param>
+    private static async Task<GdbSession> RunGdbSessionAsync(
+        byte[] kernel, string[] commands, byte[]? symbolFile = null, bool waitForAttach = true, bool loadSymbolsFirst = true)
     {
         string gdb = VirtRunProcess.Which("gdb")
             ?? throw new InvalidOperationException("gdb is not installed: install the 'gdb' package (see .ci/install-packages)");
@@ -138,9 +149,14 @@ public sealed partial class GdbAcceptanceTests
             [
                 "-batch", "-nx",
                 "-ex", "set tcp connect-timeout 60",
-                "-ex", symbolFile is null ? "set architecture i386" : $"file {symbolPath}",
+                "-ex", symbolFile is null || !loadSymbolsFirst ? "set architecture i386" : $"file {symbolPath}",
                 "-ex", $"target remote 127.0.0.1:{port}",
-                .. commands.SelectMany(command => new[] { "-ex", command }),
+                .. commands.SelectMany(command => new[]
+                {
+                    "-ex",
+                    command.Replace(PortPlaceholder, port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                        .Replace(SymbolFilePlaceholder, symbolPath, StringComparison.Ordinal),
+                }),
             ];
             (int gdbExit, string gdbOut, string gdbErr) = VirtRunProcess.Run(gdb, arguments, s_timeout);
             (int virtExit, string virtOut, string virtErr) = await virt;

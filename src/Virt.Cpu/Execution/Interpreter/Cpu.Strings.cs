@@ -122,7 +122,7 @@ public sealed unsafe partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool EventPendingDuringRep(StringKind kind)
     {
-        if (_stopRequested || _nmiPending)
+        if (_runLoopExits.StopRequested || _nmiPending)
         {
             return true;
         }
