@@ -89,6 +89,9 @@ public sealed record RunOptions
     /// <summary>The CPU's execution tier (<c>--cpu-tier interpreter|compiled</c>).</summary>
     public Virt.Cpu.ExecutionTier CpuTier { get; init; } = Virt.Cpu.ExecutionTier.Interpreter;
 
+    /// <summary>Print the run's figures and the compiled tier's statistics to standard error at the end (<c>--tier-stats</c>).</summary>
+    public bool TierStatistics { get; init; }
+
     /// <summary>Where the gdb stub listens (<c>-s</c>, <c>-gdb tcp::PORT</c>), or null for no stub.</summary>
     public System.Net.IPEndPoint? GdbEndPoint { get; init; }
 

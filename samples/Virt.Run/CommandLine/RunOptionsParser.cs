@@ -116,6 +116,9 @@ public static partial class RunOptionsParser
           --cpu-tier interpreter|compiled
                                   interpreter = every instruction interpreted (default); compiled =
                                   hot blocks compiled to .NET code, same results (docs/performance.md)
+          --tier-stats            at the end, print to standard error the host time of the run, the guest
+                                  instructions retired and the compiled tier's statistics (blocks compiled,
+                                  compile time, code cache size)
           --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
                                   isapc board (pc has them); guests that never enable the APIC still
                                   see the 8259A PIC
@@ -314,6 +317,9 @@ public static partial class RunOptionsParser
                     break;
                 }
 
+                case "--tier-stats":
+                    options = options with { TierStatistics = true };
+                    break;
                 case "--allow-reset-loop":
                     options = options with { AllowResetLoop = true };
                     break;
