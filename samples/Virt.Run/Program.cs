@@ -73,6 +73,7 @@ using (machine)
         cancel.Cancel();
     };
     MachineStopReason stop;
+    long runStart = System.Diagnostics.Stopwatch.GetTimestamp();
     try
     {
         stop = options.GdbEndPoint is { } gdbEndPoint
@@ -86,6 +87,11 @@ using (machine)
     }
 
     disposables.Flush();
+    if (options.TierStatistics)
+    {
+        TierStatisticsReport.Write(Console.Error, machine.Cpu, System.Diagnostics.Stopwatch.GetElapsedTime(runStart));
+    }
+
     if (options.Display && machine.FindDevice<VgaAdapter>() is { } vga)
     {
         // Without a window system the "display" is the text screen, printed when the guest stops.

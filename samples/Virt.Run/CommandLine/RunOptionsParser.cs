@@ -118,6 +118,9 @@ public static partial class RunOptionsParser
                                   hot blocks compiled to .NET code, same results (docs/performance.md)
           --compile-threshold N   with --cpu-tier compiled: a block is compiled after N interpreted
                                   entries (default 50; 0 compiles every block on its first entry)
+          --tier-stats            at the end, print to standard error the host time of the run, the guest
+                                  instructions retired and the compiled tier's statistics (blocks compiled,
+                                  compile time, code cache size)
           --apic                  add the local APIC (FEE00000h) and the I/O APIC (FEC00000h) to the
                                   isapc board (pc has them); guests that never enable the APIC still
                                   see the 8259A PIC
@@ -327,6 +330,9 @@ public static partial class RunOptionsParser
                     break;
                 }
 
+                case "--tier-stats":
+                    options = options with { TierStatistics = true };
+                    break;
                 case "--allow-reset-loop":
                     options = options with { AllowResetLoop = true };
                     break;
