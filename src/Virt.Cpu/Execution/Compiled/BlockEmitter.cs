@@ -9,7 +9,7 @@ namespace Virt.Cpu;
 /// compile time what the generated code holds in locals and has not yet written back: guest registers, the lazy-flag
 /// record, and EIP with the instruction start.
 /// </summary>
-internal sealed class BlockEmitter
+internal sealed partial class BlockEmitter
 {
     private const int RegisterCount = 16;
     private const int RegisterNumberMask = RegisterCount - 1;
@@ -74,6 +74,7 @@ internal sealed class BlockEmitter
         _temp0 = il.DeclareLocal(typeof(ulong));
         _temp1 = il.DeclareLocal(typeof(ulong));
         _carry = il.DeclareLocal(typeof(int));
+        _flagsNeeded = ComputeFlagLiveness(_instructions, _count);
     }
 
     private enum RegisterState : byte
@@ -145,6 +146,7 @@ internal sealed class BlockEmitter
     private void EmitInstruction(int i)
     {
         ref DecodedInstruction d = ref _instructions[i];
+        _current = i;
         if (!IsInlined(in d))
         {
             EmitInterpreterCall(i);
@@ -210,14 +212,25 @@ internal sealed class BlockEmitter
         }
     }
 
-    /// <summary>ADD..TEST r, r/imm (32 or 64 bits): as Cpu.ExecuteAluRegister with the operation's lazy-flag record.</summary>
+    /// <summary>
+    /// ADD..TEST r, r/imm (32 or 64 bits): as Cpu.ExecuteAluRegister with the operation's lazy-flag record, of which only
+    /// the parts a later reader needs are kept (see BlockEmitter.Liveness.cs).
+    /// </summary>
     private void EmitAluRegister(ref DecodedInstruction d, OpCode operation, LazyOp flags, bool writesBack)
     {
         ILGenerator il = _il;
         int size = d.OpSize;
+        FlagParts needed = _flagsNeeded[_current];
+        bool keepResult = (needed & FlagParts.Result) != 0;
 
         // ADD, SUB and CMP record both operands; the logic operations only the result (Cpu.SetLogicFlags).
-        bool recordsOperands = flags != LazyOp.Logic;
+        bool recordsOperands = flags != LazyOp.Logic && (needed & FlagParts.Operands) != 0;
+        if (!writesBack && !keepResult && !recordsOperands)
+        {
+            // CMP or TEST whose record is overwritten before anything reads it: nothing to do.
+            return;
+        }
+
         LocalBuilder dst = recordsOperands ? _lazyDst : _temp0;
         LocalBuilder src = recordsOperands ? _lazySrc : _temp1;
         LoadRegister(d.Reg0, size);
@@ -232,27 +245,45 @@ internal sealed class BlockEmitter
         }
 
         il.Emit(OpCodes.Stloc, src);
-        il.Emit(OpCodes.Ldloc, dst);
-        il.Emit(OpCodes.Ldloc, src);
-        il.Emit(operation);
-        il.Emit(OpCodes.Stloc, _lazyRes);
-        if (writesBack)
+        if (keepResult || writesBack)
         {
-            il.Emit(OpCodes.Ldloc, _lazyRes);
-            StoreRegister(d.Reg0, size);
+            il.Emit(OpCodes.Ldloc, dst);
+            il.Emit(OpCodes.Ldloc, src);
+            il.Emit(operation);
+            if (keepResult)
+            {
+                il.Emit(OpCodes.Stloc, _lazyRes);
+                if (writesBack)
+                {
+                    il.Emit(OpCodes.Ldloc, _lazyRes);
+                    StoreRegister(d.Reg0, size);
+                }
+            }
+            else
+            {
+                StoreRegister(d.Reg0, size);
+            }
         }
 
-        _flagsOp = flags;
-        _flagsSize = size;
-        _flagsOpResultDirty = true;
+        if (keepResult)
+        {
+            _flagsOp = flags;
+            _flagsSize = size;
+            _flagsOpResultDirty = true;
+        }
+
         _flagsOperandsDirty |= recordsOperands;
     }
 
-    /// <summary>INC/DEC r (32 or 64 bits): CF folded into EFLAGS from the previous record, then an Inc/Dec record (Cpu.SetIncDec).</summary>
+    /// <summary>
+    /// INC/DEC r (32 or 64 bits): CF folded into EFLAGS from the previous record, then an Inc/Dec record (Cpu.SetIncDec) of
+    /// which only the parts a later reader needs are kept.
+    /// </summary>
     private void EmitIncDec(ref DecodedInstruction d, bool increment)
     {
         ILGenerator il = _il;
         int size = d.OpSize;
+        FlagParts needed = _flagsNeeded[_current];
         LoadRegister(d.Reg0, size);
         il.Emit(OpCodes.Stloc, _temp0);
         EmitCarry();
@@ -266,20 +297,28 @@ internal sealed class BlockEmitter
         il.Emit(OpCodes.Or);
         il.Emit(OpCodes.Stfld, M.Eflags);
 
-        il.Emit(OpCodes.Ldloc, _temp0);
-        il.Emit(OpCodes.Stloc, _lazyDst);
-        il.Emit(OpCodes.Ldc_I8, 1L);
-        il.Emit(OpCodes.Stloc, _lazySrc);
+        if ((needed & FlagParts.Operands) != 0)
+        {
+            il.Emit(OpCodes.Ldloc, _temp0);
+            il.Emit(OpCodes.Stloc, _lazyDst);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.Stloc, _lazySrc);
+            _flagsOperandsDirty = true;
+        }
+
         il.Emit(OpCodes.Ldloc, _temp0);
         il.Emit(OpCodes.Ldc_I8, 1L);
         il.Emit(increment ? OpCodes.Add : OpCodes.Sub);
-        il.Emit(OpCodes.Stloc, _lazyRes);
-        il.Emit(OpCodes.Ldloc, _lazyRes);
+        if ((needed & FlagParts.Result) != 0)
+        {
+            il.Emit(OpCodes.Stloc, _lazyRes);
+            il.Emit(OpCodes.Ldloc, _lazyRes);
+            _flagsOp = increment ? LazyOp.Inc : LazyOp.Dec;
+            _flagsSize = size;
+            _flagsOpResultDirty = true;
+        }
+
         StoreRegister(d.Reg0, size);
-        _flagsOp = increment ? LazyOp.Inc : LazyOp.Dec;
-        _flagsSize = size;
-        _flagsOpResultDirty = true;
-        _flagsOperandsDirty = true;
     }
 
     /// <summary>Pushes CF (0 or 1, an int) as Cpu.GetCarry derives it from the current record.</summary>
@@ -368,8 +407,10 @@ internal sealed class BlockEmitter
     }
 
     /// <summary>
-    /// Jcc rel: taken, everything is written back, Cpu.JumpNear runs and the block exits (as the interpreter, which sets the
-    /// exit flag); not taken, the block goes on with its locals as they were.
+    /// Jcc rel: taken, everything is written back, Cpu.JumpNear runs and the block exits; not taken, the block goes on with
+    /// its locals as they were. The taken exit does not set the exit flag as the interpreter's loop does (returning is how
+    /// the method stops, and the run loop clears the flag anyway): the flag left clear tells the chaining dispatcher that
+    /// the block ended in a direct branch, so it may go on into the successor (Cpu.CompiledChaining.cs).
     /// </summary>
     private void EmitJcc(int i, ref DecodedInstruction d)
     {
@@ -379,9 +420,6 @@ internal sealed class BlockEmitter
         il.Emit(OpCodes.Brfalse, notTaken);
         WriteBack(i, updateState: false);
         EmitJumpNear(i, ref d);
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldc_I4_1);
-        il.Emit(OpCodes.Stfld, M.ExitBlock);
         il.Emit(OpCodes.Ldc_I4, i + 1);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(notTaken);

@@ -1,6 +1,7 @@
 using FsCheck.Xunit;
 using Iced.Intel;
 using Virt.Cpu.Tests.ProtectedMode;
+using Virt.Memory;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -15,6 +16,12 @@ public sealed class CompiledTierPropertyTests
 {
     /// <summary>EBP holds the base of the data area the memory operands use.</summary>
     private const uint DataBase = 0x20000;
+
+    /// <summary>The vector of the timer of <see cref="AttachTimer"/>.</summary>
+    private const byte TimerVector = 0x20;
+
+    /// <summary>EFLAGS.IF.</summary>
+    private const uint InterruptFlag = 0x200;
 
     /// <summary>How many kinds of instruction <see cref="EmitInstruction"/> knows.</summary>
     private const int InstructionKinds = 50;
@@ -41,6 +48,14 @@ public sealed class CompiledTierPropertyTests
         var compiled = new ProtectedModeHarness(options: TierComparison.Compiled(compileThreshold));
         Prepare(interpreter, code, registers, flags);
         Prepare(compiled, code, registers, flags);
+
+        // Half the runs with IF set and a timer driven by the retired count, so that interrupts fall inside blocks and
+        // inside chains of compiled blocks.
+        if ((mode & 16) != 0)
+        {
+            AttachTimer(interpreter, seed);
+            AttachTimer(compiled, seed);
+        }
 
         long total = 0;
         for (int i = 0; i <= slices.Length && total < 4000; i++)
@@ -125,6 +140,18 @@ public sealed class CompiledTierPropertyTests
 
         // The status flags only (CF PF AF ZF SF OF): no TF, IF or DF surprises.
         machine.Cpu.Flags = (flags & 0x8D5) | 2;
+    }
+
+    private static void AttachTimer(ProtectedModeHarness machine, uint seed)
+    {
+        machine.InstallGate(TimerVector);
+        machine.Memory.Write(new PhysicalAddress(ProtectedModeHarness.HandlerAddress(TimerVector)), ProtectedModeHarness.Assemble(32, a =>
+        {
+            a.inc(__dword_ptr[DataBase + 0x100]);
+            a.iretd();
+        }, ProtectedModeHarness.HandlerAddress(TimerVector)));
+        machine.Cpu.InterruptController = new VirtualTimer(machine.Cpu, TimerVector, 5 + (int)(seed % 40));
+        machine.Cpu.Flags |= InterruptFlag;
     }
 
     private static uint[] Extend(uint[] program, uint seed)
