@@ -94,9 +94,9 @@ internal sealed partial class BlockEmitter
     {
         Op.Nop or Op.Jcc or Op.JmpRel => true,
         Op.MovRegister or Op.AddRegister or Op.SubRegister or Op.CmpRegister or Op.AndRegister or Op.OrRegister or Op.XorRegister
-            or Op.TestRegister => d.OpSize is 4 or 8 && d.Kind1 is OperandKind.Register or OperandKind.Immediate,
-        Op.IncRegister or Op.DecRegister => d.OpSize is 4 or 8,
-        Op.Lea => d.OpSize is 4 or 8 && d.AddrSize is 4 or 8 && d.Base != DecodedInstruction.RipRegister,
+            or Op.TestRegister => d.OpSize is 2 or 4 or 8 && d.Kind1 is OperandKind.Register or OperandKind.Immediate,
+        Op.IncRegister or Op.DecRegister => d.OpSize is 2 or 4 or 8,
+        Op.Lea => d.OpSize is 2 or 4 or 8 && d.AddrSize is 2 or 4 or 8 && d.Base != DecodedInstruction.RipRegister,
         _ => false,
     };
 
@@ -362,9 +362,9 @@ internal sealed partial class BlockEmitter
     private void EmitLea(ref DecodedInstruction d)
     {
         ILGenerator il = _il;
-        if (d.AddrSize == 4)
+        if (d.AddrSize is 2 or 4)
         {
-            // Cpu.EffectiveAddress32: the sum wraps at 32 bits and is zero-extended.
+            // Cpu.EffectiveAddress32: the sum wraps at 32 bits and is zero-extended (and cut to 16 bits for 16-bit addressing).
             il.Emit(OpCodes.Ldc_I4, unchecked((int)(uint)d.Disp));
             if (d.Base != DecodedInstruction.NoRegister)
             {
@@ -380,6 +380,12 @@ internal sealed partial class BlockEmitter
                 il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
                 il.Emit(OpCodes.Shl);
                 il.Emit(OpCodes.Add);
+            }
+
+            if (d.AddrSize == 2)
+            {
+                il.Emit(OpCodes.Ldc_I4, (int)WordMask);
+                il.Emit(OpCodes.And);
             }
 
             il.Emit(OpCodes.Conv_U8);
@@ -521,7 +527,7 @@ internal sealed partial class BlockEmitter
         }
     }
 
-    /// <summary>A record operand sign-extended from the record's size (Cpu.SignExtend; only 4 and 8 occur here).</summary>
+    /// <summary>A record operand sign-extended from the record's size (Cpu.SignExtend; only 2, 4 and 8 occur here).</summary>
     private void LoadSigned(LocalBuilder local)
     {
         _il.Emit(OpCodes.Ldloc, local);
@@ -530,9 +536,14 @@ internal sealed partial class BlockEmitter
             _il.Emit(OpCodes.Conv_I4);
             _il.Emit(OpCodes.Conv_I8);
         }
+        else if (_flagsSize == 2)
+        {
+            _il.Emit(OpCodes.Conv_I2);
+            _il.Emit(OpCodes.Conv_I8);
+        }
     }
 
-    /// <summary>Pushes a register's value (as an unsigned long, zero-extended from 32 bits when <paramref name="size"/> is 4), loading it into its local on first use.</summary>
+    /// <summary>Pushes a register's value (as an unsigned long, zero-extended from 32 or 16 bits when <paramref name="size"/> is 4 or 2), loading it into its local on first use.</summary>
     private void LoadRegister(int register, int size)
     {
         int r = register & RegisterNumberMask;
@@ -552,11 +563,22 @@ internal sealed partial class BlockEmitter
             _il.Emit(OpCodes.Conv_U4);
             _il.Emit(OpCodes.Conv_U8);
         }
+        else if (size == 2)
+        {
+            _il.Emit(OpCodes.Conv_U2);
+            _il.Emit(OpCodes.Conv_U8);
+        }
     }
 
-    /// <summary>Pops a value into a register's local (zero-extended from 32 bits when <paramref name="size"/> is 4, Cpu.WriteRegister).</summary>
+    /// <summary>Pops a value into a register's local (zero-extended from 32 bits when <paramref name="size"/> is 4, merged into bits 0-15 when 2: Cpu.WriteRegister).</summary>
     private void StoreRegister(int register, int size)
     {
+        if (size == 2)
+        {
+            StoreWordRegister(register);
+            return;
+        }
+
         int r = register & RegisterNumberMask;
         LocalBuilder local = _registerLocals[r] ??= _il.DeclareLocal(typeof(ulong));
         if (size == 4)

@@ -42,10 +42,10 @@ public sealed class BlockEmitterLivenessTests
     public void Interpreter_calls_and_forms_not_generated_inline_read_everything()
     {
         var load = new DecodedInstruction { Op = Op.Load32, OpSize = 4, Kind0 = OperandKind.Register, Kind1 = OperandKind.Memory, Length = 3 };
-        DecodedInstruction add16 = Alu(Op.AddRegister);
-        add16.OpSize = 2;
+        DecodedInstruction add8 = Alu(Op.AddRegister);
+        add8.OpSize = 1;
         Assert.Equal(Parts.All, Liveness(Alu(Op.AddRegister), load, Alu(Op.AddRegister))[0]);
-        Assert.Equal(Parts.All, Liveness(Alu(Op.AddRegister), add16, Alu(Op.AddRegister))[0]);
+        Assert.Equal(Parts.All, Liveness(Alu(Op.AddRegister), add8, Alu(Op.AddRegister))[0]);
     }
 
     private static Parts[] Liveness(params DecodedInstruction[] instructions) => BlockEmitter.ComputeFlagLiveness(instructions, instructions.Length);

@@ -9,8 +9,9 @@ namespace Virt.Cpu.Tests.Execution.Compiled;
 
 /// <summary>
 /// The compiled tier against the interpreter on random guest code: straight-line and branching runs of integer, memory,
-/// flag-reading and faulting instructions (assembled with Iced), from random registers and flags, in random slices of the
-/// budget, must leave byte-identical state, RAM, retired counts and faults after every slice.
+/// flag-reading and faulting instructions (assembled with Iced), 16-bit forms included, from random registers and flags, in
+/// random slices of the budget, with or without a timer interrupting from virtual time, must leave byte-identical state, RAM,
+/// retired counts and faults after every slice.
 /// </summary>
 public sealed class CompiledTierPropertyTests
 {
@@ -24,7 +25,7 @@ public sealed class CompiledTierPropertyTests
     private const uint InterruptFlag = 0x200;
 
     /// <summary>How many kinds of instruction <see cref="EmitInstruction"/> knows.</summary>
-    private const int InstructionKinds = 50;
+    private const int InstructionKinds = 58;
 
     private static readonly AssemblerRegister32[] s_destinations = [eax, ecx, edx, ebx, esi, edi];
     private static readonly AssemblerRegister32[] s_sources = [eax, ecx, edx, ebx, esi, edi, ebp];
@@ -284,6 +285,36 @@ public sealed class CompiledTierPropertyTests
             case 48:
                 a.inc(d);
                 Jcc(a, cc, forward);
+                break;
+
+            // 16-bit operand and address sizes (generated inline: the upper bits of the register stay as they were).
+            case 50: a.sub(dw, sw); break;
+            case 51:
+                a.cmp(dw, (short)imm);
+                Jcc(a, cc, forward);
+                break;
+            case 52: a.and(dw, sw); break;
+            case 53:
+                if ((w & 0x10) != 0)
+                {
+                    a.inc(dw);
+                }
+                else
+                {
+                    a.dec(dw);
+                }
+
+                Jcc(a, cc, forward);
+                break;
+            case 54: a.lea(dw, __[bx + si + disp]); break;
+            case 55: a.lea(d, __[bp + di + (disp * 0x101)]); break;
+            case 56:
+                a.test(dw, sw);
+                Setcc(a, cc, b);
+                break;
+            case 57:
+                a.xor(dw, (short)imm);
+                a.mov(sw, dw);
                 break;
             default:
                 a.xor(d, imm);
