@@ -283,6 +283,9 @@ public sealed partial class Cpu : IPhysicalMemoryObserver
                 // the block towards compiling it (see Cpu.CompiledTier.cs).
                 block.HitCount++;
                 executed = TRunner.Run(this, block, count);
+
+                // Blocks the compiled tier chained after this one counted themselves as retired (Cpu.CompiledChaining.cs).
+                remaining -= TRunner.TakeChainedRetired(this);
             }
 
             if (_exitBlock)

@@ -75,6 +75,7 @@ internal sealed partial class BlockEmitter
         _temp1 = il.DeclareLocal(typeof(ulong));
         _carry = il.DeclareLocal(typeof(int));
         _code64 = (block.Key & DecodeCache.CodeSize64Key) != 0;
+        _flagsNeeded = ComputeFlagLiveness(_instructions, _count);
     }
 
     private enum RegisterState : byte
@@ -94,9 +95,9 @@ internal sealed partial class BlockEmitter
     {
         Op.Nop or Op.Jcc or Op.JmpRel => true,
         Op.MovRegister or Op.AddRegister or Op.SubRegister or Op.CmpRegister or Op.AndRegister or Op.OrRegister or Op.XorRegister
-            or Op.TestRegister => d.OpSize is 4 or 8 && d.Kind1 is OperandKind.Register or OperandKind.Immediate,
-        Op.IncRegister or Op.DecRegister => d.OpSize is 4 or 8,
-        Op.Lea => d.OpSize is 4 or 8 && d.AddrSize is 4 or 8 && d.Base != DecodedInstruction.RipRegister,
+            or Op.TestRegister => d.OpSize is 2 or 4 or 8 && d.Kind1 is OperandKind.Register or OperandKind.Immediate,
+        Op.IncRegister or Op.DecRegister => d.OpSize is 2 or 4 or 8,
+        Op.Lea => d.OpSize is 2 or 4 or 8 && d.AddrSize is 2 or 4 or 8 && d.Base != DecodedInstruction.RipRegister,
         _ => false,
     };
 
@@ -147,6 +148,7 @@ internal sealed partial class BlockEmitter
     private void EmitInstruction(int i)
     {
         ref DecodedInstruction d = ref _instructions[i];
+        _current = i;
         if (TryEmitMemoryInstruction(i, ref d))
         {
             return;
@@ -217,14 +219,25 @@ internal sealed partial class BlockEmitter
         }
     }
 
-    /// <summary>ADD..TEST r, r/imm (32 or 64 bits): as Cpu.ExecuteAluRegister with the operation's lazy-flag record.</summary>
+    /// <summary>
+    /// ADD..TEST r, r/imm (32 or 64 bits): as Cpu.ExecuteAluRegister with the operation's lazy-flag record, of which only
+    /// the parts a later reader needs are kept (see BlockEmitter.Liveness.cs).
+    /// </summary>
     private void EmitAluRegister(ref DecodedInstruction d, OpCode operation, LazyOp flags, bool writesBack)
     {
         ILGenerator il = _il;
         int size = d.OpSize;
+        FlagParts needed = _flagsNeeded[_current];
+        bool keepResult = (needed & FlagParts.Result) != 0;
 
         // ADD, SUB and CMP record both operands; the logic operations only the result (Cpu.SetLogicFlags).
-        bool recordsOperands = flags != LazyOp.Logic;
+        bool recordsOperands = flags != LazyOp.Logic && (needed & FlagParts.Operands) != 0;
+        if (!writesBack && !keepResult && !recordsOperands)
+        {
+            // CMP or TEST whose record is overwritten before anything reads it: nothing to do.
+            return;
+        }
+
         LocalBuilder dst = recordsOperands ? _lazyDst : _temp0;
         LocalBuilder src = recordsOperands ? _lazySrc : _temp1;
         LoadRegister(d.Reg0, size);
@@ -239,27 +252,45 @@ internal sealed partial class BlockEmitter
         }
 
         il.Emit(OpCodes.Stloc, src);
-        il.Emit(OpCodes.Ldloc, dst);
-        il.Emit(OpCodes.Ldloc, src);
-        il.Emit(operation);
-        il.Emit(OpCodes.Stloc, _lazyRes);
-        if (writesBack)
+        if (keepResult || writesBack)
         {
-            il.Emit(OpCodes.Ldloc, _lazyRes);
-            StoreRegister(d.Reg0, size);
+            il.Emit(OpCodes.Ldloc, dst);
+            il.Emit(OpCodes.Ldloc, src);
+            il.Emit(operation);
+            if (keepResult)
+            {
+                il.Emit(OpCodes.Stloc, _lazyRes);
+                if (writesBack)
+                {
+                    il.Emit(OpCodes.Ldloc, _lazyRes);
+                    StoreRegister(d.Reg0, size);
+                }
+            }
+            else
+            {
+                StoreRegister(d.Reg0, size);
+            }
         }
 
-        _flagsOp = flags;
-        _flagsSize = size;
-        _flagsOpResultDirty = true;
+        if (keepResult)
+        {
+            _flagsOp = flags;
+            _flagsSize = size;
+            _flagsOpResultDirty = true;
+        }
+
         _flagsOperandsDirty |= recordsOperands;
     }
 
-    /// <summary>INC/DEC r (32 or 64 bits): CF folded into EFLAGS from the previous record, then an Inc/Dec record (Cpu.SetIncDec).</summary>
+    /// <summary>
+    /// INC/DEC r (32 or 64 bits): CF folded into EFLAGS from the previous record, then an Inc/Dec record (Cpu.SetIncDec) of
+    /// which only the parts a later reader needs are kept.
+    /// </summary>
     private void EmitIncDec(ref DecodedInstruction d, bool increment)
     {
         ILGenerator il = _il;
         int size = d.OpSize;
+        FlagParts needed = _flagsNeeded[_current];
         LoadRegister(d.Reg0, size);
         il.Emit(OpCodes.Stloc, _temp0);
         EmitCarry();
@@ -273,20 +304,28 @@ internal sealed partial class BlockEmitter
         il.Emit(OpCodes.Or);
         il.Emit(OpCodes.Stfld, M.Eflags);
 
-        il.Emit(OpCodes.Ldloc, _temp0);
-        il.Emit(OpCodes.Stloc, _lazyDst);
-        il.Emit(OpCodes.Ldc_I8, 1L);
-        il.Emit(OpCodes.Stloc, _lazySrc);
+        if ((needed & FlagParts.Operands) != 0)
+        {
+            il.Emit(OpCodes.Ldloc, _temp0);
+            il.Emit(OpCodes.Stloc, _lazyDst);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.Stloc, _lazySrc);
+            _flagsOperandsDirty = true;
+        }
+
         il.Emit(OpCodes.Ldloc, _temp0);
         il.Emit(OpCodes.Ldc_I8, 1L);
         il.Emit(increment ? OpCodes.Add : OpCodes.Sub);
-        il.Emit(OpCodes.Stloc, _lazyRes);
-        il.Emit(OpCodes.Ldloc, _lazyRes);
+        if ((needed & FlagParts.Result) != 0)
+        {
+            il.Emit(OpCodes.Stloc, _lazyRes);
+            il.Emit(OpCodes.Ldloc, _lazyRes);
+            _flagsOp = increment ? LazyOp.Inc : LazyOp.Dec;
+            _flagsSize = size;
+            _flagsOpResultDirty = true;
+        }
+
         StoreRegister(d.Reg0, size);
-        _flagsOp = increment ? LazyOp.Inc : LazyOp.Dec;
-        _flagsSize = size;
-        _flagsOpResultDirty = true;
-        _flagsOperandsDirty = true;
     }
 
     /// <summary>Pushes CF (0 or 1, an int) as Cpu.GetCarry derives it from the current record.</summary>
@@ -330,9 +369,9 @@ internal sealed partial class BlockEmitter
     private void EmitLea(ref DecodedInstruction d)
     {
         ILGenerator il = _il;
-        if (d.AddrSize == 4)
+        if (d.AddrSize is 2 or 4)
         {
-            // Cpu.EffectiveAddress32: the sum wraps at 32 bits and is zero-extended.
+            // Cpu.EffectiveAddress32: the sum wraps at 32 bits and is zero-extended (and cut to 16 bits for 16-bit addressing).
             il.Emit(OpCodes.Ldc_I4, unchecked((int)(uint)d.Disp));
             if (d.Base != DecodedInstruction.NoRegister)
             {
@@ -348,6 +387,12 @@ internal sealed partial class BlockEmitter
                 il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
                 il.Emit(OpCodes.Shl);
                 il.Emit(OpCodes.Add);
+            }
+
+            if (d.AddrSize == 2)
+            {
+                il.Emit(OpCodes.Ldc_I4, (int)WordMask);
+                il.Emit(OpCodes.And);
             }
 
             il.Emit(OpCodes.Conv_U8);
@@ -375,8 +420,10 @@ internal sealed partial class BlockEmitter
     }
 
     /// <summary>
-    /// Jcc rel: taken, everything is written back, Cpu.JumpNear runs and the block exits (as the interpreter, which sets the
-    /// exit flag); not taken, the block goes on with its locals as they were.
+    /// Jcc rel: taken, everything is written back, Cpu.JumpNear runs and the block exits; not taken, the block goes on with
+    /// its locals as they were. The taken exit does not set the exit flag as the interpreter's loop does (returning is how
+    /// the method stops, and the run loop clears the flag anyway): the flag left clear tells the chaining dispatcher that
+    /// the block ended in a direct branch, so it may go on into the successor (Cpu.CompiledChaining.cs).
     /// </summary>
     private void EmitJcc(int i, ref DecodedInstruction d)
     {
@@ -386,9 +433,6 @@ internal sealed partial class BlockEmitter
         il.Emit(OpCodes.Brfalse, notTaken);
         WriteBack(i, updateState: false);
         EmitJumpNear(i, ref d);
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldc_I4_1);
-        il.Emit(OpCodes.Stfld, M.ExitBlock);
         il.Emit(OpCodes.Ldc_I4, i + 1);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(notTaken);
@@ -490,7 +534,7 @@ internal sealed partial class BlockEmitter
         }
     }
 
-    /// <summary>A record operand sign-extended from the record's size (Cpu.SignExtend; only 4 and 8 occur here).</summary>
+    /// <summary>A record operand sign-extended from the record's size (Cpu.SignExtend; only 2, 4 and 8 occur here).</summary>
     private void LoadSigned(LocalBuilder local)
     {
         _il.Emit(OpCodes.Ldloc, local);
@@ -499,9 +543,14 @@ internal sealed partial class BlockEmitter
             _il.Emit(OpCodes.Conv_I4);
             _il.Emit(OpCodes.Conv_I8);
         }
+        else if (_flagsSize == 2)
+        {
+            _il.Emit(OpCodes.Conv_I2);
+            _il.Emit(OpCodes.Conv_I8);
+        }
     }
 
-    /// <summary>Pushes a register's value (as an unsigned long, zero-extended from 32 bits when <paramref name="size"/> is 4), loading it into its local on first use.</summary>
+    /// <summary>Pushes a register's value (as an unsigned long, zero-extended from 32 or 16 bits when <paramref name="size"/> is 4 or 2), loading it into its local on first use.</summary>
     private void LoadRegister(int register, int size)
     {
         int r = register & RegisterNumberMask;
@@ -521,11 +570,22 @@ internal sealed partial class BlockEmitter
             _il.Emit(OpCodes.Conv_U4);
             _il.Emit(OpCodes.Conv_U8);
         }
+        else if (size == 2)
+        {
+            _il.Emit(OpCodes.Conv_U2);
+            _il.Emit(OpCodes.Conv_U8);
+        }
     }
 
-    /// <summary>Pops a value into a register's local (zero-extended from 32 bits when <paramref name="size"/> is 4, Cpu.WriteRegister).</summary>
+    /// <summary>Pops a value into a register's local (zero-extended from 32 bits when <paramref name="size"/> is 4, merged into bits 0-15 when 2: Cpu.WriteRegister).</summary>
     private void StoreRegister(int register, int size)
     {
+        if (size == 2)
+        {
+            StoreWordRegister(register);
+            return;
+        }
+
         int r = register & RegisterNumberMask;
         LocalBuilder local = _registerLocals[r] ??= _il.DeclareLocal(typeof(ulong));
         if (size == 4)

@@ -41,6 +41,12 @@ public sealed partial class Cpu
     {
         /// <summary>Runs up to <paramref name="count"/> instructions of <paramref name="block"/> (the <see cref="IExecutionEngine"/> contract).</summary>
         static abstract int Run(Cpu cpu, DecodedBlock block, int count);
+
+        /// <summary>
+        /// What blocks chained after the one the run loop entered retired (already counted as retired, not yet taken from
+        /// the run loop's budget; see Cpu.CompiledChaining.cs), cleared: always 0 for the interpreter.
+        /// </summary>
+        static abstract long TakeChainedRetired(Cpu cpu);
     }
 
     /// <summary>The interpreter tier: the interpreter's loop, inlined into the run loop.</summary>
@@ -48,6 +54,9 @@ public sealed partial class Cpu
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static int Run(Cpu cpu, DecodedBlock block, int count) => cpu.InterpretBlock(block, count);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static long TakeChainedRetired(Cpu cpu) => 0;
     }
 
     /// <summary>The compiled tier: the block's compiled form when it has one, else the interpreter (compiling the block once hot).</summary>
@@ -58,12 +67,14 @@ public sealed partial class Cpu
         {
             if (block.CompiledEntry is CompiledBlock compiled)
             {
-                cpu._blockCompiler!.CompiledEntries++;
-                return compiled.Code(cpu, block, count);
+                return cpu.RunCompiledChain(compiled, block, count);
             }
 
             return cpu.RunUncompiled(block, count);
         }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static long TakeChainedRetired(Cpu cpu) => cpu.TakeChainedRetired();
     }
 
     /// <summary>The compiler the options ask for (null for the interpreter tier), and the threshold it compiles at.</summary>
@@ -107,16 +118,14 @@ public sealed partial class Cpu
             compiler.AttachFinished();
             if (block.CompiledEntry is CompiledBlock finished)
             {
-                compiler.CompiledEntries++;
-                return finished.Code(this, block, count);
+                return RunCompiledChain(finished, block, count);
             }
         }
 
         // Only cached blocks are compiled: the scratch, fetch-fault and CS-limit blocks are reused or one-off (Valid false).
         if (block.Valid && block.HitCount > _compileThreshold && compiler.TryAttach(block))
         {
-            compiler.CompiledEntries++;
-            return ((CompiledBlock)block.CompiledEntry!).Code(this, block, count);
+            return RunCompiledChain((CompiledBlock)block.CompiledEntry!, block, count);
         }
 
         int executed = InterpretBlock(block, count);

@@ -1,6 +1,7 @@
 using FsCheck.Xunit;
 using Iced.Intel;
 using Virt.Cpu.Tests.ProtectedMode;
+using Virt.Memory;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -8,16 +9,23 @@ namespace Virt.Cpu.Tests.Execution.Compiled;
 
 /// <summary>
 /// The compiled tier against the interpreter on random guest code: straight-line and branching runs of integer, memory,
-/// flag-reading and faulting instructions (assembled with Iced), from random registers and flags, in random slices of the
-/// budget, must leave byte-identical state, RAM, retired counts and faults after every slice.
+/// flag-reading and faulting instructions (assembled with Iced), 16-bit forms included, from random registers and flags, in
+/// random slices of the budget, with or without a timer interrupting from virtual time, must leave byte-identical state, RAM,
+/// retired counts and faults after every slice.
 /// </summary>
 public sealed class CompiledTierPropertyTests
 {
     /// <summary>EBP holds the base of the data area the memory operands use.</summary>
     private const uint DataBase = 0x20000;
 
+    /// <summary>The vector of the timer of <see cref="AttachTimer"/>.</summary>
+    private const byte TimerVector = 0x20;
+
+    /// <summary>EFLAGS.IF.</summary>
+    private const uint InterruptFlag = 0x200;
+
     /// <summary>How many kinds of instruction <see cref="EmitInstruction"/> knows.</summary>
-    private const int InstructionKinds = 50;
+    private const int InstructionKinds = 58;
 
     private static readonly AssemblerRegister32[] s_destinations = [eax, ecx, edx, ebx, esi, edi];
     private static readonly AssemblerRegister32[] s_sources = [eax, ecx, edx, ebx, esi, edi, ebp];
@@ -41,6 +49,14 @@ public sealed class CompiledTierPropertyTests
         var compiled = new ProtectedModeHarness(options: TierComparison.Compiled(compileThreshold));
         Prepare(interpreter, code, registers, flags);
         Prepare(compiled, code, registers, flags);
+
+        // Half the runs with IF set and a timer driven by the retired count, so that interrupts fall inside blocks and
+        // inside chains of compiled blocks.
+        if ((mode & 16) != 0)
+        {
+            AttachTimer(interpreter, seed);
+            AttachTimer(compiled, seed);
+        }
 
         long total = 0;
         for (int i = 0; i <= slices.Length && total < 4000; i++)
@@ -125,6 +141,18 @@ public sealed class CompiledTierPropertyTests
 
         // The status flags only (CF PF AF ZF SF OF): no TF, IF or DF surprises.
         machine.Cpu.Flags = (flags & 0x8D5) | 2;
+    }
+
+    private static void AttachTimer(ProtectedModeHarness machine, uint seed)
+    {
+        machine.InstallGate(TimerVector);
+        machine.Memory.Write(new PhysicalAddress(ProtectedModeHarness.HandlerAddress(TimerVector)), ProtectedModeHarness.Assemble(32, a =>
+        {
+            a.inc(__dword_ptr[DataBase + 0x100]);
+            a.iretd();
+        }, ProtectedModeHarness.HandlerAddress(TimerVector)));
+        machine.Cpu.InterruptController = new VirtualTimer(machine.Cpu, TimerVector, 5 + (int)(seed % 40));
+        machine.Cpu.Flags |= InterruptFlag;
     }
 
     private static uint[] Extend(uint[] program, uint seed)
@@ -257,6 +285,36 @@ public sealed class CompiledTierPropertyTests
             case 48:
                 a.inc(d);
                 Jcc(a, cc, forward);
+                break;
+
+            // 16-bit operand and address sizes (generated inline: the upper bits of the register stay as they were).
+            case 50: a.sub(dw, sw); break;
+            case 51:
+                a.cmp(dw, (short)imm);
+                Jcc(a, cc, forward);
+                break;
+            case 52: a.and(dw, sw); break;
+            case 53:
+                if ((w & 0x10) != 0)
+                {
+                    a.inc(dw);
+                }
+                else
+                {
+                    a.dec(dw);
+                }
+
+                Jcc(a, cc, forward);
+                break;
+            case 54: a.lea(dw, __[bx + si + disp]); break;
+            case 55: a.lea(d, __[bp + di + (disp * 0x101)]); break;
+            case 56:
+                a.test(dw, sw);
+                Setcc(a, cc, b);
+                break;
+            case 57:
+                a.xor(dw, (short)imm);
+                a.mov(sw, dw);
                 break;
             default:
                 a.xor(d, imm);
