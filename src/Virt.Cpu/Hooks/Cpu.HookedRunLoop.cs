@@ -55,6 +55,9 @@ public sealed partial class Cpu
     {
         /// <summary>Runs the block with its hooks, within the budget the run loop left in <see cref="_budgetLeft"/>.</summary>
         public static int Run(Cpu cpu, DecodedBlock block, int count) => cpu.RunBlockWithHostHooks(block, count, cpu._budgetLeft);
+
+        /// <summary>Always 0: hooked blocks are interpreted one at a time, never chained.</summary>
+        public static long TakeChainedRetired(Cpu cpu) => 0;
     }
 
     /// <summary>The run loop for the hooks and tier as they are now.</summary>

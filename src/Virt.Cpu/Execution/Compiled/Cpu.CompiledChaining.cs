@@ -109,7 +109,7 @@ public sealed partial class Cpu
     private DecodedBlock? ChainSuccessor(long remaining)
     {
         ref CpuContext ctx = ref _ctx;
-        if (remaining <= 0 || _shutdown || _stopRequested || _inhibitInterrupts || _nmiPending || _halted || _debugSlowPath
+        if (remaining <= 0 || _shutdown || _runLoopExits.Any != 0 || _inhibitInterrupts || _nmiPending || _halted || _debugSlowPath
             || _hostHooksArmed || _debugTrapBits != 0 || (ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) != 0)
         {
             return null;
