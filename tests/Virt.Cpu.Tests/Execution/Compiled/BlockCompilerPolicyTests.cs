@@ -222,7 +222,7 @@ public sealed class BlockCompilerPolicyTests
                 a.Label(ref targets[t]);
                 for (int i = 0; i < 40; i++)
                 {
-                    a.add(__dword_ptr[esi + (t * 4)], i + 1); // a memory operand: an interpreter call, a large method
+                    a.adc(__dword_ptr[esi + (t * 4)], i + 1); // ADC with memory is not generated inline: an interpreter call each, a large method
                 }
 
                 a.jmp(dispatch);
