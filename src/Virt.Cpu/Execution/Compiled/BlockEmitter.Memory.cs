@@ -432,46 +432,12 @@ internal sealed partial class BlockEmitter
         ILGenerator il = _il;
         if (!_code64)
         {
-            il.Emit(OpCodes.Ldc_I4, unchecked((int)(uint)d.Disp));
-            if (d.Base != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Base, 8);
-                il.Emit(OpCodes.Conv_U4);
-                il.Emit(OpCodes.Add);
-            }
-
-            if (d.Index != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Index, 8);
-                il.Emit(OpCodes.Conv_U4);
-                il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
-                il.Emit(OpCodes.Shl);
-                il.Emit(OpCodes.Add);
-            }
-
+            EmitAddressSum32(ref d);
             il.Emit(OpCodes.Conv_U8);
         }
         else
         {
-            il.Emit(OpCodes.Ldc_I8, (long)d.Disp);
-            if (d.Base == DecodedInstruction.RipRegister)
-            {
-                LoadRipAfter(i);
-                il.Emit(OpCodes.Add);
-            }
-            else if (d.Base != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Base, 8);
-                il.Emit(OpCodes.Add);
-            }
-
-            if (d.Index != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Index, 8);
-                il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
-                il.Emit(OpCodes.Shl);
-                il.Emit(OpCodes.Add);
-            }
+            EmitAddressSum64(i, ref d);
         }
 
         il.Emit(OpCodes.Stloc, OffsetLocal);

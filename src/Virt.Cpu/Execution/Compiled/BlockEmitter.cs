@@ -185,7 +185,7 @@ internal sealed partial class BlockEmitter
             case Op.TestRegister: EmitAluRegister(ref d, OpCodes.And, LazyOp.Logic, writesBack: false); break;
             case Op.IncRegister: EmitIncDec(ref d, increment: true); break;
             case Op.DecRegister: EmitIncDec(ref d, increment: false); break;
-            case Op.Lea: EmitLea(ref d); break;
+            case Op.Lea: EmitLea(i, ref d); break;
             case Op.Jcc: EmitJcc(i, ref d); break;
             case Op.JmpRel: EmitJmpRel(i, ref d); break;
             default:
@@ -366,29 +366,13 @@ internal sealed partial class BlockEmitter
     }
 
     /// <summary>LEA r, m (32 or 64 bits, 32- or 64-bit addressing, no RIP base): as Cpu.EffectiveAddress.</summary>
-    private void EmitLea(ref DecodedInstruction d)
+    private void EmitLea(int i, ref DecodedInstruction d)
     {
         ILGenerator il = _il;
         if (d.AddrSize is 2 or 4)
         {
             // Cpu.EffectiveAddress32: the sum wraps at 32 bits and is zero-extended (and cut to 16 bits for 16-bit addressing).
-            il.Emit(OpCodes.Ldc_I4, unchecked((int)(uint)d.Disp));
-            if (d.Base != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Base, 8);
-                il.Emit(OpCodes.Conv_U4);
-                il.Emit(OpCodes.Add);
-            }
-
-            if (d.Index != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Index, 8);
-                il.Emit(OpCodes.Conv_U4);
-                il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
-                il.Emit(OpCodes.Shl);
-                il.Emit(OpCodes.Add);
-            }
-
+            EmitAddressSum32(ref d);
             if (d.AddrSize == 2)
             {
                 il.Emit(OpCodes.Ldc_I4, (int)WordMask);
@@ -399,24 +383,60 @@ internal sealed partial class BlockEmitter
         }
         else
         {
-            // Cpu.EffectiveAddress64: the sum wraps at 64 bits.
-            il.Emit(OpCodes.Ldc_I8, (long)d.Disp);
-            if (d.Base != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Base, 8);
-                il.Emit(OpCodes.Add);
-            }
-
-            if (d.Index != DecodedInstruction.NoRegister)
-            {
-                LoadRegister(d.Index, 8);
-                il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
-                il.Emit(OpCodes.Shl);
-                il.Emit(OpCodes.Add);
-            }
+            EmitAddressSum64(i, ref d);
         }
 
         StoreRegister(d.Reg0, d.OpSize);
+    }
+
+    /// <summary>Pushes disp + base + index * scale as a 32-bit sum that wraps at 32 bits (Cpu.EffectiveAddress32, before any cut).</summary>
+    private void EmitAddressSum32(ref DecodedInstruction d)
+    {
+        ILGenerator il = _il;
+        il.Emit(OpCodes.Ldc_I4, unchecked((int)(uint)d.Disp));
+        if (d.Base != DecodedInstruction.NoRegister)
+        {
+            LoadRegister(d.Base, 8);
+            il.Emit(OpCodes.Conv_U4);
+            il.Emit(OpCodes.Add);
+        }
+
+        if (d.Index != DecodedInstruction.NoRegister)
+        {
+            LoadRegister(d.Index, 8);
+            il.Emit(OpCodes.Conv_U4);
+            il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
+            il.Emit(OpCodes.Shl);
+            il.Emit(OpCodes.Add);
+        }
+    }
+
+    /// <summary>
+    /// Pushes disp + base + index * scale as a 64-bit sum that wraps at 64 bits (Cpu.EffectiveAddress64); a RIP base is the
+    /// RIP after instruction <paramref name="i"/>.
+    /// </summary>
+    private void EmitAddressSum64(int i, ref DecodedInstruction d)
+    {
+        ILGenerator il = _il;
+        il.Emit(OpCodes.Ldc_I8, (long)d.Disp);
+        if (d.Base == DecodedInstruction.RipRegister)
+        {
+            LoadRipAfter(i);
+            il.Emit(OpCodes.Add);
+        }
+        else if (d.Base != DecodedInstruction.NoRegister)
+        {
+            LoadRegister(d.Base, 8);
+            il.Emit(OpCodes.Add);
+        }
+
+        if (d.Index != DecodedInstruction.NoRegister)
+        {
+            LoadRegister(d.Index, 8);
+            il.Emit(OpCodes.Ldc_I4, (int)d.Scale);
+            il.Emit(OpCodes.Shl);
+            il.Emit(OpCodes.Add);
+        }
     }
 
     /// <summary>
