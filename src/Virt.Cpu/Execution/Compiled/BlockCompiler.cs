@@ -57,13 +57,15 @@ internal sealed partial class BlockCompiler
     /// <param name="threshold">The interpreted entries before a block is compiled (see <see cref="CpuOptions.CompileThreshold"/>).</param>
     /// <param name="rateLimit">The instructions retired per instruction compiled (see <see cref="CpuOptions.CompileRateLimit"/>; 0: none).</param>
     /// <param name="background">Whether to compile on the background thread (see <see cref="CpuOptions.BackgroundCompilation"/>).</param>
-    public BlockCompiler(Cpu cpu, long budgetInBytes, int threshold, int rateLimit, bool background)
+    /// <param name="backoff">Whether pages whose compiled code keeps being invalidated back off (false only for the test suite switch).</param>
+    public BlockCompiler(Cpu cpu, long budgetInBytes, int threshold, int rateLimit, bool background, bool backoff = true)
     {
         _cpu = cpu;
         _budget = budgetInBytes;
         _threshold = threshold;
         _rateLimit = rateLimit;
         _background = background;
+        _backoff = backoff;
         _compileAllowance = CompileAllowanceInstructions;
     }
 

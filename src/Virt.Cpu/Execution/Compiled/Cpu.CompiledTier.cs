@@ -83,18 +83,21 @@ public sealed partial class Cpu
         ExecutionTier tier = _options.ExecutionTier;
         _compileThreshold = _options.CompileThreshold;
         int rateLimit = _options.CompileRateLimit;
+        bool backoff = true;
         if (!_options.ExecutionTierChosen && CompiledTierOverrideThreshold is int threshold)
         {
-            // The suite switch asks for every block compiled, whatever the suite's guests run: no rate limit.
+            // The suite switch asks for every block compiled, whatever the suite's guests run: no rate limit, and no
+            // back-off for pages whose code changes (a conformance suite writes each test's code over the previous one's).
             tier = ExecutionTier.Compiled;
             _compileThreshold = threshold;
             rateLimit = 0;
+            backoff = false;
         }
 
         BlockCompiler? compiler = tier switch
         {
             ExecutionTier.Interpreter => null,
-            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes, _compileThreshold, rateLimit, _options.BackgroundCompilation),
+            ExecutionTier.Compiled => new BlockCompiler(this, _options.CompiledCodeBudgetInBytes, _compileThreshold, rateLimit, _options.BackgroundCompilation, backoff),
             _ => throw new ArgumentOutOfRangeException(
                 nameof(CpuOptions.ExecutionTier), tier, $"CpuOptions.ExecutionTier must be Interpreter or Compiled; it was {tier}."),
         };
