@@ -239,16 +239,7 @@ internal sealed partial class BlockEmitter
         EmitProbe(d.Seg, size, read: true, write: true, slow.Entry);
         LoadFromHost(ReadHostLocal, size, signExtend: false);
         il.Emit(OpCodes.Stloc, _temp0);
-        EmitCarry();
-        il.Emit(OpCodes.Stloc, _carry);
-        il.Emit(OpCodes.Ldloc, _ctx);
-        il.Emit(OpCodes.Ldloc, _ctx);
-        il.Emit(OpCodes.Ldfld, M.Eflags);
-        il.Emit(OpCodes.Ldc_I4, unchecked((int)~EflagsBits.Cf));
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Ldloc, _carry);
-        il.Emit(OpCodes.Or);
-        il.Emit(OpCodes.Stfld, M.Eflags);
+        EmitFoldCarryIntoEflags();
 
         il.Emit(OpCodes.Ldloc, _temp0);
         il.Emit(OpCodes.Stloc, _lazyDst);

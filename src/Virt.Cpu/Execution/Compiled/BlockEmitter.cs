@@ -293,16 +293,7 @@ internal sealed partial class BlockEmitter
         FlagParts needed = _flagsNeeded[_current];
         LoadRegister(d.Reg0, size);
         il.Emit(OpCodes.Stloc, _temp0);
-        EmitCarry();
-        il.Emit(OpCodes.Stloc, _carry);
-        il.Emit(OpCodes.Ldloc, _ctx);
-        il.Emit(OpCodes.Ldloc, _ctx);
-        il.Emit(OpCodes.Ldfld, M.Eflags);
-        il.Emit(OpCodes.Ldc_I4, unchecked((int)~EflagsBits.Cf));
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Ldloc, _carry);
-        il.Emit(OpCodes.Or);
-        il.Emit(OpCodes.Stfld, M.Eflags);
+        EmitFoldCarryIntoEflags();
 
         if ((needed & FlagParts.Operands) != 0)
         {
@@ -326,6 +317,25 @@ internal sealed partial class BlockEmitter
         }
 
         StoreRegister(d.Reg0, size);
+    }
+
+    /// <summary>
+    /// EFLAGS.CF = the current record's CF: INC and DEC leave CF alone, so before their record replaces the current one the
+    /// carry it holds is folded into EFLAGS, as the interpreter's INC/DEC do.
+    /// </summary>
+    private void EmitFoldCarryIntoEflags()
+    {
+        ILGenerator il = _il;
+        EmitCarry();
+        il.Emit(OpCodes.Stloc, _carry);
+        il.Emit(OpCodes.Ldloc, _ctx);
+        il.Emit(OpCodes.Ldloc, _ctx);
+        il.Emit(OpCodes.Ldfld, M.Eflags);
+        il.Emit(OpCodes.Ldc_I4, unchecked((int)~EflagsBits.Cf));
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Ldloc, _carry);
+        il.Emit(OpCodes.Or);
+        il.Emit(OpCodes.Stfld, M.Eflags);
     }
 
     /// <summary>Pushes CF (0 or 1, an int) as Cpu.GetCarry derives it from the current record.</summary>
