@@ -86,6 +86,13 @@ using (machine)
         return ProcessExitStatuses.BadInput;
     }
 
+    // A guest that writes isa-debug-exit or powers off right after its last line may leave characters in a UART whose
+    // host end was still catching up: hand them over before the streams close.
+    foreach (Uart16550 uart in machine.Devices.OfType<Uart16550>())
+    {
+        uart.FlushTransmitter(TimeSpan.FromSeconds(2));
+    }
+
     disposables.Flush();
     if (options.TierStatistics)
     {

@@ -150,6 +150,9 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
         }
     }
 
+    /// <summary>Characters the transmitter holds that the backend has not taken yet (the shift register and the FIFO).</summary>
+    public int PendingTransmitCharacters => _transmitCount + (_transmitShiftFull ? 1 : 0);
+
     private int EffectiveDivisor => _divisor == 0 ? 1 : _divisor;
 
     private bool FifoEnabled => (_fcr & FcrEnable) != 0;
@@ -596,7 +599,9 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
 
     private void CompleteCharacter()
     {
-        if (Loopback)
+        // A character the backend refused has left the transmitter as far as the guest can tell (with instant pacing it
+        // is already on the line): turning on loopback afterwards (Linux's 8250 probe does) must not take it back.
+        if (Loopback && !_transmitShiftBlocked)
         {
             // PC16550D 8.8: in loopback the transmitter output is connected to the receiver input.
             ReceiveCharacter(_transmitShift);
@@ -614,6 +619,50 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
 
         _transmitShiftFull = false;
         _transmitShiftBlocked = false;
+    }
+
+    /// <summary>
+    /// Hands the backend every character the transmitter still holds, without waiting for the virtual clock: for a host
+    /// that ends a run (a guest that powers off or writes isa-debug-exit right after its last line) and wants all the
+    /// guest's output. A backend that refuses characters (a pipe past its pause threshold) is retried until
+    /// <paramref name="timeout"/> has passed. Call it while the machine is not running, on the thread that ran it.
+    /// </summary>
+    /// <param name="timeout">How long to wait for a backend that keeps refusing.</param>
+    /// <returns>Whether the transmitter is empty afterwards.</returns>
+    public bool FlushTransmitter(TimeSpan timeout)
+    {
+        long deadline = Environment.TickCount64 + (long)Math.Max(0, timeout.TotalMilliseconds);
+        while (true)
+        {
+            if (_transmitShiftFull)
+            {
+                CompleteCharacter();
+            }
+
+            while (!_transmitShiftFull && _transmitCount > 0)
+            {
+                _transmitShift = _transmitFifo[_transmitHead];
+                _transmitHead = (_transmitHead + 1) % FifoDepth;
+                _transmitCount--;
+                _transmitShiftFull = true;
+                CompleteCharacter();
+            }
+
+            if (PendingTransmitCharacters == 0)
+            {
+                _transmitTimer.Cancel();
+                _thrEmptyInterruptPending = true;
+                UpdateInterrupt();
+                return true;
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
     }
 
     private void RetryBlockedTransmit()

@@ -10,10 +10,19 @@ public sealed class QueueSerialBackend : ISerialBackend
 
     public bool RefuseOutput { get; set; }
 
+    /// <summary>Refuses this many more transmit attempts, then accepts (a host reader that catches up).</summary>
+    public int RefuseNextAttempts { get; set; }
+
     public bool TryTransmit(byte value)
     {
         if (RefuseOutput)
         {
+            return false;
+        }
+
+        if (RefuseNextAttempts > 0)
+        {
+            RefuseNextAttempts--;
             return false;
         }
 

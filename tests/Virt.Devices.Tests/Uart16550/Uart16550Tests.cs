@@ -190,6 +190,47 @@ public sealed class Uart16550Tests
     }
 
     [Fact]
+    public void RefusedCharacter_StaysOnTheLineWhenLoopbackIsTurnedOn()
+    {
+        // Linux's 8250 probe turns on loopback right after the boot loader's last character, which a slow host may
+        // still be refusing: that character was sent as far as the guest can tell, so it reaches the host, not the receiver.
+        var uart = Create();
+        _backend.RefuseOutput = true;
+        Out(uart, Thr, (byte)'!');
+        Out(uart, Mcr, 0x10); // loopback
+        _backend.RefuseOutput = false;
+        Assert.Equal(0x60, In(uart, Lsr) & 0x61); // the LSR poll retried the host: transmitter empty, nothing received
+        Assert.Equal(new[] { (byte)'!' }, _backend.Output);
+        Out(uart, Thr, (byte)'?'); // a character written in loopback is looped back
+        Assert.Equal(0x01, In(uart, Lsr) & 0x01);
+        Assert.Equal((byte)'?', In(uart, Rbr));
+        Assert.Equal(new[] { (byte)'!' }, _backend.Output);
+    }
+
+    [Fact]
+    public void FlushTransmitter_HandsTheHostEverythingHeld()
+    {
+        var uart = Create();
+        Out(uart, Fcr, 0x01);
+        _backend.RefuseOutput = true;
+        foreach (byte b in "abcde"u8)
+        {
+            Out(uart, Thr, b);
+        }
+
+        Assert.Equal(5, uart.PendingTransmitCharacters);
+        Assert.False(uart.FlushTransmitter(TimeSpan.Zero)); // a host that keeps refusing: given up at the deadline
+        Assert.Empty(_backend.Output);
+
+        _backend.RefuseOutput = false;
+        _backend.RefuseNextAttempts = 3; // the host catches up while the flush waits
+        Assert.True(uart.FlushTransmitter(TimeSpan.FromSeconds(30)));
+        Assert.Equal("abcde"u8.ToArray(), _backend.Output);
+        Assert.Equal(0, uart.PendingTransmitCharacters);
+        Assert.Equal(0x60, In(uart, Lsr) & 0x60);
+    }
+
+    [Fact]
     public void CharacterTimeout_AfterFourCharacterTimes()
     {
         var uart = Create();
