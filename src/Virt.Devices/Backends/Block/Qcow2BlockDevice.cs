@@ -25,6 +25,10 @@ namespace Virt.Devices;
 /// The asynchronous members complete synchronously: the metadata updates are ordered writes, and the controllers use
 /// the synchronous path anyway.
 /// </para>
+/// <para>
+/// Thread-safe: reads, writes and flushes take one lock, because a read fills the metadata caches. A read-only base
+/// image is shared by a machine and its forks (<c>Machine.Fork</c>), which may run on different threads.
+/// </para>
 /// </remarks>
 public sealed class Qcow2BlockDevice : IBlockDevice
 {
@@ -84,6 +88,9 @@ public sealed class Qcow2BlockDevice : IBlockDevice
     private ulong _decompressedEntry;
     private byte[]? _decompressed;
     private bool _disposed;
+
+    /// <summary>Serialises every access: reads fill and evict the metadata caches too.</summary>
+    private readonly Lock _gate = new();
 
     private Qcow2BlockDevice(string path, SafeFileHandle handle, long fileLength, Qcow2Header header, bool readOnly, IReadOnlyList<string> chain)
     {
@@ -323,43 +330,52 @@ public sealed class Qcow2BlockDevice : IBlockDevice
     /// <inheritdoc/>
     public void Read(long offset, Span<byte> destination)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        BlockRequest.Validate(this, offset, destination.Length);
-        int done = 0;
-        while (done < destination.Length)
+        lock (_gate)
         {
-            long position = offset + done;
-            int within = (int)(position & (_clusterSize - 1));
-            int length = Math.Min(destination.Length - done, _clusterSize - within);
-            ReadInCluster(position, within, destination.Slice(done, length));
-            done += length;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            BlockRequest.Validate(this, offset, destination.Length);
+            int done = 0;
+            while (done < destination.Length)
+            {
+                long position = offset + done;
+                int within = (int)(position & (_clusterSize - 1));
+                int length = Math.Min(destination.Length - done, _clusterSize - within);
+                ReadInCluster(position, within, destination.Slice(done, length));
+                done += length;
+            }
         }
     }
 
     /// <inheritdoc/>
     public void Write(long offset, ReadOnlySpan<byte> source)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        BlockRequest.EnsureWritable(this);
-        BlockRequest.Validate(this, offset, source.Length);
-        int done = 0;
-        while (done < source.Length)
+        lock (_gate)
         {
-            long position = offset + done;
-            int within = (int)(position & (_clusterSize - 1));
-            int length = Math.Min(source.Length - done, _clusterSize - within);
-            WriteInCluster(position, within, source.Slice(done, length));
-            done += length;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            BlockRequest.EnsureWritable(this);
+            BlockRequest.Validate(this, offset, source.Length);
+            int done = 0;
+            while (done < source.Length)
+            {
+                long position = offset + done;
+                int within = (int)(position & (_clusterSize - 1));
+                int length = Math.Min(source.Length - done, _clusterSize - within);
+                WriteInCluster(position, within, source.Slice(done, length));
+                done += length;
+            }
         }
     }
 
     /// <inheritdoc/>
     public void Flush()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!IsReadOnly)
+        lock (_gate)
         {
-            RandomAccess.FlushToDisk(_handle);
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!IsReadOnly)
+            {
+                RandomAccess.FlushToDisk(_handle);
+            }
         }
     }
 
@@ -382,8 +398,12 @@ public sealed class Qcow2BlockDevice : IBlockDevice
             return;
         }
 
-        _disposed = true;
-        _handle.Dispose();
+        lock (_gate)
+        {
+            _disposed = true;
+            _handle.Dispose();
+        }
+
         _backing?.Dispose();
     }
 

@@ -287,4 +287,60 @@ public sealed class Qcow2BlockDeviceTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Qcow2BlockDevice.Create(dir.File("e"), 1L << 40, clusterSizeInBytes: 512));
         Assert.False(File.Exists(dir.File("a")));
     }
+
+    [Fact]
+    public void A_read_only_image_read_from_several_threads_at_once_gives_every_thread_its_data()
+    {
+        // A machine and its forks share a read-only base image and may run on different threads. Reads fill the L2
+        // cache, so without the device's lock the threads corrupt it (or each other's reads). 512-byte clusters make
+        // one L2 table per 32 KiB: one written sector in each of 2048 spans makes 2048 tables, loaded concurrently
+        // into a fresh cache in each round.
+        using var dir = new TempDirectory();
+        string path = dir.File("shared.qcow2");
+        const int span = 32 * 1024;
+        const int spans = 2048;
+        byte[] data = TempDirectory.RandomBytes(spans * 512, 7);
+        using (Qcow2BlockDevice disk = Qcow2BlockDevice.Create(path, (long)span * spans, 512))
+        {
+            for (int k = 0; k < spans; k++)
+            {
+                disk.Write(((long)k * span) + SectorOf(k), data.AsSpan(k * 512, 512));
+            }
+        }
+
+        const int threads = 4;
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        for (int round = 0; round < 40 && failures.IsEmpty; round++)
+        {
+            using Qcow2BlockDevice shared = Qcow2BlockDevice.Open(path);
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                var random = new Random((round * threads) + t);
+                byte[] buffer = new byte[512];
+                for (int i = 0; i < spans && failures.IsEmpty; i++)
+                {
+                    int k = random.Next(spans);
+                    try
+                    {
+                        shared.Read(((long)k * span) + SectorOf(k), buffer);
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        failures.Enqueue($"round {round} thread {t}: {e.GetType().Name} reading span {k}");
+                        return;
+                    }
+
+                    if (!buffer.AsSpan().SequenceEqual(data.AsSpan(k * 512, 512)))
+                    {
+                        failures.Enqueue($"round {round} thread {t}: wrong data in span {k}");
+                        return;
+                    }
+                }
+            });
+        }
+
+        Assert.Empty(failures);
+
+        static int SectorOf(int k) => (k * 7 % 64) * 512;
+    }
 }
