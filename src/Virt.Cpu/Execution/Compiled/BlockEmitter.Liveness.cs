@@ -117,7 +117,7 @@ internal sealed partial class BlockEmitter
             Op.AddRegister or Op.SubRegister or Op.CmpRegister => FlagEffect.WritesAll,
             Op.AndRegister or Op.OrRegister or Op.XorRegister or Op.TestRegister => FlagEffect.WritesResult,
             Op.IncRegister or Op.DecRegister => FlagEffect.ReadsThenWritesAll,
-            _ => FlagEffect.Reads,
+            _ => RegisterFormEffect(in d),
         };
     }
 }

@@ -25,7 +25,7 @@ public sealed class CompiledTierPropertyTests
     private const uint InterruptFlag = 0x200;
 
     /// <summary>How many kinds of instruction <see cref="EmitInstruction"/> knows.</summary>
-    private const int InstructionKinds = 58;
+    private const int InstructionKinds = 80;
 
     private static readonly AssemblerRegister32[] s_destinations = [eax, ecx, edx, ebx, esi, edi];
     private static readonly AssemblerRegister32[] s_sources = [eax, ecx, edx, ebx, esi, edi, ebp];
@@ -316,10 +316,337 @@ public sealed class CompiledTierPropertyTests
                 a.xor(dw, (short)imm);
                 a.mov(sw, dw);
                 break;
+
+            // The register forms generated inline beyond ADD..TEST (BlockEmitter.Shift.cs, Arith.cs, Move.cs), in 16 and 32
+            // bits, most between a flag producer and a consumer: counts of 0 (nothing changes), 1 and above the width.
+            case 58:
+                Producer(a, w >> 2, d, s);
+                Shift(a, w >> 4, d, (byte)(w >> 24));
+                Jcc(a, cc, forward);
+                break;
+            case 59:
+                Producer(a, w >> 2, d, s);
+                Shift(a, w >> 4, dw, (byte)(w >> 24));
+                Setcc(a, cc, b);
+                break;
+            case 60:
+                // By CL: 0 and 32 mask to 0, 17-31 shift a word beyond its width.
+                a.mov(cl, (byte)((w >> 20) % 40));
+                Producer(a, w >> 2, d, s);
+                if ((w & 0x40) != 0)
+                {
+                    ShiftByCl(a, w >> 4, d);
+                }
+                else
+                {
+                    ShiftByCl(a, w >> 4, dw);
+                }
+
+                Jcc(a, cc, forward);
+                break;
+            case 61:
+                Producer(a, w >> 2, d, s);
+                Rotate(a, w >> 4, d, (byte)(w >> 24));
+                Jcc(a, cc, forward);
+                break;
+            case 62:
+                Producer(a, w >> 2, dw, sw);
+                Rotate(a, w >> 4, dw, (byte)(w >> 24));
+                Carry(a, w >> 6, dw, sw);
+                break;
+            case 63:
+                Producer(a, w >> 2, d, s);
+                Carry(a, w >> 5, d, s);
+                Jcc(a, cc, forward);
+                break;
+            case 64:
+                Producer(a, w >> 2, dw, sw);
+                Carry(a, w >> 5, dw, sw);
+                Carry(a, w >> 7, dw, (short)imm);
+                Setcc(a, cc, b);
+                break;
+            case 65:
+                // The benchmark loop's pair: a shift's CF into ADC; then SBB and a consumer of the Adc/Sbb record.
+                Shift(a, 0, d, 1);
+                a.adc(s == ebp ? edx : s, 0);
+                a.sbb(d, imm);
+                Jcc(a, cc, forward);
+                break;
+            case 66:
+                Producer(a, w >> 2, d, s);
+                if ((w & 0x40) != 0)
+                {
+                    a.neg(d);
+                }
+                else
+                {
+                    a.neg(dw);
+                }
+
+                Carry(a, w >> 8, d, s);
+                break;
+            case 67:
+                Producer(a, w >> 2, d, s);
+                if ((w & 0x40) != 0)
+                {
+                    a.not(d);
+                }
+                else
+                {
+                    a.not(dw);
+                }
+
+                Jcc(a, cc, forward);
+                break;
+            case 68:
+                Producer(a, w >> 2, d, s);
+                switch ((w >> 4) & 3)
+                {
+                    case 0: a.imul(d, s); break;
+                    case 1: a.imul(d, s, imm * 3); break;
+                    case 2: a.imul(dw, sw); break;
+                    default: a.imul(dw, sw, (short)imm); break;
+                }
+
+                Jcc(a, cc, forward);
+                break;
+            case 69:
+                switch ((w >> 4) & 7)
+                {
+                    case 0: a.movzx(d, b); break;
+                    case 1: a.movsx(d, b); break;
+                    case 2: a.movzx(d, sw); break;
+                    case 3: a.movsx(d, sw); break;
+                    case 4: a.movzx(dw, b); break;
+                    case 5: a.movsx(dw, b); break;
+                    case 6: a.xchg(dw, sw); break;
+                    default: a.xchg(d, s); break;
+                }
+
+                break;
+            case 70:
+                switch ((w >> 4) & 3)
+                {
+                    case 0: a.cbw(); break;
+                    case 1: a.cwde(); break;
+                    case 2: a.cwd(); break;
+                    default: a.cdq(); break;
+                }
+
+                break;
+            case 71:
+                Producer(a, w >> 2, dw, sw);
+                Cmovcc(a, cc, dw, sw);
+                break;
+            case 72:
+                Producer(a, w >> 2, d, s);
+                BitTest(a, w >> 4, d, s, (byte)(w >> 24));
+                Carry(a, w >> 7, d, s);
+                break;
+            case 73:
+                Producer(a, w >> 2, dw, sw);
+                BitTest(a, w >> 4, dw, sw, (byte)(w >> 24));
+                Jcc(a, cc, forward);
+                break;
+            case 74:
+                // INC keeps CF: a shift's carry, folded by INC, read by ADC.
+                Shift(a, w >> 4, d, (byte)(w >> 24));
+                a.inc(s == ebp ? esi : s);
+                Carry(a, w >> 6, d, s);
+                break;
+            case 75:
+                Producer(a, w >> 2, d, s);
+                Shift(a, w >> 4, d, (byte)((w >> 24) & 0x20));
+                Carry(a, w >> 6, s == ebp ? ecx : s, d);
+                Jcc(a, cc, forward);
+                break;
+            case 76:
+                a.mov(cl, (byte)((w >> 20) & 0x21));
+                Producer(a, w >> 2, d, s);
+                ShiftByCl(a, w >> 4, d);
+                Carry(a, w >> 6, d, s);
+                Setcc(a, cc, b);
+                break;
+            case 77:
+                Producer(a, w >> 2, d, s);
+                Carry(a, w >> 5, d, d);
+                Cmovcc(a, cc, d, s);
+                break;
+            case 78:
+                Producer(a, w >> 2, d, s);
+                Shift(a, w >> 4, d, (byte)(w >> 24));
+                a.pushfd();
+                break;
+            case 79:
+                Producer(a, w >> 2, dw, sw);
+                Carry(a, w >> 5, dw, sw);
+                a.pushfd();
+                break;
             default:
                 a.xor(d, imm);
                 Jcc(a, cc, labels[Math.Max(0, index - (int)((w >> 28) & 3))]);
                 break;
+        }
+    }
+
+    /// <summary>One of the flag producers the compiled tier generates (ADD, SUB, CMP, AND, INC, SHL, ADC, NEG), or none.</summary>
+    private static void Producer(Assembler a, uint w, AssemblerRegister32 d, AssemblerRegister32 s)
+    {
+        switch (w & 7)
+        {
+            case 0: a.add(d, s); break;
+            case 1: a.sub(d, s); break;
+            case 2: a.cmp(d, s); break;
+            case 3: a.and(d, s); break;
+            case 4: a.inc(d); break;
+            case 5: a.shl(d, 1); break;
+            case 6: a.adc(d, s); break;
+            default: break;
+        }
+    }
+
+    private static void Producer(Assembler a, uint w, AssemblerRegister16 d, AssemblerRegister16 s)
+    {
+        switch (w & 7)
+        {
+            case 0: a.add(d, s); break;
+            case 1: a.sub(d, s); break;
+            case 2: a.cmp(d, s); break;
+            case 3: a.or(d, s); break;
+            case 4: a.dec(d); break;
+            case 5: a.sar(d, 3); break;
+            case 6: a.sbb(d, s); break;
+            default: a.neg(d); break;
+        }
+    }
+
+    private static void Shift(Assembler a, uint w, AssemblerRegister32 d, byte count)
+    {
+        switch (w % 3)
+        {
+            case 0: a.shl(d, count); break;
+            case 1: a.shr(d, count); break;
+            default: a.sar(d, count); break;
+        }
+    }
+
+    private static void Shift(Assembler a, uint w, AssemblerRegister16 d, byte count)
+    {
+        switch (w % 3)
+        {
+            case 0: a.shl(d, count); break;
+            case 1: a.shr(d, count); break;
+            default: a.sar(d, count); break;
+        }
+    }
+
+    private static void ShiftByCl(Assembler a, uint w, AssemblerRegister32 d)
+    {
+        switch (w % 3)
+        {
+            case 0: a.shl(d, cl); break;
+            case 1: a.shr(d, cl); break;
+            default: a.sar(d, cl); break;
+        }
+    }
+
+    private static void ShiftByCl(Assembler a, uint w, AssemblerRegister16 d)
+    {
+        switch (w % 3)
+        {
+            case 0: a.shl(d, cl); break;
+            case 1: a.shr(d, cl); break;
+            default: a.sar(d, cl); break;
+        }
+    }
+
+    private static void Rotate(Assembler a, uint w, AssemblerRegister32 d, byte count)
+    {
+        if ((w & 1) != 0)
+        {
+            a.rol(d, count);
+        }
+        else
+        {
+            a.ror(d, count);
+        }
+    }
+
+    private static void Rotate(Assembler a, uint w, AssemblerRegister16 d, byte count)
+    {
+        if ((w & 1) != 0)
+        {
+            a.rol(d, count);
+        }
+        else
+        {
+            a.ror(d, count);
+        }
+    }
+
+    /// <summary>ADC or SBB of a register or an immediate (which reads the record's CF).</summary>
+    private static void Carry(Assembler a, uint w, AssemblerRegister32 d, AssemblerRegister32 s)
+    {
+        switch (w & 3)
+        {
+            case 0: a.adc(d, s); break;
+            case 1: a.sbb(d, s); break;
+            case 2: a.adc(d, (int)(w >> 8) - 0x80); break;
+            default: a.sbb(d, (int)(w >> 4)); break;
+        }
+    }
+
+    private static void Carry(Assembler a, uint w, AssemblerRegister16 d, AssemblerRegister16 s)
+    {
+        if ((w & 1) != 0)
+        {
+            a.adc(d, s);
+        }
+        else
+        {
+            a.sbb(d, s);
+        }
+    }
+
+    private static void Carry(Assembler a, uint w, AssemblerRegister16 d, short imm)
+    {
+        if ((w & 1) != 0)
+        {
+            a.adc(d, imm);
+        }
+        else
+        {
+            a.sbb(d, imm);
+        }
+    }
+
+    private static void BitTest(Assembler a, uint w, AssemblerRegister32 d, AssemblerRegister32 s, byte bit)
+    {
+        switch (w & 7)
+        {
+            case 0: a.bt(d, bit); break;
+            case 1: a.bts(d, bit); break;
+            case 2: a.btr(d, bit); break;
+            case 3: a.btc(d, bit); break;
+            case 4: a.bt(d, s); break;
+            case 5: a.bts(d, s); break;
+            case 6: a.btr(d, s); break;
+            default: a.btc(d, s); break;
+        }
+    }
+
+    private static void BitTest(Assembler a, uint w, AssemblerRegister16 d, AssemblerRegister16 s, byte bit)
+    {
+        switch (w & 7)
+        {
+            case 0: a.bt(d, bit); break;
+            case 1: a.bts(d, bit); break;
+            case 2: a.btr(d, bit); break;
+            case 3: a.btc(d, bit); break;
+            case 4: a.bt(d, s); break;
+            case 5: a.bts(d, s); break;
+            case 6: a.btr(d, s); break;
+            default: a.btc(d, s); break;
         }
     }
 
@@ -370,6 +697,29 @@ public sealed class CompiledTierPropertyTests
     }
 
     private static void Cmovcc(Assembler a, int cc, AssemblerRegister32 d, AssemblerRegister32 s)
+    {
+        switch (cc)
+        {
+            case 0: a.cmovo(d, s); break;
+            case 1: a.cmovno(d, s); break;
+            case 2: a.cmovb(d, s); break;
+            case 3: a.cmovae(d, s); break;
+            case 4: a.cmove(d, s); break;
+            case 5: a.cmovne(d, s); break;
+            case 6: a.cmovbe(d, s); break;
+            case 7: a.cmova(d, s); break;
+            case 8: a.cmovs(d, s); break;
+            case 9: a.cmovns(d, s); break;
+            case 10: a.cmovp(d, s); break;
+            case 11: a.cmovnp(d, s); break;
+            case 12: a.cmovl(d, s); break;
+            case 13: a.cmovge(d, s); break;
+            case 14: a.cmovle(d, s); break;
+            default: a.cmovg(d, s); break;
+        }
+    }
+
+    private static void Cmovcc(Assembler a, int cc, AssemblerRegister16 d, AssemblerRegister16 s)
     {
         switch (cc)
         {
