@@ -433,7 +433,8 @@ public sealed class CompiledTierPropertyTests
             default:
                 Producer64(a, w >> 2, d, s);
                 Shift64(a, w >> 4, d, (byte)(count & 0x40));
-                Carry(a, w >> 6, d32, s32);
+                Carry(a, w >> 6, d32, d32);
+                Carry(a, w >> 8, d32, s32);
                 break;
         }
     }
@@ -798,8 +799,11 @@ public sealed class CompiledTierPropertyTests
                 Setcc(a, cc, b);
                 break;
             case 77:
+                // ADC/SBB of a register with itself: with a carry-in, SBB's operands are equal and ADC's result may equal its
+                // destination, the cases where the carry-in decides the next ADC's CF.
                 Producer(a, w >> 2, d, s);
                 Carry(a, w >> 5, d, d);
+                Carry(a, w >> 7, d, s);
                 Cmovcc(a, cc, d, s);
                 break;
             case 78:
