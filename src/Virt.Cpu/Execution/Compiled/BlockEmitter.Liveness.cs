@@ -18,6 +18,9 @@ namespace Virt.Cpu;
 /// flags, fault, or be observed by a hook), a Jcc (its condition, and its taken exit), and INC/DEC (which fold the previous
 /// record's CF into EFLAGS). MOV, LEA and NOP neither read nor write the record. Whatever the emitter does not generate
 /// itself is a call of the interpreter, hence a reader, so an instruction this analysis does not know is always safe.
+/// The register forms of BlockEmitter.RegisterForms.cs give their own effect (RegisterFormEffect): a shift by an immediate
+/// writes the result part as AND does, ADC and SBB read CF then write everything as INC does, NEG writes everything, NOT
+/// and the moves nothing, and the rest (a shift by CL that may be 0, rotates, IMUL, bit tests, SETcc, CMOVcc) read.
 /// </para>
 /// </remarks>
 internal sealed partial class BlockEmitter
@@ -117,7 +120,7 @@ internal sealed partial class BlockEmitter
             Op.AddRegister or Op.SubRegister or Op.CmpRegister => FlagEffect.WritesAll,
             Op.AndRegister or Op.OrRegister or Op.XorRegister or Op.TestRegister => FlagEffect.WritesResult,
             Op.IncRegister or Op.DecRegister => FlagEffect.ReadsThenWritesAll,
-            _ => FlagEffect.Reads,
+            _ => RegisterFormEffect(in d),
         };
     }
 }

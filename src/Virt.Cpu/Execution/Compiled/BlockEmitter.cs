@@ -98,7 +98,7 @@ internal sealed partial class BlockEmitter
             or Op.TestRegister => d.OpSize is 2 or 4 or 8 && d.Kind1 is OperandKind.Register or OperandKind.Immediate,
         Op.IncRegister or Op.DecRegister => d.OpSize is 2 or 4 or 8,
         Op.Lea => d.OpSize is 2 or 4 or 8 && d.AddrSize is 2 or 4 or 8 && d.Base != DecodedInstruction.RipRegister,
-        _ => false,
+        _ => IsGeneratedRegisterForm(in d),
     };
 
     /// <summary>Writes the whole method.</summary>
@@ -157,6 +157,11 @@ internal sealed partial class BlockEmitter
         if (!IsInlined(in d))
         {
             EmitInterpreterCall(i);
+            return;
+        }
+
+        if (TryEmitRegisterForm(ref d))
+        {
             return;
         }
 
@@ -360,8 +365,13 @@ internal sealed partial class BlockEmitter
             case LazyOp.Logic:
                 il.Emit(OpCodes.Ldc_I4_0);
                 break;
+            case LazyOp.Adc:
+            case LazyOp.Sbb:
+                EmitCarryWithCarryIn(mask);
+                break;
             case LazyOp.Inc:
             case LazyOp.Dec:
+            case LazyOp.Shift:
                 il.Emit(OpCodes.Ldloc, _ctx);
                 il.Emit(OpCodes.Ldfld, M.Eflags);
                 il.Emit(OpCodes.Ldc_I4, (int)EflagsBits.Cf);
