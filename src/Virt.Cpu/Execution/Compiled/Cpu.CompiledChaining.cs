@@ -54,6 +54,7 @@ public sealed partial class Cpu
         // which delivers the traps it owes after it. Tested before the block runs: the block may clear TF.
         bool chain = ChainCompiledBlocks && count >= block.Count && ((_ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) == 0) && !_debugSlowPath;
         compiler.CompiledEntries++;
+        _compiledLoopAllowed = chain;
         int executed = compiled.Code(this, block, count);
         if (!chain)
         {
@@ -88,7 +89,8 @@ public sealed partial class Cpu
             executed = ((CompiledBlock)next.CompiledEntry!).Code(this, next, next.Count);
         }
 
-        _chainedRetired = chained;
+        // Added to what self-loops inside the blocks' methods counted already (Cpu.CompiledLoop.cs).
+        _chainedRetired += chained;
         return executed;
     }
 
@@ -109,14 +111,7 @@ public sealed partial class Cpu
     private DecodedBlock? ChainSuccessor(long remaining)
     {
         ref CpuContext ctx = ref _ctx;
-        if (remaining <= 0 || _shutdown || _runLoopExits.Any != 0 || _inhibitInterrupts || _nmiPending || _halted || _debugSlowPath
-            || _hostHooksArmed || _debugTrapBits != 0 || (ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) != 0)
-        {
-            return null;
-        }
-
-        // Cpu.CheckInterrupts with nothing to take: the INTR line read once, as the run loop reads it.
-        if ((ctx.Eflags & EflagsBits.If) != 0 && InterruptController is { } controller && controller.IsInterruptPending)
+        if (!NothingBetweenBlocks(remaining))
         {
             return null;
         }
@@ -148,5 +143,24 @@ public sealed partial class Cpu
 
         _currentBlock = next;
         return next;
+    }
+
+    /// <summary>
+    /// Whether the run loop would do nothing between two blocks but fetch the next one: budget left, no shutdown, stop
+    /// request, halt, pending NMI, interrupt shadow, debug path or host hook, and no maskable interrupt pending when IF is set.
+    /// </summary>
+    /// <param name="remaining">The budget left after the block just run.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool NothingBetweenBlocks(long remaining)
+    {
+        ref CpuContext ctx = ref _ctx;
+        if (remaining <= 0 || _shutdown || _runLoopExits.Any != 0 || _inhibitInterrupts || _nmiPending || _halted || _debugSlowPath
+            || _hostHooksArmed || _debugTrapBits != 0 || (ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) != 0)
+        {
+            return false;
+        }
+
+        // Cpu.CheckInterrupts with nothing to take: the INTR line read once, as the run loop reads it.
+        return (ctx.Eflags & EflagsBits.If) == 0 || InterruptController is not { } controller || !controller.IsInterruptPending;
     }
 }
