@@ -55,7 +55,7 @@ public sealed partial class Cpu
         bool chain = ChainCompiledBlocks && count >= block.Count && ((_ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) == 0) && !_debugSlowPath;
         compiler.CompiledEntries++;
         _compiledLoopAllowed = chain;
-        int executed = compiled.Code(this, block, count);
+        int executed = compiled.Code(block, count);
         if (!chain)
         {
             return executed;
@@ -72,7 +72,7 @@ public sealed partial class Cpu
             long retiredNow = executed + _extraRetired;
             long remaining = _budgetLeft - retiredNow;
             _retired += retiredNow;
-            DecodedBlock? next = ChainSuccessor(remaining);
+            DecodedBlock? next = ChainSuccessor(remaining, out CompiledBlock? nextCompiled);
             if (next is null)
             {
                 // The run loop counts the last block itself.
@@ -86,7 +86,7 @@ public sealed partial class Cpu
             next.HitCount++;
             compiler.CompiledEntries++;
             ChainedBlockEntries++;
-            executed = ((CompiledBlock)next.CompiledEntry!).Code(this, next, next.Count);
+            executed = nextCompiled!.Code(next, next.Count);
         }
 
         // Added to what self-loops inside the blocks' methods counted already (Cpu.CompiledLoop.cs).
@@ -108,9 +108,12 @@ public sealed partial class Cpu
     /// something to do (see the remarks of this file) or the next block is not a compiled successor.
     /// </summary>
     /// <param name="remaining">The budget left after the block just run.</param>
-    private DecodedBlock? ChainSuccessor(long remaining)
+    /// <param name="compiled">The successor's compiled form (null when there is no successor).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DecodedBlock? ChainSuccessor(long remaining, out CompiledBlock? compiled)
     {
         ref CpuContext ctx = ref _ctx;
+        compiled = null;
         if (!NothingBetweenBlocks(remaining))
         {
             return null;
@@ -135,13 +138,14 @@ public sealed partial class Cpu
         }
 
         // Compiled, whole within the budget, and within CS.limit (or the run loop would cut it: Cpu.CodeLimit.cs).
-        if (next.CompiledEntry is not CompiledBlock || next.Count > remaining
+        if (next.CompiledEntry is not CompiledBlock nextCompiled || next.Count > remaining
             || (ctx.Rip + next.ByteLength > Math.Min((ulong)ctx.SegLimit[Cs] + 1, ctx.Code32 ? ulong.MaxValue : 0x10000UL) && !ctx.Code64))
         {
             return null;
         }
 
         _currentBlock = next;
+        compiled = nextCompiled;
         return next;
     }
 

@@ -76,6 +76,7 @@ public sealed partial class Cpu
     /// <see cref="ChainSuccessor"/> finds a successor), and the chaining loop would enter it: compiled, whole within the
     /// budget and within CS.limit.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool IsOwnSuccessor(DecodedBlock block, long remaining)
     {
         ref CpuContext ctx = ref _ctx;
