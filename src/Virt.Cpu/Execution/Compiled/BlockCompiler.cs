@@ -124,7 +124,7 @@ internal sealed partial class BlockCompiler
         // instructions (fewer than the block holds, so the generated code hands it to the interpreter's loop, which runs
         // none and reads nothing but the block's array) makes that happen here: the JIT's time is counted as compile time,
         // and under background compilation it is spent on the background thread, not on the run thread's first entry.
-        compiled?.Code(_cpu, block, 0);
+        compiled?.Code(block, 0);
         ticks = Stopwatch.GetTimestamp() - start;
         return compiled;
     }
@@ -219,7 +219,9 @@ internal sealed partial class BlockCompiler
         var emitter = new BlockEmitter(il, block);
         emitter.Emit();
         ilBytes = il.ILOffset;
-        var code = (Func<Cpu, DecodedBlock, int, int>)method.CreateDelegate(typeof(Func<Cpu, DecodedBlock, int, int>));
+        // Closed over the CPU (the method's first argument): such a delegate is called as an instance method is, without
+        // the argument-shuffling stub an open static delegate goes through on every chained entry.
+        var code = (Func<DecodedBlock, int, int>)method.CreateDelegate(typeof(Func<DecodedBlock, int, int>), _cpu);
         return new CompiledBlock(_cpu, code, PerMethodOverheadBytes + (ilBytes * (1 + NativeBytesPerIlByte)) + ((long)n * 8));
     }
 }

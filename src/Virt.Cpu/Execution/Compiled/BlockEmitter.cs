@@ -133,6 +133,7 @@ internal sealed partial class BlockEmitter
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, M.Instructions);
         il.Emit(OpCodes.Stloc, _instructionArray);
+        EmitLoopTop();
 
         for (int i = 0; i < _count; i++)
         {
@@ -471,6 +472,7 @@ internal sealed partial class BlockEmitter
         EmitCondition(d.Cond);
         Label notTaken = il.DefineLabel();
         il.Emit(OpCodes.Brfalse, notTaken);
+        EmitLoopBackEdge(i, ref d);
         WriteBack(i, updateState: false);
         EmitJumpNear(i, ref d);
         il.Emit(OpCodes.Ldc_I4, i + 1);
@@ -481,6 +483,7 @@ internal sealed partial class BlockEmitter
     /// <summary>JMP rel: everything written back, then Cpu.JumpNear (EIP is the target now, or a fault is pending).</summary>
     private void EmitJmpRel(int i, ref DecodedInstruction d)
     {
+        EmitLoopBackEdge(i, ref d);
         WriteBack(i, updateState: true);
         EmitJumpNear(i, ref d);
     }

@@ -11,9 +11,9 @@ internal sealed class CompiledBlock : IExecutionEngine
 {
     /// <summary>Wraps generated code.</summary>
     /// <param name="cpu">The CPU the code runs on.</param>
-    /// <param name="code">The generated method: (cpu, block, count) to instructions started.</param>
+    /// <param name="code">The generated method, closed over the CPU: (block, count) to instructions started.</param>
     /// <param name="sizeInBytes">The estimate of the host memory it holds (see <see cref="CompiledTierStatistics.CodeSizeInBytes"/>).</param>
-    public CompiledBlock(Cpu cpu, Func<Cpu, DecodedBlock, int, int> code, long sizeInBytes)
+    public CompiledBlock(Cpu cpu, Func<DecodedBlock, int, int> code, long sizeInBytes)
     {
         Cpu = cpu;
         Code = code;
@@ -23,12 +23,12 @@ internal sealed class CompiledBlock : IExecutionEngine
     /// <summary>The CPU the code was compiled for.</summary>
     public Cpu Cpu { get; }
 
-    /// <summary>The generated method.</summary>
-    public Func<Cpu, DecodedBlock, int, int> Code { get; }
+    /// <summary>The generated method, closed over <see cref="Cpu"/>.</summary>
+    public Func<DecodedBlock, int, int> Code { get; }
 
     /// <summary>The estimated host memory it holds.</summary>
     public long SizeInBytes { get; }
 
     /// <inheritdoc/>
-    public int Execute(DecodedBlock block, int count) => Code(Cpu, block, count);
+    public int Execute(DecodedBlock block, int count) => Code(block, count);
 }

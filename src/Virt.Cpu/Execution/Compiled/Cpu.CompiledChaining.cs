@@ -54,7 +54,8 @@ public sealed partial class Cpu
         // which delivers the traps it owes after it. Tested before the block runs: the block may clear TF.
         bool chain = ChainCompiledBlocks && count >= block.Count && ((_ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) == 0) && !_debugSlowPath;
         compiler.CompiledEntries++;
-        int executed = compiled.Code(this, block, count);
+        _compiledLoopAllowed = chain;
+        int executed = compiled.Code(block, count);
         if (!chain)
         {
             return executed;
@@ -71,7 +72,7 @@ public sealed partial class Cpu
             long retiredNow = executed + _extraRetired;
             long remaining = _budgetLeft - retiredNow;
             _retired += retiredNow;
-            DecodedBlock? next = ChainSuccessor(remaining);
+            DecodedBlock? next = ChainSuccessor(remaining, out CompiledBlock? nextCompiled);
             if (next is null)
             {
                 // The run loop counts the last block itself.
@@ -85,10 +86,11 @@ public sealed partial class Cpu
             next.HitCount++;
             compiler.CompiledEntries++;
             ChainedBlockEntries++;
-            executed = ((CompiledBlock)next.CompiledEntry!).Code(this, next, next.Count);
+            executed = nextCompiled!.Code(next, next.Count);
         }
 
-        _chainedRetired = chained;
+        // Added to what self-loops inside the blocks' methods counted already (Cpu.CompiledLoop.cs).
+        _chainedRetired += chained;
         return executed;
     }
 
@@ -106,17 +108,13 @@ public sealed partial class Cpu
     /// something to do (see the remarks of this file) or the next block is not a compiled successor.
     /// </summary>
     /// <param name="remaining">The budget left after the block just run.</param>
-    private DecodedBlock? ChainSuccessor(long remaining)
+    /// <param name="compiled">The successor's compiled form (null when there is no successor).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DecodedBlock? ChainSuccessor(long remaining, out CompiledBlock? compiled)
     {
         ref CpuContext ctx = ref _ctx;
-        if (remaining <= 0 || _shutdown || _runLoopExits.Any != 0 || _inhibitInterrupts || _nmiPending || _halted || _debugSlowPath
-            || _hostHooksArmed || _debugTrapBits != 0 || (ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) != 0)
-        {
-            return null;
-        }
-
-        // Cpu.CheckInterrupts with nothing to take: the INTR line read once, as the run loop reads it.
-        if ((ctx.Eflags & EflagsBits.If) != 0 && InterruptController is { } controller && controller.IsInterruptPending)
+        compiled = null;
+        if (!NothingBetweenBlocks(remaining))
         {
             return null;
         }
@@ -140,13 +138,33 @@ public sealed partial class Cpu
         }
 
         // Compiled, whole within the budget, and within CS.limit (or the run loop would cut it: Cpu.CodeLimit.cs).
-        if (next.CompiledEntry is not CompiledBlock || next.Count > remaining
+        if (next.CompiledEntry is not CompiledBlock nextCompiled || next.Count > remaining
             || (ctx.Rip + next.ByteLength > Math.Min((ulong)ctx.SegLimit[Cs] + 1, ctx.Code32 ? ulong.MaxValue : 0x10000UL) && !ctx.Code64))
         {
             return null;
         }
 
         _currentBlock = next;
+        compiled = nextCompiled;
         return next;
+    }
+
+    /// <summary>
+    /// Whether the run loop would do nothing between two blocks but fetch the next one: budget left, no shutdown, stop
+    /// request, halt, pending NMI, interrupt shadow, debug path or host hook, and no maskable interrupt pending when IF is set.
+    /// </summary>
+    /// <param name="remaining">The budget left after the block just run.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool NothingBetweenBlocks(long remaining)
+    {
+        ref CpuContext ctx = ref _ctx;
+        if (remaining <= 0 || _shutdown || _runLoopExits.Any != 0 || _inhibitInterrupts || _nmiPending || _halted || _debugSlowPath
+            || _hostHooksArmed || _debugTrapBits != 0 || (ctx.Eflags & (EflagsBits.Tf | EflagsBits.Rf)) != 0)
+        {
+            return false;
+        }
+
+        // Cpu.CheckInterrupts with nothing to take: the INTR line read once, as the run loop reads it.
+        return (ctx.Eflags & EflagsBits.If) == 0 || InterruptController is not { } controller || !controller.IsInterruptPending;
     }
 }
