@@ -73,6 +73,8 @@ public sealed class CompiledTierStringPropertyTests
         int threshold = mode % 3;
         var interpreter = new PagedMachine(TierComparison.Interpreter, code, registers ?? [], PagedMachine.StackTop);
         var compiled = new PagedMachine(TierComparison.Compiled(threshold), code, registers ?? [], PagedMachine.StackTop);
+        FillData(interpreter.Memory, PagedMachine.DataBase, PagedMachine.DataPages * 0x1000, seed);
+        FillData(compiled.Memory, PagedMachine.DataBase, PagedMachine.DataPages * 0x1000, seed);
         CompiledTierMemoryPropertyTests.RunAndCompare(interpreter.Cpu, interpreter.Memory, interpreter.Device, compiled.Cpu, compiled.Memory, compiled.Device,
             (mode & 0x20) != 0 ? slices ?? [] : [], PagedMachine.RamBytes);
     }
@@ -84,6 +86,8 @@ public sealed class CompiledTierStringPropertyTests
         int threshold = mode % 3;
         LongModeHarness interpreter = CompiledTierMemoryPropertyTests.PrepareLong(TierComparison.Interpreter, words, registers ?? [], LongModeHarness.StackTop, Build64);
         LongModeHarness compiled = CompiledTierMemoryPropertyTests.PrepareLong(TierComparison.Compiled(threshold), words, registers ?? [], LongModeHarness.StackTop, Build64);
+        FillData(interpreter.Memory, CompiledTierMemoryPropertyTests.LongData, 0x4000, seed);
+        FillData(compiled.Memory, CompiledTierMemoryPropertyTests.LongData, 0x4000, seed);
         CompiledTierMemoryPropertyTests.RunAndCompare(interpreter.Cpu, interpreter.Memory, null, compiled.Cpu, compiled.Memory, null,
             (mode & 0x20) != 0 ? slices ?? [] : [], 2 * 1024 * 1024);
     }
@@ -114,7 +118,25 @@ public sealed class CompiledTierStringPropertyTests
         }
 
         machine.Cpu.SetRegister(GeneralRegister.Rsp, 0x7777_0000UL | sp);
+        FillData(machine.Memory, (ulong)DataSegment << 4, 0x30000, program.Length == 0 ? 0 : program[0]);
         return machine;
+    }
+
+    /// <summary>
+    /// Fills the data with bytes that differ from their neighbours (a fixed function of the seed), so that a copy in the
+    /// wrong order or from the wrong place leaves different RAM (zeros copied over zeros would hide it).
+    /// </summary>
+    private static void FillData(Virt.Memory.PhysicalMemoryMap memory, ulong start, int length, uint seed)
+    {
+        byte[] bytes = new byte[length];
+        uint x = seed | 1;
+        for (int i = 0; i < length; i++)
+        {
+            x = (x * 1_103_515_245) + 12_345;
+            bytes[i] = (byte)(x >> 16);
+        }
+
+        memory.Write(new Virt.Memory.PhysicalAddress(start), bytes);
     }
 
     private static void BuildReal(Assembler a, uint[] program)
