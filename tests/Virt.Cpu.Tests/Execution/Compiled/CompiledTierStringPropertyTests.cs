@@ -30,6 +30,9 @@ public sealed class CompiledTierStringPropertyTests
     private const byte MovsByte = 0xA4;
     private const byte MovsWide = 0xA5;
 
+    /// <summary>How often the 32- and 64-bit string programs run their instructions.</summary>
+    private const int Rounds = 3;
+
     private static readonly AssemblerRegister16[] s_words = [ax, cx, dx, bx, si, di, bp];
     private static readonly AssemblerRegister8[] s_bytes = [al, cl, dl, bl, ah, ch, dh, bh];
     private static readonly AssemblerRegister32[] s_dwords = [eax, ecx, edx, ebx, esi, edi];
@@ -321,13 +324,19 @@ public sealed class CompiledTierStringPropertyTests
 
     private static byte[] Build32(uint[] program)
     {
+        // Three rounds: the later ones find the TLB warm and the blocks compiled at any threshold.
         var a = new Assembler(32);
+        Label top = a.CreateLabel();
         int count = Math.Min(program.Length, 48);
+        a.mov(edx, Rounds);
+        a.Label(ref top);
         for (int i = 0; i < count; i++)
         {
             EmitString32(a, program[i]);
         }
 
+        a.dec(edx);
+        a.jnz(top);
         a.hlt();
         using var stream = new MemoryStream();
         a.Assemble(new StreamCodeWriter(stream), PagedMachine.CodeAddress);
@@ -385,12 +394,17 @@ public sealed class CompiledTierStringPropertyTests
 
     private static void Build64(Assembler a, uint[] program)
     {
+        Label top = a.CreateLabel();
         int count = Math.Min(program.Length, 48);
+        a.mov(r8d, Rounds);
+        a.Label(ref top);
         for (int i = 0; i < count; i++)
         {
             EmitString64(a, program[i]);
         }
 
+        a.dec(r8d);
+        a.jnz(top);
         a.hlt();
     }
 
