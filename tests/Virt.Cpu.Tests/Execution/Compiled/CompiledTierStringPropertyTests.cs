@@ -346,7 +346,7 @@ public sealed class CompiledTierStringPropertyTests
     /// <summary>
     /// REP MOVS/STOS in 32-bit paged code: ESI and EDI on the six data pages (present, present, not present, read-only,
     /// present, MMIO) at offsets near page boundaries, or EDI next to ESI, or both on the code (a copy over itself), a
-    /// count from the table, DF sometimes set; between strings, a word move and an ALU form with 32-bit addressing.
+    /// count from the table, DF sometimes set; between strings, word moves and ALU forms with 32- and 16-bit addressing.
     /// </summary>
     private static void EmitString32(Assembler a, uint w)
     {
@@ -367,6 +367,10 @@ public sealed class CompiledTierStringPropertyTests
             case 2:
                 a.mov(ax, __word_ptr[ebx + CompiledTierMemoryPropertyTests.Displacement(w) + (int)PagedMachine.DataBase]);
                 a.add(__word_ptr[ebp + 0x104], ax);
+
+                // 16-bit addressing under a 4 GiB limit: only the 64 KiB wrap keeps the sum below 10000h.
+                a.add(ax, __word_ptr[bx + si + 0x7FF0]);
+                a.mov(cx, __word_ptr[bp + di + (int)((w >> 16) & 0xFFFF)]);
                 break;
             default:
                 a.cld();
