@@ -368,8 +368,10 @@ public sealed class CompiledTierStringPropertyTests
                 a.mov(ax, __word_ptr[ebx + CompiledTierMemoryPropertyTests.Displacement(w) + (int)PagedMachine.DataBase]);
                 a.add(__word_ptr[ebp + 0x104], ax);
 
-                // 16-bit addressing under a 4 GiB limit: only the 64 KiB wrap keeps the sum below 10000h.
-                a.add(ax, __word_ptr[bx + si + 0x7FF0]);
+                // 16-bit addressing under a 4 GiB limit: only the 64 KiB wrap keeps the sum below 10000h (the read of
+                // the code page puts the page above the wrap into the read TLB, where a sum left unwrapped would hit).
+                a.mov(eax, __dword_ptr[PagedMachine.CodeAddress + ((w >> 4) & 0xFF)]);
+                a.add(ax, __word_ptr[bx + si - 0x10]);
                 a.mov(cx, __word_ptr[bp + di + (int)((w >> 16) & 0xFFFF)]);
                 break;
             default:
