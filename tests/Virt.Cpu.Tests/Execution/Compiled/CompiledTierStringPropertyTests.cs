@@ -368,10 +368,11 @@ public sealed class CompiledTierStringPropertyTests
                 a.mov(ax, __word_ptr[ebx + CompiledTierMemoryPropertyTests.Displacement(w) + (int)PagedMachine.DataBase]);
                 a.add(__word_ptr[ebp + 0x104], ax);
 
-                // 16-bit addressing under a 4 GiB limit: only the 64 KiB wrap keeps the sum below 10000h (the read of
-                // the code page puts the page above the wrap into the read TLB, where a sum left unwrapped would hit).
-                a.mov(eax, __dword_ptr[PagedMachine.CodeAddress + ((w >> 4) & 0xFF)]);
-                a.add(ax, __word_ptr[bx + si - 0x10]);
+                // 16-bit addressing under a 4 GiB limit: only the 64 KiB wrap keeps BX+SI+disp below 10000h (unwrapped,
+                // this sum would land on the first data page, whose TLB entry the strings keep warm).
+                a.mov(bx, (ushort)(0xF000 + ((w >> 4) & 0x7FF)));
+                a.mov(si, 0xF000);
+                a.add(ax, __word_ptr[bx + si + (int)(0x1000 + ((w >> 16) & 0x1FF))]);
                 a.mov(cx, __word_ptr[bp + di + (int)((w >> 16) & 0xFFFF)]);
                 break;
             default:
