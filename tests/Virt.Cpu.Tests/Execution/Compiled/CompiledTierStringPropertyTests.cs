@@ -95,6 +95,36 @@ public sealed class CompiledTierStringPropertyTests
             (mode & 0x20) != 0 ? slices ?? [] : [], 2 * 1024 * 1024);
     }
 
+    [Fact]
+    public void A_16_bit_address_wraps_at_64_KiB_under_a_flat_segment()
+    {
+        // BX + SI + 1000h = 20000h unwrapped; wrapped, 0 (the GDT's null entry). The first load puts 20000h in the TLB.
+        var a = new Assembler(32);
+        a.mov(ecx, 3);
+        Label top = a.CreateLabel();
+        a.Label(ref top);
+        a.mov(eax, __dword_ptr[PagedMachine.DataBase]);
+        a.mov(ebx, 0xF000);
+        a.mov(esi, 0xF000);
+        a.mov(ax, __word_ptr[bx + si + 0x1000]);
+        a.add(dx, __word_ptr[bx + si + 0x1000]);
+        a.dec(ecx);
+        a.jnz(top);
+        a.hlt();
+        using var stream = new MemoryStream();
+        a.Assemble(new StreamCodeWriter(stream), PagedMachine.CodeAddress);
+        byte[] code = stream.ToArray();
+        var interpreter = new PagedMachine(TierComparison.Interpreter, code, [], PagedMachine.StackTop);
+        var compiled = new PagedMachine(TierComparison.Compiled(), code, [], PagedMachine.StackTop);
+        foreach (PagedMachine machine in new[] { interpreter, compiled })
+        {
+            machine.Memory.WriteDoubleWord(new Virt.Memory.PhysicalAddress(PagedMachine.DataBase), 0x1234_5678);
+        }
+
+        CompiledTierMemoryPropertyTests.RunAndCompare(interpreter.Cpu, interpreter.Memory, interpreter.Device, compiled.Cpu, compiled.Memory, compiled.Device, [], PagedMachine.RamBytes);
+        Assert.Equal(0x1234_0000UL, compiled.Cpu.GetRegister(GeneralRegister.Rax));
+    }
+
     /// <summary>
     /// A real-mode machine: the code at 0000:1000, DS = 2000h, ES = 3000h, SS = 4000h with SP as given (so that data, the
     /// stack and the code lie apart), HLT handlers for the exceptions, the general registers from the test's values.
@@ -370,8 +400,8 @@ public sealed class CompiledTierStringPropertyTests
 
                 // 16-bit addressing under a 4 GiB limit: only the 64 KiB wrap keeps BX+SI+disp below 10000h (unwrapped,
                 // this sum would land on the first data page, whose TLB entry the strings keep warm).
-                a.mov(bx, (ushort)(0xF000 + ((w >> 4) & 0x7FF)));
-                a.mov(si, 0xF000);
+                a.mov(ebx, 0xF000 + ((w >> 4) & 0x7FF));
+                a.mov(esi, 0xF000);
                 a.add(ax, __word_ptr[bx + si + (int)(0x1000 + ((w >> 16) & 0x1FF))]);
                 a.mov(cx, __word_ptr[bp + di + (int)((w >> 16) & 0xFFFF)]);
                 break;
