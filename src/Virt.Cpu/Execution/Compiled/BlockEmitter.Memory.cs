@@ -10,7 +10,7 @@ namespace Virt.Cpu;
 /// Cpu.FastMemory64.cs) as IL. The effective address comes from the register locals; the access is checked against the
 /// segment's precomputed bound (outside 64-bit mode) and probes the software TLB exactly as the fast forms do, so a hit
 /// reads or writes the host page directly. Anything else (beyond the bound, a TLB miss, a page-crossing access, MMIO,
-/// watched pages, pages holding decoded code, a 16-bit stack, a branch target outside CS) jumps to the instruction's slow
+/// watched pages, pages holding decoded code, a stack whose width is not the operand's, a branch target outside CS) jumps to the instruction's slow
 /// path, placed after the method's body: it writes back the state of the instruction's start (registers, lazy-flag record,
 /// EIP and the instruction start, as before any interpreter call), runs the whole instruction through the interpreter's
 /// dispatch, which raises faults, fills the TLB and detects self-modifying code as always, leaves the block when the exit
@@ -59,7 +59,7 @@ internal sealed partial class BlockEmitter
     {
         if (!MemoryFormFits(in d))
         {
-            return false;
+            return TryEmitWordAddressedInstruction(i, ref d) || TryEmitRepString(i, ref d);
         }
 
         switch (d.Op)
@@ -125,11 +125,11 @@ internal sealed partial class BlockEmitter
             Op.Add or Op.Sub or Op.Cmp or Op.And or Op.Or or Op.Xor or Op.Test =>
                 addressing && d.Kind0 == OperandKind.Memory && d.Kind1 is OperandKind.Register or OperandKind.Immediate
                 && (d.OpSize == 4 || (_code64 && d.OpSize == 8)),
-            Op.Push => d.OpSize == stackSize && d.Kind0 is OperandKind.Register or OperandKind.Immediate,
-            Op.Pop => d.OpSize == stackSize && d.Kind0 == OperandKind.Register,
+            Op.Push => StackSizeFits(d.OpSize, stackSize) && d.Kind0 is OperandKind.Register or OperandKind.Immediate,
+            Op.Pop => StackSizeFits(d.OpSize, stackSize) && d.Kind0 == OperandKind.Register,
 
             // They end the block, so they are its last instruction (BlockCompiler.Compile rejects anything else).
-            Op.CallRel or Op.RetNear => d.OpSize == stackSize && d.Kind0 is OperandKind.Immediate or OperandKind.None,
+            Op.CallRel or Op.RetNear => StackSizeFits(d.OpSize, stackSize) && d.Kind0 is OperandKind.Immediate or OperandKind.None,
             _ => false,
         };
     }
@@ -262,7 +262,7 @@ internal sealed partial class BlockEmitter
         ILGenerator il = _il;
         int size = d.OpSize;
         SlowPath slow = BeginSlowPath(i);
-        EmitStackWidthCheck(slow.Entry);
+        EmitStackWidthCheck(size, slow.Entry);
 
         // PUSH ESP pushes the value before the decrement (Intel SDM Vol. 2B, PUSH).
         if (d.Kind0 == OperandKind.Immediate)
@@ -285,7 +285,7 @@ internal sealed partial class BlockEmitter
         ILGenerator il = _il;
         int size = d.OpSize;
         SlowPath slow = BeginSlowPath(i);
-        EmitStackWidthCheck(slow.Entry);
+        EmitStackWidthCheck(size, slow.Entry);
         LoadRegister(Mem.StackRegister, size);
         il.Emit(OpCodes.Stloc, OffsetLocal);
         EmitProbe(Mem.StackSegment, size, read: true, write: false, slow.Entry);
@@ -310,12 +310,12 @@ internal sealed partial class BlockEmitter
         int size = d.OpSize;
         WriteBack(i, updateState: true);
         SlowPath slow = BeginSlowPath(i);
-        EmitStackWidthCheck(slow.Entry);
+        EmitStackWidthCheck(size, slow.Entry);
         LoadRipAfter(i);
         il.Emit(OpCodes.Ldc_I8, (long)d.Imm);
         il.Emit(OpCodes.Add);
         il.Emit(OpCodes.Stloc, _temp1);
-        EmitNearTargetCheck(_temp1, slow.Entry);
+        EmitNearTargetCheck(_temp1, size, slow.Entry);
         LoadRipAfter(i);
         il.Emit(OpCodes.Stloc, ValueLocal);
         EmitPushValue(size, slow.Entry);
@@ -332,13 +332,13 @@ internal sealed partial class BlockEmitter
         int size = d.OpSize;
         WriteBack(i, updateState: true);
         SlowPath slow = BeginSlowPath(i);
-        EmitStackWidthCheck(slow.Entry);
+        EmitStackWidthCheck(size, slow.Entry);
         LoadRegister(Mem.StackRegister, size);
         il.Emit(OpCodes.Stloc, OffsetLocal);
         EmitProbe(Mem.StackSegment, size, read: true, write: false, slow.Entry);
         LoadFromHost(ReadHostLocal, size, signExtend: false);
         il.Emit(OpCodes.Stloc, _temp1);
-        EmitNearTargetCheck(_temp1, slow.Entry);
+        EmitNearTargetCheck(_temp1, size, slow.Entry);
         il.Emit(OpCodes.Ldloc, OffsetLocal);
         il.Emit(OpCodes.Ldc_I8, (long)size + (d.Kind0 == OperandKind.Immediate ? (long)d.Imm : 0));
         il.Emit(OpCodes.Add);
@@ -361,6 +361,11 @@ internal sealed partial class BlockEmitter
             il.Emit(OpCodes.Conv_U4);
             il.Emit(OpCodes.Conv_U8);
         }
+        else if (size == 2)
+        {
+            il.Emit(OpCodes.Conv_U2);
+            il.Emit(OpCodes.Conv_U8);
+        }
 
         il.Emit(OpCodes.Stloc, OffsetLocal);
         EmitProbe(Mem.StackSegment, size, read: false, write: true, slow);
@@ -371,22 +376,25 @@ internal sealed partial class BlockEmitter
         StoreRegister(Mem.StackRegister, size);
     }
 
-    /// <summary>Outside 64-bit mode only a 32-bit stack (SS.B set) is generated: a 16-bit one moves SP only (Cpu.SetStackPointer).</summary>
-    private void EmitStackWidthCheck(Label slow)
+    /// <summary>
+    /// Outside 64-bit mode 32-bit stack operations are generated for a 32-bit stack (SS.B set) and 16-bit ones for a 16-bit
+    /// stack (SS.B clear: SP only, wrapping at 64 KiB, Cpu.SetStackPointer); any other pairing takes the slow path.
+    /// </summary>
+    private void EmitStackWidthCheck(int size, Label slow)
     {
         if (!_code64)
         {
             _il.Emit(OpCodes.Ldloc, _ctx);
             _il.Emit(OpCodes.Ldfld, Mem.Stack32);
-            _il.Emit(OpCodes.Brfalse, slow);
+            _il.Emit(size == 2 ? OpCodes.Brtrue : OpCodes.Brfalse, slow);
         }
     }
 
     /// <summary>
-    /// Cpu.TryNearTarget for the operand size of the mode: a 32-bit target (already truncated here) within the CS limit, a
+    /// Cpu.TryNearTarget for the operand size: a 16- or 32-bit target (truncated here) within the CS limit, a
     /// 64-bit one canonical; else the slow path, where the interpreter raises the #GP.
     /// </summary>
-    private void EmitNearTargetCheck(LocalBuilder target, Label slow)
+    private void EmitNearTargetCheck(LocalBuilder target, int size, Label slow)
     {
         ILGenerator il = _il;
         if (_code64)
@@ -402,7 +410,7 @@ internal sealed partial class BlockEmitter
         }
 
         il.Emit(OpCodes.Ldloc, target);
-        il.Emit(OpCodes.Conv_U4);
+        il.Emit(size == 2 ? OpCodes.Conv_U2 : OpCodes.Conv_U4);
         il.Emit(OpCodes.Conv_U8);
         il.Emit(OpCodes.Dup);
         il.Emit(OpCodes.Stloc, target);
@@ -424,6 +432,7 @@ internal sealed partial class BlockEmitter
         if (!_code64)
         {
             EmitAddressSum32(ref d);
+            EmitWordAddressWrap(ref d);
             il.Emit(OpCodes.Conv_U8);
         }
         else
@@ -609,7 +618,7 @@ internal sealed partial class BlockEmitter
         }
         else
         {
-            LoadRegister(d.Reg1, size == 8 ? 8 : 4);
+            LoadRegister(d.Reg1, size is 2 or 8 ? size : 4);
         }
     }
 

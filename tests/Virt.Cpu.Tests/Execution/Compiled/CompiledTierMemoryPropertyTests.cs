@@ -69,12 +69,12 @@ public sealed class CompiledTierMemoryPropertyTests
     }
 
     /// <summary>The first 2 MiB page above RAM, made not present: 8-byte accesses just below it cross into a fault.</summary>
-    private const ulong NotPresent = 0x20_0000;
+    internal const ulong NotPresent = 0x20_0000;
 
     /// <summary>RBP in 64-bit code: four 4 KiB pages below the not-present 2 MiB page.</summary>
-    private const ulong LongData = NotPresent - 0x4000;
+    internal const ulong LongData = NotPresent - 0x4000;
 
-    private static void RunAndCompare(Cpu interpreter, PhysicalMemoryMap interpreterMemory, ScratchDevice? interpreterDevice,
+    internal static void RunAndCompare(Cpu interpreter, PhysicalMemoryMap interpreterMemory, ScratchDevice? interpreterDevice,
         Cpu compiled, PhysicalMemoryMap compiledMemory, ScratchDevice? compiledDevice, byte[] slices, ulong ramBytes)
     {
         const long Total = 3000;
@@ -102,7 +102,7 @@ public sealed class CompiledTierMemoryPropertyTests
         }
     }
 
-    private static uint[] Extend(uint[] program, uint seed)
+    internal static uint[] Extend(uint[] program, uint seed)
     {
         int length = 16 + (int)(seed % 33);
         if (program.Length >= length)
@@ -126,7 +126,7 @@ public sealed class CompiledTierMemoryPropertyTests
     }
 
     /// <summary>A displacement from the data base: one of the six data pages, at an offset near a page boundary or not.</summary>
-    private static int Displacement(uint w) => (int)((w >> 20) % PagedMachine.DataPages * 0x1000) + s_pageOffsets[(w >> 24) & 15];
+    internal static int Displacement(uint w) => (int)((w >> 20) % PagedMachine.DataPages * 0x1000) + s_pageOffsets[(w >> 24) & 15];
 
     private static byte[] Build32(uint[] program)
     {
@@ -251,10 +251,10 @@ public sealed class CompiledTierMemoryPropertyTests
         }
     }
 
-    private static LongModeHarness PrepareLong(CpuOptions options, uint[] program, ulong[] registers, ulong rsp)
+    internal static LongModeHarness PrepareLong(CpuOptions options, uint[] program, ulong[] registers, ulong rsp, Action<Assembler, uint[]>? build = null)
     {
         var machine = new LongModeHarness(options: options);
-        machine.Load(a => Build64(a, program));
+        machine.Load(a => (build ?? Build64)(a, program));
 
         // The second 2 MiB page is not present (the harness maps the first GiB with 2 MiB pages).
         machine.Memory.WriteQuadWord(new PhysicalAddress(LongModeHarness.PageDirectory + 8), 0);
@@ -386,7 +386,7 @@ public sealed class CompiledTierMemoryPropertyTests
     /// A 1 MiB machine in 32-bit protected mode with paging (CR0.WP set) at CPL 0: code at 10000h, six data pages from
     /// 20000h (present, present, not present, read-only, present, and the MMIO page), HLT handlers for the exceptions.
     /// </summary>
-    private sealed class PagedMachine
+    internal sealed class PagedMachine
     {
         public const uint CodeAddress = 0x10000;
         public const uint DataBase = 0x20000;
@@ -473,7 +473,7 @@ public sealed class CompiledTierMemoryPropertyTests
     }
 
     /// <summary>An MMIO page of plain bytes (any width, any alignment) that records every access in order.</summary>
-    private sealed class ScratchDevice : IMmioDevice
+    internal sealed class ScratchDevice : IMmioDevice
     {
         public byte[] Bytes { get; } = new byte[0x1000];
 
