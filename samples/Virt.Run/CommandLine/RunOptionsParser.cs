@@ -117,7 +117,7 @@ public static partial class RunOptionsParser
                                   interpreter = every instruction interpreted (default); compiled =
                                   hot blocks compiled to .NET code, same results (docs/performance.md)
           --compile-threshold N   with --cpu-tier compiled: a block is compiled after N interpreted
-                                  entries (default 50; 0 compiles every block on its first entry)
+                                  entries (default 3000; 0 compiles every block on its first entry)
           --background-compile    with --cpu-tier compiled: compile hot blocks on a background thread
                                   (a second core), the guest running on interpreted meanwhile
           --tier-stats            at the end, print to standard error the host time of the run, the guest

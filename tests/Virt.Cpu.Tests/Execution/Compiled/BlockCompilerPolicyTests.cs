@@ -23,7 +23,7 @@ public sealed class BlockCompilerPolicyTests
     [Theory]
     [InlineData(0, 4, 8000)]
     [InlineData(3, 16, 8000)]
-    [InlineData(CpuOptions.DefaultCompileThreshold, 256, 32000)]
+    [InlineData(50, 256, 32000)]
     public void A_loop_that_rewrites_itself_is_compiled_a_bounded_number_of_times(int threshold, int rewriteEvery, int iterations)
     {
         ProtectedModeHarness interpreter = RunSelfModifyingLoop(TierComparison.Interpreter, iterations, rewriteEvery);
