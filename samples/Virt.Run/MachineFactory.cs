@@ -74,7 +74,7 @@ public static class MachineFactory
         };
         var builder = new MachineBuilder()
             .WithMemorySize(options.MemorySizeInBytes)
-            .WithCpu(new CpuOptions { Cpuid = CpuidFor(options.CpuModel), ExecutionTier = options.CpuTier, CompileThreshold = options.CompileThreshold })
+            .WithCpu(new CpuOptions { Cpuid = CpuidFor(options.CpuModel), ExecutionTier = options.CpuTier, CompileThreshold = options.CompileThreshold, BackgroundCompilation = options.BackgroundCompilation })
             .WithLoggerFactory(new ConsoleLoggerFactory(level, options.Trace == MachineTraceEvents.None ? null : MachineLogCategories.TracePrefix))
             .WithTrace(options.Trace)
             .WithBoard(options.IsPcBoard ? MachineBoard.Pc : MachineBoard.IsaPc)

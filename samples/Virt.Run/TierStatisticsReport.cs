@@ -35,7 +35,7 @@ public static class TierStatisticsReport
             + $"instructions={retiredInstructions} mips={mips:0.0} "
             + $"blocks-compiled={statistics.BlocksCompiled} compile-time={statistics.CompileTime.TotalMilliseconds:0.0}ms "
             + $"il-bytes={statistics.IlBytes} code-cache={statistics.CodeSizeInBytes}B live-blocks={statistics.CompiledBlocksLive} "
-            + $"evictions={statistics.Evictions} compiled-entries={statistics.CompiledBlockEntries} "
+            + $"evictions={statistics.Evictions} compiled-entries={statistics.CompiledBlockEntries} side-exits={statistics.SideExits} "
             + $"runtime-jit-time={runtimeJitTime.TotalMilliseconds:0.0}ms runtime-jit-methods={runtimeJitMethods}");
     }
 

@@ -22,6 +22,10 @@ namespace Virt.Cpu;
 /// <param name="CompilesDeferred">Times a hot block stayed interpreted because <see cref="CpuOptions.CompileRateLimit"/> was spent.</param>
 /// <param name="BlocksEvicted">Compiled blocks dropped by evictions (see <paramref name="Evictions"/>).</param>
 /// <param name="InstructionsCompiled">The guest instructions in the blocks compiled since construction (what <see cref="CpuOptions.CompileRateLimit"/> counts).</param>
+/// <param name="SideExits">
+/// How many times compiled code handed the rest of its block to the interpreter: a memory access its inline probe did not
+/// take, or the end of the part of the block that was compiled.
+/// </param>
 public readonly record struct CompiledTierStatistics(
     long BlocksCompiled,
     TimeSpan CompileTime,
@@ -33,4 +37,5 @@ public readonly record struct CompiledTierStatistics(
     long BlocksInvalidated = 0,
     long CompilesDeferred = 0,
     long BlocksEvicted = 0,
-    long InstructionsCompiled = 0);
+    long InstructionsCompiled = 0,
+    long SideExits = 0);

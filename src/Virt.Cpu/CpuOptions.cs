@@ -78,8 +78,13 @@ public sealed record CpuOptions
     /// <summary>Whether <see cref="ExecutionTier"/> was set rather than left at its default (the CPU tests' tier switch only changes the default).</summary>
     internal bool ExecutionTierChosen { get; private init; }
 
-    /// <summary>The default of <see cref="CompileThreshold"/>: a block is compiled on its 51st entry.</summary>
-    public const int DefaultCompileThreshold = 50;
+    /// <summary>
+    /// The default of <see cref="CompileThreshold"/>: a block is compiled once it has done the work of 3000 runs through the
+    /// part that would be compiled. The runtime's JIT takes milliseconds per block, which a block repays only after
+    /// thousands of entries; on the Linux boots 50 compiled ten times as many blocks and ran slower than 1000 and 10000
+    /// (docs/performance.md, "Compile cost on the Linux boot").
+    /// </summary>
+    public const int DefaultCompileThreshold = 3000;
 
     /// <summary>
     /// Under <see cref="Virt.Cpu.ExecutionTier.Compiled"/>, how many times a block runs in the interpreter before it is

@@ -4,7 +4,10 @@ using Xunit;
 
 namespace Virt.Run.Tests;
 
-/// <summary>What <c>--compile-threshold</c> selects: how many interpreted entries precede a block's compilation.</summary>
+/// <summary>
+/// What <c>--compile-threshold</c> selects (how many interpreted entries precede a block's compilation) and
+/// <c>--background-compile</c> (compiling on a background thread).
+/// </summary>
 public sealed class CompileThresholdOptionTests
 {
     [Fact]
@@ -17,6 +20,13 @@ public sealed class CompileThresholdOptionTests
     [InlineData("0x10", 16)]
     public void AThresholdCanBeChosen(string value, int expected) =>
         Assert.Equal(expected, RunOptionsParser.Parse(["--cpu-tier", "compiled", "--compile-threshold", value]).CompileThreshold);
+
+    [Fact]
+    public void BackgroundCompilationIsOffUnlessAsked()
+    {
+        Assert.False(RunOptionsParser.Parse(["--cpu-tier", "compiled"]).BackgroundCompilation);
+        Assert.True(RunOptionsParser.Parse(["--cpu-tier", "compiled", "--background-compile"]).BackgroundCompilation);
+    }
 
     [Theory]
     [InlineData("-1")]

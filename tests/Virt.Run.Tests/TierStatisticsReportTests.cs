@@ -22,7 +22,7 @@ public sealed partial class TierStatisticsReportTests
     {
         var statistics = new CompiledTierStatistics(
             BlocksCompiled: 1234, CompileTime: TimeSpan.FromMilliseconds(56.78), IlBytes: 9999, CodeSizeInBytes: 777_777,
-            CompiledBlocksLive: 1200, Evictions: 3, CompiledBlockEntries: 4_000_000);
+            CompiledBlocksLive: 1200, Evictions: 3, CompiledBlockEntries: 4_000_000, SideExits: 65_432);
         string line = TierStatisticsReport.Format(
             ExecutionTier.Compiled, TimeSpan.FromSeconds(2), 300_000_000, statistics, TimeSpan.FromMilliseconds(1500), 4321);
 
@@ -37,6 +37,7 @@ public sealed partial class TierStatisticsReportTests
         Assert.Contains("live-blocks=1200 ", line, StringComparison.Ordinal);
         Assert.Contains("evictions=3 ", line, StringComparison.Ordinal);
         Assert.Contains("compiled-entries=4000000 ", line, StringComparison.Ordinal);
+        Assert.Contains("side-exits=65432 ", line, StringComparison.Ordinal);
         Assert.Contains("runtime-jit-time=1500.0ms ", line, StringComparison.Ordinal);
         Assert.EndsWith("runtime-jit-methods=4321", line, StringComparison.Ordinal);
     }

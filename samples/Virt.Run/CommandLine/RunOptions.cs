@@ -92,6 +92,9 @@ public sealed record RunOptions
     /// <summary>Under the compiled tier, how many interpreted entries precede a block's compilation (<c>--compile-threshold N</c>).</summary>
     public int CompileThreshold { get; init; } = Virt.Cpu.CpuOptions.DefaultCompileThreshold;
 
+    /// <summary>Under the compiled tier, compile hot blocks on a background thread (<c>--background-compile</c>, <see cref="Virt.Cpu.CpuOptions.BackgroundCompilation"/>).</summary>
+    public bool BackgroundCompilation { get; init; }
+
     /// <summary>Print the run's figures and the compiled tier's statistics to standard error at the end (<c>--tier-stats</c>).</summary>
     public bool TierStatistics { get; init; }
 

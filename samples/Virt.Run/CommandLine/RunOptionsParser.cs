@@ -117,7 +117,9 @@ public static partial class RunOptionsParser
                                   interpreter = every instruction interpreted (default); compiled =
                                   hot blocks compiled to .NET code, same results (docs/performance.md)
           --compile-threshold N   with --cpu-tier compiled: a block is compiled after N interpreted
-                                  entries (default 50; 0 compiles every block on its first entry)
+                                  entries (default 3000; 0 compiles every block on its first entry)
+          --background-compile    with --cpu-tier compiled: compile hot blocks on a background thread
+                                  (a second core), the guest running on interpreted meanwhile
           --tier-stats            at the end, print to standard error the host time of the run, the guest
                                   instructions retired and the compiled tier's statistics (blocks compiled,
                                   compile time, code cache size)
@@ -332,6 +334,9 @@ public static partial class RunOptionsParser
 
                 case "--tier-stats":
                     options = options with { TierStatistics = true };
+                    break;
+                case "--background-compile":
+                    options = options with { BackgroundCompilation = true };
                     break;
                 case "--allow-reset-loop":
                     options = options with { AllowResetLoop = true };

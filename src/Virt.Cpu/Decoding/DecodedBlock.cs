@@ -67,6 +67,12 @@ internal sealed class DecodedBlock
     public int InterpretedInstructions;
 
     /// <summary>
+    /// The most instructions one interpreted entry of this block ran before the compiled tier compiled it: instructions
+    /// beyond it never ran, so the tier compiles only up to it (see Execution/Compiled/BlockEmitter.SideExit.cs).
+    /// </summary>
+    public int MaxInterpretedRun;
+
+    /// <summary>
     /// The entry slot for a compiled form of this block: null while the interpreter runs it. A compiling tier sets it to an
     /// engine bound to the compiled code (same contract, see <see cref="IExecutionEngine"/>) and adds the run loop's
     /// dispatch on it (Cpu.Run notes why the interpreter-only loop does not test it yet). Cleared with the block on

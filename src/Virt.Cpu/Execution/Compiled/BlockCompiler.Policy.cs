@@ -11,7 +11,8 @@ namespace Virt.Cpu;
 /// <item>Work, not entries: the compile cost grows with the block's length, the gain with the instructions that run
 /// compiled. A block is compiled once the instructions interpreted in it reach the threshold times its length, which for a
 /// block run to its end at every entry is the threshold in entries, as before; a block left early at most entries (a fault
-/// in its first instruction, as random code does) waits in proportion.</item>
+/// in its first instruction, as random code does) waits in proportion. The length is that of the part compiled: the
+/// instructions the block's interpreted entries reached at most (BlockEmitter.SideExit.cs).</item>
 /// <item>Back-off: each time compiled code of a physical page is dropped because its bytes changed (self-modifying code,
 /// code generated again in the same place), the work asked of that page's blocks doubles, up to
 /// <see cref="MaxBackoffLevel"/> doublings, so code that keeps changing stays interpreted instead of being compiled again
@@ -92,7 +93,8 @@ internal sealed partial class BlockCompiler
     /// <summary>Whether <paramref name="block"/>, past the hit threshold, is to be compiled now (spending the allowance if so).</summary>
     private bool ShouldCompile(DecodedBlock block)
     {
-        long count = block.Count;
+        // The part that would be compiled: what the entries reached (BlockEmitter.SideExit.cs).
+        long count = block.MaxInterpretedRun > 0 ? Math.Min(block.Count, block.MaxInterpretedRun) : block.Count;
         long interpreted = block.InterpretedInstructions;
         if (interpreted < count * _threshold)
         {

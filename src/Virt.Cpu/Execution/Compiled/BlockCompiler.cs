@@ -40,6 +40,9 @@ internal sealed partial class BlockCompiler
     /// <summary>The estimate of the fixed cost of one compiled block: DynamicMethod, its resolver, delegate, CompiledBlock.</summary>
     private const long PerMethodOverheadBytes = 1024;
 
+    /// <summary>At least one instruction in this many of the compiled part is generated inline, or the block stays interpreted (an interpreter call compiled gains nothing).</summary>
+    private const int MinGeneratedShare = 3;
+
     private readonly Cpu _cpu;
     private readonly long _budget;
     private readonly List<DecodedBlock> _compiled = [];
@@ -78,7 +81,7 @@ internal sealed partial class BlockCompiler
     /// <summary>The statistics so far.</summary>
     public CompiledTierStatistics Statistics => new(
         _blocksCompiled, Stopwatch.GetElapsedTime(0, _compileTicks), _ilBytes, _codeSize, _compiled.Count, _evictions, CompiledEntries,
-        _blocksInvalidated, _compilesDeferred, _blocksEvicted, _instructionsCompiled);
+        _blocksInvalidated, _compilesDeferred, _blocksEvicted, _instructionsCompiled, _cpu.SideExits);
 
     /// <summary>
     /// Offered a block that passed the hit threshold: compiles it and attaches it to its entry slot when the policy says it
@@ -214,9 +217,17 @@ internal sealed partial class BlockCompiler
             }
         }
 
+        // The compiled part: what the interpreted entries reached, less what would run as interpreter calls anyway
+        // (BlockEmitter.SideExit.cs). A part with nothing generated inline would gain nothing.
+        int limit = block.MaxInterpretedRun > 0 ? block.MaxInterpretedRun : n;
         var method = new DynamicMethod("Block" + block.PhysicalStart.ToString("X", System.Globalization.CultureInfo.InvariantCulture), typeof(int), [typeof(Cpu), typeof(DecodedBlock), typeof(int)], typeof(Cpu), skipVisibility: true);
         ILGenerator il = method.GetILGenerator(256 + (n * 64));
-        var emitter = new BlockEmitter(il, block);
+        var emitter = new BlockEmitter(il, block, limit);
+        if (emitter.GeneratedCount == 0 || emitter.GeneratedCount * MinGeneratedShare < emitter.CompiledCount)
+        {
+            return null;
+        }
+
         emitter.Emit();
         ilBytes = il.ILOffset;
         // Closed over the CPU (the method's first argument): such a delegate is called as an instance method is, without

@@ -11,12 +11,11 @@ namespace Virt.Cpu;
 /// segment's precomputed bound (outside 64-bit mode) and probes the software TLB exactly as the fast forms do, so a hit
 /// reads or writes the host page directly. Anything else (beyond the bound, a TLB miss, a page-crossing access, MMIO,
 /// watched pages, pages holding decoded code, a stack whose width is not the operand's, a branch target outside CS) jumps to the instruction's slow
-/// path, placed after the method's body: it writes back the state of the instruction's start (registers, lazy-flag record,
-/// EIP and the instruction start, as before any interpreter call), runs the whole instruction through the interpreter's
-/// dispatch, which raises faults, fills the TLB and detects self-modifying code as always, leaves the block when the exit
-/// flag is set, and otherwise reloads the locals the straight path holds and joins it after the instruction. Nothing the
-/// straight path does before its last branch to the slow path changes the state, so every fault is the interpreter's,
-/// at the instruction's start.
+/// path, placed after the method's body: a side exit (BlockEmitter.SideExit.cs) that writes back the state of the
+/// instruction's start (registers, lazy-flag record, EIP at its first byte) and runs the rest of the block from that
+/// instruction in the interpreter's loop, which raises faults, fills the TLB and detects self-modifying code as always.
+/// Nothing the straight path does before its last branch to the slow path changes the state, so every fault is the
+/// interpreter's, at the instruction's start.
 /// </summary>
 internal sealed partial class BlockEmitter
 {
@@ -656,18 +655,17 @@ internal sealed partial class BlockEmitter
     /// <summary>Starts an instruction with a slow path: the view before its first branch is what the slow path writes back.</summary>
     private SlowPath BeginSlowPath(int i) => new(i, _il.DefineLabel(), _il.DefineLabel(), SaveView());
 
-    /// <summary>Ends the straight path of an instruction: the slow path joins here with the locals of this view.</summary>
+    /// <summary>Ends the straight path of an instruction (its slow path leaves the method, it does not rejoin).</summary>
     private void EndSlowPath(SlowPath slow)
     {
         _il.MarkLabel(slow.Done);
-        slow.After = SaveView();
         _slowPaths.Add(slow);
     }
 
     /// <summary>
-    /// Emits every slow path after the body: write back the state before the instruction, run it through the interpreter,
-    /// leave when the exit flag is set (a fault, self-modifying code, a watch), else reload the locals the straight path
-    /// holds after the instruction and rejoin it.
+    /// Emits every slow path after the body: a side exit at the instruction (BlockEmitter.SideExit.cs), which writes back
+    /// the state before it and runs the rest of the block in the interpreter, where faults, TLB fills and self-modifying
+    /// code are the interpreter's doing.
     /// </summary>
     private void EmitSlowPaths()
     {
@@ -676,48 +674,8 @@ internal sealed partial class BlockEmitter
         {
             il.MarkLabel(slow.Entry);
             RestoreView(slow.Before);
-            WriteBack(slow.Index, updateState: true);
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldloc, _instructionArray);
-            il.Emit(OpCodes.Ldc_I4, slow.Index);
-            il.Emit(OpCodes.Ldelema, typeof(DecodedInstruction));
-            il.Emit(OpCodes.Call, M.ExecuteOne);
-            Label rejoin = il.DefineLabel();
-            il.Emit(OpCodes.Ldarg_0);
-            il.Emit(OpCodes.Ldfld, M.ExitBlock);
-            il.Emit(OpCodes.Brfalse, rejoin);
-            il.Emit(OpCodes.Ldc_I4, slow.Index + 1);
-            il.Emit(OpCodes.Ret);
-            il.MarkLabel(rejoin);
-            EmitterView after = slow.After ?? throw new InvalidOperationException("A slow path was not ended.");
-            RestoreView(after);
-            for (int r = 0; r < RegisterCount; r++)
-            {
-                if (after.Registers[r] != RegisterState.NotLoaded)
-                {
-                    il.Emit(OpCodes.Ldloc, _gpr);
-                    il.Emit(OpCodes.Ldc_I4, r);
-                    il.Emit(OpCodes.Ldelem_I8);
-                    il.Emit(OpCodes.Stloc, _registerLocals[r]!);
-                }
-            }
-
-            if (after.FlagsOp is not null)
-            {
-                ReloadLocal(M.LazyDst, _lazyDst);
-                ReloadLocal(M.LazySrc, _lazySrc);
-                ReloadLocal(M.LazyRes, _lazyRes);
-            }
-
-            il.Emit(OpCodes.Br, slow.Done);
+            EmitSideExit(slow.Index);
         }
-    }
-
-    private void ReloadLocal(System.Reflection.FieldInfo field, LocalBuilder local)
-    {
-        _il.Emit(OpCodes.Ldloc, _ctx);
-        _il.Emit(OpCodes.Ldfld, field);
-        _il.Emit(OpCodes.Stloc, local);
     }
 
     private EmitterView SaveView() =>
@@ -737,7 +695,7 @@ internal sealed partial class BlockEmitter
     private readonly record struct EmitterView(
         RegisterState[] Registers, LazyOp? FlagsOp, int FlagsSize, bool FlagsOpResultDirty, bool FlagsOperandsDirty, int RipStoredFor);
 
-    /// <summary>One instruction's slow path: its index, its entry and rejoin labels, and the views before and after it.</summary>
+    /// <summary>One instruction's slow path: its index, its entry and end labels, and the view before it.</summary>
     private sealed class SlowPath(int index, Label entry, Label done, EmitterView before)
     {
         public int Index { get; } = index;
@@ -747,7 +705,5 @@ internal sealed partial class BlockEmitter
         public Label Done { get; } = done;
 
         public EmitterView Before { get; } = before;
-
-        public EmitterView? After { get; set; }
     }
 }

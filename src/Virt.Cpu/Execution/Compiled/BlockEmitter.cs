@@ -52,11 +52,14 @@ internal sealed partial class BlockEmitter
     /// <summary>Prepares the emitter of one block.</summary>
     /// <param name="il">The method's IL generator.</param>
     /// <param name="block">The block.</param>
-    public BlockEmitter(ILGenerator il, DecodedBlock block)
+    /// <param name="limit">The most instructions to compile (the block's entries never ran further); the rest runs interpreted.</param>
+    public BlockEmitter(ILGenerator il, DecodedBlock block, int limit)
     {
         _il = il;
         _instructions = block.Instructions;
-        _count = block.Count;
+        _code64 = (block.Key & DecodeCache.CodeSize64Key) != 0;
+        _blockCount = block.Count;
+        _count = CompiledLength(_instructions, Math.Min(limit, block.Count));
         _offsets = new ulong[_count + 1];
         for (int i = 0; i < _count; i++)
         {
@@ -74,7 +77,6 @@ internal sealed partial class BlockEmitter
         _temp0 = il.DeclareLocal(typeof(ulong));
         _temp1 = il.DeclareLocal(typeof(ulong));
         _carry = il.DeclareLocal(typeof(int));
-        _code64 = (block.Key & DecodeCache.CodeSize64Key) != 0;
         _flagsNeeded = ComputeFlagLiveness(_instructions, _count);
     }
 
@@ -106,7 +108,7 @@ internal sealed partial class BlockEmitter
     {
         ILGenerator il = _il;
 
-        // Fewer instructions than the block holds (a budget's end, a single step): the interpreter runs them.
+        // Fewer instructions than the compiled part holds (a budget's end, a single step): the interpreter runs them.
         Label full = il.DefineLabel();
         il.Emit(OpCodes.Ldarg_2);
         il.Emit(OpCodes.Ldc_I4, _count);
@@ -140,9 +142,7 @@ internal sealed partial class BlockEmitter
             EmitInstruction(i);
         }
 
-        WriteBack(_count - 1, updateState: true);
-        il.Emit(OpCodes.Ldc_I4, _count);
-        il.Emit(OpCodes.Ret);
+        EmitBlockEnd();
         EmitSlowPaths();
     }
 

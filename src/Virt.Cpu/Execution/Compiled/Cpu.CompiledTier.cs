@@ -140,6 +140,11 @@ public sealed partial class Cpu
             block.InterpretedInstructions += executed;
         }
 
+        if (executed > block.MaxInterpretedRun)
+        {
+            block.MaxInterpretedRun = executed;
+        }
+
         return executed;
     }
 
