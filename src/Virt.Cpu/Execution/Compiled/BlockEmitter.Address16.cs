@@ -20,7 +20,13 @@ internal sealed partial class BlockEmitter
     /// Generates instruction <paramref name="i"/> when it is one of the generic memory forms this file knows (outside 64-bit
     /// mode, 16- or 32-bit addressing); false leaves it to the other generators or the interpreter call.
     /// </summary>
-    private bool TryEmitWordAddressedInstruction(int i, ref DecodedInstruction d)
+    private bool TryEmitWordAddressedInstruction(int i, ref DecodedInstruction d) => WordAddressedInstruction(i, ref d, emit: true);
+
+    /// <summary>Whether <see cref="TryEmitWordAddressedInstruction"/> generates the instruction (the compiled part's measure).</summary>
+    private bool WordAddressedFormFits(ref DecodedInstruction d) => WordAddressedInstruction(-1, ref d, emit: false);
+
+    /// <summary>The one list of word-addressed forms: generates the instruction when <paramref name="emit"/> is set, else only answers.</summary>
+    private bool WordAddressedInstruction(int i, ref DecodedInstruction d, bool emit)
     {
         if (_code64 || d.AddrSize is not (2 or 4) || d.Base == DecodedInstruction.RipRegister)
         {
@@ -36,29 +42,61 @@ internal sealed partial class BlockEmitter
         {
             case Op.Mov when memorySource && d.OpSize is 1 or 2 or 4:
             case Op.Movzx or Op.Movsx when memorySource && aluSize && d.Size1 is 1 or 2:
-                EmitWordAddressedLoad(i, ref d);
+                if (emit)
+                {
+                    EmitWordAddressedLoad(i, ref d);
+                }
+
                 return true;
             case Op.Mov when memoryDestination && d.OpSize is 1 or 2 or 4:
-                EmitStore(i, ref d, d.OpSize);
+                if (emit)
+                {
+                    EmitStore(i, ref d, d.OpSize);
+                }
+
                 return true;
-            case Op.Add when memorySource && aluSize: EmitAluLoad(i, ref d, OpCodes.Add, LazyOp.Add, writesBack: true); return true;
-            case Op.Sub when memorySource && aluSize: EmitAluLoad(i, ref d, OpCodes.Sub, LazyOp.Sub, writesBack: true); return true;
-            case Op.Cmp when memorySource && aluSize: EmitAluLoad(i, ref d, OpCodes.Sub, LazyOp.Sub, writesBack: false); return true;
-            case Op.And when memorySource && aluSize: EmitAluLoad(i, ref d, OpCodes.And, LazyOp.Logic, writesBack: true); return true;
-            case Op.Or when memorySource && aluSize: EmitAluLoad(i, ref d, OpCodes.Or, LazyOp.Logic, writesBack: true); return true;
-            case Op.Xor when memorySource && aluSize: EmitAluLoad(i, ref d, OpCodes.Xor, LazyOp.Logic, writesBack: true); return true;
-            case Op.Add when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.Add, LazyOp.Add, writesBack: true); return true;
-            case Op.Sub when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.Sub, LazyOp.Sub, writesBack: true); return true;
-            case Op.Cmp when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.Sub, LazyOp.Sub, writesBack: false); return true;
-            case Op.And when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.And, LazyOp.Logic, writesBack: true); return true;
-            case Op.Or when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.Or, LazyOp.Logic, writesBack: true); return true;
-            case Op.Xor when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.Xor, LazyOp.Logic, writesBack: true); return true;
-            case Op.Test when memoryDestination && aluSize: EmitAluMemory(i, ref d, OpCodes.And, LazyOp.Logic, writesBack: false); return true;
-            case Op.Inc when d.Kind0 == OperandKind.Memory && aluSize: EmitIncDecMemory(i, ref d, increment: true); return true;
-            case Op.Dec when d.Kind0 == OperandKind.Memory && aluSize: EmitIncDecMemory(i, ref d, increment: false); return true;
+            case Op.Add or Op.Sub or Op.Cmp or Op.And or Op.Or or Op.Xor when memorySource && aluSize:
+                if (emit)
+                {
+                    EmitAluLoad(i, ref d, AluOperation(d.Op), AluRecord(d.Op), writesBack: d.Op != Op.Cmp);
+                }
+
+                return true;
+            case Op.Add or Op.Sub or Op.Cmp or Op.And or Op.Or or Op.Xor or Op.Test when memoryDestination && aluSize:
+                if (emit)
+                {
+                    EmitAluMemory(i, ref d, AluOperation(d.Op), AluRecord(d.Op), writesBack: d.Op is not (Op.Cmp or Op.Test));
+                }
+
+                return true;
+            case Op.Inc or Op.Dec when d.Kind0 == OperandKind.Memory && aluSize:
+                if (emit)
+                {
+                    EmitIncDecMemory(i, ref d, increment: d.Op == Op.Inc);
+                }
+
+                return true;
             default: return false;
         }
     }
+
+    /// <summary>The IL operation of ADD..TEST (CMP subtracts, TEST ands).</summary>
+    private static OpCode AluOperation(Op op) => op switch
+    {
+        Op.Add => OpCodes.Add,
+        Op.Sub or Op.Cmp => OpCodes.Sub,
+        Op.And or Op.Test => OpCodes.And,
+        Op.Or => OpCodes.Or,
+        _ => OpCodes.Xor,
+    };
+
+    /// <summary>The lazy-flag record of ADD..TEST.</summary>
+    private static LazyOp AluRecord(Op op) => op switch
+    {
+        Op.Add => LazyOp.Add,
+        Op.Sub or Op.Cmp => LazyOp.Sub,
+        _ => LazyOp.Logic,
+    };
 
     /// <summary>
     /// Cuts the 32-bit address sum on the stack to 16 bits for 16-bit addressing (Cpu.EffectiveAddress: the offset wraps at

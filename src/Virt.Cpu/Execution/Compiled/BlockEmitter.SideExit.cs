@@ -52,7 +52,7 @@ internal sealed partial class BlockEmitter
         int calls = 0;
         for (int i = 0; i < limit; i++)
         {
-            if (GeneratesInline(in instructions[i]))
+            if (GeneratesInline(ref instructions[i]))
             {
                 generated++;
                 calls = 0;
@@ -69,7 +69,8 @@ internal sealed partial class BlockEmitter
     }
 
     /// <summary>Whether the emitter generates the instruction itself (a register form or a memory form) rather than calling the interpreter.</summary>
-    private bool GeneratesInline(in DecodedInstruction d) => IsInlined(in d) || MemoryFormFits(in d);
+    private bool GeneratesInline(ref DecodedInstruction d) =>
+        IsInlined(in d) || MemoryFormFits(in d) || WordAddressedFormFits(ref d) || RepStringFits(in d);
 
     /// <summary>
     /// The end of the method: the block's end when the whole block is compiled, else a side exit to the rest of the block.

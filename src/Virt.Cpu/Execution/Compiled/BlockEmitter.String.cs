@@ -35,11 +35,17 @@ internal sealed partial class BlockEmitter
 
     private LocalBuilder DestinationEnd => _destinationEnd ??= _il.DeclareLocal(typeof(ulong));
 
+    /// <summary>Whether <see cref="TryEmitRepString"/> generates the instruction: REP MOVS/STOS of any element size, at an address size of the mode.</summary>
+    private bool RepStringFits(in DecodedInstruction d)
+    {
+        bool addressing = _code64 ? d.AddrSize is 4 or 8 : d.AddrSize is 2 or 4;
+        return d.Rep != 0 && d.Op is Op.Movs or Op.Stos && d.OpSize is 1 or 2 or 4 or 8 && addressing;
+    }
+
     /// <summary>Generates instruction <paramref name="i"/> when it is REP MOVS or REP STOS; false leaves it to the interpreter call.</summary>
     private bool TryEmitRepString(int i, ref DecodedInstruction d)
     {
-        bool addressing = _code64 ? d.AddrSize is 4 or 8 : d.AddrSize is 2 or 4;
-        if (d.Rep == 0 || d.Op is not (Op.Movs or Op.Stos) || d.OpSize is not (1 or 2 or 4 or 8) || !addressing)
+        if (!RepStringFits(in d))
         {
             return false;
         }
