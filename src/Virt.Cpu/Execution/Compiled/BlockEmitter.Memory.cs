@@ -462,39 +462,10 @@ internal sealed partial class BlockEmitter
             {
                 EmitBoundCheck(Mem.SegWriteEnd, segment, size, slow);
             }
-
-            LoadSegmentBase(segment);
-            il.Emit(OpCodes.Ldloc, OffsetLocal);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Conv_U4);
-            il.Emit(OpCodes.Conv_U8);
-        }
-        else if (segment >= Mem.FirstBasedSegment64)
-        {
-            LoadSegmentBase(segment);
-            il.Emit(OpCodes.Ldloc, OffsetLocal);
-            il.Emit(OpCodes.Add);
-        }
-        else
-        {
-            il.Emit(OpCodes.Ldloc, OffsetLocal);
         }
 
-        il.Emit(OpCodes.Stloc, LinearLocal);
-        il.Emit(OpCodes.Ldloc, LinearLocal);
-        il.Emit(OpCodes.Ldc_I4, Mem.PageShift);
-        il.Emit(OpCodes.Shr_Un);
-        il.Emit(OpCodes.Stloc, PageLocal);
-        il.Emit(OpCodes.Ldloc, PageLocal);
-        il.Emit(OpCodes.Conv_I4);
-        il.Emit(OpCodes.Ldc_I4, Mem.TlbEntries - 1);
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Stloc, SlotLocal);
-        il.Emit(OpCodes.Ldloc, LinearLocal);
-        il.Emit(OpCodes.Conv_I4);
-        il.Emit(OpCodes.Ldc_I4, (int)Mem.PageMask);
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Stloc, InPageLocal);
+        EmitLinear(segment);
+        EmitStoreLinearPageAndSlot();
 
         // The access must end within the page: a page-crossing one goes byte by byte through the slow path.
         il.Emit(OpCodes.Ldloc, InPageLocal);
@@ -705,5 +676,57 @@ internal sealed partial class BlockEmitter
         public Label Done { get; } = done;
 
         public EmitterView Before { get; } = before;
+    }
+
+    /// <summary>
+    /// Pushes the linear address of the offset in <see cref="OffsetLocal"/>: outside 64-bit mode the segment's base plus
+    /// the offset, wrapped to 32 bits; in 64-bit mode only FS and GS add a base (Intel SDM Vol. 3A, 3.2.4), the other
+    /// segments' bases count as zero.
+    /// </summary>
+    private void EmitLinear(int segment)
+    {
+        if (!_code64)
+        {
+            LoadSegmentBase(segment);
+            _il.Emit(OpCodes.Ldloc, OffsetLocal);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Conv_U8);
+        }
+        else if (segment >= Mem.FirstBasedSegment64)
+        {
+            LoadSegmentBase(segment);
+            _il.Emit(OpCodes.Ldloc, OffsetLocal);
+            _il.Emit(OpCodes.Add);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldloc, OffsetLocal);
+        }
+    }
+
+    /// <summary>
+    /// Stores the linear address on the stack in <see cref="LinearLocal"/>, and its page number, software-TLB slot and
+    /// offset within the page in <see cref="PageLocal"/>, <see cref="SlotLocal"/> and <see cref="InPageLocal"/> (the
+    /// lookup of Cpu.FastMemory.cs).
+    /// </summary>
+    private void EmitStoreLinearPageAndSlot()
+    {
+        ILGenerator il = _il;
+        il.Emit(OpCodes.Stloc, LinearLocal);
+        il.Emit(OpCodes.Ldloc, LinearLocal);
+        il.Emit(OpCodes.Ldc_I4, Mem.PageShift);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Stloc, PageLocal);
+        il.Emit(OpCodes.Ldloc, PageLocal);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Ldc_I4, Mem.TlbEntries - 1);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Stloc, SlotLocal);
+        il.Emit(OpCodes.Ldloc, LinearLocal);
+        il.Emit(OpCodes.Conv_I4);
+        il.Emit(OpCodes.Ldc_I4, (int)Mem.PageMask);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Stloc, InPageLocal);
     }
 }

@@ -162,38 +162,10 @@ internal sealed partial class BlockEmitter
             il.Emit(OpCodes.Ldc_I4, segment);
             il.Emit(OpCodes.Ldelem_I8);
             il.Emit(OpCodes.Bgt_Un, slow);
-            LoadSegmentBase(segment);
-            il.Emit(OpCodes.Ldloc, OffsetLocal);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Conv_U4);
-            il.Emit(OpCodes.Conv_U8);
-        }
-        else if (segment >= Mem.FirstBasedSegment64)
-        {
-            LoadSegmentBase(segment);
-            il.Emit(OpCodes.Ldloc, OffsetLocal);
-            il.Emit(OpCodes.Add);
-        }
-        else
-        {
-            il.Emit(OpCodes.Ldloc, OffsetLocal);
         }
 
-        il.Emit(OpCodes.Stloc, LinearLocal);
-        il.Emit(OpCodes.Ldloc, LinearLocal);
-        il.Emit(OpCodes.Ldc_I4, Mem.PageShift);
-        il.Emit(OpCodes.Shr_Un);
-        il.Emit(OpCodes.Stloc, PageLocal);
-        il.Emit(OpCodes.Ldloc, PageLocal);
-        il.Emit(OpCodes.Conv_I4);
-        il.Emit(OpCodes.Ldc_I4, Mem.TlbEntries - 1);
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Stloc, SlotLocal);
-        il.Emit(OpCodes.Ldloc, LinearLocal);
-        il.Emit(OpCodes.Conv_I4);
-        il.Emit(OpCodes.Ldc_I4, (int)Mem.PageMask);
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Stloc, InPageLocal);
+        EmitLinear(segment);
+        EmitStoreLinearPageAndSlot();
 
         // The whole string within the page (at most one page of bytes, checked before).
         il.Emit(OpCodes.Ldloc, InPageLocal);

@@ -578,20 +578,7 @@ internal sealed partial class BlockEmitter
     }
 
     /// <summary>A record operand sign-extended from the record's size (Cpu.SignExtend; only 2, 4 and 8 occur here).</summary>
-    private void LoadSigned(LocalBuilder local)
-    {
-        _il.Emit(OpCodes.Ldloc, local);
-        if (_flagsSize == 4)
-        {
-            _il.Emit(OpCodes.Conv_I4);
-            _il.Emit(OpCodes.Conv_I8);
-        }
-        else if (_flagsSize == 2)
-        {
-            _il.Emit(OpCodes.Conv_I2);
-            _il.Emit(OpCodes.Conv_I8);
-        }
-    }
+    private void LoadSigned(LocalBuilder local) => LoadSignExtended(local, _flagsSize);
 
     /// <summary>Pushes a register's value (as an unsigned long, zero-extended from 32 or 16 bits when <paramref name="size"/> is 4 or 2), loading it into its local on first use.</summary>
     private void LoadRegister(int register, int size)
