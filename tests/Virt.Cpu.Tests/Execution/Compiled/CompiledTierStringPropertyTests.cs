@@ -98,14 +98,15 @@ public sealed class CompiledTierStringPropertyTests
     [Fact]
     public void A_16_bit_address_wraps_at_64_KiB_under_a_flat_segment()
     {
-        // BX + SI + 1000h = 20000h unwrapped; wrapped, 0 (the GDT's null entry). The first load puts 20000h in the TLB.
+        // BX + SI + 1000h = 20000h unwrapped; wrapped, 0 (below the GDT, zeros). The first load puts 20000h in the TLB,
+        // so an address left unwrapped would hit it and read 5678h instead of 0.
         var a = new Assembler(32);
         a.mov(ecx, 3);
         Label top = a.CreateLabel();
         a.Label(ref top);
         a.mov(eax, __dword_ptr[PagedMachine.DataBase]);
-        a.mov(ebx, 0xF000);
-        a.mov(esi, 0xF000);
+        a.mov(ebx, 0xF800);
+        a.mov(esi, 0xF800);
         a.mov(ax, __word_ptr[bx + si + 0x1000]);
         a.add(dx, __word_ptr[bx + si + 0x1000]);
         a.dec(ecx);
