@@ -578,15 +578,7 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
     {
         while (!_transmitShiftFull && _transmitCount > 0)
         {
-            _transmitShift = _transmitFifo[_transmitHead];
-            _transmitHead = (_transmitHead + 1) % FifoDepth;
-            _transmitCount--;
-            _transmitShiftFull = true;
-            if (_transmitCount == 0)
-            {
-                _thrEmptyInterruptPending = true; // the holding register (FIFO) just emptied
-            }
-
+            LoadTransmitShift();
             if (_options.TransmitPacing == UartPacing.BaudRate)
             {
                 _transmitTimer.ScheduleAt(_clock.NowNanoseconds + CharacterTimeNanoseconds);
@@ -594,6 +586,19 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
             }
 
             CompleteCharacter();
+        }
+    }
+
+    /// <summary>Moves the oldest character of the transmit FIFO into the shift register (the FIFO is not empty, the register is).</summary>
+    private void LoadTransmitShift()
+    {
+        _transmitShift = _transmitFifo[_transmitHead];
+        _transmitHead = (_transmitHead + 1) % FifoDepth;
+        _transmitCount--;
+        _transmitShiftFull = true;
+        if (_transmitCount == 0)
+        {
+            _thrEmptyInterruptPending = true; // the holding register (FIFO) just emptied
         }
     }
 
@@ -641,17 +646,14 @@ public sealed class Uart16550 : IPortMappedDevice, IPortDevice, IStatefulDevice<
 
             while (!_transmitShiftFull && _transmitCount > 0)
             {
-                _transmitShift = _transmitFifo[_transmitHead];
-                _transmitHead = (_transmitHead + 1) % FifoDepth;
-                _transmitCount--;
-                _transmitShiftFull = true;
+                LoadTransmitShift();
                 CompleteCharacter();
             }
 
             if (PendingTransmitCharacters == 0)
             {
+                // THRE was raised when the FIFO emptied (LoadTransmitShift); nothing held means nothing to raise.
                 _transmitTimer.Cancel();
-                _thrEmptyInterruptPending = true;
                 UpdateInterrupt();
                 return true;
             }

@@ -231,6 +231,18 @@ public sealed class Uart16550Tests
     }
 
     [Fact]
+    public void FlushTransmitter_WithNothingHeld_RaisesNoInterrupt()
+    {
+        var uart = Create();
+        Out(uart, Mcr, 0x08);
+        Out(uart, Ier, 0x02);
+        Assert.Equal(0x02, In(uart, Iir)); // the THRE interrupt of enabling ETBEI, cleared by this read
+        Assert.True(uart.FlushTransmitter(TimeSpan.Zero));
+        Assert.Equal(0x01, In(uart, Iir));
+        Assert.False(_irq.IsAsserted);
+    }
+
+    [Fact]
     public void CharacterTimeout_AfterFourCharacterTimes()
     {
         var uart = Create();
