@@ -112,16 +112,38 @@ public sealed partial class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private DecodedBlock? ChainSuccessor(long remaining, out CompiledBlock? compiled)
     {
-        ref CpuContext ctx = ref _ctx;
         compiled = null;
         if (!NothingBetweenBlocks(remaining))
         {
             return null;
         }
 
-        // FetchBlock's successor links, in its order; a new translation epoch is left to it (it drops the links).
         DecodedBlock? previous = _currentBlock;
-        if (previous is null || !previous.Valid || previous.LinkEpoch != _mmu.TranslationEpoch)
+        DecodedBlock? next = previous is null ? null : CompiledLinkedSuccessor(previous, remaining, out compiled);
+        if (next is not null)
+        {
+            _currentBlock = next;
+        }
+
+        return next;
+    }
+
+    /// <summary>
+    /// The block the run loop's FetchBlock would find next through <paramref name="previous"/>'s successor links, when it
+    /// is compiled and the chaining loop may enter it (whole within the budget and within CS.limit); else null. Shared by
+    /// the chain (<see cref="ChainSuccessor"/>) and the self-loop test (<see cref="IsOwnSuccessor"/>).
+    /// </summary>
+    /// <param name="previous">The block just run.</param>
+    /// <param name="remaining">The budget left after it.</param>
+    /// <param name="compiled">The successor's compiled form (null when there is no such successor).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DecodedBlock? CompiledLinkedSuccessor(DecodedBlock previous, long remaining, out CompiledBlock? compiled)
+    {
+        ref CpuContext ctx = ref _ctx;
+        compiled = null;
+
+        // FetchBlock's successor links, in its order; a new translation epoch is left to it (it drops the links).
+        if (!previous.Valid || previous.LinkEpoch != _mmu.TranslationEpoch)
         {
             return null;
         }
@@ -144,7 +166,6 @@ public sealed partial class Cpu
             return null;
         }
 
-        _currentBlock = next;
         compiled = nextCompiled;
         return next;
     }

@@ -72,35 +72,12 @@ public sealed partial class Cpu
     }
 
     /// <summary>
-    /// Whether the run loop's FetchBlock would find <paramref name="block"/> again through its own successor links (as
-    /// <see cref="ChainSuccessor"/> finds a successor), and the chaining loop would enter it: compiled, whole within the
-    /// budget and within CS.limit.
+    /// Whether the run loop's FetchBlock would find <paramref name="block"/>, the current block, again through its own
+    /// successor links, and the chaining loop would enter it (<see cref="CompiledLinkedSuccessor"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool IsOwnSuccessor(DecodedBlock block, long remaining)
-    {
-        ref CpuContext ctx = ref _ctx;
-        if (!block.Valid || block.LinkEpoch != _mmu.TranslationEpoch || _currentBlock != block || block.Count > remaining
-            || (block.Key & DecodeCache.CodeSizeKeyMask) != ctx.CodeSizeKey)
-        {
-            return false;
-        }
-
-        // FetchBlock's order: the first link whose linear address matches and whose block is valid with the same code size.
-        ulong linear = CodeLinear;
-        DecodedBlock? next = block.Successor0;
-        if (next is null || block.Successor0Linear != linear || !next.Valid || (next.Key & DecodeCache.CodeSizeKeyMask) != ctx.CodeSizeKey)
-        {
-            next = block.Successor1;
-            if (next is null || block.Successor1Linear != linear || !next.Valid || (next.Key & DecodeCache.CodeSizeKeyMask) != ctx.CodeSizeKey)
-            {
-                return false;
-            }
-        }
-
-        return next == block && block.CompiledEntry is CompiledBlock
-            && (ctx.Code64 || ctx.Rip + block.ByteLength <= Math.Min((ulong)ctx.SegLimit[Cs] + 1, ctx.Code32 ? ulong.MaxValue : 0x10000UL));
-    }
+    private bool IsOwnSuccessor(DecodedBlock block, long remaining) =>
+        _currentBlock == block && CompiledLinkedSuccessor(block, remaining, out _) == block;
 
     /// <summary>The member the generated back edge of a self-loop calls (by reflection, once).</summary>
     internal static class CompiledLoopMembers
